@@ -1,0 +1,434 @@
+/*
+ * nsx-shim — the small, single-threaded C half of namespace-explorer's runtime.
+ *
+ * Why C at all: a multi-threaded process (Node is one) cannot unshare(CLONE_NEWUSER), and a new PID
+ * namespace applies only to children created after unshare(CLONE_NEWPID) (see user_namespaces(7),
+ * pid_namespaces(7) and runc's libcontainer/nsenter/README.md). So the TypeScript runtime starts this
+ * program and sends it one kernel operation at a time; the process sits blocked in read(2) between
+ * two operations, so anyone can inspect it (ls -l /proc/PID/ns, nsenter) while it is half built.
+ *
+ * All policy lives in TypeScript: what to apply, in what order, which mounts, which capabilities, the
+ * seccomp program. This file only executes instructions and says exactly which syscall failed.
+ *
+ * Wire format, both directions: "<decimal length>\n" then that many bytes of NUL-separated fields.
+ * Replies: "ok" [fields...] or "err" <errno> <syscall> <detail>.
+ *
+ * fd 3: instructions. Read by this process until "fork"; after it by the child (the future PID 1).
+ *       It is close-on-exec, so the runtime sees EOF when the container's command starts.
+ * fd 4: supervision. After "fork" this process becomes the supervisor: it reports the child's exit
+ *       ("exit" code|signal N) and takes "kill SIG". EOF on fd 4 means the runtime died: the
+ *       supervisor kills the container, removes the directories it was told about, and exits.
+ *
+ * Stages (named in every error): "setup" before fork, "init" in the child, "supervisor" after fork.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CMD_FD 3
+#define SUP_FD 4
+#define MAX_MSG (1 << 20)
+#define MAX_FIELDS 4096
+#define MAX_CLEANUP 16
+
+static const char *stage = "setup";
+static char *cleanup_dirs[MAX_CLEANUP];
+static int n_cleanup;
+
+/* ---------- wire format ---------- */
+
+static int write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    buf += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int read_all(int fd, char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = read(fd, buf, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    buf += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* Send fields joined by NUL, prefixed by their total length. */
+static void send_fields(int fd, int n, const char **fields) {
+  static char buf[MAX_MSG];
+  size_t len = 0;
+  for (int i = 0; i < n; i++) {
+    size_t l = strlen(fields[i]);
+    if (len + l + 1 > sizeof buf) break;
+    memcpy(buf + len, fields[i], l);
+    len += l;
+    if (i + 1 < n) buf[len++] = '\0';
+  }
+  char head[32];
+  int h = snprintf(head, sizeof head, "%zu\n", len);
+  if (write_all(fd, head, (size_t)h) < 0 || write_all(fd, buf, len) < 0) _exit(125);
+}
+
+static void reply_ok(int n, const char **fields) {
+  const char *all[16] = {"ok"};
+  for (int i = 0; i < n && i < 15; i++) all[i + 1] = fields[i];
+  send_fields(CMD_FD, n + 1, all);
+}
+
+static void reply_err(const char *syscall_name, const char *detail) {
+  char num[16], where[64];
+  snprintf(num, sizeof num, "%d", errno);
+  snprintf(where, sizeof where, "%s", stage);
+  const char *f[] = {"err", num, syscall_name, detail ? detail : "", where};
+  send_fields(CMD_FD, 5, f);
+}
+
+/* Read one message; returns number of fields, 0 on EOF. Fields point into a static buffer. */
+static int recv_fields(int fd, char **fields) {
+  static char buf[MAX_MSG + 1];
+  char head[32];
+  size_t h = 0;
+  for (;;) {
+    ssize_t n = read(fd, head + h, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0;
+    if (head[h] == '\n') break;
+    if (++h >= sizeof head - 1) return 0;
+  }
+  head[h] = '\0';
+  size_t len = strtoul(head, NULL, 10);
+  if (len > MAX_MSG || read_all(fd, buf, len) < 0) return 0;
+  buf[len] = '\0';
+  int n = 0;
+  fields[n++] = buf;
+  for (size_t i = 0; i < len && n < MAX_FIELDS; i++)
+    if (buf[i] == '\0') fields[n++] = buf + i + 1;
+  return n;
+}
+
+static unsigned long long num(const char *s) { return strtoull(s, NULL, 0); }
+static const char *nullable(const char *s) { return s[0] ? s : NULL; }
+
+/* ---------- one function per instruction ---------- */
+
+static int mkdir_p(const char *path, mode_t mode) {
+  char tmp[PATH_MAX];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(tmp, mode) < 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  if (mkdir(tmp, mode) < 0 && errno != EEXIST) return -1;
+  return 0;
+}
+
+/* The runc trick, see pivot_root(2) "pivot_root(".", ".")": stack the old root under the new one,
+ * then detach it, so no directory for put_old is needed and the host tree is unreachable. */
+static int do_pivot_root(const char *dir) {
+  if (chdir(dir) < 0) return reply_err("chdir", dir), -1;
+  if (syscall(SYS_pivot_root, ".", ".") < 0) return reply_err("pivot_root", dir), -1;
+  if (umount2(".", MNT_DETACH) < 0) return reply_err("umount2", "old root"), -1;
+  if (chdir("/") < 0) return reply_err("chdir", "/"), -1;
+  return 0;
+}
+
+static int do_chroot(const char *dir) {
+  if (chdir(dir) < 0) return reply_err("chdir", dir), -1;
+  if (chroot(".") < 0) return reply_err("chroot", dir), -1;
+  if (chdir("/") < 0) return reply_err("chdir", "/"), -1;
+  return 0;
+}
+
+/* A new network namespace has only lo, and it is down (network_namespaces(7)). */
+static int loopback_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return reply_err("socket", "AF_INET"), -1;
+  struct ifreq ifr = {0};
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) return close(s), reply_err("ioctl", "SIOCGIFFLAGS lo"), -1;
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) return close(s), reply_err("ioctl", "SIOCSIFFLAGS lo"), -1;
+  close(s);
+  return 0;
+}
+
+static int do_capset(unsigned long long eff, unsigned long long perm, unsigned long long inh) {
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {
+      {(uint32_t)eff, (uint32_t)perm, (uint32_t)inh},
+      {(uint32_t)(eff >> 32), (uint32_t)(perm >> 32), (uint32_t)(inh >> 32)},
+  };
+  if (syscall(SYS_capset, &hdr, data) < 0) return reply_err("capset", NULL), -1;
+  return 0;
+}
+
+/* The filter arrives as hex of struct sock_filter[] in host byte order, compiled in TypeScript. */
+static int load_seccomp(unsigned flags, const char *hex) {
+  size_t len = strlen(hex) / 2;
+  if (len == 0 || len % sizeof(struct sock_filter) != 0) {
+    errno = EINVAL;
+    return reply_err("seccomp", "malformed filter"), -1;
+  }
+  unsigned char *bytes = malloc(len);
+  if (!bytes) return reply_err("malloc", NULL), -1;
+  for (size_t i = 0; i < len; i++) {
+    unsigned v;
+    sscanf(hex + 2 * i, "%2x", &v);
+    bytes[i] = (unsigned char)v;
+  }
+  struct sock_fprog prog = {(unsigned short)(len / sizeof(struct sock_filter)), (struct sock_filter *)bytes};
+  long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  int saved = errno;
+  free(bytes);
+  errno = saved;
+  if (r < 0) return reply_err("seccomp", "SECCOMP_SET_MODE_FILTER"), -1;
+  return 0;
+}
+
+/* execve with PATH search in the container's own PATH, as runc does after pivot_root.
+ * Exit codes follow the shell and docker: 127 not found, 126 found but not executable. */
+static void do_exec(char **f, int n) {
+  int argc = (int)num(f[1]);
+  if (argc < 1 || 2 + argc > n) {
+    errno = EINVAL;
+    reply_err("execve", "no command");
+    _exit(125);
+  }
+  char **argv = calloc((size_t)argc + 1, sizeof *argv);
+  for (int i = 0; i < argc; i++) argv[i] = f[2 + i];
+  int envc = n - 2 - argc;
+  char **envp = calloc((size_t)envc + 1, sizeof *envp);
+  const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (int i = 0; i < envc; i++) {
+    envp[i] = f[2 + argc + i];
+    if (strncmp(envp[i], "PATH=", 5) == 0) path = envp[i] + 5;
+  }
+  /* Everything but the instruction socket closes on exec; its EOF tells the runtime we made it. */
+  syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+  int err = ENOENT;
+  if (strchr(argv[0], '/')) {
+    execve(argv[0], argv, envp);
+    err = errno;
+  } else {
+    char cand[PATH_MAX];
+    const char *p = path;
+    while (*p) {
+      const char *end = strchrnul(p, ':');
+      snprintf(cand, sizeof cand, "%.*s/%s", (int)(end - p), p, argv[0]);
+      execve(cand, argv, envp);
+      if (errno != ENOENT && errno != ENOTDIR) err = errno;
+      p = *end ? end + 1 : end;
+    }
+  }
+  errno = err;
+  reply_err("execve", argv[0]);
+  _exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
+}
+
+static int do_observe(void) {
+  char pid[16], ppid[16], uid[16], gid[16], host[HOST_NAME_MAX + 1] = "", dom[256] = "", cwd[PATH_MAX] = "";
+  snprintf(pid, sizeof pid, "%d", getpid());
+  snprintf(ppid, sizeof ppid, "%d", getppid());
+  snprintf(uid, sizeof uid, "%u", getuid());
+  snprintf(gid, sizeof gid, "%u", getgid());
+  gethostname(host, sizeof host);
+  getdomainname(dom, sizeof dom);
+  if (!getcwd(cwd, sizeof cwd)) strcpy(cwd, "?");
+  const char *f[] = {pid, ppid, uid, gid, host, dom, cwd};
+  reply_ok(7, f);
+  return 1;
+}
+
+static void cleanup_and_exit(int code) {
+  for (int i = 0; i < n_cleanup; i++)
+    for (int tries = 0; tries < 50 && rmdir(cleanup_dirs[i]) < 0 && errno == EBUSY; tries++) usleep(20000);
+  _exit(code);
+}
+
+/* After fork: wait for the child, report how it ended, obey "kill", and clean up if orphaned. */
+static void supervise(pid_t child) {
+  stage = "supervisor";
+  close(CMD_FD);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+  for (;;) {
+    int status;
+    pid_t w = waitpid(child, &status, WNOHANG);
+    if (w == child) {
+      char kind[16], val[16];
+      if (WIFSIGNALED(status)) {
+        strcpy(kind, "signal");
+        snprintf(val, sizeof val, "%d", WTERMSIG(status));
+      } else {
+        strcpy(kind, "code");
+        snprintf(val, sizeof val, "%d", WEXITSTATUS(status));
+      }
+      const char *f[] = {"exit", kind, val};
+      send_fields(SUP_FD, 3, f);
+      _exit(0);
+    }
+    struct pollfd p[2] = {{SUP_FD, POLLIN, 0}, {sfd, POLLIN, 0}};
+    if (poll(p, 2, -1) < 0 && errno != EINTR) cleanup_and_exit(125);
+    if (p[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof si) < 0) { /* drained; waitpid above decides */ }
+    }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      char *f[MAX_FIELDS];
+      int n = recv_fields(SUP_FD, f);
+      if (n == 0) { /* the runtime is gone: take the container with us */
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        cleanup_and_exit(0);
+      }
+      if (strcmp(f[0], "kill") == 0 && n > 1) kill(child, (int)num(f[1]));
+    }
+  }
+}
+
+/* ---------- the instruction loop ---------- */
+
+static int run(char **f, int n) {
+  const char *op = f[0];
+#define NEED(k) do { if (n < (k) + 1) { errno = EINVAL; reply_err(op, "missing arguments"); return 1; } } while (0)
+#define CHECK(call, name, detail) do { if ((call) < 0) { reply_err(name, detail); return 1; } } while (0)
+  if (strcmp(op, "unshare") == 0) { NEED(1); CHECK(unshare((int)num(f[1])), "unshare", f[1]); }
+  else if (strcmp(op, "fork") == 0) {
+    pid_t pid = fork();
+    if (pid < 0) { reply_err("fork", NULL); return 1; }
+    if (pid > 0) {
+      char p[16];
+      snprintf(p, sizeof p, "%d", pid);
+      const char *r[] = {p};
+      reply_ok(1, r);
+      supervise(pid); /* never returns */
+    }
+    stage = "init";
+    close(SUP_FD);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    return 2; /* the child answers nothing: the parent already replied with its pid */
+  }
+  else if (strcmp(op, "mount") == 0) {
+    NEED(5);
+    CHECK(mount(nullable(f[1]), f[2], nullable(f[3]), num(f[4]), nullable(f[5])), "mount", f[2]);
+  }
+  else if (strcmp(op, "umount") == 0) { NEED(2); CHECK(umount2(f[1], (int)num(f[2])), "umount2", f[1]); }
+  else if (strcmp(op, "mkdir") == 0) { NEED(2); CHECK(mkdir_p(f[1], (mode_t)num(f[2])), "mkdir", f[1]); }
+  else if (strcmp(op, "touch") == 0) {
+    NEED(1);
+    int fd = open(f[1], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    CHECK(fd, "open", f[1]);
+    close(fd);
+  }
+  else if (strcmp(op, "symlink") == 0) {
+    NEED(2);
+    if (symlink(f[1], f[2]) < 0 && errno != EEXIST) { reply_err("symlink", f[2]); return 1; }
+  }
+  else if (strcmp(op, "write") == 0) {
+    NEED(2);
+    int fd = open(f[1], O_WRONLY | O_CLOEXEC);
+    CHECK(fd, "open", f[1]);
+    ssize_t w = write(fd, f[2], strlen(f[2]));
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    CHECK(w, "write", f[1]);
+  }
+  else if (strcmp(op, "pivot_root") == 0) { NEED(1); if (do_pivot_root(f[1]) < 0) return 1; }
+  else if (strcmp(op, "chroot") == 0) { NEED(1); if (do_chroot(f[1]) < 0) return 1; }
+  else if (strcmp(op, "chdir") == 0) { NEED(1); CHECK(chdir(f[1]), "chdir", f[1]); }
+  else if (strcmp(op, "sethostname") == 0) { NEED(1); CHECK(sethostname(f[1], strlen(f[1])), "sethostname", f[1]); }
+  else if (strcmp(op, "setdomainname") == 0) { NEED(1); CHECK(setdomainname(f[1], strlen(f[1])), "setdomainname", f[1]); }
+  else if (strcmp(op, "loopback_up") == 0) { if (loopback_up() < 0) return 1; }
+  else if (strcmp(op, "no_new_privs") == 0) { CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl", "PR_SET_NO_NEW_PRIVS"); }
+  else if (strcmp(op, "keep_caps") == 0) { NEED(1); CHECK(prctl(PR_SET_KEEPCAPS, num(f[1]), 0, 0, 0), "prctl", "PR_SET_KEEPCAPS"); }
+  else if (strcmp(op, "bset_drop") == 0) {
+    for (int i = 1; i < n; i++) CHECK(prctl(PR_CAPBSET_DROP, num(f[i]), 0, 0, 0), "prctl", "PR_CAPBSET_DROP");
+  }
+  else if (strcmp(op, "ambient_raise") == 0) {
+    for (int i = 1; i < n; i++)
+      CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, num(f[i]), 0, 0), "prctl", "PR_CAP_AMBIENT_RAISE");
+  }
+  else if (strcmp(op, "capset") == 0) { NEED(3); if (do_capset(num(f[1]), num(f[2]), num(f[3])) < 0) return 1; }
+  else if (strcmp(op, "setgroups") == 0) {
+    gid_t g[64];
+    int k = 0;
+    for (int i = 1; i < n && k < 64; i++) g[k++] = (gid_t)num(f[i]);
+    CHECK(setgroups((size_t)k, g), "setgroups", NULL);
+  }
+  else if (strcmp(op, "setresgid") == 0) { NEED(1); gid_t g = (gid_t)num(f[1]); CHECK(setresgid(g, g, g), "setresgid", f[1]); }
+  else if (strcmp(op, "setresuid") == 0) { NEED(1); uid_t u = (uid_t)num(f[1]); CHECK(setresuid(u, u, u), "setresuid", f[1]); }
+  else if (strcmp(op, "seccomp") == 0) { NEED(2); if (load_seccomp((unsigned)num(f[1]), f[2]) < 0) return 1; }
+  else if (strcmp(op, "cleanup_dir") == 0) {
+    NEED(1);
+    if (n_cleanup < MAX_CLEANUP) cleanup_dirs[n_cleanup++] = strdup(f[1]);
+  }
+  else if (strcmp(op, "observe") == 0) return do_observe();
+  else if (strcmp(op, "exec") == 0) { NEED(1); do_exec(f, n); }
+  else if (strcmp(op, "exit") == 0) cleanup_and_exit(0);
+  else { errno = ENOSYS; reply_err(op, "unknown instruction"); return 1; }
+  reply_ok(0, NULL);
+  return 0;
+}
+
+int main(void) {
+  /* The runtime, not the terminal, decides when we stop: Ctrl-C goes to nsx, which cleans up. */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
+  signal(SIGTSTP, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, NULL); /* SIGCHLD is read through a signalfd by the supervisor */
+  if (fcntl(CMD_FD, F_SETFD, FD_CLOEXEC) < 0 || fcntl(SUP_FD, F_SETFD, FD_CLOEXEC) < 0) {
+    fprintf(stderr, "nsx-shim: fds 3 and 4 must be open; this program is started by nsx, not by hand\n");
+    return 125;
+  }
+  char *f[MAX_FIELDS];
+  int n;
+  while ((n = recv_fields(CMD_FD, f)) > 0) run(f, n);
+  cleanup_and_exit(0); /* EOF before fork: the runtime is gone or done */
+}
