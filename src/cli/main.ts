@@ -1,0 +1,54 @@
+// nsx: the command line. An explicit list of yargs command modules; handlers import their heavy
+// modules lazily so `nsx --help` stays fast.
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { markCommandStart, runCommand } from './run/index.js';
+import { doctorCommand } from './doctor/index.js';
+
+/** Set by a handler: the process's exit status. */
+export interface ExitHolder {
+  exitCode: number;
+}
+
+export const commands = (exit: ExitHolder): CommandModule<object, any>[] => [runCommand(exit), doctorCommand(exit)];
+
+export function buildCli(argv: string[], exit: ExitHolder): Argv {
+  return yargs(markCommandStart(argv))
+    .scriptName('nsx')
+    .usage('$0 <command> [options]\n\nnamespace-explorer: watch a real container being built, one Linux kernel feature at a time.')
+    .command(commands(exit))
+    .demandCommand(1, 'Name a command: nsx run, nsx doctor (nsx --help lists them).')
+    .strict()
+    .recommendCommands()
+    .exitProcess(false)
+    .wrap(Math.min(100, process.stdout.columns || 80))
+    .epilogue('Docs: README.md. Check this machine first with: nsx doctor')
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UsageError(msg);
+    })
+    .version()
+    .help();
+}
+
+export class UsageError extends Error {}
+
+/** Runs the CLI and returns the exit status (docker's: 125 for nsx's own errors). */
+export async function runCli(argv: string[]): Promise<number> {
+  const exit: ExitHolder = { exitCode: 0 };
+  try {
+    await buildCli(argv, exit).parseAsync();
+    return exit.exitCode;
+  } catch (e) {
+    const { NsxError } = await import('../runtime/errors.js');
+    if (e instanceof UsageError) {
+      process.stderr.write(`nsx: ${e.message}\n  See 'nsx --help'.\n`);
+      return 125;
+    }
+    if (e instanceof NsxError) {
+      process.stderr.write(`nsx: ${e.describe()}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`nsx: unexpected error (a bug in namespace-explorer): ${(e as Error)?.stack ?? e}\n`);
+    return 125;
+  }
+}

@@ -1,0 +1,82 @@
+// nsx run's work: options → spec → plan → a container, with renderers attached and signals handled.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { NsxError } from '../../runtime/errors.js';
+import type { RuntimeEvent } from '../../runtime/events.js';
+import { hostFacts, isRealRoot } from '../../runtime/host.js';
+import { specFromRunOptions } from '../../runtime/options.js';
+import { buildPlan } from '../../runtime/plan.js';
+import { Container } from '../../runtime/runtime.js';
+import { compileForHost, loadSeccomp } from '../../runtime/seccomp-host.js';
+import { makeChalk, renderEvent } from '../../render/terminal.js';
+import type { RunArgs } from './index.js';
+import { Stepper } from './stepper.js';
+
+function eventWriter(target: string): { write: (e: RuntimeEvent) => void; close: () => Promise<void> } {
+  const out: NodeJS.WritableStream | WriteStream = target === '-' ? process.stdout : createWriteStream(target, { flags: 'w' });
+  return {
+    write: (e) => out.write(JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n'),
+    close: () => (out === process.stdout ? Promise.resolve() : new Promise((r) => (out as WriteStream).end(r))),
+  };
+}
+
+export async function runContainer(a: RunArgs): Promise<number> {
+  const root = isRealRoot();
+  const spec = specFromRunOptions({
+    rootfs: a.rootfs,
+    command: (a.command ?? []).map(String),
+    name: a.name,
+    hostname: a.hostname,
+    env: a.env,
+    workdir: a.workdir,
+    user: a.user,
+    memory: a.memory,
+    pidsLimit: a['pids-limit'],
+    cpus: a.cpus,
+    capAdd: a['cap-add'],
+    capDrop: a['cap-drop'],
+    privileged: a.privileged,
+    securityOpt: a['security-opt'],
+    network: a.network,
+    userns: a.userns,
+    unsafeChroot: a['unsafe-chroot'],
+    loadSeccomp,
+    root,
+  });
+  const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost));
+  const container = new Container(spec, plan, 'inherit');
+  const total = plan.length;
+  const c = makeChalk(process.stderr);
+
+  const events = a.events ? eventWriter(a.events) : undefined;
+  if (events) container.on(events.write);
+  const stepper = a.step ? new Stepper(container, c) : undefined;
+  if (stepper) container.on((e) => stepper.onEvent(e));
+  else if (a.trace) container.on((e) => process.stderr.write(renderEvent(e, total, c).map((l) => l + '\n').join('')));
+
+  // Ctrl-C, kill or a closed terminal: the container goes, and so does everything it had.
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stepper?.shellOpen && sig === 'SIGINT') return; // Ctrl-C belongs to the learner's shell
+    signalled = sig;
+    container.abort();
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  try {
+    const result = await container.run(stepper ? { beforeStep: (step, i) => stepper.beforeStep(step, i) } : {});
+    if (result.error) process.stderr.write(`nsx: ${result.error.describe()}\n`);
+    if (result.oomKilled) {
+      const limit = spec.linux.resources?.memory?.limit;
+      process.stderr.write(`nsx: the container was killed by the kernel's OOM killer${limit ? ` (memory limit ${limit} bytes)` : ''}\n`);
+    }
+    if (signalled === 'SIGTERM') return 143;
+    if (signalled === 'SIGHUP') return 129;
+    return result.exitCode;
+  } catch (e) {
+    throw e instanceof NsxError ? e : new NsxError(String(e));
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    stepper?.close();
+    await events?.close();
+  }
+}

@@ -1,0 +1,91 @@
+// nsx run: docker run's options and meaning, on a root filesystem directory.
+import type { CommandModule } from 'yargs';
+import type { ExitHolder } from '../main.js';
+
+export interface RunArgs {
+  rootfs?: string;
+  command: string[];
+  name?: string;
+  hostname?: string;
+  rm?: boolean;
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  memory?: string;
+  'pids-limit'?: number;
+  cpus?: string;
+  'cap-add'?: string[];
+  'cap-drop'?: string[];
+  privileged?: boolean;
+  'security-opt'?: string[];
+  network?: string;
+  userns?: string;
+  step?: boolean;
+  trace?: boolean;
+  events?: string;
+  'unsafe-chroot'?: boolean;
+}
+
+/** The options that take a value (the rest are flags): needed to find where the command starts. */
+const VALUE_OPTIONS = new Set([
+  'rootfs', 'name', 'hostname', 'h', 'env', 'e', 'workdir', 'w', 'user', 'u', 'memory', 'm', 'pids-limit', 'cpus',
+  'cap-add', 'cap-drop', 'security-opt', 'network', 'userns', 'events',
+]);
+
+/** docker run's rule: options end at the first word that is not one; the rest is the command, verbatim
+ *  (so `nsx run --rootfs R sh -c 'ls -l'` passes -c and -l to sh). Inserts "--" there for yargs. */
+export function markCommandStart(argv: string[]): string[] {
+  const at = argv.indexOf('run');
+  if (at < 0) return argv;
+  for (let i = at + 1; i < argv.length; i++) {
+    const t = argv[i];
+    if (t === '--') return argv;
+    if (t.startsWith('-') && t !== '-') {
+      const name = t.replace(/^--?/, '');
+      if (!name.includes('=') && VALUE_OPTIONS.has(name) && !(t.startsWith('-') && !t.startsWith('--') && name.length > 1)) i++;
+      continue;
+    }
+    return [...argv.slice(0, i), '--', ...argv.slice(i)];
+  }
+  return argv;
+}
+
+export function runCommand(exit: ExitHolder): CommandModule<object, RunArgs> {
+  return {
+    command: 'run [options] [command..]',
+    describe: 'Run a command in a new container, one kernel feature at a time',
+    builder: (y) =>
+      y
+        .positional('command', { type: 'string', array: true, default: [], describe: 'The command and its arguments' })
+        .options({
+          rootfs: { type: 'string', describe: 'Root filesystem directory (build one: npm run sandbox)' },
+          name: { type: 'string', describe: 'A name for the container' },
+          hostname: { alias: 'h', type: 'string', describe: 'Container host name (default: the short id)' },
+          rm: { type: 'boolean', describe: 'Remove the container when it exits (always done for now)' },
+          env: { alias: 'e', type: 'string', array: true, describe: 'Set an environment variable: NAME=value, or NAME to copy it' },
+          workdir: { alias: 'w', type: 'string', describe: 'Working directory inside the container' },
+          user: { alias: 'u', type: 'string', describe: 'User to run as: name|uid[:group|gid]' },
+          memory: { alias: 'm', type: 'string', describe: 'Memory limit, e.g. 64m (cgroup)' },
+          'pids-limit': { type: 'number', describe: 'Maximum number of processes (cgroup)' },
+          cpus: { type: 'string', describe: 'CPU limit, e.g. 0.5 (cgroup)' },
+          'cap-add': { type: 'string', array: true, describe: 'Add a Linux capability (or ALL)' },
+          'cap-drop': { type: 'string', array: true, describe: 'Drop a Linux capability (or ALL)' },
+          privileged: { type: 'boolean', describe: 'All capabilities, no seccomp, no masked paths' },
+          'security-opt': { type: 'string', array: true, describe: 'no-new-privileges | seccomp=PROFILE.json | seccomp=unconfined' },
+          network: { type: 'string', describe: 'none (only lo) | host | veth (a pair to the host)', default: 'none' },
+          userns: { type: 'string', describe: 'host | private (default: host as root, private otherwise)' },
+          step: { type: 'boolean', describe: 'Pause before every step: Enter applies, s opens a shell inside, c continues, q quits' },
+          trace: { type: 'boolean', describe: 'Print every step and its evidence without pausing' },
+          events: { type: 'string', describe: 'Write the runtime\'s events as JSON lines to FILE (- for stdout)' },
+          'unsafe-chroot': { type: 'boolean', describe: 'Use chroot instead of pivot_root (UNSAFE: for the chroot lesson)' },
+        })
+        .parserConfiguration({ 'populate--': true })
+        .example('sudo nsx run --step --rootfs sandbox/rootfs/busybox /bin/sh', 'Build a container step by step')
+        .example('sudo nsx run --rm -m 64m --pids-limit 32 --rootfs sandbox/rootfs/busybox ps', 'Limits and ps inside') as any,
+    handler: async (args) => {
+      const { runContainer } = await import('./handler.js');
+      args.command = [...(args.command ?? []), ...((args as { '--'?: string[] })['--'] ?? [])].map(String);
+      exit.exitCode = await runContainer(args);
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// --step: pause before every step. Enter applies it, s opens a shell inside the half-built container
+// (nsenter into its namespaces), c continues without pausing, q quits (and cleans up).
+import { spawn } from 'node:child_process';
+import type { ChalkInstance } from 'chalk';
+import type { RuntimeEvent } from '../../runtime/events.js';
+import type { PlannedStep } from '../../runtime/plan.js';
+import type { Container } from '../../runtime/runtime.js';
+import { renderEvent } from '../../render/terminal.js';
+import { KeyReader } from './keys.js';
+
+export class Stepper {
+  shellOpen = false;
+  private continuing = false;
+  private keys = new KeyReader(process.stdin);
+  private pivoted = false;
+
+  constructor(
+    private readonly container: Container,
+    private readonly c: ChalkInstance,
+    private readonly out: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  private print(lines: string[]) {
+    this.out.write(lines.map((l) => l + '\n').join(''));
+  }
+
+  onEvent(e: RuntimeEvent): void {
+    if (e.type === 'step-applied' && (e.step.id === 'pivot-root')) this.pivoted = true;
+    this.print(renderEvent(e, this.container.plan.length, this.c));
+  }
+
+  async beforeStep(step: PlannedStep, index: number): Promise<'apply' | 'quit'> {
+    if (this.continuing) return 'apply';
+    for (;;) {
+      const last = step.id === 'exec';
+      this.out.write(this.c.bold(`  ⏎ apply  s shell inside  c continue  q quit${last ? '  (after this, the command owns the terminal)' : ''} > `));
+      const key = await this.keys.next();
+      this.out.write('\n');
+      if (key === null || key === 'q') return 'quit';
+      if (key === 'c') this.continuing = true;
+      if (key === 's') {
+        await this.shell();
+        continue;
+      }
+      if (key === '\r' || key === '\n' || key === 'c' || key === ' ') {
+        if (last) this.keys.release();
+        return 'apply';
+      }
+    }
+  }
+
+  /** A shell in the container as it stands: its namespaces, and its root once pivot_root is done. */
+  private async shell(): Promise<void> {
+    const pid = this.container.pid;
+    if (pid === undefined) return;
+    const args = ['-t', String(pid), '--all'];
+    if (this.pivoted) args.push('-r', '-w');
+    args.push('/bin/sh');
+    this.print([this.c.dim(`  nsenter ${args.join(' ')}   (type exit to come back)`)]);
+    this.keys.release();
+    this.shellOpen = true;
+    try {
+      await new Promise<void>((resolve) => {
+        const child = spawn('nsenter', args, { stdio: 'inherit', env: { ...process.env, PS1: 'inside# ' } });
+        child.on('error', (e) => {
+          this.print([this.c.red(`  cannot start nsenter: ${e.message} (install util-linux)`)]);
+          resolve();
+        });
+        child.on('exit', () => resolve());
+      });
+    } finally {
+      this.shellOpen = false;
+      this.keys.resume();
+    }
+  }
+
+  close(): void {
+    this.keys.release();
+  }
+}

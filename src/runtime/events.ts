@@ -1,0 +1,36 @@
+// The runtime's structured events. The terminal renderer, the JSON-lines writer, the lesson player
+// and the tests all consume these; none of them parses printed text.
+import type { Evidence } from './observe.js';
+import type { StepId } from './steps.js';
+
+export interface StepSummary {
+  id: StepId;
+  title: string;
+  syscalls: string[];
+  shell: string;
+  manPage: string;
+  why: string;
+  notes: string[];
+  skip?: string;
+}
+
+export interface FailureInfo {
+  message: string;
+  syscall?: string;
+  errno?: number;
+  errnoName?: string;
+  hint?: string;
+}
+
+export type RuntimeEvent =
+  | { type: 'created'; id: string; name?: string; rootfs: string; command: string[]; steps: StepSummary[] }
+  | { type: 'step-started'; index: number; step: StepSummary }
+  | { type: 'step-skipped'; index: number; step: StepSummary; reason: string }
+  | { type: 'step-applied'; index: number; step: StepSummary; evidence: Evidence; changed: string[] }
+  | { type: 'step-failed'; index: number; step: StepSummary; error: FailureInfo }
+  | { type: 'started'; pid: number }
+  | { type: 'exited'; exitCode: number; code?: number; signal?: string; oomKilled: boolean }
+  | { type: 'cleaned-up'; removed: string[] };
+
+export type EventType = RuntimeEvent['type'];
+export type EventListener = (e: RuntimeEvent) => void;

@@ -1,0 +1,73 @@
+// The likely cause of a failed step, and the fix, in a learner's words. Keyed by step and errno.
+import type { ContainerSpec } from './spec.js';
+import type { StepId } from './steps.js';
+
+export interface FailureFacts {
+  syscall: string;
+  /** "EPERM" */
+  errnoName: string;
+  detail?: string;
+}
+
+const asRoot = 'run nsx as root (sudo), or as a normal user with --userns private';
+
+export function hintFor(step: StepId, f: FailureFacts, spec: ContainerSpec): string | undefined {
+  const rootless = process.getuid?.() !== 0;
+  const e = f.errnoName;
+  switch (step) {
+    case 'cgroup':
+      return 'creating a cgroup needs root and a mounted cgroup filesystem: run `nsx doctor` to see the layout';
+    case 'userns':
+      if (e === 'ENOSPC' || e === 'EUSERS') return 'the limit on user namespaces is reached: see /proc/sys/user/max_user_namespaces';
+      if (e === 'EPERM' || e === 'EACCES')
+        return 'this kernel does not let this user create user namespaces (sysctl kernel.unprivileged_userns_clone=0, or an AppArmor/LSM restriction): run `nsx doctor`; as root use --userns host';
+      return undefined;
+    case 'namespaces':
+    case 'fork':
+      if (e === 'EPERM') return `creating namespaces needs CAP_SYS_ADMIN: ${asRoot}`;
+      if (e === 'EINVAL' && f.detail && (Number(f.detail) & 0x80)) return 'this kernel has no time namespaces (CONFIG_TIME_NS, Linux 5.6+): leave out the time namespace';
+      if (e === 'EINVAL') return 'this kernel lacks one of the namespace types asked for: run `nsx doctor`';
+      return undefined;
+    case 'network':
+      return e === 'EPERM' ? 'bringing up lo needs CAP_NET_ADMIN in the network namespace\'s owning user namespace' : undefined;
+    case 'mount-private':
+    case 'rootfs':
+    case 'proc':
+    case 'dev':
+    case 'sys':
+    case 'tmp':
+    case 'mask-paths':
+      if (e === 'ENOENT') return `the mount point ${f.detail ?? ''} does not exist in the root filesystem and could not be made: check --rootfs`;
+      if (e === 'EPERM' && spec.linux.namespaces.some((n) => n.type === 'user'))
+        return 'inside a user namespace the kernel refuses some mounts (sysfs without its own network namespace, flags locked by the host): see mount_namespaces(7) and user_namespaces(7)';
+      if (e === 'EPERM') return `mounting needs CAP_SYS_ADMIN in the mount namespace's owning user namespace: ${asRoot}`;
+      if (e === 'EACCES' && rootless) return 'a normal user cannot reach the root filesystem or mount over it: make it readable (chmod a+rx on its path)';
+      return undefined;
+    case 'pivot-root':
+      if (e === 'EINVAL') return 'pivot_root(2) needs the new root to be a mount point in a private mount tree (the steps before make it so): is --rootfs on a shared mount or the real root?';
+      if (e === 'ENOENT' || e === 'ENOTDIR') return 'the root filesystem directory is missing: build one with `npm run sandbox` and pass --rootfs sandbox/rootfs/busybox';
+      return undefined;
+    case 'hostname':
+      if (e === 'EPERM') return 'sethostname needs CAP_SYS_ADMIN in the user namespace that owns the UTS namespace';
+      return undefined;
+    case 'capabilities':
+      if (f.syscall === 'setgroups' && e === 'EPERM') return 'setgroups is denied in a user namespace made by a normal user (user_namespaces(7)): supplementary groups need root';
+      if (f.syscall.startsWith('setres') && e === 'EINVAL') return `uid/gid ${f.detail} has no mapping in the container's user namespace: choose a user that exists inside (see /proc/PID/uid_map)`;
+      return e === 'EPERM' ? 'changing capabilities needs CAP_SETPCAP (bounding set) and CAP_SETUID/CAP_SETGID (user); a step before dropped them' : undefined;
+    case 'seccomp':
+      if (e === 'EACCES') return 'seccomp(2): without no_new_privs, installing a filter needs CAP_SYS_ADMIN; add --security-opt no-new-privileges';
+      if (e === 'EINVAL') return 'the kernel rejected the BPF program: please report this profile as a bug in namespace-explorer';
+      return undefined;
+    case 'exec':
+      if (e === 'ENOENT') return `"${f.detail}" is not in the root filesystem (PATH inside: ${pathOf(spec)}); list it with: ls ${spec.root.path}/bin`;
+      if (e === 'EACCES') return `"${f.detail}" is not executable by the container's user (check its mode and the directories above it)`;
+      if (e === 'ENOEXEC') return `"${f.detail}" is not a program for this machine (wrong architecture or missing #! line)`;
+      if (e === 'EPERM') return 'execve was refused: a seccomp profile or an LSM may forbid it';
+      return undefined;
+  }
+  return undefined;
+}
+
+function pathOf(spec: ContainerSpec): string {
+  return spec.process.env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '';
+}

@@ -1,0 +1,39 @@
+// What the plan needs to know about this machine, read once.
+import { lstatSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { NsxError } from './errors.js';
+import type { HostFacts } from './plan.js';
+import { secureJoin } from './securejoin.js';
+
+export function hostArch(): 'x86_64' | 'aarch64' {
+  if (process.arch === 'x64') return 'x86_64';
+  if (process.arch === 'arm64') return 'aarch64';
+  throw new NsxError(`unsupported architecture ${process.arch}`, { hint: 'namespace-explorer supports x86_64 and aarch64 (arm64)' });
+}
+
+/** Root in the initial user namespace (not merely uid 0 inside some container). */
+export function isRealRoot(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  const map = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
+  return map[0] === '0' && map[1] === '0' && map[2] === '4294967295';
+}
+
+function pathKind(path: string): 'file' | 'dir' | 'absent' {
+  try {
+    return lstatSync(path).isDirectory() ? 'dir' : 'file';
+  } catch {
+    return 'absent';
+  }
+}
+
+export function hostFacts(rootfs: string, compileSeccomp?: HostFacts['compileSeccomp']): HostFacts {
+  return {
+    arch: hostArch(),
+    kernel: release(),
+    root: isRealRoot(),
+    pathKind,
+    compileSeccomp,
+    rootfsHas: (p) => pathKind(secureJoin(rootfs, p)) !== 'absent',
+    resolve: (p) => secureJoin(rootfs, p),
+  };
+}

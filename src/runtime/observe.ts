@@ -1,0 +1,141 @@
+// Evidence: facts read from the live process in /proc, never from what the runtime meant to do.
+// Host view = what the host sees (its own namespaces, the real PID); container view = what the
+// process sees of itself (reported by the shim from inside, and its own /proc entries).
+import { readFileSync, readlinkSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { decodeCapMask } from './capabilities.js';
+
+export const NAMESPACE_KINDS = ['user', 'uts', 'ipc', 'net', 'mnt', 'cgroup', 'time', 'pid', 'pid_for_children'] as const;
+export type NamespaceKind = (typeof NAMESPACE_KINDS)[number];
+
+export interface ProcessFacts {
+  /** PID in the host's PID namespace. */
+  pid: number;
+  /** NSpid: the PID in every PID namespace from the host's down to the process's own. */
+  nsPids: number[];
+  /** Namespace ids ("uts:[4026531838]") by kind. */
+  ns: Partial<Record<NamespaceKind, string>>;
+  uid: number[];
+  gid: number[];
+  uidMap: string;
+  gidMap: string;
+  capEff: string[];
+  capBnd: string[];
+  noNewPrivs: boolean;
+  /** 0 disabled, 1 strict, 2 filter (proc(5)). */
+  seccomp: number;
+  /** /proc/PID/cgroup lines. */
+  cgroups: string[];
+  /** Mount points as the process sees them (field 5 of mountinfo). */
+  mounts: string[];
+  /** Where the process's root directory is, seen from the host. */
+  root: string;
+}
+
+export interface InsideFacts {
+  pid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  hostname: string;
+  domainname: string;
+  cwd: string;
+}
+
+export interface Evidence {
+  host: { hostname: string; ns: Partial<Record<NamespaceKind, string>> };
+  process: ProcessFacts;
+  /** Present while the shim can still answer from inside (until exec). */
+  inside?: InsideFacts;
+}
+
+function read(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function link(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
+}
+
+export function namespacesOf(pid: number | 'self'): Partial<Record<NamespaceKind, string>> {
+  const out: Partial<Record<NamespaceKind, string>> = {};
+  for (const k of NAMESPACE_KINDS) {
+    const id = link(`/proc/${pid}/ns/${k}`);
+    if (id) out[k] = id;
+  }
+  return out;
+}
+
+/** Parses /proc/PID/status into a field map (proc(5)). */
+export function parseStatus(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+const nums = (s: string | undefined) => (s ?? '').split(/\s+/).filter(Boolean).map(Number);
+
+export function processFacts(pid: number): ProcessFacts {
+  const st = parseStatus(read(`/proc/${pid}/status`));
+  return {
+    pid,
+    nsPids: nums(st.NSpid),
+    ns: namespacesOf(pid),
+    uid: nums(st.Uid),
+    gid: nums(st.Gid),
+    uidMap: read(`/proc/${pid}/uid_map`).trim().replace(/\s+/g, ' '),
+    gidMap: read(`/proc/${pid}/gid_map`).trim().replace(/\s+/g, ' '),
+    capEff: st.CapEff ? decodeCapMask(st.CapEff) : [],
+    capBnd: st.CapBnd ? decodeCapMask(st.CapBnd) : [],
+    noNewPrivs: st.NoNewPrivs === '1',
+    seccomp: Number(st.Seccomp ?? 0),
+    cgroups: read(`/proc/${pid}/cgroup`).trim().split('\n').filter(Boolean),
+    mounts: read(`/proc/${pid}/mountinfo`).split('\n').filter(Boolean).map((l) => l.split(' ')[4]),
+    root: link(`/proc/${pid}/root`),
+  };
+}
+
+export function hostView(): Evidence['host'] {
+  return { hostname: osHostname(), ns: namespacesOf('self') };
+}
+
+export function parseInside(fields: string[]): InsideFacts {
+  const [pid, ppid, uid, gid, hostname, domainname, cwd] = fields;
+  return { pid: Number(pid), ppid: Number(ppid), uid: Number(uid), gid: Number(gid), hostname, domainname, cwd };
+}
+
+/** The facts that differ between two snapshots, as "key: before → after" pairs (for highlighting). */
+export function changedFacts(before: Evidence | undefined, after: Evidence): string[] {
+  if (!before) return [];
+  const flat = (e: Evidence): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(e.process.ns)) out[`ns.${k}`] = v;
+    out.nsPids = e.process.nsPids.join(' ');
+    out.uid = e.process.uid.join(' ');
+    out.uidMap = e.process.uidMap;
+    out.gidMap = e.process.gidMap;
+    out.capEff = e.process.capEff.join(',');
+    out.capBnd = e.process.capBnd.join(',');
+    out.noNewPrivs = String(e.process.noNewPrivs);
+    out.seccomp = String(e.process.seccomp);
+    out.cgroups = e.process.cgroups.join(';');
+    out.mounts = String(e.process.mounts.length);
+    out.root = e.process.root;
+    if (e.inside) for (const [k, v] of Object.entries(e.inside)) out[`inside.${k}`] = String(v);
+    return out;
+  };
+  const a = flat(before);
+  const b = flat(after);
+  return Object.keys(b).filter((k) => a[k] !== b[k]);
+}

@@ -1,0 +1,222 @@
+// docker run's options → a container spec. Every bad value becomes an NsxError naming the option and
+// the fix, before anything is created on the machine.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { effectiveCaps } from './capabilities.js';
+import { parseSize } from './cgroups.js';
+import { NsxError } from './errors.js';
+import { secureJoin } from './securejoin.js';
+import { DEFAULT_PATH, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS, defaultMounts, type ContainerSpec, type IdMapping, type NamespaceType } from './spec.js';
+
+export interface RunOptions {
+  rootfs?: string;
+  command: string[];
+  name?: string;
+  hostname?: string;
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  memory?: string;
+  pidsLimit?: number;
+  cpus?: string | number;
+  capAdd?: string[];
+  capDrop?: string[];
+  privileged?: boolean;
+  securityOpt?: string[];
+  network?: string;
+  userns?: string;
+  unsafeChroot?: boolean;
+  /** Extra namespaces beyond docker's defaults (the time namespace, for its lesson). */
+  timeNamespace?: boolean;
+  /** Loads the seccomp profile at a path (or the default one for undefined); injected to keep this module light. */
+  loadSeccomp: (path: string | undefined) => { profile: Record<string, unknown>; source: string };
+  /** Whether nsx runs as real root (injected for tests). */
+  root: boolean;
+  /** The invoking user's uid/gid (rootless maps these). */
+  uid?: number;
+  gid?: number;
+}
+
+const NETWORKS = ['none', 'host', 'veth'] as const;
+
+function newId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+function checkRootfs(path: string | undefined): string {
+  if (!path) throw new NsxError('no root filesystem given', { hint: 'pass --rootfs DIR; build a busybox one with `npm run sandbox` (then --rootfs sandbox/rootfs/busybox)' });
+  if (!existsSync(path)) throw new NsxError(`--rootfs ${path}: no such directory`, { hint: 'build the sandbox one with `npm run sandbox`, then use --rootfs sandbox/rootfs/busybox' });
+  if (!statSync(path).isDirectory()) throw new NsxError(`--rootfs ${path}: not a directory`, { hint: 'give the directory that holds the container\'s /bin, /etc, …' });
+  const real = realpathSync(path);
+  if (real === '/') throw new NsxError('--rootfs /: the host\'s own root cannot be a container\'s root', { hint: 'use a separate directory, e.g. sandbox/rootfs/busybox' });
+  return real;
+}
+
+/** Docker's "-e KEY=VAL" and "-e KEY" (take KEY from nsx's own environment; absent → not set). */
+function parseEnv(entries: string[] = []): string[] {
+  const out: string[] = [];
+  for (const e of entries) {
+    if (e.startsWith('=') || e === '') throw new NsxError(`-e ${e}: no variable name`, { hint: 'write -e NAME=value' });
+    if (e.includes('=')) out.push(e);
+    else if (process.env[e] !== undefined) out.push(`${e}=${process.env[e]}`);
+  }
+  return out;
+}
+
+function mergeEnv(base: string[], extra: string[]): string[] {
+  const map = new Map<string, string>();
+  for (const e of [...base, ...extra]) map.set(e.slice(0, e.indexOf('=')), e);
+  return [...map.values()];
+}
+
+function readDb(rootfs: string, file: string): string[][] {
+  try {
+    return readFileSync(secureJoin(rootfs, file), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+  } catch {
+    return [];
+  }
+}
+
+/** -u user[:group], names looked up in the container's /etc/passwd and /etc/group, as docker does. */
+export function resolveUser(rootfs: string, spec: string | undefined): { uid: number; gid: number; additionalGids: number[] } {
+  if (!spec) return { uid: 0, gid: 0, additionalGids: [] };
+  const [u, g] = spec.split(':');
+  const passwd = readDb(rootfs, '/etc/passwd');
+  const groups = readDb(rootfs, '/etc/group');
+  let uid: number;
+  let gid: number;
+  let name: string | undefined;
+  if (/^\d+$/.test(u)) {
+    uid = Number(u);
+    const entry = passwd.find((p) => Number(p[2]) === uid);
+    gid = entry ? Number(entry[3]) : 0;
+    name = entry?.[0];
+  } else {
+    const entry = passwd.find((p) => p[0] === u);
+    if (!entry) throw new NsxError(`-u ${spec}: no user "${u}" in the container's /etc/passwd`, { hint: 'use a numeric uid (e.g. -u 1000) or a user that exists in the root filesystem' });
+    [uid, gid, name] = [Number(entry[2]), Number(entry[3]), u];
+  }
+  if (g !== undefined) {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const entry = groups.find((x) => x[0] === g);
+      if (!entry) throw new NsxError(`-u ${spec}: no group "${g}" in the container's /etc/group`, { hint: 'use a numeric gid (e.g. -u 1000:1000) or a group that exists in the root filesystem' });
+      gid = Number(entry[2]);
+    }
+  }
+  const additionalGids = name ? groups.filter((x) => (x[3] ?? '').split(',').includes(name!)).map((x) => Number(x[2])).filter((x) => x !== gid) : [];
+  return { uid, gid, additionalGids };
+}
+
+function parseCpus(v: string | number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new NsxError(`--cpus ${v}: not a positive number of CPUs`, { hint: 'e.g. --cpus 0.5 for half of one CPU' });
+  return n;
+}
+
+function parseSecurityOpts(opts: string[] = []): { noNewPrivileges: boolean; seccomp?: string | 'unconfined' } {
+  let noNewPrivileges = false;
+  let seccomp: string | undefined;
+  for (const o of opts) {
+    const [key, value] = o.includes('=') ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] : o.includes(':') ? o.split(':', 2) : [o, undefined];
+    if (key === 'no-new-privileges') {
+      if (value !== undefined && !['true', 'false'].includes(value)) throw new NsxError(`--security-opt ${o}: expected true or false`, { hint: 'write --security-opt no-new-privileges' });
+      noNewPrivileges = value !== 'false';
+    } else if (key === 'seccomp') {
+      if (!value) throw new NsxError(`--security-opt ${o}: no profile`, { hint: 'write --security-opt seccomp=PROFILE.json or seccomp=unconfined' });
+      seccomp = value;
+    } else {
+      throw new NsxError(`--security-opt ${o}: not supported`, { hint: 'supported: no-new-privileges, seccomp=PROFILE.json, seccomp=unconfined' });
+    }
+  }
+  return { noNewPrivileges, seccomp };
+}
+
+/** Subordinate ids for root from /etc/subuid (or /etc/subgid), else docker's customary 100000:65536. */
+function subordinate(file: string): IdMapping {
+  try {
+    const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith('root:') || l.startsWith('0:'));
+    if (line) {
+      const [, start, size] = line.split(':');
+      return { containerID: 0, hostID: Number(start), size: Math.min(Number(size), 65536) };
+    }
+  } catch {
+    /* no such file: the default below */
+  }
+  return { containerID: 0, hostID: 100000, size: 65536 };
+}
+
+/** The command, checked against the rootfs before anything is created (docker: exit 127). */
+function checkCommand(rootfs: string, args: string[], env: string[]): void {
+  const cmd = args[0];
+  const path = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+  const candidates = cmd.includes('/') ? [cmd] : path.split(':').map((d) => `${d}/${cmd}`);
+  if (candidates.some((c) => existsSync(secureJoin(rootfs, c)))) return;
+  throw new NsxError(`exec: "${cmd}": executable file not found in the root filesystem${cmd.includes('/') ? '' : ` (PATH=${path})`}`, {
+    hint: `list what there is with: ls ${rootfs}/bin`,
+    exitCode: 127,
+  });
+}
+
+export function specFromRunOptions(o: RunOptions): ContainerSpec {
+  const rootfs = checkRootfs(o.rootfs);
+  if (o.command.length === 0) throw new NsxError('no command specified', { hint: 'give the command after the options, e.g. nsx run --rootfs DIR /bin/sh' });
+  const network = o.network ?? 'none';
+  if (!(NETWORKS as readonly string[]).includes(network)) throw new NsxError(`--network ${network}: unknown mode`, { hint: `use one of ${NETWORKS.join(', ')}` });
+  const userns = o.userns ?? (o.root ? 'host' : 'private');
+  if (!['host', 'private'].includes(userns)) throw new NsxError(`--userns ${userns}: unknown mode`, { hint: 'use host or private' });
+  if (!o.root && userns === 'host') throw new NsxError('--userns host needs root', { hint: 'as a normal user nsx works through a user namespace: leave out --userns, or use sudo' });
+  const memoryBytes = o.memory !== undefined ? parseSize(o.memory, '--memory') : undefined;
+  const cpus = parseCpus(o.cpus);
+  if (o.pidsLimit !== undefined && (!Number.isInteger(o.pidsLimit) || o.pidsLimit < 1)) throw new NsxError(`--pids-limit ${o.pidsLimit}: not a positive whole number`, { hint: 'e.g. --pids-limit 64' });
+  const limits = memoryBytes !== undefined || o.pidsLimit !== undefined || cpus !== undefined;
+  if (!o.root && limits) throw new NsxError('resource limits (--memory, --pids-limit, --cpus) need root', { hint: 'cgroups are configured by root: run with sudo' });
+  const capabilities = effectiveCaps({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged });
+  const sec = parseSecurityOpts(o.securityOpt);
+  const seccomp = o.privileged || sec.seccomp === 'unconfined' ? undefined : o.loadSeccomp(sec.seccomp);
+  const user = resolveUser(rootfs, o.user);
+  const id = newId();
+  const hostname = o.hostname ?? id.slice(0, 12);
+  const env = mergeEnv([`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`], parseEnv(o.env));
+  const args = o.command;
+  checkCommand(rootfs, args, env);
+  const cwd = o.workdir ?? '/';
+  if (!cwd.startsWith('/')) throw new NsxError(`-w ${cwd}: the working directory must be an absolute path`, { hint: `write -w /${cwd}` });
+
+  const namespaces: NamespaceType[] = ['pid', 'ipc', 'uts', 'mount', 'cgroup'];
+  if (network !== 'host') namespaces.push('network');
+  if (userns === 'private') namespaces.unshift('user');
+  if (o.timeNamespace) namespaces.push('time');
+  const uidMap: IdMapping[] = o.root ? [subordinate('/etc/subuid')] : [{ containerID: 0, hostID: o.uid ?? process.getuid!(), size: 1 }];
+  const gidMap: IdMapping[] = o.root ? [subordinate('/etc/subgid')] : [{ containerID: 0, hostID: o.gid ?? process.getgid!(), size: 1 }];
+  const gid5Mapped = userns === 'host' || gidMap.some((m) => m.containerID <= 5 && 5 < m.containerID + m.size);
+  // sysfs can only be mounted by the user namespace that owns the network namespace (sysfs(5), runc).
+  const sysfs = userns === 'private' && network === 'host' ? 'bind' : 'mount';
+
+  return {
+    id,
+    ...(o.name ? { name: o.name } : {}),
+    process: { args, env, cwd, user, noNewPrivileges: sec.noNewPrivileges, capabilities },
+    root: { path: rootfs },
+    hostname,
+    mounts: defaultMounts({ sysfs, ptsGid: gid5Mapped }),
+    linux: {
+      namespaces: namespaces.map((type) => ({ type })),
+      ...(userns === 'private' ? { uidMappings: uidMap, gidMappings: gidMap } : {}),
+      ...(limits
+        ? {
+            resources: {
+              ...(memoryBytes !== undefined ? { memory: { limit: memoryBytes } } : {}),
+              ...(o.pidsLimit !== undefined ? { pids: { limit: o.pidsLimit } } : {}),
+              ...(cpus !== undefined ? { cpu: { quota: Math.round(cpus * 100000), period: 100000 } } : {}),
+            },
+          }
+        : {}),
+      ...(seccomp ? { seccomp } : {}),
+      maskedPaths: o.privileged ? [] : DOCKER_MASKED_PATHS,
+      readonlyPaths: o.privileged ? [] : DOCKER_READONLY_PATHS,
+    },
+    nsx: { rootMode: o.unsafeChroot ? 'chroot' : 'pivot_root', network: network as ContainerSpec['nsx']['network'] },
+  };
+}

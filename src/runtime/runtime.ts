@@ -1,0 +1,257 @@
+// Runs a plan: one step at a time, each applied by the shim (or by nsx on the host), then observed
+// on the live process and reported as an event. Whatever happens — a failed step, Ctrl-C, quitting
+// from --step — the container is killed and everything it had on the host is removed.
+import { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import type { StdioOptions } from 'node:child_process';
+import { ContainerCgroup, detectLayout, removeStaleCgroups, type CgroupLayout } from './cgroups.js';
+import { NsxError, errnoName } from './errors.js';
+import type { EventListener, FailureInfo, RuntimeEvent, StepSummary } from './events.js';
+import { hintFor } from './hints.js';
+import { changedFacts, hostView, parseInside, processFacts, type Evidence } from './observe.js';
+import type { Action, PlannedStep } from './plan.js';
+import { removeVeth, setupVeth, type VethFacts } from './network.js';
+import { Shim, ShimError, signalName, type ExitStatus } from './shim.js';
+import type { ContainerSpec, IdMapping } from './spec.js';
+
+export interface RunHooks {
+  /** Called before each step that will do something; 'quit' stops and cleans up. */
+  beforeStep?: (step: PlannedStep, index: number, container: Container) => Promise<'apply' | 'quit'>;
+}
+
+export interface RunResult {
+  /** The exit status nsx should use, docker's way: the command's code, 125/126/127, or 128+signal. */
+  exitCode: number;
+  oomKilled: boolean;
+  /** Set when the runtime, not the command, failed. */
+  error?: NsxError;
+}
+
+/** Docker's exit codes (docker run reference, "Exit status"). */
+export function exitCodeFor(st: ExitStatus): number {
+  return st.signal !== undefined ? 128 + st.signal : st.code;
+}
+
+export const ABORTED_EXIT = 130;
+
+function summary(s: PlannedStep): StepSummary {
+  const { id, title, syscalls, shell, manPage, why, notes, skip } = s;
+  return { id, title, syscalls, shell, manPage, why, notes, ...(skip ? { skip } : {}) };
+}
+
+function mapText(maps: IdMapping[]): string {
+  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+}
+
+export class Container {
+  readonly events = new EventEmitter();
+  private shim?: Shim;
+  private cgroup?: ContainerCgroup;
+  private veth?: VethFacts;
+  private layout?: CgroupLayout;
+  private lastEvidence?: Evidence;
+  private aborted = false;
+  private abortWaiters: (() => void)[] = [];
+  private removed: string[] = [];
+
+  constructor(
+    readonly spec: ContainerSpec,
+    readonly plan: PlannedStep[],
+    private readonly stdio: StdioOptions = 'inherit',
+  ) {}
+
+  get id(): string {
+    return this.spec.id;
+  }
+
+  on(listener: EventListener): this {
+    this.events.on('event', listener);
+    return this;
+  }
+
+  private emit(e: RuntimeEvent): void {
+    this.events.emit('event', e);
+  }
+
+  /** The process a learner (or nsenter) should look at now: the shim, then PID 1 once forked. */
+  get pid(): number | undefined {
+    return this.shim?.initPid ?? this.shim?.pid;
+  }
+
+  /** Whether the shim has forked PID 1 yet (nsenter into the PID namespace works only then). */
+  get forked(): boolean {
+    return this.shim?.initPid !== undefined;
+  }
+
+  /** The veth pair, if --network veth set one up. */
+  get network(): VethFacts | undefined {
+    return this.veth;
+  }
+
+  /** Ctrl-C, SIGTERM or 'q': kill the container; run() then cleans up and resolves. */
+  abort(): void {
+    this.aborted = true;
+    this.shim?.kill(9);
+    for (const w of this.abortWaiters.splice(0)) w();
+  }
+
+  private abortable<T>(p: Promise<T>): Promise<T | 'aborted'> {
+    if (this.aborted) return Promise.resolve('aborted');
+    return Promise.race([p, new Promise<'aborted'>((r) => this.abortWaiters.push(() => r('aborted')))]);
+  }
+
+  async run(hooks: RunHooks = {}): Promise<RunResult> {
+    const steps = this.plan.map(summary);
+    this.emit({ type: 'created', id: this.id, name: this.spec.name, rootfs: this.spec.root.path, command: this.spec.process.args, steps });
+    try {
+      this.shim = Shim.start(this.stdio);
+      for (const [index, step] of this.plan.entries()) {
+        const s = steps[index];
+        if (step.skip) {
+          this.emit({ type: 'step-skipped', index, step: s, reason: step.skip });
+          continue;
+        }
+        this.emit({ type: 'step-started', index, step: s });
+        if (hooks.beforeStep) {
+          const choice = await this.abortable(hooks.beforeStep(step, index, this));
+          if (choice !== 'apply') this.aborted = true;
+        }
+        if (this.aborted) return await this.finish({ exitCode: ABORTED_EXIT, oomKilled: false });
+        try {
+          for (const action of step.actions) await this.apply(action);
+        } catch (e) {
+          if (this.aborted) return await this.finish({ exitCode: ABORTED_EXIT, oomKilled: false });
+          const err = this.teach(e, step);
+          this.emit({ type: 'step-failed', index, step: s, error: failureInfo(err) });
+          return await this.finish({ exitCode: err.exitCode, oomKilled: false, error: err });
+        }
+        if (step.id === 'exec') {
+          this.emit({ type: 'started', pid: this.shim.initPid! });
+          this.emitApplied(index, s, this.observe(undefined));
+          break;
+        }
+        this.emitApplied(index, s, this.observe(await this.inside()));
+      }
+      const st = await this.shim.waitExit();
+      const oomKilled = this.cgroup?.oomKilled() ?? false;
+      const exitCode = this.aborted ? ABORTED_EXIT : exitCodeFor(st);
+      this.emit({ type: 'exited', exitCode, ...(st.signal !== undefined ? { signal: signalName(st.signal) } : { code: st.code }), oomKilled });
+      return await this.finish({ exitCode, oomKilled });
+    } catch (e) {
+      const err = e instanceof NsxError ? e : new NsxError(String((e as Error)?.message ?? e));
+      return await this.finish({ exitCode: err.exitCode, oomKilled: false, error: err });
+    }
+  }
+
+  private emitApplied(index: number, step: StepSummary, evidence: Evidence): void {
+    const changed = changedFacts(this.lastEvidence, evidence);
+    this.lastEvidence = evidence;
+    this.emit({ type: 'step-applied', index, step, evidence, changed });
+  }
+
+  private async inside() {
+    try {
+      return parseInside(await this.shim!.call('observe'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private observe(inside: Evidence['inside']): Evidence {
+    return { host: hostView(), process: processFacts(this.pid!), ...(inside ? { inside } : {}) };
+  }
+
+  private async apply(a: Action): Promise<void> {
+    const shim = this.shim!;
+    if (a.kind === 'shim') {
+      if (a.op === 'fork') await shim.fork();
+      else if (a.op === 'exec') await shim.exec(a.args);
+      else await shim.call(a.op, a.args);
+      return;
+    }
+    switch (a.op) {
+      case 'cgroup':
+        return this.joinCgroup();
+      case 'id-maps':
+        return this.writeIdMaps(a.setgroups);
+      case 'veth':
+        this.veth = setupVeth(this.id, shim.pid);
+        return;
+    }
+  }
+
+  /** cgroups(7): create the container's cgroup, write the limits, move the shim in (children follow). */
+  private async joinCgroup(): Promise<void> {
+    this.layout = detectLayout();
+    removeStaleCgroups(this.layout);
+    const r = this.spec.linux.resources ?? {};
+    this.cgroup = ContainerCgroup.create(this.layout, this.id, {
+      memoryBytes: r.memory?.limit,
+      pidsMax: r.pids?.limit,
+      cpus: r.cpu ? r.cpu.quota / r.cpu.period : undefined,
+    });
+    // If nsx dies, the orphaned supervisor removes these; normally finish() does, after reading OOM counts.
+    for (const p of this.cgroup.paths) await this.shim!.call('cleanup_dir', [p]);
+    this.cgroup.addProcess(this.shim!.pid);
+  }
+
+  /** user_namespaces(7): written by a process in the parent namespace, once each. */
+  private writeIdMaps(setgroups: 'allow' | 'deny'): void {
+    const pid = this.shim!.pid;
+    const { uidMappings = [], gidMappings = [] } = this.spec.linux;
+    const write = (file: string, text: string) => {
+      try {
+        writeFileSync(`/proc/${pid}/${file}`, text);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+        throw new NsxError(`write /proc/${pid}/${file} (${text.trim().replace(/\n/g, '; ')}): ${code}`, {
+          syscall: 'write',
+          hint: hintFor('userns', { syscall: 'write', errnoName: code, detail: file }, this.spec),
+        });
+      }
+    };
+    write('uid_map', mapText(uidMappings));
+    if (setgroups === 'deny') write('setgroups', 'deny');
+    write('gid_map', mapText(gidMappings));
+  }
+
+  /** Turns any failure into an NsxError that names the syscall and teaches the likely fix. */
+  private teach(e: unknown, step: PlannedStep): NsxError {
+    if (e instanceof ShimError) {
+      const f = e.failure;
+      const hint = hintFor(step.id, { syscall: f.syscall, errnoName: errnoName(f.errno), detail: f.detail }, this.spec);
+      const exitCode = step.id === 'exec' ? (f.errno === 2 || f.errno === 20 ? 127 : 126) : 125;
+      return new NsxError(`${step.id}: ${e.message}`, { ...e.info, hint, exitCode });
+    }
+    if (e instanceof NsxError) return e;
+    return new NsxError(`${step.id}: ${(e as Error)?.message ?? e}`);
+  }
+
+  /** Kills what is left and removes everything the container had on the host. Idempotent. */
+  private async finish(result: RunResult): Promise<RunResult> {
+    const shim = this.shim;
+    if (shim) {
+      shim.kill(9);
+      await Promise.race([shim.waitExit(), new Promise((r) => setTimeout(r, 5000))]);
+      shim.close();
+      await Promise.race([shim.gone(), new Promise((r) => setTimeout(r, 5000))]);
+    }
+    if (this.veth && removeVeth(this.id)) this.removed.push(`veth ${this.veth.hostIf}`);
+    if (this.cgroup) {
+      await this.cgroup.remove();
+      this.removed.push(...this.cgroup.paths);
+      this.cgroup = undefined;
+    }
+    this.emit({ type: 'cleaned-up', removed: this.removed });
+    return result;
+  }
+}
+
+function failureInfo(err: NsxError): FailureInfo {
+  return {
+    message: err.message,
+    ...(err.info.syscall ? { syscall: err.info.syscall } : {}),
+    ...(err.info.errno !== undefined ? { errno: err.info.errno, errnoName: errnoName(err.info.errno) } : {}),
+    ...(err.info.hint ? { hint: err.info.hint } : {}),
+  };
+}

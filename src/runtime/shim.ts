@@ -1,0 +1,212 @@
+// The TypeScript side of the shim protocol (see the comment at the top of shim/nsx-shim.c).
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { constants } from 'node:os';
+import { NsxError, errnoMessage, errnoName } from './errors.js';
+import { shimPath } from '../paths.js';
+
+export interface ShimReply {
+  ok: boolean;
+  fields: string[];
+}
+
+export interface ShimFailure {
+  errno: number;
+  syscall: string;
+  detail: string;
+  stage: string;
+}
+
+export type ExitStatus = { code: number; signal?: undefined } | { code?: undefined; signal: number };
+
+/** Frames messages: "<length>\n" then NUL-separated fields. */
+export function encodeMessage(fields: string[]): Buffer {
+  const body = Buffer.from(fields.join('\0'));
+  return Buffer.concat([Buffer.from(`${body.length}\n`), body]);
+}
+
+/** Splits a byte stream into messages; returns the messages and what is left over. */
+export function decodeMessages(buf: Buffer): { messages: string[][]; rest: Buffer } {
+  const messages: string[][] = [];
+  let at = 0;
+  for (;;) {
+    const nl = buf.indexOf(10, at);
+    if (nl < 0) break;
+    const len = Number(buf.subarray(at, nl).toString());
+    if (buf.length < nl + 1 + len) break;
+    messages.push(buf.subarray(nl + 1, nl + 1 + len).toString().split('\0'));
+    at = nl + 1 + len;
+  }
+  return { messages, rest: buf.subarray(at) };
+}
+
+/** A line-reader for one socket of the protocol: every message, and EOF. */
+class Channel {
+  private buf: Buffer = Buffer.alloc(0);
+  private queue: string[][] = [];
+  private waiters: ((m: string[] | null) => void)[] = [];
+  private ended = false;
+
+  constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      const { messages, rest } = decodeMessages(Buffer.concat([this.buf, chunk]));
+      this.buf = rest;
+      for (const m of messages) this.push(m);
+    });
+    const end = () => {
+      this.ended = true;
+      for (const w of this.waiters.splice(0)) w(null);
+    };
+    socket.on('end', end);
+    socket.on('close', end);
+    socket.on('error', end);
+  }
+
+  private push(m: string[]) {
+    const w = this.waiters.shift();
+    if (w) w(m);
+    else this.queue.push(m);
+  }
+
+  /** The next message, or null at EOF. */
+  next(): Promise<string[] | null> {
+    const m = this.queue.shift();
+    if (m) return Promise.resolve(m);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  send(fields: string[]): void {
+    if (!this.socket.destroyed) this.socket.write(encodeMessage(fields));
+  }
+}
+
+export class ShimError extends NsxError {
+  constructor(readonly failure: ShimFailure, hint?: string) {
+    super(`${failure.syscall}${failure.detail ? ` ${failure.detail}` : ''}: ${errnoMessage(failure.errno)} (${errnoName(failure.errno)})`, {
+      syscall: failure.syscall,
+      errno: failure.errno,
+      detail: failure.detail,
+      hint,
+    });
+  }
+}
+
+/** A running shim: instructions over fd 3, supervision over fd 4. */
+export class Shim {
+  readonly process: ChildProcess;
+  /** PID of the shim (the process that unshares); after fork, initPid is the container's PID 1. */
+  readonly pid: number;
+  initPid?: number;
+  private readonly cmd: Channel;
+  private readonly sup: Channel;
+  private exited?: Promise<ExitStatus>;
+  private execDone = false;
+
+  private constructor(proc: ChildProcess) {
+    this.process = proc;
+    this.pid = proc.pid!;
+    this.cmd = new Channel(proc.stdio[3] as Socket);
+    this.sup = new Channel(proc.stdio[4] as Socket);
+  }
+
+  /** Starts the shim. stdio 0-2 become the container's standard streams. */
+  static start(stdio: StdioOptions = 'inherit'): Shim {
+    const path = shimPath();
+    if (!existsSync(path)) {
+      throw new NsxError(`the runtime's shim is not built (${path} is missing)`, {
+        hint: 'run `npm ci` (it compiles shim/nsx-shim.c; needs a C compiler: apt-get install build-essential)',
+      });
+    }
+    const base = (Array.isArray(stdio) ? stdio : [stdio, stdio, stdio]).slice(0, 3);
+    const proc = spawn(path, [], { stdio: [...base, 'pipe', 'pipe'], env: {} });
+    if (!proc.pid) throw new NsxError(`cannot start ${path}`, { hint: 'is it executable? run `npm ci` again' });
+    return new Shim(proc);
+  }
+
+  /** Sends one instruction and waits for the reply; a failure becomes a ShimError. */
+  async call(op: string, args: string[] = []): Promise<string[]> {
+    this.cmd.send([op, ...args]);
+    const reply = await this.cmd.next();
+    if (reply === null) {
+      const st = await this.waitExit();
+      throw new NsxError(`the runtime's shim exited during ${op} (${describeExit(st)})`, { hint: 'this is a bug in namespace-explorer or a kernel refusal it did not expect' });
+    }
+    if (reply[0] === 'ok') return reply.slice(1);
+    const [, errno, syscall, detail, stage] = reply;
+    throw new ShimError({ errno: Number(errno), syscall, detail, stage });
+  }
+
+  /** fork: afterwards instructions go to the child (PID 1 of the new PID namespace). */
+  async fork(): Promise<number> {
+    const [pid] = await this.call('fork');
+    this.initPid = Number(pid);
+    return this.initPid;
+  }
+
+  /** Sends exec; resolves when the command has started (EOF: the socket closed on exec), or throws with exec's error. */
+  async exec(args: string[]): Promise<void> {
+    this.cmd.send(['exec', ...args]);
+    const reply = await this.cmd.next();
+    this.execDone = true;
+    if (reply === null) return;
+    const [, errno, syscall, detail, stage] = reply;
+    throw new ShimError({ errno: Number(errno), syscall, detail, stage });
+  }
+
+  /** How the container (or, before fork, the shim) ended. */
+  waitExit(): Promise<ExitStatus> {
+    if (this.exited) return this.exited;
+    this.exited = (async () => {
+      if (this.initPid !== undefined) {
+        const m = await this.sup.next();
+        if (m && m[0] === 'exit') return m[1] === 'signal' ? { signal: Number(m[2]) } : { code: Number(m[2]) };
+      }
+      return new Promise<ExitStatus>((resolve) => {
+        if (this.process.exitCode !== null || this.process.signalCode !== null) resolve(childStatus(this.process));
+        else this.process.once('exit', () => resolve(childStatus(this.process)));
+      });
+    })();
+    return this.exited;
+  }
+
+  /** Kills the container (through the supervisor, which reaps it, so no PID can be reused under us). */
+  kill(signal = 9): void {
+    if (this.initPid !== undefined && !this.sup.socket.destroyed) this.sup.send(['kill', String(signal)]);
+    else if (this.process.exitCode === null) this.process.kill(signal);
+  }
+
+  /** Whether the command is running (exec went through). */
+  get started(): boolean {
+    return this.execDone;
+  }
+
+  /** Closes our ends; an orphaned supervisor kills the container and removes its cleanup dirs. */
+  close(): void {
+    this.cmd.socket.destroy();
+    this.sup.socket.destroy();
+  }
+
+  /** Waits for the shim process itself to be gone. */
+  async gone(): Promise<void> {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
+    await new Promise((r) => this.process.once('exit', r));
+  }
+}
+
+function childStatus(p: ChildProcess): ExitStatus {
+  if (p.signalCode) return { signal: signalNumber(p.signalCode) };
+  return { code: p.exitCode ?? 0 };
+}
+
+export function signalNumber(name: string): number {
+  return (constants.signals as Record<string, number>)[name] ?? 0;
+}
+export function signalName(n: number): string {
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
+}
+
+export function describeExit(st: ExitStatus): string {
+  return st.signal !== undefined ? `killed by ${signalName(st.signal)}` : `exit code ${st.code}`;
+}

@@ -1,0 +1,168 @@
+// The runtime's order: one constant, read by the runtime (plan.ts), the lessons and the docs.
+// The order is the one runc and crun use (runc libcontainer/nsenter/nsexec.c and
+// standard_init_linux.go; crun src/libcrun/container.c container_init_setup).
+
+export const STEP_ORDER = [
+  'cgroup', //        join the cgroup first, so everything after is accounted and limited
+  'userns', //        the user namespace first: it owns every namespace created after it
+  'namespaces', //    uts, ipc, net, mnt, cgroup, time: created by, and owned by, the new user namespace
+  'network', //       lo up; optionally a veth pair to the host
+  'fork', //          a new PID namespace applies to children only: fork, the child is PID 1
+  'mount-private', // stop mount events propagating back to the host
+  'rootfs', //        the root filesystem becomes a mount point (pivot_root needs one)
+  'proc', //          a /proc for the new PID namespace
+  'dev', //           a minimal /dev: a few device nodes, pts, shm, mqueue
+  'sys', //           /sys, read-only
+  'tmp', //           a private /tmp
+  'pivot-root', //    switch root and detach the host's tree (or chroot, unsafe, for the lesson)
+  'mask-paths', //    hide and write-protect sensitive /proc and /sys files, as Docker does
+  'hostname', //      needs the UTS namespace
+  'no-new-privs', //  before seccomp, so the filter can be installed without CAP_SYS_ADMIN
+  'capabilities', //  switch user, shrink the bounding, permitted and effective sets
+  'seccomp', //       last before exec: the filter would otherwise block the runtime's own calls
+  'exec', //          the container's command replaces PID 1
+] as const;
+
+export type StepId = (typeof STEP_ORDER)[number];
+
+/** What a learner is told about each step, apart from what the runtime does in it. */
+export interface StepInfo {
+  title: string;
+  /** The system calls the step makes, as a learner would write them. */
+  syscalls: string[];
+  /** The util-linux (or other standard tool) command that does the same by hand. */
+  shell: string;
+  /** The man page that specifies the behaviour, e.g. "pid_namespaces(7)". */
+  manPage: string;
+  /** One sentence: why this step exists and why here in the order. */
+  why: string;
+}
+
+export const STEP_INFO: Record<StepId, StepInfo> = {
+  cgroup: {
+    title: 'Join a new cgroup with the limits',
+    syscalls: ['mkdir("/sys/fs/cgroup/…/nsx/<id>")', 'write("memory.max"…)', 'write("cgroup.procs", pid)'],
+    shell: 'mkdir /sys/fs/cgroup/nsx/<id> && echo $$ > /sys/fs/cgroup/nsx/<id>/cgroup.procs',
+    manPage: 'cgroups(7)',
+    why: 'Children inherit their parent\'s cgroup, so joining it first puts every later process under the limits.',
+  },
+  userns: {
+    title: 'Create the user namespace and write its uid/gid maps',
+    syscalls: ['unshare(CLONE_NEWUSER)', 'write("/proc/<pid>/uid_map")', 'write("/proc/<pid>/setgroups", "deny")', 'write("/proc/<pid>/gid_map")'],
+    shell: 'unshare --user --map-root-user',
+    manPage: 'user_namespaces(7)',
+    why: 'The user namespace comes first because it owns every namespace created after it; the maps say which outside ids the inside ids really are.',
+  },
+  namespaces: {
+    title: 'Create the other namespaces',
+    syscalls: ['unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWTIME)'],
+    shell: 'unshare --uts --ipc --net --mount --cgroup --time',
+    manPage: 'namespaces(7)',
+    why: 'Each namespace gives the process its own copy of one kind of global resource; unshare(2) moves the calling process into new ones at once.',
+  },
+  network: {
+    title: 'Bring up the network',
+    syscalls: ['ioctl(SIOCSIFFLAGS, "lo", IFF_UP)'],
+    shell: 'ip link set lo up',
+    manPage: 'network_namespaces(7)',
+    why: 'A new network namespace has only a loopback device, and it is down.',
+  },
+  fork: {
+    title: 'Fork into the new PID namespace',
+    syscalls: ['unshare(CLONE_NEWPID)', 'fork()'],
+    shell: 'unshare --pid --fork',
+    manPage: 'pid_namespaces(7)',
+    why: 'unshare(CLONE_NEWPID) does not move the caller: only its next child is created in the new PID namespace, as PID 1.',
+  },
+  'mount-private': {
+    title: 'Make every mount private',
+    syscalls: ['mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)'],
+    shell: 'mount --make-rprivate /',
+    manPage: 'mount_namespaces(7)',
+    why: 'A new mount namespace starts with copies of the host\'s mounts, often shared: without this, mounts made inside would propagate to the host.',
+  },
+  rootfs: {
+    title: 'Bind the root filesystem onto itself',
+    syscalls: ['mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL)'],
+    shell: 'mount --rbind ROOTFS ROOTFS',
+    manPage: 'pivot_root(2)',
+    why: 'pivot_root(2) requires the new root to be a mount point; a bind mount of the directory onto itself makes it one.',
+  },
+  proc: {
+    title: 'Mount /proc for the new PID namespace',
+    syscalls: ['mount("proc", "ROOTFS/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)'],
+    shell: 'mount -t proc proc ROOTFS/proc',
+    manPage: 'pid_namespaces(7)',
+    why: 'A proc filesystem shows the PID namespace of the process that mounted it, so tools like ps see only the container.',
+  },
+  dev: {
+    title: 'Build a minimal /dev',
+    syscalls: ['mount("tmpfs", "ROOTFS/dev", "tmpfs", …)', 'mount("/dev/null", "ROOTFS/dev/null", NULL, MS_BIND, NULL)', 'mount("devpts", "ROOTFS/dev/pts", "devpts", …, "newinstance,ptmxmode=0666")'],
+    shell: 'mount -t tmpfs tmpfs ROOTFS/dev && touch ROOTFS/dev/null && mount --bind /dev/null ROOTFS/dev/null',
+    manPage: 'mount_namespaces(7)',
+    why: 'The container gets only harmless devices (null, zero, full, random, urandom, tty), its own pseudo-terminals, shared memory and POSIX message queues.',
+  },
+  sys: {
+    title: 'Mount /sys read-only',
+    syscalls: ['mount("sysfs", "ROOTFS/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)'],
+    shell: 'mount -t sysfs -o ro sysfs ROOTFS/sys',
+    manPage: 'sysfs(5)',
+    why: 'Programs expect /sys; read-only, it cannot be used to change the host\'s kernel settings.',
+  },
+  tmp: {
+    title: 'Mount a private /tmp',
+    syscalls: ['mount("tmpfs", "ROOTFS/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")'],
+    shell: 'mount -t tmpfs -o mode=1777 tmpfs ROOTFS/tmp',
+    manPage: 'tmpfs(5)',
+    why: 'Scratch space that lives in memory and vanishes with the container\'s mount namespace.',
+  },
+  'pivot-root': {
+    title: 'Switch to the new root and detach the old one',
+    syscalls: ['chdir(rootfs)', 'pivot_root(".", ".")', 'umount2(".", MNT_DETACH)', 'chdir("/")'],
+    shell: 'cd ROOTFS && pivot_root . . && umount -l .',
+    manPage: 'pivot_root(2)',
+    why: 'pivot_root moves the old root away and the detach removes it from the mount namespace, so no path leads back to the host (chroot(2) only changes how paths are resolved).',
+  },
+  'mask-paths': {
+    title: 'Mask and write-protect sensitive paths',
+    syscalls: ['mount("/dev/null", "/proc/kcore", NULL, MS_BIND, NULL)', 'mount("tmpfs", "/proc/acpi", "tmpfs", MS_RDONLY, NULL)', 'mount("/proc/sys", "/proc/sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL)'],
+    shell: 'mount --bind /dev/null /proc/kcore && mount -o bind,remount,ro /proc/sys /proc/sys',
+    manPage: 'proc(5)',
+    why: 'Some /proc and /sys files describe or control the whole machine; Docker hides them (maskedPaths) or makes them read-only (readonlyPaths).',
+  },
+  hostname: {
+    title: 'Set the hostname',
+    syscalls: ['sethostname(name)', 'setdomainname(name)'],
+    shell: 'hostname NAME',
+    manPage: 'uts_namespaces(7)',
+    why: 'In its own UTS namespace the container can have its own host and domain name; the host\'s are untouched.',
+  },
+  'no-new-privs': {
+    title: 'Set no_new_privs',
+    syscalls: ['prctl(PR_SET_NO_NEW_PRIVS, 1)'],
+    shell: 'setpriv --no-new-privs',
+    manPage: 'prctl(2)',
+    why: 'After this no execve can grant more privileges (set-user-ID bits and file capabilities are ignored); it is inherited and cannot be unset.',
+  },
+  capabilities: {
+    title: 'Switch user and drop capabilities',
+    syscalls: ['prctl(PR_CAPBSET_DROP, cap)', 'setgroups()', 'setresgid()', 'setresuid()', 'capset()'],
+    shell: 'setpriv --bounding-set -all,+chown,… --reuid UID --regid GID --init-groups',
+    manPage: 'capabilities(7)',
+    why: 'Root\'s power is split into capabilities; the bounding set limits what any later execve can gain, and the effective set is what the kernel checks.',
+  },
+  seccomp: {
+    title: 'Install the seccomp filter',
+    syscalls: ['seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog)'],
+    shell: '(no util-linux equivalent; docker run --security-opt seccomp=profile.json)',
+    manPage: 'seccomp(2)',
+    why: 'A BPF program the kernel runs on every system call of this process and its children, allowing it or failing it with an errno.',
+  },
+  exec: {
+    title: 'Execute the container\'s command',
+    syscalls: ['execve(path, argv, envp)'],
+    shell: 'exec COMMAND',
+    manPage: 'execve(2)',
+    why: 'The runtime\'s code is replaced by the command, which runs as PID 1 of the container; when it exits, the container is over.',
+  },
+};
