@@ -1,0 +1,60 @@
+// Seccomp for nsx: read a Docker profile, compile it to classic BPF, inspect the result.
+//
+//   const profile = loadProfileFile('/etc/nsx/seccomp.json');   // or defaultProfile()
+//   const { filter, skipped } = compileProfile(profile, { arch: 'x86_64', caps, kernel: os.release() });
+//   describeAction(runFilter(filter, { nr: 165, arch: AUDIT_ARCH.x86_64 }));   // "SCMP_ACT_ERRNO(EPERM)"
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NsxError } from '../errors.js';
+import { packageRoot } from '../../paths.js';
+import { parseProfile, type SeccompProfile } from './profile.js';
+
+export * from './bpf.js';
+export * from './compile.js';
+export * from './profile.js';
+export * from './syscalls.js';
+export { parseJson, type JsonObject, type JsonValue } from './json.js';
+
+/** Reads and parses a Docker seccomp profile file. */
+export function loadProfileFile(path: string): SeccompProfile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw profileReadError(path, err as NodeJS.ErrnoException);
+  }
+  return parseProfile(text, path);
+}
+
+function profileReadError(path: string, err: NodeJS.ErrnoException): NsxError {
+  switch (err.code) {
+    case 'ENOENT':
+      return new NsxError(`seccomp profile ${path}: no such file`, {
+        hint: 'check the path (relative paths are from the current directory), or use seccomp=default for Docker\'s default profile',
+        errno: err.errno,
+      });
+    case 'EACCES':
+      return new NsxError(`seccomp profile ${path}: permission denied`, { hint: 'make the file readable by the user running nsx', errno: err.errno });
+    case 'EISDIR':
+      return new NsxError(`seccomp profile ${path}: is a directory`, { hint: 'name the JSON file itself, not its directory', errno: err.errno });
+    default:
+      return new NsxError(`seccomp profile ${path}: cannot read: ${err.message}`, { hint: 'check the file exists and is readable', errno: err.errno });
+  }
+}
+
+/**
+ * Where docker-default.json is. Next to this module when running from src/ (tests, tsx);
+ * tsc does not copy JSON into dist/, so a built nsx reads it from the source tree under the
+ * package root instead.
+ */
+export function defaultProfilePath(): string {
+  const beside = fileURLToPath(new URL('./docker-default.json', import.meta.url));
+  if (existsSync(beside)) return beside;
+  return join(packageRoot(), 'src', 'runtime', 'seccomp', 'docker-default.json');
+}
+
+/** Docker's default profile (vendored from moby profiles/seccomp/default.json). */
+export function defaultProfile(): SeccompProfile {
+  return loadProfileFile(defaultProfilePath());
+}
