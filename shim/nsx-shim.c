@@ -273,8 +273,21 @@ static int do_observe(void) {
   gethostname(host, sizeof host);
   getdomainname(dom, sizeof dom);
   if (!getcwd(cwd, sizeof cwd)) strcpy(cwd, "?");
-  const char *f[] = {pid, ppid, uid, gid, host, dom, cwd};
-  reply_ok(7, f);
+  /* Network interfaces of this network namespace and whether they are up: "lo:up,eth0:down". */
+  char links[1024] = "";
+  struct if_nameindex *ifs = if_nameindex();
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  for (struct if_nameindex *i = ifs; ifs && s >= 0 && i->if_index; i++) {
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", i->if_name);
+    int up = ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP);
+    size_t used = strlen(links);
+    snprintf(links + used, sizeof links - used, "%s%s:%s", used ? "," : "", i->if_name, up ? "up" : "down");
+  }
+  if (s >= 0) close(s);
+  if (ifs) if_freenameindex(ifs);
+  const char *f[] = {pid, ppid, uid, gid, host, dom, cwd, links};
+  reply_ok(8, f);
   return 1;
 }
 

@@ -55,8 +55,10 @@ export function evidenceRows(e: Evidence): [string, string, string, string[]][] 
     const mine = p.ns[k];
     if (!mine) continue;
     const host = e.host.ns[k] ?? '';
-    rows.push([`ns ${k}`, host.replace(/^.*:/, ''), mine === host ? '(same as host)' : mine.replace(/^.*:/, '') + ' new', [`ns.${k}`]]);
+    const label = k === 'pid_for_children' ? 'ns pid kids' : `ns ${k}`;
+    rows.push([label, host.replace(/^.*:/, ''), mine === host ? '(same as host)' : mine.replace(/^.*:/, '') + ' new', [`ns.${k}`]]);
   }
+  if (e.inside) rows.push(['network', '', e.inside.links.join(' '), ['inside.links']]);
   rows.push(['mounts', '', `${p.mounts.length} in its table`, ['mounts']]);
   rows.push(['root', '', p.root, ['root']]);
   if (e.inside) rows.push(['cwd', '', e.inside.cwd, ['inside.cwd']]);

@@ -40,6 +40,8 @@ export interface InsideFacts {
   hostname: string;
   domainname: string;
   cwd: string;
+  /** Network interfaces in its network namespace, with their state: "lo:up". */
+  links: string[];
 }
 
 export interface Evidence {
@@ -111,8 +113,8 @@ export function hostView(): Evidence['host'] {
 }
 
 export function parseInside(fields: string[]): InsideFacts {
-  const [pid, ppid, uid, gid, hostname, domainname, cwd] = fields;
-  return { pid: Number(pid), ppid: Number(ppid), uid: Number(uid), gid: Number(gid), hostname, domainname, cwd };
+  const [pid, ppid, uid, gid, hostname, domainname, cwd, links = ''] = fields;
+  return { pid: Number(pid), ppid: Number(ppid), uid: Number(uid), gid: Number(gid), hostname, domainname, cwd, links: links.split(',').filter(Boolean) };
 }
 
 /** The facts that differ between two snapshots, as "key: before → after" pairs (for highlighting). */

@@ -1,0 +1,84 @@
+// Shared by the integration tests: run the real nsx CLI, read its events, know when to skip.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RuntimeEvent } from '../src/runtime/events.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const NSX = join(ROOT, 'bin', 'nsx.js');
+/** The busybox sandbox rootfs plus /probe (test/probe/probe.c), made by test/global-setup.ts. */
+export const TEST_ROOTFS = join(ROOT, 'test', '.work', 'rootfs');
+
+export const isRoot = process.getuid?.() === 0;
+
+/** Strips ANSI colour codes (assert on text without them). */
+export function stripAnsi(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\x1b\[[0-9;]*m/g, '');
+}
+
+export interface NsxResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  events: RuntimeEvent[];
+}
+
+/** Runs `nsx ARGS` (adds --events to a temp file for run) and collects everything it said. */
+export async function nsx(args: string[], opts: { input?: string; uid?: number; env?: Record<string, string>; timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<NsxResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'nsx-test-'));
+  const eventsFile = join(dir, 'events.jsonl');
+  const full = args[0] === 'run' ? ['run', '--events', eventsFile, ...args.slice(1)] : args;
+  const child = spawn(process.execPath, [NSX, ...full], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
+  });
+  opts.onSpawn?.(child.pid!);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  if (opts.input !== undefined) child.stdin.end(opts.input);
+  else child.stdin.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30000);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (c, s) => r([c, s])));
+  clearTimeout(timer);
+  let events: RuntimeEvent[] = [];
+  try {
+    events = readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  } catch {
+    /* no events: nsx failed before the container was created */
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { code, signal, stdout, stderr: stripAnsi(stderr), events };
+}
+
+/** `nsx run --rm --rootfs TEST_ROOTFS [options] -- command...` */
+export function run(options: string[], command: string[], extra: Parameters<typeof nsx>[1] = {}): Promise<NsxResult> {
+  return nsx(['run', '--rm', '--rootfs', TEST_ROOTFS, ...options, ...command], extra);
+}
+
+export function eventsOf<T extends RuntimeEvent['type']>(r: NsxResult, type: T): Extract<RuntimeEvent, { type: T }>[] {
+  return r.events.filter((e): e is Extract<RuntimeEvent, { type: T }> => e.type === type);
+}
+
+/** The evidence recorded after a step. */
+export function evidenceAfter(r: NsxResult, step: string) {
+  return eventsOf(r, 'step-applied').find((e) => e.step.id === step)?.evidence;
+}
+
+/** A test that needs root: skipped with its reason printed when not root. */
+export const itRoot: typeof it = ((name: string, fn: any, t?: number) =>
+  isRoot ? it(name, fn, t) : it.skip(`${name} [skipped: needs root; run the suite as root]`, fn, t)) as any;
+
+/** A user id to run rootless tests with, when the suite runs as root. */
+export const UNPRIVILEGED_UID = 1000;
+
+/** Runs a command on the host, returning stdout. */
+export function sh(cmd: string): string {
+  return spawnSync('sh', ['-c', cmd], { encoding: 'utf8' }).stdout;
+}

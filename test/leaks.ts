@@ -1,0 +1,49 @@
+// What a container may leave on the host: mounts, cgroups, network namespaces, veth devices,
+// processes. Tests snapshot it before and compare after; the suite ends with a check of it all.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { sh } from './helpers.js';
+
+export interface Leftovers {
+  mounts: string[];
+  cgroups: string[];
+  netns: string[];
+  veths: string[];
+  processes: string[];
+}
+
+function cgroupDirs(): string[] {
+  const out: string[] = [];
+  const roots = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => / - cgroup2? /.test(l)).map((l) => l.split(' ')[4]);
+  for (const root of roots) {
+    try {
+      for (const d of readdirSync(join(root, 'nsx'), { withFileTypes: true })) if (d.isDirectory()) out.push(join(root, 'nsx', d.name));
+    } catch {
+      /* no nsx dir in this hierarchy */
+    }
+  }
+  return out;
+}
+
+/** Processes whose program is the shim (a container's PID 1 before exec, or a supervisor). */
+function shimProcesses(): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readlinkSync(`/proc/${pid}/exe`).endsWith('/nsx-shim')) out.push(`${pid} nsx-shim`);
+    } catch {
+      /* gone, or a kernel thread */
+    }
+  }
+  return out;
+}
+
+export function leftovers(): Leftovers {
+  return {
+    mounts: readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => /nsx|rootfs/.test(l)),
+    cgroups: cgroupDirs(),
+    netns: sh('ip netns list 2>/dev/null').split('\n').filter(Boolean),
+    veths: sh("ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}'").split('\n').filter((l) => l.startsWith('nsx')),
+    processes: shimProcesses(),
+  };
+}
