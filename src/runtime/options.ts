@@ -127,7 +127,7 @@ function parseSecurityOpts(opts: string[] = []): { noNewPrivileges: boolean; sec
       if (!value) throw new NsxError(`--security-opt ${o}: no profile`, { hint: 'write --security-opt seccomp=PROFILE.json or seccomp=unconfined' });
       seccomp = value;
     } else {
-      throw new NsxError(`--security-opt ${o}: not supported`, { hint: 'supported: no-new-privileges, seccomp=PROFILE.json, seccomp=unconfined' });
+      throw new NsxError(`--security-opt ${o}: not supported`, { hint: 'supported: no-new-privileges, seccomp=PROFILE.json, seccomp=default, seccomp=unconfined' });
     }
   }
   return { noNewPrivileges, seccomp };
@@ -174,7 +174,8 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
   if (!o.root && limits) throw new NsxError('resource limits (--memory, --pids-limit, --cpus) need root', { hint: 'cgroups are configured by root: run with sudo' });
   const capabilities = effectiveCaps({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged });
   const sec = parseSecurityOpts(o.securityOpt);
-  const seccomp = o.privileged || sec.seccomp === 'unconfined' ? undefined : o.loadSeccomp(sec.seccomp);
+  const builtin = sec.seccomp === undefined || sec.seccomp === 'default' || sec.seccomp === 'builtin';
+  const seccomp = o.privileged || sec.seccomp === 'unconfined' ? undefined : o.loadSeccomp(builtin ? undefined : sec.seccomp);
   const user = resolveUser(rootfs, o.user);
   const id = newId();
   const hostname = o.hostname ?? id.slice(0, 12);
