@@ -34,10 +34,10 @@ function colorOf(c: ChalkInstance, status: Check['status']): (s: string) => stri
 }
 
 function row(check: Check, titleWidth: number, c: ChalkInstance): string[] {
-  const indent = 2 + titleWidth + 1;
+  const indent = 2 + titleWidth + 2;
   const detail = wrapText(check.detail, WIDTH - indent);
   const title = check.title.length > titleWidth ? check.title.slice(0, titleWidth - 1) + '…' : check.title.padEnd(titleWidth);
-  const lines = [`${colorOf(c, check.status)(MARK[check.status])} ${c.bold(title)} ${detail[0]}`];
+  const lines = [`${colorOf(c, check.status)(MARK[check.status])} ${c.bold(title)}  ${detail[0]}`];
   for (const more of detail.slice(1)) lines.push(' '.repeat(indent) + more);
   if (check.status !== 'ok' && check.fix) {
     const fix = wrapText(check.fix, WIDTH - 9);

@@ -63,7 +63,8 @@ export function checkNamespace(env: DoctorEnv, ns: NamespaceKind): Check {
   const target = env.readlink(path);
   if (target !== undefined) return c.ok(`${target} (${path})`);
   if (env.exists(path)) return c.ok(`${path} exists`);
-  const needed = critical ? 'every container needs it' : ns.name === 'time' ? 'only the time lesson needs it' : 'only rootless use needs it';
+  const needed =
+    ns.name === 'time' ? 'only the time lesson needs it' : ns.name === 'user' ? 'nsx without root needs it' : 'every container needs it';
   return c.bad(`not supported: no ${path} (${needed})`, `use a kernel built with ${ns.config}=y (Linux ${ns.since} or later)`);
 }
 
