@@ -226,13 +226,35 @@ function emitTable(name, table) {
 const x86_64 = syscallTable(preprocess(X86_64_HEADER, {}), X86_64_HEADER);
 const aarch64 = syscallTable(preprocess(GENERIC_HEADER, AARCH64_DEFINES), GENERIC_HEADER);
 
+// Syscalls added after Linux 6.1 (Debian 12's headers), which Docker's profile allows: machines run
+// newer kernels (the Vagrant VM: Debian 13). Since Linux 5.1 new syscalls get the same number on
+// every architecture (424 and up, arch/x86/entry/syscalls/syscall_64.tbl and
+// include/uapi/asm-generic/unistd.h), so one list serves both; uretprobe is x86_64 only.
+const NEWER = [
+  ['cachestat', 451], // 6.5
+  ['fchmodat2', 452], // 6.6
+  ['map_shadow_stack', 453], // 6.6
+  ['futex_wake', 454], ['futex_wait', 455], ['futex_requeue', 456], // 6.7
+  ['statmount', 457], ['listmount', 458], // 6.8
+  ['lsm_get_self_attr', 459], ['lsm_set_self_attr', 460], ['lsm_list_modules', 461], // 6.8
+  ['mseal', 462], // 6.10
+  ['setxattrat', 463], ['getxattrat', 464], ['listxattrat', 465], ['removexattrat', 466], // 6.13
+  ['open_tree_attr', 467], // 6.15
+];
+for (const [name, nr] of NEWER) {
+  if (!x86_64.has(name)) x86_64.set(name, nr);
+  if (!aarch64.has(name)) aarch64.set(name, nr);
+}
+if (!x86_64.has('uretprobe')) x86_64.set('uretprobe', 335); // 6.11, x86_64 only
+
 const text = `// GENERATED FILE, DO NOT EDIT: run \`node scripts/gen-syscalls.mjs\` to regenerate.
 // Source: ${headersVersion()} on the generating machine:
 //   x86_64:  ${X86_64_HEADER}
 //   aarch64: ${GENERIC_HEADER}, preprocessed as arm64 does (LP64, with
 //            ${Object.keys(AARCH64_DEFINES).filter((k) => k.startsWith('__ARCH_WANT')).join(', ')}).
-// Syscalls newer than those headers are missing here; a profile naming them gets them reported
-// as skipped (see compile.ts), and the filter gives them the profile's default action.
+// Plus the syscalls of Linux 6.2 to 6.15 that Docker's profile names (the NEWER list in the script).
+// Anything newer is missing here: a profile naming it gets it reported as skipped, and the filter
+// answers numbers above the table with ENOSYS (see compile.ts), as runc does.
 // ${relative(root, out)}: ${x86_64.size} x86_64 and ${aarch64.size} aarch64 syscalls.
 
 /** The architectures nsx compiles seccomp filters for (the kernel's names, as \`uname -m\` prints). */

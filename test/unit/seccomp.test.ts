@@ -420,3 +420,37 @@ describe('compile errors', () => {
     expect([...DOCKER_DEFAULT_CAPS].sort()).toEqual([...DOCKER_CAPS].sort());
   });
 });
+
+describe('syscalls newer than the table', () => {
+  it('knows the post-6.1 syscalls Docker allows, on both architectures', () => {
+    for (const arch of ['x86_64', 'aarch64'] as const) {
+      expect(syscallNumber(arch, 'fchmodat2')).toBe(452);
+      expect(syscallNumber(arch, 'mseal')).toBe(462);
+      const c = compile(defaultProfile(), arch);
+      expect(call(c, arch, 'fchmodat2')).toBe(ALLOW);
+      expect(call(c, arch, 'cachestat')).toBe(ALLOW);
+    }
+    expect(syscallNumber('x86_64', 'uretprobe')).toBe(335);
+    expect(syscallNumber('aarch64', 'uretprobe')).toBeUndefined();
+  });
+
+  it('answers numbers above the table with ENOSYS, so programs fall back (runc does the same)', () => {
+    for (const arch of ['x86_64', 'aarch64'] as const) {
+      const c = compile(defaultProfile(), arch);
+      const max = Math.max(...SYSCALLS[arch].values());
+      expect(runFilter(c.filter, { nr: max + 1, arch: AUDIT_ARCH[arch] })).toBe(ENOSYS);
+      expect(runFilter(c.filter, { nr: max + 100, arch: AUDIT_ARCH[arch] })).toBe(ENOSYS);
+    }
+  });
+
+  it('leaves numbers above the table to an ALLOW default', () => {
+    const c = compile(parseProfile(JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [] }), 't.json'));
+    expect(runFilter(c.filter, { nr: 999, arch: AUDIT_ARCH.x86_64 })).toBe(ALLOW);
+  });
+
+  it('keeps gaps below the top of the table at the default action', () => {
+    // 400 is unused on x86_64 (the 335-423 gap): a profile cannot name it, so the default applies.
+    const c = compile(defaultProfile());
+    expect(runFilter(c.filter, { nr: 400, arch: AUDIT_ARCH.x86_64 })).toBe(EPERM);
+  });
+});

@@ -14,6 +14,8 @@
 //   jeq #nr2  +0, +len(block2)
 //   block2 ... ret
 //   ...
+//   jgt #max_nr_in_table  +0, +1     only when DEFAULT is not ALLOW:
+//   ret ERRNO(ENOSYS)                syscalls newer than the table (runc's -ENOSYS stub)
 //   ret DEFAULT                      syscalls no rule names
 //
 // A block checks that syscall's conditional rules (with args) in file order, each a chain of
@@ -58,6 +60,12 @@ export interface CompiledFilter {
 
 /** EPERM: the errno when neither the rule nor the profile says one (libseccomp/runc do the same). */
 const EPERM = 1;
+const ENOSYS = 38;
+
+/** The highest syscall number the table knows for an architecture. */
+function maxSyscall(arch: SeccompArch): number {
+  return Math.max(...SYSCALLS[arch].values());
+}
 
 /** The largest jt/jf a classic BPF conditional jump can encode. */
 const MAX_JUMP = 255;
@@ -86,6 +94,10 @@ export function compileProfile(profile: SeccompProfile, opts: CompileOptions): C
     }
     program.push(jump(OP.JEQ_K, nr, 0, block.length), ...block);
   }
+  // A syscall newer than our table cannot be named by the profile, so it would get the default
+  // action: with an errno default, programs that probe for new calls (glibc falls back only on
+  // ENOSYS) would break. Answer "not implemented" instead, as runc's -ENOSYS stub does.
+  if (defaultRet !== SECCOMP_RET_ALLOW) program.push(jump(OP.JGT_K, maxSyscall(arch), 0, 1), ret(SECCOMP_RET_ERRNO | ENOSYS));
   program.push(ret(defaultRet));
 
   if (program.length > BPF_MAXINSNS) {

@@ -3,9 +3,10 @@
 //   x86_64:  /usr/include/x86_64-linux-gnu/asm/unistd_64.h
 //   aarch64: /usr/include/asm-generic/unistd.h, preprocessed as arm64 does (LP64, with
 //            __ARCH_WANT_RENAMEAT, __ARCH_WANT_NEW_STAT, __ARCH_WANT_SET_GET_RLIMIT, __ARCH_WANT_TIME32_SYSCALLS, __ARCH_WANT_SYS_CLONE3, __ARCH_WANT_MEMFD_SECRET).
-// Syscalls newer than those headers are missing here; a profile naming them gets them reported
-// as skipped (see compile.ts), and the filter gives them the profile's default action.
-// src/runtime/seccomp/syscalls.ts: 362 x86_64 and 306 aarch64 syscalls.
+// Plus the syscalls of Linux 6.2 to 6.15 that Docker's profile names (the NEWER list in the script).
+// Anything newer is missing here: a profile naming it gets it reported as skipped, and the filter
+// answers numbers above the table with ENOSYS (see compile.ts), as runc does.
+// src/runtime/seccomp/syscalls.ts: 380 x86_64 and 323 aarch64 syscalls.
 
 /** The architectures nsx compiles seccomp filters for (the kernel's names, as `uname -m` prints). */
 export type SeccompArch = 'x86_64' | 'aarch64';
@@ -386,6 +387,24 @@ export const X86_64_SYSCALLS: ReadonlyMap<string, number> = new Map<string, numb
   ['process_mrelease', 448],
   ['futex_waitv', 449],
   ['set_mempolicy_home_node', 450],
+  ['cachestat', 451],
+  ['fchmodat2', 452],
+  ['map_shadow_stack', 453],
+  ['futex_wake', 454],
+  ['futex_wait', 455],
+  ['futex_requeue', 456],
+  ['statmount', 457],
+  ['listmount', 458],
+  ['lsm_get_self_attr', 459],
+  ['lsm_set_self_attr', 460],
+  ['lsm_list_modules', 461],
+  ['mseal', 462],
+  ['setxattrat', 463],
+  ['getxattrat', 464],
+  ['listxattrat', 465],
+  ['removexattrat', 466],
+  ['open_tree_attr', 467],
+  ['uretprobe', 335],
 ]);
 
 export const AARCH64_SYSCALLS: ReadonlyMap<string, number> = new Map<string, number>([
@@ -695,6 +714,23 @@ export const AARCH64_SYSCALLS: ReadonlyMap<string, number> = new Map<string, num
   ['process_mrelease', 448],
   ['futex_waitv', 449],
   ['set_mempolicy_home_node', 450],
+  ['cachestat', 451],
+  ['fchmodat2', 452],
+  ['map_shadow_stack', 453],
+  ['futex_wake', 454],
+  ['futex_wait', 455],
+  ['futex_requeue', 456],
+  ['statmount', 457],
+  ['listmount', 458],
+  ['lsm_get_self_attr', 459],
+  ['lsm_set_self_attr', 460],
+  ['lsm_list_modules', 461],
+  ['mseal', 462],
+  ['setxattrat', 463],
+  ['getxattrat', 464],
+  ['listxattrat', 465],
+  ['removexattrat', 466],
+  ['open_tree_attr', 467],
 ]);
 
 /** Name → number tables by architecture. Maps, not objects: "constructor" must not resolve. */
