@@ -233,9 +233,9 @@ export class Container {
     const shim = this.shim;
     if (shim) {
       shim.kill(9);
-      await Promise.race([shim.waitExit(), new Promise((r) => setTimeout(r, 5000))]);
+      await within(shim.waitExit(), 5000);
       shim.close();
-      await Promise.race([shim.gone(), new Promise((r) => setTimeout(r, 5000))]);
+      await within(shim.gone(), 5000);
     }
     if (this.veth && removeVeth(this.id)) this.removed.push(`veth ${this.veth.hostIf}`);
     if (this.cgroup) {
@@ -245,6 +245,16 @@ export class Container {
     }
     this.emit({ type: 'cleaned-up', removed: this.removed });
     return result;
+  }
+}
+
+/** Waits for p, but no longer than ms; the timer is cleared so it cannot keep nsx alive afterwards. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
