@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages namespace-explorer needs (run as root). Idempotent: packages
+# already installed are left alone. Offline machines: everything here comes from the distribution.
+set -euo pipefail
+
+packages=(
+  build-essential   # cc and libc headers: npm ci compiles the shim (shim/nsx-shim.c)
+  busybox-static    # the sandbox root filesystem (npm run sandbox)
+  util-linux        # nsenter (the shell inside a half-built container), unshare, ipcmk
+  iproute2          # ip: --network veth
+  iputils-ping      # ping across the veth pair
+  procps            # ps, pgrep
+  file              # the sandbox build checks busybox is static
+)
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "nsx: no apt-get here; install the equivalents of: ${packages[*]}" >&2
+  exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "nsx: installing packages needs root: sudo bash scripts/install-deps.sh" >&2
+  exit 1
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+command -v node >/dev/null 2>&1 || { echo "nsx: Node.js 20.19 or newer is needed (apt-get install nodejs npm on Debian 13)" >&2; exit 1; }
