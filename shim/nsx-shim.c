@@ -11,7 +11,7 @@
  * seccomp program. This file only executes instructions and says exactly which syscall failed.
  *
  * Wire format, both directions: "<decimal length>\n" then that many bytes of NUL-separated fields.
- * Replies: "ok" [fields...] or "err" <errno> <syscall> <detail>.
+ * Replies: "ok" [fields...] or "err" <errno> <syscall> <detail> <stage>; exactly one per instruction.
  *
  * fd 3: instructions. Read by this process until "fork"; after it by the child (the future PID 1).
  *       It is close-on-exec, so the runtime sees EOF when the container's command starts.
@@ -288,7 +288,7 @@ static int do_observe(void) {
   if (ifs) if_freenameindex(ifs);
   const char *f[] = {pid, ppid, uid, gid, host, dom, cwd, links};
   reply_ok(8, f);
-  return 1;
+  return 0;
 }
 
 static void cleanup_and_exit(int code) {
@@ -442,6 +442,17 @@ int main(void) {
   }
   char *f[MAX_FIELDS];
   int n;
-  while ((n = recv_fields(CMD_FD, f)) > 0) run(f, n);
+  /* Instructions may arrive pipelined (non-stepped runs send many at once). After the first failure
+   * nothing more is executed: every later instruction is answered ECANCELED, so a failed pivot_root
+   * can never be followed by operations meant for the container's root. */
+  int failed = 0;
+  while ((n = recv_fields(CMD_FD, f)) > 0) {
+    if (failed && strcmp(f[0], "exit") != 0) {
+      errno = ECANCELED;
+      reply_err(f[0], "not run: an earlier instruction failed");
+      continue;
+    }
+    if (run(f, n) == 1) failed = 1;
+  }
   cleanup_and_exit(0); /* EOF before fork: the runtime is gone or done */
 }

@@ -92,7 +92,7 @@ export function renderEvent(e: RuntimeEvent, total: number, c: ChalkInstance): s
     case 'step-skipped':
       return [c.dim(`[${e.index + 1}/${total}] ${e.step.title}: skipped (${e.reason})`)];
     case 'step-applied':
-      return [...evidenceTable(e.evidence, e.changed, c), ''];
+      return e.evidence ? [...evidenceTable(e.evidence, e.changed, c), ''] : [];
     case 'step-failed':
       return [c.red(`  failed: ${e.error.message}`), ...(e.error.hint ? wrap(e.error.hint, 4).map((l) => c.yellow(l)) : []), ''];
     case 'started':

@@ -26,7 +26,8 @@ export type RuntimeEvent =
   | { type: 'created'; id: string; name?: string; rootfs: string; command: string[]; steps: StepSummary[] }
   | { type: 'step-started'; index: number; step: StepSummary }
   | { type: 'step-skipped'; index: number; step: StepSummary; reason: string }
-  | { type: 'step-applied'; index: number; step: StepSummary; evidence: Evidence; changed: string[] }
+  /** evidence is absent when nobody asked for it (plain nsx run: no --step, --trace or --events). */
+  | { type: 'step-applied'; index: number; step: StepSummary; evidence?: Evidence; changed: string[] }
   | { type: 'step-failed'; index: number; step: StepSummary; error: FailureInfo }
   | { type: 'started'; pid: number }
   | { type: 'exited'; exitCode: number; code?: number; signal?: string; oomKilled: boolean }

@@ -58,6 +58,9 @@ export class Container {
     readonly spec: ContainerSpec,
     readonly plan: PlannedStep[],
     private readonly stdio: StdioOptions = 'inherit',
+    /** Read evidence after every step. Off for plain `nsx run` (no --step, --trace or --events):
+     *  then the shim's instructions are also sent ahead without waiting for each reply. */
+    private readonly observing = true,
   ) {}
 
   get id(): string {
@@ -105,7 +108,7 @@ export class Container {
     this.emit({ type: 'created', id: this.id, name: this.spec.name, rootfs: this.spec.root.path, command: this.spec.process.args, steps });
     try {
       this.shim = Shim.start(this.stdio);
-      this.lastEvidence = this.observe(await this.inside()); // the baseline the first step is compared with
+      if (this.observing) this.lastEvidence = this.observe(await this.inside()); // the baseline the first step is compared with
       for (const [index, step] of this.plan.entries()) {
         const s = steps[index];
         if (step.skip) {
@@ -119,7 +122,7 @@ export class Container {
         }
         if (this.aborted) return await this.finish({ exitCode: ABORTED_EXIT, oomKilled: false });
         try {
-          for (const action of step.actions) await this.apply(action);
+          await this.applyActions(step.actions, !hooks.beforeStep && !this.observing);
         } catch (e) {
           if (this.aborted) return await this.finish({ exitCode: ABORTED_EXIT, oomKilled: false });
           const err = this.teach(e, step);
@@ -128,10 +131,11 @@ export class Container {
         }
         if (step.id === 'exec') {
           this.emit({ type: 'started', pid: this.shim.initPid! });
-          this.emitApplied(index, s, this.observe(undefined));
+          if (this.observing) this.emitApplied(index, s, this.observe(undefined));
           break;
         }
-        this.emitApplied(index, s, this.observe(await this.inside()));
+        if (this.observing) this.emitApplied(index, s, this.observe(await this.inside()));
+        else this.emit({ type: 'step-applied', index, step: s, changed: [] });
       }
       const st = await this.shim.waitExit();
       const oomKilled = this.cgroup?.oomKilled() ?? false;
@@ -160,6 +164,25 @@ export class Container {
 
   private observe(inside: Evidence['inside']): Evidence {
     return { host: hostView(), process: processFacts(this.pid!), ...(inside ? { inside } : {}) };
+  }
+
+  /** A step's actions in order; consecutive shim instructions go out together when pipelining
+   *  (fork and exec alone: their replies come from different processes). */
+  private async applyActions(actions: Action[], pipeline: boolean): Promise<void> {
+    let batch: { op: string; args: string[] }[] = [];
+    const flush = async () => {
+      if (batch.length) await this.shim!.callMany(batch);
+      batch = [];
+    };
+    for (const a of actions) {
+      if (pipeline && a.kind === 'shim' && a.op !== 'fork' && a.op !== 'exec') {
+        batch.push({ op: a.op, args: a.args });
+        continue;
+      }
+      await flush();
+      await this.apply(a);
+    }
+    await flush();
   }
 
   private async apply(a: Action): Promise<void> {
@@ -192,7 +215,7 @@ export class Container {
       cpus: r.cpu ? r.cpu.quota / r.cpu.period : undefined,
     });
     // If nsx dies, the orphaned supervisor removes these; normally finish() does, after reading OOM counts.
-    for (const p of this.cgroup.paths) await this.shim!.call('cleanup_dir', [p]);
+    await this.shim!.callMany(this.cgroup.paths.map((p) => ({ op: 'cleanup_dir', args: [p] })));
     this.cgroup.addProcess(this.shim!.pid);
   }
 

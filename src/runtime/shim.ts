@@ -138,6 +138,25 @@ export class Shim {
     throw new ShimError({ errno: Number(errno), syscall, detail, stage });
   }
 
+  /** Sends several instructions at once and then reads their replies (one each, in order). The shim
+   *  executes nothing after a failure, so the first error is the one that counts. */
+  async callMany(ops: { op: string; args: string[] }[]): Promise<void> {
+    for (const { op, args } of ops) this.cmd.send([op, ...args]);
+    let first: ShimError | undefined;
+    for (const { op } of ops) {
+      const reply = await this.cmd.next();
+      if (reply === null) {
+        const st = await this.waitExit();
+        throw first ?? new NsxError(`the runtime's shim exited during ${op} (${describeExit(st)})`, { hint: 'this is a bug in namespace-explorer or a kernel refusal it did not expect' });
+      }
+      if (reply[0] !== 'ok' && !first) {
+        const [, errno, syscall, detail, stage] = reply;
+        first = new ShimError({ errno: Number(errno), syscall, detail, stage });
+      }
+    }
+    if (first) throw first;
+  }
+
   /** fork: afterwards instructions go to the child (PID 1 of the new PID namespace). */
   async fork(): Promise<number> {
     const [pid] = await this.call('fork');

@@ -43,7 +43,7 @@ export async function runContainer(a: RunArgs): Promise<number> {
     root,
   });
   const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost));
-  const container = new Container(spec, plan, 'inherit');
+  const container = new Container(spec, plan, 'inherit', !!(a.step || a.trace || a.events));
   const total = plan.length;
   const c = makeChalk(process.stderr);
 

@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Benchmarks, run by hand (sudo npm run bench), never by the tests. Everything is measured in this
+// one invocation and printed as ratios against a baseline measured alongside it:
+//   1. starting /bin/true in a container: nsx's runtime (in-process: Node's own start-up excluded)
+//      vs `unshare … chroot … /bin/true` vs `runc run` (when installed) on the same rootfs;
+//   2. the shim's resident memory while a container is paused before exec;
+//   3. the slowest step (apply + observe).
+// Goals (issue 2): nsx's cost at most half of runc's; the shim under 1 MiB resident.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = (p) => join(root, 'dist', 'src', p);
+const { specFromRunOptions } = await import(dist('runtime/options.js'));
+const { buildPlan } = await import(dist('runtime/plan.js'));
+const { Container } = await import(dist('runtime/runtime.js'));
+const { hostFacts, isRealRoot } = await import(dist('runtime/host.js'));
+const { loadSeccomp, compileForHost } = await import(dist('runtime/seccomp-host.js'));
+
+const N = Number(process.env.BENCH_N ?? 20);
+const rootfs = join(root, 'sandbox', 'rootfs', 'busybox');
+if (!isRealRoot()) {
+  console.error('bench: run as root (sudo npm run bench): it compares against runc and unshare as root');
+  process.exit(1);
+}
+if (!existsSync(join(rootfs, 'bin', 'true'))) execFileSync('bash', [join(root, 'sandbox', 'build-busybox-rootfs.sh')], { stdio: 'inherit' });
+
+function container(command, extra = {}) {
+  const spec = specFromRunOptions({ rootfs, command, loadSeccomp, root: true, ...extra });
+  // As plain `nsx run` does: no evidence collected (nobody shows it), instructions pipelined.
+  return new Container(spec, buildPlan(spec, hostFacts(spec.root.path, compileForHost)), 'ignore', extra.observing ?? false);
+}
+
+async function timeIt(label, n, fn) {
+  await fn(); // warm-up
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await fn();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6 / n;
+  console.log(`  ${label.padEnd(44)} ${ms.toFixed(2).padStart(8)} ms`);
+  return ms;
+}
+
+function check(r, what) {
+  if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr}`);
+}
+
+console.log(`1. /bin/true in a container, mean of ${N} runs`);
+const nsx = await timeIt('nsx runtime (in-process, Docker defaults)', N, async () => {
+  const r = await container(['/bin/true']).run();
+  if (r.exitCode !== 0) throw new Error(`nsx run failed: ${r.error?.message}`);
+});
+const unshare = await timeIt('unshare -fpmuin chroot (no cgroup/seccomp)', N, async () =>
+  check(spawnSync('unshare', ['--fork', '--pid', '--mount', '--uts', '--ipc', '--net', 'chroot', rootfs, '/bin/true']), 'unshare'),
+);
+let runc;
+if (spawnSync('runc', ['--version']).status === 0) {
+  const bundle = mkdtempSync(join(tmpdir(), 'nsx-bench-'));
+  execFileSync('runc', ['spec', '--bundle', bundle]);
+  const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  config.root = { path: rootfs, readonly: true };
+  config.process.args = ['/bin/true'];
+  config.process.terminal = false;
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+  let i = 0;
+  runc = await timeIt('runc run (its default spec)', N, async () => check(spawnSync('runc', ['run', '--bundle', bundle, `nsx-bench-${process.pid}-${i++}`], { encoding: 'utf8' }), 'runc'));
+  rmSync(bundle, { recursive: true, force: true });
+} else console.log('  runc: not installed (apt-get install runc) — skipped');
+console.log(`  ratio nsx / unshare+chroot: ${(nsx / unshare).toFixed(2)}`);
+if (runc) console.log(`  ratio nsx / runc: ${(nsx / runc).toFixed(2)}  (goal ≤ 0.50)`);
+
+console.log('\n2. the shim\'s resident memory, paused before exec');
+{
+  const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+  let readings;
+  const c = container(['/bin/true']);
+  await c.run({
+    beforeStep: async (step) => {
+      if (step.id === 'exec') {
+        const shim = c.pid;
+        const supervisor = Number(readFileSync(`/proc/${shim}/status`, 'utf8').match(/PPid:\s+(\d+)/)[1]);
+        readings = { init: rss(shim), supervisor: rss(supervisor) };
+      }
+      return 'apply';
+    },
+  });
+  const baseline = rss(process.pid);
+  console.log(`  container PID 1 (shim, before exec)  ${readings.init} KiB`);
+  console.log(`  supervisor (shim)                    ${readings.supervisor} KiB`);
+  console.log(`  ratio shim / this Node process: ${(readings.init / baseline).toFixed(4)}  (goal: shim < 1024 KiB)`);
+}
+
+console.log('\n3. the slowest step (apply + observe), mean of 5 runs');
+{
+  const totals = new Map();
+  for (let i = 0; i < 5; i++) {
+    const c = container(['/bin/true'], { memory: '64m', observing: true });
+    let t = 0;
+    c.on((e) => {
+      if (e.type === 'step-started') t = performance.now();
+      if (e.type === 'step-applied') totals.set(e.step.id, (totals.get(e.step.id) ?? 0) + (performance.now() - t) / 5);
+    });
+    await c.run();
+  }
+  const sorted = [...totals].sort((a, b) => b[1] - a[1]);
+  const all = sorted.reduce((s, [, ms]) => s + ms, 0);
+  for (const [id, ms] of sorted.slice(0, 5)) console.log(`  ${id.padEnd(16)} ${ms.toFixed(2).padStart(8)} ms  (${((ms / all) * 100).toFixed(0)}% of all steps)`);
+}
