@@ -82,6 +82,22 @@ export function evidenceTable(e: Evidence, changed: string[], c: ChalkInstance):
   return lines;
 }
 
+/** "cgroup nsx/6fdae1985265… (memory, pids, cpu), veth nsxh6fdae198" from the removed paths. */
+export function summarizeRemoved(removed: string[]): string {
+  const hierarchies: string[] = [];
+  let id = '';
+  const other: string[] = [];
+  for (const r of removed) {
+    const m = /^(.*)\/nsx\/([^/]+)$/.exec(r);
+    if (m) {
+      hierarchies.push(m[1].split('/').pop() || m[1]);
+      id = m[2];
+    } else other.push(r);
+  }
+  const cg = hierarchies.length ? [`cgroup nsx/${id.slice(0, 12)}${id.length > 12 ? '…' : ''} (${hierarchies.join(', ')})`] : [];
+  return [...cg, ...other].join(', ');
+}
+
 /** A plain renderer for --trace and transcripts: one block per event. */
 export function renderEvent(e: RuntimeEvent, total: number, c: ChalkInstance): string[] {
   switch (e.type) {
@@ -100,6 +116,6 @@ export function renderEvent(e: RuntimeEvent, total: number, c: ChalkInstance): s
     case 'exited':
       return [c.dim(`exited: ${e.signal ? `killed by ${e.signal}` : `code ${e.code}`}${e.oomKilled ? ' (OOM kill)' : ''} → status ${e.exitCode}`)];
     case 'cleaned-up':
-      return e.removed.length ? [c.dim(`cleaned up: ${e.removed.join(', ')}`)] : [];
+      return e.removed.length ? wrap(`cleaned up: ${summarizeRemoved(e.removed)}`, 0).map((l) => c.dim(l)) : [];
   }
 }

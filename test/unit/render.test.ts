@@ -1,7 +1,7 @@
 // The terminal renderer: 80 columns, no colour with NO_COLOR, and the changed facts marked.
 import { describe, expect, it } from '@jest/globals';
 import { Chalk } from 'chalk';
-import { evidenceTable, renderEvent, stepHeader, wrap } from '../../src/render/terminal.js';
+import { evidenceTable, renderEvent, stepHeader, summarizeRemoved, wrap } from '../../src/render/terminal.js';
 import { STEP_INFO, STEP_ORDER } from '../../src/runtime/steps.js';
 import type { Evidence } from '../../src/runtime/observe.js';
 import { stripAnsi } from '../helpers.js';
@@ -37,5 +37,13 @@ describe('terminal renderer', () => {
   });
   it('wraps words, never splitting them', () => {
     expect(wrap('aaa bbb ccc', 2, 10)).toEqual(['  aaa bbb', '  ccc']);
+  });
+});
+
+describe('summarizeRemoved', () => {
+  it('names the cgroup once, with its hierarchies', () => {
+    const id = 'ab'.repeat(32);
+    expect(summarizeRemoved([`/sys/fs/cgroup/memory/nsx/${id}`, `/sys/fs/cgroup/pids/nsx/${id}`, 'veth nsxhabababab'])).toBe('cgroup nsx/abababababab… (memory, pids), veth nsxhabababab');
+    expect(summarizeRemoved([`/sys/fs/cgroup/nsx/${id}`])).toBe('cgroup nsx/abababababab… (cgroup)');
   });
 });

@@ -32,6 +32,7 @@ export class KeyReader {
     if (this.stream.isTTY) this.stream.setRawMode(true);
     this.stream.on('data', this.onData);
     this.stream.on('end', this.onEnd);
+    this.stream.on('error', this.onEnd); // EIO: the terminal went away or another group owns it
     this.stream.resume();
   }
 
@@ -41,7 +42,14 @@ export class KeyReader {
     this.listening = false;
     this.stream.off('data', this.onData);
     this.stream.off('end', this.onEnd);
-    if (this.stream.isTTY) this.stream.setRawMode(false);
+    this.stream.off('error', this.onEnd);
+    if (this.stream.isTTY) {
+      try {
+        this.stream.setRawMode(false);
+      } catch {
+        /* the terminal is gone: nothing to restore */
+      }
+    }
     this.stream.pause();
   }
 

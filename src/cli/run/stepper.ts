@@ -30,7 +30,10 @@ export class Stepper {
   }
 
   async beforeStep(step: PlannedStep, index: number): Promise<'apply' | 'quit'> {
-    if (this.continuing) return 'apply';
+    if (this.continuing) {
+      if (step.id === 'exec') this.keys.release(); // from here on the terminal is the command's
+      return 'apply';
+    }
     for (;;) {
       const last = step.id === 'exec';
       this.out.write(this.c.bold(`  ⏎ apply  s shell inside  c continue  q quit${last ? '  (after this, the command owns the terminal)' : ''} > `));
@@ -55,7 +58,9 @@ export class Stepper {
     if (pid === undefined) return;
     const args = ['-t', String(pid), '--all'];
     if (this.pivoted) args.push('-r', '-w');
-    args.push('/bin/sh');
+    // +m: no job control. A job-control shell takes the terminal's foreground process group and,
+    // from inside the PID namespace, cannot hand it back to nsx (whose group it cannot see).
+    args.push('/bin/sh', '+m');
     this.print([this.c.dim(`  nsenter ${args.join(' ')}   (type exit to come back)`)]);
     this.keys.release();
     this.shellOpen = true;
