@@ -13,13 +13,17 @@
  * Wire format, both directions: "<decimal length>\n" then that many bytes of NUL-separated fields.
  * Replies: "ok" [fields...] or "err" <errno> <syscall> <detail> <stage>; exactly one per instruction.
  *
- * fd 3: instructions. Read by this process until "fork"; after it by the child (the future PID 1).
- *       It is close-on-exec, so the runtime sees EOF when the container's command starts.
- * fd 4: supervision. After "fork" this process becomes the supervisor: it reports the child's exit
- *       ("exit" code|signal N) and takes "kill SIG". EOF on fd 4 means the runtime died: the
- *       supervisor kills the container, removes the directories it was told about, and exits.
+ * Three processes, like runc's stages:
+ *   supervisor  the process nsx starts. It forks the worker at once and stays behind in the host's
+ *               namespaces and cgroup, as a child subreaper: fd 4 is its channel ("worker PID" on
+ *               start, "exit code|signal N" at the end; it takes "kill SIG" and "cleanup_dir DIR").
+ *               EOF on fd 4 means nsx died: it kills the container, removes the cleanup dirs, exits.
+ *   worker      reads instructions on fd 3 and applies them to itself (unshare, ...). On "fork" it
+ *               forks PID 1 of the new PID namespace, replies with its host PID and exits.
+ *   init        the child: reads the remaining instructions on fd 3 (mounts, pivot_root, ... exec).
+ *               fd 3 is close-on-exec, so the runtime sees EOF when the container's command starts.
  *
- * Stages (named in every error): "setup" before fork, "init" in the child, "supervisor" after fork.
+ * Stages (named in every error): "setup" in the worker, "init" in PID 1.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -291,54 +295,76 @@ static int do_observe(void) {
   return 0;
 }
 
-static void cleanup_and_exit(int code) {
+/* ---------- the supervisor ---------- */
+
+/* Remove the directories (the container's cgroups) the runtime registered; their processes are
+ * gone, but a dying PID namespace takes a moment to be reaped, hence the EBUSY retries. */
+static void remove_cleanup_dirs(void) {
   for (int i = 0; i < n_cleanup; i++)
     for (int tries = 0; tries < 50 && rmdir(cleanup_dirs[i]) < 0 && errno == EBUSY; tries++) usleep(20000);
-  _exit(code);
 }
 
-/* After fork: wait for the child, report how it ended, obey "kill", and clean up if orphaned. */
-static void supervise(pid_t child) {
+static void report_exit(int status) {
+  char kind[16], val[16];
+  if (WIFSIGNALED(status)) {
+    strcpy(kind, "signal");
+    snprintf(val, sizeof val, "%d", WTERMSIG(status));
+  } else {
+    strcpy(kind, "code");
+    snprintf(val, sizeof val, "%d", WEXITSTATUS(status));
+  }
+  const char *f[] = {"exit", kind, val};
+  send_fields(SUP_FD, 3, f);
+}
+
+/* The supervisor stays in the host's namespaces and cgroup for the container's whole life. It is a
+ * child subreaper (prctl(2) PR_SET_CHILD_SUBREAPER), so when the worker forks PID 1 and exits, PID 1
+ * becomes the supervisor's child. It reports how the container ended, obeys "kill SIG", and when
+ * the runtime dies (EOF on fd 4) at any step, kills what it has and removes the cleanup dirs. */
+static void supervise(pid_t worker, int from_worker) {
   stage = "supervisor";
-  close(CMD_FD);
+  pid_t init = 0;
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
   for (;;) {
-    int status;
-    pid_t w = waitpid(child, &status, WNOHANG);
-    if (w == child) {
-      char kind[16], val[16];
-      if (WIFSIGNALED(status)) {
-        strcpy(kind, "signal");
-        snprintf(val, sizeof val, "%d", WTERMSIG(status));
-      } else {
-        strcpy(kind, "code");
-        snprintf(val, sizeof val, "%d", WEXITSTATUS(status));
-      }
-      const char *f[] = {"exit", kind, val};
-      send_fields(SUP_FD, 3, f);
-      _exit(0);
+    struct pollfd p[3] = {{SUP_FD, POLLIN, 0}, {sfd, POLLIN, 0}, {from_worker, POLLIN, 0}};
+    if (poll(p, 3, -1) < 0 && errno != EINTR) break;
+    if (p[2].revents & POLLIN) { /* the worker forked PID 1: its host PID */
+      char buf[32] = "";
+      ssize_t r = read(from_worker, buf, sizeof buf - 1);
+      if (r > 0) init = (pid_t)atoi(buf);
     }
-    struct pollfd p[2] = {{SUP_FD, POLLIN, 0}, {sfd, POLLIN, 0}};
-    if (poll(p, 2, -1) < 0 && errno != EINTR) cleanup_and_exit(125);
+    if (p[2].revents & (POLLHUP | POLLERR)) { close(from_worker); from_worker = -1; }
     if (p[1].revents & POLLIN) {
       struct signalfd_siginfo si;
-      if (read(sfd, &si, sizeof si) < 0) { /* drained; waitpid above decides */ }
+      if (read(sfd, &si, sizeof si) < 0) { /* drained; waitpid decides */ }
+    }
+    int status;
+    pid_t w;
+    while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+      if (w == init || (w == worker && init == 0)) { /* the container (or, before fork, the worker) ended */
+        report_exit(status);
+        _exit(0);
+      }
     }
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       char *f[MAX_FIELDS];
       int n = recv_fields(SUP_FD, f);
-      if (n == 0) { /* the runtime is gone: take the container with us */
-        kill(child, SIGKILL);
-        waitpid(child, NULL, 0);
-        cleanup_and_exit(0);
-      }
-      if (strcmp(f[0], "kill") == 0 && n > 1) kill(child, (int)num(f[1]));
+      if (n == 0) break; /* the runtime is gone: take the container with us */
+      if (strcmp(f[0], "kill") == 0 && n > 1) kill(init ? init : worker, (int)num(f[1]));
+      else if (strcmp(f[0], "cleanup_dir") == 0 && n > 1 && n_cleanup < MAX_CLEANUP) cleanup_dirs[n_cleanup++] = strdup(f[1]);
     }
   }
+  if (init) kill(init, SIGKILL);
+  kill(worker, SIGKILL);
+  while (waitpid(-1, NULL, 0) > 0) {}
+  remove_cleanup_dirs();
+  _exit(0);
 }
+
+static int to_supervisor = -1; /* the worker tells the supervisor PID 1's host PID through this */
 
 /* ---------- the instruction loop ---------- */
 
@@ -350,17 +376,17 @@ static int run(char **f, int n) {
   else if (strcmp(op, "fork") == 0) {
     pid_t pid = fork();
     if (pid < 0) { reply_err("fork", NULL); return 1; }
-    if (pid > 0) {
+    if (pid > 0) { /* the worker's job ends here: PID 1 carries on, adopted by the supervisor */
       char p[16];
       snprintf(p, sizeof p, "%d", pid);
+      if (write_all(to_supervisor, p, strlen(p)) < 0) _exit(125);
       const char *r[] = {p};
       reply_ok(1, r);
-      supervise(pid); /* never returns */
+      _exit(0);
     }
     stage = "init";
-    close(SUP_FD);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    return 2; /* the child answers nothing: the parent already replied with its pid */
+    close(to_supervisor);
+    return 2; /* the child answers nothing: the worker already replied with its pid */
   }
   else if (strcmp(op, "mount") == 0) {
     NEED(5);
@@ -413,13 +439,9 @@ static int run(char **f, int n) {
   else if (strcmp(op, "setresgid") == 0) { NEED(1); gid_t g = (gid_t)num(f[1]); CHECK(setresgid(g, g, g), "setresgid", f[1]); }
   else if (strcmp(op, "setresuid") == 0) { NEED(1); uid_t u = (uid_t)num(f[1]); CHECK(setresuid(u, u, u), "setresuid", f[1]); }
   else if (strcmp(op, "seccomp") == 0) { NEED(2); if (load_seccomp((unsigned)num(f[1]), f[2]) < 0) return 1; }
-  else if (strcmp(op, "cleanup_dir") == 0) {
-    NEED(1);
-    if (n_cleanup < MAX_CLEANUP) cleanup_dirs[n_cleanup++] = strdup(f[1]);
-  }
   else if (strcmp(op, "observe") == 0) return do_observe();
   else if (strcmp(op, "exec") == 0) { NEED(1); do_exec(f, n); }
-  else if (strcmp(op, "exit") == 0) cleanup_and_exit(0);
+  else if (strcmp(op, "exit") == 0) _exit(0);
   else { errno = ENOSYS; reply_err(op, "unknown instruction"); return 1; }
   reply_ok(0, NULL);
   return 0;
@@ -440,6 +462,37 @@ int main(void) {
     fprintf(stderr, "nsx-shim: fds 3 and 4 must be open; this program is started by nsx, not by hand\n");
     return 125;
   }
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+    perror("nsx-shim: prctl(PR_SET_CHILD_SUBREAPER)");
+    return 125;
+  }
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) < 0) {
+    perror("nsx-shim: pipe2");
+    return 125;
+  }
+  pid_t supervisor = getpid();
+  pid_t worker = fork();
+  if (worker < 0) {
+    perror("nsx-shim: fork");
+    return 125;
+  }
+  if (worker > 0) {
+    close(pipefd[1]);
+    close(CMD_FD);
+    char w[16];
+    snprintf(w, sizeof w, "%d", worker);
+    const char *hello[] = {"worker", w};
+    send_fields(SUP_FD, 2, hello);
+    supervise(worker, pipefd[0]); /* never returns */
+  }
+  /* The worker: every instruction, in the namespaces it creates, until fork hands over to PID 1. */
+  stage = "setup";
+  close(pipefd[0]);
+  close(SUP_FD);
+  to_supervisor = pipefd[1];
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != supervisor) _exit(125); /* the supervisor died before PDEATHSIG was armed */
   char *f[MAX_FIELDS];
   int n;
   /* Instructions may arrive pipelined (non-stepped runs send many at once). After the first failure
@@ -454,5 +507,5 @@ int main(void) {
     }
     if (run(f, n) == 1) failed = 1;
   }
-  cleanup_and_exit(0); /* EOF before fork: the runtime is gone or done */
+  _exit(0); /* EOF: the runtime is gone or done; the supervisor cleans up */
 }

@@ -107,7 +107,7 @@ export class Container {
     const steps = this.plan.map(summary);
     this.emit({ type: 'created', id: this.id, name: this.spec.name, rootfs: this.spec.root.path, command: this.spec.process.args, steps });
     try {
-      this.shim = Shim.start(this.stdio);
+      this.shim = await Shim.start(this.stdio);
       if (this.observing) this.lastEvidence = this.observe(await this.inside()); // the baseline the first step is compared with
       for (const [index, step] of this.plan.entries()) {
         const s = steps[index];
@@ -214,8 +214,8 @@ export class Container {
       pidsMax: r.pids?.limit,
       cpus: r.cpu ? r.cpu.quota / r.cpu.period : undefined,
     });
-    // If nsx dies, the orphaned supervisor removes these; normally finish() does, after reading OOM counts.
-    await this.shim!.callMany(this.cgroup.paths.map((p) => ({ op: 'cleanup_dir', args: [p] })));
+    // If nsx dies, the supervisor removes these; normally finish() does, after reading OOM counts.
+    for (const p of this.cgroup.paths) this.shim!.registerCleanup(p);
     this.cgroup.addProcess(this.shim!.pid);
   }
 

@@ -93,11 +93,12 @@ export class ShimError extends NsxError {
   }
 }
 
-/** A running shim: instructions over fd 3, supervision over fd 4. */
+/** A running shim: the supervisor (the process we start) and its worker; instructions go over fd 3
+ *  to the worker (then to PID 1), supervision over fd 4. See the comment at the top of nsx-shim.c. */
 export class Shim {
   readonly process: ChildProcess;
-  /** PID of the shim (the process that unshares); after fork, initPid is the container's PID 1. */
-  readonly pid: number;
+  /** The worker: the process that unshares; after fork, initPid is the container's PID 1. */
+  pid = 0;
   initPid?: number;
   private readonly cmd: Channel;
   private readonly sup: Channel;
@@ -106,13 +107,12 @@ export class Shim {
 
   private constructor(proc: ChildProcess) {
     this.process = proc;
-    this.pid = proc.pid!;
     this.cmd = new Channel(proc.stdio[3] as Socket);
     this.sup = new Channel(proc.stdio[4] as Socket);
   }
 
-  /** Starts the shim. stdio 0-2 become the container's standard streams. */
-  static start(stdio: StdioOptions = 'inherit'): Shim {
+  /** Starts the shim and waits for its worker. stdio 0-2 become the container's standard streams. */
+  static async start(stdio: StdioOptions = 'inherit'): Promise<Shim> {
     const path = shimPath();
     if (!existsSync(path)) {
       throw new NsxError(`the runtime's shim is not built (${path} is missing)`, {
@@ -122,7 +122,16 @@ export class Shim {
     const base = (Array.isArray(stdio) ? stdio : [stdio, stdio, stdio]).slice(0, 3);
     const proc = spawn(path, [], { stdio: [...base, 'pipe', 'pipe'], env: {} });
     if (!proc.pid) throw new NsxError(`cannot start ${path}`, { hint: 'is it executable? run `npm ci` again' });
-    return new Shim(proc);
+    const shim = new Shim(proc);
+    const hello = await shim.sup.next();
+    if (!hello || hello[0] !== 'worker') throw new NsxError(`${path} did not start its worker`, { hint: 'run `nsx doctor`; the shim needs fork(2) and prctl(PR_SET_CHILD_SUBREAPER)' });
+    shim.pid = Number(hello[1]);
+    return shim;
+  }
+
+  /** Tells the supervisor to remove this directory if nsx dies before removing it itself. */
+  registerCleanup(dir: string): void {
+    this.sup.send(['cleanup_dir', dir]);
   }
 
   /** Sends one instruction and waits for the reply; a failure becomes a ShimError. */
@@ -174,14 +183,12 @@ export class Shim {
     throw new ShimError({ errno: Number(errno), syscall, detail, stage });
   }
 
-  /** How the container (or, before fork, the shim) ended. */
+  /** How the container (or, before fork, the worker) ended, as the supervisor reports it. */
   waitExit(): Promise<ExitStatus> {
     if (this.exited) return this.exited;
     this.exited = (async () => {
-      if (this.initPid !== undefined) {
-        const m = await this.sup.next();
-        if (m && m[0] === 'exit') return m[1] === 'signal' ? { signal: Number(m[2]) } : { code: Number(m[2]) };
-      }
+      const m = await this.sup.next();
+      if (m && m[0] === 'exit') return m[1] === 'signal' ? { signal: Number(m[2]) } : { code: Number(m[2]) };
       return new Promise<ExitStatus>((resolve) => {
         if (this.process.exitCode !== null || this.process.signalCode !== null) resolve(childStatus(this.process));
         else this.process.once('exit', () => resolve(childStatus(this.process)));
@@ -190,9 +197,10 @@ export class Shim {
     return this.exited;
   }
 
-  /** Kills the container (through the supervisor, which reaps it, so no PID can be reused under us). */
+  /** Kills the container, or before fork the worker (through the supervisor, which reaps them, so
+   *  no PID can be reused under us). */
   kill(signal = 9): void {
-    if (this.initPid !== undefined && !this.sup.socket.destroyed) this.sup.send(['kill', String(signal)]);
+    if (!this.sup.socket.destroyed) this.sup.send(['kill', String(signal)]);
     else if (this.process.exitCode === null) this.process.kill(signal);
   }
 
