@@ -1,0 +1,113 @@
+// Bad input is refused before anything is made: exit 125 (127 for a missing command, as docker),
+// one line "nsx: <what is wrong>", a second line with the fix, no stack trace, no `created` event,
+// and nothing left on the machine.
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TEST_ROOTFS, nsx } from '../helpers.js';
+import { leftovers } from '../leaks.js';
+
+interface Case {
+  name: string;
+  args: (dir: string) => string[];
+  code: number;
+  /** What the first line must say: the option or thing at fault, and what is wrong with it. */
+  problem: RegExp[];
+  /** What the second line (the hint) must say: the fix. */
+  fix: RegExp;
+}
+
+const R = TEST_ROOTFS;
+const CASES: Case[] = [
+  {
+    name: 'a rootfs directory that does not exist',
+    args: () => ['--rootfs', '/nonexistent/nsx-test-rootfs', '/bin/true'],
+    code: 125,
+    problem: [/--rootfs \/nonexistent\/nsx-test-rootfs/, /no such directory/],
+    fix: /npm run sandbox/,
+  },
+  {
+    name: 'no --rootfs at all',
+    args: () => ['/bin/true'],
+    code: 125,
+    problem: [/no root filesystem/],
+    fix: /--rootfs DIR/,
+  },
+  {
+    name: 'a command missing from the rootfs',
+    args: () => ['--rootfs', R, 'nsx-no-such-command'],
+    code: 127,
+    problem: [/"nsx-no-such-command"/, /not found/],
+    fix: /ls .*\/bin/,
+  },
+  {
+    name: 'an unknown capability',
+    args: () => ['--rootfs', R, '--cap-add', 'NOPE', '/bin/true'],
+    code: 125,
+    problem: [/--cap-add NOPE/, /unknown capability/],
+    fix: /capabilities\(7\)/,
+  },
+  {
+    name: 'a malformed memory size',
+    args: () => ['--rootfs', R, '-m', '12x', '/bin/true'],
+    code: 125,
+    problem: [/12x/, /not a size/],
+    fix: /256m/,
+  },
+  {
+    name: 'a seccomp profile that is not JSON',
+    args: (dir) => ['--rootfs', R, '--security-opt', `seccomp=${dir}/bad-json.json`, '/bin/true'],
+    code: 125,
+    problem: [/bad-json\.json/, /invalid JSON/],
+    fix: /JSON/,
+  },
+  {
+    name: 'a seccomp profile with an unknown action',
+    args: (dir) => ['--rootfs', R, '--security-opt', `seccomp=${dir}/bad-action.json`, '/bin/true'],
+    code: 125,
+    problem: [/bad-action\.json/, /SCMP_ACT_FROB/, /not a seccomp action/],
+    fix: /SCMP_ACT_ERRNO/,
+  },
+  {
+    name: 'an unknown network mode',
+    args: () => ['--rootfs', R, '--network', 'foo', '/bin/true'],
+    code: 125,
+    problem: [/--network foo/, /unknown mode/],
+    fix: /none, host, veth/,
+  },
+  {
+    name: 'a relative working directory',
+    args: () => ['--rootfs', R, '-w', 'tmp', '/bin/true'],
+    code: 125,
+    problem: [/-w tmp/, /absolute path/],
+    fix: /-w \/tmp/,
+  },
+];
+
+describe('bad input', () => {
+  let dir = '';
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nsx-bad-input-'));
+    writeFileSync(join(dir, 'bad-json.json'), '{"defaultAction": "SCMP_ACT_ERRNO",,}');
+    writeFileSync(join(dir, 'bad-action.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_FROB' }] }));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each(CASES.map((c) => [c.name, c] as const))('refuses %s, saying what and how to fix it', async (_name, c) => {
+    const before = leftovers();
+    const r = await nsx(['run', '--rm', ...c.args(dir)]);
+    expect(r.code).toBe(c.code);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^nsx: /);
+    for (const p of c.problem) expect(lines[0]).toMatch(p);
+    expect(lines[1]).toMatch(c.fix);
+    expect(r.stderr).not.toContain('    at ');
+    expect(r.stdout).toBe('');
+    expect(r.events.filter((e) => e.type === 'created')).toEqual([]);
+    // Nothing new on the machine (things that went away belong to other runs).
+    const after = leftovers();
+    for (const k of Object.keys(after) as (keyof typeof after)[]) expect(after[k].filter((x) => !before[k].includes(x))).toEqual([]);
+  });
+});

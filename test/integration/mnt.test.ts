@@ -1,0 +1,209 @@
+// The mount namespace (mount_namespaces(7)) and the root filesystem: mounts made inside stay inside,
+// every mount is private, /proc is the container's own, pivot_root leaves only the container's tree,
+// and Docker's masked and read-only paths are in place.
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DOCKER_MASKED_PATHS } from '../../src/runtime/spec.js';
+import { TEST_ROOTFS, evidenceAfter, isRoot, itRoot, nsx, run } from '../helpers.js';
+
+// ---- a running container seen from the host (the same few lines are in each file that needs them) ----
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const readOr = (p: string) => {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+};
+const exeOf = (pid: number) => {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return '';
+  }
+};
+const pids = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+const childrenOf = (ppid: number) => pids().filter((p) => new RegExp(`^PPid:\\s+${ppid}$`, 'm').test(readOr(`/proc/${p}/status`)));
+const nsPidsOf = (pid: number) => (/^NSpid:\s+(.*)$/m.exec(readOr(`/proc/${pid}/status`))?.[1] ?? '').split(/\s+/).filter(Boolean).map(Number);
+
+/** All processes below `pid` (children, theirs, ...). */
+function descendantsOf(pid: number): number[] {
+  const out: number[] = [];
+  for (let todo = [pid]; todo.length; ) {
+    const kids = childrenOf(todo.pop()!);
+    out.push(...kids);
+    todo.push(...kids);
+  }
+  return out;
+}
+
+/** The host PID of the container's PID 1 once its command runs: the process below nsx (and its
+ *  nsx-shim) that is PID 1 of a PID namespace of its own and no longer runs the shim's code. */
+async function containerInit(nsxPid: number, timeoutMs = 10000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const p of descendantsOf(nsxPid)) {
+      const ns = nsPidsOf(p);
+      if (ns.length > 1 && ns[ns.length - 1] === 1 && exeOf(p) && !exeOf(p).endsWith('/nsx-shim')) return p;
+    }
+    if (!readOr(`/proc/${nsxPid}/status`)) break;
+    await sleep(20);
+  }
+  throw new Error(`no container PID 1 under nsx (pid ${nsxPid})`);
+}
+
+/** Container commands end with HOLD: they wait until the test releases them (a file in their private /tmp). */
+const HOLD = 'i=0; while [ ! -e /tmp/release ] && [ $i -lt 400 ]; do usleep 25000; i=$((i+1)); done';
+
+/** Runs a container whose command waits with HOLD; `during` sees it live (by its PID 1's host PID), then
+ *  releases it (or, if `during` failed, kills it). */
+async function live<T>(options: string[], command: string[], during: (init: number) => Promise<T> | T, rootfs = TEST_ROOTFS) {
+  let nsxPid = 0;
+  const running = nsx(['run', '--rm', '--rootfs', rootfs, ...options, ...command], { onSpawn: (p) => (nsxPid = p) });
+  let init = 0;
+  let value: T | undefined;
+  let failure: unknown;
+  try {
+    init = await containerInit(nsxPid);
+    value = await during(init);
+  } catch (e) {
+    failure = e;
+  }
+  try {
+    if (init && !failure) writeFileSync(`/proc/${init}/root/tmp/release`, '');
+    else if (init) process.kill(init, 'SIGKILL'); // a failed check: end the container now
+    else process.kill(nsxPid, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
+  const r = await running;
+  if (failure) throw new Error(`${(failure as Error)?.message ?? failure}\n(nsx exit ${r.code}, stderr: ${r.stderr})`);
+  return { r, value: value as T };
+}
+// ---- end of the shared lines ----
+const ROOTFS = realpathSync(TEST_ROOTFS);
+const mountPoints = (mountinfo: string) => mountinfo.split('\n').filter(Boolean).map((l) => l.split(' ')[4]);
+
+describe('mount namespace', () => {
+  itRoot('keeps a tmpfs mounted inside invisible to the host', async () => {
+    const source = `nsxmnttest${randomBytes(4).toString('hex')}`;
+    const script = `mkdir -p /tmp/x && mount -t tmpfs ${source} /tmp/x && echo mounted; ${HOLD}`;
+    const { r, value } = await live(['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined'], ['/bin/sh', '-c', script], async (init) => {
+      // Wait until the container has mounted it (seen in its own mount table), then look from the host.
+      for (let i = 0; i < 200 && !readOr(`/proc/${init}/mountinfo`).includes(source); i++) await sleep(20);
+      return {
+        inside: readOr(`/proc/${init}/mountinfo`).includes(source),
+        host: readOr('/proc/self/mountinfo').includes(source),
+        hostInit: readOr('/proc/1/mountinfo').includes(source),
+      };
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('mounted');
+    expect(value).toEqual({ inside: true, host: false, hostInit: false });
+  });
+
+  describe('on a rootfs inside a shared mount (as on systemd hosts)', () => {
+    let dir = '';
+    afterEach(() => {
+      if (!dir) return;
+      spawnSync('umount', ['-R', dir]);
+      rmSync(dir, { recursive: true, force: true });
+      dir = '';
+    });
+
+    itRoot('makes every mount private (mount-private step), so mounts made inside do not propagate to the host', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'nsx-shared-'));
+      chmodSync(dir, 0o755);
+      expect(spawnSync('mount', ['-t', 'tmpfs', 'nsxsharedtest', dir]).status).toBe(0);
+      expect(spawnSync('mount', ['--make-shared', dir]).status).toBe(0);
+      expect(spawnSync('cp', ['-a', TEST_ROOTFS, `${dir}/rootfs`]).status).toBe(0);
+      const hostLine = readOr('/proc/self/mountinfo').split('\n').find((l) => l.split(' ')[4] === dir)!;
+      expect(hostLine.split(' - ')[0]).toMatch(/shared:/); // without the step, the container's copy would be shared too
+      const source = `nsxproptest${randomBytes(4).toString('hex')}`;
+      const script = `mount -t tmpfs ${source} /home && echo mounted; ${HOLD}`;
+      const { r, value } = await live(['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined'], ['/bin/sh', '-c', script], async (init) => {
+        for (let i = 0; i < 200 && !readOr(`/proc/${init}/mountinfo`).includes(source); i++) await sleep(20);
+        return { inside: readOr(`/proc/${init}/mountinfo`), host: readOr('/proc/self/mountinfo') };
+      }, `${dir}/rootfs`);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('mounted');
+      expect(value.inside).toContain(source);
+      expect(value.host).not.toContain(source);
+      const lines = value.inside.split('\n').filter(Boolean);
+      for (const l of lines) expect(l.split(' - ')[0]).not.toMatch(/shared:/);
+      const ev = evidenceAfter(r, 'mount-private')!;
+      expect(ev.process.ns.mnt).toMatch(/^mnt:\[\d+\]$/);
+      expect(ev.process.ns.mnt).not.toBe(ev.host.ns.mnt);
+    });
+  });
+
+  itRoot('gives the container a /proc of its own PID namespace', async () => {
+    const r = await run([], ['/bin/sh', '-c', 'ls /proc; echo ===; cat /proc/1/cmdline; exit 0']);
+    expect(r.code).toBe(0);
+    const [ls, cmdline] = r.stdout.split('===\n');
+    const procPids = ls.split(/\s+/).filter((d) => /^\d+$/.test(d)).map(Number);
+    expect(procPids).toContain(1);
+    expect(procPids.length).toBeLessThanOrEqual(5); // sh, ls and the pipeline's helpers at most
+    for (const p of procPids) expect(p).toBeLessThanOrEqual(10);
+    expect(cmdline.split('\0')[0]).toBe('/bin/sh'); // PID 1 is the container's shell, not the host's init
+    const ev = evidenceAfter(r, 'proc')!;
+    expect(ev.process.mounts).toContain(`${ROOTFS}/proc`);
+  });
+
+  itRoot('switches the root with pivot_root: "/" is the rootfs and no host mount is left', async () => {
+    const r = await run([], ['/bin/sh', '-c', 'stat -c "%d %i" /']);
+    expect(r.code).toBe(0);
+    const st = statSync(ROOTFS);
+    expect(r.stdout.trim()).toBe(`${st.dev} ${st.ino}`);
+    const before = evidenceAfter(r, 'tmp')!.process.mounts; // still the host's tree, rootfs mounts under it
+    expect(before).toContain('/');
+    expect(before).toContain(`${ROOTFS}/proc`);
+    const after = evidenceAfter(r, 'pivot-root')!.process.mounts;
+    expect(after).toContain('/');
+    expect(after).toContain('/proc');
+    expect(after.filter((m) => m.startsWith(ROOTFS))).toEqual([]);
+    const containerPoints = /^\/(proc|dev|sys|tmp)?(\/|$)/;
+    expect(after.filter((m) => !containerPoints.test(m))).toEqual([]);
+    expect(after.length).toBeLessThan(before.length);
+  });
+
+  // Known bug (reported): observe.ts reads /proc/PID/root with readlink, which after pivot_root
+  // answers "/" (the container's root is the root of its own namespace), so the evidence cannot
+  // show where the root went. Remove `.failing` once the evidence names the rootfs.
+  (isRoot ? it.failing : it.skip)('records the rootfs as the process\'s root in the pivot-root evidence [known bug: it says "/"]', async () => {
+    const r = await run([], ['/bin/true']);
+    expect(r.code).toBe(0);
+    expect(evidenceAfter(r, 'pivot-root')!.process.root).toBe(ROOTFS);
+  });
+
+  itRoot('masks Docker\'s masked paths: files read empty, directories are empty read-only tmpfs', async () => {
+    const present = DOCKER_MASKED_PATHS.filter((p) => existsSync(p));
+    expect(present.length).toBeGreaterThan(0); // /proc/keys, /proc/interrupts… exist on every kernel
+    const script = present
+      .map((p) => `if [ -d ${p} ]; then echo "${p} dir $(ls -A ${p} | wc -l)"; elif [ -e ${p} ]; then echo "${p} file $(cat ${p} | wc -c)"; else echo "${p} absent"; fi`)
+      .join('; ');
+    const r = await run([], ['/bin/sh', '-c', `${script}; echo ===; cat /proc/self/mountinfo`]);
+    expect(r.code).toBe(0);
+    const [report, mountinfo] = r.stdout.split('===\n');
+    const expected = present.map((p) => `${p} ${statSync(p).isDirectory() ? 'dir' : 'file'} 0`);
+    expect(report.trim().split('\n')).toEqual(expected);
+    const points = mountPoints(mountinfo);
+    for (const p of present) expect(points).toContain(p);
+    if (existsSync('/proc/keys')) {
+      const line = mountinfo.split('\n').find((l) => l.split(' ')[4] === '/proc/keys')!;
+      expect(line.split(' ')[3]).toBe('/null'); // a bind mount of /dev/null
+    }
+  });
+
+  itRoot('makes /proc/sys read-only', async () => {
+    const r = await run([], ['/bin/sh', '-c', 'echo 1 > /proc/sys/kernel/ns_last_pid']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('Read-only file system');
+    expect(evidenceAfter(r, 'mask-paths')!.process.mounts).toContain('/proc/sys');
+  });
+});
