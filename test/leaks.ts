@@ -2,7 +2,9 @@
 // processes. Tests snapshot it before and compare after; the suite ends with a check of it all.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { sh } from './helpers.js';
+import { ROOT, sh } from './helpers.js';
+
+const SHIM = join(ROOT, 'shim', 'nsx-shim');
 
 export interface Leftovers {
   mounts: string[];
@@ -25,12 +27,12 @@ function cgroupDirs(): string[] {
   return out;
 }
 
-/** Processes whose program is the shim (a container's PID 1 before exec, or a supervisor). */
+/** Processes running this checkout's shim (a supervisor, a worker, or PID 1 before exec). */
 function shimProcesses(): string[] {
   const out: string[] = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      if (readlinkSync(`/proc/${pid}/exe`).endsWith('/nsx-shim')) out.push(`${pid} nsx-shim`);
+      if (readlinkSync(`/proc/${pid}/exe`) === SHIM) out.push(`${pid} nsx-shim`);
     } catch {
       /* gone, or a kernel thread */
     }
