@@ -1,9 +1,10 @@
 /*
  * nsx-shim — the small, single-threaded C half of namespace-explorer's runtime.
  *
- * Why C at all: a multi-threaded process (Node is one) cannot unshare(CLONE_NEWUSER), and a new PID
- * namespace applies only to children created after unshare(CLONE_NEWPID) (see user_namespaces(7),
- * pid_namespaces(7) and runc's libcontainer/nsenter/README.md). So the TypeScript runtime starts this
+ * Why C at all: a multi-threaded process (Node is one) cannot unshare(CLONE_NEWUSER) (unshare(2):
+ * "CLONE_NEWUSER requires that the calling process is not threaded"), and a new PID namespace applies
+ * only to children created after unshare(CLONE_NEWPID) (pid_namespaces(7); runc's
+ * libcontainer/nsenter/README.md says the same). So the TypeScript runtime starts this
  * program and sends it one kernel operation at a time; the process sits blocked in read(2) between
  * two operations, so anyone can inspect it (ls -l /proc/PID/ns, nsenter) while it is half built.
  *
@@ -161,8 +162,9 @@ static int mkdir_p(const char *path, mode_t mode) {
   return 0;
 }
 
-/* The runc trick, see pivot_root(2) "pivot_root(".", ".")": stack the old root under the new one,
- * then detach it, so no directory for put_old is needed and the host tree is unreachable. */
+/* The runc trick, see pivot_root(2) "pivot_root(".", ".")": pivot_root stacks the old root on top of
+ * the new one at /; umount2(".", MNT_DETACH) then detaches it, so no put_old directory is needed
+ * and no path leads back to the host's tree. */
 static int do_pivot_root(const char *dir) {
   if (chdir(dir) < 0) return reply_err("chdir", dir), -1;
   if (syscall(SYS_pivot_root, ".", ".") < 0) return reply_err("pivot_root", dir), -1;
@@ -178,7 +180,7 @@ static int do_chroot(const char *dir) {
   return 0;
 }
 
-/* A new network namespace has only lo, and it is down (network_namespaces(7)). */
+/* A new network namespace has only lo, and it is down (ip-netns(8): "ip link set lo up"). */
 static int loopback_up(void) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return reply_err("socket", "AF_INET"), -1;
@@ -242,7 +244,8 @@ static void do_exec(char **f, int n) {
     envp[i] = f[2 + argc + i];
     if (strncmp(envp[i], "PATH=", 5) == 0) path = envp[i] + 5;
   }
-  /* Everything but the instruction socket closes on exec; its EOF tells the runtime we made it. */
+  /* Every fd from 3 up, the instruction socket included, closes on exec: its EOF tells the runtime
+   * the exec succeeded. */
   syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
   sigset_t none;
   sigemptyset(&none);
@@ -331,6 +334,16 @@ static void supervise(pid_t worker, int from_worker) {
   for (;;) {
     struct pollfd p[3] = {{SUP_FD, POLLIN, 0}, {sfd, POLLIN, 0}, {from_worker, POLLIN, 0}};
     if (poll(p, 3, -1) < 0 && errno != EINTR) break;
+    /* The runtime's messages first, all of them, then its EOF: when nsx dies, the worker sees EOF on
+     * fd 3 and exits too, and the "cleanup_dir"s still queued here must not be lost to that exit. */
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      char *f[MAX_FIELDS];
+      int n = recv_fields(SUP_FD, f);
+      if (n == 0) break; /* the runtime is gone: take the container with us */
+      if (strcmp(f[0], "kill") == 0 && n > 1) kill(init ? init : worker, (int)num(f[1]));
+      else if (strcmp(f[0], "cleanup_dir") == 0 && n > 1 && n_cleanup < MAX_CLEANUP) cleanup_dirs[n_cleanup++] = strdup(f[1]);
+      continue;
+    }
     if (p[2].revents & POLLIN) { /* the worker forked PID 1: its host PID */
       char buf[32] = "";
       ssize_t r = read(from_worker, buf, sizeof buf - 1);
@@ -348,13 +361,6 @@ static void supervise(pid_t worker, int from_worker) {
         report_exit(status);
         _exit(0);
       }
-    }
-    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      char *f[MAX_FIELDS];
-      int n = recv_fields(SUP_FD, f);
-      if (n == 0) break; /* the runtime is gone: take the container with us */
-      if (strcmp(f[0], "kill") == 0 && n > 1) kill(init ? init : worker, (int)num(f[1]));
-      else if (strcmp(f[0], "cleanup_dir") == 0 && n > 1 && n_cleanup < MAX_CLEANUP) cleanup_dirs[n_cleanup++] = strdup(f[1]);
     }
   }
   if (init) kill(init, SIGKILL);

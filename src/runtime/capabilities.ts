@@ -46,17 +46,20 @@ export function normalizeCap(text: string, option = '--cap-add'): CapabilityName
   });
 }
 
-/** Docker's rule: start from the default set (or all with --privileged), drop, then add; "ALL" works for both. */
+/** Docker's rule (moby oci/caps/utils.go TweakCapabilities): --privileged → all; --cap-add ALL → all
+ *  but --cap-drop; --cap-drop ALL → only --cap-add; otherwise the defaults minus drops plus adds. */
 export function effectiveCaps(opts: { add?: string[]; drop?: string[]; privileged?: boolean; base?: CapabilityName[] }): CapabilityName[] {
   const all = [...CAPABILITY_NAMES];
   if (opts.privileged) return all;
-  let caps = new Set<CapabilityName>(opts.base ?? DOCKER_DEFAULT_CAPS);
+  const isAll = (x: string) => x.toUpperCase() === 'ALL' || x.toUpperCase() === 'CAP_ALL';
   const add = opts.add ?? [];
   const drop = opts.drop ?? [];
-  if (drop.some((d) => d.toUpperCase() === 'ALL')) caps = new Set();
-  else for (const d of drop) caps.delete(normalizeCap(d, '--cap-drop'));
-  if (add.some((a) => a.toUpperCase() === 'ALL')) caps = new Set(all);
-  else for (const a of add) caps.add(normalizeCap(a, '--cap-add'));
+  const addNames = add.filter((a) => !isAll(a)).map((a) => normalizeCap(a, '--cap-add'));
+  const dropNames = drop.filter((d) => !isAll(d)).map((d) => normalizeCap(d, '--cap-drop'));
+  let caps: Set<CapabilityName>;
+  if (add.some(isAll)) caps = new Set(all.filter((c) => !dropNames.includes(c)));
+  else if (drop.some(isAll)) caps = new Set(addNames);
+  else caps = new Set([...(opts.base ?? DOCKER_DEFAULT_CAPS).filter((c) => !dropNames.includes(c)), ...addNames]);
   return all.filter((c) => caps.has(c));
 }
 

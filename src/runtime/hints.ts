@@ -16,11 +16,11 @@ export function hintFor(step: StepId, f: FailureFacts, spec: ContainerSpec): str
   const e = f.errnoName;
   switch (step) {
     case 'cgroup':
-      return 'creating a cgroup needs root and a mounted cgroup filesystem: run `nsx doctor` to see the layout';
+      return 'nsx creates cgroups only as root, on a mounted cgroup filesystem (a normal user would need a delegated subtree, cgroups(7)): run `nsx doctor` to see the layout';
     case 'userns':
-      if (e === 'ENOSPC' || e === 'EUSERS') return 'the limit on user namespaces is reached: see /proc/sys/user/max_user_namespaces';
+      if (e === 'ENOSPC' || e === 'EUSERS') return 'a limit on user namespaces is reached (their number, /proc/sys/user/max_user_namespaces, or their nesting depth, 32): see unshare(2)';
       if (e === 'EPERM' || e === 'EACCES')
-        return 'this kernel does not let this user create user namespaces (sysctl kernel.unprivileged_userns_clone=0, or an AppArmor/LSM restriction): run `nsx doctor`; as root use --userns host';
+        return 'this kernel does not let this user create user namespaces (Debian\'s sysctl kernel.unprivileged_userns_clone=0, or an AppArmor/LSM restriction): run `nsx doctor`; as root use --userns host';
       return undefined;
     case 'namespaces':
     case 'fork':
@@ -39,12 +39,13 @@ export function hintFor(step: StepId, f: FailureFacts, spec: ContainerSpec): str
     case 'mask-paths':
       if (e === 'ENOENT') return `the mount point ${f.detail ?? ''} does not exist in the root filesystem and could not be made: check --rootfs`;
       if (e === 'EPERM' && spec.linux.namespaces.some((n) => n.type === 'user'))
-        return 'inside a user namespace the kernel refuses some mounts (sysfs without its own network namespace, flags locked by the host): see mount_namespaces(7) and user_namespaces(7)';
+        return 'inside a user namespace the kernel refuses some mounts (sysfs needs a network namespace owned by the container\'s user namespace, /proc a PID namespace owned by it, and flags inherited from the host are locked): see user_namespaces(7), mount_namespaces(7)';
       if (e === 'EPERM') return `mounting needs CAP_SYS_ADMIN in the mount namespace's owning user namespace: ${asRoot}`;
       if (e === 'EACCES' && rootless) return 'a normal user cannot reach the root filesystem or mount over it: make it readable (chmod a+rx on its path)';
       return undefined;
     case 'pivot-root':
-      if (e === 'EINVAL') return 'pivot_root(2) needs the new root to be a mount point in a private mount tree (the steps before make it so): is --rootfs on a shared mount or the real root?';
+      if (e === 'EINVAL') return 'pivot_root(2): the new root must be a mount point whose mount and parent mount are not shared, and the current root must not be initramfs or a chroot: is --rootfs on a shared mount, or is nsx itself running from initramfs?';
+      if (e === 'EBUSY') return 'pivot_root(2): the new root is on the current root mount (is --rootfs the host\'s own root?)';
       if (e === 'ENOENT' || e === 'ENOTDIR') return 'the root filesystem directory is missing: build one with `npm run sandbox` and pass --rootfs sandbox/rootfs/busybox';
       return undefined;
     case 'hostname':
@@ -56,13 +57,13 @@ export function hintFor(step: StepId, f: FailureFacts, spec: ContainerSpec): str
       return e === 'EPERM' ? 'changing capabilities needs CAP_SETPCAP (bounding set) and CAP_SETUID/CAP_SETGID (user); a step before dropped them' : undefined;
     case 'seccomp':
       if (e === 'EACCES') return 'seccomp(2): without no_new_privs, installing a filter needs CAP_SYS_ADMIN; add --security-opt no-new-privileges';
-      if (e === 'EINVAL') return 'the kernel rejected the BPF program: please report this profile as a bug in namespace-explorer';
+      if (e === 'EINVAL') return 'seccomp(2) EINVAL: this kernel may lack CONFIG_SECCOMP_FILTER (run `nsx doctor`), or the program exceeds 4096 instructions; otherwise please report this profile as a bug in namespace-explorer';
       return undefined;
     case 'exec':
-      if (e === 'ENOENT') return `"${f.detail}" is not in the root filesystem (PATH inside: ${pathOf(spec)}); list it with: ls ${spec.root.path}/bin`;
+      if (e === 'ENOENT') return `"${f.detail}" is not in the root filesystem (PATH inside: ${pathOf(spec)}), or its ELF interpreter (dynamic loader) or #! interpreter is missing there; look with: ls ${spec.root.path}/bin`;
       if (e === 'EACCES') return `"${f.detail}" is not executable by the container's user (check its mode and the directories above it)`;
       if (e === 'ENOEXEC') return `"${f.detail}" is not a program for this machine (wrong architecture or missing #! line)`;
-      if (e === 'EPERM') return 'execve was refused: a seccomp profile or an LSM may forbid it';
+      if (e === 'EPERM') return 'execve was refused: a seccomp profile or an LSM forbids it, or the file has file capabilities the bounding set no longer allows (capabilities(7))';
       return undefined;
   }
   return undefined;

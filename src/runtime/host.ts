@@ -1,6 +1,7 @@
 // What the plan needs to know about this machine, read once.
 import { lstatSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
+import { lastCap } from './capabilities.js';
 import { NsxError } from './errors.js';
 import type { HostFacts } from './plan.js';
 import { secureJoin } from './securejoin.js';
@@ -31,6 +32,7 @@ export function hostFacts(rootfs: string, compileSeccomp?: HostFacts['compileSec
     arch: hostArch(),
     kernel: release(),
     root: isRealRoot(),
+    lastCap: lastCap(() => readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
     pathKind,
     compileSeccomp,
     rootfsHas: (p) => pathKind(secureJoin(rootfs, p)) !== 'absent',

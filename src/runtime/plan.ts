@@ -30,6 +30,8 @@ export interface HostFacts {
   kernel: string;
   /** nsx runs as root in the initial user namespace. */
   root: boolean;
+  /** The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap). */
+  lastCap: number;
   /** Kind of each masked path on this kernel: file, dir, or absent. */
   pathKind: (path: string) => 'file' | 'dir' | 'absent';
   /** Compiles a seccomp profile for this host (injected so plan.ts stays free of the compiler's tables). */
@@ -99,7 +101,7 @@ function needsAdminForSeccomp(spec: ContainerSpec): boolean {
 
 function cgroupStep(spec: ContainerSpec, host: HostFacts): Partial<PlannedStep> {
   const r = spec.linux.resources;
-  if (!host.root && !r) return { skip: 'running without root: no cgroup of its own (limits need root)' };
+  if (!host.root && !r) return { skip: 'running without root: nsx creates cgroups only as root (a normal user would need a delegated subtree, cgroups(7))' };
   return { actions: [{ kind: 'host', op: 'cgroup' }] };
 }
 
@@ -112,8 +114,9 @@ function usernsStep(spec: ContainerSpec, host: HostFacts): Partial<PlannedStep> 
       shim('unshare', CLONE.NEWUSER),
       // An unprivileged writer may map only its own gid, and only after denying setgroups (user_namespaces(7)).
       { kind: 'host', op: 'id-maps', setgroups: host.root ? 'allow' : 'deny' },
-      // Become the namespace's root right away: files the runtime creates from here on (mount points)
-      // must be owned by a mapped id, or the kernel refuses with EOVERFLOW (runc's nsexec does the same).
+      // Become the namespace's root right away: if nsx runs as root with a non-identity map, its uid
+      // is unmapped here, and the kernel refuses (EOVERFLOW) to create files on filesystems mounted
+      // inside this namespace, like the /dev tmpfs. runc's nsexec does the same.
       shim('setresgid', 0),
       shim('setresuid', 0),
     ],
@@ -170,7 +173,7 @@ function mountActions(host: HostFacts, m: Mount): Action[] {
   if (flags & MS.BIND || m.type === 'bind') {
     const bindFlags = MS.BIND | (flags & MS.REC);
     actions.push(shim('mount', m.source ?? '', target, '', bindFlags, ''));
-    // A bind mount ignores most flags on creation: they take effect on a remount (mount(2)).
+    // A bind mount ignores every flag but MS_REC on creation: they take effect on a remount (mount(2)).
     const rest = flags & ~(MS.BIND | MS.REC);
     if (rest) actions.push(shim('mount', '', target, '', MS.BIND | MS.REMOUNT | rest, ''));
   } else {
@@ -241,7 +244,9 @@ function maskPathsStep(spec: ContainerSpec, host: HostFacts): Partial<PlannedSte
   }
   for (const p of spec.linux.readonlyPaths) {
     if (host.pathKind(p) === 'absent') continue;
-    // Remounting must keep the flags /proc was mounted with, or a user namespace refuses (locked flags).
+    // Keep nosuid,nodev,noexec: a bind remount sets exactly the flags given, so leaving them out
+    // would clear them (mount(2)); on a mount inherited from the host they are locked and the kernel
+    // would refuse (mount_namespaces(7)). runc copies them from statfs(2) the same way.
     const keep = p.startsWith('/proc') ? MS.NOSUID | MS.NODEV | MS.NOEXEC : 0;
     actions.push(shim('mount', p, p, '', MS.BIND | MS.REC, ''), shim('mount', p, p, '', MS.BIND | MS.REMOUNT | MS.RDONLY | keep, ''));
   }
@@ -263,12 +268,24 @@ function noNewPrivsStep(spec: ContainerSpec): Partial<PlannedStep> {
   return { actions: [shim('no_new_privs')] };
 }
 
+/** The capabilities of the spec that this kernel knows: PR_CAPBSET_DROP and capset fail on others. */
+function knownCaps(spec: ContainerSpec, host: HostFacts): CapabilityName[] {
+  return spec.process.capabilities.filter((c) => capNumber(c) <= host.lastCap);
+}
+
+/** What the effective and permitted sets end as: the capabilities for uid 0; for any other user
+ *  nothing, as Docker does, since execve would clear them anyway (capabilities(7)). */
+function finalCaps(spec: ContainerSpec, host: HostFacts): CapabilityName[] {
+  return spec.process.user.uid === 0 ? knownCaps(spec, host) : [];
+}
+
 function capabilitiesStep(spec: ContainerSpec, host: HostFacts): Partial<PlannedStep> {
-  const caps = spec.process.capabilities;
+  const caps = knownCaps(spec, host);
   const { uid, gid, additionalGids = [] } = spec.process.user;
-  const drop = CAPABILITY_NAMES.filter((c) => !caps.includes(c)).map(capNumber);
+  const drop = CAPABILITY_NAMES.filter((c) => capNumber(c) <= host.lastCap && !caps.includes(c)).map(capNumber);
   const keepAdmin = needsAdminForSeccomp(spec);
-  const working = keepAdmin ? [...caps, 'CAP_SYS_ADMIN' as const] : caps;
+  const final = finalCaps(spec, host);
+  const working = keepAdmin ? [...final, 'CAP_SYS_ADMIN' as const] : final;
   const mask = capsToMask(working);
   const rootless = !host.root;
   const actions: Action[] = [];
@@ -292,7 +309,7 @@ function seccompStep(spec: ContainerSpec, host: HostFacts): Partial<PlannedStep>
   const filter = host.compileSeccomp(sc.profile, sc.source, spec.process.capabilities);
   const actions: Action[] = [shim('seccomp', 0, filter.toString('hex'))];
   if (needsAdminForSeccomp(spec)) {
-    const mask = capsToMask(spec.process.capabilities);
+    const mask = capsToMask(finalCaps(spec, host));
     actions.push(shim('capset', mask, mask, 0));
   }
   return { actions, notes: [`${filter.length / 8} BPF instructions compiled from ${sc.source}`] };

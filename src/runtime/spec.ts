@@ -30,7 +30,8 @@ export interface ContainerSpec {
     cwd: string;
     user: { uid: number; gid: number; additionalGids?: number[] };
     noNewPrivileges?: boolean;
-    /** The capability sets the command runs with (bounding = effective = permitted; no inheritable, no ambient, as Docker). */
+    /** The capabilities the command may have. As Docker: for uid 0 bounding = effective = permitted;
+     *  for any other user only the bounding set (execve clears the rest); no inheritable, no ambient. */
     capabilities: CapabilityName[];
   };
   root: { path: string };
@@ -68,7 +69,7 @@ export const DOCKER_READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/pr
 /** The default PATH Docker gives a container without one. */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** Docker's default mounts (moby oci/defaults.go), plus a private /tmp. Sources are kernel filesystems. */
+/** Docker's default mounts (moby oci/defaults.go) except /sys/fs/cgroup, plus a private /tmp. */
 export function defaultMounts(opts: { sysfs: 'mount' | 'bind'; ptsGid: boolean }): Mount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
@@ -86,10 +87,10 @@ export function defaultMounts(opts: { sysfs: 'mount' | 'bind'; ptsGid: boolean }
   ];
 }
 
-/** The device nodes a container gets (runc's default allowed devices), bind-mounted from the host. */
+/** The device nodes a container gets (runc's DefaultSimpleDevices, the OCI default devices), bound from the host. */
 export const DEFAULT_DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
-/** The /dev symlinks every container has (runc libcontainer/rootfs_linux.go setupDevSymlinks). */
+/** The /dev symlinks: runc's setupDevSymlinks (fd, stdin, stdout, stderr), plus ptmx as its setupPtmx makes it. */
 export const DEV_SYMLINKS: [target: string, link: string][] = [
   ['/proc/self/fd', '/dev/fd'],
   ['/proc/self/fd/0', '/dev/stdin'],

@@ -1,11 +1,13 @@
 // The runtime's order: one constant, read by the runtime (plan.ts), the lessons and the docs.
-// The order is the one runc and crun use (runc libcontainer/nsenter/nsexec.c and
-// standard_init_linux.go; crun src/libcrun/container.c container_init_setup).
+// It follows runc's (libcontainer/nsenter/nsexec.c, standard_init_linux.go), except: lo comes up
+// before the fork; / is made rprivate (runc: rslave); and without no_new_privs the seccomp filter is
+// loaded after the user switch, with CAP_SYS_ADMIN kept until then (runc loads it before dropping
+// capabilities), so that every step stays one kernel feature in the order a learner meets them.
 
 export const STEP_ORDER = [
   'cgroup', //        join the cgroup first, so everything after is accounted and limited
   'userns', //        the user namespace first: it owns every namespace created after it
-  'namespaces', //    uts, ipc, net, mnt, cgroup, time: created by, and owned by, the new user namespace
+  'namespaces', //    uts, ipc, net, mnt, cgroup, time: created from inside, so owned by, the new user namespace
   'network', //       lo up; optionally a veth pair to the host
   'fork', //          a new PID namespace applies to children only: fork, the child is PID 1
   'mount-private', // stop mount events propagating back to the host
@@ -48,7 +50,7 @@ export const STEP_INFO: Record<StepId, StepInfo> = {
   },
   userns: {
     title: 'Create the user namespace and write its uid/gid maps',
-    syscalls: ['unshare(CLONE_NEWUSER)', 'write("/proc/<pid>/uid_map")', 'write("/proc/<pid>/setgroups", "deny")', 'write("/proc/<pid>/gid_map")'],
+    syscalls: ['unshare(CLONE_NEWUSER)', 'write("/proc/<pid>/uid_map")', 'write("/proc/<pid>/setgroups", "deny") (a normal user only)', 'write("/proc/<pid>/gid_map")', 'setresuid(0, 0, 0)'],
     shell: 'unshare --user --map-root-user',
     manPage: 'user_namespaces(7)',
     why: 'The user namespace comes first because it owns every namespace created after it; the maps say which outside ids the inside ids really are.',
@@ -58,28 +60,28 @@ export const STEP_INFO: Record<StepId, StepInfo> = {
     syscalls: ['unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWTIME)'],
     shell: 'unshare --uts --ipc --net --mount --cgroup --time',
     manPage: 'namespaces(7)',
-    why: 'Each namespace gives the process its own copy of one kind of global resource; unshare(2) moves the calling process into new ones at once.',
+    why: 'Each namespace gives the process its own copy of one kind of global resource. unshare(2) moves the caller into the new UTS, IPC, network, mount and cgroup namespaces at once; a new time namespace, like a PID namespace, applies only to its children.',
   },
   network: {
     title: 'Bring up the network',
     syscalls: ['ioctl(SIOCSIFFLAGS, "lo", IFF_UP)'],
     shell: 'ip link set lo up',
     manPage: 'network_namespaces(7)',
-    why: 'A new network namespace has only a loopback device, and it is down.',
+    why: 'A network namespace has its own devices, addresses and routes; a new one has only a loopback device, and it is down (see ip-netns(8)).',
   },
   fork: {
     title: 'Fork into the new PID namespace',
     syscalls: ['unshare(CLONE_NEWPID)', 'fork()'],
     shell: 'unshare --pid --fork',
     manPage: 'pid_namespaces(7)',
-    why: 'unshare(CLONE_NEWPID) does not move the caller: only its next child is created in the new PID namespace, as PID 1.',
+    why: 'unshare(CLONE_NEWPID) does not move the caller: the children it creates afterwards are in the new PID namespace, and the first one is PID 1.',
   },
   'mount-private': {
     title: 'Make every mount private',
     syscalls: ['mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)'],
     shell: 'mount --make-rprivate /',
     manPage: 'mount_namespaces(7)',
-    why: 'A new mount namespace starts with copies of the host\'s mounts, often shared: without this, mounts made inside would propagate to the host.',
+    why: 'A new mount namespace starts with a copy of the caller\'s mounts, and with systemd they are shared: making them private stops mounts propagating between host and container (in a user namespace the kernel already turns shared into slave).',
   },
   rootfs: {
     title: 'Bind the root filesystem onto itself',
@@ -99,7 +101,7 @@ export const STEP_INFO: Record<StepId, StepInfo> = {
     title: 'Build a minimal /dev',
     syscalls: ['mount("tmpfs", "ROOTFS/dev", "tmpfs", …)', 'mount("/dev/null", "ROOTFS/dev/null", NULL, MS_BIND, NULL)', 'mount("devpts", "ROOTFS/dev/pts", "devpts", …, "newinstance,ptmxmode=0666")'],
     shell: 'mount -t tmpfs tmpfs ROOTFS/dev && touch ROOTFS/dev/null && mount --bind /dev/null ROOTFS/dev/null',
-    manPage: 'mount_namespaces(7)',
+    manPage: 'tmpfs(5)',
     why: 'The container gets only harmless devices (null, zero, full, random, urandom, tty), its own pseudo-terminals, shared memory and POSIX message queues.',
   },
   sys: {
@@ -125,28 +127,28 @@ export const STEP_INFO: Record<StepId, StepInfo> = {
   },
   'mask-paths': {
     title: 'Mask and write-protect sensitive paths',
-    syscalls: ['mount("/dev/null", "/proc/kcore", NULL, MS_BIND, NULL)', 'mount("tmpfs", "/proc/acpi", "tmpfs", MS_RDONLY, NULL)', 'mount("/proc/sys", "/proc/sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL)'],
-    shell: 'mount --bind /dev/null /proc/kcore && mount -o bind,remount,ro /proc/sys /proc/sys',
+    syscalls: ['mount("/dev/null", "/proc/kcore", NULL, MS_BIND, NULL)', 'mount("tmpfs", "/proc/acpi", "tmpfs", MS_RDONLY, NULL)', 'mount("/proc/sys", "/proc/sys", NULL, MS_BIND | MS_REC, NULL)', 'mount(NULL, "/proc/sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)'],
+    shell: 'mount --bind /dev/null /proc/kcore && mount --rbind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys',
     manPage: 'proc(5)',
     why: 'Some /proc and /sys files describe or control the whole machine; Docker hides them (maskedPaths) or makes them read-only (readonlyPaths).',
   },
   hostname: {
     title: 'Set the hostname',
     syscalls: ['sethostname(name)', 'setdomainname(name)'],
-    shell: 'hostname NAME',
+    shell: 'hostname NAME; domainname NAME',
     manPage: 'uts_namespaces(7)',
-    why: 'In its own UTS namespace the container can have its own host and domain name; the host\'s are untouched.',
+    why: 'In its own UTS namespace the container can have its own hostname and NIS domain name; the host\'s are untouched.',
   },
   'no-new-privs': {
     title: 'Set no_new_privs',
     syscalls: ['prctl(PR_SET_NO_NEW_PRIVS, 1)'],
     shell: 'setpriv --no-new-privs',
     manPage: 'prctl(2)',
-    why: 'After this no execve can grant more privileges (set-user-ID bits and file capabilities are ignored); it is inherited and cannot be unset.',
+    why: 'After this no execve can grant more privileges (set-user-ID and set-group-ID bits and file capabilities stop working); it is inherited and cannot be unset.',
   },
   capabilities: {
     title: 'Switch user and drop capabilities',
-    syscalls: ['prctl(PR_CAPBSET_DROP, cap)', 'setgroups()', 'setresgid()', 'setresuid()', 'capset()'],
+    syscalls: ['prctl(PR_CAPBSET_DROP, cap)', 'prctl(PR_SET_KEEPCAPS, 1)', 'setgroups()', 'setresgid()', 'setresuid()', 'prctl(PR_SET_KEEPCAPS, 0)', 'capset()'],
     shell: 'setpriv --bounding-set -all,+chown,… --reuid UID --regid GID --init-groups',
     manPage: 'capabilities(7)',
     why: 'Root\'s power is split into capabilities; the bounding set limits what any later execve can gain, and the effective set is what the kernel checks.',
@@ -154,9 +156,9 @@ export const STEP_INFO: Record<StepId, StepInfo> = {
   seccomp: {
     title: 'Install the seccomp filter',
     syscalls: ['seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog)'],
-    shell: '(no util-linux equivalent; docker run --security-opt seccomp=profile.json)',
+    shell: 'setpriv --seccomp-filter FILE (newer util-linux; compiled BPF); docker run --security-opt seccomp=profile.json',
     manPage: 'seccomp(2)',
-    why: 'A BPF program the kernel runs on every system call of this process and its children, allowing it or failing it with an errno.',
+    why: 'A BPF program the kernel runs on every system call of this process and the children it creates, returning an action: allow, fail with an errno, kill, trap (SIGSYS), log or notify a tracer.',
   },
   exec: {
     title: 'Execute the container\'s command',

@@ -31,3 +31,14 @@ describe('capabilities', () => {
     expect(effectiveCaps({ add: ['ALL'] })).toHaveLength(CAPABILITY_NAMES.length);
   });
 });
+
+describe("docker's --cap-add ALL / --cap-drop ALL rule", () => {
+  it('--cap-add ALL keeps out what --cap-drop names', () => {
+    const caps = effectiveCaps({ add: ['ALL'], drop: ['NET_RAW'] });
+    expect(caps).not.toContain('CAP_NET_RAW');
+    expect(caps).toHaveLength(CAPABILITY_NAMES.length - 1);
+  });
+  it('--cap-drop ALL keeps only what --cap-add names', () => {
+    expect(effectiveCaps({ drop: ['ALL'], add: ['CHOWN', 'KILL'] })).toEqual(['CAP_CHOWN', 'CAP_KILL']);
+  });
+});

@@ -12,6 +12,7 @@ function host(over: Partial<HostFacts> = {}): HostFacts {
     arch: 'x86_64',
     kernel: '6.1.0',
     root: true,
+    lastCap: 40,
     pathKind: (p) => (p === '/proc/acpi' || p === '/sys/firmware' ? 'dir' : p === '/proc/kcore' || DOCKER_READONLY_PATHS.includes(p) ? 'file' : 'absent'),
     compileSeccomp: () => Buffer.alloc(16, 1),
     rootfsHas: (p) => p === '/',
@@ -189,5 +190,25 @@ describe('mountFlags', () => {
   it('splits OCI options into flags and data', () => {
     expect(mountFlags(['nosuid', 'noexec', 'mode=755', 'size=65536k'])).toEqual({ flags: MS.NOSUID | MS.NOEXEC, data: 'mode=755,size=65536k' });
     expect(mountFlags(['rbind', 'ro'])).toEqual({ flags: MS.BIND | MS.REC | MS.RDONLY, data: '' });
+  });
+});
+
+describe('capabilities on this kernel and for this user', () => {
+  it('never names a capability the kernel does not know (PR_CAPBSET_DROP would fail with EINVAL)', () => {
+    const s = spec();
+    s.process.capabilities = [...CAPABILITY_NAMES];
+    const plan = buildPlan(s, host({ lastCap: 37 }));
+    const caps = plan.find((x) => x.id === 'capabilities')!;
+    const capset = caps.actions.find((a) => a.kind === 'shim' && a.op === 'capset') as { args: string[] };
+    expect(BigInt(capset.args[0]) >> 38n).toBe(0n);
+    expect(caps.actions.find((a) => a.kind === 'shim' && a.op === 'bset_drop')).toBeUndefined();
+  });
+  it('leaves a non-root user no effective capabilities, as Docker does', () => {
+    const s = spec();
+    s.process.user = { uid: 1000, gid: 1000 };
+    s.process.noNewPrivileges = true;
+    const caps = buildPlan(s, host()).find((x) => x.id === 'capabilities')!;
+    const capset = caps.actions.find((a) => a.kind === 'shim' && a.op === 'capset') as { args: string[] };
+    expect(capset.args).toEqual(['0', '0', '0']);
   });
 });
