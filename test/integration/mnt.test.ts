@@ -30,6 +30,9 @@ const pids = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Numbe
 const childrenOf = (ppid: number) => pids().filter((p) => new RegExp(`^PPid:\\s+${ppid}$`, 'm').test(readOr(`/proc/${p}/status`)));
 const nsPidsOf = (pid: number) => (/^NSpid:\s+(.*)$/m.exec(readOr(`/proc/${pid}/status`))?.[1] ?? '').split(/\s+/).filter(Boolean).map(Number);
 
+/** The shim's program, also after a rebuild replaced the file under a running shim. */
+const SHIM_EXE = /\/nsx-shim( \(deleted\))?$/;
+
 /** All processes below `pid` (children, theirs, ...). */
 function descendantsOf(pid: number): number[] {
   const out: number[] = [];
@@ -48,7 +51,7 @@ async function containerInit(nsxPid: number, timeoutMs = 10000): Promise<number>
   while (Date.now() < deadline) {
     for (const p of descendantsOf(nsxPid)) {
       const ns = nsPidsOf(p);
-      if (ns.length > 1 && ns[ns.length - 1] === 1 && exeOf(p) && !exeOf(p).endsWith('/nsx-shim')) return p;
+      if (ns.length > 1 && ns[ns.length - 1] === 1 && exeOf(p) && !SHIM_EXE.test(exeOf(p))) return p;
     }
     if (!readOr(`/proc/${nsxPid}/status`)) break;
     await sleep(20);
@@ -57,7 +60,12 @@ async function containerInit(nsxPid: number, timeoutMs = 10000): Promise<number>
 }
 
 /** Container commands end with HOLD: they wait until the test releases them (a file in their private /tmp). */
-const HOLD = 'i=0; while [ ! -e /tmp/release ] && [ $i -lt 400 ]; do usleep 25000; i=$((i+1)); done';
+const HOLD = 'i=0; while [ ! -e /tmp/release ] && [ $i -lt 800 ]; do usleep 25000; i=$((i+1)); done';
+
+/** Polls until `ok()` holds or `ms` have passed (a busy machine starts containers slowly). */
+async function waitFor(ok: () => boolean, ms = 8000): Promise<void> {
+  for (const end = Date.now() + ms; !ok() && Date.now() < end; ) await sleep(20);
+}
 
 /** Runs a container whose command waits with HOLD; `during` sees it live (by its PID 1's host PID), then
  *  releases it (or, if `during` failed, kills it). */
@@ -94,7 +102,7 @@ describe('mount namespace', () => {
     const script = `mkdir -p /tmp/x && mount -t tmpfs ${source} /tmp/x && echo mounted; ${HOLD}`;
     const { r, value } = await live(['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined'], ['/bin/sh', '-c', script], async (init) => {
       // Wait until the container has mounted it (seen in its own mount table), then look from the host.
-      for (let i = 0; i < 200 && !readOr(`/proc/${init}/mountinfo`).includes(source); i++) await sleep(20);
+      await waitFor(() => readOr(`/proc/${init}/mountinfo`).includes(source));
       return {
         inside: readOr(`/proc/${init}/mountinfo`).includes(source),
         host: readOr('/proc/self/mountinfo').includes(source),
@@ -127,7 +135,7 @@ describe('mount namespace', () => {
       const source = `nsxproptest${randomBytes(4).toString('hex')}`;
       const script = `mount -t tmpfs ${source} /home && echo mounted; ${HOLD}`;
       const { r, value } = await live(['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined'], ['/bin/sh', '-c', script], async (init) => {
-        for (let i = 0; i < 200 && !readOr(`/proc/${init}/mountinfo`).includes(source); i++) await sleep(20);
+        await waitFor(() => readOr(`/proc/${init}/mountinfo`).includes(source));
         return { inside: readOr(`/proc/${init}/mountinfo`), host: readOr('/proc/self/mountinfo') };
       }, `${dir}/rootfs`);
       expect(r.code).toBe(0);

@@ -26,6 +26,9 @@ const pids = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Numbe
 const childrenOf = (ppid: number) => pids().filter((p) => new RegExp(`^PPid:\\s+${ppid}$`, 'm').test(readOr(`/proc/${p}/status`)));
 const nsPidsOf = (pid: number) => (/^NSpid:\s+(.*)$/m.exec(readOr(`/proc/${pid}/status`))?.[1] ?? '').split(/\s+/).filter(Boolean).map(Number);
 
+/** The shim's program, also after a rebuild replaced the file under a running shim. */
+const SHIM_EXE = /\/nsx-shim( \(deleted\))?$/;
+
 /** All processes below `pid` (children, theirs, ...). */
 function descendantsOf(pid: number): number[] {
   const out: number[] = [];
@@ -44,7 +47,7 @@ async function containerInit(nsxPid: number, timeoutMs = 10000): Promise<number>
   while (Date.now() < deadline) {
     for (const p of descendantsOf(nsxPid)) {
       const ns = nsPidsOf(p);
-      if (ns.length > 1 && ns[ns.length - 1] === 1 && exeOf(p) && !exeOf(p).endsWith('/nsx-shim')) return p;
+      if (ns.length > 1 && ns[ns.length - 1] === 1 && exeOf(p) && !SHIM_EXE.test(exeOf(p))) return p;
     }
     if (!readOr(`/proc/${nsxPid}/status`)) break;
     await sleep(20);
@@ -53,7 +56,12 @@ async function containerInit(nsxPid: number, timeoutMs = 10000): Promise<number>
 }
 
 /** Container commands end with HOLD: they wait until the test releases them (a file in their private /tmp). */
-const HOLD = 'i=0; while [ ! -e /tmp/release ] && [ $i -lt 400 ]; do usleep 25000; i=$((i+1)); done';
+const HOLD = 'i=0; while [ ! -e /tmp/release ] && [ $i -lt 800 ]; do usleep 25000; i=$((i+1)); done';
+
+/** Polls until `ok()` holds or `ms` have passed (a busy machine starts containers slowly). */
+async function waitFor(ok: () => boolean, ms = 8000): Promise<void> {
+  for (const end = Date.now() + ms; !ok() && Date.now() < end; ) await sleep(20);
+}
 
 /** Runs a container whose command waits with HOLD; `during` sees it live (by its PID 1's host PID), then
  *  releases it (or, if `during` failed, kills it). */
@@ -121,7 +129,7 @@ describe('network namespace', () => {
     const script = `ip -o -4 addr show eth0 > /tmp/addr.tmp && mv /tmp/addr.tmp /tmp/addr; ${HOLD}`;
     const { r, value } = await live(['--network', 'veth'], ['/bin/sh', '-c', script], async (init) => {
       const file = `/proc/${init}/root/tmp/addr`;
-      for (let i = 0; i < 200 && !readOr(file); i++) await sleep(20);
+      await waitFor(() => readOr(file) !== '');
       const shown = readOr(file); // what `ip` inside the container says about its eth0
       const address = /inet (10\.213\.\d+\.\d+)\/30 /.exec(shown)?.[1];
       if (!address) throw new Error(`no 10.213.x.y/30 on eth0 inside: ${JSON.stringify(shown)}`);
