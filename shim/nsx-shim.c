@@ -307,7 +307,8 @@ static void remove_cleanup_dirs(void) {
     for (int tries = 0; tries < 50 && rmdir(cleanup_dirs[i]) < 0 && errno == EBUSY; tries++) usleep(20000);
 }
 
-static void report_exit(int status) {
+/* Returns -1 when nsx is no longer there to hear it. */
+static int report_exit(int status) {
   char kind[16], val[16];
   if (WIFSIGNALED(status)) {
     strcpy(kind, "signal");
@@ -316,8 +317,23 @@ static void report_exit(int status) {
     strcpy(kind, "code");
     snprintf(val, sizeof val, "%d", WEXITSTATUS(status));
   }
-  const char *f[] = {"exit", kind, val};
-  send_fields(SUP_FD, 3, f);
+  char msg[64];
+  size_t body = (size_t)snprintf(msg, sizeof msg, "exit%c%s%c%s", 0, kind, 0, val);
+  char head[16];
+  int h = snprintf(head, sizeof head, "%zu\n", body);
+  return write_all(SUP_FD, head, (size_t)h) < 0 || write_all(SUP_FD, msg, body) < 0 ? -1 : 0;
+}
+
+/* After the report, nsx reads the cgroup's counters (an OOM kill?) and removes the cgroup itself,
+ * then closes fd 4. Wait for that close, then remove whatever is left: if nsx died in between, the
+ * directories would otherwise stay behind. */
+static void finish_after_report(int reported) {
+  if (reported == 0) {
+    char *f[MAX_FIELDS];
+    while (recv_fields(SUP_FD, f) > 0) {}
+  }
+  remove_cleanup_dirs();
+  _exit(0);
 }
 
 /* The supervisor stays in the host's namespaces and cgroup for the container's whole life. It is a
@@ -357,10 +373,8 @@ static void supervise(pid_t worker, int from_worker) {
     int status;
     pid_t w;
     while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
-      if (w == init || (w == worker && init == 0)) { /* the container (or, before fork, the worker) ended */
-        report_exit(status);
-        _exit(0);
-      }
+      if (w == init || (w == worker && init == 0)) /* the container (or, before fork, the worker) ended */
+        finish_after_report(report_exit(status));
     }
   }
   if (init) kill(init, SIGKILL);
@@ -392,6 +406,9 @@ static int run(char **f, int n) {
     }
     stage = "init";
     close(to_supervisor);
+    /* A session of its own, as runc's init does: the container's kill(0, sig) or a hang-up of its
+     * terminal must not reach nsx or the learner's shell (credentials(7), setsid(2)). */
+    if (setsid() < 0) _exit(125); /* cannot fail: a new child leads no process group */
     return 2; /* the child answers nothing: the worker already replied with its pid */
   }
   else if (strcmp(op, "mount") == 0) {
