@@ -54,7 +54,8 @@ export function hintFor(step: StepId, f: FailureFacts, spec: ContainerSpec): str
     case 'capabilities':
       if (f.syscall === 'setgroups' && e === 'EPERM') return 'setgroups is denied in a user namespace made by a normal user (user_namespaces(7)): supplementary groups need root';
       if (f.syscall.startsWith('setres') && e === 'EINVAL') return `uid/gid ${f.detail} has no mapping in the container's user namespace: choose a user that exists inside (see /proc/PID/uid_map)`;
-      return e === 'EPERM' ? 'changing capabilities needs CAP_SETPCAP (bounding set) and CAP_SETUID/CAP_SETGID (user); a step before dropped them' : undefined;
+      if (f.syscall === 'capset' && e === 'EPERM') return 'capset(2) cannot grant a capability the process does not hold: is one of them outside nsx\'s own bounding set (grep CapBnd /proc/self/status)?';
+      return e === 'EPERM' ? 'changing capabilities needs CAP_SETPCAP (bounding set) and CAP_SETUID/CAP_SETGID (user), which nsx holds as root' : undefined;
     case 'seccomp':
       if (e === 'EACCES') return 'seccomp(2): without no_new_privs, installing a filter needs CAP_SYS_ADMIN; add --security-opt no-new-privileges';
       if (e === 'EINVAL') return 'seccomp(2) EINVAL: this kernel may lack CONFIG_SECCOMP_FILTER (run `nsx doctor`), or the program exceeds 4096 instructions; otherwise please report this profile as a bug in namespace-explorer';

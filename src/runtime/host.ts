@@ -1,7 +1,7 @@
 // What the plan needs to know about this machine, read once.
 import { lstatSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { lastCap } from './capabilities.js';
+import { decodeCapMask, lastCap } from './capabilities.js';
 import { NsxError } from './errors.js';
 import type { HostFacts } from './plan.js';
 import { secureJoin } from './securejoin.js';
@@ -19,6 +19,12 @@ export function isRealRoot(): boolean {
   return map[0] === '0' && map[1] === '0' && map[2] === '4294967295';
 }
 
+/** CapBnd of nsx itself, decoded (proc(5)). */
+export function ownBoundingSet(): string[] {
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? decodeCapMask(m[1]) : [];
+}
+
 function pathKind(path: string): 'file' | 'dir' | 'absent' {
   try {
     return lstatSync(path).isDirectory() ? 'dir' : 'file';
@@ -33,6 +39,7 @@ export function hostFacts(rootfs: string, compileSeccomp?: HostFacts['compileSec
     kernel: release(),
     root: isRealRoot(),
     lastCap: lastCap(() => readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
+    bounding: ownBoundingSet(),
     pathKind,
     compileSeccomp,
     rootfsHas: (p) => pathKind(secureJoin(rootfs, p)) !== 'absent',

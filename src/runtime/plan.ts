@@ -32,6 +32,8 @@ export interface HostFacts {
   root: boolean;
   /** The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap). */
   lastCap: number;
+  /** nsx's own bounding set: no process it starts can have a capability outside it (capabilities(7)). */
+  bounding: readonly string[];
   /** Kind of each masked path on this kernel: file, dir, or absent. */
   pathKind: (path: string) => 'file' | 'dir' | 'absent';
   /** Compiles a seccomp profile for this host (injected so plan.ts stays free of the compiler's tables). */
@@ -268,9 +270,15 @@ function noNewPrivsStep(spec: ContainerSpec): Partial<PlannedStep> {
   return { actions: [shim('no_new_privs')] };
 }
 
-/** The capabilities of the spec that this kernel knows: PR_CAPBSET_DROP and capset fail on others. */
+/** The capabilities of the spec that this kernel knows (PR_CAPBSET_DROP fails on others) and that
+ *  nsx itself may pass on (capset fails with EPERM on one outside its own bounding set). */
 function knownCaps(spec: ContainerSpec, host: HostFacts): CapabilityName[] {
-  return spec.process.capabilities.filter((c) => capNumber(c) <= host.lastCap);
+  return spec.process.capabilities.filter((c) => capNumber(c) <= host.lastCap && host.bounding.includes(c));
+}
+
+/** Asked-for capabilities the container cannot have on this machine, for the step's notes. */
+function unavailableCaps(spec: ContainerSpec, host: HostFacts): CapabilityName[] {
+  return spec.process.capabilities.filter((c) => capNumber(c) <= host.lastCap && !host.bounding.includes(c));
 }
 
 /** What the effective and permitted sets end as: the capabilities for uid 0; for any other user
@@ -282,7 +290,7 @@ function finalCaps(spec: ContainerSpec, host: HostFacts): CapabilityName[] {
 function capabilitiesStep(spec: ContainerSpec, host: HostFacts): Partial<PlannedStep> {
   const caps = knownCaps(spec, host);
   const { uid, gid, additionalGids = [] } = spec.process.user;
-  const drop = CAPABILITY_NAMES.filter((c) => capNumber(c) <= host.lastCap && !caps.includes(c)).map(capNumber);
+  const drop = CAPABILITY_NAMES.filter((c) => capNumber(c) <= host.lastCap && host.bounding.includes(c) && !caps.includes(c)).map(capNumber);
   const keepAdmin = needsAdminForSeccomp(spec);
   const final = finalCaps(spec, host);
   const working = keepAdmin ? [...final, 'CAP_SYS_ADMIN' as const] : final;
@@ -299,6 +307,8 @@ function capabilitiesStep(spec: ContainerSpec, host: HostFacts): Partial<Planned
   const notes = keepAdmin
     ? ['CAP_SYS_ADMIN stays in the effective set until the seccomp filter is installed: without no_new_privs, seccomp(2) requires it. The seccomp step drops it.']
     : [];
+  const missing = unavailableCaps(spec, host);
+  if (missing.length) notes.push(`not in nsx's own bounding set, so the container cannot have them either: ${missing.join(', ')}`);
   return { actions, notes };
 }
 

@@ -13,6 +13,7 @@ function host(over: Partial<HostFacts> = {}): HostFacts {
     kernel: '6.1.0',
     root: true,
     lastCap: 40,
+    bounding: [...CAPABILITY_NAMES],
     pathKind: (p) => (p === '/proc/acpi' || p === '/sys/firmware' ? 'dir' : p === '/proc/kcore' || DOCKER_READONLY_PATHS.includes(p) ? 'file' : 'absent'),
     compileSeccomp: () => Buffer.alloc(16, 1),
     rootfsHas: (p) => p === '/',
@@ -210,5 +211,16 @@ describe('capabilities on this kernel and for this user', () => {
     const caps = buildPlan(s, host()).find((x) => x.id === 'capabilities')!;
     const capset = caps.actions.find((a) => a.kind === 'shim' && a.op === 'capset') as { args: string[] };
     expect(capset.args).toEqual(['0', '0', '0']);
+  });
+});
+
+describe('capabilities nsx itself lacks', () => {
+  it('are left out, and the step says so', () => {
+    const s = spec();
+    s.process.capabilities = [...CAPABILITY_NAMES];
+    const caps = buildPlan(s, host({ bounding: CAPABILITY_NAMES.filter((c) => c !== 'CAP_SYS_RESOURCE') })).find((x) => x.id === 'capabilities')!;
+    const capset = caps.actions.find((a) => a.kind === 'shim' && a.op === 'capset') as { args: string[] };
+    expect(BigInt(capset.args[0]) & (1n << 24n)).toBe(0n); // CAP_SYS_RESOURCE
+    expect(caps.notes.join(' ')).toMatch(/CAP_SYS_RESOURCE/);
   });
 });
