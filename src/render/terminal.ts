@@ -59,7 +59,8 @@ export function evidenceRows(e: Evidence): [string, string, string, string[]][] 
     rows.push([label, host.replace(/^.*:/, ''), mine === host ? '(same as host)' : mine.replace(/^.*:/, '') + ' new', [`ns.${k}`]]);
   }
   if (e.inside) rows.push(['network', '', e.inside.links.join(' '), ['inside.links']]);
-  rows.push(['mounts', '', `${p.mounts.length} in its table`, ['mounts']]);
+  const ns = p.namespaceMounts !== undefined && p.namespaceMounts !== p.mounts.length ? ` (${p.namespaceMounts} in its namespace)` : '';
+  rows.push(['mounts', '', `${p.mounts.length} reachable${ns}`, ['mounts']]);
   rows.push(['root', '', p.root, ['root']]);
   if (e.inside) rows.push(['cwd', '', e.inside.cwd, ['inside.cwd']]);
   rows.push(['CapEff', '', p.capEff.length === 41 ? 'all' : `${p.capEff.length}: ${p.capEff.map((x) => x.replace('CAP_', '').toLowerCase()).join(',')}`, ['capEff']]);

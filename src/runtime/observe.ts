@@ -1,7 +1,8 @@
 // Evidence: facts read from the live process in /proc, never from what the runtime meant to do.
 // Host view = what the host sees (its own namespaces, the real PID); container view = what the
 // process sees of itself (reported by the shim from inside, and its own /proc entries).
-import { readFileSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { decodeCapMask } from './capabilities.js';
 
@@ -26,9 +27,13 @@ export interface ProcessFacts {
   seccomp: number;
   /** /proc/PID/cgroup lines. */
   cgroups: string[];
-  /** Mount points as the process sees them (field 5 of mountinfo). */
+  /** Mount points the process can reach from its root (field 5 of mountinfo: proc(5) leaves out
+   *  mounts outside the process's root, so after a chroot this is not the whole namespace). */
   mounts: string[];
-  /** Where the process's root directory is, seen from the host. */
+  /** Every mount in the process's mount namespace, reachable or not; only where asked for. */
+  namespaceMounts?: number;
+  /** The process's root directory: the rootfs path when it is the container's root filesystem
+   *  (matched by device and inode: after pivot_root, readlink of /proc/PID/root says only "/"). */
   root: string;
 }
 
@@ -88,7 +93,31 @@ export function parseStatus(text: string): Record<string, string> {
 
 const nums = (s: string | undefined) => (s ?? '').split(/\s+/).filter(Boolean).map(Number);
 
-export function processFacts(pid: number): ProcessFacts {
+/** The process's root, named: the rootfs when /proc/PID/root is that directory, else readlink's answer. */
+function rootOf(pid: number, rootfs?: string): string {
+  const seen = link(`/proc/${pid}/root`);
+  if (!rootfs) return seen;
+  try {
+    const a = statSync(`/proc/${pid}/root`);
+    const b = statSync(rootfs);
+    return a.dev === b.dev && a.ino === b.ino ? rootfs : seen;
+  } catch {
+    return seen;
+  }
+}
+
+/** All mounts of a chrooted process's mount namespace: counted by a process that enters it (nsenter's
+ *  root is the namespace's root, not the chroot). Costs a process start. */
+export function namespaceMountCount(pid: number): number | undefined {
+  try {
+    const out = execFileSync('nsenter', ['-t', String(pid), '-m', 'cat', '/proc/self/mountinfo'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return out.split('\n').filter(Boolean).length;
+  } catch {
+    return undefined;
+  }
+}
+
+export function processFacts(pid: number, opts: { rootfs?: string; namespaceMounts?: boolean } = {}): ProcessFacts {
   const st = parseStatus(read(`/proc/${pid}/status`));
   return {
     pid,
@@ -104,7 +133,8 @@ export function processFacts(pid: number): ProcessFacts {
     seccomp: Number(st.Seccomp ?? 0),
     cgroups: read(`/proc/${pid}/cgroup`).trim().split('\n').filter(Boolean),
     mounts: read(`/proc/${pid}/mountinfo`).split('\n').filter(Boolean).map((l) => l.split(' ')[4]),
-    root: link(`/proc/${pid}/root`),
+    ...(opts.namespaceMounts ? { namespaceMounts: namespaceMountCount(pid) } : {}),
+    root: rootOf(pid, opts.rootfs),
   };
 }
 
@@ -132,7 +162,7 @@ export function changedFacts(before: Evidence | undefined, after: Evidence): str
     out.noNewPrivs = String(e.process.noNewPrivs);
     out.seccomp = String(e.process.seccomp);
     out.cgroups = e.process.cgroups.join(';');
-    out.mounts = String(e.process.mounts.length);
+    out.mounts = `${e.process.mounts.length}/${e.process.namespaceMounts ?? ''}`;
     out.root = e.process.root;
     if (e.inside) for (const [k, v] of Object.entries(e.inside)) out[`inside.${k}`] = String(v);
     return out;

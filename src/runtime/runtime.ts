@@ -51,6 +51,7 @@ export class Container {
   private layout?: CgroupLayout;
   private lastEvidence?: Evidence;
   private aborted = false;
+  private abortedExit = ABORTED_EXIT;
   private abortWaiters: (() => void)[] = [];
   private removed: string[] = [];
 
@@ -91,8 +92,10 @@ export class Container {
     return this.veth;
   }
 
-  /** Ctrl-C, SIGTERM or 'q': kill the container; run() then cleans up and resolves. */
-  abort(): void {
+  /** Ctrl-C, SIGTERM or 'q': kill the container; run() then cleans up and resolves with exitCode
+   *  (130 for Ctrl-C and q, 143 for SIGTERM, 129 for a hang-up: 128 + the signal, as shells do). */
+  abort(exitCode = ABORTED_EXIT): void {
+    if (!this.aborted) this.abortedExit = exitCode;
     this.aborted = true;
     this.shim?.kill(9);
     for (const w of this.abortWaiters.splice(0)) w();
@@ -120,26 +123,29 @@ export class Container {
           const choice = await this.abortable(hooks.beforeStep(step, index, this));
           if (choice !== 'apply') this.aborted = true;
         }
-        if (this.aborted) return await this.finish({ exitCode: ABORTED_EXIT, oomKilled: false });
+        if (this.aborted) return await this.finish({ exitCode: this.abortedExit, oomKilled: false });
         try {
           await this.applyActions(step.actions, !hooks.beforeStep && !this.observing);
         } catch (e) {
-          if (this.aborted) return await this.finish({ exitCode: ABORTED_EXIT, oomKilled: false });
+          if (this.aborted) return await this.finish({ exitCode: this.abortedExit, oomKilled: false });
           const err = this.teach(e, step);
           this.emit({ type: 'step-failed', index, step: s, error: failureInfo(err) });
           return await this.finish({ exitCode: err.exitCode, oomKilled: false, error: err });
         }
         if (step.id === 'exec') {
           this.emit({ type: 'started', pid: this.shim.initPid! });
-          if (this.observing) this.emitApplied(index, s, this.observe(undefined));
+          // A quick command may already be gone: then there is nothing true left to show.
+          const after = this.observing ? this.observe(undefined, step.id) : undefined;
+          if (after && Object.keys(after.process.ns).length) this.emitApplied(index, s, after);
+          else this.emit({ type: 'step-applied', index, step: s, changed: [] });
           break;
         }
-        if (this.observing) this.emitApplied(index, s, this.observe(await this.inside()));
+        if (this.observing) this.emitApplied(index, s, this.observe(await this.inside(), step.id));
         else this.emit({ type: 'step-applied', index, step: s, changed: [] });
       }
       const st = await this.shim.waitExit();
       const oomKilled = this.cgroup?.oomKilled() ?? false;
-      const exitCode = this.aborted ? ABORTED_EXIT : exitCodeFor(st);
+      const exitCode = this.aborted ? this.abortedExit : exitCodeFor(st);
       this.emit({ type: 'exited', exitCode, ...(st.signal !== undefined ? { signal: signalName(st.signal) } : { code: st.code }), oomKilled });
       return await this.finish({ exitCode, oomKilled });
     } catch (e) {
@@ -162,8 +168,12 @@ export class Container {
     }
   }
 
-  private observe(inside: Evidence['inside']): Evidence {
-    return { host: hostView(), process: processFacts(this.pid!), ...(inside ? { inside } : {}) };
+  private observe(inside: Evidence['inside'], step?: string): Evidence {
+    // After a chroot the namespace still holds every host mount, but /proc/PID/mountinfo shows only
+    // those under the new root: count the namespace's own (a process start, so only here). After
+    // pivot_root there is no other root to count from: the old one was detached.
+    const namespaceMounts = step === 'pivot-root' && this.spec.nsx.rootMode === 'chroot';
+    return { host: hostView(), process: processFacts(this.pid!, { rootfs: this.spec.root.path, namespaceMounts }), ...(inside ? { inside } : {}) };
   }
 
   /** A step's actions in order; consecutive shim instructions go out together when pipelining
@@ -260,7 +270,10 @@ export class Container {
       shim.close();
       await within(shim.gone(), 5000);
     }
-    if (this.veth && removeVeth(this.id)) this.removed.push(`veth ${this.veth.hostIf}`);
+    if (this.veth) {
+      removeVeth(this.id); // usually gone already: the kernel deletes the pair with the namespace
+      this.removed.push(`veth ${this.veth.hostIf}`);
+    }
     if (this.cgroup) {
       await this.cgroup.remove();
       this.removed.push(...this.cgroup.paths);

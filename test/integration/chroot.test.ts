@@ -143,3 +143,14 @@ describe('--unsafe-chroot', () => {
     expect(pivot.value.length).toBeLessThan(chroot.value.length);
   });
 });
+
+describe('chroot evidence', () => {
+  itRoot('shows that the host\'s mounts are still in the namespace after chroot, and gone after pivot_root', async () => {
+    const chroot = evidenceAfter(await run(['--unsafe-chroot'], ['/bin/true']), 'pivot-root')!;
+    const pivot = evidenceAfter(await run([], ['/bin/true']), 'pivot-root')!;
+    expect(chroot.process.namespaceMounts!).toBeGreaterThan(chroot.process.mounts.length);
+    expect(chroot.process.root).toBe(TEST_ROOTFS);
+    expect(pivot.process.root).toBe(TEST_ROOTFS);
+    expect(pivot.process.mounts).not.toContain('/work');
+  });
+});

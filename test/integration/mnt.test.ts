@@ -180,13 +180,13 @@ describe('mount namespace', () => {
     expect(after.length).toBeLessThan(before.length);
   });
 
-  // Known bug (reported): observe.ts reads /proc/PID/root with readlink, which after pivot_root
-  // answers "/" (the container's root is the root of its own namespace), so the evidence cannot
-  // show where the root went. Remove `.failing` once the evidence names the rootfs.
-  (isRoot ? it.failing : it.skip)('records the rootfs as the process\'s root in the pivot-root evidence [known bug: it says "/"]', async () => {
+  // readlink of /proc/PID/root says only "/" after pivot_root; the evidence names the rootfs by
+  // matching device and inode (observe.ts rootOf), and counts the namespace's mounts apart.
+  itRoot('records the rootfs as the process\'s root in the pivot-root evidence', async () => {
     const r = await run([], ['/bin/true']);
     expect(r.code).toBe(0);
-    expect(evidenceAfter(r, 'pivot-root')!.process.root).toBe(ROOTFS);
+    const ev = evidenceAfter(r, 'pivot-root')!;
+    expect(ev.process.root).toBe(ROOTFS);
   });
 
   itRoot('masks Docker\'s masked paths: files read empty, directories are empty read-only tmpfs', async () => {
