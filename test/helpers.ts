@@ -1,6 +1,6 @@
 // Shared by the integration tests: run the real nsx CLI, read its events, know when to skip.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,7 @@ export interface NsxResult {
 /** Runs `nsx ARGS` (adds --events to a temp file for run) and collects everything it said. */
 export async function nsx(args: string[], opts: { input?: string; uid?: number; env?: Record<string, string>; timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<NsxResult> {
   const dir = mkdtempSync(join(tmpdir(), 'nsx-test-'));
+  if (opts.uid !== undefined) chmodSync(dir, 0o777); // nsx runs as that user and writes its events here
   const eventsFile = join(dir, 'events.jsonl');
   const full = args[0] === 'run' ? ['run', '--events', eventsFile, ...args.slice(1)] : args;
   const child = spawn(process.execPath, [NSX, ...full], {

@@ -1,5 +1,5 @@
 // nsx run's work: options → spec → plan → a container, with renderers attached and signals handled.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { NsxError } from '../../runtime/errors.js';
 import type { RuntimeEvent } from '../../runtime/events.js';
 import { hostFacts, isRealRoot } from '../../runtime/host.js';
@@ -11,11 +11,21 @@ import { makeChalk, renderEvent } from '../../render/terminal.js';
 import type { RunArgs } from './index.js';
 import { Stepper } from './stepper.js';
 
-function eventWriter(target: string): { write: (e: RuntimeEvent) => void; close: () => Promise<void> } {
-  const out: NodeJS.WritableStream | WriteStream = target === '-' ? process.stdout : createWriteStream(target, { flags: 'w' });
+/** --events FILE|-: one JSON object per line, written synchronously so none is lost at exit.
+ *  The file is opened before anything is created, so a bad path changes nothing. */
+function eventWriter(target: string): { write: (e: RuntimeEvent) => void; close: () => void } {
+  let fd: number;
+  try {
+    fd = target === '-' ? 1 : openSync(target, 'w');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new NsxError(`--events ${target}: cannot write there (${code})`, { hint: 'give a file in a directory you can write to, or - for standard output' });
+  }
   return {
-    write: (e) => out.write(JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n'),
-    close: () => (out === process.stdout ? Promise.resolve() : new Promise((r) => (out as WriteStream).end(r))),
+    write: (e) => writeSync(fd, JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n'),
+    close: () => {
+      if (fd !== 1) closeSync(fd);
+    },
   };
 }
 
@@ -48,17 +58,16 @@ export async function runContainer(a: RunArgs): Promise<number> {
   const c = makeChalk(process.stderr);
 
   const events = a.events ? eventWriter(a.events) : undefined;
+  const signalExit: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
   if (events) container.on(events.write);
   const stepper = a.step ? new Stepper(container, c) : undefined;
   if (stepper) container.on((e) => stepper.onEvent(e));
   else if (a.trace) container.on((e) => process.stderr.write(renderEvent(e, total, c).map((l) => l + '\n').join('')));
 
   // Ctrl-C, kill or a closed terminal: the container goes, and so does everything it had.
-  let signalled: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (stepper?.shellOpen && sig === 'SIGINT') return; // Ctrl-C belongs to the learner's shell
-    signalled = sig;
-    container.abort();
+    container.abort(signalExit[sig]);
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
@@ -69,14 +78,12 @@ export async function runContainer(a: RunArgs): Promise<number> {
       const limit = spec.linux.resources?.memory?.limit;
       process.stderr.write(`nsx: the container was killed by the kernel's OOM killer${limit ? ` (memory limit ${limit} bytes)` : ''}\n`);
     }
-    if (signalled === 'SIGTERM') return 143;
-    if (signalled === 'SIGHUP') return 129;
     return result.exitCode;
   } catch (e) {
     throw e instanceof NsxError ? e : new NsxError(String(e));
   } finally {
     for (const s of signals) process.off(s, onSignal);
     stepper?.close();
-    await events?.close();
+    events?.close();
   }
 }
