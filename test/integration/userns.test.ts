@@ -2,12 +2,11 @@
 // --userns private the container's 0 is the first subordinate id (/etc/subuid, else 100000);
 // rootless, it is the invoking user, mapped alone.
 import { afterEach, describe, expect } from '@jest/globals';
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RuntimeEvent } from '../../src/runtime/events.js';
-import { NSX, TEST_ROOTFS, UNPRIVILEGED_UID, evidenceAfter, eventsOf, itRoot, nsx, run, stripAnsi, type NsxResult } from '../helpers.js';
+import { TEST_ROOTFS, UNPRIVILEGED_UID, evidenceAfter, eventsOf, itRoot, nsx, run, type NsxResult } from '../helpers.js';
 
 /** The host id the container's 0 maps to when root runs --userns private (what nsx reads too). */
 function subordinateStart(file: string): number {
@@ -22,37 +21,8 @@ function subordinateStart(file: string): number {
 const SUBUID = subordinateStart('/etc/subuid');
 const SUBGID = subordinateStart('/etc/subgid');
 
-/** nsx run as another user. (helpers' nsx({uid}) puts --events in a root-only 0700 temp dir, which
- *  that user cannot write; here the events file's directory belongs to the user.) */
-async function nsxAs(uid: number, args: string[]): Promise<NsxResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'nsx-userns-events-'));
-  chownSync(dir, uid, uid);
-  const eventsFile = join(dir, 'events.jsonl');
-  try {
-    const child = spawn(process.execPath, [NSX, 'run', '--events', eventsFile, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', HOME: '/tmp' },
-      uid,
-      gid: uid,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (c, s) => r([c, s])));
-    clearTimeout(timer);
-    let events: RuntimeEvent[] = [];
-    try {
-      events = readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    } catch {
-      /* nsx failed before the container was created */
-    }
-    return { code, signal, stdout, stderr: stripAnsi(stderr), events };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+/** nsx run as another user, with a HOME it can write. */
+const nsxAs = (uid: number, args: string[]) => nsx(['run', ...args], { uid, env: { HOME: '/tmp' } });
 
 const uidMapLine = (text: string) => text.trim().split(/\s+/).join(' ');
 
