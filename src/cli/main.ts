@@ -3,20 +3,28 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { markCommandStart, runCommand } from './run/index.js';
 import { doctorCommand } from './doctor/index.js';
+import { checkCommand, learnCommand, lessonCommand, progressCommand } from './learn/index.js';
 
 /** Set by a handler: the process's exit status. */
 export interface ExitHolder {
   exitCode: number;
 }
 
-export const commands = (exit: ExitHolder): CommandModule<object, any>[] => [runCommand(exit), doctorCommand(exit)];
+export const commands = (exit: ExitHolder): CommandModule<object, any>[] => [
+  learnCommand(exit),
+  lessonCommand(exit),
+  checkCommand(exit),
+  progressCommand(exit),
+  runCommand(exit),
+  doctorCommand(exit),
+];
 
 export function buildCli(argv: string[], exit: ExitHolder): Argv {
   return yargs(markCommandStart(argv))
     .scriptName('nsx')
     .usage('$0 <command> [options]\n\nnamespace-explorer: watch a real container being built, one Linux kernel feature at a time.')
     .command(commands(exit))
-    .demandCommand(1, 'Name a command: nsx run, nsx doctor (nsx --help lists them).')
+    .demandCommand(1, 'Name a command: nsx learn, nsx run, nsx doctor (nsx --help lists them).')
     .strict()
     .recommendCommands()
     .exitProcess(false)

@@ -87,6 +87,17 @@ export class Container {
     return this.shim?.initPid !== undefined;
   }
 
+  /** The container's output streams, when it was made with 'pipe' stdio (the lesson player shows them). */
+  get stdout(): NodeJS.ReadableStream | null {
+    return this.shim?.process.stdout ?? null;
+  }
+  get stderr(): NodeJS.ReadableStream | null {
+    return this.shim?.process.stderr ?? null;
+  }
+
+  /** Steps applied so far, by id. */
+  readonly applied = new Set<string>();
+
   /** The veth pair, if --network veth set one up. */
   get network(): VethFacts | undefined {
     return this.veth;
@@ -137,11 +148,17 @@ export class Container {
           // A quick command may already be gone: then there is nothing true left to show.
           const after = this.observing ? this.observe(undefined, step.id) : undefined;
           if (after && Object.keys(after.process.ns).length) this.emitApplied(index, s, after);
-          else this.emit({ type: 'step-applied', index, step: s, changed: [] });
+          else {
+            this.applied.add(s.id);
+            this.emit({ type: 'step-applied', index, step: s, changed: [] });
+          }
           break;
         }
         if (this.observing) this.emitApplied(index, s, this.observe(await this.inside(), step.id));
-        else this.emit({ type: 'step-applied', index, step: s, changed: [] });
+        else {
+          this.applied.add(s.id);
+          this.emit({ type: 'step-applied', index, step: s, changed: [] });
+        }
       }
       const st = await this.shim.waitExit();
       const oomKilled = this.cgroup?.oomKilled() ?? false;
@@ -155,6 +172,7 @@ export class Container {
   }
 
   private emitApplied(index: number, step: StepSummary, evidence: Evidence): void {
+    this.applied.add(step.id);
     const changed = changedFacts(this.lastEvidence, evidence);
     this.lastEvidence = evidence;
     this.emit({ type: 'step-applied', index, step, evidence, changed });

@@ -1,12 +1,12 @@
 // --step: pause before every step. Enter applies it, s opens a shell inside the half-built container
 // (nsenter into its namespaces), c continues without pausing, q quits (and cleans up).
-import { spawn } from 'node:child_process';
 import type { ChalkInstance } from 'chalk';
 import type { RuntimeEvent } from '../../runtime/events.js';
 import type { PlannedStep } from '../../runtime/plan.js';
 import type { Container } from '../../runtime/runtime.js';
 import { renderEvent } from '../../render/terminal.js';
-import { KeyReader } from './keys.js';
+import { KeyReader } from '../../ui/keys.js';
+import { openShell } from '../../ui/shell.js';
 
 export class Stepper {
   shellOpen = false;
@@ -56,23 +56,11 @@ export class Stepper {
   private async shell(): Promise<void> {
     const pid = this.container.pid;
     if (pid === undefined) return;
-    const args = ['-t', String(pid), '--all'];
-    if (this.pivoted) args.push('-r', '-w');
-    // +m: no job control. A job-control shell takes the terminal's foreground process group and,
-    // from inside the PID namespace, cannot hand it back to nsx (whose group it cannot see).
-    args.push('/bin/sh', '+m');
-    this.print([this.c.dim(`  nsenter ${args.join(' ')}   (type exit to come back)`)]);
+    this.print([this.c.dim(`  nsenter -t ${pid} --all${this.pivoted ? ' -r -w' : ''} /bin/sh   (type exit to come back)`)]);
     this.keys.release();
     this.shellOpen = true;
     try {
-      await new Promise<void>((resolve) => {
-        const child = spawn('nsenter', args, { stdio: 'inherit', env: { ...process.env, PS1: 'inside# ' } });
-        child.on('error', (e) => {
-          this.print([this.c.red(`  cannot start nsenter: ${e.message} (install util-linux)`)]);
-          resolve();
-        });
-        child.on('exit', () => resolve());
-      });
+      await openShell(pid, this.pivoted, (m) => this.print([this.c.red(`  ${m}`)]));
     } finally {
       this.shellOpen = false;
       this.keys.resume();

@@ -1,0 +1,17 @@
+// The course: every lesson, in the order of the notes it follows (shared seed: docker-notes.md).
+// A lesson is a folder lessons/<nn-slug>/ with index.ts (data) and lesson.md (the words); adding one
+// is a folder plus one line here. The player (src/learn/) knows no topic.
+import type { Lesson } from '../src/learn/lesson.js';
+import welcome from './01-welcome/index.js';
+import uts from './11-uts/index.js';
+
+export interface CourseEntry {
+  /** The folder under lessons/. */
+  dir: string;
+  lesson: Lesson;
+}
+
+export const COURSE: CourseEntry[] = [
+  { dir: '01-welcome', lesson: welcome },
+  { dir: '11-uts', lesson: uts },
+];

@@ -1,0 +1,103 @@
+// The handlers of nsx learn, nsx lesson, nsx check and nsx progress.
+import type { Container } from '../runtime/runtime.js';
+import { course, findLesson, listing, mark, resumeIndex, textOf } from './course.js';
+import { playLesson, type PlayerEvent } from './player.js';
+import { progressPath, readProgress, resetProgress, updateLesson } from './progress.js';
+import { makeUI } from './ui.js';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { NsxError } from '../runtime/errors.js';
+
+export interface PlayArgs {
+  auto?: boolean;
+  delay?: number;
+  print?: boolean;
+  events?: string;
+}
+
+function mode(a: PlayArgs): 'interactive' | 'auto' | 'print' {
+  if (a.print || !process.stdout.isTTY) return 'print';
+  if (a.auto || !process.stdin.isTTY) return 'auto';
+  return 'interactive';
+}
+
+/** Plays one lesson with Ctrl-C wired to the container, and records progress. Returns the exit status. */
+export async function play(id: string, a: PlayArgs): Promise<number> {
+  const entry = findLesson(id);
+  const ui = makeUI({ mode: mode(a), delaySeconds: a.delay });
+  let fd: number | undefined;
+  if (a.events) {
+    try {
+      fd = a.events === '-' ? 1 : openSync(a.events, 'w');
+    } catch (e) {
+      throw new NsxError(`--events ${a.events}: cannot write there (${(e as NodeJS.ErrnoException).code})`, { hint: 'give a file in a directory you can write to' });
+    }
+  }
+  const onEvent = (e: PlayerEvent) => {
+    if (fd !== undefined) writeSync(fd, JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n');
+  };
+  let current: Container | undefined;
+  const onSignal = (sig: NodeJS.Signals) => current?.abort(sig === 'SIGTERM' ? 143 : 130);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  try {
+    updateLesson(entry.lesson.id, {});
+    const r = await playLesson(entry.lesson, textOf(entry), { ui, onEvent, onContainer: (c) => (current = c) });
+    if (r.completed) updateLesson(entry.lesson.id, { status: 'done' });
+    return r.completed ? 0 : r.exitCode || 1;
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    if (fd !== undefined && fd !== 1) closeSync(fd);
+  }
+}
+
+/** nsx learn: the menu (a terminal) or, without one, the next lesson as a transcript. */
+export async function learn(a: PlayArgs): Promise<number> {
+  const progress = readProgress();
+  const entries = course();
+  if (mode(a) !== 'interactive') return play(entries[resumeIndex(progress)].lesson.id, a);
+  const { default: Enquirer } = await import('enquirer');
+  const choices = entries.map(({ lesson }, i) => ({
+    name: lesson.id,
+    message: `${mark(progress, lesson.id)} ${String(i + 1).padStart(2)}. ${lesson.title}`,
+    hint: `${lesson.minutes} min${lesson.needsRoot ? ', root' : ''}`,
+  }));
+  let id: string;
+  try {
+    ({ id } = (await Enquirer.prompt({ type: 'select', name: 'id', message: `Pick a lesson (progress: ${progressPath()})`, choices, initial: resumeIndex(progress) } as never)) as { id: string });
+  } catch {
+    return 0; // Ctrl-C or Esc at the menu
+  }
+  return play(id, a);
+}
+
+export function printList(): number {
+  process.stdout.write(listing().join('\n') + '\n');
+  return 0;
+}
+
+/** nsx check <lesson> [--hint]: the try-it-yourself task, checked against the live kernel. */
+export async function check(id: string, hint: boolean): Promise<number> {
+  const { lesson } = findLesson(id);
+  if (hint) {
+    const shown = readProgress().lessons[lesson.id]?.hints ?? 0;
+    const next = lesson.hints[Math.min(shown, lesson.hints.length - 1)];
+    updateLesson(lesson.id, { hints: Math.min(shown + 1, lesson.hints.length) });
+    process.stdout.write(`hint ${Math.min(shown + 1, lesson.hints.length)}/${lesson.hints.length}: ${next}\n`);
+    return 0;
+  }
+  const r = await lesson.check();
+  process.stdout.write(`${r.ok ? '✓' : '✗'} ${r.message}\n`);
+  if (r.ok) updateLesson(lesson.id, { checked: true });
+  else process.stdout.write(`  (nsx check ${lesson.id} --hint for a nudge)\n`);
+  return r.ok ? 0 : 1;
+}
+
+export function progressCommand(reset: boolean): number {
+  if (reset) {
+    resetProgress();
+    process.stdout.write(`progress reset (${progressPath()})\n`);
+    return 0;
+  }
+  process.stdout.write(`${progressPath()}\n${listing().join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,100 @@
+// Read-only views of the live kernel state that `nsx check` verifies lessons' tasks against. Generic:
+// which processes exist, in which namespaces, with what hostname, uid map, limits... (proc(5)).
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { NAMESPACE_KINDS, type NamespaceKind } from '../runtime/observe.js';
+
+export interface ProcessInfo {
+  pid: number;
+  /** The command line, space-joined. */
+  cmdline: string;
+  comm: string;
+  uid: number;
+  ns: Partial<Record<NamespaceKind, string>>;
+}
+
+function read(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Every process whose details this user may read. */
+export function processes(): ProcessInfo[] {
+  const out: ProcessInfo[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const pid = Number(d);
+    const ns: ProcessInfo['ns'] = {};
+    for (const k of NAMESPACE_KINDS) {
+      try {
+        ns[k] = readlinkSync(`/proc/${pid}/ns/${k}`);
+      } catch {
+        /* gone, or not ours to read */
+      }
+    }
+    const status = read(`/proc/${pid}/status`);
+    if (!status) continue;
+    out.push({
+      pid,
+      cmdline: read(`/proc/${pid}/cmdline`).split('\0').filter(Boolean).join(' '),
+      comm: read(`/proc/${pid}/comm`).trim(),
+      uid: Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1),
+      ns,
+    });
+  }
+  return out;
+}
+
+/** The initial namespaces: those of PID 1 (when readable), else this process's. */
+export function hostNamespaces(): Partial<Record<NamespaceKind, string>> {
+  const out: Partial<Record<NamespaceKind, string>> = {};
+  for (const k of NAMESPACE_KINDS) {
+    for (const pid of ['1', 'self']) {
+      try {
+        out[k] = readlinkSync(`/proc/${pid}/ns/${k}`);
+        break;
+      } catch {
+        /* try the next */
+      }
+    }
+  }
+  return out;
+}
+
+/** Processes in a namespace of this kind other than the host's. */
+export function inNewNamespace(kind: NamespaceKind, procs = processes()): ProcessInfo[] {
+  const host = hostNamespaces()[kind];
+  return procs.filter((p) => p.ns[kind] && p.ns[kind] !== host);
+}
+
+/** What `hostname` says inside the UTS namespace of pid (needs root: nsenter). */
+export function hostnameOf(pid: number): string | undefined {
+  try {
+    return execFileSync('nsenter', ['-t', String(pid), '-u', 'cat', '/proc/sys/kernel/hostname'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** /proc/PID/uid_map as lines of [inside, outside, count]. */
+export function uidMapOf(pid: number): number[][] {
+  return read(`/proc/${pid}/uid_map`).trim().split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/).map(Number));
+}
+
+/** The interfaces of pid's network namespace and whether each is up (needs root for others' namespaces). */
+export function linksOf(pid: number): { name: string; up: boolean }[] {
+  try {
+    const out = execFileSync('nsenter', ['-t', String(pid), '-n', 'ip', '-o', 'link'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return out.split('\n').filter(Boolean).map((l) => ({ name: l.split(': ')[1].split('@')[0], up: /[<,]UP[,>]/.test(l) }));
+  } catch {
+    return [];
+  }
+}
+
+/** A field of /proc/PID/status. */
+export function statusField(pid: number, field: string): string | undefined {
+  return new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(read(`/proc/${pid}/status`))?.[1];
+}

@@ -1,0 +1,73 @@
+// What a lesson is: data, plus its explanation in lesson.md. The player (player.ts) runs any lesson
+// and knows no topic; everything topic-specific lives in lessons/<nn-slug>/.
+import type { RunOptions } from '../runtime/options.js';
+import type { PlannedStep } from '../runtime/plan.js';
+import type { StepId } from '../runtime/steps.js';
+
+/** A command run inside the half-built (or running) container, its output shown to the learner. */
+export interface Demo {
+  /** Run right after this step has been applied (before the next one). */
+  after: StepId;
+  /** argv, run inside the container's namespaces (nsenter; with its root once pivot_root is done). */
+  command: string[];
+  /** Or a command run on the host, to show the host's side of things. */
+  onHost?: boolean;
+  /** One sentence: what to notice in the output. */
+  notice: string;
+}
+
+export interface QuizQuestion {
+  question: string;
+  choices: string[];
+  /** Index into choices. */
+  answer: number;
+  /** The reasoning behind the right answer, with the man page. */
+  why: string;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  /** One friendly sentence: what was found, or what is still missing. */
+  message: string;
+}
+
+export interface Lesson {
+  /** Stable id, e.g. "pid"; also the folder name's slug. */
+  id: string;
+  title: string;
+  /** Minutes it takes, for the menu. */
+  minutes: number;
+  /** Needs root (most do); the player says so and how (sudo nsx learn). */
+  needsRoot: boolean;
+  /** The man pages the lesson's claims come from. */
+  manPages: string[];
+  /** The container the lesson builds: run options (as nsx run's) and the command. Absent for lessons
+   *  that only explain (welcome). */
+  run?: {
+    options: Partial<Omit<RunOptions, 'loadSeccomp' | 'root' | 'rootfs' | 'command'>>;
+    command: string[];
+    /** Changes to the plan (e.g. the kernel-order lesson swaps two steps to show what breaks). */
+    transformPlan?: (plan: PlannedStep[]) => PlannedStep[];
+  };
+  /** The steps this lesson explains and pauses at; the rest are applied with a one-line mention. */
+  focus: StepId[];
+  demos: Demo[];
+  /** The "try it yourself" task: checked by `nsx check <id>` against the real kernel state. */
+  check: () => Promise<CheckResult>;
+  /** Hints for the task, in order, each a nudge that never gives the answer away. */
+  hints: string[];
+  quiz: QuizQuestion[];
+}
+
+/** lesson.md, split into its sections (see parseLessonMarkdown). */
+export interface LessonText {
+  /** "## intro" */
+  intro: string;
+  /** "## step <id>" → what the learner reads before the step; "### more" under it → the deeper paragraph. */
+  steps: Partial<Record<StepId, { text: string; more: string }>>;
+  /** "## summary": what you saw; its line starting "Rule:" is the one-line rule. */
+  summary: string;
+  rule: string;
+  /** "## task": the try-it-yourself task. */
+  task: string;
+}

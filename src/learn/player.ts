@@ -1,0 +1,181 @@
+// Runs one lesson: builds its container one step at a time with the real runtime, explains the
+// steps the lesson focuses on, shows the evidence and the demos, then the summary, the task and the
+// quiz. It knows no topic: everything it says comes from the lesson's data and lesson.md.
+import { spawnSync } from 'node:child_process';
+import type { ChalkInstance } from 'chalk';
+import type { RuntimeEvent } from '../runtime/events.js';
+import { NsxError } from '../runtime/errors.js';
+import { hostFacts, isRealRoot } from '../runtime/host.js';
+import { specFromRunOptions } from '../runtime/options.js';
+import { buildPlan, type PlannedStep } from '../runtime/plan.js';
+import { Container } from '../runtime/runtime.js';
+import { compileForHost, loadSeccomp } from '../runtime/seccomp-host.js';
+import { evidenceTable, stepHeader, wrap } from '../render/terminal.js';
+import { runInside } from '../ui/shell.js';
+import type { Demo, Lesson, LessonText, QuizQuestion } from './lesson.js';
+import { sandboxRootfs } from './sandbox.js';
+
+/** What the player reports, besides the runtime's own events (which it passes through). */
+export type LessonEvent =
+  | { type: 'lesson-started'; id: string; title: string }
+  | { type: 'explained'; step: string; more: boolean }
+  | { type: 'demo'; after: string; command: string[]; onHost: boolean; output: string; status: number | null }
+  | { type: 'output'; text: string }
+  | { type: 'quiz'; question: string; chosen?: number; correct: boolean | undefined }
+  | { type: 'lesson-finished'; id: string; completed: boolean; exitCode: number };
+
+export type PlayerEvent = LessonEvent | RuntimeEvent;
+
+/** How the learner is asked: a terminal (keys), a projector (--auto: a pause, no keys), or a
+ *  transcript (--print, or any output that is not a terminal: no prompts at all). */
+export interface LessonUI {
+  mode: 'interactive' | 'auto' | 'print';
+  c: ChalkInstance;
+  write(lines: string[]): void;
+  markdown(md: string): string[];
+  /** Before a focus step: apply it, explain more, open a shell inside, or quit. */
+  choose(step: PlannedStep): Promise<'apply' | 'more' | 'shell' | 'quit'>;
+  /** A shell inside the container as it stands (interactive only). */
+  shell(pid: number, pivoted: boolean): Promise<void>;
+  /** A quiz question: the index chosen, or undefined when nobody answers (auto, print). */
+  ask(q: QuizQuestion): Promise<number | undefined>;
+  /** The pace in auto mode. */
+  pause(): Promise<void>;
+}
+
+export interface PlayOptions {
+  ui: LessonUI;
+  onEvent?: (e: PlayerEvent) => void;
+  /** Where the lessons' root filesystem is (default: the sandbox busybox one, built if missing). */
+  rootfs?: string;
+  /** The longest the lesson's command may run before the player ends it (default 15). */
+  commandSeconds?: number;
+  /** Called with the container as soon as it exists (the CLI aborts it on Ctrl-C). */
+  onContainer?: (c: Container) => void;
+}
+
+export interface PlayResult {
+  completed: boolean;
+  exitCode: number;
+}
+
+function demosAfter(lesson: Lesson, step: string): Demo[] {
+  return lesson.demos.filter((d) => d.after === step);
+}
+
+/** Runs a demo: inside the container (nsenter) or on the host. */
+function runDemo(d: Demo, container: Container): { output: string; status: number | null } {
+  if (d.onHost) {
+    const r = spawnSync(d.command[0], d.command.slice(1), { encoding: 'utf8', timeout: 10000 });
+    return { output: (r.stdout ?? '') + (r.stderr ?? ''), status: r.status };
+  }
+  const pid = container.pid;
+  if (pid === undefined) return { output: '(the container is gone)', status: null };
+  return runInside(pid, container.applied.has('pivot-root'), d.command);
+}
+
+export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOptions): Promise<PlayResult> {
+  const { ui } = opts;
+  const { c } = ui;
+  const emit = (e: PlayerEvent) => opts.onEvent?.(e);
+  emit({ type: 'lesson-started', id: lesson.id, title: lesson.title });
+  ui.write([c.bold(`${lesson.title}`), '']);
+  ui.write(ui.markdown(text.intro));
+
+  let exitCode = 0;
+  if (lesson.run) {
+    if (lesson.needsRoot && !isRealRoot()) {
+      throw new NsxError(`the "${lesson.id}" lesson needs root`, { hint: 'start it with sudo: sudo nsx learn (or sudo nsx lesson ' + lesson.id + ')' });
+    }
+    const rootfs = opts.rootfs ?? sandboxRootfs();
+    const spec = specFromRunOptions({ ...lesson.run.options, rootfs, command: lesson.run.command, loadSeccomp, root: isRealRoot() });
+    let plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost));
+    if (lesson.run.transformPlan) plan = lesson.run.transformPlan(plan);
+    const container = new Container(spec, plan, ['ignore', 'pipe', 'pipe'], true);
+    opts.onContainer?.(container);
+    const total = plan.length;
+    let output = '';
+    let limit: NodeJS.Timeout | undefined;
+    let attached = false;
+    const attach = () => {
+      if (attached) return;
+      for (const s of [container.stdout, container.stderr]) s?.on('data', (d: Buffer) => (output += d.toString()));
+      attached = true;
+    };
+
+    container.on((e) => {
+      emit(e);
+      if (e.type === 'started') limit = setTimeout(() => container.abort(), (opts.commandSeconds ?? 15) * 1000);
+      if (e.type === 'step-applied' && lesson.focus.includes(e.step.id) && e.evidence) {
+        ui.write([...evidenceTable(e.evidence, e.changed, c), '']);
+      }
+      if (e.type === 'step-applied') {
+        for (const d of demosAfter(lesson, e.step.id)) {
+          const r = runDemo(d, container);
+          emit({ type: 'demo', after: d.after, command: d.command, onHost: !!d.onHost, output: r.output, status: r.status });
+          ui.write([c.cyan(`  ${d.onHost ? 'host' : 'inside'}$ ${d.command.join(' ')}`), ...r.output.trimEnd().split('\n').map((l) => `    ${l}`), ...wrap(`→ ${d.notice}`, 2).map((l) => c.yellow(l)), '']);
+        }
+      }
+      if (e.type === 'step-skipped') ui.write(wrap(`[${e.index + 1}/${total}] ${e.step.title}: skipped (${e.reason})`, 0).map((l) => c.dim(l)));
+      if (e.type === 'step-failed') ui.write([c.red(`  failed: ${e.error.message}`), ...(e.error.hint ? wrap(e.error.hint, 4).map((l) => c.yellow(l)) : []), '']);
+    });
+
+    const result = await container.run({
+      beforeStep: async (step, index) => {
+        attach();
+        if (!lesson.focus.includes(step.id)) {
+          ui.write([c.dim(`[${index + 1}/${total}] ${step.title}`)]);
+          return 'apply';
+        }
+        const explained = text.steps[step.id];
+        ui.write(['', ...stepHeader(index, total, step, c)]);
+        if (explained?.text) ui.write(['', ...ui.markdown(explained.text)]);
+        emit({ type: 'explained', step: step.id, more: false });
+        if (ui.mode === 'print' && explained?.more) {
+          ui.write(['', ...ui.markdown(explained.more)]);
+          emit({ type: 'explained', step: step.id, more: true });
+        }
+        if (ui.mode === 'auto') await ui.pause();
+        for (;;) {
+          const choice = await ui.choose(step);
+          if (choice === 'apply' || choice === 'quit') return choice;
+          if (choice === 'more') {
+            ui.write(['', ...ui.markdown(explained?.more || `See ${step.manPage}.`)]);
+            emit({ type: 'explained', step: step.id, more: true });
+          }
+          if (choice === 'shell' && container.pid !== undefined) await ui.shell(container.pid, container.applied.has('pivot-root'));
+        }
+      },
+    });
+    clearTimeout(limit);
+    // The command's own output (what it printed before it exited, or before the player ended it).
+    if (output.trim()) {
+      emit({ type: 'output', text: output });
+      ui.write([c.dim('  the command printed:'), ...output.trimEnd().split('\n').map((l) => `    ${l}`), '']);
+    }
+    exitCode = result.exitCode;
+    if (result.error && result.exitCode !== 130) {
+      emit({ type: 'lesson-finished', id: lesson.id, completed: false, exitCode });
+      return { completed: false, exitCode };
+    }
+    if (result.exitCode === 130 && !container.applied.has('exec')) {
+      ui.write([c.dim('Stopped. Everything the container had is removed; `nsx learn` picks this lesson up again.')]);
+      emit({ type: 'lesson-finished', id: lesson.id, completed: false, exitCode });
+      return { completed: false, exitCode };
+    }
+  }
+
+  ui.write(['', c.bold('What you saw'), ...ui.markdown(text.summary)]);
+  if (text.rule) ui.write(['', ...wrap(`Rule: ${text.rule}`, 0).map((l) => c.bold(l))]);
+  ui.write(['', c.bold('Try it yourself'), ...ui.markdown(text.task), ...wrap(`Then run: nsx check ${lesson.id}   (nsx check ${lesson.id} --hint for a nudge)`, 2), '']);
+  for (const q of lesson.quiz) {
+    const chosen = await ui.ask(q);
+    const correct = chosen === undefined ? undefined : chosen === q.answer;
+    emit({ type: 'quiz', question: q.question, chosen, correct });
+    const verdict = correct === undefined ? `Answer: ${q.choices[q.answer]}` : correct ? c.green('Right.') : c.yellow(`Not quite: the answer is "${q.choices[q.answer]}".`);
+    const shown = ui.mode === 'interactive' ? [] : [...wrap(`Quiz: ${q.question}`, 0).map((l) => c.bold(l)), ...q.choices.flatMap((ch, i) => wrap(`${i + 1}. ${ch}`, 2))];
+    ui.write([...shown, ...wrap(verdict, 0), ...wrap(q.why, 2), '']);
+  }
+  emit({ type: 'lesson-finished', id: lesson.id, completed: true, exitCode });
+  return { completed: true, exitCode };
+}

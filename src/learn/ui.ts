@@ -1,0 +1,83 @@
+// The three ways a lesson is shown: interactive (keys at each focus step), auto (a projector: a
+// readable pause, no keys) and print (a transcript: no prompts, no colour; any non-terminal output).
+import { Chalk } from 'chalk';
+import { marked } from 'marked';
+import { markedTerminal } from 'marked-terminal';
+import { KeyReader } from '../ui/keys.js';
+import { openShell } from '../ui/shell.js';
+import { WIDTH } from '../render/terminal.js';
+import type { LessonUI } from './player.js';
+
+let configuredFor: boolean | undefined;
+
+/** Markdown for a terminal, wrapped at 80 columns, in colour only when asked. */
+export function renderMarkdown(md: string, color: boolean): string[] {
+  if (!md.trim()) return [];
+  if (configuredFor !== color) {
+    marked.use(markedTerminal({ width: WIDTH - 2, reflowText: true, tab: 2, ...(color ? {} : plainStyles()) }) as never);
+    configuredFor = color;
+  }
+  const out = (marked.parse(md, { async: false }) as string).replace(/\n+$/, '');
+  return out.split('\n').map((l) => (l ? `  ${l}` : l));
+}
+
+/** marked-terminal's styles as identity functions: plain text for NO_COLOR and transcripts. */
+function plainStyles(): Record<string, (s: string) => string> {
+  const id = (s: string) => s;
+  const keys = ['code', 'blockquote', 'html', 'heading', 'firstHeading', 'hr', 'listitem', 'table', 'paragraph', 'strong', 'em', 'codespan', 'del', 'link', 'href', 'text'];
+  return Object.fromEntries(keys.map((k) => [k, id]));
+}
+
+export interface UIOptions {
+  mode: LessonUI['mode'];
+  out?: NodeJS.WritableStream & { isTTY?: boolean };
+  delaySeconds?: number;
+}
+
+export function makeUI(o: UIOptions): LessonUI {
+  const out = o.out ?? process.stdout;
+  const color = o.mode !== 'print' && !process.env.NO_COLOR && !!out.isTTY && process.env.TERM !== 'dumb';
+  const c = new Chalk({ level: color ? 1 : 0 });
+  const keys = o.mode === 'interactive' ? new KeyReader(process.stdin) : undefined;
+  const write = (lines: string[]) => out.write(lines.map((l) => l + '\n').join(''));
+  return {
+    mode: o.mode,
+    c,
+    write,
+    markdown: (md) => renderMarkdown(md, color),
+    async choose() {
+      if (!keys) return 'apply';
+      for (;;) {
+        out.write(c.bold('  ⏎ apply  e explain more  s shell inside  q quit > '));
+        const k = await keys.next();
+        out.write('\n');
+        if (k === null || k === 'q') return 'quit';
+        if (k === 'e') return 'more';
+        if (k === 's') return 'shell';
+        if (k === '\r' || k === '\n' || k === ' ') return 'apply';
+      }
+    },
+    async shell(pid, pivoted) {
+      if (!keys) return;
+      write([c.dim(`  a shell inside the container as it stands (nsenter -t ${pid} --all${pivoted ? ' -r -w' : ''}); exit to come back`)]);
+      keys.release();
+      try {
+        await openShell(pid, pivoted, (m) => write([c.red(`  ${m}`)]));
+      } finally {
+        keys.resume();
+      }
+    },
+    async ask(q) {
+      if (!keys) return undefined;
+      keys.release();
+      const { default: Enquirer } = await import('enquirer');
+      try {
+        const { answer } = (await Enquirer.prompt({ type: 'select', name: 'answer', message: q.question, choices: q.choices.map((name, i) => ({ name: String(i), message: name })) })) as { answer: string };
+        return Number(answer);
+      } catch {
+        return undefined; // Ctrl-C at the quiz: no answer
+      }
+    },
+    pause: () => new Promise((r) => setTimeout(r, (o.delaySeconds ?? 3) * 1000)),
+  };
+}
