@@ -1,0 +1,45 @@
+// Runs a lesson as the tests do: non-interactively (the transcript mode), on the real kernel, with
+// every event kept for assertions and the transcript kept as text.
+import { Writable } from 'node:stream';
+import { findLesson, textOf } from '../../src/learn/course.js';
+import { playLesson, type PlayerEvent } from '../../src/learn/player.js';
+import { makeUI } from '../../src/learn/ui.js';
+import type { Evidence } from '../../src/runtime/observe.js';
+import { TEST_ROOTFS, stripAnsi } from '../helpers.js';
+
+export interface Played {
+  completed: boolean;
+  exitCode: number;
+  events: PlayerEvent[];
+  transcript: string;
+}
+
+export async function playForTest(id: string, opts: { rootfs?: string } = {}): Promise<Played> {
+  let transcript = '';
+  const out = new Writable({
+    write(chunk, _enc, cb) {
+      transcript += chunk.toString();
+      cb();
+    },
+  });
+  const entry = findLesson(id);
+  const events: PlayerEvent[] = [];
+  const r = await playLesson(entry.lesson, textOf(entry), { ui: makeUI({ mode: 'print', out }), onEvent: (e) => events.push(e), rootfs: opts.rootfs ?? TEST_ROOTFS });
+  return { ...r, events, transcript: stripAnsi(transcript) };
+}
+
+/** The output of the demos run after a step (in order). */
+export function demoOutputs(p: Played, after: string, where: 'inside' | 'host' = 'inside'): string[] {
+  return p.events.filter((e): e is Extract<PlayerEvent, { type: 'demo' }> => e.type === 'demo' && e.after === after && e.onHost === (where === 'host')).map((e) => e.output.trim());
+}
+
+/** The evidence shown after a step. */
+export function evidence(p: Played, step: string): Evidence | undefined {
+  const e = p.events.find((x) => x.type === 'step-applied' && x.step.id === step);
+  return e && e.type === 'step-applied' ? e.evidence : undefined;
+}
+
+/** What the lesson's command printed. */
+export function commandOutput(p: Played): string {
+  return p.events.filter((e): e is Extract<PlayerEvent, { type: 'output' }> => e.type === 'output').map((e) => e.text).join('');
+}

@@ -1,0 +1,74 @@
+// The course is consistent: every lesson listed once, with its words for every step it stops at,
+// man pages, a summary with a rule, a task with a check and hints, and a quiz.
+import { describe, expect, it } from '@jest/globals';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { COURSE } from '../../lessons/index.js';
+import { parseLessonMarkdown, LessonFormatError } from '../../src/learn/text.js';
+import { loadLessonText } from '../../src/learn/text.js';
+import { STEP_ORDER } from '../../src/runtime/steps.js';
+import { ROOT } from '../helpers.js';
+
+describe('the course', () => {
+  it('lists every lesson folder exactly once, with unique ids', () => {
+    const dirs = readdirSync(join(ROOT, 'lessons'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    expect(COURSE.map((e) => e.dir).sort()).toEqual(dirs);
+    const ids = COURSE.map((e) => e.lesson.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  describe.each(COURSE.map((e) => [e.lesson.id, e] as const))('%s', (_id, entry) => {
+    const { lesson } = entry;
+    const text = loadLessonText(entry.dir);
+    it('has an intro, a summary with a one-line rule, and a task', () => {
+      expect(text.intro.length).toBeGreaterThan(50);
+      expect(text.summary.length).toBeGreaterThan(30);
+      expect(text.rule.length).toBeGreaterThan(10);
+      expect(text.task.length).toBeGreaterThan(30);
+    });
+    it('explains every step it stops at, more deeply on request', () => {
+      for (const id of lesson.focus) {
+        expect(STEP_ORDER).toContain(id);
+        expect(text.steps[id]?.text.length ?? 0).toBeGreaterThan(30);
+        expect(text.steps[id]?.more.length ?? 0).toBeGreaterThan(30);
+        expect(text.steps[id]!.more).toMatch(/[a-z_]+\(\d\)/); // the deeper paragraph cites a man page
+      }
+    });
+    it('cites its man pages', () => {
+      expect(lesson.manPages.length).toBeGreaterThan(0);
+      for (const m of lesson.manPages) expect(m).toMatch(/^[a-z_.-]+\(\d\)$/);
+    });
+    it('has a check, hints and a quiz with reasons', () => {
+      expect(typeof lesson.check).toBe('function');
+      expect(lesson.hints.length).toBeGreaterThan(0);
+      expect(lesson.quiz.length).toBeGreaterThan(0);
+      for (const q of lesson.quiz) {
+        expect(q.answer).toBeGreaterThanOrEqual(0);
+        expect(q.answer).toBeLessThan(q.choices.length);
+        expect(q.why.length).toBeGreaterThan(30);
+      }
+    });
+    it('has demos only after steps that exist', () => {
+      for (const d of lesson.demos) expect(STEP_ORDER).toContain(d.after);
+    });
+    it('takes a positive, plausible time', () => {
+      expect(lesson.minutes).toBeGreaterThan(0);
+      expect(lesson.minutes).toBeLessThanOrEqual(30);
+    });
+    it('has its own folder with lesson.md', () => {
+      expect(existsSync(join(ROOT, 'lessons', entry.dir, 'lesson.md'))).toBe(true);
+      expect(entry.dir).toMatch(/^\d\d-[a-z0-9-]+$/);
+    });
+  });
+});
+
+describe('lesson.md format', () => {
+  it('splits sections and the rule', () => {
+    const t = parseLessonMarkdown('# T\n## intro\nHello.\n## step fork\nFork it.\n### more\nDeeper, see fork(2).\n## summary\nSaw it.\nRule: one line.\n## task\nDo it.\n');
+    expect(t).toEqual({ intro: 'Hello.', steps: { fork: { text: 'Fork it.', more: 'Deeper, see fork(2).' } }, summary: 'Saw it.', rule: 'one line.', task: 'Do it.' });
+  });
+  it('names a bad section and the fix', () => {
+    expect(() => parseLessonMarkdown('## step forks\n')).toThrow(LessonFormatError);
+    expect(() => parseLessonMarkdown('## outro\n')).toThrow(/unknown section "## outro" \(intro, step <id>, summary, task\)/);
+  });
+});
