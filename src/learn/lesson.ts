@@ -8,12 +8,18 @@ import type { StepId } from '../runtime/steps.js';
 export interface Demo {
   /** Run right after this step has been applied (before the next one). */
   after: StepId;
-  /** argv, run inside the container's namespaces (nsenter; with its root once pivot_root is done). */
+  /** argv, run inside the container's namespaces (nsenter; with its root once pivot_root is done).
+   *  It may name facts of the running container as {pid} (its host PID), {id}, {rootfs}, {hostIf},
+   *  {hostAddress}, {containerAddress} (the veth pair's): see src/learn/demo.ts. */
   command: string[];
   /** Or a command run on the host, to show the host's side of things. */
   onHost?: boolean;
   /** One sentence: what to notice in the output. */
   notice: string;
+  /** A host command that removes what this demo made on the host, run when the lesson ends however
+   *  it ends (a failed step, q, Ctrl-C). Placeholders as in command; or a function of what the demo
+   *  printed (e.g. to take the id it reported), returning nothing when there is nothing to remove. */
+  cleanup?: string[] | ((output: string) => string[] | undefined);
 }
 
 export interface QuizQuestion {

@@ -12,6 +12,7 @@ import { Container } from '../runtime/runtime.js';
 import { compileForHost, loadSeccomp } from '../runtime/seccomp-host.js';
 import { evidenceTable, stepHeader, wrap } from '../render/terminal.js';
 import { runInside } from '../ui/shell.js';
+import { demoVars, fillPlaceholders, shellLine } from './demo.js';
 import type { Demo, Lesson, LessonText, QuizQuestion } from './lesson.js';
 import { sandboxRootfs } from './sandbox.js';
 
@@ -20,6 +21,7 @@ export type LessonEvent =
   | { type: 'lesson-started'; id: string; title: string }
   | { type: 'explained'; step: string; more: boolean }
   | { type: 'demo'; after: string; command: string[]; onHost: boolean; output: string; status: number | null }
+  | { type: 'demo-cleanup'; command: string[]; output: string; status: number | null }
   | { type: 'output'; text: string }
   | { type: 'quiz'; question: string; chosen?: number; correct: boolean | undefined }
   | { type: 'lesson-finished'; id: string; completed: boolean; exitCode: number };
@@ -63,15 +65,35 @@ function demosAfter(lesson: Lesson, step: string): Demo[] {
   return lesson.demos.filter((d) => d.after === step);
 }
 
-/** Runs a demo: inside the container (nsenter) or on the host. */
-function runDemo(d: Demo, container: Container): { output: string; status: number | null } {
-  if (d.onHost) {
-    const r = spawnSync(d.command[0], d.command.slice(1), { encoding: 'utf8', timeout: 10000 });
-    return { output: (r.stdout ?? '') + (r.stderr ?? ''), status: r.status };
-  }
+function runOnHost(argv: string[]): { output: string; status: number | null } {
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 10000 });
+  return { output: (r.stdout ?? '') + (r.stderr ?? '') + (r.error ? `${argv[0]}: ${r.error.message}\n` : ''), status: r.status };
+}
+
+/** Runs a demo, its {placeholders} filled from the container: inside it (nsenter) or on the host.
+ *  Returns the command as run, and what it printed. */
+function runDemo(d: Demo, container: Container): { command: string[]; output: string; status: number | null } {
+  const filled = fillPlaceholders(d.command, demoVars(container));
+  if ('missing' in filled) return { command: d.command, output: `(not run: {${filled.missing}} is not known at this point)`, status: null };
+  const command = filled.argv;
+  if (d.onHost) return { command, ...runOnHost(command) };
   const pid = container.pid;
-  if (pid === undefined) return { output: '(the container is gone)', status: null };
-  return runInside(pid, container.applied.has('pivot-root'), d.command);
+  if (pid === undefined) return { command, output: '(the container is gone)', status: null };
+  return { command, ...runInside(pid, container.applied.has('pivot-root'), command) };
+}
+
+/** The host command that undoes what a demo made, with what it needs filled in (undefined: nothing to undo). */
+function cleanupFor(d: Demo, output: string, container: Container): string[] | undefined {
+  if (!d.cleanup) return undefined;
+  if (typeof d.cleanup === 'function') {
+    try {
+      return d.cleanup(output);
+    } catch {
+      return undefined;
+    }
+  }
+  const filled = fillPlaceholders(d.cleanup, demoVars(container));
+  return 'argv' in filled ? filled.argv : undefined;
 }
 
 export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOptions): Promise<PlayResult> {
@@ -93,6 +115,8 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
     if (lesson.run.transformPlan) plan = lesson.run.transformPlan(plan);
     const container = new Container(spec, plan, ['ignore', 'pipe', 'pipe'], true);
     opts.onContainer?.(container);
+    // What demos made on the host, undone when the lesson's container is over, however it ends.
+    const cleanups: string[][] = [];
     const total = plan.length;
     let output = '';
     let limit: NodeJS.Timeout | undefined;
@@ -112,15 +136,24 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
       if (e.type === 'step-applied') {
         for (const d of demosAfter(lesson, e.step.id)) {
           const r = runDemo(d, container);
-          emit({ type: 'demo', after: d.after, command: d.command, onHost: !!d.onHost, output: r.output, status: r.status });
-          ui.write([c.cyan(`  ${d.onHost ? 'host' : 'inside'}$ ${d.command.join(' ')}`), ...r.output.trimEnd().split('\n').map((l) => `    ${l}`), ...wrap(`→ ${d.notice}`, 2).map((l) => c.yellow(l)), '']);
+          const undo = cleanupFor(d, r.output, container);
+          if (undo) cleanups.push(undo);
+          emit({ type: 'demo', after: d.after, command: r.command, onHost: !!d.onHost, output: r.output, status: r.status });
+          ui.write([c.cyan(`  ${d.onHost ? 'host' : 'inside'}$ ${shellLine(r.command)}`), ...r.output.trimEnd().split('\n').map((l) => `    ${l}`), ...wrap(`→ ${d.notice}`, 2).map((l) => c.yellow(l)), '']);
         }
       }
       if (e.type === 'step-skipped') ui.write(wrap(`[${e.index + 1}/${total}] ${e.step.title}: skipped (${e.reason})`, 0).map((l) => c.dim(l)));
       if (e.type === 'step-failed') ui.write([c.red(`  failed: ${e.error.message}`), ...(e.error.hint ? wrap(e.error.hint, 4).map((l) => c.yellow(l)) : []), '']);
     });
 
-    const result = await container.run({
+    const undoDemos = () => {
+      for (const argv of cleanups.splice(0).reverse()) {
+        const r = runOnHost(argv);
+        emit({ type: 'demo-cleanup', command: argv, output: r.output, status: r.status });
+        ui.write([c.dim(`  cleaning up, host$ ${shellLine(argv)}`), ...(r.status === 0 ? [] : r.output.trimEnd().split('\n').map((l) => c.red(`    ${l}`)))]);
+      }
+    };
+    const run = container.run({
       beforeStep: async (step, index) => {
         attach();
         if (!lesson.focus.includes(step.id)) {
@@ -147,12 +180,18 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
         }
       },
     });
+    const result = await run.catch((e: unknown) => {
+      clearTimeout(limit);
+      undoDemos();
+      throw e;
+    });
     clearTimeout(limit);
     // The command's own output (what it printed before it exited, or before the player ended it).
     if (output.trim()) {
       emit({ type: 'output', text: output });
       ui.write([c.dim('  the command printed:'), ...output.trimEnd().split('\n').map((l) => `    ${l}`), '']);
     }
+    undoDemos();
     exitCode = result.exitCode;
     if (result.error && result.exitCode !== 130) {
       emit({ type: 'lesson-finished', id: lesson.id, completed: false, exitCode });

@@ -1,0 +1,52 @@
+// Demo commands: {placeholders} filled from the running container, the line a learner would type,
+// and every lesson's demos naming only facts the player knows.
+import { describe, expect, it } from '@jest/globals';
+import { COURSE } from '../../lessons/index.js';
+import { DEMO_PLACEHOLDERS, demoVars, fillPlaceholders, placeholdersIn, shellLine } from '../../src/learn/demo.js';
+
+const container = (network?: { hostIf: string; hostAddress: string; containerAddress: string }) => ({
+  id: 'ab'.repeat(32),
+  pid: 4242,
+  spec: { root: { path: '/srv/rootfs' } },
+  network,
+});
+
+describe('demo placeholders', () => {
+  it('fills the container\'s facts into every argument, several per argument', () => {
+    const vars = demoVars(container({ hostIf: 'nsxhabababab', hostAddress: '10.213.7.1', containerAddress: '10.213.7.2' }));
+    expect(fillPlaceholders(['ping', '-c', '1', '{containerAddress}'], vars)).toEqual({ argv: ['ping', '-c', '1', '10.213.7.2'] });
+    expect(fillPlaceholders(['cat', '/proc/{pid}/cgroup'], vars)).toEqual({ argv: ['cat', '/proc/4242/cgroup'] });
+    expect(fillPlaceholders(['echo', '{hostAddress}-{containerAddress} on {hostIf}'], vars)).toEqual({ argv: ['echo', '10.213.7.1-10.213.7.2 on nsxhabababab'] });
+    expect(fillPlaceholders(['ls', '{rootfs}/bin', '{id}'], vars)).toEqual({ argv: ['ls', '/srv/rootfs/bin', 'ab'.repeat(32)] });
+  });
+
+  it('leaves a command without placeholders (and shell braces like ${x} or {}) as it is', () => {
+    const argv = ['sh', '-c', 'echo ${HOME} {} {1,2}'];
+    expect(placeholdersIn(argv)).toEqual([]);
+    expect(fillPlaceholders(argv, {})).toEqual({ argv });
+  });
+
+  it('names what is not known yet (no veth pair, no process) or not known at all', () => {
+    expect(fillPlaceholders(['ping', '{containerAddress}'], demoVars(container()))).toEqual({ missing: 'containerAddress' });
+    expect(fillPlaceholders(['cat', '/proc/{pid}/status'], demoVars({ ...container(), pid: undefined }))).toEqual({ missing: 'pid' });
+    expect(fillPlaceholders(['echo', '{hostname}'], demoVars(container()))).toEqual({ missing: 'hostname' });
+  });
+
+  it('every lesson\'s demos and cleanups name only known placeholders', () => {
+    for (const { lesson } of COURSE) {
+      for (const d of lesson.demos) {
+        const named = [...placeholdersIn(d.command), ...(Array.isArray(d.cleanup) ? placeholdersIn(d.cleanup) : [])];
+        for (const n of named) expect([lesson.id, n, (DEMO_PLACEHOLDERS as readonly string[]).includes(n)]).toEqual([lesson.id, n, true]);
+      }
+    }
+  });
+});
+
+describe('the demo line shown', () => {
+  it('quotes arguments a shell would split or expand, and nothing else', () => {
+    expect(shellLine(['cat', '/proc/sysvipc/msg'])).toBe('cat /proc/sysvipc/msg');
+    expect(shellLine(['sh', '-c', 'touch /dev/mqueue/q; cat /dev/mqueue/q'])).toBe("sh -c 'touch /dev/mqueue/q; cat /dev/mqueue/q'");
+    expect(shellLine(['echo', "it's", ''])).toBe("echo 'it'\\''s' ''");
+    expect(shellLine(['ip', '-br', 'addr', 'show', 'nsxh1234abcd'])).toBe('ip -br addr show nsxh1234abcd');
+  });
+});
