@@ -3,6 +3,12 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { markCommandStart, runCommand } from './run/index.js';
 import { doctorCommand } from './doctor/index.js';
+import { pullCommand } from './pull/index.js';
+import { pushCommand } from './push/index.js';
+import { imagesCommand } from './images/index.js';
+import { rmiCommand } from './rmi/index.js';
+import { tagCommand } from './tag/index.js';
+import { imageCommand } from './image/index.js';
 import { checkCommand, learnCommand, lessonCommand, progressCommand } from './learn/index.js';
 
 /** Set by a handler: the process's exit status. */
@@ -17,6 +23,12 @@ export const commands = (exit: ExitHolder): CommandModule<object, any>[] => [
   progressCommand(exit),
   runCommand(exit),
   doctorCommand(exit),
+  pullCommand(exit),
+  pushCommand(exit),
+  imagesCommand(exit),
+  rmiCommand(exit),
+  tagCommand(exit),
+  imageCommand(exit),
 ];
 
 export function buildCli(argv: string[], exit: ExitHolder): Argv {
