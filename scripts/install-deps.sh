@@ -11,6 +11,8 @@ packages=(
   iputils-ping      # ping across the veth pair
   procps            # ps, pgrep
   file              # the sandbox build checks busybox is static
+  docker-registry   # the real registry (distribution v2) the image tests push to and pull from
+  skopeo            # a registry client no one here wrote: interop tests copy and inspect with it
 )
 
 if ! command -v apt-get >/dev/null 2>&1; then
