@@ -1,9 +1,17 @@
 // Demo commands are data, but some need facts only the running container knows (its host PID, the
 // veth pair's addresses): they name them as {placeholders}, filled in right before the demo runs.
 // Pure, so the substitution is unit-tested apart from any container.
+import { join } from 'node:path';
+import { packageRoot } from '../paths.js';
+import { detectLayout, NSX_CONTROLLERS, type CgroupLayout } from '../runtime/cgroups.js';
+import { cgroupDirFor } from './kernel.js';
 
 /** The facts a demo command may name, as {name}. */
-export const DEMO_PLACEHOLDERS = ['pid', 'id', 'rootfs', 'hostIf', 'hostAddress', 'containerAddress'] as const;
+export const DEMO_PLACEHOLDERS = [
+  'pid', 'id', 'rootfs', 'hostIf', 'hostAddress', 'containerAddress', 'nsx',
+  // The directory of the container's cgroup that holds a controller's files, e.g. {cgroup:memory}.
+  ...NSX_CONTROLLERS.map((c) => `cgroup:${c}` as const),
+] as const;
 export type DemoPlaceholder = (typeof DEMO_PLACEHOLDERS)[number];
 export type DemoVars = Partial<Record<DemoPlaceholder, string>>;
 
@@ -15,19 +23,45 @@ export interface DemoSource {
   network?: { hostIf: string; hostAddress: string; containerAddress: string } | undefined;
 }
 
-export function demoVars(c: DemoSource): DemoVars {
+/** What the player saw of the container so far: its /proc/PID/cgroup lines from the latest evidence
+ *  (kept, so that a demo run after the command has exited still finds the cgroup's files). */
+export interface DemoSeen {
+  cgroups?: string[];
+  /** The machine's cgroup layout (default: detected when a {cgroup:…} is asked for). */
+  layout?: CgroupLayout;
+}
+
+/** {cgroup:<controller>}: the cgroup directory from the process's /proc/PID/cgroup line for the
+ *  hierarchy that holds the controller on this machine (v1, v2 or hybrid: cgroups(7)). */
+function cgroupVars(seen: DemoSeen): DemoVars {
+  if (!seen.cgroups?.length) return {};
+  let layout = seen.layout;
+  try {
+    layout ??= detectLayout();
+  } catch {
+    return {};
+  }
+  const out: DemoVars = {};
+  for (const c of NSX_CONTROLLERS) out[`cgroup:${c}`] = cgroupDirFor(seen.cgroups, c, layout);
+  return out;
+}
+
+export function demoVars(c: DemoSource, seen: DemoSeen = {}): DemoVars {
   return {
+    ...cgroupVars(seen),
     pid: c.pid === undefined ? undefined : String(c.pid),
     id: c.id,
     rootfs: c.spec.root.path,
     hostIf: c.network?.hostIf,
     hostAddress: c.network?.hostAddress,
     containerAddress: c.network?.containerAddress,
+    // This nsx itself (bin/nsx.js, executable), for a host demo that starts a second container to compare.
+    nsx: join(packageRoot(), 'bin', 'nsx.js'),
   };
 }
 
-/** {name}, but not a shell's ${name}. */
-const PLACEHOLDER = /(?<!\$)\{([A-Za-z]+)\}/g;
+/** {name} or {name:argument}, but not a shell's ${name}. */
+const PLACEHOLDER = /(?<!\$)\{([A-Za-z]+(?::[a-z_]+)?)\}/g;
 
 /** The placeholders an argv names ({pid} → "pid"), known or not. */
 export function placeholdersIn(argv: string[]): string[] {
@@ -45,4 +79,29 @@ export function fillPlaceholders(argv: string[], vars: DemoVars): { argv: string
 /** argv as a learner would type it: arguments with spaces or shell characters in single quotes. */
 export function shellLine(argv: string[]): string {
   return argv.map((a) => (a === '' ? "''" : /^[\w@%+=:,./{}-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** Text as shown to the learner: the container's 64-character id written <id>, as the docs write
+ *  it (nsx/<id>), so that demo lines naming its cgroup fit the screen. The events keep it whole. */
+export function shownText(text: string, id: string): string {
+  return id ? text.split(id).join('<id>') : text;
+}
+
+/** A demo's line as shown: "  host$ " and the command, broken between words to fit `width`
+ *  columns, continuation lines indented under the command. */
+export function commandLines(prompt: string, line: string, width = 80): string[] {
+  const head = `  ${prompt}$ `;
+  const indent = ' '.repeat(head.length + 2);
+  const out: string[] = [];
+  let cur = head;
+  let fresh = true;
+  for (const word of line.split(' ')) {
+    if (!fresh && cur.length + 1 + word.length > width) {
+      out.push(cur);
+      cur = indent + word;
+    } else cur = fresh ? cur + word : `${cur} ${word}`;
+    fresh = false;
+  }
+  out.push(cur);
+  return out;
 }

@@ -6,11 +6,13 @@ import type { StepId } from '../runtime/steps.js';
 
 /** A command run inside the half-built (or running) container, its output shown to the learner. */
 export interface Demo {
-  /** Run right after this step has been applied (before the next one). */
-  after: StepId;
+  /** Run right after this step has been applied (before the next one); or 'exit': after the
+   *  container's command has exited (on the host: what is left once its PID 1 is gone). */
+  after: StepId | 'exit';
   /** argv, run inside the container's namespaces (nsenter; with its root once pivot_root is done).
    *  It may name facts of the running container as {pid} (its host PID), {id}, {rootfs}, {hostIf},
-   *  {hostAddress}, {containerAddress} (the veth pair's): see src/learn/demo.ts. */
+   *  {hostAddress}, {containerAddress} (the veth pair's), {nsx} (this nsx, to start a second
+   *  container): see src/learn/demo.ts. */
   command: string[];
   /** Or a command run on the host, to show the host's side of things. */
   onHost?: boolean;

@@ -12,7 +12,7 @@ import { Container } from '../runtime/runtime.js';
 import { compileForHost, loadSeccomp } from '../runtime/seccomp-host.js';
 import { evidenceTable, stepHeader, wrap } from '../render/terminal.js';
 import { runInside } from '../ui/shell.js';
-import { demoVars, fillPlaceholders, shellLine } from './demo.js';
+import { commandLines, demoVars, fillPlaceholders, shellLine } from './demo.js';
 import type { Demo, Lesson, LessonText, QuizQuestion } from './lesson.js';
 import { sandboxRootfs } from './sandbox.js';
 
@@ -127,6 +127,14 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
       attached = true;
     };
 
+    const showDemo = (d: Demo) => {
+      const r = runDemo(d, container);
+      const undo = cleanupFor(d, r.output, container);
+      if (undo) cleanups.push(undo);
+      emit({ type: 'demo', after: d.after, command: r.command, onHost: !!d.onHost, output: r.output, status: r.status });
+      ui.write([...commandLines(d.onHost ? 'host' : 'inside', shellLine(r.command)).map((l) => c.cyan(l)), ...r.output.trimEnd().split('\n').map((l) => `    ${l}`), ...wrap(`→ ${d.notice}`, 2).map((l) => c.yellow(l)), '']);
+    };
+
     container.on((e) => {
       emit(e);
       if (e.type === 'started') limit = setTimeout(() => container.abort(), (opts.commandSeconds ?? 15) * 1000);
@@ -134,13 +142,7 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
         ui.write([...evidenceTable(e.evidence, e.changed, c), '']);
       }
       if (e.type === 'step-applied') {
-        for (const d of demosAfter(lesson, e.step.id)) {
-          const r = runDemo(d, container);
-          const undo = cleanupFor(d, r.output, container);
-          if (undo) cleanups.push(undo);
-          emit({ type: 'demo', after: d.after, command: r.command, onHost: !!d.onHost, output: r.output, status: r.status });
-          ui.write([c.cyan(`  ${d.onHost ? 'host' : 'inside'}$ ${shellLine(r.command)}`), ...r.output.trimEnd().split('\n').map((l) => `    ${l}`), ...wrap(`→ ${d.notice}`, 2).map((l) => c.yellow(l)), '']);
-        }
+        for (const d of demosAfter(lesson, e.step.id)) showDemo(d);
       }
       if (e.type === 'step-skipped') ui.write(wrap(`[${e.index + 1}/${total}] ${e.step.title}: skipped (${e.reason})`, 0).map((l) => c.dim(l)));
       if (e.type === 'step-failed') ui.write([c.red(`  failed: ${e.error.message}`), ...(e.error.hint ? wrap(e.error.hint, 4).map((l) => c.yellow(l)) : []), '']);
@@ -191,6 +193,8 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
       emit({ type: 'output', text: output });
       ui.write([c.dim('  the command printed:'), ...output.trimEnd().split('\n').map((l) => `    ${l}`), '']);
     }
+    // Demos after the command: on the host, what is left once the container's PID 1 has exited.
+    if (!result.error && container.applied.has('exec')) for (const d of demosAfter(lesson, 'exit')) showDemo(d);
     undoDemos();
     exitCode = result.exitCode;
     if (result.error && result.exitCode !== 130) {

@@ -11,7 +11,8 @@ import { hintFor } from './hints.js';
 import { changedFacts, hostView, parseInside, processFacts, type Evidence } from './observe.js';
 import type { Action, PlannedStep } from './plan.js';
 import { removeVeth, setupVeth, type VethFacts } from './network.js';
-import { Shim, ShimError, signalName, type ExitStatus } from './shim.js';
+import { Shim, ShimError, signalName, type ExitStatus, type HostUser } from './shim.js';
+import { writeFilesAs } from './as-user.js';
 import type { ContainerSpec, IdMapping } from './spec.js';
 
 export interface RunHooks {
@@ -62,6 +63,9 @@ export class Container {
     /** Read evidence after every step. Off for plain `nsx run` (no --step, --trace or --events):
      *  then the shim's instructions are also sent ahead without waiting for each reply. */
     private readonly observing = true,
+    /** Run the container's processes as this host user (rootless on their behalf; the plan must be
+     *  built for a non-root host): the shim and the id-map writes are theirs, nsx only watches. */
+    private readonly runAs?: HostUser,
   ) {}
 
   get id(): string {
@@ -121,7 +125,7 @@ export class Container {
     const steps = this.plan.map(summary);
     this.emit({ type: 'created', id: this.id, name: this.spec.name, rootfs: this.spec.root.path, command: this.spec.process.args, steps });
     try {
-      this.shim = await Shim.start(this.stdio);
+      this.shim = await Shim.start(this.stdio, this.runAs);
       if (this.observing) this.lastEvidence = this.observe(await this.inside()); // the baseline the first step is compared with
       for (const [index, step] of this.plan.entries()) {
         const s = steps[index];
@@ -251,20 +255,26 @@ export class Container {
   private writeIdMaps(setgroups: 'allow' | 'deny'): void {
     const pid = this.shim!.pid;
     const { uidMappings = [], gidMappings = [] } = this.spec.linux;
-    const write = (file: string, text: string) => {
+    const fail = (file: string, text: string, code: string) =>
+      new NsxError(`write /proc/${pid}/${file} (${text.trim().replace(/\n/g, '; ')}): ${code}`, {
+        syscall: 'write',
+        hint: hintFor('userns', { syscall: 'write', errnoName: code, detail: file }, this.spec),
+      });
+    const writes: [string, string][] = [['uid_map', mapText(uidMappings)], ...(setgroups === 'deny' ? [['setgroups', 'deny'] as [string, string]] : []), ['gid_map', mapText(gidMappings)]];
+    // On a user's behalf the user writes them, under the unprivileged rules (the writer's own id only).
+    if (this.runAs) {
+      const failed = writeFilesAs(this.runAs, writes.map(([f, t]) => [`/proc/${pid}/${f}`, t]));
+      const file = failed?.path.split('/').pop() ?? '';
+      if (failed) throw fail(file, writes.find(([f]) => f === file)?.[1] ?? '', failed.code);
+      return;
+    }
+    for (const [file, text] of writes) {
       try {
         writeFileSync(`/proc/${pid}/${file}`, text);
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-        throw new NsxError(`write /proc/${pid}/${file} (${text.trim().replace(/\n/g, '; ')}): ${code}`, {
-          syscall: 'write',
-          hint: hintFor('userns', { syscall: 'write', errnoName: code, detail: file }, this.spec),
-        });
+        throw fail(file, text, (e as NodeJS.ErrnoException).code ?? 'EIO');
       }
-    };
-    write('uid_map', mapText(uidMappings));
-    if (setgroups === 'deny') write('setgroups', 'deny');
-    write('gid_map', mapText(gidMappings));
+    }
   }
 
   /** Turns any failure into an NsxError that names the syscall and teaches the likely fix. */

@@ -18,6 +18,12 @@ export interface ShimFailure {
   stage: string;
 }
 
+/** A user on the host, by number (the kernel needs no passwd entry). */
+export interface HostUser {
+  uid: number;
+  gid: number;
+}
+
 export type ExitStatus = { code: number; signal?: undefined } | { code?: undefined; signal: number };
 
 /** Frames messages: "<length>\n" then NUL-separated fields. */
@@ -111,8 +117,9 @@ export class Shim {
     this.sup = new Channel(proc.stdio[4] as Socket);
   }
 
-  /** Starts the shim and waits for its worker. stdio 0-2 become the container's standard streams. */
-  static async start(stdio: StdioOptions = 'inherit'): Promise<Shim> {
+  /** Starts the shim and waits for its worker. stdio 0-2 become the container's standard streams.
+   *  With `as`, the shim runs as that host user (rootless on their behalf: nsx, as root, only watches). */
+  static async start(stdio: StdioOptions = 'inherit', as?: HostUser): Promise<Shim> {
     const path = shimPath();
     if (!existsSync(path)) {
       throw new NsxError(`the runtime's shim is not built (${path} is missing)`, {
@@ -120,7 +127,7 @@ export class Shim {
       });
     }
     const base = (Array.isArray(stdio) ? stdio : [stdio, stdio, stdio]).slice(0, 3);
-    const proc = spawn(path, [], { stdio: [...base, 'pipe', 'pipe'], env: {} });
+    const proc = spawn(path, [], { stdio: [...base, 'pipe', 'pipe'], env: {}, ...(as ? { uid: as.uid, gid: as.gid } : {}) });
     if (!proc.pid) throw new NsxError(`cannot start ${path}`, { hint: 'is it executable? run `npm ci` again' });
     const shim = new Shim(proc);
     const hello = await shim.sup.next();

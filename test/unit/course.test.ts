@@ -48,8 +48,11 @@ describe('the course', () => {
         expect(q.why.length).toBeGreaterThan(30);
       }
     });
-    it('has demos only after steps that exist', () => {
-      for (const d of lesson.demos) expect(STEP_ORDER).toContain(d.after);
+    it('has demos only after steps that exist, or after the command exited (on the host)', () => {
+      for (const d of lesson.demos) {
+        if (d.after === 'exit') expect([d.command, d.onHost]).toEqual([d.command, true]);
+        else expect(STEP_ORDER).toContain(d.after);
+      }
     });
     it('takes a positive, plausible time', () => {
       expect(lesson.minutes).toBeGreaterThan(0);

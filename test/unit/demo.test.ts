@@ -1,8 +1,9 @@
 // Demo commands: {placeholders} filled from the running container, the line a learner would type,
 // and every lesson's demos naming only facts the player knows.
 import { describe, expect, it } from '@jest/globals';
+import { accessSync, constants } from 'node:fs';
 import { COURSE } from '../../lessons/index.js';
-import { DEMO_PLACEHOLDERS, demoVars, fillPlaceholders, placeholdersIn, shellLine } from '../../src/learn/demo.js';
+import { DEMO_PLACEHOLDERS, commandLines, demoVars, fillPlaceholders, placeholdersIn, shellLine } from '../../src/learn/demo.js';
 
 const container = (network?: { hostIf: string; hostAddress: string; containerAddress: string }) => ({
   id: 'ab'.repeat(32),
@@ -18,6 +19,13 @@ describe('demo placeholders', () => {
     expect(fillPlaceholders(['cat', '/proc/{pid}/cgroup'], vars)).toEqual({ argv: ['cat', '/proc/4242/cgroup'] });
     expect(fillPlaceholders(['echo', '{hostAddress}-{containerAddress} on {hostIf}'], vars)).toEqual({ argv: ['echo', '10.213.7.1-10.213.7.2 on nsxhabababab'] });
     expect(fillPlaceholders(['ls', '{rootfs}/bin', '{id}'], vars)).toEqual({ argv: ['ls', '/srv/rootfs/bin', 'ab'.repeat(32)] });
+  });
+
+  it('names this nsx as {nsx}, an executable a host demo can start a second container with', () => {
+    const filled = fillPlaceholders(['{nsx}', 'run', '--rootfs', '{rootfs}', '/bin/true'], demoVars(container()));
+    expect('argv' in filled && filled.argv[0]).toMatch(/\/bin\/nsx\.js$/);
+    expect(() => accessSync((filled as { argv: string[] }).argv[0], constants.X_OK)).not.toThrow();
+    expect((filled as { argv: string[] }).argv.slice(1)).toEqual(['run', '--rootfs', '/srv/rootfs', '/bin/true']);
   });
 
   it('leaves a command without placeholders (and shell braces like ${x} or {}) as it is', () => {
@@ -48,5 +56,24 @@ describe('the demo line shown', () => {
     expect(shellLine(['sh', '-c', 'touch /dev/mqueue/q; cat /dev/mqueue/q'])).toBe("sh -c 'touch /dev/mqueue/q; cat /dev/mqueue/q'");
     expect(shellLine(['echo', "it's", ''])).toBe("echo 'it'\\''s' ''");
     expect(shellLine(['ip', '-br', 'addr', 'show', 'nsxh1234abcd'])).toBe('ip -br addr show nsxh1234abcd');
+  });
+});
+
+describe('the demo line, fitted to the screen', () => {
+  it('stays one line when it fits', () => {
+    expect(commandLines('inside', 'ps -o pid,comm')).toEqual(['  inside$ ps -o pid,comm']);
+  });
+  it('breaks a long command between words, never inside one, within the width, indented under the command', () => {
+    const line = "nsenter --root=/tmp/x /busybox sh -c 'until [ . -ef .. ]; do cd -P ..; done; chroot . ls /'";
+    const lines = commandLines('inside', line, 60);
+    expect(lines.length).toBeGreaterThan(1);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(60);
+    expect(lines[0].startsWith('  inside$ nsenter')).toBe(true);
+    for (const l of lines.slice(1)) expect(l.startsWith(' '.repeat(12))).toBe(true);
+    expect(lines.map((l) => l.trim()).join(' ')).toBe(`inside$ ${line}`);
+  });
+  it('keeps a word longer than the width whole, on a line of its own', () => {
+    const long = 'x'.repeat(90);
+    expect(commandLines('host', `ls ${long} /`)).toEqual(['  host$ ls', `          ${long}`, '          /']);
   });
 });
