@@ -56,6 +56,11 @@ export interface Lesson {
     command: string[];
     /** Changes to the plan (e.g. the kernel-order lesson swaps two steps to show what breaks). */
     transformPlan?: (plan: PlannedStep[]) => PlannedStep[];
+    /** Who the container runs as. 'invoking-user': rootless, as the unprivileged user who started
+     *  nsx (under sudo: SUDO_UID/SUDO_GID), the player staying root to watch and run the demos; when
+     *  there is no such user, as root in a user namespace of its own, and the transcript says so.
+     *  Absent: as nsx runs. See src/learn/runas.ts. */
+    as?: 'invoking-user';
   };
   /** The steps this lesson explains and pauses at; the rest are applied with a one-line mention. */
   focus: StepId[];

@@ -14,6 +14,7 @@ import { evidenceTable, stepHeader, wrap } from '../render/terminal.js';
 import { runInside } from '../ui/shell.js';
 import { commandLines, demoVars, fillPlaceholders, shellLine } from './demo.js';
 import type { Demo, Lesson, LessonText, QuizQuestion } from './lesson.js';
+import { checkRootfsFor, containerUser } from './runas.js';
 import { sandboxRootfs } from './sandbox.js';
 
 /** What the player reports, besides the runtime's own events (which it passes through). */
@@ -22,6 +23,7 @@ export type LessonEvent =
   | { type: 'explained'; step: string; more: boolean }
   | { type: 'demo'; after: string; command: string[]; onHost: boolean; output: string; status: number | null }
   | { type: 'demo-cleanup'; command: string[]; output: string; status: number | null }
+  | { type: 'run-as'; how: 'as-nsx' | 'self' | 'invoking-user' | 'root-userns'; uid?: number; gid?: number; note?: string }
   | { type: 'output'; text: string }
   | { type: 'quiz'; question: string; chosen?: number; correct: boolean | undefined }
   | { type: 'lesson-finished'; id: string; completed: boolean; exitCode: number };
@@ -54,6 +56,9 @@ export interface PlayOptions {
   commandSeconds?: number;
   /** Called with the container as soon as it exists (the CLI aborts it on Ctrl-C). */
   onContainer?: (c: Container) => void;
+  /** The environment sudo left (SUDO_UID, SUDO_GID), for lessons run as the invoking user
+   *  (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface PlayResult {
@@ -110,10 +115,18 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
       throw new NsxError(`the "${lesson.id}" lesson needs root`, { hint: 'start it with sudo: sudo nsx learn (or sudo nsx lesson ' + lesson.id + ')' });
     }
     const rootfs = opts.rootfs ?? sandboxRootfs();
-    const spec = specFromRunOptions({ ...lesson.run.options, rootfs, command: lesson.run.command, loadSeccomp, root: isRealRoot() });
-    let plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost));
+    const root = isRealRoot();
+    const who = containerUser(lesson.run.as, opts.env ?? process.env, { uid: process.getuid!(), gid: process.getgid!(), root });
+    emit({ type: 'run-as', how: who.how, ...(who.runAs ?? {}), ...(who.note ? { note: who.note } : {}) });
+    if (who.note) ui.write(['', ...wrap(who.note, 0).map((l) => c.yellow(l)), '']);
+    if (who.runAs) checkRootfsFor(who.runAs, rootfs);
+    // On a user's behalf the plan is a rootless one: no cgroup, the unprivileged id-map rules.
+    const asUser = who.runAs ? { root: false, uid: who.runAs.uid, gid: who.runAs.gid } : { root };
+    const options = { ...lesson.run.options, ...(who.userns ? { userns: who.userns } : {}) };
+    const spec = specFromRunOptions({ ...options, rootfs, command: lesson.run.command, loadSeccomp, ...asUser });
+    let plan = buildPlan(spec, { ...hostFacts(spec.root.path, compileForHost), root: asUser.root });
     if (lesson.run.transformPlan) plan = lesson.run.transformPlan(plan);
-    const container = new Container(spec, plan, ['ignore', 'pipe', 'pipe'], true);
+    const container = new Container(spec, plan, ['ignore', 'pipe', 'pipe'], true, who.runAs);
     opts.onContainer?.(container);
     // What demos made on the host, undone when the lesson's container is over, however it ends.
     const cleanups: string[][] = [];
