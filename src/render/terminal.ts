@@ -63,7 +63,10 @@ export function evidenceRows(e: Evidence): [string, string, string, string[]][] 
   rows.push(['mounts', '', `${p.mounts.length} reachable${ns}`, ['mounts']]);
   rows.push(['root', '', p.root, ['root']]);
   if (e.inside) rows.push(['cwd', '', e.inside.cwd, ['inside.cwd']]);
-  rows.push(['CapEff', '', p.capEff.length === 41 ? 'all' : `${p.capEff.length}: ${p.capEff.map((x) => x.replace('CAP_', '').toLowerCase()).join(',')}`, ['capEff']]);
+  const caps = (set: string[]) => (set.length === 41 ? 'all' : `${set.length}: ${set.map((x) => x.replace('CAP_', '').toLowerCase()).join(',')}`);
+  rows.push(['CapEff', '', caps(p.capEff), ['capEff']]);
+  // The bounding set only where it says something the effective set does not (capabilities(7)).
+  if (p.capBnd.join() !== p.capEff.join()) rows.push(['CapBnd', '', caps(p.capBnd), ['capBnd']]);
   rows.push(['NoNewPrivs', '', String(p.noNewPrivs ? 1 : 0), ['noNewPrivs']]);
   rows.push(['Seccomp', '', ['0 (off)', '1 (strict)', '2 (filter)'][p.seccomp] ?? String(p.seccomp), ['seccomp']]);
   const cg = p.cgroups.find((l) => l.includes('nsx/')) ?? p.cgroups.find((l) => l.startsWith('0::')) ?? p.cgroups[0] ?? '';
@@ -71,13 +74,32 @@ export function evidenceRows(e: Evidence): [string, string, string, string[]][] 
   return rows;
 }
 
+/** A value split over lines of at most width, after commas or spaces (a changed list is shown whole);
+ *  a piece longer than a line is clipped. */
+export function splitValue(value: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const piece of value.match(/[^, ]+[, ]?|[, ]/g) ?? []) {
+    if (line && (line + piece).trimEnd().length > width) {
+      out.push(line.trimEnd());
+      line = '';
+    }
+    line += piece;
+  }
+  if (line || !out.length) out.push(line.trimEnd());
+  return out.map((l) => clip(l, width));
+}
+
 export function evidenceTable(e: Evidence, changed: string[], c: ChalkInstance): string[] {
   const lines = [c.dim(`  ${'fact'.padEnd(12)} ${'host view'.padEnd(24)} container view`)];
+  const width = WIDTH - 40;
   for (const [label, host, inside, keys] of evidenceRows(e)) {
     const hit = keys.some((k) => changed.includes(k));
     const mark = hit ? c.green('*') : ' ';
-    const text = ` ${mark}${label.padEnd(12)} ${clip(host, 24).padEnd(24)} ${clip(inside, WIDTH - 40)}`;
+    const [first, ...more] = hit ? splitValue(inside, width) : [clip(inside, width)];
+    const text = ` ${mark}${label.padEnd(12)} ${clip(host, 24).padEnd(24)} ${first}`;
     lines.push(hit ? c.bold(text) : text);
+    for (const m of more) lines.push(c.bold(`${' '.repeat(39)} ${m}`));
   }
   if (changed.length) lines.push(c.dim('  * changed by this step'));
   return lines;

@@ -1,7 +1,7 @@
 // The terminal renderer: 80 columns, no colour with NO_COLOR, and the changed facts marked.
 import { describe, expect, it } from '@jest/globals';
 import { Chalk } from 'chalk';
-import { evidenceTable, renderEvent, stepHeader, summarizeRemoved, wrap } from '../../src/render/terminal.js';
+import { evidenceTable, renderEvent, splitValue, stepHeader, summarizeRemoved, wrap } from '../../src/render/terminal.js';
 import { STEP_INFO, STEP_ORDER } from '../../src/runtime/steps.js';
 import type { Evidence } from '../../src/runtime/observe.js';
 import { stripAnsi } from '../helpers.js';
@@ -37,6 +37,29 @@ describe('terminal renderer', () => {
   });
   it('wraps words, never splitting them', () => {
     expect(wrap('aaa bbb ccc', 2, 10)).toEqual(['  aaa bbb', '  ccc']);
+  });
+  it('shows a changed list whole, over continuation lines under its column; an unchanged one clipped', () => {
+    const plain = new Chalk({ level: 0 });
+    const changed = evidenceTable(evidence, ['capEff'], plain);
+    const at = changed.findIndex((r) => r.includes('CapEff'));
+    expect(changed[at]).toMatch(/^ \*CapEff +8: chown,dac_override,fsetid,fowner,$/);
+    expect(changed[at + 1]).toBe(`${' '.repeat(40)}mknod,net_raw,setgid,setuid`);
+    for (const l of changed) expect(l.length).toBeLessThanOrEqual(80);
+    const unchanged = evidenceTable(evidence, [], plain);
+    expect(unchanged.find((r) => r.includes('CapEff'))).toMatch(/…$/);
+    expect(unchanged.filter((r) => r.startsWith(' '.repeat(40)))).toEqual([]);
+  });
+  it('splits values after commas or spaces, clipping a piece longer than a line', () => {
+    expect(splitValue('a,bb,ccc', 5)).toEqual(['a,bb,', 'ccc']);
+    expect(splitValue('3: x,y', 40)).toEqual(['3: x,y']);
+    expect(splitValue('abcdefgh', 4)).toEqual(['abc…']);
+    expect(splitValue('', 4)).toEqual(['']);
+  });
+  it('shows the bounding set only where it differs from the effective set', () => {
+    const plain = new Chalk({ level: 0 });
+    expect(evidenceTable(evidence, [], plain).find((r) => r.includes('CapBnd'))).toMatch(/CapBnd +0: $/);
+    const same = { ...evidence, process: { ...evidence.process, capBnd: evidence.process.capEff } };
+    expect(evidenceTable(same, [], plain).find((r) => r.includes('CapBnd'))).toBeUndefined();
   });
 });
 
