@@ -24,6 +24,12 @@ export function hintFor(step: StepId, f: FailureFacts, spec: ContainerSpec): str
       return undefined;
     case 'namespaces':
     case 'fork':
+      if (f.detail?.endsWith('/timens_offsets')) {
+        if (e === 'ERANGE') return 'time_namespaces(7): an offset may not make the clock negative inside the namespace, nor push it past about 146 years';
+        if (e === 'EACCES') return 'time_namespaces(7): the offsets can be written only before the first process enters the time namespace';
+        if (e === 'EPERM') return 'writing timens_offsets needs CAP_SYS_TIME in the user namespace that owns the time namespace';
+        return undefined;
+      }
       if (e === 'EPERM') return `creating namespaces needs CAP_SYS_ADMIN: ${asRoot}`;
       if (e === 'EINVAL' && f.detail && (Number(f.detail) & 0x80)) return 'this kernel has no time namespaces (CONFIG_TIME_NS, Linux 5.6+): leave out the time namespace';
       if (e === 'EINVAL') return 'this kernel lacks one of the namespace types asked for: run `nsx doctor`';

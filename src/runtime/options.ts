@@ -28,6 +28,8 @@ export interface RunOptions {
   unsafeChroot?: boolean;
   /** Extra namespaces beyond docker's defaults (the time namespace, for its lesson). */
   timeNamespace?: boolean;
+  /** With timeNamespace: the seconds its CLOCK_MONOTONIC and CLOCK_BOOTTIME are ahead of (or, negative, behind) the host's. */
+  timeOffsets?: { monotonic?: number; boottime?: number };
   /** Loads the seccomp profile at a path (or the default one for undefined); injected to keep this module light. */
   loadSeccomp: (path: string | undefined) => { profile: Record<string, unknown>; source: string };
   /** Whether nsx runs as real root (injected for tests). */
@@ -106,6 +108,17 @@ export function resolveUser(rootfs: string, spec: string | undefined): { uid: nu
   }
   const additionalGids = name ? groups.filter((x) => (x[3] ?? '').split(',').includes(name!)).map((x) => Number(x[2])).filter((x) => x !== gid) : [];
   return { uid, gid, additionalGids };
+}
+
+/** Clock offsets in whole seconds, only for a time namespace of the container's own (time_namespaces(7)). */
+function parseTimeOffsets(o: RunOptions['timeOffsets'], timeNamespace: boolean): ContainerSpec['linux']['timeOffsets'] {
+  const clocks = (['monotonic', 'boottime'] as const).filter((k) => o?.[k] !== undefined);
+  if (!clocks.length) return undefined;
+  if (!timeNamespace) throw new NsxError('clock offsets need a time namespace', { hint: 'ask for one too (timeNamespace): the host\'s clocks cannot be offset' });
+  for (const k of clocks) {
+    if (!Number.isSafeInteger(o![k])) throw new NsxError(`${k} offset ${o![k]}: not a whole number of seconds`, { hint: 'e.g. 86400 for one day ahead' });
+  }
+  return Object.fromEntries(clocks.map((k) => [k, { secs: o![k]!, nanosecs: 0 }]));
 }
 
 function parseCpus(v: string | number | undefined): number | undefined {
@@ -189,6 +202,7 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
   if (network !== 'host') namespaces.push('network');
   if (userns === 'private') namespaces.unshift('user');
   if (o.timeNamespace) namespaces.push('time');
+  const timeOffsets = parseTimeOffsets(o.timeOffsets, !!o.timeNamespace);
   const uidMap: IdMapping[] = o.root ? [subordinate('/etc/subuid')] : [{ containerID: 0, hostID: o.uid ?? process.getuid!(), size: 1 }];
   const gidMap: IdMapping[] = o.root ? [subordinate('/etc/subgid')] : [{ containerID: 0, hostID: o.gid ?? process.getgid!(), size: 1 }];
   const gid5Mapped = userns === 'host' || gidMap.some((m) => m.containerID <= 5 && 5 < m.containerID + m.size);
@@ -215,6 +229,7 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
           }
         : {}),
       ...(seccomp ? { seccomp } : {}),
+      ...(timeOffsets ? { timeOffsets } : {}),
       maskedPaths: o.privileged ? [] : DOCKER_MASKED_PATHS,
       readonlyPaths: o.privileged ? [] : DOCKER_READONLY_PATHS,
     },

@@ -129,10 +129,14 @@ function namespacesStep(spec: ContainerSpec): Partial<PlannedStep> {
   const chosen = (Object.keys(NS_FLAG) as (keyof typeof NS_FLAG)[]).filter((t) => has(spec, t));
   if (!chosen.length) return { skip: 'no namespaces besides the PID namespace were asked for' };
   const flags = chosen.reduce((f, t) => f | NS_FLAG[t][0], 0);
+  // A new time namespace's clocks can be offset only until its first process enters it, which the
+  // fork does (time_namespaces(7)); the process that made it writes its /proc/PID/timens_offsets.
+  const offsets = has(spec, 'time') ? Object.entries(spec.linux.timeOffsets ?? {}) : [];
+  const offsetText = offsets.map(([clock, o]) => `${clock} ${o.secs} ${o.nanosecs ?? 0}\n`).join('');
   return {
-    syscalls: [`unshare(${chosen.map((t) => NS_FLAG[t][1]).join(' | ')})`],
-    shell: `unshare ${chosen.map((t) => `--${t === 'network' ? 'net' : t}`).join(' ')}`,
-    actions: [shim('unshare', flags)],
+    syscalls: [`unshare(${chosen.map((t) => NS_FLAG[t][1]).join(' | ')})`, ...(offsets.length ? [`write("/proc/self/timens_offsets", "${offsetText.replace(/\n/g, '\\n')}")`] : [])],
+    shell: `unshare ${chosen.map((t) => `--${t === 'network' ? 'net' : t}`).join(' ')}${offsets.map(([clock, o]) => ` --${clock} ${o.secs}`).join('')}`,
+    actions: [shim('unshare', flags), ...(offsets.length ? [shim('write', '/proc/self/timens_offsets', offsetText)] : [])],
   };
 }
 

@@ -48,6 +48,9 @@ export interface ContainerSpec {
     seccomp?: { profile: SeccompProfileJson; source: string };
     maskedPaths: string[];
     readonlyPaths: string[];
+    /** The clocks of a new time namespace, offset from the host's (OCI linux.timeOffsets;
+     *  time_namespaces(7)): written before any process enters the namespace. */
+    timeOffsets?: Partial<Record<'monotonic' | 'boottime', { secs: number; nanosecs?: number }>>;
   };
   nsx: {
     /** pivot_root (what runtimes do) or chroot (unsafe, only for the chroot lesson). */
