@@ -14,7 +14,8 @@ export interface Played {
   transcript: string;
 }
 
-export async function playForTest(id: string, opts: { rootfs?: string } = {}): Promise<Played> {
+/** opts.env: the environment the player reads (SUDO_UID, SUDO_GID), instead of the test's own. */
+export async function playForTest(id: string, opts: { rootfs?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Played> {
   let transcript = '';
   const out = new Writable({
     write(chunk, _enc, cb) {
@@ -24,7 +25,7 @@ export async function playForTest(id: string, opts: { rootfs?: string } = {}): P
   });
   const entry = findLesson(id);
   const events: PlayerEvent[] = [];
-  const r = await playLesson(entry.lesson, textOf(entry), { ui: makeUI({ mode: 'print', out }), onEvent: (e) => events.push(e), rootfs: opts.rootfs ?? TEST_ROOTFS });
+  const r = await playLesson(entry.lesson, textOf(entry), { ui: makeUI({ mode: 'print', out }), onEvent: (e) => events.push(e), rootfs: opts.rootfs ?? TEST_ROOTFS, ...(opts.env ? { env: opts.env } : {}) });
   return { ...r, events, transcript: stripAnsi(transcript) };
 }
 
