@@ -4,6 +4,7 @@
 import type { Lesson } from '../src/learn/lesson.js';
 import welcome from './01-welcome/index.js';
 import uts from './11-uts/index.js';
+import ipc from './13-ipc/index.js';
 import user from './15-user/index.js';
 
 export interface CourseEntry {
@@ -15,5 +16,6 @@ export interface CourseEntry {
 export const COURSE: CourseEntry[] = [
   { dir: '01-welcome', lesson: welcome },
   { dir: '11-uts', lesson: uts },
+  { dir: '13-ipc', lesson: ipc },
   { dir: '15-user', lesson: user },
 ];
