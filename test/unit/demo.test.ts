@@ -3,7 +3,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { accessSync, constants } from 'node:fs';
 import { COURSE } from '../../lessons/index.js';
-import { DEMO_PLACEHOLDERS, commandLines, demoVars, fillPlaceholders, placeholdersIn, shellLine } from '../../src/learn/demo.js';
+import { DEMO_PLACEHOLDERS, commandLines, demoVars, fillPlaceholders, placeholdersIn, shellLine, shownText } from '../../src/learn/demo.js';
+import { cgroupDirFor } from '../../src/learn/kernel.js';
 
 const container = (network?: { hostIf: string; hostAddress: string; containerAddress: string }) => ({
   id: 'ab'.repeat(32),
@@ -75,5 +76,40 @@ describe('the demo line, fitted to the screen', () => {
   it('keeps a word longer than the width whole, on a line of its own', () => {
     const long = 'x'.repeat(90);
     expect(commandLines('host', `ls ${long} /`)).toEqual(['  host$ ls', `          ${long}`, '          /']);
+  });
+});
+
+describe('{cgroup:<controller>}: the container\'s cgroup directory for a controller', () => {
+  const id = 'ab'.repeat(32);
+  const hybrid = {
+    version: 'hybrid' as const,
+    unified: '/sys/fs/cgroup/unified',
+    unifiedControllers: ['hugetlb'],
+    v1: { cpu: '/sys/fs/cgroup/cpu,cpuacct', cpuacct: '/sys/fs/cgroup/cpu,cpuacct', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' },
+  };
+  const v2 = { version: 'v2' as const, unified: '/sys/fs/cgroup', unifiedControllers: ['cpu', 'memory', 'pids'], v1: {} };
+  const hybridLines = ['9:name=systemd:/user.slice', `8:pids:/nsx/${id}`, `4:memory:/nsx/${id}`, `3:cpu,cpuacct:/nsx/${id}`, `0::/nsx/${id}`];
+
+  it('takes the v1 hierarchy that has the controller, else the unified one, with the path from /proc/PID/cgroup', () => {
+    expect(cgroupDirFor(hybridLines, 'memory', hybrid)).toBe(`/sys/fs/cgroup/memory/nsx/${id}`);
+    expect(cgroupDirFor(hybridLines, 'cpu', hybrid)).toBe(`/sys/fs/cgroup/cpu,cpuacct/nsx/${id}`);
+    expect(cgroupDirFor(hybridLines, 'hugetlb', hybrid)).toBe(`/sys/fs/cgroup/unified/nsx/${id}`);
+    expect(cgroupDirFor([`0::/nsx/${id}`], 'pids', v2)).toBe(`/sys/fs/cgroup/nsx/${id}`);
+    expect(cgroupDirFor([], 'pids', v2)).toBeUndefined();
+  });
+
+  it('fills {cgroup:memory} and friends from the lines the player saw, and names them missing before', () => {
+    const vars = demoVars(container(), { cgroups: hybridLines, layout: hybrid });
+    expect(fillPlaceholders(['cat', '{cgroup:memory}/memory.limit_in_bytes', '{cgroup:pids}/pids.max'], vars)).toEqual({
+      argv: ['cat', `/sys/fs/cgroup/memory/nsx/${id}/memory.limit_in_bytes`, `/sys/fs/cgroup/pids/nsx/${id}/pids.max`],
+    });
+    expect(placeholdersIn(['cat', '{cgroup:cpu}/cpu.stat'])).toEqual(['cgroup:cpu']);
+    expect(fillPlaceholders(['cat', '{cgroup:memory}/memory.max'], demoVars(container()))).toEqual({ missing: 'cgroup:memory' });
+    expect(fillPlaceholders(['cat', '{cgroup:blkio}/x'], vars)).toEqual({ missing: 'cgroup:blkio' });
+  });
+
+  it('shows the container\'s 64-character id as <id>', () => {
+    expect(shownText(`cat /sys/fs/cgroup/nsx/${id}/pids.max`, id)).toBe('cat /sys/fs/cgroup/nsx/<id>/pids.max');
+    expect(shownText('no id here', id)).toBe('no id here');
   });
 });
