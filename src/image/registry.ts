@@ -178,7 +178,12 @@ export function parseWWWAuthenticate(header: string): AuthChallenge[] {
           value += s[i++];
         }
         i++;
-      } else value = token();
+      } else {
+        // Unquoted: RFC 7235 wants a token, but realms like https://x/token appear unquoted in the wild.
+        const m = /^[^\s,"]*/.exec(s.slice(i))!;
+        value = m[0];
+        i += value.length;
+      }
       challenge.params[name.toLowerCase()] = value;
       skipWs();
       if (s[i] === ',') {

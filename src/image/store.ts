@@ -19,7 +19,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { NsxError } from '../runtime/errors.js';
 import {
-  candidates, DEFAULT_TAG, familiarName, formatReference, parseReference, repositoryName, SHA256_DIGEST_RE, type ImageReference,
+  candidates, DEFAULT_TAG, familiarName, formatReference, parseReference, repositoryName, SHA256_DIGEST_RE, withDefaultTag, type ImageReference,
 } from './reference.js';
 import { loadRegistriesConfig } from './registries.js';
 import {
@@ -342,9 +342,10 @@ export class ImageStore {
     });
   }
 
-  /** Records REF (any form; normalized) → the manifest MANIFESTDIGEST in index.json. */
+  /** Records REF (any form; normalized, ":latest" when it has no tag or digest) → the manifest
+   *  MANIFESTDIGEST in index.json. */
   addImage(ref: string, manifestDigest: string, opts: { repoDigest?: string } = {}): void {
-    const name = formatReference(parseReference(ref));
+    const name = formatReference(withDefaultTag(parseReference(ref)));
     const manifestBytes = readFileSync(this.blobPath(manifestDigest));
     if (sha256(manifestBytes) !== manifestDigest) throw new NsxError(`image store: manifest ${manifestDigest} is corrupt`);
     const manifest = JSON.parse(manifestBytes.toString('utf8')) as OciManifest;
