@@ -149,9 +149,11 @@ export class Container {
         }
         if (step.id === 'exec') {
           this.emit({ type: 'started', pid: this.shim.initPid! });
-          // A quick command may already be gone: then there is nothing true left to show.
+          // A quick command may already be gone: then there is nothing true left to show. An exiting
+          // process loses its mount namespace (and uts, ipc, net...) before it is reaped, keeping only
+          // its user and PID namespace links, so a missing mnt link means "gone" too.
           const after = this.observing ? this.observe(undefined, step.id) : undefined;
-          if (after && Object.keys(after.process.ns).length) this.emitApplied(index, s, after);
+          if (after?.process.ns.mnt) this.emitApplied(index, s, after);
           else {
             this.applied.add(s.id);
             this.emit({ type: 'step-applied', index, step: s, changed: [] });

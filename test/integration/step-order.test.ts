@@ -63,4 +63,20 @@ describe('step order', () => {
     expect(pivot.process.root).toBe(rootfs);
     expect(eventsOf(r, 'step-applied').find((e) => e.step.id === 'pivot-root')!.changed).toContain('root');
   });
+
+  itRoot('evidence after exec: only from a command still running, never the half-gone facts of one that is exiting', async () => {
+    // `exit` ends at once: the exec step is observed either while sh still runs, or not at all.
+    for (let i = 0; i < 5; i++) {
+      const r = await run([], ['/bin/sh', '-c', 'exit 0']);
+      expect(r.code).toBe(0);
+      const ev = evidenceAfter(r, 'exec');
+      if (!ev) continue;
+      expect(ev.process.ns.mnt).toBeDefined();
+      expect(ev.process.mounts.length).toBeGreaterThan(0);
+      expect(ev.process.root).not.toBe('');
+    }
+    // A command that stays has its evidence.
+    const r = await run([], ['/bin/sh', '-c', 'sleep 1']);
+    expect(evidenceAfter(r, 'exec')!.process.ns.mnt).toBeDefined();
+  });
 });
