@@ -16,6 +16,9 @@ export interface Demo {
   command: string[];
   /** Or a command run on the host, to show the host's side of things. */
   onHost?: boolean;
+  /** With after 'exit': run the moment PID 1 has exited, before nsx removes the container's cgroups
+   *  and veth pair (e.g. to read the cgroup's final counters); shown in the same place. */
+  beforeCleanup?: boolean;
   /** One sentence: what to notice in the output. */
   notice: string;
   /** A host command that removes what this demo made on the host, run when the lesson ends however

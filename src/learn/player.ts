@@ -12,7 +12,7 @@ import { Container } from '../runtime/runtime.js';
 import { compileForHost, loadSeccomp } from '../runtime/seccomp-host.js';
 import { evidenceTable, stepHeader, wrap } from '../render/terminal.js';
 import { runInside } from '../ui/shell.js';
-import { commandLines, demoVars, fillPlaceholders, shellLine } from './demo.js';
+import { commandLines, demoVars, fillPlaceholders, shellLine, shownText, type DemoSeen } from './demo.js';
 import type { Demo, Lesson, LessonText, QuizQuestion } from './lesson.js';
 import { checkRootfsFor, containerUser } from './runas.js';
 import { sandboxRootfs } from './sandbox.js';
@@ -66,8 +66,8 @@ export interface PlayResult {
   exitCode: number;
 }
 
-function demosAfter(lesson: Lesson, step: string): Demo[] {
-  return lesson.demos.filter((d) => d.after === step);
+function demosAfter(demos: Demo[], step: string): Demo[] {
+  return demos.filter((d) => d.after === step);
 }
 
 function runOnHost(argv: string[]): { output: string; status: number | null } {
@@ -77,8 +77,8 @@ function runOnHost(argv: string[]): { output: string; status: number | null } {
 
 /** Runs a demo, its {placeholders} filled from the container: inside it (nsenter) or on the host.
  *  Returns the command as run, and what it printed. */
-function runDemo(d: Demo, container: Container): { command: string[]; output: string; status: number | null } {
-  const filled = fillPlaceholders(d.command, demoVars(container));
+function runDemo(d: Demo, container: Container, seen: DemoSeen = {}): { command: string[]; output: string; status: number | null } {
+  const filled = fillPlaceholders(d.command, demoVars(container, seen));
   if ('missing' in filled) return { command: d.command, output: `(not run: {${filled.missing}} is not known at this point)`, status: null };
   const command = filled.argv;
   if (d.onHost) return { command, ...runOnHost(command) };
@@ -140,12 +140,24 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
       attached = true;
     };
 
-    const showDemo = (d: Demo) => {
-      const r = runDemo(d, container);
+    // The lesson's demos, read once (a lesson may compute them for this machine).
+    const demos = lesson.demos;
+    // What demos have seen of the container: its cgroup lines, kept for {cgroup:…} after it exits.
+    const seen: DemoSeen = {};
+    // 'exit' demos run before the cleanup (beforeCleanup), shown later with the others.
+    const ranEarly = new Map<Demo, ReturnType<typeof runDemo>>();
+    const runRecorded = (d: Demo) => {
+      const r = runDemo(d, container, seen);
       const undo = cleanupFor(d, r.output, container);
       if (undo) cleanups.push(undo);
       emit({ type: 'demo', after: d.after, command: r.command, onHost: !!d.onHost, output: r.output, status: r.status });
-      ui.write([...commandLines(d.onHost ? 'host' : 'inside', shellLine(r.command)).map((l) => c.cyan(l)), ...r.output.trimEnd().split('\n').map((l) => `    ${l}`), ...wrap(`→ ${d.notice}`, 2).map((l) => c.yellow(l)), '']);
+      return r;
+    };
+    const showDemo = (d: Demo) => {
+      const r = ranEarly.get(d) ?? runRecorded(d);
+      // The container's long id is shown as <id> (the events keep the command and output whole).
+      const shown = (t: string) => shownText(t, container.id);
+      ui.write([...commandLines(d.onHost ? 'host' : 'inside', shown(shellLine(r.command))).map((l) => c.cyan(l)), ...shown(r.output).trimEnd().split('\n').map((l) => `    ${l}`), ...wrap(`→ ${d.notice}`, 2).map((l) => c.yellow(l)), '']);
     };
 
     container.on((e) => {
@@ -155,8 +167,11 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
         ui.write([...evidenceTable(e.evidence, e.changed, c), '']);
       }
       if (e.type === 'step-applied') {
-        for (const d of demosAfter(lesson, e.step.id)) showDemo(d);
+        if (e.evidence?.process.cgroups.length) seen.cgroups = e.evidence.process.cgroups;
+        for (const d of demosAfter(demos, e.step.id)) showDemo(d);
       }
+      // PID 1 has exited; the container's cgroups are removed right after this event.
+      if (e.type === 'exited') for (const d of demosAfter(demos, 'exit').filter((x) => x.beforeCleanup)) ranEarly.set(d, runRecorded(d));
       if (e.type === 'step-skipped') ui.write(wrap(`[${e.index + 1}/${total}] ${e.step.title}: skipped (${e.reason})`, 0).map((l) => c.dim(l)));
       if (e.type === 'step-failed') ui.write([c.red(`  failed: ${e.error.message}`), ...(e.error.hint ? wrap(e.error.hint, 4).map((l) => c.yellow(l)) : []), '']);
     });
@@ -207,7 +222,7 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
       ui.write([c.dim('  the command printed:'), ...output.trimEnd().split('\n').map((l) => `    ${l}`), '']);
     }
     // Demos after the command: on the host, what is left once the container's PID 1 has exited.
-    if (!result.error && container.applied.has('exec')) for (const d of demosAfter(lesson, 'exit')) showDemo(d);
+    if (!result.error && container.applied.has('exec')) for (const d of demosAfter(demos, 'exit')) showDemo(d);
     undoDemos();
     exitCode = result.exitCode;
     if (result.error && result.exitCode !== 130) {
