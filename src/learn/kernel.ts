@@ -2,6 +2,8 @@
 // which processes exist, in which namespaces, with what hostname, uid map, limits... (proc(5)).
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { detectLayout, parseProcCgroup, type CgroupLayout } from '../runtime/cgroups.js';
 import { NAMESPACE_KINDS, type NamespaceKind } from '../runtime/observe.js';
 
 export interface ProcessInfo {
@@ -97,6 +99,22 @@ export function linksOf(pid: number): { name: string; up: boolean }[] {
 /** A field of /proc/PID/status. */
 export function statusField(pid: number, field: string): string | undefined {
   return new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(read(`/proc/${pid}/status`))?.[1];
+}
+
+/** The directory of a process's cgroup that holds a controller's files, from its /proc/PID/cgroup
+ *  lines (as read from the initial cgroup namespace) and the machine's layout: the v1 hierarchy
+ *  that has the controller, else the unified v2 one (cgroups(7): a controller is in one only). */
+export function cgroupDirFor(lines: string[], controller: string, layout: CgroupLayout): string | undefined {
+  const entries = parseProcCgroup(lines.join('\n'));
+  const v1 = layout.v1[controller];
+  const entry = v1 !== undefined ? entries.find((e) => e.id !== 0 && e.controllers.includes(controller)) : entries.find((e) => e.id === 0);
+  const mount = v1 ?? layout.unified;
+  return entry && mount !== undefined ? join(mount, entry.path) : undefined;
+}
+
+/** cgroupDirFor a live process. */
+export function cgroupDirOf(pid: number, controller: string, layout: CgroupLayout = detectLayout()): string | undefined {
+  return cgroupDirFor(read(`/proc/${pid}/cgroup`).split('\n').filter(Boolean), controller, layout);
 }
 
 /** Whether pid belongs to an nsx container: it, or one of its ancestors, runs nsx's shim (the
