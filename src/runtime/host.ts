@@ -1,6 +1,7 @@
 // What the plan needs to know about this machine, read once.
 import { lstatSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
+import { posix } from 'node:path';
 import { decodeCapMask, lastCap } from './capabilities.js';
 import { NsxError } from './errors.js';
 import type { HostFacts } from './plan.js';
@@ -33,7 +34,14 @@ function pathKind(path: string): 'file' | 'dir' | 'absent' {
   }
 }
 
-export function hostFacts(rootfs: string, compileSeccomp?: HostFacts['compileSeccomp']): HostFacts {
+/** How to look into a root filesystem that is not one directory on the host yet (an image's layers,
+ *  to be mounted with overlayfs on rootfs inside the container): the container path resolved. */
+export interface LayeredRoot {
+  has(path: string): boolean;
+  resolvePath(path: string): string[];
+}
+
+export function hostFacts(rootfs: string, compileSeccomp?: HostFacts['compileSeccomp'], layers?: LayeredRoot): HostFacts {
   return {
     arch: hostArch(),
     kernel: release(),
@@ -42,7 +50,7 @@ export function hostFacts(rootfs: string, compileSeccomp?: HostFacts['compileSec
     bounding: ownBoundingSet(),
     pathKind,
     compileSeccomp,
-    rootfsHas: (p) => pathKind(secureJoin(rootfs, p)) !== 'absent',
-    resolve: (p) => secureJoin(rootfs, p),
+    rootfsHas: layers ? (p) => layers.has(p) : (p) => pathKind(secureJoin(rootfs, p)) !== 'absent',
+    resolve: layers ? (p) => posix.join(rootfs, ...layers.resolvePath(p)) : (p) => secureJoin(rootfs, p),
   };
 }

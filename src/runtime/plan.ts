@@ -4,7 +4,7 @@
 import { posix } from 'node:path';
 import { CAPABILITY_NAMES, capNumber, capsToMask, type CapabilityName } from './capabilities.js';
 import { NsxError } from './errors.js';
-import type { ContainerSpec, Mount, NamespaceType } from './spec.js';
+import type { ContainerSpec, Mount, NamespaceType, OverlayRoot } from './spec.js';
 import { DEFAULT_DEVICES, DEV_SYMLINKS } from './spec.js';
 import { STEP_INFO, STEP_ORDER, type StepId, type StepInfo } from './steps.js';
 
@@ -165,10 +165,36 @@ function mountPrivateStep(spec: ContainerSpec): Partial<PlannedStep> {
   return { actions: [shim('mount', '', '/', '', MS.REC | MS.PRIVATE, '')] };
 }
 
+/** overlayfs's mount options (overlayfs.rst, "Multiple lower layers": lowerdir=top:…:bottom). */
+export function overlayMountData(o: OverlayRoot): string {
+  return `lowerdir=${o.lowerdirs.join(':')},upperdir=${o.upper},workdir=${o.work}${o.userxattr ? ',userxattr' : ''}`;
+}
+
 function rootfsStep(spec: ContainerSpec): Partial<PlannedStep> {
   if (!has(spec, 'mount')) return { skip: 'no mount namespace' };
   const root = spec.root.path;
-  return { actions: [shim('mount', root, root, '', MS.BIND | MS.REC, '')] };
+  const o = spec.root.overlay;
+  if (!o) {
+    const c = spec.root.copied;
+    const notes = c ? [`the image's ${c.layers} layer${c.layers === 1 ? ' was' : 's were'} copied into this directory, the container's own (${c.reason}); overlayfs would share them instead`] : [];
+    return { actions: [shim('mount', root, root, '', MS.BIND | MS.REC, '')], notes };
+  }
+  // Mounted here, inside the container's new mount namespace: the host never sees the overlay, and
+  // it goes when the namespace's last process does, so nothing can be left mounted.
+  const n = o.lowerdirs.length;
+  return {
+    title: 'Mount the image\'s layers with overlayfs',
+    syscalls: ['mount("overlay", TARGET, "overlay", 0, "lowerdir=LAYER_N:…:LAYER_1,upperdir=UPPER,workdir=WORK")'],
+    shell: `mount -t overlay overlay -o lowerdir=LAYER_N:…:LAYER_1,upperdir=UPPER,workdir=WORK${o.userxattr ? ',userxattr' : ''} TARGET`,
+    manPage: 'mount(2)',
+    why: 'overlayfs shows the image\'s read-only layers (lower directories, top one first) merged as one tree; the container\'s writes go to its own upper directory, a file being copied up there when first changed, and a deletion leaves a whiteout there. The layers stay shared and untouched, and removing the container removes only its upper directory. The overlay is a mount point, as pivot_root(2) needs (overlayfs: the kernel\'s Documentation/filesystems/overlayfs.rst).',
+    notes: [
+      `${n} layer${n === 1 ? '' : 's'} (top first): ${o.lowerdirs.join(', ')}`,
+      `writable layer: ${o.upper}`,
+      ...(o.userxattr ? ['userxattr: in a user namespace overlayfs keeps its marks (opaque directories) in user.overlay.* xattrs'] : []),
+    ],
+    actions: [shim('mount', 'overlay', o.target, 'overlay', 0, overlayMountData(o))],
+  };
 }
 
 /** One mount from the spec, into the rootfs on the host path (before pivot_root). */

@@ -18,6 +18,9 @@ import type { ContainerSpec, IdMapping } from './spec.js';
 export interface RunHooks {
   /** Called before each step that will do something; 'quit' stops and cleans up. */
   beforeStep?: (step: PlannedStep, index: number, container: Container) => Promise<'apply' | 'quit'>;
+  /** Removes what the container had outside the runtime's own reach (an image's writable layer),
+   *  once its processes are gone; returns what it removed, for the cleaned-up event. */
+  cleanup?: () => string[];
 }
 
 export interface RunResult {
@@ -55,6 +58,7 @@ export class Container {
   private abortedExit = ABORTED_EXIT;
   private abortWaiters: (() => void)[] = [];
   private removed: string[] = [];
+  private hooks: RunHooks = {};
 
   constructor(
     readonly spec: ContainerSpec,
@@ -122,6 +126,7 @@ export class Container {
   }
 
   async run(hooks: RunHooks = {}): Promise<RunResult> {
+    this.hooks = hooks;
     const steps = this.plan.map(summary);
     this.emit({ type: 'created', id: this.id, name: this.spec.name, rootfs: this.spec.root.path, command: this.spec.process.args, steps });
     try {
@@ -308,6 +313,13 @@ export class Container {
       await this.cgroup.remove();
       this.removed.push(...this.cgroup.paths);
       this.cgroup = undefined;
+    }
+    if (this.hooks.cleanup) {
+      try {
+        this.removed.push(...this.hooks.cleanup());
+      } catch (e) {
+        this.removed.push(`not removed: ${(e as Error).message}`);
+      }
     }
     this.emit({ type: 'cleaned-up', removed: this.removed });
     return result;

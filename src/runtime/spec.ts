@@ -17,6 +17,20 @@ export interface Mount {
   options?: string[];
 }
 
+/** An image's root filesystem as overlayfs layers (Documentation/filesystems/overlayfs.rst). */
+export interface OverlayRoot {
+  /** The image's layers, read-only, top layer first (overlayfs's lowerdir order). */
+  lowerdirs: string[];
+  /** The container's writable layer. */
+  upper: string;
+  /** overlayfs's scratch directory, on the same filesystem as upper. */
+  work: string;
+  /** The mount point: the container's root. */
+  target: string;
+  /** overlayfs mounted inside a user namespace keeps its marks in user.overlay.* xattrs (Linux 5.11+). */
+  userxattr?: boolean;
+}
+
 /** Docker's seccomp profile format (also what OCI's linux.seccomp is modelled on). */
 export type SeccompProfileJson = Record<string, unknown>;
 
@@ -34,7 +48,10 @@ export interface ContainerSpec {
      *  for any other user only the bounding set (execve clears the rest); no inheritable, no ambient. */
     capabilities: CapabilityName[];
   };
-  root: { path: string };
+  /** The root filesystem: a directory (bound onto itself), or with overlay an image's layers mounted
+   *  with overlayfs on path (= overlay.target) inside the container's mount namespace; `copied` says
+   *  the directory is a copy of an image's layers, and why overlayfs was not used. */
+  root: { path: string; overlay?: OverlayRoot; copied?: { layers: number; reason: string } };
   hostname?: string;
   domainname?: string;
   /** Mounts set up inside the rootfs before pivot_root, in order. */
