@@ -2,14 +2,65 @@
 // the fix, before anything is created on the machine.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
 import { effectiveCaps } from './capabilities.js';
 import { parseSize } from './cgroups.js';
 import { NsxError } from './errors.js';
 import { secureJoin } from './securejoin.js';
 import { DEFAULT_PATH, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS, defaultMounts, type ContainerSpec, type IdMapping, type NamespaceType } from './spec.js';
 
+/** The container's root filesystem as the checks see it before it exists as one directory: a
+ *  --rootfs directory, or an image's layers (src/image/rootfs.ts, LayeredView). */
+export interface RootfsView {
+  /** For messages: the directory, or "the image's 3 layers". */
+  readonly describe: string;
+  /** Whether the container path exists (symlinks followed inside the root). */
+  has(path: string): boolean;
+  /** A text file's content, or undefined. */
+  readFile(path: string): string | undefined;
+}
+
+/** A --rootfs directory, looked into with secureJoin. */
+export class DirectoryView implements RootfsView {
+  constructor(readonly describe: string) {}
+  has(path: string): boolean {
+    return existsSync(secureJoin(this.describe, path));
+  }
+  readFile(path: string): string | undefined {
+    try {
+      return readFileSync(secureJoin(this.describe, path), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** What an image's config says about running it (image-spec config.md, "config"). */
+export interface ImageRunConfig {
+  User?: string;
+  Env?: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  WorkingDir?: string;
+}
+
+/** nsx run IMAGE: what the image brings to the options. */
+export interface ImageRun {
+  /** The reference, for messages. */
+  ref: string;
+  config: ImageRunConfig;
+  view: RootfsView;
+  /** Creates the container's root filesystem: called last, once every option is known good, so a
+   *  bad option leaves nothing behind. Returns the spec's root. */
+  prepare: (id: string, maps: { uidMappings?: IdMapping[]; gidMappings?: IdMapping[] }) => ContainerSpec['root'];
+}
+
 export interface RunOptions {
   rootfs?: string;
+  /** Instead of rootfs: an image. */
+  image?: ImageRun;
+  /** docker's --entrypoint: replaces the image's Entrypoint (and then its Cmd); "" clears it. */
+  entrypoint?: string;
   command: string[];
   name?: string;
   hostname?: string;
@@ -71,20 +122,18 @@ function mergeEnv(base: string[], extra: string[]): string[] {
   return [...map.values()];
 }
 
-function readDb(rootfs: string, file: string): string[][] {
-  try {
-    return readFileSync(secureJoin(rootfs, file), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
-  } catch {
-    return [];
-  }
+function readDb(view: RootfsView, file: string): string[][] {
+  return (view.readFile(file) ?? '').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
 }
 
-/** -u user[:group], names looked up in the container's /etc/passwd and /etc/group, as docker does. */
-export function resolveUser(rootfs: string, spec: string | undefined): { uid: number; gid: number; additionalGids: number[] } {
+/** -u user[:group] (or the image's User), names looked up in the container's /etc/passwd and
+ *  /etc/group, as docker does. */
+export function resolveUser(rootfs: string | RootfsView, spec: string | undefined): { uid: number; gid: number; additionalGids: number[] } {
   if (!spec) return { uid: 0, gid: 0, additionalGids: [] };
+  const view = typeof rootfs === 'string' ? new DirectoryView(rootfs) : rootfs;
   const [u, g] = spec.split(':');
-  const passwd = readDb(rootfs, '/etc/passwd');
-  const groups = readDb(rootfs, '/etc/group');
+  const passwd = readDb(view, '/etc/passwd');
+  const groups = readDb(view, '/etc/group');
   let uid: number;
   let gid: number;
   let name: string | undefined;
@@ -160,21 +209,41 @@ function subordinate(file: string): IdMapping {
   return { containerID: 0, hostID: 100000, size: 65536 };
 }
 
-/** The command, checked against the rootfs before anything is created (docker: exit 127). */
-function checkCommand(rootfs: string, args: string[], env: string[]): void {
+/** The command, checked against the rootfs before anything is created (docker: exit 127). For an
+ *  image the layers are searched top down, whiteouts honoured, as the container will see them. */
+function checkCommand(view: RootfsView, args: string[], env: string[], image?: string): void {
   const cmd = args[0];
   const path = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
   const candidates = cmd.includes('/') ? [cmd] : path.split(':').map((d) => `${d}/${cmd}`);
-  if (candidates.some((c) => existsSync(secureJoin(rootfs, c)))) return;
+  if (candidates.some((c) => view.has(c))) return;
   throw new NsxError(`exec: "${cmd}": executable file not found in the root filesystem${cmd.includes('/') ? '' : ` (PATH=${path})`}`, {
-    hint: `list what there is with: ls ${rootfs}/bin`,
+    hint: image ? `list what the image has with: nsx run --entrypoint ls ${image} /bin` : `list what there is with: ls ${view.describe}/bin`,
     exitCode: 127,
   });
 }
 
+/** docker's rule for the command: --entrypoint replaces the image's Entrypoint and drops its Cmd
+ *  (--entrypoint "" only clears the Entrypoint); a command given after the image replaces its Cmd. */
+export function imageCommand(config: ImageRunConfig, command: string[], entrypoint: string | undefined): string[] {
+  let ep = entrypoint === undefined ? undefined : entrypoint === '' ? [] : [entrypoint];
+  let cmd = command;
+  if (!ep?.length) {
+    if (!cmd.length) cmd = config.Cmd ?? [];
+    ep ??= config.Entrypoint ?? [];
+  }
+  return [...ep, ...cmd];
+}
+
 export function specFromRunOptions(o: RunOptions): ContainerSpec {
-  const rootfs = checkRootfs(o.rootfs);
-  if (o.command.length === 0) throw new NsxError('no command specified', { hint: 'give the command after the options, e.g. nsx run --rootfs DIR /bin/sh' });
+  const image = o.image;
+  const rootfs = image ? undefined : checkRootfs(o.rootfs);
+  const view = image ? image.view : new DirectoryView(rootfs!);
+  const args = image ? imageCommand(image.config, o.command, o.entrypoint) : o.command;
+  if (args.length === 0) {
+    throw new NsxError('no command specified', {
+      hint: image ? `the image ${image.ref} names no Entrypoint or Cmd: give the command after the image name` : 'give the command after the options, e.g. nsx run --rootfs DIR /bin/sh',
+    });
+  }
   const network = o.network ?? 'none';
   if (!(NETWORKS as readonly string[]).includes(network)) throw new NsxError(`--network ${network}: unknown mode`, { hint: `use one of ${NETWORKS.join(', ')}` });
   const userns = o.userns ?? (o.root ? 'host' : 'private');
@@ -189,14 +258,15 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
   const sec = parseSecurityOpts(o.securityOpt);
   const builtin = sec.seccomp === undefined || sec.seccomp === 'default' || sec.seccomp === 'builtin';
   const seccomp = o.privileged || sec.seccomp === 'unconfined' ? undefined : o.loadSeccomp(builtin ? undefined : sec.seccomp);
-  const user = resolveUser(rootfs, o.user);
+  const user = resolveUser(view, o.user ?? (image?.config.User || undefined));
   const id = newId();
   const hostname = o.hostname ?? id.slice(0, 12);
-  const env = mergeEnv([`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`], parseEnv(o.env));
-  const args = o.command;
-  checkCommand(rootfs, args, env);
-  const cwd = o.workdir ?? '/';
-  if (!cwd.startsWith('/')) throw new NsxError(`-w ${cwd}: the working directory must be an absolute path`, { hint: `write -w /${cwd}` });
+  // docker's order: its defaults, then the image's Env, then -e; a later NAME wins.
+  const env = mergeEnv([`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, ...(image?.config.Env ?? [])], parseEnv(o.env));
+  checkCommand(view, args, env, image?.ref);
+  if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw new NsxError(`-w ${o.workdir}: the working directory must be an absolute path`, { hint: `write -w /${o.workdir}` });
+  const imageDir = image?.config.WorkingDir;
+  const cwd = o.workdir ?? (imageDir ? posix.resolve('/', imageDir) : '/');
 
   const namespaces: NamespaceType[] = ['pid', 'ipc', 'uts', 'mount', 'cgroup'];
   if (network !== 'host') namespaces.push('network');
@@ -209,16 +279,20 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
   // sysfs can only be mounted by the user namespace that owns the network namespace (sysfs(5), runc).
   const sysfs = userns === 'private' && network === 'host' ? 'bind' : 'mount';
 
+  const maps = userns === 'private' ? { uidMappings: uidMap, gidMappings: gidMap } : {};
+  // Last: the only step that creates something (an image's container directory).
+  const root = image ? image.prepare(id, maps) : { path: rootfs! };
+
   return {
     id,
     ...(o.name ? { name: o.name } : {}),
     process: { args, env, cwd, user, noNewPrivileges: sec.noNewPrivileges, capabilities },
-    root: { path: rootfs },
+    root,
     hostname,
     mounts: defaultMounts({ sysfs, ptsGid: gid5Mapped }),
     linux: {
       namespaces: namespaces.map((type) => ({ type })),
-      ...(userns === 'private' ? { uidMappings: uidMap, gidMappings: gidMap } : {}),
+      ...maps,
       ...(limits
         ? {
             resources: {
