@@ -8,6 +8,7 @@ import { buildPlan } from '../../runtime/plan.js';
 import { Container } from '../../runtime/runtime.js';
 import { compileForHost, loadSeccomp } from '../../runtime/seccomp-host.js';
 import { makeChalk, renderEvent } from '../../render/terminal.js';
+import type { RunImage } from './image.js';
 import type { RunArgs } from './index.js';
 import { Stepper } from './stepper.js';
 
@@ -31,9 +32,57 @@ function eventWriter(target: string): { write: (e: RuntimeEvent) => void; close:
 
 export async function runContainer(a: RunArgs): Promise<number> {
   const root = isRealRoot();
+  const signalExit: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+  let container: Container | undefined;
+  let stepper: Stepper | undefined;
+  let image: RunImage | undefined;
+  // Ctrl-C, kill or a closed terminal: the container goes, and so does everything it had. Before
+  // the container exists (pulling, unpacking, copying) there is only its directory to remove.
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stepper?.shellOpen && sig === 'SIGINT') return; // Ctrl-C belongs to the learner's shell
+    if (container) return container.abort(signalExit[sig]);
+    image?.remove();
+    process.exit(signalExit[sig]);
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  try {
+    // nsx run IMAGE [COMMAND…]; with --rootfs every word is the command.
+    let command = (a.command ?? []).map(String);
+    if (a.rootfs === undefined) {
+      if (!command.length) throw new NsxError('"nsx run" requires an image (or --rootfs DIR)', { hint: 'e.g. nsx run busybox echo hello, or nsx run --rootfs sandbox/rootfs/busybox /bin/sh' });
+      const { imageForRun, parsePullPolicy } = await import('./image.js');
+      const policy = parsePullPolicy(a.pull);
+      image = await imageForRun(command[0], policy, !root);
+      command = command.slice(1);
+    } else if (a.pull !== undefined) {
+      throw new NsxError('--pull applies to an image, and --rootfs runs a directory', { hint: 'leave out --pull, or give an image instead of --rootfs' });
+    }
+    return await runSpec(a, command, root, image, (c, s) => ((container = c), (stepper = s)));
+  } catch (e) {
+    throw e instanceof NsxError ? e : new NsxError(String(e));
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    try {
+      image?.remove();
+    } catch (e) {
+      process.stderr.write(`nsx: could not remove the container's writable layer: ${(e as Error).message}\n  the next nsx run removes it\n`);
+    }
+  }
+}
+
+async function runSpec(
+  a: RunArgs,
+  command: string[],
+  root: boolean,
+  image: RunImage | undefined,
+  started: (c: Container, s: Stepper | undefined) => void,
+): Promise<number> {
   const spec = specFromRunOptions({
     rootfs: a.rootfs,
-    command: (a.command ?? []).map(String),
+    image: image?.run,
+    entrypoint: a.entrypoint,
+    command,
     name: a.name,
     hostname: a.hostname,
     env: a.env,
@@ -52,37 +101,30 @@ export async function runContainer(a: RunArgs): Promise<number> {
     loadSeccomp,
     root,
   });
-  const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost));
+  // An overlay root is empty on the host until the rootfs step mounts it: look into the layers.
+  const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost, spec.root.overlay ? image?.view : undefined));
   const container = new Container(spec, plan, 'inherit', !!(a.step || a.trace || a.events));
   const total = plan.length;
   const c = makeChalk(process.stderr);
 
   const events = a.events ? eventWriter(a.events) : undefined;
-  const signalExit: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
   if (events) container.on(events.write);
   const stepper = a.step ? new Stepper(container, c) : undefined;
   if (stepper) container.on((e) => stepper.onEvent(e));
   else if (a.trace) container.on((e) => process.stderr.write(renderEvent(e, total, c).map((l) => l + '\n').join('')));
-
-  // Ctrl-C, kill or a closed terminal: the container goes, and so does everything it had.
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (stepper?.shellOpen && sig === 'SIGINT') return; // Ctrl-C belongs to the learner's shell
-    container.abort(signalExit[sig]);
-  };
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const s of signals) process.on(s, onSignal);
+  started(container, stepper);
   try {
-    const result = await container.run(stepper ? { beforeStep: (step, i) => stepper.beforeStep(step, i) } : {});
+    const result = await container.run({
+      ...(stepper ? { beforeStep: (step, i) => stepper.beforeStep(step, i) } : {}),
+      ...(image ? { cleanup: () => image.remove() } : {}),
+    });
     if (result.error) process.stderr.write(`nsx: ${result.error.describe()}\n`);
     if (result.oomKilled) {
       const limit = spec.linux.resources?.memory?.limit;
       process.stderr.write(`nsx: the container was killed by the kernel's OOM killer${limit ? ` (memory limit ${limit} bytes)` : ''}\n`);
     }
     return result.exitCode;
-  } catch (e) {
-    throw e instanceof NsxError ? e : new NsxError(String(e));
   } finally {
-    for (const s of signals) process.off(s, onSignal);
     stepper?.close();
     events?.close();
   }

@@ -1,9 +1,12 @@
-// nsx run: docker run's options and meaning, on a root filesystem directory.
+// nsx run: docker run's options and meaning: nsx run [OPTIONS] IMAGE [COMMAND…], or on a root
+// filesystem directory with --rootfs DIR (then every word after the options is the command).
 import type { CommandModule } from 'yargs';
 import type { ExitHolder } from '../main.js';
 
 export interface RunArgs {
   rootfs?: string;
+  pull?: string;
+  entrypoint?: string;
   command: string[];
   name?: string;
   hostname?: string;
@@ -28,12 +31,13 @@ export interface RunArgs {
 
 /** The options that take a value (the rest are flags): needed to find where the command starts. */
 const VALUE_OPTIONS = new Set([
-  'rootfs', 'name', 'hostname', 'h', 'env', 'e', 'workdir', 'w', 'user', 'u', 'memory', 'm', 'pids-limit', 'cpus',
+  'rootfs', 'pull', 'entrypoint', 'name', 'hostname', 'h', 'env', 'e', 'workdir', 'w', 'user', 'u', 'memory', 'm', 'pids-limit', 'cpus',
   'cap-add', 'cap-drop', 'security-opt', 'network', 'userns', 'events',
 ]);
 
-/** docker run's rule: options end at the first word that is not one; the rest is the command, verbatim
- *  (so `nsx run --rootfs R sh -c 'ls -l'` passes -c and -l to sh). Inserts "--" there for yargs. */
+/** docker run's rule: options end at the first word that is not one (the IMAGE, or with --rootfs the
+ *  command); the rest is the command, verbatim (so `nsx run busybox sh -c 'ls -l'` passes -c and -l
+ *  to sh). Inserts "--" there for yargs. */
 export function markCommandStart(argv: string[]): string[] {
   const at = argv.indexOf('run');
   if (at < 0) return argv;
@@ -52,13 +56,16 @@ export function markCommandStart(argv: string[]): string[] {
 
 export function runCommand(exit: ExitHolder): CommandModule<object, RunArgs> {
   return {
-    command: 'run [options] [command..]',
+    command: 'run [options] [image] [command..]',
     describe: 'Run a command in a new container, one kernel feature at a time',
     builder: (y) =>
       y
-        .positional('command', { type: 'string', array: true, default: [], describe: 'The command and its arguments' })
+        .positional('image', { type: 'string', describe: 'The image (pulled when not in the store); left out with --rootfs' })
+        .positional('command', { type: 'string', array: true, default: [], describe: 'The command and its arguments (default: the image\'s)' })
         .options({
-          rootfs: { type: 'string', describe: 'Root filesystem directory (build one: npm run sandbox)' },
+          rootfs: { type: 'string', describe: 'Run on a root filesystem directory instead of an image (build one: npm run sandbox)' },
+          pull: { type: 'string', describe: 'Pull the image: always | missing (default: when not in the store) | never' },
+          entrypoint: { type: 'string', describe: 'Replace the image\'s ENTRYPOINT (and its CMD); "" clears it' },
           name: { type: 'string', describe: 'A name for the container' },
           hostname: { alias: 'h', type: 'string', describe: 'Container host name (default: the short id)' },
           rm: { type: 'boolean', describe: 'Remove the container when it exits (always done for now)' },
@@ -80,11 +87,14 @@ export function runCommand(exit: ExitHolder): CommandModule<object, RunArgs> {
           'unsafe-chroot': { type: 'boolean', describe: 'Use chroot instead of pivot_root (UNSAFE: for the chroot lesson)' },
         })
         .parserConfiguration({ 'populate--': true })
+        .example('nsx run dockerinaction/hello_world', 'Pull the image if needed and run its default command')
         .example('sudo nsx run --step --rootfs sandbox/rootfs/busybox /bin/sh', 'Build a container step by step')
         .example('sudo nsx run --rm -m 64m --pids-limit 32 --rootfs sandbox/rootfs/busybox ps', 'Limits and ps inside') as any,
     handler: async (args) => {
       const { runContainer } = await import('./handler.js');
-      args.command = [...(args.command ?? []), ...((args as { '--'?: string[] })['--'] ?? [])].map(String);
+      // The image and the command arrive together after "--" (markCommandStart): the handler splits them.
+      const a = args as RunArgs & { image?: string; '--'?: string[] };
+      args.command = [...(a.image !== undefined ? [a.image] : []), ...(args.command ?? []), ...(a['--'] ?? [])].map(String);
       exit.exitCode = await runContainer(args);
     },
   };
