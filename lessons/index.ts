@@ -6,6 +6,7 @@ import welcome from './01-welcome/index.js';
 import uts from './11-uts/index.js';
 import ipc from './13-ipc/index.js';
 import user from './15-user/index.js';
+import cgroups from './17-cgroups/index.js';
 
 export interface CourseEntry {
   /** The folder under lessons/. */
@@ -18,4 +19,5 @@ export const COURSE: CourseEntry[] = [
   { dir: '11-uts', lesson: uts },
   { dir: '13-ipc', lesson: ipc },
   { dir: '15-user', lesson: user },
+  { dir: '17-cgroups', lesson: cgroups },
 ];
