@@ -11,13 +11,13 @@ export type TarEntry = Partial<Header> & { name: string; body?: string | Buffer 
 export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
+  p.on('data', (c) => void chunks.push(c as Buffer));
   const done = new Promise<void>((r) => p.on('end', () => r()));
   for (const { body, ...h } of entries) {
     const header = { mode: h.type === 'directory' ? 0o755 : 0o644, uid: 0, gid: 0, mtime: new Date(1_000_000_000_000), ...h };
     await new Promise<void>((resolve, reject) => {
       if (body !== undefined) p.entry(header, body, (e) => (e ? reject(e) : resolve()));
-      else p.entry(header, (e) => (e ? reject(e) : resolve())).end();
+      else (p.entry(header, (e) => (e ? reject(e) : resolve())) as unknown as { end(): void }).end();
     });
   }
   p.finalize();
