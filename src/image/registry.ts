@@ -10,7 +10,7 @@
 // Security rules, each in one place below: plain HTTP only for loopback registries or those listed
 // insecure (transportFor); credentials only to the registry itself and to a token realm over TLS or
 // on loopback (mayCarryCredentials); redirects followed by hand, dropping Authorization when they
-// leave the registry's origin and refusing HTTPS→HTTP downgrades (followRedirects); every response
+// leave the registry's origin and refusing HTTPS→HTTP downgrades (send); every response
 // bounded in time (timeouts) and size (readBody); every digest checked (getManifest, downloadBlob).
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -374,12 +374,12 @@ export class RegistryClient {
     const all = new Set(scopes);
     if (challenge.params.scope) for (const s of challenge.params.scope.split(' ')) all.add(s);
     for (const s of all) url.searchParams.append('scope', s);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    let basic: string | undefined;
     if (this.credentials) {
       if (!mayCarryCredentials(url, this.insecure)) throw this.refuseCredentials(url);
-      headers.authorization = 'Basic ' + Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64');
+      basic = 'Basic ' + Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64');
     }
-    const res = await this.send(url, { scopes, headers }, undefined, true);
+    const res = await this.send(url, { scopes, headers: { accept: 'application/json' } }, basic);
     if (res.status === 401 || res.status === 403) {
       await res.discard();
       throw new RegistryError(
@@ -405,8 +405,12 @@ export class RegistryClient {
     this.tokens.set(scopes.join(' '), token);
   }
 
-  /** fetch with a timeout and redirects followed by hand (see followRedirects). */
-  private async send(url: URL, o: RequestOptions, authorization: string | undefined, isTokenServer = false): Promise<TimedResponse> {
+  /**
+   * fetch with a timeout, and redirects followed by hand: AUTHORIZATION (a token, or credentials)
+   * goes to URL's origin only and is dropped as soon as a redirect leaves it; never from TLS down to
+   * plain HTTP off loopback. (o.headers must not carry credentials: they would follow every hop.)
+   */
+  private async send(url: URL, o: RequestOptions, authorization: string | undefined): Promise<TimedResponse> {
     let current = url;
     let auth = authorization;
     const origin = url.origin;
@@ -426,7 +430,7 @@ export class RegistryClient {
       }
       if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new RegistryError(`registry ${this.domain}: refusing a redirect to ${next.protocol}`, 'protocol');
       // Authorization is for the registry only: dropped as soon as a redirect leaves its origin.
-      if (next.origin !== origin && !isTokenServer) auth = undefined;
+      if (next.origin !== origin) auth = undefined;
       current = next;
     }
   }

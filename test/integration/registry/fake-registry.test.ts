@@ -232,6 +232,38 @@ describe('redirects and unqualified names', () => {
     expect(seen.every((a) => a === undefined)).toBe(true);
   });
 
+  it('a token realm that redirects elsewhere: the credentials do not follow', async () => {
+    reg = await startFakeRegistry({ auth: 'bearer', users: { alice: 's3cret' } });
+    reg.add('alice/private', 'v1', image);
+    const seen: (string | undefined)[] = [];
+    // The realm answers with a redirect to another origin (127.0.0.2), which records what it got.
+    storage = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'stolen' }));
+    });
+    await new Promise<void>((r) => storage.listen(0, '127.0.0.2', () => r()));
+    const elsewhere = `http://127.0.0.2:${(storage.address() as AddressInfo).port}/collect`;
+    reg.intercept = (req, res) => {
+      if (!req.url!.startsWith('/v2/alice')) return false;
+      if (req.headers.authorization) return false;
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${reg.host}/redirect-token",service="fake-registry"` }).end();
+      return true;
+    };
+    const original = reg.intercept;
+    reg.intercept = (req, res) => {
+      if (req.url!.startsWith('/redirect-token')) {
+        res.writeHead(307, { location: elsewhere }).end();
+        return true;
+      }
+      return original(req, res);
+    };
+    const store = new ImageStore(tempDir());
+    await expect(pull(`${reg.host}/alice/private:v1`, { store, credentials: () => ({ username: 'alice', password: 's3cret' }) })).rejects.toThrow();
+    const toRealm = reg.requests.find((q) => q.url.startsWith('/redirect-token'));
+    expect(toRealm?.authorization).toMatch(/^Basic /);
+    expect(seen).toEqual([undefined]);
+  });
+
   it('an unqualified name: the first search registry lacks it (404), the second has it', async () => {
     reg = await startFakeRegistry();
     other = await startFakeRegistry();
