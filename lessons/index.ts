@@ -7,6 +7,7 @@ import uts from './11-uts/index.js';
 import ipc from './13-ipc/index.js';
 import user from './15-user/index.js';
 import cgroups from './17-cgroups/index.js';
+import capabilities from './18-capabilities/index.js';
 
 export interface CourseEntry {
   /** The folder under lessons/. */
@@ -20,4 +21,5 @@ export const COURSE: CourseEntry[] = [
   { dir: '13-ipc', lesson: ipc },
   { dir: '15-user', lesson: user },
   { dir: '17-cgroups', lesson: cgroups },
+  { dir: '18-capabilities', lesson: capabilities },
 ];
