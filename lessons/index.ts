@@ -5,6 +5,7 @@ import type { Lesson } from '../src/learn/lesson.js';
 import welcome from './01-welcome/index.js';
 import uts from './11-uts/index.js';
 import ipc from './13-ipc/index.js';
+import net from './14-net/index.js';
 import user from './15-user/index.js';
 import cgroups from './17-cgroups/index.js';
 import capabilities from './18-capabilities/index.js';
@@ -19,6 +20,7 @@ export const COURSE: CourseEntry[] = [
   { dir: '01-welcome', lesson: welcome },
   { dir: '11-uts', lesson: uts },
   { dir: '13-ipc', lesson: ipc },
+  { dir: '14-net', lesson: net },
   { dir: '15-user', lesson: user },
   { dir: '17-cgroups', lesson: cgroups },
   { dir: '18-capabilities', lesson: capabilities },
