@@ -13,6 +13,7 @@ packages=(
   file              # the sandbox build checks busybox is static
   docker-registry   # the real registry (distribution v2) the image tests push to and pull from
   skopeo            # a registry client no one here wrote: interop tests copy and inspect with it
+  attr              # setfattr: unpacked layers mark opaque directories for overlayfs (overlay.opaque)
 )
 
 if ! command -v apt-get >/dev/null 2>&1; then
