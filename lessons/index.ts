@@ -9,6 +9,7 @@ import net from './14-net/index.js';
 import user from './15-user/index.js';
 import cgroups from './17-cgroups/index.js';
 import capabilities from './18-capabilities/index.js';
+import cgroupnsTimens from './19-cgroupns-timens/index.js';
 
 export interface CourseEntry {
   /** The folder under lessons/. */
@@ -24,4 +25,5 @@ export const COURSE: CourseEntry[] = [
   { dir: '15-user', lesson: user },
   { dir: '17-cgroups', lesson: cgroups },
   { dir: '18-capabilities', lesson: capabilities },
+  { dir: '19-cgroupns-timens', lesson: cgroupnsTimens },
 ];
