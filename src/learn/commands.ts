@@ -45,6 +45,7 @@ export async function play(id: string, a: PlayArgs): Promise<number> {
     if (r.completed) updateLesson(entry.lesson.id, { status: 'done' });
     return r.completed ? 0 : r.exitCode || 1;
   } finally {
+    ui.close();
     for (const s of signals) process.off(s, onSignal);
     if (fd !== undefined && fd !== 1) closeSync(fd);
   }

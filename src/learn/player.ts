@@ -45,6 +45,8 @@ export interface LessonUI {
   ask(q: QuizQuestion): Promise<number | undefined>;
   /** The pace in auto mode. */
   pause(): Promise<void>;
+  /** Gives the terminal back (stops reading keys), so nsx can exit. */
+  close(): void;
 }
 
 export interface PlayOptions {

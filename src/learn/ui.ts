@@ -79,5 +79,6 @@ export function makeUI(o: UIOptions): LessonUI {
       }
     },
     pause: () => new Promise((r) => setTimeout(r, (o.delaySeconds ?? 3) * 1000)),
+    close: () => keys?.release(),
   };
 }
