@@ -692,6 +692,30 @@ function causeOf(e: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // fetch with timeouts: one for the headers, then one for every silence while the body is read.
 
+/** A failed connection in Go's (docker's) words: "dial tcp: lookup HOST: no such host". */
+export function connectionError(e: unknown, url: URL, method: string): RegistryError {
+  const code = causeOf(e);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const what: Record<string, string> = {
+    ENOTFOUND: `dial tcp: lookup ${host}: no such host`,
+    EAI_AGAIN: `dial tcp: lookup ${host}: temporary failure in name resolution`,
+    ECONNREFUSED: `dial tcp ${url.host.includes(':') ? url.host : `${url.host}:${port}`}: connect: connection refused`,
+    ECONNRESET: `read tcp ${url.host}: connection reset by peer`,
+    ENETUNREACH: `dial tcp ${url.host}: connect: network is unreachable`,
+    EHOSTUNREACH: `dial tcp ${url.host}: connect: no route to host`,
+  };
+  const tls = url.protocol === 'https:' && /EPROTO|ERR_SSL|wrong version|certificate|CERT_|self.signed/i.test(`${code} ${String((e as { cause?: unknown }).cause ?? e)}`);
+  const hint = tls
+    ? `${url.host} did not complete a TLS handshake nsx trusts (${code}). A registry off loopback needs TLS with a trusted certificate, unless it is listed in "insecure" in registries.json.`
+    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENETUNREACH'
+      ? 'No network, or no such registry. Offline, serve images from a local registry and list it first in registries.json ("unqualifiedSearchRegistries").'
+      : code === 'bad port'
+        ? `Node's fetch refuses port ${port} (one of the fetch standard's blocked ports). Run the registry on another port, e.g. 5000.`
+        : `Is the registry running at ${url.origin}?`;
+  return new RegistryError(`Error response from daemon: ${method === 'GET' ? 'Get' : method === 'HEAD' ? 'Head' : method === 'PUT' ? 'Put' : method === 'POST' ? 'Post' : method === 'PATCH' ? 'Patch' : method} "${url.href}": ${what[code] ?? `dial tcp ${url.host}: ${code}`}`, 'unreachable', undefined, undefined, hint);
+}
+
 export interface TimedResponse {
   status: number;
   ok: boolean;
@@ -725,11 +749,7 @@ async function timedFetch(url: URL, init: { method: string; headers: Record<stri
   } catch (e) {
     clearTimeout(timer);
     if (timedOut) throw timeoutError();
-    const code = causeOf(e);
-    const secureHint = url.protocol === 'https:' && /EPROTO|ERR_SSL|wrong version/i.test(String((e as { cause?: unknown }).cause ?? e))
-      ? `${url.host} does not speak TLS. A registry off loopback needs TLS, unless listed in "insecure" in registries.json.`
-      : `Is the registry running at ${url.origin}?`;
-    throw new RegistryError(`Error response from daemon: ${init.method === 'GET' ? 'Get' : init.method} "${url.href}": dial tcp ${url.host}: ${code}`, 'unreachable', undefined, undefined, secureHint);
+    throw connectionError(e, url, init.method);
   }
   const rearm = () => {
     clearTimeout(timer);

@@ -2,7 +2,7 @@
 // security rules (which hosts go without TLS, where credentials may go).
 import { describe, expect, it } from '@jest/globals';
 import {
-  checkImageManifest, dockerCredentials, hostPlatform, isLoopbackHost, manifestMediaType, mayCarryCredentials, parsePlatform,
+  checkImageManifest, connectionError, dockerCredentials, hostPlatform, isLoopbackHost, manifestMediaType, mayCarryCredentials, parsePlatform,
   parseWWWAuthenticate, selectManifest, transportFor,
 } from '../../../src/image/registry.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -160,5 +160,20 @@ describe('media types', () => {
     const m = JSON.parse(JSON.stringify(ok));
     change(m);
     expect(() => checkImageManifest(m, 'x')).toThrow(message);
+  });
+});
+
+describe('connection errors in docker\'s words', () => {
+  const fail = (code: string) => Object.assign(new TypeError('fetch failed'), { cause: { code } });
+  it.each([
+    ['ENOTFOUND', 'https://registry-1.docker.io/v2/', 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host', 'No network'],
+    ['ECONNREFUSED', 'http://127.0.0.1:5000/v2/', 'Get "http://127.0.0.1:5000/v2/": dial tcp 127.0.0.1:5000: connect: connection refused', 'Is the registry running at http://127.0.0.1:5000?'],
+    ['ERR_SSL_WRONG_VERSION_NUMBER', 'https://myreg:5000/v2/', 'Get "https://myreg:5000/v2/": dial tcp myreg:5000: ERR_SSL_WRONG_VERSION_NUMBER', 'unless it is listed in "insecure"'],
+    ['bad port', 'http://127.0.0.1:6000/v2/', 'Get "http://127.0.0.1:6000/v2/": dial tcp 127.0.0.1:6000: bad port', 'blocked ports'],
+  ])('%s', (code, url, message, hint) => {
+    const e = connectionError(fail(code), new URL(url), 'GET');
+    expect(e.message).toContain(`Error response from daemon: ${message}`);
+    expect(e.info.hint).toContain(hint);
+    expect(e.kind).toBe('unreachable');
   });
 });
