@@ -7,13 +7,27 @@ export interface FailureFacts {
   /** "EPERM" */
   errnoName: string;
   detail?: string;
+  /** The steps applied before this one, in order (a plan may be reordered: see swapSteps). */
+  before?: readonly string[];
 }
+
+/** The capability each step needs that the capabilities step takes away (capabilities(7)). */
+const NEEDS: Partial<Record<StepId, string>> = {
+  namespaces: 'CAP_SYS_ADMIN', network: 'CAP_NET_ADMIN', fork: 'CAP_SYS_ADMIN', 'mount-private': 'CAP_SYS_ADMIN',
+  rootfs: 'CAP_SYS_ADMIN', proc: 'CAP_SYS_ADMIN', dev: 'CAP_SYS_ADMIN', sys: 'CAP_SYS_ADMIN', tmp: 'CAP_SYS_ADMIN',
+  'pivot-root': 'CAP_SYS_ADMIN', 'mask-paths': 'CAP_SYS_ADMIN', hostname: 'CAP_SYS_ADMIN',
+};
 
 const asRoot = 'run nsx as root (sudo), or as a normal user with --userns private';
 
 export function hintFor(step: StepId, f: FailureFacts, spec: ContainerSpec): string | undefined {
   const rootless = process.getuid?.() !== 0;
   const e = f.errnoName;
+  // Out of order: the capability this step needs was dropped by a capabilities step already applied.
+  const needs = NEEDS[step];
+  if (e === 'EPERM' && needs && f.before?.includes('capabilities') && !(spec.process.capabilities as readonly string[]).includes(needs)) {
+    return `${step} needs ${needs}, and the capabilities step, already applied, has dropped it: that is why runtimes make every privileged change first and drop capabilities last (capabilities(7))`;
+  }
   switch (step) {
     case 'cgroup':
       return 'nsx creates cgroups only as root, on a mounted cgroup filesystem (a normal user would need a delegated subtree, cgroups(7)): run `nsx doctor` to see the layout';

@@ -288,7 +288,7 @@ export class Container {
   private teach(e: unknown, step: PlannedStep): NsxError {
     if (e instanceof ShimError) {
       const f = e.failure;
-      const hint = hintFor(step.id, { syscall: f.syscall, errnoName: errnoName(f.errno), detail: f.detail }, this.spec);
+      const hint = hintFor(step.id, { syscall: f.syscall, errnoName: errnoName(f.errno), detail: f.detail, before: [...this.applied] }, this.spec);
       const exitCode = step.id === 'exec' ? (f.errno === 2 || f.errno === 20 ? 127 : 126) : 125;
       return new NsxError(`${step.id}: ${e.message}`, { ...e.info, hint, exitCode });
     }
