@@ -2,7 +2,7 @@
 # Sets namespace-explorer up on this Linux machine (idempotent) and starts it:
 #   sudo bash scripts/start.sh
 # 1. the Debian packages (scripts/install-deps.sh), 2. npm ci (compiles the shim and the TypeScript),
-# 3. the busybox sandbox root filesystem, 4. nsx doctor, 5. a container built step by step.
+# 3. the busybox sandbox root filesystem, 4. nsx doctor, 5. the lessons (nsx learn).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +17,7 @@ fi
 [ -x sandbox/rootfs/busybox/bin/busybox ] || npm run sandbox
 node bin/nsx.js doctor
 echo
-echo "Starting a container one kernel feature at a time. At each prompt: Enter applies the step,"
-echo "s opens a shell inside the half-built container, c runs the rest, q quits and cleans up."
+echo "The lessons: each builds a real container one kernel feature at a time. At each prompt:"
+echo "Enter applies the step, e explains more, s opens a shell inside, q quits and cleans up."
 echo
-exec node bin/nsx.js run --step --rm --rootfs sandbox/rootfs/busybox "${@:-/bin/sh}"
+exec node bin/nsx.js learn "$@"
