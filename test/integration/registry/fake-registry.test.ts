@@ -197,6 +197,31 @@ describe('registries that misbehave: a clear error, the store unchanged', () => 
   });
 });
 
+describe('shared layers', () => {
+  it('a layer already in the store is not downloaded again ("Already exists")', async () => {
+    const reg = await startFakeRegistry();
+    try {
+      const base = { 'etc/os-release': 'shared base\n' };
+      const one = buildImage({ layers: [base, { 'one.txt': '1' }] });
+      const two = buildImage({ layers: [base, { 'two.txt': '2' }] });
+      reg.add('app/one', 'latest', one);
+      reg.add('app/two', 'latest', two);
+      const store = new ImageStore(tempDir());
+      await pull(`${reg.host}/app/one`, { store, credentials: noCreds });
+      const events: string[] = [];
+      const seen = reg.requests.length;
+      await pull(`${reg.host}/app/two`, { store, credentials: noCreds, onEvent: (e) => e.type === 'layer' && events.push(`${e.id}: ${e.status}`) });
+      const id = (d: string) => d.slice(7, 19);
+      expect(events).toContain(`${id(two.layers[0].digest)}: Already exists`);
+      expect(events).toContain(`${id(two.layers[1].digest)}: Download complete`);
+      const blobGets = reg.requests.slice(seen).filter((q) => q.method === 'GET' && q.url.includes('/blobs/')).map((q) => q.url.split('/').pop());
+      expect(blobGets.sort()).toEqual([two.configBlob.digest, two.layers[1].digest].sort());
+    } finally {
+      await reg.close();
+    }
+  });
+});
+
 describe('redirects and unqualified names', () => {
   let reg: FakeRegistry;
   let other: FakeRegistry;
