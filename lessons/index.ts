@@ -3,6 +3,7 @@
 // is a folder plus one line here. The player (src/learn/) knows no topic.
 import type { Lesson } from '../src/learn/lesson.js';
 import welcome from './01-welcome/index.js';
+import pid from './10-pid/index.js';
 import uts from './11-uts/index.js';
 import ipc from './13-ipc/index.js';
 import net from './14-net/index.js';
@@ -19,6 +20,7 @@ export interface CourseEntry {
 
 export const COURSE: CourseEntry[] = [
   { dir: '01-welcome', lesson: welcome },
+  { dir: '10-pid', lesson: pid },
   { dir: '11-uts', lesson: uts },
   { dir: '13-ipc', lesson: ipc },
   { dir: '14-net', lesson: net },
