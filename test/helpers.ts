@@ -10,6 +10,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const NSX = join(ROOT, 'bin', 'nsx.js');
 /** The busybox sandbox rootfs plus /probe (test/probe/probe.c), made by test/global-setup.ts. */
 export const TEST_ROOTFS = join(ROOT, 'test', '.work', 'rootfs');
+/** The store (NSX_ROOT) the image tests run containers from; the leak check looks into it. */
+export const TEST_NSX_ROOT = join(ROOT, 'test', '.work', 'nsx-root');
 
 export const isRoot = process.getuid?.() === 0;
 

@@ -1,8 +1,9 @@
 // What a container may leave on the host: mounts, cgroups, network namespaces, veth devices,
-// processes. Tests snapshot it before and compare after; the suite ends with a check of it all.
+// processes, and an image container's directory (its writable layer, <NSX_ROOT>/containers/<id>).
+// Tests snapshot it before and compare after; the suite ends with a check of it all.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, sh } from './helpers.js';
+import { ROOT, TEST_NSX_ROOT, sh } from './helpers.js';
 
 const SHIM = join(ROOT, 'shim', 'nsx-shim');
 
@@ -12,6 +13,7 @@ export interface Leftovers {
   netns: string[];
   veths: string[];
   processes: string[];
+  containers: string[];
 }
 
 function cgroupDirs(): string[] {
@@ -40,6 +42,20 @@ function shimProcesses(): string[] {
   return out;
 }
 
+/** <root>/containers/* of the stores tests and users run containers from. */
+function containerDirs(): string[] {
+  const roots = new Set([TEST_NSX_ROOT, '/var/lib/nsx', ...(process.env.NSX_ROOT ? [process.env.NSX_ROOT] : [])]);
+  const out: string[] = [];
+  for (const root of roots) {
+    try {
+      for (const name of readdirSync(join(root, 'containers'))) out.push(join(root, 'containers', name));
+    } catch {
+      /* no containers there */
+    }
+  }
+  return out;
+}
+
 export function leftovers(): Leftovers {
   return {
     mounts: readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => /nsx|rootfs/.test(l)),
@@ -47,5 +63,6 @@ export function leftovers(): Leftovers {
     netns: sh('ip netns list 2>/dev/null').split('\n').filter(Boolean),
     veths: sh("ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}'").split('\n').filter((l) => l.startsWith('nsx')),
     processes: shimProcesses(),
+    containers: containerDirs(),
   };
 }

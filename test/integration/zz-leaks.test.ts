@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { leftovers } from '../leaks.js';
 
 describe('the whole suite', () => {
-  it('left no mounts, cgroups, network namespaces, veth devices or shim processes behind', () => {
-    expect(leftovers()).toEqual({ mounts: [], cgroups: [], netns: [], veths: [], processes: [] });
+  it('left no mounts, cgroups, network namespaces, veth devices, shim processes or container directories behind', () => {
+    expect(leftovers()).toEqual({ mounts: [], cgroups: [], netns: [], veths: [], processes: [], containers: [] });
   });
 });
