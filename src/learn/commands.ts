@@ -8,6 +8,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { NsxError } from '../runtime/errors.js';
 
 export interface PlayArgs {
+  /** A variant of the lesson (nsx lesson <id> --variant <name>). */
+  variant?: string;
   auto?: boolean;
   delay?: number;
   print?: boolean;
@@ -41,8 +43,8 @@ export async function play(id: string, a: PlayArgs): Promise<number> {
   for (const s of signals) process.on(s, onSignal);
   try {
     updateLesson(entry.lesson.id, {});
-    const r = await playLesson(entry.lesson, textOf(entry), { ui, onEvent, onContainer: (c) => (current = c) });
-    if (r.completed) updateLesson(entry.lesson.id, { status: 'done' });
+    const r = await playLesson(entry.lesson, textOf(entry), { ui, onEvent, onContainer: (c) => (current = c), variant: a.variant });
+    if (r.completed && a.variant === undefined) updateLesson(entry.lesson.id, { status: 'done' });
     return r.completed ? 0 : r.exitCode || 1;
   } finally {
     ui.close();

@@ -27,7 +27,10 @@ export function mark(progress: Progress, id: string): string {
 
 /** The lines of `nsx lesson --list`. */
 export function listing(progress = readProgress()): string[] {
-  return COURSE.map(({ lesson }, i) => `${mark(progress, lesson.id)} ${String(i + 1).padStart(2)}. ${lesson.id.padEnd(14)} ${lesson.title} (${lesson.minutes} min)${lesson.needsRoot ? ' [root]' : ''}`);
+  return COURSE.flatMap(({ lesson }, i) => [
+    `${mark(progress, lesson.id)} ${String(i + 1).padStart(2)}. ${lesson.id.padEnd(14)} ${lesson.title} (${lesson.minutes} min)${lesson.needsRoot ? ' [root]' : ''}`,
+    ...Object.entries(lesson.variants ?? {}).map(([name, v]) => `       --variant ${name}: ${v.title}`),
+  ]);
 }
 
 /** Where to resume: the first lesson started but not done, else the first not done. */

@@ -42,6 +42,18 @@ export interface CheckResult {
   message: string;
 }
 
+/** Another way to play a lesson (nsx lesson <id> --variant <name>): the same container with its plan
+ *  changed, e.g. two steps swapped to show what breaks. Its words are "## variant <name>" in
+ *  lesson.md: shown before the run, and its "### more" after it (why the usual way is right). */
+export interface LessonVariant {
+  /** One line: what this variant does (for the list and the start). */
+  title: string;
+  /** The change to the plan (after run.transformPlan), e.g. swapSteps from src/runtime/plan.ts. */
+  transformPlan: (plan: PlannedStep[]) => PlannedStep[];
+  /** The step this variant is meant to fail at: failing there completes it. */
+  failsAt?: StepId;
+}
+
 export interface Lesson {
   /** Stable id, e.g. "pid"; also the folder name's slug. */
   id: string;
@@ -65,6 +77,8 @@ export interface Lesson {
      *  Absent: as nsx runs. See src/learn/runas.ts. */
     as?: 'invoking-user';
   };
+  /** Other ways to play it, by name (see LessonVariant). */
+  variants?: Record<string, LessonVariant>;
   /** The steps this lesson explains and pauses at; the rest are applied with a one-line mention. */
   focus: StepId[];
   demos: Demo[];
@@ -86,4 +100,6 @@ export interface LessonText {
   rule: string;
   /** "## task": the try-it-yourself task. */
   task: string;
+  /** "## variant <name>" → shown before a variant's run; its "### more" → shown after it. */
+  variants?: Record<string, { text: string; more: string }>;
 }

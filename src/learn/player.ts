@@ -19,7 +19,7 @@ import { sandboxRootfs } from './sandbox.js';
 
 /** What the player reports, besides the runtime's own events (which it passes through). */
 export type LessonEvent =
-  | { type: 'lesson-started'; id: string; title: string }
+  | { type: 'lesson-started'; id: string; title: string; variant?: string }
   | { type: 'explained'; step: string; more: boolean }
   | { type: 'demo'; after: string; command: string[]; onHost: boolean; output: string; status: number | null }
   | { type: 'demo-cleanup'; command: string[]; output: string; status: number | null }
@@ -56,6 +56,8 @@ export interface PlayOptions {
   rootfs?: string;
   /** The longest the lesson's command may run before the player ends it (default 15). */
   commandSeconds?: number;
+  /** Play this variant of the lesson (lesson.variants): its plan change, its words before and after. */
+  variant?: string;
   /** Called with the container as soon as it exists (the CLI aborts it on Ctrl-C). */
   onContainer?: (c: Container) => void;
   /** The environment sudo left (SUDO_UID, SUDO_GID), for lessons run as the invoking user
@@ -107,9 +109,18 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
   const { ui } = opts;
   const { c } = ui;
   const emit = (e: PlayerEvent) => opts.onEvent?.(e);
-  emit({ type: 'lesson-started', id: lesson.id, title: lesson.title });
+  const variant = opts.variant === undefined ? undefined : lesson.variants?.[opts.variant];
+  if (opts.variant !== undefined && (!variant || !lesson.run)) {
+    const names = Object.keys(lesson.variants ?? {});
+    throw new NsxError(`the "${lesson.id}" lesson has no variant "${opts.variant}"`, {
+      hint: names.length ? `its variants: ${names.join(', ')} (nsx lesson ${lesson.id} --variant ${names[0]})` : 'it has none; nsx lesson --list shows the lessons that do',
+    });
+  }
+  emit({ type: 'lesson-started', id: lesson.id, title: lesson.title, ...(variant ? { variant: opts.variant } : {}) });
   ui.write([c.bold(`${lesson.title}`), '']);
   ui.write(ui.markdown(text.intro));
+  const variantText = variant ? text.variants?.[opts.variant!] : undefined;
+  if (variant) ui.write(['', ...wrap(`Variant "${opts.variant}": ${variant.title}`, 0).map((l) => c.bold(l)), ...ui.markdown(variantText?.text ?? '')]);
 
   let exitCode = 0;
   if (lesson.run) {
@@ -128,11 +139,13 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
     const spec = specFromRunOptions({ ...options, rootfs, command: lesson.run.command, loadSeccomp, ...asUser });
     let plan = buildPlan(spec, { ...hostFacts(spec.root.path, compileForHost), root: asUser.root });
     if (lesson.run.transformPlan) plan = lesson.run.transformPlan(plan);
+    if (variant) plan = variant.transformPlan(plan);
     const container = new Container(spec, plan, ['ignore', 'pipe', 'pipe'], true, who.runAs);
     opts.onContainer?.(container);
     // What demos made on the host, undone when the lesson's container is over, however it ends.
     const cleanups: string[][] = [];
     const total = plan.length;
+    let failedAt: string | undefined;
     let output = '';
     let limit: NodeJS.Timeout | undefined;
     let attached = false;
@@ -175,6 +188,7 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
       // PID 1 has exited; the container's cgroups are removed right after this event.
       if (e.type === 'exited') for (const d of demosAfter(demos, 'exit').filter((x) => x.beforeCleanup)) ranEarly.set(d, runRecorded(d));
       if (e.type === 'step-skipped') ui.write(wrap(`[${e.index + 1}/${total}] ${e.step.title}: skipped (${e.reason})`, 0).map((l) => c.dim(l)));
+      if (e.type === 'step-failed') failedAt = e.step.id;
       if (e.type === 'step-failed') ui.write([c.red(`  failed: ${e.error.message}`), ...(e.error.hint ? wrap(e.error.hint, 4).map((l) => c.yellow(l)) : []), '']);
     });
 
@@ -227,6 +241,14 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
     if (!result.error && container.applied.has('exec')) for (const d of demosAfter(demos, 'exit')) showDemo(d);
     undoDemos();
     exitCode = result.exitCode;
+    // A variant ends with its own words: why the usual way is right, after it broke as meant to.
+    if (variant && result.exitCode !== 130) {
+      const asMeant = variant.failsAt === undefined ? !result.error : failedAt === variant.failsAt;
+      if (!asMeant) ui.write(['', ...wrap(variant.failsAt ? `This variant was meant to fail at the ${variant.failsAt} step, but ${failedAt ? `it failed at ${failedAt}` : 'it did not fail'}.` : 'This variant failed.', 0).map((l) => c.yellow(l))]);
+      if (variantText?.more) ui.write(['', ...ui.markdown(variantText.more), '']);
+      emit({ type: 'lesson-finished', id: lesson.id, completed: asMeant, exitCode });
+      return { completed: asMeant, exitCode };
+    }
     if (result.error && result.exitCode !== 130) {
       emit({ type: 'lesson-finished', id: lesson.id, completed: false, exitCode });
       return { completed: false, exitCode };
@@ -249,6 +271,7 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
     const shown = ui.mode === 'interactive' ? [] : [...wrap(`Quiz: ${q.question}`, 0).map((l) => c.bold(l)), ...q.choices.flatMap((ch, i) => wrap(`${i + 1}. ${ch}`, 2))];
     ui.write([...shown, ...wrap(verdict, 0), ...wrap(q.why, 2), '']);
   }
+  for (const [name, v] of Object.entries(lesson.variants ?? {})) ui.write(wrap(`Another way: nsx lesson ${lesson.id} --variant ${name} (${v.title})`, 0).map((l) => c.dim(l)));
   emit({ type: 'lesson-finished', id: lesson.id, completed: true, exitCode });
   return { completed: true, exitCode };
 }

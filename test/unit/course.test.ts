@@ -54,6 +54,14 @@ describe('the course', () => {
         else expect(STEP_ORDER).toContain(d.after);
       }
     });
+    it('has words for each of its variants, before and after the run', () => {
+      for (const [name, v] of Object.entries(lesson.variants ?? {})) {
+        expect(typeof v.transformPlan).toBe('function');
+        expect(text.variants?.[name]?.text.length ?? 0).toBeGreaterThan(30);
+        expect(text.variants?.[name]?.more ?? '').toMatch(/[a-z_]+\(\d\)/);
+        if (v.failsAt) expect(STEP_ORDER).toContain(v.failsAt);
+      }
+    });
     it('takes a positive, plausible time', () => {
       expect(lesson.minutes).toBeGreaterThan(0);
       expect(lesson.minutes).toBeLessThanOrEqual(30);
@@ -72,6 +80,6 @@ describe('lesson.md format', () => {
   });
   it('names a bad section and the fix', () => {
     expect(() => parseLessonMarkdown('## step forks\n')).toThrow(LessonFormatError);
-    expect(() => parseLessonMarkdown('## outro\n')).toThrow(/unknown section "## outro" \(intro, step <id>, summary, task\)/);
+    expect(() => parseLessonMarkdown('## outro\n')).toThrow(/unknown section "## outro" \(intro, step <id>, summary, task, variant <name>\)/);
   });
 });

@@ -24,11 +24,15 @@ export function learnCommand(exit: ExitHolder): CommandModule<object, PlayArgv> 
   };
 }
 
-export function lessonCommand(exit: ExitHolder): CommandModule<object, PlayArgv & { id?: string; list?: boolean }> {
+export function lessonCommand(exit: ExitHolder): CommandModule<object, PlayArgv & { id?: string; list?: boolean; variant?: string }> {
   return {
     command: 'lesson [id]',
     describe: 'Start one lesson directly, or list them (--list)',
-    builder: (y) => playOptions(y).positional('id', { type: 'string', describe: 'Lesson id (nsx lesson --list)' }).option('list', { type: 'boolean', describe: 'List the lessons with your progress' }) as never,
+    builder: (y) =>
+      playOptions(y)
+        .positional('id', { type: 'string', describe: 'Lesson id (nsx lesson --list)' })
+        .option('list', { type: 'boolean', describe: 'List the lessons with your progress' })
+        .option('variant', { type: 'string', describe: 'Play another way of the lesson, e.g. --variant break (nsx lesson --list names them)' }) as never,
     handler: async (a) => {
       const m = await import('../../learn/commands.js');
       if (a.list || !a.id) exit.exitCode = m.printList();
