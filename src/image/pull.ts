@@ -137,6 +137,7 @@ async function pullFrom(c: ImageReference, opts: PullOptions, registries: Regist
   checkImageManifest(manifest, familiar);
 
   const before = store.resolve(full);
+  store.cleanIngest(); // what an nsx killed mid-pull left half-written
   const lease = store.lease();
   const added: string[] = [];
   const fetch = async (desc: Descriptor, onProgress?: (n: number) => void) => {

@@ -112,10 +112,13 @@ export class Lease {
   add(digest: string): void {
     if (this.digests.has(digest)) return;
     this.digests.add(digest);
-    writeFileSync(this.file, JSON.stringify({ pid: process.pid, digests: [...this.digests] }));
+    // Replaced by rename: a garbage collector reading it never sees half a list.
+    writeFileSync(`${this.file}.new`, JSON.stringify({ pid: process.pid, digests: [...this.digests] }));
+    renameSync(`${this.file}.new`, this.file);
   }
   release(): void {
     rmSync(this.file, { force: true });
+    rmSync(`${this.file}.new`, { force: true });
   }
 }
 
@@ -313,7 +316,7 @@ export class ImageStore {
     } catch {
       return held;
     }
-    for (const name of names.filter((n) => n.startsWith('lease-'))) {
+    for (const name of names.filter((n) => n.startsWith('lease-') && n.endsWith('.json'))) {
       const file = join(this.ingestDir, name);
       if (file === except) continue;
       try {
@@ -324,7 +327,7 @@ export class ImageStore {
         }
         for (const d of l.digests) held.add(d);
       } catch {
-        /* being written: its pull also holds the lock-free window; skip */
+        /* removed meanwhile: its pull is over */
       }
     }
     return held;

@@ -213,6 +213,16 @@ describe('images, tag and rmi as docker does them', () => {
     expect(lines).toContain(`Deleted: ${imgA.configBlob.digest}`);
   });
 
+  it('half-written files of a dead nsx are cleaned up; a live one\'s are not', () => {
+    const s = newStore();
+    s.ensureLayout();
+    writeFileSync(join(s.ingestDir, 'blob-999999999-abcdef'), 'half');
+    writeFileSync(join(s.ingestDir, 'lease-999999999-abcdef.json'), '{"pid":999999999,"digests":[]}');
+    writeFileSync(join(s.ingestDir, `blob-${process.pid}-abcdef`), 'in progress');
+    s.cleanIngest();
+    expect(listing(s.ingestDir)).toEqual([`blob-${process.pid}-abcdef 11`]);
+  });
+
   it('garbage collection spares the blobs of a pull in progress (its lease)', async () => {
     const s = newStore();
     await addToStore(s, 'one:1', imgA);
