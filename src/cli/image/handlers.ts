@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { NsxError } from '../../runtime/errors.js';
 import { familiarName, parseReference } from '../../image/reference.js';
+import { removeLayer } from '../../image/extract.js';
+import { containerUsing } from '../../image/rootfs.js';
 import { ImageStore } from '../../image/store.js';
 import { pullRenderer, pushRenderer } from '../../render/pull.js';
 import { imagesTable, inspectJson } from './messages.js';
@@ -22,13 +24,21 @@ function asClientError(e: unknown): never {
 export async function pullHandler(args: PullArgs): Promise<number> {
   const { pull } = await import('../../image/pull.js');
   const { parsePlatform } = await import('../../image/registry.js');
+  const { unpackOnPull } = await import('../../image/rootfs.js');
   const store = new ImageStore();
   try {
     const ref = parseReference(args.name);
     const render = pullRenderer(process.stdout, { quiet: args.quiet });
     if (!args.quiet && ref.tag === undefined && ref.digest === undefined) process.stdout.write('Using default tag: latest\n');
     try {
-      const result = await pull(args.name, { store, pull: 'always', onEvent: (e) => render.onEvent(e), platform: args.platform ? parsePlatform(args.platform) : undefined });
+      // Layers are unpacked as they come (docker's "Extracting"): a bad one fails the pull and is undone.
+      const result = await pull(args.name, {
+        store,
+        pull: 'always',
+        onEvent: (e) => render.onEvent(e),
+        platform: args.platform ? parsePlatform(args.platform) : undefined,
+        prepare: unpackOnPull(store),
+      });
       render.finish();
       if (!args.quiet) process.stdout.write(result.ref + '\n');
     } finally {
@@ -81,7 +91,9 @@ export function rmiHandler(args: RmiArgs): number {
   let status = 0;
   for (const ref of args.images) {
     try {
-      for (const line of store.remove(ref, { force: args.force })) process.stdout.write(line + '\n');
+      // A running container's image stays (docker's conflict); unpacked layers no image uses go too.
+      const lines = store.remove(ref, { force: args.force, inUse: (d) => containerUsing(store.root, d), onLayerUnused: (diffId) => removeLayer(store.root, diffId) });
+      for (const line of lines) process.stdout.write(line + '\n');
     } catch (e) {
       if (!(e instanceof NsxError)) throw e;
       // docker goes on with the other images and exits 1 at the end.
