@@ -19,6 +19,12 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
+// Registries still running when the test process exits (a crash past afterAll) are killed with it.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
+
 /** A free loopback port (bound and released; the registry binds it right after). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -75,7 +81,11 @@ export async function startRegistry(): Promise<RunningRegistry> {
     const fd = openSync(log, 'a');
     const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', fd, fd] });
     closeSync(fd);
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    running.add(child);
+    const exited = new Promise<void>((r) => child.once('exit', () => {
+      running.delete(child);
+      r();
+    }));
     const stop = async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
