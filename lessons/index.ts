@@ -5,6 +5,7 @@ import type { Lesson } from '../src/learn/lesson.js';
 import welcome from './01-welcome/index.js';
 import pid from './10-pid/index.js';
 import uts from './11-uts/index.js';
+import mnt from './12-mnt/index.js';
 import ipc from './13-ipc/index.js';
 import net from './14-net/index.js';
 import user from './15-user/index.js';
@@ -22,6 +23,7 @@ export const COURSE: CourseEntry[] = [
   { dir: '01-welcome', lesson: welcome },
   { dir: '10-pid', lesson: pid },
   { dir: '11-uts', lesson: uts },
+  { dir: '12-mnt', lesson: mnt },
   { dir: '13-ipc', lesson: ipc },
   { dir: '14-net', lesson: net },
   { dir: '15-user', lesson: user },
