@@ -14,8 +14,9 @@ export interface Played {
   transcript: string;
 }
 
-/** opts.env: the environment the player reads (SUDO_UID, SUDO_GID), instead of the test's own. */
-export async function playForTest(id: string, opts: { rootfs?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Played> {
+/** opts.env: the environment the player reads (SUDO_UID, SUDO_GID), instead of the test's own;
+ *  opts.variant: a variant of the lesson (nsx lesson <id> --variant <name>). */
+export async function playForTest(id: string, opts: { rootfs?: string; env?: NodeJS.ProcessEnv; variant?: string } = {}): Promise<Played> {
   let transcript = '';
   const out = new Writable({
     write(chunk, _enc, cb) {
@@ -25,7 +26,7 @@ export async function playForTest(id: string, opts: { rootfs?: string; env?: Nod
   });
   const entry = findLesson(id);
   const events: PlayerEvent[] = [];
-  const r = await playLesson(entry.lesson, textOf(entry), { ui: makeUI({ mode: 'print', out }), onEvent: (e) => events.push(e), rootfs: opts.rootfs ?? TEST_ROOTFS, ...(opts.env ? { env: opts.env } : {}) });
+  const r = await playLesson(entry.lesson, textOf(entry), { ui: makeUI({ mode: 'print', out }), onEvent: (e) => events.push(e), rootfs: opts.rootfs ?? TEST_ROOTFS, ...(opts.env ? { env: opts.env } : {}), ...(opts.variant ? { variant: opts.variant } : {}) });
   return { ...r, events, transcript: stripAnsi(transcript) };
 }
 
