@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { buildAll, buildImage, buildLayer, busyboxFiles, dirFiles, layoutName, loadLayout, writeLayout } from '../../src/image/build.js';
 import { ImageStore } from '../../src/image/store.js';
+import { gzipSync } from 'node:zlib';
+import { makeTar, sha256 } from '../tars.js';
 import { ROOT, TEST_NSX_ROOT, UNPRIVILEGED_UID, eventsOf, isRoot, itRoot, nsx, stripAnsi, type NsxResult } from '../helpers.js';
 import { leftovers } from '../leaks.js';
 import { containerInit, readOr, waitFor } from '../live.js';
@@ -26,18 +28,21 @@ function run(args: string[], extra: { env?: Record<string, string>; uid?: number
   return nsx(['run', '--pull', 'never', ...args], { ...extra, env: { ...ENV, ...extra.env } });
 }
 
-/** Every path of the unpacked layers with its type, size, mode, owner and mtime: the layers must never change. */
-function layersSnapshot(root = TEST_NSX_ROOT): string[] {
+/** Every path of the unpacked layers (or another part of the store) with its type, size, mode, owner
+ *  and mtime: the layers must never change. */
+function layersSnapshot(root = TEST_NSX_ROOT, part = 'layers'): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name);
       const st = lstatSync(p);
-      out.push(`${relative(root, p)} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.size} ${st.mtimeMs} ${st.rdev}`);
+      // A directory's mtime changes when a temporary entry comes and goes: its entries are listed instead.
+      out.push(`${relative(root, p)} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.size} ${st.isDirectory() ? '' : st.mtimeMs} ${st.rdev}`);
       if (st.isDirectory()) walk(p);
     }
   };
-  walk(join(root, 'layers'));
+  walk(join(root, part));
   return out;
 }
 
@@ -246,6 +251,32 @@ describe('nsx run IMAGE from a registry', () => {
     const second = await nsx(['run', 'dockerinaction/hello_world'], { env: pullEnv() });
     expect(second.stderr).toBe('');
     expect(second.stdout).toBe('hello world\n');
+  });
+
+  itReg('refuses a layer that writes outside itself: the pull fails, the store is as it was, nothing written outside', async () => {
+    const pusher = new ImageStore(join(TEST_NSX_ROOT, 'pusher'), { searchRegistries: ['docker.io'] });
+    const escape = join(tmpdir(), `nsx-escaped-${process.pid}`);
+    const tar = await makeTar([{ name: 'ok', body: 'fine' }, { name: `../../../../../../../..${escape}`, body: 'escaped' }]);
+    const gz = gzipSync(tar);
+    const layer = { name: 'evil', bytes: gz, digest: sha256(gz), size: gz.length, diffId: sha256(tar) };
+    const evil = buildImage({ ref: `${reg!.host}/evil/layer:1`, layers: [], config: { Cmd: ['sh'] } }, [layer], '2024-01-01T00:00:00Z');
+    writeLayout(join(TEST_NSX_ROOT, 'pusher', 'oci', 'evil'), evil);
+    await loadLayout(pusher, join(TEST_NSX_ROOT, 'pusher', 'oci', 'evil'));
+    const pushed = await nsx(['push', `${reg!.host}/evil/layer:1`], { env: { NSX_ROOT: pusher.root, NSX_REGISTRIES_CONFIG: REGISTRIES } });
+    expect(pushed.code).toBe(0);
+    const before = layersSnapshot(store);
+    const blobs = layersSnapshot(store, 'images/blobs');
+    const images = (await nsx(['images', '-q'], { env: pullEnv() })).stdout;
+    for (const argv of [['pull', `${reg!.host}/evil/layer:1`], ['run', `${reg!.host}/evil/layer:1`]]) {
+      const r = await nsx(argv, { env: pullEnv() });
+      expect(r.code).toBe(argv[0] === 'pull' ? 1 : 125);
+      expect(r.stderr).toMatch(/"\.\.\/\.\.\/[^"]*escaped-\d+": a "\.\." component would climb out of the layer/);
+      expect(existsSync(escape)).toBe(false);
+      expect(layersSnapshot(store)).toEqual(before);
+      expect(layersSnapshot(store, 'images/blobs')).toEqual(blobs);
+      expect((await nsx(['images', '-q'], { env: pullEnv() })).stdout).toBe(images);
+      expect(existsSync(join(store, 'containers')) ? readdirSync(join(store, 'containers')) : []).toEqual([]);
+    }
   });
 
   itReg('shares layers: server:2 after server:1 downloads only its own layer', async () => {
