@@ -12,6 +12,7 @@ import user from './15-user/index.js';
 import cgroups from './17-cgroups/index.js';
 import capabilities from './18-capabilities/index.js';
 import cgroupnsTimens from './19-cgroupns-timens/index.js';
+import kernelOrder from './30-kernel-order/index.js';
 
 export interface CourseEntry {
   /** The folder under lessons/. */
@@ -30,4 +31,5 @@ export const COURSE: CourseEntry[] = [
   { dir: '17-cgroups', lesson: cgroups },
   { dir: '18-capabilities', lesson: capabilities },
   { dir: '19-cgroupns-timens', lesson: cgroupnsTimens },
+  { dir: '30-kernel-order', lesson: kernelOrder },
 ];
