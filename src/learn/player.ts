@@ -189,7 +189,7 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
       if (e.type === 'exited') for (const d of demosAfter(demos, 'exit').filter((x) => x.beforeCleanup)) ranEarly.set(d, runRecorded(d));
       if (e.type === 'step-skipped') ui.write(wrap(`[${e.index + 1}/${total}] ${e.step.title}: skipped (${e.reason})`, 0).map((l) => c.dim(l)));
       if (e.type === 'step-failed') failedAt = e.step.id;
-      if (e.type === 'step-failed') ui.write([c.red(`  failed: ${e.error.message}`), ...(e.error.hint ? wrap(e.error.hint, 4).map((l) => c.yellow(l)) : []), '']);
+      if (e.type === 'step-failed') ui.write([...wrap(`failed: ${e.error.message}`, 2).map((l) => c.red(l)), ...(e.error.hint ? wrap(e.error.hint, 4).map((l) => c.yellow(l)) : []), '']);
     });
 
     const undoDemos = () => {
