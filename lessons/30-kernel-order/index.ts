@@ -17,7 +17,7 @@ const kernelOrder: Lesson = {
   },
   variants: {
     break: {
-      title: 'drop the capabilities before the mounts, and see the kernel refuse',
+      title: 'drop the capabilities before the mounts (EPERM)',
       transformPlan: (plan) => swapSteps(plan, 'capabilities', 'mount-private'),
       failsAt: 'rootfs',
     },
