@@ -99,7 +99,7 @@ const cgroups: Lesson = {
       question: 'Under -m 16m, the container\'s shell ran `head -c 64m /dev/zero | tail`. What happened?',
       choices: ['head got ENOMEM from the kernel', 'The OOM killer killed a process in the container\'s cgroup (tail) and the shell carried on', 'The whole container was stopped', 'tail was moved to swap and ran on slowly'],
       answer: 1,
-      why: 'cgroup-v2.rst, memory.max: when the usage reaches the limit and cannot be reduced, "the OOM killer is invoked in the cgroup". It picked tail, which held the memory, and killed it with SIGKILL (status 137 = 128 + 9); oom_kill counted it. The container ends only when its PID 1 does; nsx also allowed no swap.',
+      why: 'cgroup-v2.rst, memory.max: when the usage reaches the limit and cannot be reduced, "the OOM killer is invoked in the cgroup". It picked tail, which held the memory, and killed it with SIGKILL (status 137 = 128 + 9); oom_kill counted it. The container ends only when its PID 1 does.',
     },
     {
       question: 'The baseline loop, run with nsenter into all of the container\'s namespaces, was not throttled. Why?',
