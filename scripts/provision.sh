@@ -1,0 +1,473 @@
+#!/usr/bin/env bash
+# Provisions namespace-explorer's VM (Debian 13): the Vagrantfile runs it as root on the first
+# `vagrant up` and on every `vagrant provision`. It also works on any Debian 13 machine:
+#   sudo bash scripts/provision.sh
+# Idempotent: a second run changes nothing, fails nothing, and ends with "nothing to do".
+# After it, everything works offline.
+#
+# The steps, in order (each prints "nsx provision: <step>: ..."):
+#   registry config   /etc/nsx/registry.yml + a systemd drop-in (written before the package is
+#                     installed, so the registry never listens anywhere but 127.0.0.1:5000)
+#   image names       /etc/nsx/registries.json: unqualified names look in localhost:5000, then Docker Hub
+#   packages          Debian 13's: nodejs (20.19), npm, build-essential, busybox-static, ...
+#   extra CA          a TLS-intercepting proxy's CA, when NSX_EXTRA_CA_CERTS names one
+#   project copy      NSX_SRC (the synced folder) -> NSX_DIR on the VM's own disk, owned by NSX_USER
+#   build             npm ci (compiles the shim and the TypeScript), as the owner of NSX_DIR
+#   nsx on PATH       /usr/local/bin/nsx -> NSX_DIR/bin/nsx.js
+#   sandbox rootfs    NSX_DIR/sandbox/rootfs/busybox (npm run sandbox)
+#   registry          docker-registry.service on 127.0.0.1:5000 (skipped, with a message, without systemd)
+#   sandbox images    built and pushed to the local registry (once `npm run sandbox:images` exists)
+#   boot time         /var/lib/nsx/vm-boot-time.json, written once (format below)
+#   login message     /etc/motd.d/namespace-explorer: the one command to start with
+#   nsx doctor        must not report a critical failure (on a booted machine: with systemd)
+#
+# Environment (all optional):
+#   NSX_SRC    the project as the host shares it (default: the checkout holding this script, or /vagrant)
+#   NSX_USER   who owns and builds the VM's copy (default: vagrant if that user exists, else the
+#              user who ran sudo, else root)
+#   NSX_DIR    where the project is built (default: ~NSX_USER/namespace-explorer when NSX_SRC is
+#              /vagrant; otherwise NSX_SRC itself, built in place as the owner of that folder)
+#   NSX_EXTRA_CA_CERTS  a PEM file of CA certificates to trust (a proxy that intercepts TLS)
+#   NSX_VAGRANT_UP_STARTED  set by the Vagrantfile: the host's clock (epoch seconds) when `vagrant up` began
+#
+# /var/lib/nsx/vm-boot-time.json (read by the VM-vs-container lesson), format 1; numbers in seconds,
+# null where unknown (no systemd, or not provisioned by Vagrant):
+#   format                    1
+#   recordedAt                when it was written (ISO 8601, UTC): the end of the first provisioning
+#   kernelSeconds             from kernel start to systemd's start (kernel + initrd)
+#   userspaceSeconds          from systemd's start to "Startup finished"
+#   bootSeconds               kernelSeconds + userspaceSeconds: the VM's boot, to compare with a
+#                             container's start (systemd-analyze prints the same numbers)
+#   uptimeAtProvisionSeconds  the VM's uptime when provisioning began
+#   provisionSeconds          how long that provisioning took
+#   vagrantUpSeconds          from `vagrant up` on the host to the end of provisioning (includes the
+#                             box download and import when they happened; host and VM clocks)
+#   notes                     why a value is null, in words
+set -euo pipefail
+
+# The one command the login message gives, and where the lessons keep the learner's progress
+# (src/learn/progress.ts: the invoking user's XDG state dir, also under sudo).
+START_COMMAND='sudo nsx learn'
+PROGRESS_NOTE='Your progress is kept in ~/.local/state/nsx/progress.json (nsx progress shows it).'
+
+REGISTRY_ADDR=127.0.0.1:5000
+PACKAGES=(
+  nodejs            # 20.19 in Debian 13: runs nsx
+  npm               # npm ci: the project's dependencies
+  build-essential   # cc: npm ci compiles the shim (shim/nsx-shim.c)
+  busybox-static    # the sandbox root filesystem and images
+  docker-registry   # the local registry on 127.0.0.1:5000
+  skopeo            # inspect and copy images (a registry client nobody here wrote)
+  iproute2          # ip: --network veth
+  iputils-ping      # ping across the veth pair
+  apparmor          # the LSM lesson (Debian 13 boots with AppArmor)
+  apparmor-utils    # aa-status, aa-complain
+  strace            # watch the syscalls a runtime makes
+  util-linux        # nsenter, unshare, runuser
+  procps            # ps, pgrep
+  file              # the sandbox build checks busybox is static
+  rsync             # the project copy below
+  ca-certificates   # npm ci over TLS
+)
+
+started=$(date +%s)
+uptime_at_start=$(cut -d' ' -f1 /proc/uptime)
+changes=()
+
+say() { printf 'nsx provision: %s\n' "$*"; }
+changed() { changes+=("$1"); say "$1"; }
+die() { printf 'nsx provision: %s\n' "$*" >&2; exit 1; }
+have_systemd() { [ -d /run/systemd/system ]; }
+
+# write_file PATH MODE: writes standard input to PATH unless PATH already holds exactly that.
+# Returns 0 when it wrote, 1 when the file was already right.
+write_file() {
+  local path=$1 mode=$2 new tmp
+  new=$(mktemp) # outside PATH's folder: comparing must not touch it (its mtime)
+  cat >"$new"
+  if [ -f "$path" ] && cmp -s "$new" "$path" && [ "$(stat -c %a "$path")" = "$mode" ]; then
+    rm -f "$new"
+    return 1
+  fi
+  mkdir -p "$(dirname "$path")"
+  tmp=$(mktemp "$path.XXXXXX") # then renamed: a reader never sees half a file
+  cat "$new" >"$tmp"
+  rm -f "$new"
+  chmod "$mode" "$tmp"
+  mv -f "$tmp" "$path"
+}
+
+# as_owner CMD...: runs CMD as the owner of the project copy, in it, with that user's HOME.
+as_owner() {
+  if [ "$OWNER" = root ]; then
+    (cd "$DIR" && "$@")
+  else
+    (cd "$DIR" && runuser -u "$OWNER" -- env HOME="$OWNER_HOME" "$@")
+  fi
+}
+
+has_npm_script() {
+  node -e 'process.exit(require(process.argv[1]).scripts?.[process.argv[2]] ? 0 : 1)' "$DIR/package.json" "$1"
+}
+
+choose_paths() {
+  [ "$(id -u)" -eq 0 ] || die "run as root: sudo bash scripts/provision.sh"
+  local here
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  if [ -z "${NSX_SRC:-}" ]; then
+    if grep -qs '"name": "namespace-explorer"' "$here/package.json"; then NSX_SRC=$here; else NSX_SRC=/vagrant; fi
+  fi
+  SRC=$(cd "$NSX_SRC" 2>/dev/null && pwd) || die "no project at NSX_SRC=$NSX_SRC (is the synced folder mounted?)"
+  [ -f "$SRC/package.json" ] || die "$SRC has no package.json: NSX_SRC must be the namespace-explorer folder"
+
+  local user=${NSX_USER:-}
+  if [ -z "$user" ]; then
+    if id vagrant >/dev/null 2>&1; then user=vagrant
+    elif [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then user=$SUDO_USER
+    else user=root; fi
+  fi
+  id "$user" >/dev/null 2>&1 || die "no user $user (NSX_USER) on this machine"
+  local home
+  home=$(getent passwd "$user" | cut -d: -f6)
+  if [ -n "${NSX_DIR:-}" ]; then DIR=$NSX_DIR
+  elif [ "$SRC" = /vagrant ]; then DIR=$home/namespace-explorer
+  else DIR=$SRC; fi
+
+  if [ "$DIR" = "$SRC" ]; then
+    # Built in place: by whoever owns the checkout, so that no file in it changes hands.
+    OWNER=$(stat -c %U "$DIR")
+  else
+    OWNER=$user
+  fi
+  OWNER_GROUP=$(id -gn "$OWNER")
+  OWNER_HOME=$(getent passwd "$OWNER" | cut -d: -f6)
+  say "project: $SRC -> $DIR (built as $OWNER)"
+}
+
+registry_config() {
+  # Debian's docker-registry ships /etc/docker/registry/config.yml listening on every address with an
+  # empty htpasswd file (every request refused). Ours: loopback only, no authentication; the
+  # package's own file is left as it is.
+  local wrote=0
+  write_file /etc/nsx/registry.yml 644 <<YAML && wrote=1
+# namespace-explorer's local registry (written by scripts/provision.sh; docker-registry.service
+# reads it through /etc/systemd/system/docker-registry.service.d/namespace-explorer.conf).
+# Loopback only and without authentication: nothing outside this machine can reach it.
+version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: /var/lib/docker-registry
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY_ADDR
+  headers:
+    X-Content-Type-Options: [nosniff]
+YAML
+  write_file /etc/systemd/system/docker-registry.service.d/namespace-explorer.conf 644 <<'UNIT' && wrote=1
+# Written by namespace-explorer's scripts/provision.sh: serve /etc/nsx/registry.yml (127.0.0.1:5000,
+# no authentication) instead of the package's /etc/docker/registry/config.yml.
+[Service]
+ExecStart=
+ExecStart=/usr/bin/docker-registry serve /etc/nsx/registry.yml
+UNIT
+  if [ $wrote = 1 ]; then
+    REGISTRY_RESTART=1
+    changed "registry config: wrote /etc/nsx/registry.yml (listen on $REGISTRY_ADDR only)"
+    # Before the package is installed, so that its first start already reads the drop-in.
+    if have_systemd; then systemctl daemon-reload; fi
+  else
+    say "registry config: ok"
+  fi
+}
+
+image_names() {
+  # Read by nsx's image code (issue 4): unqualified names (busybox, dockerinaction/hello_world) are
+  # looked up here first, then on Docker Hub.
+  if write_file /etc/nsx/registries.json 644 <<'JSON'
+{ "unqualifiedSearchRegistries": ["localhost:5000", "docker.io"] }
+JSON
+  then changed "image names: wrote /etc/nsx/registries.json (localhost:5000, then docker.io)"
+  else say "image names: ok"; fi
+  # nsx reads that file as root only; rootless, the user's own (~/.config/nsx/registries.json).
+  if [ "$DIR" != "$SRC" ] && [ "$OWNER" != root ]; then
+    local user_file=$OWNER_HOME/.config/nsx/registries.json
+    runuser -u "$OWNER" -- mkdir -p "$(dirname "$user_file")"
+    if write_file "$user_file" 644 </etc/nsx/registries.json; then
+      chown "$OWNER:$OWNER_GROUP" "$user_file"
+      changed "image names: wrote $user_file (nsx without sudo)"
+    fi
+  fi
+  # The same order for skopeo (containers-common's registries.conf), and plain HTTP to the local registry.
+  if write_file /etc/containers/registries.conf.d/50-namespace-explorer.conf 644 <<'CONF'
+# Written by namespace-explorer's scripts/provision.sh (the same order as /etc/nsx/registries.json).
+unqualified-search-registries = ["localhost:5000", "docker.io"]
+
+[[registry]]
+location = "localhost:5000"
+insecure = true
+CONF
+  then changed "image names: wrote /etc/containers/registries.conf.d/50-namespace-explorer.conf"; fi
+}
+
+packages() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "packages: ok (all ${#PACKAGES[@]} installed)"
+  else
+    say "packages: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # A fresh VM may still be running its first apt jobs: wait for the lock rather than fail.
+    apt-get -o DPkg::Lock::Timeout=300 update -q
+    apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}"
+    changed "packages: installed ${missing[*]}"
+  fi
+  node -e '
+    const [maj, min] = process.versions.node.split(".").map(Number);
+    if (maj < 20 || (maj === 20 && min < 19)) process.exit(1);' ||
+    die "node $(node --version) is too old: nsx needs 20.19 or newer (Debian 13 has it; on older releases use scripts/start.sh with a newer Node.js)"
+}
+
+extra_ca() {
+  # Behind a proxy that intercepts TLS (many corporate networks), npm ci and image pulls need the
+  # proxy's CA: NSX_EXTRA_CA_CERTS names a PEM file of one or more certificates (the Vagrantfile
+  # uploads the host's NSX_VM_CA_CERTS). They join the system's trusted CAs, which Debian's node,
+  # npm and skopeo use. One file per certificate, as update-ca-certificates(8) expects.
+  [ -n "${NSX_EXTRA_CA_CERTS:-}" ] || return 0
+  [ -s "$NSX_EXTRA_CA_CERTS" ] || die "extra CA: NSX_EXTRA_CA_CERTS=$NSX_EXTRA_CA_CERTS is not a PEM file"
+  local split n=0 wrote=0 cert
+  split=$(mktemp -d)
+  awk -v dir="$split" '/-----BEGIN CERTIFICATE-----/ { n++ } n { print > (dir "/" n ".crt") }' "$NSX_EXTRA_CA_CERTS"
+  for cert in "$split"/*.crt; do
+    [ -f "$cert" ] || die "extra CA: no certificate in $NSX_EXTRA_CA_CERTS"
+    n=$((n + 1))
+    write_file "/usr/local/share/ca-certificates/namespace-explorer-$n.crt" 644 <"$cert" && wrote=1
+  done
+  rm -rf "$split"
+  if [ $wrote = 1 ]; then
+    update-ca-certificates
+    changed "extra CA: $n certificates from $NSX_EXTRA_CA_CERTS are trusted"
+  else
+    say "extra CA: ok ($n certificates trusted)"
+  fi
+}
+
+project_copy() {
+  if [ "$DIR" = "$SRC" ]; then
+    say "project copy: none (built in place)"
+    return
+  fi
+  if [ ! -d "$DIR" ]; then
+    install -d -o "$OWNER" -g "$OWNER_GROUP" "$DIR"
+    changed "project copy: created $DIR"
+  fi
+  # Everything in the copy belongs to its owner; `sudo npm test` leaves root's files in dist/.
+  # The root filesystems are root's on purpose (as an image's files are).
+  local stray=()
+  mapfile -d '' stray < <(find "$DIR" \( -path "$DIR/sandbox/rootfs" -o -path "$DIR/test/.work" \) -prune \
+    -o \( ! -user "$OWNER" -o ! -group "$OWNER_GROUP" \) -print0)
+  if [ ${#stray[@]} -gt 0 ]; then
+    chown -h "$OWNER:$OWNER_GROUP" "${stray[@]}"
+    changed "project copy: gave ${#stray[@]} files back to $OWNER"
+  fi
+  # The host's build outputs and installs stay on the host (node_modules may be macOS's); what the
+  # VM built is kept (excluded files are never deleted).
+  local out
+  out=$(as_owner rsync -a --delete --itemize-changes \
+    --exclude=/.git/ --exclude=/.vagrant/ --exclude=/node_modules/ --exclude=/dist/ \
+    --exclude=/shim/nsx-shim --exclude=/sandbox/rootfs/ --exclude=/test/.work/ \
+    --filter=':- .gitignore' "$SRC/" "$DIR/")
+  if [ -n "$out" ]; then
+    changed "project copy: updated $(printf '%s\n' "$out" | wc -l) paths from $SRC"
+  else
+    say "project copy: ok (same as $SRC)"
+  fi
+}
+
+build() {
+  # npm ci when the dependencies changed (it also builds: "prepare"); npm run build when only the
+  # sources did. The stamp lives in node_modules, so it goes when npm ci replaces node_modules.
+  local stamp=$DIR/node_modules/.nsx-provision deps src
+  deps=$(cd "$DIR" && { cat package.json package-lock.json; node --version; } | sha256sum | cut -c1-64)
+  src=$(cd "$DIR" && find bin src shim scripts/build-shim.mjs tsconfig.json tsconfig.build.json package.json \
+    -type f ! -path shim/nsx-shim -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)
+  local want
+  want=$(printf 'deps %s\nbuild %s\n' "$deps" "$src")
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$DIR/shim/nsx-shim" ] && [ -f "$DIR/dist/src/cli/main.js" ]; then
+    say "build: ok (nothing changed since the last build)"
+    return
+  fi
+  if [ ! -f "$stamp" ] || ! grep -qx "deps $deps" "$stamp"; then
+    say "build: npm ci (as $OWNER; downloads the dependencies)"
+    as_owner npm ci --prefer-offline --no-audit --no-fund
+  else
+    say "build: npm run build (as $OWNER)"
+    as_owner npm run build
+  fi
+  printf '%s\n' "$want" | as_owner tee "$stamp" >/dev/null
+  changed "build: built $DIR"
+}
+
+nsx_on_path() {
+  local link=/usr/local/bin/nsx target=$DIR/bin/nsx.js
+  if [ "$(readlink /usr/local/bin/nsx 2>/dev/null)" = "$target" ]; then
+    say "nsx on PATH: ok ($link -> $target)"
+  else
+    ln -sfn "$target" "$link"
+    changed "nsx on PATH: $link -> $target"
+  fi
+}
+
+sandbox_rootfs() {
+  # As root: a root filesystem's files belong to root, as an image's do.
+  if [ -x "$DIR/sandbox/rootfs/busybox/bin/busybox" ]; then
+    say "sandbox rootfs: ok ($DIR/sandbox/rootfs/busybox)"
+  else
+    bash "$DIR/sandbox/build-busybox-rootfs.sh" "$DIR/sandbox/rootfs/busybox"
+    changed "sandbox rootfs: built $DIR/sandbox/rootfs/busybox"
+  fi
+}
+
+registry_up() {
+  # shellcheck disable=SC2016 # a JavaScript template string
+  node -e '
+    fetch(`http://${process.argv[1]}/v2/`, { signal: AbortSignal.timeout(2000) })
+      .then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1));' "$REGISTRY_ADDR"
+}
+
+registry_service() {
+  if ! have_systemd; then
+    say "registry: skipped: no systemd here (a chroot or a container?); in the VM docker-registry.service serves $REGISTRY_ADDR"
+    return
+  fi
+  if ! systemctl is-enabled --quiet docker-registry.service; then
+    systemctl enable docker-registry.service
+    changed "registry: enabled docker-registry.service"
+  fi
+  if [ "${REGISTRY_RESTART:-0}" = 1 ]; then
+    systemctl daemon-reload
+    systemctl restart docker-registry.service
+    changed "registry: restarted docker-registry.service with /etc/nsx/registry.yml"
+  elif ! systemctl is-active --quiet docker-registry.service; then
+    systemctl start docker-registry.service
+    changed "registry: started docker-registry.service"
+  fi
+  local tries=50
+  until registry_up || [ $((tries -= 1)) -eq 0 ]; do sleep 0.2; done
+  registry_up || die "registry: nothing answers on http://$REGISTRY_ADDR/v2/ (journalctl -u docker-registry)"
+  # Loopback only: nothing may listen on port 5000 at any other address.
+  if ss -Hltn 'sport = :5000' | awk '{print $4}' | grep -vqx "$REGISTRY_ADDR"; then
+    die "registry: something listens on port 5000 beyond $REGISTRY_ADDR: $(ss -Hltn 'sport = :5000' | awk '{print $4}' | xargs)"
+  fi
+  say "registry: ok (http://$REGISTRY_ADDR/v2/ answers; loopback only)"
+}
+
+sandbox_images() {
+  # PREPARED for the images work (issue 4), inactive until it lands: `npm run sandbox:images` builds
+  # the sandbox images (reproducibly: same inputs, same digests) and `npm run sandbox:push` pushes
+  # them to NSX_REGISTRY. Re-check these two names and their arguments when that work lands.
+  if ! has_npm_script sandbox:images; then
+    say "sandbox images: skipped: this checkout has no \`npm run sandbox:images\` yet (the images work, issue 4)"
+    return
+  fi
+  as_owner npm run --silent sandbox:images
+  if ! has_npm_script sandbox:push; then
+    say "sandbox images: built; not pushed: this checkout has no \`npm run sandbox:push\` yet"
+  elif ! registry_up; then
+    say "sandbox images: built; not pushed: no registry answers on $REGISTRY_ADDR here"
+  else
+    as_owner env NSX_REGISTRY=localhost:5000 npm run --silent sandbox:push
+    say "sandbox images: pushed to localhost:5000"
+  fi
+}
+
+boot_time() {
+  local file=/var/lib/nsx/vm-boot-time.json
+  if [ -f "$file" ]; then
+    say "boot time: ok (recorded at the first provisioning: $file)"
+    return
+  fi
+  local userspace=0 finish=0
+  if have_systemd; then
+    # "Startup finished" may not have happened yet on a VM that was just booted.
+    timeout 120 systemctl is-system-running --wait >/dev/null 2>&1 || true
+    userspace=$(systemctl show -P UserspaceTimestampMonotonic)
+    finish=$(systemctl show -P FinishTimestampMonotonic)
+  fi
+  mkdir -p "$(dirname "$file")"
+  node - "$file" "$userspace" "$finish" "$uptime_at_start" "$started" "$(date +%s)" "${NSX_VAGRANT_UP_STARTED:-}" <<'JS'
+const [file, userspaceUs, finishUs, uptime, started, now, vagrantUp] = process.argv.slice(2);
+const { writeFileSync } = require('node:fs');
+const s = (us) => Math.round(us / 1000) / 1000;
+const notes = [];
+const booted = Number(finishUs) > 0;
+if (!booted) notes.push('no systemd boot record (no systemd, or startup not finished): boot times unknown');
+if (!vagrantUp) notes.push('not provisioned by Vagrant: vagrantUpSeconds unknown');
+const record = {
+  format: 1,
+  recordedAt: new Date(Number(now) * 1000).toISOString(),
+  kernelSeconds: booted ? s(Number(userspaceUs)) : null,
+  userspaceSeconds: booted ? s(Number(finishUs) - Number(userspaceUs)) : null,
+  bootSeconds: booted ? s(Number(finishUs)) : null,
+  uptimeAtProvisionSeconds: Number(uptime),
+  provisionSeconds: Number(now) - Number(started),
+  vagrantUpSeconds: vagrantUp ? Number(now) - Number(vagrantUp) : null,
+  notes,
+};
+writeFileSync(file, JSON.stringify(record, null, 2) + '\n', { mode: 0o644 });
+JS
+  changed "boot time: wrote $file"
+}
+
+login_message() {
+  if write_file /etc/motd.d/namespace-explorer 644 <<MOTD
+
+namespace-explorer (nsx): watch a real container being built, one kernel feature at a time.
+
+  Start here:  $START_COMMAND
+  This VM:     nsx doctor        The project: $DIR
+  Tests:       cd $DIR && sudo npm test
+  $PROGRESS_NOTE
+
+MOTD
+  then changed "login message: wrote /etc/motd.d/namespace-explorer"
+  else say "login message: ok"; fi
+}
+
+doctor() {
+  say "nsx doctor:"
+  /usr/local/bin/nsx doctor && return
+  if have_systemd; then
+    die "nsx doctor found a critical problem (above): containers cannot run on this machine as it is"
+  fi
+  # In a container the kernel features may be hidden (no cgroup filesystem mounted): not fatal here.
+  say "nsx doctor: the problems above are not fatal here: no systemd (a chroot or a container?), so this is not the machine that will run containers"
+}
+
+choose_paths
+registry_config
+image_names
+packages
+extra_ca
+project_copy
+build
+nsx_on_path
+sandbox_rootfs
+registry_service
+sandbox_images
+boot_time
+login_message
+doctor
+if [ ${#changes[@]} -eq 0 ]; then
+  say "nothing to do: everything was already in place ($(( $(date +%s) - started )) s)"
+else
+  say "done: ${#changes[@]} changes in $(( $(date +%s) - started )) s. Start with: $START_COMMAND"
+fi
