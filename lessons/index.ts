@@ -9,6 +9,7 @@ import mnt from './12-mnt/index.js';
 import ipc from './13-ipc/index.js';
 import net from './14-net/index.js';
 import user from './15-user/index.js';
+import chroot from './16-chroot/index.js';
 import cgroups from './17-cgroups/index.js';
 import capabilities from './18-capabilities/index.js';
 import cgroupnsTimens from './19-cgroupns-timens/index.js';
@@ -28,6 +29,7 @@ export const COURSE: CourseEntry[] = [
   { dir: '13-ipc', lesson: ipc },
   { dir: '14-net', lesson: net },
   { dir: '15-user', lesson: user },
+  { dir: '16-chroot', lesson: chroot },
   { dir: '17-cgroups', lesson: cgroups },
   { dir: '18-capabilities', lesson: capabilities },
   { dir: '19-cgroupns-timens', lesson: cgroupnsTimens },
