@@ -81,7 +81,7 @@ const chroot: Lesson = {
   hints: [
     'Work in a new mount namespace only: pivot_root(2) moves the root of every process of the namespace that had the old root, so in the host\'s own namespace it would move the whole machine.',
     'pivot_root(2) lists its conditions: the new root must be a mount point. What makes a directory into one?',
-    'pivot_root(2), "pivot_root(\\".\\", \\".\\")", shows how to do without a directory for the old root, and how to get rid of it afterwards.',
+    'pivot_root(2) explains how new_root and put_old can be the same directory, and what to do with the old root afterwards.',
     'Before you check, try the escape from your shell (busybox has nsenter, chroot and cd -P): where does it end?',
   ],
   quiz: [
