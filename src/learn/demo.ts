@@ -76,10 +76,7 @@ export function fillPlaceholders(argv: string[], vars: DemoVars): { argv: string
   return { argv: argv.map((a) => a.replace(PLACEHOLDER, (_, n: string) => vars[n as DemoPlaceholder]!)) };
 }
 
-/** argv as a learner would type it: arguments with spaces or shell characters in single quotes. */
-export function shellLine(argv: string[]): string {
-  return argv.map((a) => (a === '' ? "''" : /^[\w@%+=:,./{}-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
+export { shellLine } from '../shellwords.js';
 
 /** Text as shown to the learner: the container's 64-character id written <id>, as the docs write
  *  it (nsx/<id>), so that demo lines naming its cgroup fit the screen. The events keep it whole. */

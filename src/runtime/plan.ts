@@ -4,6 +4,7 @@
 import { posix } from 'node:path';
 import { CAPABILITY_NAMES, capNumber, capsToMask, type CapabilityName } from './capabilities.js';
 import { NsxError } from './errors.js';
+import { shellLine } from '../shellwords.js';
 import type { ContainerSpec, Mount, NamespaceType, OverlayRoot } from './spec.js';
 import { DEFAULT_DEVICES, DEV_SYMLINKS } from './spec.js';
 import { STEP_INFO, STEP_ORDER, type StepId, type StepInfo } from './steps.js';
@@ -359,7 +360,7 @@ function execStep(spec: ContainerSpec): Partial<PlannedStep> {
   const { args, env, cwd } = spec.process;
   return {
     syscalls: [`chdir("${cwd}")`, `execve("${args[0]}", …)`],
-    shell: `exec ${args.join(' ')}`,
+    shell: `exec ${shellLine(args)}`,
     actions: [shim('chdir', cwd), shim('exec', args.length, ...args, ...env)],
   };
 }

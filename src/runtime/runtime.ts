@@ -172,7 +172,9 @@ export class Container {
         }
       }
       const st = await this.shim.waitExit();
-      const oomKilled = this.cgroup?.oomKilled() ?? false;
+      // docker's State.OOMKilled: the command itself died of the OOM killer's SIGKILL. A child killed
+      // for memory while PID 1 lives on is counted in the cgroup but does not end the container.
+      const oomKilled = st.signal === 9 && (this.cgroup?.oomKilled() ?? false);
       const exitCode = this.aborted ? this.abortedExit : exitCodeFor(st);
       this.emit({ type: 'exited', exitCode, ...(st.signal !== undefined ? { signal: signalName(st.signal) } : { code: st.code }), oomKilled });
       return await this.finish({ exitCode, oomKilled });

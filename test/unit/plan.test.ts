@@ -224,3 +224,12 @@ describe('capabilities nsx itself lacks', () => {
     expect(caps.notes.join(' ')).toMatch(/CAP_SYS_RESOURCE/);
   });
 });
+
+describe('shellQuote', () => {
+  it('quotes what a shell would split or expand, and nothing else', async () => {
+    const { shellQuote } = await import('../../src/shellwords.js');
+    expect(shellQuote('/bin/sh')).toBe('/bin/sh');
+    expect(shellQuote('echo $HOME; ls')).toBe("'echo $HOME; ls'");
+    expect(shellQuote("it's")).toBe("'it'\\''s'");
+  });
+});
