@@ -14,7 +14,7 @@ import { hostIfName } from '../../src/runtime/network.js';
 import { eventsOf, itRoot, NSX, run, sh, TEST_ROOTFS } from '../helpers.js';
 import { leftovers, type Leftovers } from '../leaks.js';
 
-const NOTHING: Leftovers = { mounts: [], cgroups: [], netns: [], veths: [], processes: [] };
+const NOTHING: Leftovers = { mounts: [], cgroups: [], netns: [], veths: [], processes: [], containers: [] };
 const OPTIONS = ['--step', '--network', 'veth', '-m', '64m', '--rootfs', TEST_ROOTFS, '/bin/sleep', '30'];
 
 /** Where to stop: before the first step, or once the named step has been applied. */
@@ -135,6 +135,7 @@ function leftoversOf(id: string, base: Leftovers, pids: Set<number>): Leftovers 
     netns: l.netns.filter((n) => !base.netns.includes(n)),
     veths: l.veths.filter((v) => v.startsWith(hostIfName(id))),
     processes: l.processes.filter((p) => pids.has(Number(p.split(' ')[0]))),
+    containers: l.containers.filter((c) => basename(c) === id),
   };
 }
 

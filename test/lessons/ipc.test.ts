@@ -48,7 +48,7 @@ describe('lesson: ipc', () => {
     expect(hostListing).not.toContain(inside[0].key);
     expect(demoOutputs(p, 'pivot-root')[0]).toMatch(/^QSIZE:0\s+NOTIFY:0/);
     // The demo's queue on the host is gone again, and nothing else changed there.
-    expect(p.events).toContainEqual(expect.objectContaining({ type: 'demo-cleanup', command: ['ipcrm', '-q', hostId], status: 0 } satisfies Partial<PlayerEvent>));
+    expect(p.events).toContainEqual(expect.objectContaining({ type: 'demo-cleanup', command: ['ipcrm', '-q', hostId!], status: 0 } satisfies Partial<PlayerEvent>));
     expect(hostQueues()).toEqual(before);
     expect(p.transcript).toContain('Rule: IPC objects belong to a namespace');
   });
