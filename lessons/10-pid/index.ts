@@ -1,5 +1,5 @@
 import type { Lesson } from '../../src/learn/lesson.js';
-import { inNsxContainer, nsPidsOf, processes } from '../../src/learn/kernel.js';
+import { inNsxContainer, newestFirst, nsPidsOf, processes } from '../../src/learn/kernel.js';
 import { readFileSync, readlinkSync } from 'node:fs';
 
 /** This nsx process as the host numbers it: a PID the container has no process for. */
@@ -50,10 +50,12 @@ const pid: Lesson = {
     { after: 'exit', onHost: true, beforeCleanup: true, command: ['ps', '-o', 'pid,pidns,args', '-C', 'sleep'], notice: 'Looked at the moment PID 1 exited, before nsx cleaned anything up: no sleep is left in the container\'s PID namespace (its ns pid row above). The kernel killed it with SIGKILL.' },
   ],
   async check() {
-    const inits = processes().filter((p) => {
-      const ns = nsPidsOf(p.pid);
-      return ns.length >= 2 && ns[ns.length - 1] === 1 && !inNsxContainer(p.pid);
-    });
+    const inits = newestFirst(
+      processes().filter((p) => {
+        const ns = nsPidsOf(p.pid);
+        return ns.length >= 2 && ns[ns.length - 1] === 1 && !inNsxContainer(p.pid);
+      }),
+    );
     if (!inits.length) return { ok: false, message: 'No process (outside nsx) is PID 1 of a PID namespace of its own yet.' };
     const own = inits.find((p) => procOf(p.pid) === 'own');
     if (own) return { ok: true, message: `Process ${own.pid} (${own.comm}) is PID 1 of its own PID namespace, and its /proc shows that namespace: ps there lists only it and its children.` };

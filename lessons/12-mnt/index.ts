@@ -1,5 +1,5 @@
 import type { Lesson } from '../../src/learn/lesson.js';
-import { inNewNamespace, inNsxContainer, mountInfo, type MountEntry } from '../../src/learn/kernel.js';
+import { inNewNamespace, inNsxContainer, mountInfo, newestFirst, type MountEntry } from '../../src/learn/kernel.js';
 
 /** The tmpfs the task asks for, by its source name (free text for tmpfs; /proc/PID/mountinfo shows it). */
 const WANTED = 'mytmp';
@@ -28,7 +28,7 @@ const mnt: Lesson = {
     const host = hostMounts.length ? hostMounts : mountInfo('self');
     const onHost = host.find(isWanted);
     const seen = new Set<string>();
-    for (const p of inNewNamespace('mnt')) {
+    for (const p of newestFirst(inNewNamespace('mnt'))) {
       if (seen.has(p.ns.mnt!) || inNsxContainer(p.pid)) continue;
       seen.add(p.ns.mnt!);
       const m = mountInfo(p.pid).find(isWanted);

@@ -1,5 +1,5 @@
 import type { Lesson } from '../../src/learn/lesson.js';
-import { inNewNamespace, inNsxContainer, mountInfo } from '../../src/learn/kernel.js';
+import { inNewNamespace, inNsxContainer, mountInfo, newestFirst } from '../../src/learn/kernel.js';
 import { readlinkSync, statSync } from 'node:fs';
 
 /** The classic escape, with busybox only. busybox's `nsenter --root=DIR` calls chroot(DIR) and then
@@ -52,7 +52,7 @@ const chroot: Lesson = {
     const seen = new Set<string>();
     let chrooted: string | undefined;
     let attached: string | undefined;
-    for (const p of inNewNamespace('mnt')) {
+    for (const p of newestFirst(inNewNamespace('mnt'))) {
       // Kernel threads (no command line; kdevtmpfs has a mount namespace of its own) and nsx's own.
       if (!p.cmdline || inNsxContainer(p.pid)) continue;
       const root = `/proc/${p.pid}/root`;

@@ -174,3 +174,15 @@ export function parseMountInfo(text: string): MountEntry[] {
   }
   return out;
 }
+
+/** When the process started, in clock ticks after boot (proc(5): /proc/PID/stat, field 22). */
+export function startTime(pid: number): number {
+  const stat = read(`/proc/${pid}/stat`);
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? 0);
+}
+
+/** The newest process first: what a learner just started is the one a check should talk about. */
+export function newestFirst<T extends { pid: number }>(procs: T[]): T[] {
+  const at = new Map(procs.map((p) => [p.pid, startTime(p.pid)]));
+  return [...procs].sort((a, b) => at.get(b.pid)! - at.get(a.pid)! || b.pid - a.pid);
+}

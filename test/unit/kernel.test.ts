@@ -1,7 +1,8 @@
 // The read-only kernel-state helpers that `nsx check` uses: mountinfo parsing, NSpid, and telling
 // nsx's own containers apart from what a learner built by hand.
 import { describe, expect, it } from '@jest/globals';
-import { inNsxContainer, mountInfo, nsPidsOf, parseMountInfo } from '../../src/learn/kernel.js';
+import { spawn } from 'node:child_process';
+import { inNsxContainer, mountInfo, newestFirst, nsPidsOf, parseMountInfo, startTime } from '../../src/learn/kernel.js';
 
 describe('mountinfo', () => {
   it('splits a line into its fields, optional fields included, octal escapes decoded', () => {
@@ -32,5 +33,16 @@ describe('processes', () => {
   it('a process outside any nsx container is not counted as one', () => {
     expect(inNsxContainer(process.pid)).toBe(false);
     expect(inNsxContainer(1)).toBe(false);
+  });
+
+  it('sorts the newest process first, by start time', async () => {
+    const child = spawn('sleep', ['5'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      expect(startTime(child.pid!)).toBeGreaterThanOrEqual(startTime(process.pid));
+      expect(newestFirst([{ pid: 1 }, { pid: child.pid! }, { pid: process.pid }]).map((p) => p.pid)).toEqual([child.pid, process.pid, 1]);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
