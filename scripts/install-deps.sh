@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages namespace-explorer needs (run as root). Idempotent: packages
 # already installed are left alone. Offline machines: everything here comes from the distribution.
+#   sudo bash scripts/install-deps.sh           what nsx needs
+#   sudo bash scripts/install-deps.sh --tests   and what only the test suite uses (CI does this)
+#   bash scripts/install-deps.sh --list         print what nsx needs, one package a line (the VM's
+#                                               scripts/provision.sh installs these too)
 set -euo pipefail
 
 packages=(
@@ -15,6 +19,16 @@ packages=(
   skopeo            # a registry client no one here wrote: interop tests copy and inspect with it
   attr              # setfattr: unpacked layers mark opaque directories for overlayfs (overlay.opaque)
 )
+test_packages=(
+  shellcheck        # test/integration/vagrant.test.ts: the shell scripts
+  vagrant           # test/integration/vagrant.test.ts: vagrant validate (no provider needed)
+)
+case ${1:-} in
+  --list) printf '%s\n' "${packages[@]}"; exit 0 ;;
+  --tests) packages+=("${test_packages[@]}") ;;
+  '') ;;
+  *) echo "nsx: unknown option $1 (usage: install-deps.sh [--tests | --list])" >&2; exit 1 ;;
+esac
 
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "nsx: no apt-get here; install the equivalents of: ${packages[*]}" >&2
