@@ -9,14 +9,15 @@
 #   registry config   /etc/nsx/registry.yml + a systemd drop-in (written before the package is
 #                     installed, so the registry never listens anywhere but 127.0.0.1:5000)
 #   image names       /etc/nsx/registries.json: unqualified names look in localhost:5000, then Docker Hub
-#   packages          Debian 13's: nodejs (20.19), npm, build-essential, busybox-static, ...
+#   packages          Debian 13's: what nsx needs (scripts/install-deps.sh --list), nodejs (20.19), npm, ...
 #   extra CA          a TLS-intercepting proxy's CA, when NSX_EXTRA_CA_CERTS names one
 #   project copy      NSX_SRC (the synced folder) -> NSX_DIR on the VM's own disk, owned by NSX_USER
 #   build             npm ci (compiles the shim and the TypeScript), as the owner of NSX_DIR
 #   nsx on PATH       /usr/local/bin/nsx -> NSX_DIR/bin/nsx.js
 #   sandbox rootfs    NSX_DIR/sandbox/rootfs/busybox (npm run sandbox)
 #   registry          docker-registry.service on 127.0.0.1:5000 (skipped, with a message, without systemd)
-#   sandbox images    built and pushed to the local registry (once `npm run sandbox:images` exists)
+#   sandbox images    npm run sandbox:images -- --push localhost:5000 (without systemd: to a registry
+#                     started for this step only)
 #   boot time         /var/lib/nsx/vm-boot-time.json, written once (format below)
 #   login message     /etc/motd.d/namespace-explorer: the one command to start with
 #   nsx doctor        must not report a critical failure (on a booted machine: with systemd)
@@ -51,21 +52,16 @@ START_COMMAND='sudo nsx learn'
 PROGRESS_NOTE='Your progress is kept in ~/.local/state/nsx/progress.json (nsx progress shows it).'
 
 REGISTRY_ADDR=127.0.0.1:5000
-PACKAGES=(
+# What the VM needs beyond what nsx itself needs (scripts/install-deps.sh --list: build-essential,
+# busybox-static, util-linux, iproute2, iputils-ping, procps, file, docker-registry, skopeo, attr).
+VM_PACKAGES=(
   nodejs            # 20.19 in Debian 13: runs nsx
   npm               # npm ci: the project's dependencies
-  build-essential   # cc: npm ci compiles the shim (shim/nsx-shim.c)
-  busybox-static    # the sandbox root filesystem and images
-  docker-registry   # the local registry on 127.0.0.1:5000
+  docker-registry   # the VM's local registry on 127.0.0.1:5000
   skopeo            # inspect and copy images (a registry client nobody here wrote)
-  iproute2          # ip: --network veth
-  iputils-ping      # ping across the veth pair
   apparmor          # the LSM lesson (Debian 13 boots with AppArmor)
   apparmor-utils    # aa-status, aa-complain
   strace            # watch the syscalls a runtime makes
-  util-linux        # nsenter, unshare, runuser
-  procps            # ps, pgrep
-  file              # the sandbox build checks busybox is static
   rsync             # the project copy below
   ca-certificates   # npm ci over TLS
 )
@@ -216,12 +212,17 @@ CONF
 }
 
 packages() {
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
+  local wanted=() missing=() p
+  mapfile -t wanted < <(bash "$SRC/scripts/install-deps.sh" --list)
+  [ ${#wanted[@]} -gt 0 ] || die "packages: $SRC/scripts/install-deps.sh --list printed nothing"
+  for p in "${VM_PACKAGES[@]}"; do
+    [[ " ${wanted[*]} " == *" $p "* ]] || wanted+=("$p")
+  done
+  for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then
-    say "packages: ok (all ${#PACKAGES[@]} installed)"
+    say "packages: ok (all ${#wanted[@]} installed)"
   else
     say "packages: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -281,12 +282,13 @@ project_copy() {
   # The host's build outputs and installs stay on the host (node_modules may be macOS's); what the
   # VM built is kept (excluded files are never deleted).
   local out
-  out=$(as_owner rsync -a --delete --itemize-changes \
+  # --omit-dir-times: the build adds to folders of the copy (shim/, sandbox/): their times are its own.
+  out=$(as_owner rsync -a --omit-dir-times --delete --itemize-changes \
     --exclude=/.git/ --exclude=/.vagrant/ --exclude=/node_modules/ --exclude=/dist/ \
     --exclude=/shim/nsx-shim --exclude=/sandbox/rootfs/ --exclude=/test/.work/ \
     --filter=':- .gitignore' "$SRC/" "$DIR/")
   if [ -n "$out" ]; then
-    changed "project copy: updated $(printf '%s\n' "$out" | wc -l) paths from $SRC"
+    changed "project copy: updated $(printf '%s\n' "$out" | wc -l) paths from $SRC: $(printf '%s\n' "$out" | cut -d' ' -f2- | head -n 5 | xargs)$([ "$(printf '%s\n' "$out" | wc -l)" -le 5 ] || echo ' …')"
   else
     say "project copy: ok (same as $SRC)"
   fi
@@ -370,22 +372,68 @@ registry_service() {
   say "registry: ok (http://$REGISTRY_ADDR/v2/ answers; loopback only)"
 }
 
+# The registry's content, one "repository:tag" a line, sorted.
+registry_listing() {
+  # shellcheck disable=SC2016 # JavaScript template strings
+  node -e '
+    const base = `http://${process.argv[1]}/v2`;
+    const get = (path) => fetch(base + path, { signal: AbortSignal.timeout(5000) }).then((r) => r.json());
+    (async () => {
+      const lines = [];
+      for (const repo of (await get("/_catalog")).repositories ?? []) {
+        for (const tag of (await get(`/${repo}/tags/list`)).tags ?? []) lines.push(`${repo}:${tag}`);
+      }
+      console.log(lines.sort().join("\n"));
+    })().catch((e) => { console.error(e.message); process.exit(1); });' "$REGISTRY_ADDR"
+}
+
 sandbox_images() {
-  # PREPARED for the images work (issue 4), inactive until it lands: `npm run sandbox:images` builds
-  # the sandbox images (reproducibly: same inputs, same digests) and `npm run sandbox:push` pushes
-  # them to NSX_REGISTRY. Re-check these two names and their arguments when that work lands.
+  # `npm run sandbox:images -- --push REGISTRY` (the images work, issue 4) builds the sandbox images
+  # from busybox-static, reproducibly (same inputs, same digests), and pushes them. They are built
+  # as the project's owner into a temporary store: the VM's own store (/var/lib/nsx) stays empty,
+  # so a learner's first `nsx run busybox` pulls from the local registry, offline.
   if ! has_npm_script sandbox:images; then
-    say "sandbox images: skipped: this checkout has no \`npm run sandbox:images\` yet (the images work, issue 4)"
+    say "sandbox images: skipped: this checkout has no \`npm run sandbox:images\`"
     return
   fi
-  as_owner npm run --silent sandbox:images
-  if ! has_npm_script sandbox:push; then
-    say "sandbox images: built; not pushed: this checkout has no \`npm run sandbox:push\` yet"
-  elif ! registry_up; then
-    say "sandbox images: built; not pushed: no registry answers on $REGISTRY_ADDR here"
+  local stamp=/var/lib/nsx/sandbox-images.pushed inputs listing
+  inputs=$(cd "$DIR" && {
+    find sandbox/images dist/src/image -path sandbox/images/oci -prune -o -type f -print0 | sort -z | xargs -0 sha256sum
+    sha256sum "$(command -v busybox)"
+  } | sha256sum | cut -c1-64)
+  if ! registry_up; then
+    # No systemd (a chroot or a container): a registry for this step only, on the same storage.
+    if have_systemd; then die "sandbox images: the registry is not answering on $REGISTRY_ADDR"; fi
+    if [ -n "$(ss -Hltn 'sport = :5000')" ]; then
+      say "sandbox images: skipped: port 5000 is taken here by something else than the VM's registry"
+      return
+    fi
+    runuser -u docker-registry -- /usr/bin/docker-registry serve /etc/nsx/registry.yml >/dev/null 2>&1 &
+    TEMPORARY_REGISTRY=$!
+    trap 'kill "$TEMPORARY_REGISTRY" 2>/dev/null || true' EXIT
+    local tries=50
+    until registry_up || [ $((tries -= 1)) -eq 0 ]; do sleep 0.2; done
+    registry_up || die "sandbox images: the registry started for this step does not answer"
+  fi
+  listing=$(registry_listing)
+  if [ -f "$stamp" ] && [ "$(head -n 1 "$stamp")" = "inputs $inputs" ] &&
+    [ -z "$(LC_ALL=C comm -23 <(tail -n +2 "$stamp") <(printf '%s\n' "$listing"))" ]; then
+    say "sandbox images: ok (in the registry: $(tail -n +2 "$stamp" | xargs))"
   else
-    as_owner env NSX_REGISTRY=localhost:5000 npm run --silent sandbox:push
-    say "sandbox images: pushed to localhost:5000"
+    local work
+    work=$(mktemp -d)
+    chown "$OWNER:$OWNER_GROUP" "$work"
+    as_owner env NSX_ROOT="$work/store" npm run --silent sandbox:images -- --out "$work/oci" --push localhost:5000
+    rm -rf "$work"
+    listing=$(registry_listing)
+    mkdir -p "$(dirname "$stamp")"
+    printf 'inputs %s\n%s\n' "$inputs" "$listing" >"$stamp"
+    changed "sandbox images: pushed to localhost:5000: $(printf '%s\n' "$listing" | xargs)"
+  fi
+  if [ -n "${TEMPORARY_REGISTRY:-}" ]; then
+    kill "$TEMPORARY_REGISTRY"
+    wait "$TEMPORARY_REGISTRY" 2>/dev/null || true
+    trap - EXIT
   fi
 }
 

@@ -7,8 +7,9 @@
 # 2. scripts/provision.sh inside it, in a privileged container made by nsx itself
 #    (nsx run --privileged --network host), with this checkout bound read-only at /vagrant as Vagrant
 #    syncs it. There is no systemd in there: the registry service is skipped, with a message.
-# 3. nsx doctor there, the lessons' list and a container, in a chroot with the host's /proc, /sys
-#    and /dev (a container hides the cgroups), with no network.
+# 3. nsx doctor there, the lessons' list, a container, and dockerinaction/hello_world pulled from
+#    the VM's registry, in a chroot with the host's /proc, /sys and /dev (a container hides the
+#    cgroups), with no network.
 # 4. provision.sh again, with no network: it must say "nothing to do", and no file (type, mode,
 #    owner, size, mtime) nor package may have changed.
 # Downloads: Debian 13's packages and the npm dependencies, both cached. Environment:
@@ -64,6 +65,18 @@ chroot_checks() {
     -- /bin/sh -c 'echo "pid $$"') || die "nsx run failed in the provisioned root: $out"
   [ "$out" = "pid 1" ] || die "nsx run in the provisioned root printed \"$out\", not \"pid 1\""
   say "nsx run in the provisioned root: the container's shell is $out"
+  # The VM's registry serves the sandbox images with no network, and an unqualified name resolves
+  # there first (/etc/nsx/registries.json). Its own PID namespace: the registry goes when sh does.
+  out=$(unshare --net --pid --fork chroot "$root" /bin/sh -c '
+    ip link set lo up
+    runuser -u docker-registry -- docker-registry serve /etc/nsx/registry.yml >/dev/null 2>&1 &
+    for i in 1 2 3 4 5 6 7 8 9 10; do busybox wget -q -O /dev/null http://127.0.0.1:5000/v2/ && break; sleep 0.5; done
+    NSX_ROOT=/tmp/nsx-test-store nsx run --rm dockerinaction/hello_world &&
+    skopeo list-tags docker://localhost:5000/busybox | tr -d " ,"' 2>&1) ||
+    { printf '%s\n' "$out"; die "nsx run dockerinaction/hello_world from the VM's registry failed"; }
+  grep -qx 'hello world' <<<"$out" || { printf '%s\n' "$out"; die "nsx run dockerinaction/hello_world did not say hello world"; }
+  grep -qx '"latest"' <<<"$out" || { printf '%s\n' "$out"; die "skopeo list-tags docker://localhost:5000/busybox did not list latest"; }
+  say "nsx run dockerinaction/hello_world: pulled from the VM's registry (localhost:5000), said hello world; skopeo lists busybox there"
 }
 
 inner() {
@@ -104,7 +117,7 @@ inner() {
   local diff
   diff=$(diff <(printf '%s\n' "$before_files") <(manifest)) || { printf '%s\n' "$diff" | head -40; die "the second provisioning changed files (above: < before, > after)"; }
   say "idempotent: same $(wc -l <<<"$before_files") files, same $(wc -l <<<"$before_pkgs") packages"
-  say "timings: 1st provisioning $(secs "$t0" "$t1"), nsx doctor $(secs "$t1" "$t2"), 2nd provisioning $(secs "$t3" "$t4")"
+  say "timings: 1st provisioning $(secs "$t0" "$t1"), checks in the root $(secs "$t1" "$t2"), 2nd provisioning $(secs "$t3" "$t4")"
 }
 
 case ${1:-} in
