@@ -120,6 +120,12 @@ export class Container {
     for (const w of this.abortWaiters.splice(0)) w();
   }
 
+  /** docker kill/stop: sends a signal to PID 1 (through the supervisor); run() then resolves with
+   *  the container's own exit status (128 + the signal if it dies of it). */
+  signal(sig: number): void {
+    this.shim?.kill(sig);
+  }
+
   private abortable<T>(p: Promise<T>): Promise<T | 'aborted'> {
     if (this.aborted) return Promise.resolve('aborted');
     return Promise.race([p, new Promise<'aborted'>((r) => this.abortWaiters.push(() => r('aborted')))]);

@@ -1,0 +1,328 @@
+// The engine's containers: what `docker create/start/stop/kill/wait/rm` do, without HTTP. Each
+// running container is the engine's child (the shim's supervisor, then PID 1 under it), its output
+// appended to a log file; every change of state is written to the state file before it is answered.
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { detectLayout, removeStaleCgroups } from '../runtime/cgroups.js';
+import { decodeCapMask, effectiveCaps } from '../runtime/capabilities.js';
+import { NsxError } from '../runtime/errors.js';
+import { hostFacts, isRealRoot } from '../runtime/host.js';
+import { namespacesOf, parseStatus } from '../runtime/observe.js';
+import { specFromRunOptions } from '../runtime/options.js';
+import { buildPlan } from '../runtime/plan.js';
+import { Container, type RunResult } from '../runtime/runtime.js';
+import { compileForHost, loadSeccomp } from '../runtime/seccomp-host.js';
+import { signalNumber } from '../runtime/shim.js';
+import type { ContainerSpec } from '../runtime/spec.js';
+import { ApiError, nameInUse, noSuchContainer, removeRunning } from './errors.js';
+import { humanDuration } from './humanize.js';
+import { randomName, VALID_NAME } from './names.js';
+import { loadState, saveState, type ContainerRecord, type HostConfig } from './state.js';
+
+/** The body of POST /containers/create (docker's ContainerCreateRequest, the part nsx has). */
+export interface CreateBody {
+  Image?: string;
+  /** nsx: a root filesystem directory instead of an image. */
+  Rootfs?: string;
+  Cmd?: string[] | string;
+  Env?: string[];
+  Hostname?: string;
+  HostConfig?: HostConfig;
+}
+
+interface Live {
+  container: Container;
+  done: Promise<RunResult>;
+  logFd: number;
+}
+
+const NEVER = '0001-01-01T00:00:00Z'; // docker's zero time
+
+export class Engine {
+  private readonly records = new Map<string, ContainerRecord>();
+  private readonly live = new Map<string, Live>();
+  readonly root = isRealRoot();
+  /** What the last start found of containers that died with the previous engine. */
+  readonly recovered: string[] = [];
+
+  constructor(readonly dir: string) {
+    mkdirSync(join(dir, 'containers'), { recursive: true, mode: 0o700 });
+    for (const r of loadState(dir).containers) this.records.set(r.Id, r);
+    // Containers that were running when the previous engine died: their supervisors saw the engine's
+    // end of the socket close and killed them (SIGKILL). Say so in their state.
+    for (const r of this.records.values()) {
+      if (r.State.Status === 'running' || r.State.Status === 'removing') {
+        r.State = { ...r.State, Status: 'exited', Pid: 0, ExitCode: 137, Error: 'the engine stopped while the container ran: its supervisor killed it', FinishedAt: new Date().toISOString() };
+        this.recovered.push(r.Id);
+      }
+    }
+    this.save();
+    if (this.root) {
+      try {
+        removeStaleCgroups(detectLayout()); // what a supervisor could not remove (none, normally)
+      } catch {
+        /* no cgroup filesystem: nothing to clean */
+      }
+    }
+  }
+
+  private save(): void {
+    saveState(this.dir, { version: 1, containers: [...this.records.values()] });
+  }
+
+  /** A container by full id, unique id prefix or name (docker's lookup order). */
+  find(ref: string): ContainerRecord {
+    const exact = this.records.get(ref);
+    if (exact) return exact;
+    const name = ref.replace(/^\//, '');
+    for (const r of this.records.values()) if (r.Name === name) return r;
+    const byPrefix = /^[0-9a-f]+$/.test(ref) ? [...this.records.values()].filter((r) => r.Id.startsWith(ref)) : [];
+    if (byPrefix.length === 1) return byPrefix[0];
+    if (byPrefix.length > 1) throw new ApiError(400, `multiple IDs found with provided prefix: ${ref}`);
+    throw noSuchContainer(ref);
+  }
+
+  list(all: boolean): ContainerRecord[] {
+    return [...this.records.values()].filter((r) => all || r.State.Status === 'running').sort((a, b) => b.Created.localeCompare(a.Created));
+  }
+
+  /** The spec a record describes (made again at every start, so a restarted engine can start it). */
+  private specFor(r: ContainerRecord, name?: string): ContainerSpec {
+    const h = r.HostConfig;
+    const network = h.NetworkMode && !['default', 'bridge'].includes(h.NetworkMode) ? h.NetworkMode : undefined;
+    return specFromRunOptions({
+      rootfs: r.Rootfs,
+      command: r.Config.Cmd,
+      name: name ?? r.Name,
+      hostname: r.Config.Hostname || undefined,
+      env: r.Config.Env,
+      memory: h.Memory ? String(h.Memory) : undefined,
+      pidsLimit: h.PidsLimit || undefined,
+      cpus: h.NanoCpus ? h.NanoCpus / 1e9 : undefined,
+      capAdd: h.CapAdd ?? undefined,
+      capDrop: h.CapDrop ?? undefined,
+      privileged: h.Privileged,
+      securityOpt: h.SecurityOpt ?? undefined,
+      network,
+      loadSeccomp,
+      root: this.root,
+    });
+  }
+
+  create(body: CreateBody, name?: string): ContainerRecord {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'the request body must be a JSON object', 'e.g. {"Rootfs": "/path/to/rootfs", "Cmd": ["/bin/sh", "-c", "echo hi"]}');
+    if (name !== undefined && name !== '') {
+      if (!VALID_NAME.test(name)) throw new ApiError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+      name = name.replace(/^\//, '');
+      const holder = [...this.records.values()].find((r) => r.Name === name);
+      if (holder) throw nameInUse(name, holder.Id);
+    } else name = randomName((n) => [...this.records.values()].some((r) => r.Name === n));
+    if (body.Image !== undefined && body.Rootfs === undefined) {
+      throw new ApiError(400, `images are not run by the engine yet (${body.Image})`, 'give "Rootfs": a root filesystem directory; nsx run IMAGE runs images without the engine');
+    }
+    if (typeof body.Rootfs !== 'string') throw new ApiError(400, 'no root filesystem given', 'give "Rootfs": a root filesystem directory (build the sandbox one with `npm run sandbox`)');
+    const cmd = typeof body.Cmd === 'string' ? ['/bin/sh', '-c', body.Cmd] : body.Cmd ?? [];
+    if (!Array.isArray(cmd) || cmd.some((c) => typeof c !== 'string')) throw new ApiError(400, 'Cmd must be an array of strings');
+    const h: HostConfig = body.HostConfig ?? {};
+    const draft: ContainerRecord = {
+      Id: '',
+      Name: name,
+      Created: new Date().toISOString(),
+      Image: body.Image ?? '',
+      Rootfs: body.Rootfs,
+      Path: cmd[0] ?? '',
+      Args: cmd.slice(1),
+      Config: { Hostname: body.Hostname ?? '', Env: body.Env ?? [], Cmd: cmd, Image: body.Image ?? '', Rootfs: body.Rootfs },
+      HostConfig: h,
+      State: { Status: 'created', Pid: 0, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: NEVER, FinishedAt: NEVER },
+      LogPath: '',
+    };
+    let spec: ContainerSpec;
+    try {
+      spec = this.specFor(draft, name); // every option checked before anything exists
+    } catch (e) {
+      if (e instanceof NsxError) throw new ApiError(400, e.message, e.info.hint);
+      throw e;
+    }
+    const r: ContainerRecord = {
+      ...draft,
+      Id: spec.id,
+      Rootfs: spec.root.path,
+      Config: { ...draft.Config, Hostname: spec.hostname ?? '', Env: spec.process.env, Rootfs: spec.root.path },
+      LogPath: join(this.dir, 'containers', spec.id, 'container.log'),
+    };
+    mkdirSync(join(this.dir, 'containers', r.Id), { recursive: true, mode: 0o700 });
+    this.records.set(r.Id, r);
+    this.save();
+    return r;
+  }
+
+  /** Starts the container's command; resolves once it runs (or throws how it failed to start). */
+  async start(ref: string): Promise<'started' | 'already'> {
+    const r = this.find(ref);
+    if (r.State.Status === 'running' || this.live.has(r.Id)) return 'already';
+    let spec: ContainerSpec;
+    try {
+      spec = { ...this.specFor(r), id: r.Id };
+    } catch (e) {
+      if (e instanceof NsxError) throw new ApiError(400, e.message, e.info.hint);
+      throw e;
+    }
+    const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost));
+    const logFd = openSync(r.LogPath, 'a', 0o600);
+    const container = new Container(spec, plan, ['ignore', logFd, logFd], false);
+    container.on((e) => {
+      if (e.type !== 'started') return;
+      r.State = { ...r.State, Status: 'running', Pid: e.pid, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: new Date().toISOString(), FinishedAt: NEVER };
+      this.save();
+    });
+    const done = container.run().then((result) => this.exited(r, result));
+    this.live.set(r.Id, { container, done, logFd });
+    const started = new Promise<void>((resolve) => container.on((e) => e.type === 'started' && resolve()));
+    const first = await Promise.race([started.then(() => undefined), done]);
+    if (first !== undefined) {
+      const err = first.error;
+      throw new ApiError(first.exitCode === 126 || first.exitCode === 127 ? 400 : 500, `failed to start container ${r.Id.slice(0, 12)}: ${err?.message ?? `exit code ${first.exitCode}`}`, err?.info.hint);
+    }
+    return 'started';
+  }
+
+  private exited(r: ContainerRecord, result: RunResult): RunResult {
+    const live = this.live.get(r.Id);
+    if (live) closeSync(live.logFd);
+    this.live.delete(r.Id);
+    r.State = { ...r.State, Status: 'exited', Pid: 0, ExitCode: result.exitCode, OOMKilled: result.oomKilled, Error: result.error?.message ?? '', FinishedAt: new Date().toISOString() };
+    if (r.State.StartedAt === NEVER) r.State.StartedAt = r.State.FinishedAt;
+    if (r.HostConfig.AutoRemove && this.records.has(r.Id)) this.forget(r);
+    else if (this.records.has(r.Id)) this.save();
+    return result;
+  }
+
+  /** docker kill: a signal to PID 1 (SIGKILL by default). */
+  kill(ref: string, signal = 'SIGKILL'): void {
+    const r = this.find(ref);
+    const live = this.live.get(r.Id);
+    if (!live || r.State.Status !== 'running') throw new ApiError(409, `Cannot kill container: ${ref}: Container ${r.Id} is not running`);
+    live.container.signal(parseSignal(signal));
+  }
+
+  /** docker stop: SIGTERM, then SIGKILL after t seconds. Resolves when it has exited. */
+  async stop(ref: string, t = 10): Promise<'stopped' | 'already'> {
+    const r = this.find(ref);
+    const live = this.live.get(r.Id);
+    if (!live) return 'already';
+    live.container.signal(15);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((res) => (timer = setTimeout(() => res('late'), t * 1000)));
+    if ((await Promise.race([live.done, late])) === 'late') live.container.signal(9);
+    clearTimeout(timer);
+    await live.done;
+    return 'stopped';
+  }
+
+  /** docker wait: the exit code, once the container is not running. */
+  async wait(ref: string): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+    const r = this.find(ref);
+    const live = this.live.get(r.Id);
+    if (live) await live.done;
+    return { StatusCode: r.State.ExitCode, Error: r.State.Error ? { Message: r.State.Error } : null };
+  }
+
+  /** docker rm [-f]. */
+  async remove(ref: string, force: boolean): Promise<void> {
+    const r = this.find(ref);
+    const live = this.live.get(r.Id);
+    if (live) {
+      if (!force) throw removeRunning(r.Id);
+      live.container.signal(9);
+      await live.done;
+    }
+    if (this.records.has(r.Id)) this.forget(r);
+  }
+
+  private forget(r: ContainerRecord): void {
+    this.records.delete(r.Id);
+    this.save();
+    rmSync(join(this.dir, 'containers', r.Id), { recursive: true, force: true });
+  }
+
+  /** The log file's contents (stdout and stderr together, in the order written). */
+  logPath(ref: string): { path: string; running: () => boolean; done: Promise<unknown> } {
+    const r = this.find(ref);
+    const live = this.live.get(r.Id);
+    return { path: r.LogPath, running: () => this.live.has(r.Id), done: live?.done ?? Promise.resolve() };
+  }
+
+  /** docker inspect's shape, plus what nsx can show of the live process (Nsx). */
+  inspect(ref: string): Record<string, unknown> {
+    const r = this.find(ref);
+    const s = r.State;
+    return {
+      Id: r.Id,
+      Created: r.Created,
+      Path: r.Path,
+      Args: r.Args,
+      State: { Status: s.Status, Running: s.Status === 'running', Paused: false, Restarting: false, OOMKilled: s.OOMKilled, Dead: false, Pid: s.Pid, ExitCode: s.ExitCode, Error: s.Error, StartedAt: s.StartedAt, FinishedAt: s.FinishedAt },
+      Image: r.Image,
+      LogPath: r.LogPath,
+      Name: `/${r.Name}`,
+      RestartCount: 0,
+      HostConfig: r.HostConfig,
+      Config: r.Config,
+      Nsx: this.facts(r),
+    };
+  }
+
+  /** Namespace ids, cgroup, capabilities and seccomp mode: read from /proc when it runs, else the spec's. */
+  private facts(r: ContainerRecord): Record<string, unknown> {
+    const pid = r.State.Status === 'running' ? r.State.Pid : 0;
+    if (pid) {
+      try {
+        const status = parseStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        const cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
+        const seccomp = ({ '0': 'disabled', '1': 'strict', '2': 'filter' } as Record<string, string>)[status.Seccomp ?? ''] ?? 'unknown';
+        return { Rootfs: r.Rootfs, Pid: pid, Namespaces: namespacesOf(pid), Cgroup: cgroup, Capabilities: decodeCapMask(status.CapEff ?? '0'), Seccomp: seccomp, NoNewPrivs: status.NoNewPrivs === '1' };
+      } catch {
+        /* it just exited: fall through to what was asked for */
+      }
+    }
+    const h = r.HostConfig;
+    let caps: string[] = [];
+    try {
+      caps = effectiveCaps({ add: h.CapAdd ?? undefined, drop: h.CapDrop ?? undefined, privileged: h.Privileged });
+    } catch {
+      /* checked at create */
+    }
+    const unconfined = h.Privileged || (h.SecurityOpt ?? []).some((o) => /^seccomp[=:]unconfined$/.test(o));
+    return { Rootfs: r.Rootfs, Pid: 0, Namespaces: {}, Cgroup: [], Capabilities: caps, Seccomp: unconfined ? 'disabled' : 'filter' };
+  }
+
+  /** Docker's STATUS column: "Up 3 seconds", "Exited (7) 2 seconds ago", "Created". */
+  static statusText(r: ContainerRecord, now = Date.now()): string {
+    const s = r.State;
+    if (s.Status === 'running') return `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
+    if (s.Status === 'exited') return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+    if (s.Status === 'removing') return 'Removal In Progress';
+    return 'Created';
+  }
+
+  /** On SIGTERM: the containers go with the engine (docker without live-restore), killed, recorded. */
+  async shutdown(): Promise<void> {
+    const all = [...this.live.values()];
+    for (const l of all) l.container.abort(137);
+    await Promise.all(all.map((l) => l.done));
+    this.save();
+  }
+}
+
+/** "SIGTERM", "TERM", "term" or "15" → 15. */
+export function parseSignal(text: string): number {
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const n = signalNumber(`SIG${text.toUpperCase().replace(/^SIG/, '')}`);
+    if (n) return n;
+  }
+  throw new ApiError(400, `Invalid signal: ${text}`, 'e.g. SIGTERM, TERM, 15, SIGKILL');
+}

@@ -1,0 +1,58 @@
+// nsxd: the engine. A long-running process that owns the containers (they are its children, through
+// the shim) and answers the CLI on a Unix socket that only its owner can open (mode 0600).
+//   node dist/src/engine/nsxd.js            (nsx engine start runs this in the background)
+// Env: NSX_ENGINE_SOCKET, NSX_ENGINE_STATE (see config.ts).
+import { chmodSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { socketPath, stateDir } from './config.js';
+import { Engine } from './engine.js';
+import { createApiServer } from './server.js';
+
+/** Whether something answers on the socket already (then this engine must not take it over). */
+function answering(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+export async function main(): Promise<void> {
+  const sock = socketPath();
+  const dir = stateDir();
+  mkdirSync(dirname(sock), { recursive: true, mode: 0o700 });
+  if (await answering(sock)) {
+    process.stderr.write(`nsxd: an engine already listens on ${sock}\n`);
+    process.exit(1);
+  }
+  rmSync(sock, { force: true }); // a socket left by an engine that was killed
+  const engine = new Engine(dir);
+  for (const id of engine.recovered) process.stderr.write(`nsxd: container ${id.slice(0, 12)} died with the previous engine: marked exited (137)\n`);
+  const server = createApiServer(engine);
+  // The socket is created with mode 0600 (umask during bind): no moment when others could connect.
+  const umask = process.umask(0o177);
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(sock, resolve));
+  process.umask(umask);
+  chmodSync(sock, 0o600);
+  writeFileSync(join(dir, 'nsxd.pid'), `${process.pid}\n`);
+  process.stderr.write(`nsxd: listening on unix://${sock} (pid ${process.pid}, state in ${dir})\n`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    server.close();
+    await engine.shutdown();
+    try {
+      unlinkSync(sock);
+    } catch {
+      /* already gone */
+    }
+    rmSync(join(dir, 'nsxd.pid'), { force: true });
+    process.exit(0);
+  };
+  for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, () => void stop());
+}
+
+await main();

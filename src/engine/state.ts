@@ -1,0 +1,77 @@
+// The engine's memory across restarts: every container it knows, in one JSON file, replaced
+// atomically (write a temporary file, fsync it, rename(2) it over the old one) so a reader — or an
+// engine starting after a crash — sees the old version or the new one, never half of one.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** A container as the engine keeps it; the API's shapes are made from this (docker's names). */
+export interface ContainerRecord {
+  Id: string;
+  Name: string;
+  /** RFC 3339, as docker's inspect. */
+  Created: string;
+  /** The image reference, or '' for a root filesystem directory (then Rootfs says which). */
+  Image: string;
+  Rootfs?: string;
+  Path: string;
+  Args: string[];
+  Config: { Hostname: string; Env: string[]; Cmd: string[]; Image: string; Rootfs?: string };
+  HostConfig: HostConfig;
+  State: ContainerStateRecord;
+  LogPath: string;
+}
+
+export interface ContainerStateRecord {
+  Status: 'created' | 'running' | 'exited' | 'removing';
+  Pid: number;
+  ExitCode: number;
+  OOMKilled: boolean;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+export interface HostConfig {
+  Memory?: number;
+  PidsLimit?: number;
+  NanoCpus?: number;
+  CapAdd?: string[];
+  CapDrop?: string[];
+  Privileged?: boolean;
+  SecurityOpt?: string[];
+  NetworkMode?: string;
+  AutoRemove?: boolean;
+  RestartPolicy?: { Name: string; MaximumRetryCount?: number };
+}
+
+export interface StateFile {
+  version: 1;
+  containers: ContainerRecord[];
+}
+
+export const STATE_FILE = 'containers.json';
+
+/** Reads the state file; a missing one is an empty engine. */
+export function loadState(dir: string): StateFile {
+  try {
+    const s = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as StateFile;
+    return { version: 1, containers: Array.isArray(s.containers) ? s.containers : [] };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, containers: [] };
+    throw e;
+  }
+}
+
+/** Replaces the state file atomically: temp file, fsync, rename(2) (same directory, same filesystem). */
+export function saveState(dir: string, state: StateFile): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.${STATE_FILE}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify(state, null, 2) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, STATE_FILE));
+}
