@@ -141,7 +141,7 @@ function compressionOf(head: Buffer): 'gzip' | 'zstd' | 'none' {
 }
 
 function decompressor(kind: 'gzip' | 'zstd' | 'none'): NodeJS.ReadWriteStream | undefined {
-  if (kind === 'gzip') return zlib.createGunzip();
+  if (kind === 'gzip') return zlib.createGunzip({ chunkSize: 256 * 1024 });
   if (kind === 'zstd') {
     const make = (zlib as unknown as { createZstdDecompress?: () => NodeJS.ReadWriteStream }).createZstdDecompress;
     if (!make) {

@@ -5,11 +5,12 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, lstatSync, readdirSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
+/** lstat, or undefined when there is nothing there (ENOENT without the cost of an exception). */
 export function lstatOrUndefined(path: string): Stats | undefined {
   try {
-    return lstatSync(path);
+    return lstatSync(path, { throwIfNoEntry: false });
   } catch {
-    return undefined;
+    return undefined; // ENOTDIR: a file where a directory was expected
   }
 }
 
