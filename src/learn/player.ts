@@ -10,7 +10,7 @@ import { specFromRunOptions } from '../runtime/options.js';
 import { buildPlan, type PlannedStep } from '../runtime/plan.js';
 import { Container } from '../runtime/runtime.js';
 import { compileForHost, loadSeccomp } from '../runtime/seccomp-host.js';
-import { evidenceTable, stepHeader, wrap } from '../render/terminal.js';
+import { evidenceTable, stepHeader, wrap, clip, WIDTH } from '../render/terminal.js';
 import { runInside } from '../ui/shell.js';
 import { commandLines, demoVars, fillPlaceholders, shellLine, shownText, type DemoSeen } from './demo.js';
 import type { Demo, Lesson, LessonText, QuizQuestion } from './lesson.js';
@@ -72,6 +72,11 @@ export interface PlayResult {
 
 function demosAfter(demos: Demo[], step: string): Demo[] {
   return demos.filter((d) => d.after === step);
+}
+
+/** A program's output as shown: indented, each line cut at 80 columns (the events keep it whole). */
+function outputLines(text: string): string[] {
+  return text.trimEnd().split('\n').map((l) => clip(`    ${l}`, WIDTH));
 }
 
 function runOnHost(argv: string[]): { output: string; status: number | null } {
@@ -172,7 +177,7 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
       const r = ranEarly.get(d) ?? runRecorded(d);
       // The container's long id is shown as <id> (the events keep the command and output whole).
       const shown = (t: string) => shownText(t, container.id);
-      ui.write([...commandLines(d.onHost ? 'host' : 'inside', shown(shellLine(r.command))).map((l) => c.cyan(l)), ...shown(r.output).trimEnd().split('\n').map((l) => `    ${l}`), ...wrap(`→ ${d.notice}`, 2).map((l) => c.yellow(l)), '']);
+      ui.write([...commandLines(d.onHost ? 'host' : 'inside', shown(shellLine(r.command))).map((l) => c.cyan(l)), ...outputLines(shown(r.output)), ...wrap(`→ ${d.notice}`, 2).map((l) => c.yellow(l)), '']);
     };
 
     container.on((e) => {
@@ -235,7 +240,7 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
     // The command's own output (what it printed before it exited, or before the player ended it).
     if (output.trim()) {
       emit({ type: 'output', text: output });
-      ui.write([c.dim('  the command printed:'), ...output.trimEnd().split('\n').map((l) => `    ${l}`), '']);
+      ui.write([c.dim('  the command printed:'), ...outputLines(output), '']);
     }
     // Demos after the command: on the host, what is left once the container's PID 1 has exited.
     if (!result.error && container.applied.has('exec')) for (const d of demosAfter(demos, 'exit')) showDemo(d);

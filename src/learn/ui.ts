@@ -5,7 +5,7 @@ import { marked } from 'marked';
 import { markedTerminal } from 'marked-terminal';
 import { KeyReader } from '../ui/keys.js';
 import { openShell } from '../ui/shell.js';
-import { WIDTH } from '../render/terminal.js';
+import { WIDTH, wrap } from '../render/terminal.js';
 import type { LessonUI } from './player.js';
 
 let configuredFor: boolean | undefined;
@@ -17,8 +17,24 @@ export function renderMarkdown(md: string, color: boolean): string[] {
     marked.use(markedTerminal({ width: WIDTH - 2, reflowText: true, tab: 2, ...(color ? {} : plainStyles()) }) as never);
     configuredFor = color;
   }
-  const out = (marked.parse(md, { async: false }) as string).replace(/\n+$/, '');
-  return out.split('\n').map((l) => (l ? `  ${l}` : l));
+  const out = (marked.parse(plainListItems(md), { async: false }) as string).replace(/\n+$/, '');
+  return out.split('\n').flatMap((l) => (l ? rewrap(`  ${l}`) : [l]));
+}
+
+/** marked-terminal leaves inline markup in list items as typed (**s**): drop the markers there. */
+function plainListItems(md: string): string {
+  return md
+    .split('\n')
+    .map((l) => (/^\s*([-*+]|\d+\.)\s/.test(l) ? l.replace(/\*\*(.+?)\*\*/g, '$1').replace(/(^|[\s(])\*([^*\s][^*]*?)\*/g, '$1$2').replace(/`([^`]+)`/g, '$1') : l))
+    .join('\n');
+}
+
+/** Lines marked-terminal did not wrap (list items) broken at 80 columns, under their own indent. */
+function rewrap(line: string): string[] {
+  const visible = line.replace(/\x1b\[[0-9;]*m/g, '');
+  if (visible.length <= WIDTH) return [line];
+  const indent = /^\s*(?:[-*+•]|\d+\.)?\s*/.exec(visible)![0].length;
+  return wrap(visible.slice(indent), indent, WIDTH).map((l, i) => (i === 0 ? visible.slice(0, indent) + l.slice(indent) : l));
 }
 
 /** marked-terminal's styles as identity functions: plain text for NO_COLOR and transcripts. */

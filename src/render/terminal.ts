@@ -25,7 +25,7 @@ export function wrap(text: string, indent = 2, width = WIDTH): string[] {
   return out;
 }
 
-function clip(s: string, n: number): string {
+export function clip(s: string, n: number): string {
   return s.length <= n ? s : s.slice(0, n - 1) + '…';
 }
 

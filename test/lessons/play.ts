@@ -16,7 +16,7 @@ export interface Played {
 
 /** opts.env: the environment the player reads (SUDO_UID, SUDO_GID), instead of the test's own;
  *  opts.variant: a variant of the lesson (nsx lesson <id> --variant <name>). */
-export async function playForTest(id: string, opts: { rootfs?: string; env?: NodeJS.ProcessEnv; variant?: string } = {}): Promise<Played> {
+export async function playForTest(id: string, opts: { rootfs?: string; env?: NodeJS.ProcessEnv; variant?: string; /** keep escape codes (to check there are none) */ raw?: boolean } = {}): Promise<Played> {
   let transcript = '';
   const out = new Writable({
     write(chunk, _enc, cb) {
@@ -27,7 +27,7 @@ export async function playForTest(id: string, opts: { rootfs?: string; env?: Nod
   const entry = findLesson(id);
   const events: PlayerEvent[] = [];
   const r = await playLesson(entry.lesson, textOf(entry), { ui: makeUI({ mode: 'print', out }), onEvent: (e) => events.push(e), rootfs: opts.rootfs ?? TEST_ROOTFS, ...(opts.env ? { env: opts.env } : {}), ...(opts.variant ? { variant: opts.variant } : {}) });
-  return { ...r, events, transcript: stripAnsi(transcript) };
+  return { ...r, events, transcript: opts.raw ? transcript : stripAnsi(transcript) };
 }
 
 /** The output of the demos run after a step (in order). */
