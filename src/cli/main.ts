@@ -10,6 +10,7 @@ import { rmiCommand } from './rmi/index.js';
 import { tagCommand } from './tag/index.js';
 import { imageCommand } from './image/index.js';
 import { checkCommand, learnCommand, lessonCommand, progressCommand } from './learn/index.js';
+import { engineCommands } from './engine/index.js';
 
 /** Set by a handler: the process's exit status. */
 export interface ExitHolder {
@@ -29,6 +30,7 @@ export const commands = (exit: ExitHolder): CommandModule<object, any>[] => [
   rmiCommand(exit),
   tagCommand(exit),
   imageCommand(exit),
+  ...engineCommands(exit),
 ];
 
 export function buildCli(argv: string[], exit: ExitHolder): Argv {

@@ -1,0 +1,110 @@
+// The engine verbs' work: each is a client of nsxd (src/engine/client.ts), printing docker's shapes.
+import { NsxError } from '../../runtime/errors.js';
+import { apiError, EngineClient, engineClient, startEngine } from '../../engine/client.js';
+import { engineMessages, psTable, type PsRow } from './messages.js';
+
+const out = (s: string) => process.stdout.write(s);
+const err = (s: string) => process.stderr.write(s);
+const enc = encodeURIComponent;
+
+export async function engineStart(): Promise<number> {
+  const client = new EngineClient();
+  if (await client.ping()) {
+    const v = await client.call<{ Pid?: number }>('GET', '/version');
+    err(engineMessages.alreadyRunning(v?.Pid, client.socket) + '\n');
+    return 0;
+  }
+  err(engineMessages.started(await startEngine(client)) + '\n');
+  return 0;
+}
+
+export async function engineStop(): Promise<number> {
+  const client = new EngineClient();
+  if (!(await client.ping())) {
+    err(engineMessages.notRunning(client.socket) + '\n');
+    return 0;
+  }
+  const v = await client.call<{ Pid?: number }>('GET', '/version');
+  if (!v?.Pid) throw new NsxError('the engine did not say its pid', { hint: 'stop it by hand: kill the nsxd process' });
+  process.kill(v.Pid, 'SIGTERM');
+  for (let i = 0; i < 300 && (await client.ping().catch(() => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  err(engineMessages.stopped(v.Pid) + '\n');
+  return 0;
+}
+
+export async function engineStatus(): Promise<number> {
+  const client = new EngineClient();
+  if (!(await client.ping())) {
+    out(engineMessages.notRunning(client.socket) + '\n');
+    return 1;
+  }
+  const v = await client.call<{ Pid?: number }>('GET', '/version');
+  const all = (await client.call<PsRow[]>('GET', '/containers/json?all=1')) ?? [];
+  const running = (await client.call<PsRow[]>('GET', '/containers/json')) ?? [];
+  out(engineMessages.status(v?.Pid, client.socket, all.length, running.length) + '\n');
+  return 0;
+}
+
+export async function ps(a: { all?: boolean; quiet?: boolean; 'no-trunc'?: boolean }): Promise<number> {
+  const client = await engineClient();
+  const rows = (await client.call<PsRow[]>('GET', `/containers/json${a.all ? '?all=1' : ''}`)) ?? [];
+  if (a.quiet) out(rows.map((r) => (a['no-trunc'] ? r.Id : r.Id.slice(0, 12)) + '\n').join(''));
+  else out(psTable(rows, Date.now(), !a['no-trunc']));
+  return 0;
+}
+
+export async function logs(a: { container: string; follow?: boolean }): Promise<number> {
+  const client = await engineClient();
+  const r = await client.request('GET', `/containers/${enc(a.container)}/logs?stdout=1&stderr=1${a.follow ? '&follow=1' : ''}`, undefined, (c) => out(c.toString('utf8')));
+  if (r.status >= 400) throw apiError(r);
+  return 0;
+}
+
+/** For verbs on several containers, docker's way: each one's result (or error) in turn; status 1 if any failed. */
+async function each(containers: string[], fn: (client: EngineClient, c: string) => Promise<void>): Promise<number> {
+  const client = await engineClient();
+  let status = 0;
+  for (const c of containers) {
+    try {
+      await fn(client, c);
+    } catch (e) {
+      if (!(e instanceof NsxError)) throw e;
+      err(`${e.message}\n`);
+      status = 1;
+    }
+  }
+  return status;
+}
+
+export const wait = (a: { containers: string[] }) =>
+  each(a.containers, async (client, c) => {
+    const r = await client.call<{ StatusCode: number }>('POST', `/containers/${enc(c)}/wait`);
+    out(`${r?.StatusCode}\n`);
+  });
+
+export const stop = (a: { containers: string[]; time?: number }) =>
+  each(a.containers, async (client, c) => {
+    await client.call('POST', `/containers/${enc(c)}/stop${a.time !== undefined ? `?t=${a.time}` : ''}`);
+    out(`${c}\n`);
+  });
+
+export const kill = (a: { containers: string[]; signal?: string }) =>
+  each(a.containers, async (client, c) => {
+    await client.call('POST', `/containers/${enc(c)}/kill${a.signal ? `?signal=${enc(a.signal)}` : ''}`);
+    out(`${c}\n`);
+  });
+
+export const rm = (a: { containers: string[]; force?: boolean }) =>
+  each(a.containers, async (client, c) => {
+    await client.call('DELETE', `/containers/${enc(c)}${a.force ? '?force=1' : ''}`);
+    out(`${c}\n`);
+  });
+
+export async function inspect(a: { containers: string[] }): Promise<number> {
+  const found: unknown[] = [];
+  const status = await each(a.containers, async (client, c) => {
+    found.push(await client.call('GET', `/containers/${enc(c)}/json`));
+  });
+  out(JSON.stringify(found, null, 4) + '\n');
+  return status;
+}

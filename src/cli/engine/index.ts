@@ -1,0 +1,64 @@
+// The engine and the verbs that talk to it: nsx engine start|stop|status, and docker's ps, logs,
+// wait, inspect, stop, kill, rm. Every verb is a client of nsxd; one finding no engine starts it.
+import type { CommandModule } from 'yargs';
+import type { ExitHolder } from '../main.js';
+
+type Handlers = typeof import('./handlers.js');
+const load = (): Promise<Handlers> => import('./handlers.js');
+const containers = { type: 'string', array: true, demandOption: true, describe: 'Container names or ids (or unique id prefixes)' } as const;
+
+export function engineCommands(exit: ExitHolder): CommandModule<object, any>[] {
+  return [
+    {
+      command: 'engine <action>',
+      describe: 'Start, stop or ask about nsxd, the engine that runs containers in the background',
+      builder: (y) => y.positional('action', { choices: ['start', 'stop', 'status'] as const, describe: 'start | stop | status' }).example('sudo nsx engine start', 'Start the engine (containers become its children)'),
+      handler: async (a: any) => {
+        const h = await load();
+        exit.exitCode = await { start: h.engineStart, stop: h.engineStop, status: h.engineStatus }[a.action as 'start' | 'stop' | 'status']();
+      },
+    },
+    {
+      command: 'ps',
+      describe: 'List containers (running ones; -a all)',
+      builder: (y) => y.options({ all: { alias: 'a', type: 'boolean', describe: 'Show all containers (default shows just running)' }, quiet: { alias: 'q', type: 'boolean', describe: 'Only display container IDs' }, 'no-trunc': { type: 'boolean', describe: 'Don\'t truncate output' } }),
+      handler: async (a: any) => void (exit.exitCode = await (await load()).ps(a)),
+    },
+    {
+      command: 'logs <container>',
+      describe: 'Fetch the output of a container',
+      builder: (y) => y.positional('container', { type: 'string', demandOption: true }).options({ follow: { alias: 'f', type: 'boolean', describe: 'Follow log output' } }),
+      handler: async (a: any) => void (exit.exitCode = await (await load()).logs(a)),
+    },
+    {
+      command: 'wait <containers..>',
+      describe: 'Block until containers stop, then print their exit codes',
+      builder: (y) => y.positional('containers', containers),
+      handler: async (a: any) => void (exit.exitCode = await (await load()).wait(a)),
+    },
+    {
+      command: 'inspect <containers..>',
+      describe: 'Low-level information on containers (JSON), with their namespaces, cgroup, capabilities and seccomp mode',
+      builder: (y) => y.positional('containers', containers),
+      handler: async (a: any) => void (exit.exitCode = await (await load()).inspect(a)),
+    },
+    {
+      command: 'stop <containers..>',
+      describe: 'Stop running containers (SIGTERM, then SIGKILL after --time seconds)',
+      builder: (y) => y.positional('containers', containers).options({ time: { alias: 't', type: 'number', describe: 'Seconds to wait before killing the container (default 10)' } }),
+      handler: async (a: any) => void (exit.exitCode = await (await load()).stop(a)),
+    },
+    {
+      command: 'kill <containers..>',
+      describe: 'Kill running containers (SIGKILL, or --signal)',
+      builder: (y) => y.positional('containers', containers).options({ signal: { alias: 's', type: 'string', describe: 'Signal to send to the container (default KILL)' } }),
+      handler: async (a: any) => void (exit.exitCode = await (await load()).kill(a)),
+    },
+    {
+      command: 'rm <containers..>',
+      describe: 'Remove containers (-f: a running one too, killed first)',
+      builder: (y) => y.positional('containers', containers).options({ force: { alias: 'f', type: 'boolean', describe: 'Force the removal of a running container (uses SIGKILL)' } }),
+      handler: async (a: any) => void (exit.exitCode = await (await load()).rm(a)),
+    },
+  ];
+}

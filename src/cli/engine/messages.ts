@@ -1,0 +1,51 @@
+// What the engine verbs print, docker's shapes: the ps table, its COMMAND and CREATED cells.
+import { humanDuration } from '../../engine/humanize.js';
+
+/** A row of GET /containers/json (the fields ps shows). */
+export interface PsRow {
+  Id: string;
+  Names: string[];
+  Image: string;
+  Command: string;
+  Created: number;
+  Status: string;
+  Ports: unknown[];
+}
+
+/** docker's Ellipsis: at most n characters, the last one "…" when cut. */
+export function ellipsis(s: string, n: number): string {
+  return [...s].length > n ? [...s].slice(0, n - 1).join('') + '…' : s;
+}
+
+/** docker ps's table: columns as wide as their widest cell, three spaces apart (tabwriter). */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => [...r[i]].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i] - [...c].length + 3))).join('').trimEnd();
+  return [header, ...rows].map(line).join('\n') + '\n';
+}
+
+export const PS_HEADER = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
+
+export function psTable(rows: PsRow[], now = Date.now(), trunc = true): string {
+  return table(
+    PS_HEADER,
+    rows.map((r) => [
+      trunc ? r.Id.slice(0, 12) : r.Id,
+      r.Image,
+      JSON.stringify(trunc ? ellipsis(r.Command, 20) : r.Command),
+      `${humanDuration(now - r.Created * 1000)} ago`,
+      r.Status,
+      '',
+      r.Names.map((n) => n.replace(/^\//, '')).join(','),
+    ]),
+  );
+}
+
+export const engineMessages = {
+  started: (pid: number) => `nsx: started the engine (nsxd, pid ${pid})`,
+  alreadyRunning: (pid: number | undefined, socket: string) => `nsx: the engine is already running (nsxd${pid ? `, pid ${pid}` : ''}) on unix://${socket}`,
+  stopped: (pid: number | undefined) => `nsx: stopped the engine (nsxd${pid ? `, pid ${pid}` : ''}); its containers were stopped with it`,
+  notRunning: (socket: string) => `nsx: the engine is not running (no answer on unix://${socket}); start it with: nsx engine start`,
+  status: (pid: number | undefined, socket: string, total: number, running: number) =>
+    `nsx: the engine is running (nsxd${pid ? `, pid ${pid}` : ''}) on unix://${socket}: ${total} container${total === 1 ? '' : 's'}, ${running} running`,
+};

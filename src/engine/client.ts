@@ -1,0 +1,117 @@
+// A client of nsxd: HTTP over its Unix socket (what the docker CLI does with /var/run/docker.sock).
+// Errors become NsxErrors in the engine's words; an engine that is not there can be started.
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { NsxError } from '../runtime/errors.js';
+import { packageRoot } from '../paths.js';
+import { socketPath, stateDir } from './config.js';
+
+export interface Reply {
+  status: number;
+  body: string;
+  json<T = unknown>(): T;
+}
+
+export class EngineClient {
+  constructor(readonly socket: string = socketPath()) {}
+
+  /** One request; rejects with a clear NsxError when the socket cannot be reached. */
+  request(method: string, path: string, body?: unknown, onData?: (chunk: Buffer) => void): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+      const req = httpRequest(
+        { socketPath: this.socket, method, path, headers: data !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {} },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => (onData ? onData(c) : chunks.push(c)));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({ status: res.statusCode ?? 0, body: text, json: <T>() => JSON.parse(text) as T });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (e) => reject(connectError(this.socket, e as NodeJS.ErrnoException)));
+      req.end(data);
+    });
+  }
+
+  /** A request whose answer must be a success: anything else throws the engine's message. */
+  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T | undefined> {
+    const r = await this.request(method, path, body);
+    if (r.status >= 400) throw apiError(r);
+    return r.body ? r.json<T>() : undefined;
+  }
+
+  /** Whether an engine answers on the socket. */
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.request('GET', '/_ping')).status === 200;
+    } catch (e) {
+      if (e instanceof NsxError && e.info.errno === -1) return false; // not there
+      throw e; // there, but not ours to talk to (permission)
+    }
+  }
+}
+
+/** The engine's {"message", "hint"} as an NsxError (docker's words, e.g. "No such container: x"). */
+export function apiError(r: Reply): NsxError {
+  let message = r.body.trim();
+  let hint: string | undefined;
+  try {
+    const b = r.json<{ message?: string; hint?: string }>();
+    message = b.message ?? message;
+    hint = b.hint;
+  } catch {
+    /* not JSON: the text as it is */
+  }
+  return new NsxError(`Error response from daemon: ${message}`, { hint, exitCode: 1 });
+}
+
+function connectError(socket: string, e: NodeJS.ErrnoException): NsxError {
+  if (e.code === 'EACCES' || e.code === 'EPERM') {
+    return new NsxError(`permission denied while trying to connect to the nsx engine socket at unix://${socket}`, {
+      hint: 'the engine\'s socket is mode 0600: only its owner may use it (root\'s engine: use sudo; or start your own rootless engine with NSX_ENGINE_SOCKET unset)',
+      exitCode: 1,
+    });
+  }
+  if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
+    return new NsxError(`Cannot connect to the nsx engine at unix://${socket}. Is the engine running?`, { hint: 'start it with: nsx engine start', errno: -1, exitCode: 1 });
+  }
+  return new NsxError(`cannot talk to the nsx engine at unix://${socket}: ${e.message}`, { exitCode: 1 });
+}
+
+/** The engine's program (compiled). */
+export function nsxdPath(): string {
+  return join(packageRoot(), 'dist', 'src', 'engine', 'nsxd.js');
+}
+
+/** Starts nsxd in the background (its own session, output to nsxd.log in the state dir) and waits
+ *  until it answers. Returns its pid. */
+export async function startEngine(client = new EngineClient(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const dir = stateDir(env);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const log = openSync(join(dir, 'nsxd.log'), 'a', 0o600);
+  const child = spawn(process.execPath, [nsxdPath()], { detached: true, stdio: ['ignore', log, log], env: { ...env, NSX_ENGINE_SOCKET: client.socket, NSX_ENGINE_STATE: dir } });
+  closeSync(log);
+  let exited: number | null = null;
+  child.once('exit', (code) => (exited = code ?? 1));
+  child.unref();
+  for (let i = 0; i < 100; i++) {
+    if (exited !== null) throw new NsxError(`the engine exited at once (code ${exited})`, { hint: `see ${join(dir, 'nsxd.log')}` });
+    if (await client.ping()) return child.pid!;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new NsxError('the engine did not answer within 10 seconds', { hint: `see ${join(dir, 'nsxd.log')}` });
+}
+
+/** A client of a running engine, starting one (and saying so on stderr) when none answers. */
+export async function engineClient(say: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<EngineClient> {
+  const client = new EngineClient();
+  if (await client.ping()) return client;
+  const pid = await startEngine(client);
+  say(`nsx: started the engine (nsxd, pid ${pid})`);
+  return client;
+}
