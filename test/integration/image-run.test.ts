@@ -14,7 +14,7 @@ import { makeTar, sha256 } from '../tars.js';
 import { ROOT, TEST_NSX_ROOT, UNPRIVILEGED_UID, eventsOf, isRoot, itRoot, nsx, stripAnsi, type NsxResult } from '../helpers.js';
 import { leftovers } from '../leaks.js';
 import { containerInit, readOr, waitFor } from '../live.js';
-import { haveRegistry, startRegistry, type RunningRegistry } from '../registry.js';
+import { haveRegistry, haveSkopeo, skopeo, startRegistry, type RunningRegistry } from '../registry.js';
 
 const OCI = join(ROOT, 'test', '.work', 'oci');
 const CONTAINERS = join(TEST_NSX_ROOT, 'containers');
@@ -277,6 +277,13 @@ describe('nsx run IMAGE from a registry', () => {
       expect((await nsx(['images', '-q'], { env: pullEnv() })).stdout).toBe(images);
       expect(existsSync(join(store, 'containers')) ? readdirSync(join(store, 'containers')) : []).toEqual([]);
     }
+  });
+
+  (haveSkopeo ? itReg : it.skip)('runs a sandbox image that skopeo, a client no one here wrote, copied from its OCI layout', async () => {
+    skopeo(['copy', '--dest-tls-verify=false', `oci:${join(OCI, layoutName('nsx-sandbox/server:2'))}:2`, `docker://${reg!.host}/copied/server:2`]);
+    const r = await nsx(['run', `${reg!.host}/copied/server:2`], { env: pullEnv() });
+    expect(r.stdout).toBe('server 2.0 (/usr/lib/server/VERSION)\n');
+    expect(r.code).toBe(0);
   });
 
   itReg('shares layers: server:2 after server:1 downloads only its own layer', async () => {
