@@ -173,7 +173,6 @@ ExecStart=
 ExecStart=/usr/bin/docker-registry serve /etc/nsx/registry.yml
 UNIT
   if [ $wrote = 1 ]; then
-    REGISTRY_RESTART=1
     changed "registry config: wrote /etc/nsx/registry.yml (listen on $REGISTRY_ADDR only)"
     # Before the package is installed, so that its first start already reads the drop-in.
     if have_systemd; then systemctl daemon-reload; fi
@@ -226,8 +225,12 @@ packages() {
   else
     say "packages: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    # A fresh VM may still be running its first apt jobs: wait for the lock rather than fail.
-    apt-get -o DPkg::Lock::Timeout=300 update -q
+    # A fresh VM may still be running its first apt jobs (apt-daily): wait for their locks.
+    local tries=12
+    until apt-get -o DPkg::Lock::Timeout=300 update -q; do
+      [ $((tries -= 1)) -gt 0 ] || die "packages: apt-get update keeps failing (above)"
+      sleep 10
+    done
     apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}"
     changed "packages: installed ${missing[*]}"
   fi
@@ -297,10 +300,14 @@ project_copy() {
 build() {
   # npm ci when the dependencies changed (it also builds: "prepare"); npm run build when only the
   # sources did. The stamp lives in node_modules, so it goes when npm ci replaces node_modules.
-  local stamp=$DIR/node_modules/.nsx-provision deps src
+  local stamp=$DIR/node_modules/.nsx-provision deps src p inputs=()
   deps=$(cd "$DIR" && { cat package.json package-lock.json; node --version; } | sha256sum | cut -c1-64)
-  src=$(cd "$DIR" && find bin src shim scripts/build-shim.mjs tsconfig.json tsconfig.build.json package.json \
-    -type f ! -path shim/nsx-shim -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-64)
+  # What `npm run build` reads: the shim's source and what tsconfig.build.json includes.
+  for p in bin src lessons shim scripts/build-shim.mjs tsconfig.json tsconfig.build.json package.json; do
+    [ ! -e "$DIR/$p" ] || inputs+=("$p")
+  done
+  src=$(cd "$DIR" && find "${inputs[@]}" -type f ! -path shim/nsx-shim -print0 | sort -z | xargs -0 sha256sum |
+    sha256sum | cut -c1-64)
   local want
   want=$(printf 'deps %s\nbuild %s\n' "$deps" "$src")
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$DIR/shim/nsx-shim" ] && [ -f "$DIR/dist/src/cli/main.js" ]; then
@@ -354,13 +361,18 @@ registry_service() {
     systemctl enable docker-registry.service
     changed "registry: enabled docker-registry.service"
   fi
-  if [ "${REGISTRY_RESTART:-0}" = 1 ]; then
+  # Restarted when its config is newer than the running service (written by this run or by one
+  # that failed before getting here).
+  local since newest
+  since=$(systemctl show --timestamp=unix -P ActiveEnterTimestamp docker-registry.service | tr -d @)
+  newest=$(stat -c %Y /etc/nsx/registry.yml /etc/systemd/system/docker-registry.service.d/namespace-explorer.conf | sort -n | tail -n 1)
+  if ! systemctl is-active --quiet docker-registry.service; then
+    systemctl start docker-registry.service
+    changed "registry: started docker-registry.service"
+  elif [ -z "$since" ] || [ "$newest" -ge "$since" ]; then
     systemctl daemon-reload
     systemctl restart docker-registry.service
     changed "registry: restarted docker-registry.service with /etc/nsx/registry.yml"
-  elif ! systemctl is-active --quiet docker-registry.service; then
-    systemctl start docker-registry.service
-    changed "registry: started docker-registry.service"
   fi
   local tries=50
   until registry_up || [ $((tries -= 1)) -eq 0 ]; do sleep 0.2; done
@@ -401,11 +413,13 @@ sandbox_images() {
     find sandbox/images dist/src/image -path sandbox/images/oci -prune -o -type f -print0 | sort -z | xargs -0 sha256sum
     sha256sum "$(command -v busybox)"
   } | sha256sum | cut -c1-64)
-  if ! registry_up; then
+  if have_systemd; then
+    registry_up || die "sandbox images: the registry is not answering on $REGISTRY_ADDR"
+  else
     # No systemd (a chroot or a container): a registry for this step only, on the same storage.
-    if have_systemd; then die "sandbox images: the registry is not answering on $REGISTRY_ADDR"; fi
+    # Whatever already listens on port 5000 here is not ours: never push into it.
     if [ -n "$(ss -Hltn 'sport = :5000')" ]; then
-      say "sandbox images: skipped: port 5000 is taken here by something else than the VM's registry"
+      say "sandbox images: skipped: port 5000 is taken here (no systemd, so not by this machine's registry)"
       return
     fi
     runuser -u docker-registry -- /usr/bin/docker-registry serve /etc/nsx/registry.yml >/dev/null 2>&1 &
@@ -443,7 +457,9 @@ boot_time() {
     say "boot time: ok (recorded at the first provisioning: $file)"
     return
   fi
-  local userspace=0 finish=0
+  local userspace=0 finish=0 container=""
+  # In a container systemd starts long after the kernel did: no boot to count but systemd's own.
+  container=$(systemd-detect-virt --container 2>/dev/null) || container=""
   if have_systemd; then
     # "Startup finished" may not have happened yet on a VM that was just booted.
     timeout 120 systemctl is-system-running --wait >/dev/null 2>&1 || true
@@ -451,20 +467,23 @@ boot_time() {
     finish=$(systemctl show -P FinishTimestampMonotonic)
   fi
   mkdir -p "$(dirname "$file")"
-  node - "$file" "$userspace" "$finish" "$uptime_at_start" "$started" "$(date +%s)" "${NSX_VAGRANT_UP_STARTED:-}" <<'JS'
-const [file, userspaceUs, finishUs, uptime, started, now, vagrantUp] = process.argv.slice(2);
+  node - "$file" "$userspace" "$finish" "$uptime_at_start" "$started" "$(date +%s)" "${NSX_VAGRANT_UP_STARTED:-}" "$container" <<'JS'
+const [file, userspaceUs, finishUs, uptime, started, now, vagrantUp, container] = process.argv.slice(2);
 const { writeFileSync } = require('node:fs');
 const s = (us) => Math.round(us / 1000) / 1000;
 const notes = [];
 const booted = Number(finishUs) > 0;
 if (!booted) notes.push('no systemd boot record (no systemd, or startup not finished): boot times unknown');
 if (!vagrantUp) notes.push('not provisioned by Vagrant: vagrantUpSeconds unknown');
+if (container) notes.push(`in a container (${container}): no kernel boot; bootSeconds is systemd's start only`);
+const kernel = booted && !container ? s(Number(userspaceUs)) : null;
+const userspace = booted ? s(Number(finishUs) - Number(userspaceUs)) : null;
 const record = {
   format: 1,
   recordedAt: new Date(Number(now) * 1000).toISOString(),
-  kernelSeconds: booted ? s(Number(userspaceUs)) : null,
-  userspaceSeconds: booted ? s(Number(finishUs) - Number(userspaceUs)) : null,
-  bootSeconds: booted ? s(Number(finishUs)) : null,
+  kernelSeconds: kernel,
+  userspaceSeconds: userspace,
+  bootSeconds: booted ? (container ? userspace : s(Number(finishUs))) : null,
   uptimeAtProvisionSeconds: Number(uptime),
   provisionSeconds: Number(now) - Number(started),
   vagrantUpSeconds: vagrantUp ? Number(now) - Number(vagrantUp) : null,

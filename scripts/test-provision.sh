@@ -149,6 +149,7 @@ else
   printf '#!/bin/sh\nexit 101\n' >"$build/usr/sbin/policy-rc.d"
   chmod 755 "$build/usr/sbin/policy-rc.d"
   rm -rf "$build/var/cache/apt/archives/"*.deb
+  chmod 755 "$build" # mktemp made it 0700: / must be open to every user
   tar --numeric-owner -C "$build" -cf "$base.new" . && mv "$base.new" "$base"
   rm -rf --one-file-system "$build"
   trap - EXIT
