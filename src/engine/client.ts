@@ -25,7 +25,7 @@ export class EngineClient {
         { socketPath: this.socket, method, path, headers: data !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {} },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => (onData ? onData(c) : chunks.push(c)));
+          res.on('data', (c: Buffer) => (onData && (res.statusCode ?? 0) < 400 ? onData(c) : chunks.push(c)));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             resolve({ status: res.statusCode ?? 0, body: text, json: <T>() => JSON.parse(text) as T });

@@ -1,0 +1,118 @@
+// Shared by the engine tests: an nsxd on a private socket and state dir, and its API over HTTP.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './helpers.js';
+
+export const NSXD = join(ROOT, 'dist', 'src', 'engine', 'nsxd.js');
+
+export interface ApiReply {
+  status: number;
+  text: string;
+  body: any;
+}
+
+export class TestEngine {
+  readonly dir = mkdtempSync(join(tmpdir(), 'nsx-engine-'));
+  readonly socket = join(this.dir, 'nsxd.sock');
+  readonly state = join(this.dir, 'state');
+  process?: ChildProcess;
+  log = '';
+
+  constructor() {
+    chmodSync(this.dir, 0o711); // others may reach the socket's name; its own mode decides
+  }
+
+  /** NSX_ENGINE_SOCKET and NSX_ENGINE_STATE for a CLI talking to this engine. */
+  get env(): Record<string, string> {
+    return { NSX_ENGINE_SOCKET: this.socket, NSX_ENGINE_STATE: this.state };
+  }
+
+  /** Starts nsxd and waits until it answers /_ping. */
+  async start(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, [NSXD], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d) => (this.log += d));
+    child.stderr!.on('data', (d) => (this.log += d));
+    this.process = child;
+    for (let i = 0; i < 100; i++) {
+      if (child.exitCode !== null) throw new Error(`nsxd exited: ${this.log}`);
+      try {
+        if ((await this.api('GET', '/_ping')).status === 200) return child;
+      } catch {
+        /* not listening yet */
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`nsxd did not answer: ${this.log}`);
+  }
+
+  /** Stops it: SIGTERM (its containers go with it), SIGKILL if it lingers. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+    await gone;
+    clearTimeout(timer);
+  }
+
+  api(method: string, path: string, body?: unknown): Promise<ApiReply> {
+    return new Promise((resolve, reject) => {
+      const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+      const req = request({ socketPath: this.socket, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => {
+          let parsed: any;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, text, body: parsed });
+        });
+      });
+      req.on('error', reject);
+      req.end(data);
+    });
+  }
+
+  /** POST /containers/create + start; returns the id. */
+  async run(rootfs: string, cmd: string[], name?: string, extra: Record<string, unknown> = {}): Promise<string> {
+    const c = await this.api('POST', `/containers/create${name ? `?name=${name}` : ''}`, { Rootfs: rootfs, Cmd: cmd, ...extra });
+    if (c.status !== 201) throw new Error(`create: ${c.status} ${c.text}`);
+    const s = await this.api('POST', `/containers/${c.body.Id}/start`);
+    if (s.status !== 204) throw new Error(`start: ${s.status} ${s.text}`);
+    return c.body.Id;
+  }
+}
+
+/** A process's parent pid (proc(5): the 4th field of /proc/PID/stat, after the parenthesised name). */
+export function ppidOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/** pid, its parent, its parent's parent, … up to 1. */
+export function parentChain(pid: number): number[] {
+  const chain = [pid];
+  while (chain[chain.length - 1] > 1) chain.push(ppidOf(chain[chain.length - 1]));
+  return chain;
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function until(cond: () => boolean, ms = 10000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (cond()) return true;
+  return cond();
+}

@@ -1,0 +1,187 @@
+// nsxd, the engine (issue 5): containers created over its API are its children; their exit codes,
+// output and state reach ps, wait, inspect and logs; bad requests get docker's errors.
+import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { STATE_FILE } from '../../src/engine/state.js';
+import { TestEngine, parentChain } from '../engine.js';
+import { TEST_ROOTFS, UNPRIVILEGED_UID, isRoot, itRoot, nsx } from '../helpers.js';
+
+describe('nsxd, the engine', () => {
+  const engine = new TestEngine();
+  const cli = (args: string[], extra: Parameters<typeof nsx>[1] = {}) => nsx(args, { ...extra, env: { ...engine.env, ...extra.env } });
+
+  beforeAll(async () => {
+    if (isRoot) await engine.start();
+  });
+  afterAll(async () => {
+    await engine.stop();
+    rmSync(engine.dir, { recursive: true, force: true });
+  });
+
+  itRoot('answers /_ping on a socket only its owner can open (mode 0600)', async () => {
+    expect((await engine.api('GET', '/_ping')).text).toBe('OK');
+    const { statSync } = await import('node:fs');
+    expect(statSync(engine.socket).mode & 0o777).toBe(0o600);
+  });
+
+  itRoot('two creates make two containers with distinct ids, both in ps -a', async () => {
+    const a = await engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'] });
+    const b = await engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'] });
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(201);
+    expect(a.body.Id).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.body.Id).not.toBe(a.body.Id);
+    const ps = await cli(['ps', '-a', '-q']);
+    expect(ps.stdout.split('\n')).toEqual(expect.arrayContaining([a.body.Id.slice(0, 12), b.body.Id.slice(0, 12)]));
+    const table = await cli(['ps', '-a']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$/);
+    expect(table.stdout).toMatch(new RegExp(`${a.body.Id.slice(0, 12)} .* Created `));
+    for (const id of [a.body.Id, b.body.Id]) expect((await engine.api('DELETE', `/containers/${id}`)).status).toBe(204);
+  });
+
+  itRoot('the container\'s process is a child of the engine (through the shim\'s supervisor)', async () => {
+    const id = await engine.run(TEST_ROOTFS, ['/bin/sleep', '30'], 'child-of-engine');
+    const info = (await engine.api('GET', `/containers/${id}/json`)).body;
+    expect(info.State).toEqual(expect.objectContaining({ Status: 'running', Running: true }));
+    const chain = parentChain(info.State.Pid);
+    expect(chain.slice(0, 3)).toEqual([info.State.Pid, expect.any(Number), engine.process!.pid]); // PID 1 → supervisor → nsxd
+    expect(readFileSync(`/proc/${chain[1]}/cmdline`, 'utf8')).toContain('nsx-shim');
+    // nsx's facts beside docker's: namespaces of its own, the cgroup, capabilities, seccomp.
+    expect(info.Nsx.Namespaces.pid).not.toBe(readFileSync('/proc/self/stat') && (await import('node:fs')).readlinkSync('/proc/self/ns/pid'));
+    expect(info.Nsx.Seccomp).toBe('filter');
+    expect(info.Nsx.Capabilities).toContain('CAP_CHOWN');
+    expect(info.Nsx.Capabilities).not.toContain('CAP_SYS_ADMIN');
+    const rm = await cli(['rm', '-f', 'child-of-engine']);
+    expect(rm.stdout).toBe('child-of-engine\n');
+    expect((await engine.api('GET', `/containers/${id}/json`)).status).toBe(404);
+  });
+
+  itRoot('exit codes reach wait, inspect and ps -a; logs return what the container wrote', async () => {
+    await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'echo to stdout; echo to stderr >&2; exit 7'], 'seven');
+    const w = await cli(['wait', 'seven']);
+    expect(w.stdout).toBe('7\n');
+    expect((await engine.api('POST', '/containers/seven/wait')).body).toEqual({ StatusCode: 7, Error: null });
+    const info = (await engine.api('GET', '/containers/seven/json')).body;
+    expect(info.State).toEqual(expect.objectContaining({ Status: 'exited', Running: false, ExitCode: 7, Pid: 0 }));
+    expect(info.Name).toBe('/seven');
+    const ps = await cli(['ps', '-a']);
+    expect(ps.stdout).toMatch(/Exited \(7\) .* seven\n/);
+    expect((await cli(['ps'])).stdout).not.toContain('seven');
+    const logs = await cli(['logs', 'seven']);
+    expect(logs.stdout).toBe('to stdout\nto stderr\n');
+    expect((await engine.api('GET', '/containers/seven/logs?stdout=1&stderr=1')).text).toBe('to stdout\nto stderr\n');
+    const inspected = JSON.parse((await cli(['inspect', 'seven'])).stdout);
+    expect(inspected[0].State.ExitCode).toBe(7);
+    expect((await cli(['rm', 'seven'])).code).toBe(0);
+  });
+
+  itRoot('kill sends the signal (128 + it is the exit code); stop waits --time seconds before SIGKILL', async () => {
+    await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'trap "exit 3" TERM; while :; do sleep 0.1; done'], 'trapper');
+    await engine.run(TEST_ROOTFS, ['/bin/sleep', '30'], 'sleeper');
+    await new Promise((r) => setTimeout(r, 300)); // the trap is set
+    expect((await cli(['stop', '-t', '5', 'trapper'])).stdout).toBe('trapper\n');
+    expect((await engine.api('GET', '/containers/trapper/json')).body.State.ExitCode).toBe(3);
+    expect((await cli(['kill', '-s', 'TERM', 'sleeper'])).code).toBe(0); // PID 1 ignores SIGTERM it has no handler for
+    expect((await cli(['kill', 'sleeper'])).code).toBe(0);
+    expect((await cli(['wait', 'sleeper'])).stdout).toBe('137\n');
+    const again = await cli(['kill', 'sleeper']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/is not running/);
+    await cli(['rm', 'trapper', 'sleeper']);
+  });
+
+  itRoot('AutoRemove removes the container when it exits', async () => {
+    const id = await engine.run(TEST_ROOTFS, ['/bin/true'], 'gone', { HostConfig: { AutoRemove: true } });
+    await engine.api('POST', `/containers/${id}/wait`);
+    for (let i = 0; i < 50 && (await engine.api('GET', `/containers/${id}/json`)).status !== 404; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await engine.api('GET', `/containers/${id}/json`)).status).toBe(404);
+    expect(readdirSync(join(engine.state, 'containers'))).not.toContain(id);
+  });
+
+  describe('bad input', () => {
+    itRoot('an unknown container: 404, docker\'s words', async () => {
+      const r = await engine.api('GET', '/containers/nope/json');
+      expect(r.status).toBe(404);
+      expect(r.body.message).toBe('No such container: nope');
+      const c = await cli(['inspect', 'nope']);
+      expect(c.code).toBe(1);
+      expect(c.stderr).toContain('Error response from daemon: No such container: nope');
+      for (const verb of [['logs', 'nope'], ['wait', 'nope'], ['stop', 'nope'], ['kill', 'nope'], ['rm', 'nope']]) {
+        const v = await cli(verb);
+        expect([verb, v.code, v.stderr]).toEqual([verb, 1, expect.stringContaining('No such container: nope')]);
+      }
+    });
+
+    itRoot('a name already in use: 409, docker\'s words', async () => {
+      const first = await engine.api('POST', '/containers/create?name=taken', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'] });
+      const second = await engine.api('POST', '/containers/create?name=taken', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'] });
+      expect(second.status).toBe(409);
+      expect(second.body.message).toBe(`Conflict. The container name "/taken" is already in use by container "${first.body.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
+      await engine.api('DELETE', '/containers/taken');
+    });
+
+    itRoot('removing a running container without force: 409; with -f it goes', async () => {
+      const id = await engine.run(TEST_ROOTFS, ['/bin/sleep', '30'], 'busy');
+      const r = await engine.api('DELETE', '/containers/busy');
+      expect(r.status).toBe(409);
+      expect(r.body.message).toBe(`You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`);
+      const c = await cli(['rm', 'busy']);
+      expect(c.code).toBe(1);
+      expect(c.stderr).toContain('You cannot remove a running container');
+      expect((await cli(['rm', '-f', 'busy'])).code).toBe(0);
+    });
+
+    itRoot('a malformed request: 400 with a message, nothing created', async () => {
+      const before = (await engine.api('GET', '/containers/json?all=1')).body.length;
+      const bad = await engine.api('POST', '/containers/create', '{"Rootfs": ');
+      expect(bad.status).toBe(400);
+      expect(bad.body.message).toMatch(/^invalid JSON in the request body/);
+      const noRoot = await engine.api('POST', '/containers/create', { Cmd: ['/bin/true'] });
+      expect(noRoot.status).toBe(400);
+      const missing = await engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/nsx-no-such-command'] });
+      expect(missing.status).toBe(400);
+      expect(missing.body.message).toMatch(/executable file not found/);
+      const badName = await engine.api('POST', '/containers/create?name=no%20spaces', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'] });
+      expect(badName.status).toBe(400);
+      const badSignal = await engine.api('POST', '/containers/nope/kill?signal=SIGNOPE');
+      expect(badSignal.status).toBe(404);
+      expect((await engine.api('GET', '/no/such/path')).status).toBe(404);
+      expect((await engine.api('GET', '/containers/json?all=1')).body.length).toBe(before);
+    });
+
+    itRoot('a client without permission on the socket is refused, and told why', async () => {
+      const r = await cli(['ps'], { uid: UNPRIVILEGED_UID });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^nsx: permission denied while trying to connect to the nsx engine socket at unix:\/\//);
+      expect(r.stderr).not.toContain('started the engine');
+      expect(r.stderr).not.toContain('    at ');
+    });
+  });
+
+  itRoot('the state file is always whole JSON, however fast it changes', async () => {
+    const file = join(engine.state, STATE_FILE);
+    let reads = 0;
+    let torn: string | undefined;
+    let reading = true;
+    const reader = (async () => {
+      while (reading) {
+        const text = readFileSync(file, 'utf8');
+        try {
+          JSON.parse(text);
+        } catch {
+          torn = text;
+        }
+        reads++;
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const ids = await Promise.all(Array.from({ length: 20 }, () => engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'] })));
+    await Promise.all(ids.map((r) => engine.api('DELETE', `/containers/${r.body.Id}`)));
+    reading = false;
+    await reader;
+    expect(torn).toBeUndefined();
+    expect(reads).toBeGreaterThan(0);
+    expect(readdirSync(engine.state).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
