@@ -1,0 +1,90 @@
+// The engine's pure parts: where it lives, its state file, names, signals, and docker's ps shapes.
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { socketPath, stateDir } from '../../src/engine/config.js';
+import { Engine, parseSignal } from '../../src/engine/engine.js';
+import { ApiError } from '../../src/engine/errors.js';
+import { humanDuration } from '../../src/engine/humanize.js';
+import { VALID_NAME, randomName } from '../../src/engine/names.js';
+import { loadState, saveState, type ContainerRecord } from '../../src/engine/state.js';
+import { ellipsis, psTable, table } from '../../src/cli/engine/messages.js';
+
+describe('engine config', () => {
+  it('takes the socket and state dir from the environment first', () => {
+    expect(socketPath({ NSX_ENGINE_SOCKET: '/tmp/x.sock' })).toBe('/tmp/x.sock');
+    expect(stateDir({ NSX_ENGINE_STATE: '/tmp/st' })).toBe('/tmp/st');
+  });
+  it('root\'s engine lives under /run and /var/lib; a user\'s under XDG_RUNTIME_DIR', () => {
+    if (process.getuid?.() === 0) {
+      expect(socketPath({})).toBe('/run/nsx/nsxd.sock');
+      expect(stateDir({})).toBe('/var/lib/nsx/engine');
+    } else {
+      expect(socketPath({ XDG_RUNTIME_DIR: '/run/user/1000' })).toBe('/run/user/1000/nsx/nsxd.sock');
+    }
+  });
+});
+
+describe('the state file', () => {
+  it('is written whole (temp file, rename) and read back; none is an empty engine', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsx-state-'));
+    try {
+      expect(loadState(dir)).toEqual({ version: 1, containers: [] });
+      const c = { Id: 'a'.repeat(64), Name: 'x' } as ContainerRecord;
+      saveState(dir, { version: 1, containers: [c] });
+      expect(loadState(dir).containers).toEqual([c]);
+      expect(readdirSync(dir)).toEqual(['containers.json']); // no temp file left
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('names and signals', () => {
+  it('generates docker-style names that are free', () => {
+    const n = randomName(() => false);
+    expect(n).toMatch(/^[a-z]+_[a-z]+$/);
+    expect(VALID_NAME.test(n)).toBe(true);
+    const taken = new Set([n]);
+    expect(randomName((x) => taken.has(x))).not.toBe(n);
+    expect(VALID_NAME.test('has space')).toBe(false);
+  });
+  it('reads signals as docker does: SIGTERM, TERM, term, 15', () => {
+    for (const s of ['SIGTERM', 'TERM', 'term', '15']) expect(parseSignal(s)).toBe(15);
+    expect(parseSignal('KILL')).toBe(9);
+    expect(() => parseSignal('SIGNOPE')).toThrow(ApiError);
+    expect(() => parseSignal('0')).toThrow(/Invalid signal: 0/);
+  });
+});
+
+describe('docker ps shapes', () => {
+  it('words durations as docker', () => {
+    expect(humanDuration(500)).toBe('Less than a second');
+    expect(humanDuration(1000)).toBe('1 second');
+    expect(humanDuration(42_000)).toBe('42 seconds');
+    expect(humanDuration(61_000)).toBe('About a minute');
+    expect(humanDuration(5 * 60_000)).toBe('5 minutes');
+    expect(humanDuration(3_600_000)).toBe('About an hour');
+    expect(humanDuration(3 * 86_400_000)).toBe('3 days');
+  });
+  it('cuts the command at 20 characters with an ellipsis, quoted', () => {
+    expect(ellipsis('short', 20)).toBe('short');
+    expect(ellipsis('/bin/sh -c echo hello; sleep 100', 20)).toBe('/bin/sh -c echo hel…');
+    const now = Date.parse('2026-01-01T00:00:10Z');
+    const out = psTable([{ Id: 'f'.repeat(64), Names: ['/web'], Image: 'busybox', Command: '/bin/sh -c echo hello; sleep 100', Created: now / 1000 - 5, Status: 'Up 4 seconds', Ports: [] }], now);
+    expect(out.split('\n')[0]).toBe('CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS         PORTS     NAMES');
+    expect(out.split('\n')[1]).toBe('ffffffffffff   busybox   "/bin/sh -c echo hel…"   5 seconds ago   Up 4 seconds             web');
+  });
+  it('pads columns three spaces past the widest cell, ten at least (tabwriter)', () => {
+    expect(table(['A', 'B'], [['xyz', 'q']])).toBe('A         B\nxyz       q\n');
+    expect(table(['A', 'B'], [['a-rather-long-cell', 'q']]).split('\n')[1]).toBe('a-rather-long-cell   q');
+  });
+  it('says STATUS as docker: Created, Up …, Exited (N) … ago', () => {
+    const now = Date.parse('2026-01-01T00:01:00Z');
+    const rec = (State: Partial<ContainerRecord['State']>) => ({ State } as ContainerRecord);
+    expect(Engine.statusText(rec({ Status: 'created' }), now)).toBe('Created');
+    expect(Engine.statusText(rec({ Status: 'running', StartedAt: '2026-01-01T00:00:30Z' }), now)).toBe('Up 30 seconds');
+    expect(Engine.statusText(rec({ Status: 'exited', ExitCode: 7, FinishedAt: '2026-01-01T00:00:58Z' }), now)).toBe('Exited (7) 2 seconds ago');
+  });
+});
