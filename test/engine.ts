@@ -1,6 +1,6 @@
 // Shared by the engine tests: an nsxd on a private socket and state dir, and its API over HTTP.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +30,14 @@ export class TestEngine {
     return { NSX_ENGINE_SOCKET: this.socket, NSX_ENGINE_STATE: this.state };
   }
 
-  /** Starts nsxd and waits until it answers /_ping. */
-  async start(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, [NSXD], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Starts nsxd (as root, or as a user: rootless) and waits until it answers /_ping. */
+  async start(opts: { uid?: number } = {}): Promise<ChildProcess> {
+    if (opts.uid !== undefined) chownSync(this.dir, opts.uid, opts.uid); // a user's engine makes its state there
+    const child = spawn(process.execPath, [NSXD], {
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
+    });
     child.stdout!.on('data', (d) => (this.log += d));
     child.stderr!.on('data', (d) => (this.log += d));
     this.process = child;

@@ -91,6 +91,13 @@ describe('nsxd, the engine', () => {
     await cli(['rm', 'trapper', 'sleeper']);
   });
 
+  itRoot('logs -f follows the output until the container exits', async () => {
+    await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 0.3; done'], 'talker');
+    const f = await cli(['logs', '-f', 'talker']);
+    expect(f.stdout).toBe('line 1\nline 2\nline 3\n');
+    await cli(['rm', 'talker']);
+  });
+
   itRoot('AutoRemove removes the container when it exits', async () => {
     const id = await engine.run(TEST_ROOTFS, ['/bin/true'], 'gone', { HostConfig: { AutoRemove: true } });
     await engine.api('POST', `/containers/${id}/wait`);
@@ -183,5 +190,29 @@ describe('nsxd, the engine', () => {
     expect(torn).toBeUndefined();
     expect(reads).toBeGreaterThan(0);
     expect(readdirSync(engine.state).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('a rootless engine (a user\'s own)', () => {
+  const engine = new TestEngine();
+  afterAll(async () => {
+    await engine.stop();
+    rmSync(engine.dir, { recursive: true, force: true });
+  });
+
+  itRoot('runs its containers as that user, through a user namespace, and is theirs alone', async () => {
+    await engine.start({ uid: UNPRIVILEGED_UID });
+    const { statSync } = await import('node:fs');
+    expect(statSync(engine.socket).uid).toBe(UNPRIVILEGED_UID);
+    expect(statSync(engine.socket).mode & 0o777).toBe(0o600);
+    const id = await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'id -u; sleep 30'], 'rootless');
+    const info = (await engine.api('GET', `/containers/${id}/json`)).body;
+    expect(parentChain(info.State.Pid)).toContain(engine.process!.pid);
+    expect(statSync(`/proc/${info.State.Pid}`).uid).toBe(UNPRIVILEGED_UID); // root inside, the user outside
+    expect(info.Nsx.Namespaces.user).not.toBe((await import('node:fs')).readlinkSync('/proc/self/ns/user'));
+    const ps = await nsx(['ps', '-q'], { uid: UNPRIVILEGED_UID, env: engine.env });
+    expect(ps.stdout).toBe(`${id.slice(0, 12)}\n`);
+    expect((await nsx(['rm', '-f', 'rootless'], { uid: UNPRIVILEGED_UID, env: engine.env })).code).toBe(0);
+    expect((await engine.api('GET', '/containers/json?all=1')).body).toEqual([]);
   });
 });
