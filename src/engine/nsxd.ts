@@ -53,6 +53,10 @@ export async function main(): Promise<void> {
     process.exit(0);
   };
   for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, () => void stop());
+  // The containers die with the engine: a bug in one request must not take them all. Logged, kept going.
+  const report = (what: string) => (e: unknown) => process.stderr.write(`nsxd: ${what} (a bug in namespace-explorer): ${(e as Error)?.stack ?? e}\n`);
+  process.on('unhandledRejection', report('unhandled rejection'));
+  process.on('uncaughtException', report('uncaught exception'));
 }
 
 await main();
