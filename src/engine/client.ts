@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { NsxError } from '../runtime/errors.js';
 import { packageRoot } from '../paths.js';
 import { socketPath, stateDir } from './config.js';
@@ -92,6 +92,7 @@ export function nsxdPath(): string {
  *  until it answers. Returns its pid. */
 export async function startEngine(client = new EngineClient(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const dir = stateDir(env);
+  mkdirSync(dirname(dir), { recursive: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const log = openSync(join(dir, 'nsxd.log'), 'a', 0o600);
   const child = spawn(process.execPath, [nsxdPath()], { detached: true, stdio: ['ignore', log, log], env: { ...env, NSX_ENGINE_SOCKET: client.socket, NSX_ENGINE_STATE: dir } });

@@ -1,8 +1,8 @@
 // The engine's containers: what `docker create/start/stop/kill/wait/rm` do, without HTTP. Each
 // running container is the engine's child (the shim's supervisor, then PID 1 under it), its output
 // appended to a log file; every change of state is written to the state file before it is answered.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { detectLayout, removeStaleCgroups } from '../runtime/cgroups.js';
 import { decodeCapMask, effectiveCaps } from '../runtime/capabilities.js';
 import { NsxError } from '../runtime/errors.js';
@@ -46,7 +46,9 @@ export class Engine {
   readonly recovered: string[] = [];
 
   constructor(readonly dir: string) {
+    mkdirSync(dirname(dir), { recursive: true }); // /var/lib/nsx stays as open as the image store wants it
     mkdirSync(join(dir, 'containers'), { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
     for (const r of loadState(dir).containers) this.records.set(r.Id, r);
     // Containers that were running when the previous engine died: their supervisors saw the engine's
     // end of the socket close and killed them (SIGKILL). Say so in their state.

@@ -2,7 +2,7 @@
 // atomically (write a temporary file, fsync it, rename(2) it over the old one) so a reader — or an
 // engine starting after a crash — sees the old version or the new one, never half of one.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** A container as the engine keeps it; the API's shapes are made from this (docker's names). */
 export interface ContainerRecord {
@@ -64,6 +64,7 @@ export function loadState(dir: string): StateFile {
 
 /** Replaces the state file atomically: temp file, fsync, rename(2) (same directory, same filesystem). */
 export function saveState(dir: string, state: StateFile): void {
+  mkdirSync(dirname(dir), { recursive: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${STATE_FILE}.${process.pid}.tmp`);
   const fd = openSync(tmp, 'w', 0o600);
