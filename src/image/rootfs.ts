@@ -328,6 +328,8 @@ export function applyLayer(diff: string, record: LayerRecord, dest: string, o: {
       if (have && !(have.isDirectory() && st.isDirectory())) removeTree(to);
       if (st.isDirectory()) {
         if (!have?.isDirectory()) mkdirSync(to, { mode: 0o700 });
+        // A lower layer's read-only directory (0555) must take this layer's files; meta() restores it.
+        else if ((have.mode & 0o700) !== 0o700) chmodSync(to, (have.mode & 0o7777) | 0o700);
         dirs.push([to, st]);
         walk(r);
         continue;

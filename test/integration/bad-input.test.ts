@@ -27,10 +27,10 @@ const CASES: Case[] = [
     fix: /npm run sandbox/,
   },
   {
-    name: 'no --rootfs at all',
+    name: 'no --rootfs at all (then the first word is an image, and a path is not one)',
     args: () => ['/bin/true'],
     code: 125,
-    problem: [/no root filesystem/],
+    problem: [/"\/bin\/true": invalid reference format/],
     fix: /--rootfs DIR/,
   },
   {

@@ -128,6 +128,7 @@ describe('nsx run IMAGE', () => {
       itImages('keeps the container\'s writes in its own layer: gone with it, the image\'s layers untouched', async () => {
         const before = layersSnapshot();
         const w = await run(['busybox', 'sh', '-c', 'echo mine > /etc/written && echo extra >> /etc/passwd && rm /bin/ls && mkdir -p /usr/share/new && cat /etc/written && ls /bin/ls 2>&1; exit 0'], { env });
+        expect(w.stderr).toBe('');
         expect(w.code).toBe(0);
         expect(w.stdout).toMatch(/^mine\n.*No such file/s);
         expect(layersSnapshot()).toEqual(before);
@@ -139,12 +140,14 @@ describe('nsx run IMAGE', () => {
       itImages('gives server:1 and server:2 each its own files at the same paths', async () => {
         const one = await run(['nsx-sandbox/server:1'], { env });
         const two = await run(['nsx-sandbox/server:2', 'sh', '-c', 'server; pwd; echo $SERVER_HOME; cat FORMAT'], { env });
+        expect([one.stderr, two.stderr]).toEqual(['', '']);
         expect(one.stdout).toBe('server 1.0 (/usr/lib/server/VERSION)\n');
         expect(two.stdout).toBe('server 2.0 (/usr/lib/server/VERSION)\n/usr/lib/server\n/usr/lib/server\nformat 2: records are JSON (cannot read format 1 data without an upgrade)\n');
       });
 
       itImages('honours whiteouts and opaque directories of the layers', async () => {
         const r = await run(['nsx-test/whiteouts:1', 'sh', '-c', 'ls /usr/share/demo; ls /opq; ls /bin/vi 2>&1; echo x > /opq/mine; ls /opq; exit 0'], { env });
+        expect(r.stderr).toBe('');
         expect(r.stdout).toBe('keep\nnew\nls: /bin/vi: No such file or directory\nmine\nnew\n');
         expect(containerDirs()).toEqual([]);
       });

@@ -51,6 +51,11 @@ export async function runContainer(a: RunArgs): Promise<number> {
     let command = (a.command ?? []).map(String);
     if (a.rootfs === undefined) {
       if (!command.length) throw new NsxError('"nsx run" requires an image (or --rootfs DIR)', { hint: 'e.g. nsx run busybox echo hello, or nsx run --rootfs sandbox/rootfs/busybox /bin/sh' });
+      if (/^[./]/.test(command[0])) {
+        throw new NsxError(`"${command[0]}": invalid reference format (a path is not an image name)`, {
+          hint: 'nsx run IMAGE [COMMAND…] runs an image (busybox, localhost:5000/x:1); to run a directory, give --rootfs DIR, e.g. nsx run --rootfs sandbox/rootfs/busybox /bin/sh',
+        });
+      }
       const { imageForRun, parsePullPolicy } = await import('./image.js');
       const policy = parsePullPolicy(a.pull);
       image = await imageForRun(command[0], policy, !root);
