@@ -65,6 +65,10 @@ export interface PrepareOptions extends ExtractOptions {
   gidMappings?: IdMapping[];
   /** 'overlay' | 'copy' | undefined (choose); default from $NSX_ROOTFS_MODE. */
   mode?: 'overlay' | 'copy';
+  /** The directory outlives the process that makes it (an engine keeps stopped containers): never
+   *  swept as stale, and its image counts as used until the owner removes it. Default: it goes when
+   *  this process does (nsx run). */
+  keep?: boolean;
 }
 
 /** mount(2) copies its data argument into one page: overlayfs's options must fit (less the NUL). */
@@ -166,6 +170,8 @@ interface ContainerRecord {
    *  is one whose process is gone, even if its pid was reused since. */
   pid: number;
   started: string;
+  /** Kept by its owner (PrepareOptions.keep): never stale. */
+  keep?: boolean;
 }
 
 function processStart(pid: number): string | undefined {
@@ -203,7 +209,7 @@ export function removeStaleContainers(root: string): string[] {
     const r = readContainerRecord(dir);
     // No record yet: a container being prepared right now, or one killed before writing it; the
     // latter is only removed once it is a minute old.
-    if (r ? alive(r) : Date.now() - (lstatOrUndefined(dir)?.mtimeMs ?? 0) < 60_000) continue;
+    if (r ? r.keep || alive(r) : Date.now() - (lstatOrUndefined(dir)?.mtimeMs ?? 0) < 60_000) continue;
     try {
       removeTree(dir);
       removed.push(dir);
@@ -214,7 +220,8 @@ export function removeStaleContainers(root: string): string[] {
   return removed;
 }
 
-/** The id of a running container that uses the image, or false (ImageStore.remove's inUse). */
+/** The id of a container that uses the image (a running one, or one kept by an engine), or false
+ *  (ImageStore.remove's inUse). */
 export function containerUsing(root: string, manifestDigest: string): string | false {
   let names: string[] = [];
   try {
@@ -224,7 +231,7 @@ export function containerUsing(root: string, manifestDigest: string): string | f
   }
   for (const name of names) {
     const r = readContainerRecord(join(containersDir(root), name));
-    if (r && r.manifestDigest === manifestDigest && alive(r)) return r.id;
+    if (r && r.manifestDigest === manifestDigest && (r.keep || alive(r))) return r.id;
   }
   return false;
 }
@@ -270,7 +277,7 @@ export function createRootfs(root: string, image: ImageForRootfs, layers: { diff
       }
     }
     if (reason && wanted === 'overlay') throw new NsxError(`NSX_ROOTFS_MODE=overlay: ${reason}`, { hint: 'unset NSX_ROOTFS_MODE to let nsx copy the layers instead' });
-    const record: ContainerRecord = { id: containerId, image: image.ref, manifestDigest: image.manifestDigest, mode: reason ? 'copy' : 'overlay', pid: process.pid, started: processStart(process.pid) ?? '' };
+    const record: ContainerRecord = { id: containerId, image: image.ref, manifestDigest: image.manifestDigest, mode: reason ? 'copy' : 'overlay', pid: process.pid, started: processStart(process.pid) ?? '', ...(opts.keep ? { keep: true } : {}) };
     writeFileSync(join(dir, 'container.json'), JSON.stringify(record, null, 2) + '\n');
 
     if (!reason) {

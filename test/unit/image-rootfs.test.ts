@@ -198,6 +198,17 @@ describe('createRootfs', () => {
     mine.remove();
   });
 
+  it('never sweeps a directory its owner keeps (an engine\'s stopped container), and counts its image as used', async () => {
+    const { store, image: img } = await image([bottom]);
+    const kept = await prepareRootfs(store, img, ID, { mode: 'copy', keep: true });
+    const record = join(root, 'containers', ID, 'container.json');
+    const r = JSON.parse(readFileSync(record, 'utf8'));
+    writeFileSync(record, JSON.stringify({ ...r, pid: 999999999, started: '1' })); // its engine is gone
+    expect(removeStaleContainers(root)).toEqual([]);
+    expect(containerUsing(root, img.manifestDigest)).toBe(ID);
+    kept.remove();
+  });
+
   it('refuses a layer of a media type it cannot unpack', async () => {
     const { store, image: img } = await image([bottom]);
     img.manifest.layers[0].mediaType = 'application/vnd.example.squashfs';
