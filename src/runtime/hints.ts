@@ -52,6 +52,13 @@ export function hintFor(step: StepId, f: FailureFacts, spec: ContainerSpec): str
       return e === 'EPERM' ? 'bringing up lo needs CAP_NET_ADMIN in the network namespace\'s owning user namespace' : undefined;
     case 'mount-private':
     case 'rootfs':
+      if (step === 'rootfs' && spec.root.overlay) {
+        const copy = 'NSX_ROOTFS_MODE=copy copies the image\'s layers instead';
+        if (e === 'EINVAL') return `overlayfs refused its options: is the store (NSX_ROOT) on a filesystem overlayfs cannot write its upper directory to (overlayfs itself, NFS, a FUSE filesystem)? ${copy}`;
+        if (e === 'ENODEV') return `this kernel has no overlay filesystem (modprobe overlay as root): ${copy}`;
+        if (e === 'EPERM' && rootless) return `mounting overlayfs inside a user namespace needs Linux 5.11 or newer: ${copy}`;
+      }
+    // falls through
     case 'proc':
     case 'dev':
     case 'sys':

@@ -4,6 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { markCommandStart } from '../../src/cli/run/index.js';
 import { parsePullPolicy } from '../../src/cli/run/image.js';
 import { NsxError } from '../../src/runtime/errors.js';
+import { hintFor } from '../../src/runtime/hints.js';
 import { imageCommand, specFromRunOptions, type ImageRun, type ImageRunConfig, type RootfsView, type RunOptions } from '../../src/runtime/options.js';
 import { buildPlan, MS, type HostFacts } from '../../src/runtime/plan.js';
 import type { ContainerSpec } from '../../src/runtime/spec.js';
@@ -134,6 +135,15 @@ describe('the rootfs step with an overlay root', () => {
     const step = buildPlan(copied, host).find((p) => p.id === 'rootfs')!;
     expect(step.actions).toEqual([{ kind: 'shim', op: 'mount', args: ['/c/rootfs', '/c/rootfs', '', String(MS.BIND | MS.REC), ''] }]);
     expect(step.notes[0]).toMatch(/the image's 2 layers were copied into this directory, the container's own \(NSX_ROOTFS_MODE=copy\)/);
+  });
+});
+
+describe('hints for a failed overlay mount', () => {
+  it('says what overlayfs needs, and how to copy instead', () => {
+    const s = specFromRunOptions(opts({ image: imageRun({ Cmd: ['sh'] }) }));
+    expect(hintFor('rootfs', { syscall: 'mount', errnoName: 'EINVAL' }, s)).toMatch(/overlayfs refused its options.*NSX_ROOTFS_MODE=copy/);
+    expect(hintFor('rootfs', { syscall: 'mount', errnoName: 'ENODEV' }, s)).toMatch(/no overlay filesystem/);
+    expect(hintFor('rootfs', { syscall: 'mount', errnoName: 'ENOENT', detail: '/x' }, s)).toMatch(/mount point \/x does not exist/); // the usual ones still
   });
 });
 
