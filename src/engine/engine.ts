@@ -8,12 +8,13 @@ import { decodeCapMask, effectiveCaps } from '../runtime/capabilities.js';
 import { NsxError } from '../runtime/errors.js';
 import { hostFacts, isRealRoot } from '../runtime/host.js';
 import { namespacesOf, parseStatus } from '../runtime/observe.js';
-import { specFromRunOptions } from '../runtime/options.js';
+import { specFromRunOptions, type ImageRun } from '../runtime/options.js';
 import { buildPlan } from '../runtime/plan.js';
 import { Container, type RunResult } from '../runtime/runtime.js';
 import { compileForHost, loadSeccomp } from '../runtime/seccomp-host.js';
 import { signalNumber } from '../runtime/shim.js';
 import type { ContainerSpec } from '../runtime/spec.js';
+import type { LayeredView } from '../image/rootfs.js';
 import { ApiError, nameInUse, noSuchContainer, removeRunning } from './errors.js';
 import { humanDuration } from './humanize.js';
 import { randomName, VALID_NAME } from './names.js';
@@ -25,6 +26,8 @@ export interface CreateBody {
   /** nsx: a root filesystem directory instead of an image. */
   Rootfs?: string;
   Cmd?: string[] | string;
+  /** Replaces the image's Entrypoint (docker's rule: then its Cmd too); [] clears it. */
+  Entrypoint?: string[] | string;
   Env?: string[];
   Hostname?: string;
   HostConfig?: HostConfig;
@@ -89,11 +92,12 @@ export class Engine {
   }
 
   /** The spec a record describes (made again at every start, so a restarted engine can start it). */
-  private specFor(r: ContainerRecord, name?: string): ContainerSpec {
+  private specFor(r: ContainerRecord, name?: string, image?: ImageRun): ContainerSpec {
     const h = r.HostConfig;
     const network = h.NetworkMode && !['default', 'bridge'].includes(h.NetworkMode) ? h.NetworkMode : undefined;
+    const ep = r.Config.Entrypoint;
     return specFromRunOptions({
-      rootfs: r.Rootfs,
+      ...(image ? { image, entrypoint: ep === undefined ? undefined : ep.join(' ') } : { rootfs: r.Rootfs }),
       command: r.Config.Cmd,
       name: name ?? r.Name,
       hostname: r.Config.Hostname || undefined,
@@ -111,7 +115,44 @@ export class Engine {
     });
   }
 
-  create(body: CreateBody, name?: string): ContainerRecord {
+  /** An image from the store, its layers unpacked, as the run options take it. Its container's
+   *  root filesystem is made once, at create (prepare), and the same one is used by every start. */
+  private async imageRun(ref: string, existing?: ContainerRecord['Root']): Promise<{ run: ImageRun; view: LayeredView; prepared: () => ContainerRecord['Root'] }> {
+    const { ImageStore } = await import('../image/store.js');
+    const { LayeredView, createRootfs, unpackImage } = await import('../image/rootfs.js');
+    const store = new ImageStore();
+    const image = store.resolve(ref);
+    if (!image) throw new ApiError(404, `No such image: ${ref}`, 'the engine runs images from the store: nsx pull it first (nsx images lists the store)');
+    const rootless = !this.root;
+    const layers = await unpackImage(store, image, { rootless });
+    let root = existing;
+    const view = new LayeredView([...layers].reverse());
+    return {
+      prepared: () => root,
+      view,
+      run: {
+        ref,
+        config: image.config.config ?? {},
+        view,
+        prepare: (id, maps) => {
+          if (root) return root;
+          const p = createRootfs(store.root, image, layers, id, { rootless, ...maps });
+          root = p.overlay ? { path: p.path, overlay: p.overlay } : { path: p.path, copied: { layers: layers.length, reason: p.reason ?? 'copy mode' } };
+          return root;
+        },
+      },
+    };
+  }
+
+  /** An image container's directory (its writable layer): <store>/containers/<id>. */
+  private removeRoot(r: ContainerRecord): void {
+    const root = r.Root;
+    if (!root) return;
+    const dir = root.overlay ? dirname(root.overlay.upper) : dirname(root.path);
+    if (/\/containers\/[0-9a-f]{64}$/.test(dir)) rmSync(dir, { recursive: true, force: true });
+  }
+
+  async create(body: CreateBody, name?: string): Promise<ContainerRecord> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'the request body must be a JSON object', 'e.g. {"Rootfs": "/path/to/rootfs", "Cmd": ["/bin/sh", "-c", "echo hi"]}');
     if (name !== undefined && name !== '') {
       if (!VALID_NAME.test(name)) throw new ApiError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
@@ -119,12 +160,14 @@ export class Engine {
       const holder = [...this.records.values()].find((r) => r.Name === name);
       if (holder) throw nameInUse(name, holder.Id);
     } else name = randomName((n) => [...this.records.values()].some((r) => r.Name === n));
-    if (body.Image !== undefined && body.Rootfs === undefined) {
-      throw new ApiError(400, `images are not run by the engine yet (${body.Image})`, 'give "Rootfs": a root filesystem directory; nsx run IMAGE runs images without the engine');
-    }
-    if (typeof body.Rootfs !== 'string') throw new ApiError(400, 'no root filesystem given', 'give "Rootfs": a root filesystem directory (build the sandbox one with `npm run sandbox`)');
+    const useImage = typeof body.Image === 'string' && body.Image !== '' && body.Rootfs === undefined;
+    if (!useImage && typeof body.Rootfs !== 'string') throw new ApiError(400, 'no image and no root filesystem given', 'give "Image": an image in the store, or "Rootfs": a root filesystem directory (build the sandbox one with `npm run sandbox`)');
     const cmd = typeof body.Cmd === 'string' ? ['/bin/sh', '-c', body.Cmd] : body.Cmd ?? [];
     if (!Array.isArray(cmd) || cmd.some((c) => typeof c !== 'string')) throw new ApiError(400, 'Cmd must be an array of strings');
+    const entrypoint = typeof body.Entrypoint === 'string' ? [body.Entrypoint] : body.Entrypoint ?? undefined;
+    if (entrypoint !== undefined && (!Array.isArray(entrypoint) || entrypoint.length > 1 || entrypoint.some((c) => typeof c !== 'string'))) {
+      throw new ApiError(400, 'Entrypoint must be one program (an array of one string), or [] to clear the image\'s');
+    }
     const h: HostConfig = body.HostConfig ?? {};
     const draft: ContainerRecord = {
       Id: '',
@@ -134,23 +177,29 @@ export class Engine {
       Rootfs: body.Rootfs,
       Path: cmd[0] ?? '',
       Args: cmd.slice(1),
-      Config: { Hostname: body.Hostname ?? '', Env: body.Env ?? [], Cmd: cmd, Image: body.Image ?? '', Rootfs: body.Rootfs },
+      Config: { Hostname: body.Hostname ?? '', Env: body.Env ?? [], Cmd: cmd, ...(entrypoint ? { Entrypoint: entrypoint } : {}), Image: body.Image ?? '', Rootfs: body.Rootfs },
       HostConfig: h,
       State: { Status: 'created', Pid: 0, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: NEVER, FinishedAt: NEVER },
       LogPath: '',
     };
     let spec: ContainerSpec;
+    let image: Awaited<ReturnType<Engine['imageRun']>> | undefined;
     try {
-      spec = this.specFor(draft, name); // every option checked before anything exists
+      if (useImage) image = await this.imageRun(body.Image!);
+      spec = this.specFor(draft, name, image?.run); // every option checked before anything exists (an image's rootfs last)
     } catch (e) {
-      if (e instanceof NsxError) throw new ApiError(400, e.message, e.info.hint);
+      if (e instanceof NsxError) throw new ApiError(/No such image/.test(e.message) ? 404 : 400, e.message, e.info.hint);
       throw e;
     }
+    if (this.records.has(spec.id) || [...this.records.values()].some((x) => x.Name === name)) throw nameInUse(name, spec.id); // taken while the image unpacked
     const r: ContainerRecord = {
       ...draft,
       Id: spec.id,
-      Rootfs: spec.root.path,
-      Config: { ...draft.Config, Hostname: spec.hostname ?? '', Env: spec.process.env, Rootfs: spec.root.path },
+      Rootfs: useImage ? undefined : spec.root.path,
+      ...(useImage ? { Root: spec.root } : {}),
+      Path: spec.process.args[0],
+      Args: spec.process.args.slice(1),
+      Config: { ...draft.Config, Hostname: spec.hostname ?? '', Env: spec.process.env, ...(useImage ? {} : { Rootfs: spec.root.path }) },
       LogPath: join(this.dir, 'containers', spec.id, 'container.log'),
     };
     mkdirSync(join(this.dir, 'containers', r.Id), { recursive: true, mode: 0o700 });
@@ -164,13 +213,18 @@ export class Engine {
     const r = this.find(ref);
     if (r.State.Status === 'running' || this.live.has(r.Id)) return 'already';
     let spec: ContainerSpec;
+    let view: LayeredView | undefined;
     try {
-      spec = { ...this.specFor(r), id: r.Id };
+      const image = r.Root ? await this.imageRun(r.Image, r.Root) : undefined;
+      view = image?.view;
+      spec = { ...this.specFor(r, undefined, image?.run), id: r.Id };
     } catch (e) {
       if (e instanceof NsxError) throw new ApiError(400, e.message, e.info.hint);
       throw e;
     }
-    const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost));
+    if (this.live.has(r.Id)) return 'already'; // started by another request meanwhile
+    // An overlay root is empty on the host until the rootfs step mounts it: look into the layers.
+    const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost, spec.root.overlay ? view : undefined));
     const logFd = openSync(r.LogPath, 'a', 0o600);
     const container = new Container(spec, plan, ['ignore', logFd, logFd], false);
     container.on((e) => {
@@ -246,6 +300,7 @@ export class Engine {
     this.records.delete(r.Id);
     this.save();
     rmSync(join(this.dir, 'containers', r.Id), { recursive: true, force: true });
+    this.removeRoot(r);
   }
 
   /** The log file's contents (stdout and stderr together, in the order written). */
@@ -267,6 +322,7 @@ export class Engine {
       State: { Status: s.Status, Running: s.Status === 'running', Paused: false, Restarting: false, OOMKilled: s.OOMKilled, Dead: false, Pid: s.Pid, ExitCode: s.ExitCode, Error: s.Error, StartedAt: s.StartedAt, FinishedAt: s.FinishedAt },
       Image: r.Image,
       LogPath: r.LogPath,
+      ...(r.Root ? { GraphDriver: { Name: r.Root.overlay ? 'overlay2' : 'copy', Data: r.Root.overlay ? { LowerDir: r.Root.overlay.lowerdirs.join(':'), UpperDir: r.Root.overlay.upper, WorkDir: r.Root.overlay.work, MergedDir: r.Root.overlay.target } : { RootDir: r.Root.path } } } : {}),
       Name: `/${r.Name}`,
       RestartCount: 0,
       HostConfig: r.HostConfig,

@@ -55,7 +55,7 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
       })))],
     ['POST', /^\/containers\/create$/, async (req, res, q) => {
       const body = (await readJson(req)) as CreateBody;
-      const r = engine.create(body, q.get('name') ?? undefined);
+      const r = await engine.create(body, q.get('name') ?? undefined);
       send(res, 201, { Id: r.Id, Warnings: [] });
     }],
     ['POST', /^\/containers\/([^/]+)\/start$/, async (_req, res, _q, id) => send(res, (await engine.start(id)) === 'already' ? 304 : 204)],

@@ -15,7 +15,10 @@ export interface ContainerRecord {
   Rootfs?: string;
   Path: string;
   Args: string[];
-  Config: { Hostname: string; Env: string[]; Cmd: string[]; Image: string; Rootfs?: string };
+  Config: { Hostname: string; Env: string[]; Cmd: string[]; Entrypoint?: string[]; Image: string; Rootfs?: string };
+  /** An image's container: its root filesystem as made at create (the writable layer under the
+   *  image store's containers/<id>/), reused by every start. */
+  Root?: { path: string; overlay?: import('../runtime/spec.js').OverlayRoot; copied?: { layers: number; reason: string } };
   HostConfig: HostConfig;
   State: ContainerStateRecord;
   LogPath: string;
