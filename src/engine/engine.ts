@@ -1,7 +1,7 @@
 // The engine's containers: what `docker create/start/stop/kill/wait/rm` do, without HTTP. Each
 // running container is the engine's child (the shim's supervisor, then PID 1 under it), its output
 // appended to a log file; every change of state is written to the state file before it is answered.
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { detectLayout, removeStaleCgroups } from '../runtime/cgroups.js';
 import { decodeCapMask, effectiveCaps } from '../runtime/capabilities.js';
@@ -136,7 +136,7 @@ export class Engine {
         view,
         prepare: (id, maps) => {
           if (root) return root;
-          const p = createRootfs(store.root, image, layers, id, { rootless, ...maps });
+          const p = createRootfs(store.root, image, layers, id, { rootless, keep: true, ...maps }); // kept: the engine owns it, across its restarts
           root = p.overlay ? { path: p.path, overlay: p.overlay } : { path: p.path, copied: { layers: layers.length, reason: p.reason ?? 'copy mode' } };
           return root;
         },
@@ -145,11 +145,16 @@ export class Engine {
   }
 
   /** An image container's directory (its writable layer): <store>/containers/<id>. */
-  private removeRoot(r: ContainerRecord): void {
+  private rootDir(r: Pick<ContainerRecord, 'Root'>): string | undefined {
     const root = r.Root;
-    if (!root) return;
+    if (!root) return undefined;
     const dir = root.overlay ? dirname(root.overlay.upper) : dirname(root.path);
-    if (/\/containers\/[0-9a-f]{64}$/.test(dir)) rmSync(dir, { recursive: true, force: true });
+    return /\/containers\/[0-9a-f]{64}$/.test(dir) ? dir : undefined;
+  }
+
+  private removeRoot(r: Pick<ContainerRecord, 'Root'>): void {
+    const dir = this.rootDir(r);
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
 
   async create(body: CreateBody, name?: string): Promise<ContainerRecord> {
@@ -191,7 +196,11 @@ export class Engine {
       if (e instanceof NsxError) throw new ApiError(/No such image/.test(e.message) ? 404 : 400, e.message, e.info.hint);
       throw e;
     }
-    if (this.records.has(spec.id) || [...this.records.values()].some((x) => x.Name === name)) throw nameInUse(name, spec.id); // taken while the image unpacked
+    const holder = [...this.records.values()].find((x) => x.Name === name);
+    if (holder) {
+      this.removeRoot({ Root: spec.root }); // the name was taken while the image unpacked
+      throw nameInUse(name, holder.Id);
+    }
     const r: ContainerRecord = {
       ...draft,
       Id: spec.id,
@@ -212,6 +221,10 @@ export class Engine {
   async start(ref: string): Promise<'started' | 'already'> {
     const r = this.find(ref);
     if (r.State.Status === 'running' || this.live.has(r.Id)) return 'already';
+    const rootDir = this.rootDir(r);
+    if (rootDir && !existsSync(rootDir)) {
+      throw new ApiError(500, `the container's root filesystem is gone (${rootDir})`, 'remove the container (nsx rm) and create it again');
+    }
     let spec: ContainerSpec;
     let view: LayeredView | undefined;
     try {
