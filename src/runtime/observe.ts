@@ -93,10 +93,17 @@ export function parseStatus(text: string): Record<string, string> {
 
 const nums = (s: string | undefined) => (s ?? '').split(/\s+/).filter(Boolean).map(Number);
 
-/** The process's root, named: the rootfs when /proc/PID/root is that directory, else readlink's answer. */
-function rootOf(pid: number, rootfs?: string): string {
+/** The process's root, named: the rootfs when /proc/PID/root is that directory (or, for an image,
+ *  the overlay with the container's upper directory mounted there), else readlink's answer. */
+function rootOf(pid: number, rootfs?: string, overlayUpper?: string): string {
   const seen = link(`/proc/${pid}/root`);
   if (!rootfs) return seen;
+  if (overlayUpper) {
+    // The overlay exists only in the container's mount namespace: its "/" line there names it.
+    const root = read(`/proc/${pid}/mountinfo`).split('\n').find((l) => l.split(' ')[4] === '/');
+    const [, fs = ''] = (root ?? '').split(' - ');
+    if (fs.startsWith('overlay ') && fs.split(',').includes(`upperdir=${overlayUpper}`)) return `${rootfs} (overlay)`;
+  }
   try {
     const a = statSync(`/proc/${pid}/root`);
     const b = statSync(rootfs);
@@ -117,7 +124,7 @@ export function namespaceMountCount(pid: number): number | undefined {
   }
 }
 
-export function processFacts(pid: number, opts: { rootfs?: string; namespaceMounts?: boolean } = {}): ProcessFacts {
+export function processFacts(pid: number, opts: { rootfs?: string; overlayUpper?: string; namespaceMounts?: boolean } = {}): ProcessFacts {
   const st = parseStatus(read(`/proc/${pid}/status`));
   return {
     pid,
@@ -134,7 +141,7 @@ export function processFacts(pid: number, opts: { rootfs?: string; namespaceMoun
     cgroups: read(`/proc/${pid}/cgroup`).trim().split('\n').filter(Boolean),
     mounts: read(`/proc/${pid}/mountinfo`).split('\n').filter(Boolean).map((l) => l.split(' ')[4]),
     ...(opts.namespaceMounts ? { namespaceMounts: namespaceMountCount(pid) } : {}),
-    root: rootOf(pid, opts.rootfs),
+    root: rootOf(pid, opts.rootfs, opts.overlayUpper),
   };
 }
 

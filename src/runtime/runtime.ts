@@ -210,7 +210,7 @@ export class Container {
     // those under the new root: count the namespace's own (a process start, so only here). After
     // pivot_root there is no other root to count from: the old one was detached.
     const namespaceMounts = step === 'pivot-root' && this.spec.nsx.rootMode === 'chroot';
-    return { host: hostView(), process: processFacts(this.pid!, { rootfs: this.spec.root.path, namespaceMounts }), ...(inside ? { inside } : {}) };
+    return { host: hostView(), process: processFacts(this.pid!, { rootfs: this.spec.root.path, overlayUpper: this.spec.root.overlay?.upper, namespaceMounts }), ...(inside ? { inside } : {}) };
   }
 
   /** A step's actions in order; consecutive shim instructions go out together when pipelining

@@ -11,7 +11,7 @@ import { buildAll, buildImage, buildLayer, busyboxFiles, dirFiles, layoutName, l
 import { ImageStore } from '../../src/image/store.js';
 import { gzipSync } from 'node:zlib';
 import { makeTar, sha256 } from '../tars.js';
-import { ROOT, TEST_NSX_ROOT, UNPRIVILEGED_UID, eventsOf, isRoot, itRoot, nsx, stripAnsi, type NsxResult } from '../helpers.js';
+import { ROOT, TEST_NSX_ROOT, UNPRIVILEGED_UID, eventsOf, evidenceAfter, isRoot, itRoot, nsx, stripAnsi, type NsxResult } from '../helpers.js';
 import { leftovers } from '../leaks.js';
 import { containerInit, readOr, waitFor } from '../live.js';
 import { haveRegistry, haveSkopeo, skopeo, startRegistry, type RunningRegistry } from '../registry.js';
@@ -118,6 +118,7 @@ describe('nsx run IMAGE', () => {
           expect(inside).toMatch(/ - overlay /);
           expect(host).not.toContain(TEST_NSX_ROOT); // never mounted on the host
           expect(eventsOf(r, 'step-applied').find((e) => e.step.id === 'rootfs')?.step.title).toMatch(/overlayfs/);
+          expect(evidenceAfter(r, 'pivot-root')?.process.root).toMatch(new RegExp(`^${CONTAINERS}/[0-9a-f]{64}/merged \\(overlay\\)$`));
         } else {
           expect(rootLine).not.toMatch(/ - overlay /);
           expect(eventsOf(r, 'step-applied').find((e) => e.step.id === 'rootfs')?.step.notes.join(' ')).toMatch(/copied into this directory.*NSX_ROOTFS_MODE=copy/);
