@@ -44,6 +44,13 @@ const NEVER = '0001-01-01T00:00:00Z'; // docker's zero time
 export class Engine {
   private readonly records = new Map<string, ContainerRecord>();
   private readonly live = new Map<string, Live>();
+  /** Restarts the policy has scheduled (docker's back-off: 100 ms, doubling). */
+  private readonly restarts = new Map<string, NodeJS.Timeout>();
+  /** Stopped or killed by hand: the restart policy leaves them stopped (docker's rule). */
+  private readonly stoppedByHand = new Set<string>();
+  /** Waiters for a container to stop for good (no restart coming). */
+  private readonly settled = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  private shuttingDown = false;
   readonly root = isRealRoot();
   /** What the last start found of containers that died with the previous engine. */
   readonly recovered: string[] = [];
@@ -56,7 +63,7 @@ export class Engine {
     // Containers that were running when the previous engine died: their supervisors saw the engine's
     // end of the socket close and killed them (SIGKILL). Say so in their state.
     for (const r of this.records.values()) {
-      if (r.State.Status === 'running' || r.State.Status === 'removing') {
+      if (r.State.Status === 'running' || r.State.Status === 'restarting' || r.State.Status === 'removing') {
         r.State = { ...r.State, Status: 'exited', Pid: 0, ExitCode: 137, Error: 'the engine stopped while the container ran: its supervisor killed it', FinishedAt: new Date().toISOString() };
         this.recovered.push(r.Id);
       }
@@ -88,7 +95,7 @@ export class Engine {
   }
 
   list(all: boolean): ContainerRecord[] {
-    return [...this.records.values()].filter((r) => all || r.State.Status === 'running').sort((a, b) => b.Created.localeCompare(a.Created));
+    return [...this.records.values()].filter((r) => all || r.State.Status === 'running' || r.State.Status === 'restarting').sort((a, b) => b.Created.localeCompare(a.Created));
   }
 
   /** The spec a record describes (made again at every start, so a restarted engine can start it). */
@@ -174,6 +181,7 @@ export class Engine {
       throw new ApiError(400, 'Entrypoint must be one program (an array of one string), or [] to clear the image\'s');
     }
     const h: HostConfig = body.HostConfig ?? {};
+    checkRestartPolicy(h);
     const draft: ContainerRecord = {
       Id: '',
       Name: name,
@@ -218,9 +226,15 @@ export class Engine {
   }
 
   /** Starts the container's command; resolves once it runs (or throws how it failed to start). */
-  async start(ref: string): Promise<'started' | 'already'> {
+  async start(ref: string, byPolicy = false): Promise<'started' | 'already'> {
     const r = this.find(ref);
     if (r.State.Status === 'running' || this.live.has(r.Id)) return 'already';
+    if (!byPolicy) {
+      this.stoppedByHand.delete(r.Id);
+      clearTimeout(this.restarts.get(r.Id));
+      this.restarts.delete(r.Id);
+      r.RestartCount = 0;
+    }
     const rootDir = this.rootDir(r);
     if (rootDir && !existsSync(rootDir)) {
       throw new ApiError(500, `the container's root filesystem is gone (${rootDir})`, 'remove the container (nsx rm) and create it again');
@@ -262,9 +276,64 @@ export class Engine {
     this.live.delete(r.Id);
     r.State = { ...r.State, Status: 'exited', Pid: 0, ExitCode: result.exitCode, OOMKilled: result.oomKilled, Error: result.error?.message ?? '', FinishedAt: new Date().toISOString() };
     if (r.State.StartedAt === NEVER) r.State.StartedAt = r.State.FinishedAt;
-    if (r.HostConfig.AutoRemove && this.records.has(r.Id)) this.forget(r);
-    else if (this.records.has(r.Id)) this.save();
+    if (!this.records.has(r.Id)) return result; // removed meanwhile (rm -f)
+    if (this.restartWanted(r, result)) {
+      const count = (r.RestartCount ?? 0) + 1;
+      r.RestartCount = count;
+      r.State.Status = 'restarting';
+      this.save();
+      const timer = setTimeout(() => {
+        this.restarts.delete(r.Id);
+        this.start(r.Id, true).catch((e: Error) => {
+          r.State = { ...r.State, Status: 'exited', Error: `restart ${count} failed: ${e.message}` };
+          this.save();
+          this.settle(r.Id);
+        });
+      }, Math.min(100 * 2 ** (count - 1), 60_000));
+      this.restarts.set(r.Id, timer);
+      return result;
+    }
+    if (r.HostConfig.AutoRemove) this.forget(r);
+    else this.save();
+    this.settle(r.Id);
     return result;
+  }
+
+  /** docker's restart policies: no, always, unless-stopped, on-failure[:N] (only a non-zero exit). */
+  private restartWanted(r: ContainerRecord, result: RunResult): boolean {
+    const p = r.HostConfig.RestartPolicy;
+    if (!p || this.shuttingDown || this.stoppedByHand.has(r.Id)) return false;
+    if (p.Name === 'always' || p.Name === 'unless-stopped') return true;
+    if (p.Name !== 'on-failure' || result.exitCode === 0) return false;
+    return !p.MaximumRetryCount || (r.RestartCount ?? 0) < p.MaximumRetryCount;
+  }
+
+  private settle(id: string): void {
+    this.settled.get(id)?.resolve();
+    this.settled.delete(id);
+  }
+
+  private untilSettled(id: string): Promise<void> {
+    let s = this.settled.get(id);
+    if (!s) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((res) => (resolve = res));
+      s = { promise, resolve };
+      this.settled.set(id, s);
+    }
+    return s.promise;
+  }
+
+  /** Cancels a scheduled restart: the container stays exited. */
+  private cancelRestart(r: ContainerRecord): boolean {
+    const timer = this.restarts.get(r.Id);
+    if (!timer) return false;
+    clearTimeout(timer);
+    this.restarts.delete(r.Id);
+    r.State.Status = 'exited';
+    this.save();
+    this.settle(r.Id);
+    return true;
   }
 
   /** docker kill: a signal to PID 1 (SIGKILL by default). */
@@ -272,13 +341,17 @@ export class Engine {
     const r = this.find(ref);
     const live = this.live.get(r.Id);
     if (!live || r.State.Status !== 'running') throw new ApiError(409, `Cannot kill container: ${ref}: Container ${r.Id} is not running`);
-    live.container.signal(parseSignal(signal));
+    const sig = parseSignal(signal);
+    this.stoppedByHand.add(r.Id);
+    live.container.signal(sig);
   }
 
   /** docker stop: SIGTERM, then SIGKILL after t seconds. Resolves when it has exited. */
   async stop(ref: string, t = 10): Promise<'stopped' | 'already'> {
     const r = this.find(ref);
     const live = this.live.get(r.Id);
+    this.stoppedByHand.add(r.Id);
+    if (this.cancelRestart(r)) return 'stopped';
     if (!live) return 'already';
     live.container.signal(15);
     let timer: NodeJS.Timeout | undefined;
@@ -292,8 +365,7 @@ export class Engine {
   /** docker wait: the exit code, once the container is not running. */
   async wait(ref: string): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
     const r = this.find(ref);
-    const live = this.live.get(r.Id);
-    if (live) await live.done;
+    if (this.live.has(r.Id) || this.restarts.has(r.Id)) await this.untilSettled(r.Id); // through restarts, to the last exit
     return { StatusCode: r.State.ExitCode, Error: r.State.Error ? { Message: r.State.Error } : null };
   }
 
@@ -301,11 +373,17 @@ export class Engine {
   async remove(ref: string, force: boolean): Promise<void> {
     const r = this.find(ref);
     const live = this.live.get(r.Id);
+    if (this.restarts.has(r.Id)) {
+      if (!force) throw new ApiError(409, `You cannot remove a restarting container ${r.Id}. Stop the container before attempting removal or force remove`);
+      this.cancelRestart(r);
+    }
     if (live) {
       if (!force) throw removeRunning(r.Id);
+      this.stoppedByHand.add(r.Id);
       live.container.signal(9);
       await live.done;
     }
+    this.stoppedByHand.delete(r.Id);
     if (this.records.has(r.Id)) this.forget(r);
   }
 
@@ -332,12 +410,12 @@ export class Engine {
       Created: r.Created,
       Path: r.Path,
       Args: r.Args,
-      State: { Status: s.Status, Running: s.Status === 'running', Paused: false, Restarting: false, OOMKilled: s.OOMKilled, Dead: false, Pid: s.Pid, ExitCode: s.ExitCode, Error: s.Error, StartedAt: s.StartedAt, FinishedAt: s.FinishedAt },
+      State: { Status: s.Status, Running: s.Status === 'running', Paused: false, Restarting: s.Status === 'restarting', OOMKilled: s.OOMKilled, Dead: false, Pid: s.Pid, ExitCode: s.ExitCode, Error: s.Error, StartedAt: s.StartedAt, FinishedAt: s.FinishedAt },
       Image: r.Image,
       LogPath: r.LogPath,
       ...(r.Root ? { GraphDriver: { Name: r.Root.overlay ? 'overlay2' : 'copy', Data: r.Root.overlay ? { LowerDir: r.Root.overlay.lowerdirs.join(':'), UpperDir: r.Root.overlay.upper, WorkDir: r.Root.overlay.work, MergedDir: r.Root.overlay.target } : { RootDir: r.Root.path } } } : {}),
       Name: `/${r.Name}`,
-      RestartCount: 0,
+      RestartCount: r.RestartCount ?? 0,
       HostConfig: r.HostConfig,
       Config: r.Config,
       Nsx: this.facts(r),
@@ -373,17 +451,33 @@ export class Engine {
     const s = r.State;
     if (s.Status === 'running') return `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
     if (s.Status === 'exited') return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+    if (s.Status === 'restarting') return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
     if (s.Status === 'removing') return 'Removal In Progress';
     return 'Created';
   }
 
   /** On SIGTERM: the containers go with the engine (docker without live-restore), killed, recorded. */
   async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    for (const r of this.records.values()) this.cancelRestart(r);
     const all = [...this.live.values()];
     for (const l of all) l.container.abort(137);
     await Promise.all(all.map((l) => l.done));
     this.save();
   }
+}
+
+/** docker's checks of HostConfig.RestartPolicy (runconfig/hostconfig.go), in its words. */
+export function checkRestartPolicy(h: HostConfig): void {
+  const p = h.RestartPolicy;
+  if (!p || p.Name === '' || p.Name === 'no') {
+    if (p?.MaximumRetryCount) throw new ApiError(400, `invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+    return;
+  }
+  if (!['always', 'unless-stopped', 'on-failure'].includes(p.Name)) throw new ApiError(400, `invalid restart policy: unknown policy '${p.Name}'; use one of 'no', 'always', 'unless-stopped', or 'on-failure'`);
+  if (p.Name !== 'on-failure' && p.MaximumRetryCount) throw new ApiError(400, `invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  if (p.MaximumRetryCount !== undefined && (!Number.isInteger(p.MaximumRetryCount) || p.MaximumRetryCount < 0)) throw new ApiError(400, 'invalid restart policy: maximum retry count must be a positive integer');
+  if (h.AutoRemove) throw new ApiError(400, `conflicting options: cannot specify both --restart and --rm`);
 }
 
 /** "SIGTERM", "TERM", "term" or "15" → 15. */

@@ -21,11 +21,13 @@ export interface ContainerRecord {
   Root?: { path: string; overlay?: import('../runtime/spec.js').OverlayRoot; copied?: { layers: number; reason: string } };
   HostConfig: HostConfig;
   State: ContainerStateRecord;
+  /** How often the restart policy started it again since it was last started by hand. */
+  RestartCount?: number;
   LogPath: string;
 }
 
 export interface ContainerStateRecord {
-  Status: 'created' | 'running' | 'exited' | 'removing';
+  Status: 'created' | 'running' | 'restarting' | 'exited' | 'removing';
   Pid: number;
   ExitCode: number;
   OOMKilled: boolean;

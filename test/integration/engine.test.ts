@@ -98,6 +98,33 @@ describe('nsxd, the engine', () => {
     await cli(['rm', 'talker']);
   });
 
+  itRoot('--restart on-failure:2 restarts twice and stops; always restarts until stopped by hand', async () => {
+    await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'echo run; exit 3'], 'flaky', { HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 2 } } });
+    expect((await cli(['wait', 'flaky'])).stdout).toBe('3\n'); // through the restarts, to the last exit
+    const info = (await engine.api('GET', '/containers/flaky/json')).body;
+    expect(info.RestartCount).toBe(2);
+    expect(info.State).toEqual(expect.objectContaining({ Status: 'exited', Restarting: false, ExitCode: 3 }));
+    expect((await cli(['logs', 'flaky'])).stdout).toBe('run\nrun\nrun\n');
+
+    await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'echo up; exit 1'], 'phoenix', { HostConfig: { RestartPolicy: { Name: 'always' } } });
+    const count = async () => (await engine.api('GET', '/containers/phoenix/json')).body.RestartCount as number;
+    for (let i = 0; i < 100 && (await count()) < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await count()).toBeGreaterThanOrEqual(3);
+    expect((await cli(['ps'])).stdout).toMatch(/(Up|Restarting \(1\)) .* phoenix\n/);
+    expect((await cli(['stop', '-t', '1', 'phoenix'])).code).toBe(0);
+    const stopped = await count();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await count()).toBe(stopped);
+    expect((await engine.api('GET', '/containers/phoenix/json')).body.State.Status).toBe('exited');
+
+    const bad = await engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], HostConfig: { RestartPolicy: { Name: 'sometimes' } } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toMatch(/^invalid restart policy: unknown policy 'sometimes'/);
+    const both = await engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], HostConfig: { AutoRemove: true, RestartPolicy: { Name: 'always' } } });
+    expect(both.status).toBe(400);
+    await cli(['rm', 'flaky', 'phoenix']);
+  });
+
   itRoot('AutoRemove removes the container when it exits', async () => {
     const id = await engine.run(TEST_ROOTFS, ['/bin/true'], 'gone', { HostConfig: { AutoRemove: true } });
     await engine.api('POST', `/containers/${id}/wait`);
