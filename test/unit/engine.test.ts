@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { socketPath, stateDir } from '../../src/engine/config.js';
-import { Engine, parseSignal } from '../../src/engine/engine.js';
+import { Engine, checkRestartPolicy, parseSignal } from '../../src/engine/engine.js';
 import { ApiError } from '../../src/engine/errors.js';
 import { humanDuration } from '../../src/engine/humanize.js';
 import { VALID_NAME, randomName } from '../../src/engine/names.js';
@@ -55,6 +55,18 @@ describe('names and signals', () => {
     expect(parseSignal('KILL')).toBe(9);
     expect(() => parseSignal('SIGNOPE')).toThrow(ApiError);
     expect(() => parseSignal('0')).toThrow(/Invalid signal: 0/);
+  });
+});
+
+describe('restart policies', () => {
+  it('takes docker\'s names and refuses what docker refuses, in its words', () => {
+    for (const Name of ['', 'no', 'always', 'unless-stopped', 'on-failure']) expect(() => checkRestartPolicy({ RestartPolicy: { Name } })).not.toThrow();
+    expect(() => checkRestartPolicy({})).not.toThrow();
+    expect(() => checkRestartPolicy({ RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 2 } })).not.toThrow();
+    expect(() => checkRestartPolicy({ RestartPolicy: { Name: 'always', MaximumRetryCount: 2 } })).toThrow("maximum retry count can only be used with 'on-failure'");
+    expect(() => checkRestartPolicy({ RestartPolicy: { Name: 'on-failure', MaximumRetryCount: -1 } })).toThrow(/positive integer/);
+    expect(() => checkRestartPolicy({ RestartPolicy: { Name: 'sometimes' } })).toThrow(/unknown policy 'sometimes'/);
+    expect(() => checkRestartPolicy({ AutoRemove: true, RestartPolicy: { Name: 'always' } })).toThrow(/--restart and --rm/);
   });
 });
 
