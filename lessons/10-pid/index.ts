@@ -71,7 +71,7 @@ const pid: Lesson = {
   quiz: [
     {
       question: 'A runtime calls unshare(CLONE_NEWPID). What is the PID of the runtime process afterwards, in the new namespace?',
-      choices: ['1', 'It keeps its old PID and stays in its old namespace; only its next child is PID 1', '0'],
+      choices: ['1', 'It keeps its PID and its namespace; its first child after the call is PID 1 of the new one', '0'],
       answer: 1,
       why: 'pid_namespaces(7): unshare(2) with CLONE_NEWPID causes "children subsequently created by the caller to be placed in a different PID namespace", but does not "change the PID namespace of the calling process". That is why runtimes fork after it (unshare --pid --fork).',
     },
