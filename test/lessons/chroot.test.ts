@@ -7,8 +7,8 @@ import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { findLesson } from '../../src/learn/course.js';
 import type { PlayerEvent } from '../../src/learn/player.js';
 import { TEST_ROOTFS, itRoot } from '../helpers.js';
-import { descendantsOf, sleep } from '../live.js';
-import { commandOutput, demoOutputs, evidence, playForTest } from './play.js';
+import type { CheckResult } from '../../src/learn/lesson.js';
+import { commandOutput, demoOutputs, evidence, playForTest, checkUntil, killTree } from './play.js';
 
 const ROOTFS = realpathSync(TEST_ROOTFS);
 const listing = (dir: string) => readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
@@ -53,28 +53,12 @@ describe('lesson: chroot', () => {
   describe('nsx check chroot', () => {
     let solution: ChildProcess | undefined;
     const stop = () => {
-      if (!solution?.pid) return;
-      for (const q of descendantsOf(solution.pid)) {
-        try {
-          process.kill(q, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-      solution.kill('SIGKILL');
+      killTree(solution);
       solution = undefined;
     };
     afterEach(stop);
 
-    const until = async (ok: (r: { ok: boolean; message: string }) => boolean) => {
-      const { check } = findLesson('chroot').lesson;
-      let r = await check();
-      for (let i = 0; i < 50 && !ok(r); i++) {
-        await sleep(100);
-        r = await check();
-      }
-      return r;
-    };
+    const until = (ok: (r: CheckResult) => boolean) => checkUntil('chroot', ok);
     const inMountNs = (script: string) => spawn('unshare', ['--mount', 'sh', '-c', script], { stdio: 'ignore' });
 
     itRoot('fails before the task, for a chroot, for a pivot_root that kept the old root, and passes after a correct pivot_root', async () => {

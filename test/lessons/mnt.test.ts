@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findLesson } from '../../src/learn/course.js';
 import { itRoot } from '../helpers.js';
-import { descendantsOf, sleep } from '../live.js';
-import { commandOutput, demoOutputs, evidence, playForTest } from './play.js';
+import { descendantsOf } from '../live.js';
+import type { CheckResult } from '../../src/learn/lesson.js';
+import { commandOutput, demoOutputs, evidence, playForTest, checkUntil } from './play.js';
 
 const hostMounts = () => readFileSync('/proc/self/mountinfo', 'utf8');
 const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
@@ -90,15 +91,7 @@ describe('lesson: mnt', () => {
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    const until = async (ok: (r: { ok: boolean; message: string }) => boolean) => {
-      const { check } = findLesson('mnt').lesson;
-      let r = await check();
-      for (let i = 0; i < 50 && !ok(r); i++) {
-        await sleep(100);
-        r = await check();
-      }
-      return r;
-    };
+    const until = (ok: (r: CheckResult) => boolean) => checkUntil('mnt', ok);
 
     itRoot('fails before the task is done and passes after a correct solution', async () => {
       const { check } = findLesson('mnt').lesson;

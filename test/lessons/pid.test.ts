@@ -6,8 +6,9 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { findLesson } from '../../src/learn/course.js';
 import type { PlayerEvent } from '../../src/learn/player.js';
 import { TEST_ROOTFS, itRoot, nsx } from '../helpers.js';
-import { HOLD, containerInit, descendantsOf, pids, sleep } from '../live.js';
-import { commandOutput, demoOutputs, evidence, playForTest } from './play.js';
+import { HOLD, containerInit, pids } from '../live.js';
+import type { CheckResult } from '../../src/learn/lesson.js';
+import { commandOutput, demoOutputs, evidence, playForTest, checkUntil, killTree } from './play.js';
 
 const inode = (ns: string) => /\[(\d+)\]/.exec(ns)![1];
 
@@ -65,28 +66,12 @@ describe('lesson: pid', () => {
   describe('nsx check pid', () => {
     let solution: ChildProcess | undefined;
     const stop = () => {
-      if (!solution?.pid) return;
-      for (const q of descendantsOf(solution.pid)) {
-        try {
-          process.kill(q, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-      solution.kill('SIGKILL');
+      killTree(solution);
       solution = undefined;
     };
     afterEach(stop);
 
-    const until = async (ok: (r: { ok: boolean; message: string }) => boolean) => {
-      const { check } = findLesson('pid').lesson;
-      let r = await check();
-      for (let i = 0; i < 50 && !ok(r); i++) {
-        await sleep(100);
-        r = await check();
-      }
-      return r;
-    };
+    const until = (ok: (r: CheckResult) => boolean) => checkUntil('pid', ok);
 
     itRoot('fails before the task is done, names a PID 1 that still has the host\'s /proc, and passes after a correct solution', async () => {
       const { check } = findLesson('pid').lesson;

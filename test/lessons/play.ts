@@ -1,6 +1,9 @@
 // Runs a lesson as the tests do: non-interactively (the transcript mode), on the real kernel, with
 // every event kept for assertions and the transcript kept as text.
+import type { ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
+import type { CheckResult } from '../../src/learn/lesson.js';
+import { descendantsOf } from '../live.js';
 import { findLesson, textOf } from '../../src/learn/course.js';
 import { playLesson, type PlayerEvent } from '../../src/learn/player.js';
 import { makeUI } from '../../src/learn/ui.js';
@@ -44,4 +47,29 @@ export function evidence(p: Played, step: string): Evidence | undefined {
 /** What the lesson's command printed. */
 export function commandOutput(p: Played): string {
   return p.events.filter((e): e is Extract<PlayerEvent, { type: 'output' }> => e.type === 'output').map((e) => e.text).join('');
+}
+
+/** Runs a lesson's check until ok(result) holds or about 5 s pass: a learner's solution takes a
+ *  moment to show up in /proc. Returns the last result. */
+export async function checkUntil(id: string, ok: (r: CheckResult) => boolean = (r) => r.ok): Promise<CheckResult> {
+  const { check } = findLesson(id).lesson;
+  let r = await check();
+  for (let i = 0; i < 50 && !ok(r); i++) {
+    await new Promise((res) => setTimeout(res, 100));
+    r = await check();
+  }
+  return r;
+}
+
+/** Kills a test's solution process and everything it started. */
+export function killTree(child: ChildProcess | undefined): void {
+  if (!child?.pid) return;
+  for (const q of descendantsOf(child.pid)) {
+    try {
+      process.kill(q, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  child.kill('SIGKILL');
 }
