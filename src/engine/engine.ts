@@ -46,14 +46,14 @@ export class Engine {
   private readonly live = new Map<string, Live>();
   /** Restarts the policy has scheduled (docker's back-off: 100 ms, doubling). */
   private readonly restarts = new Map<string, NodeJS.Timeout>();
-  /** Stopped or killed by hand: the restart policy leaves them stopped (docker's rule). */
-  private readonly stoppedByHand = new Set<string>();
   /** Waiters for a container to stop for good (no restart coming). */
   private readonly settled = new Map<string, { promise: Promise<void>; resolve: () => void }>();
   private shuttingDown = false;
   readonly root = isRealRoot();
   /** What the last start found of containers that died with the previous engine. */
   readonly recovered: string[] = [];
+  /** And of those the previous engine stopped when it was stopped (SIGTERM). */
+  readonly stoppedWithEngine: string[] = [];
 
   constructor(readonly dir: string) {
     mkdirSync(dirname(dir), { recursive: true }); // /var/lib/nsx stays as open as the image store wants it
@@ -66,7 +66,8 @@ export class Engine {
       if (r.State.Status === 'running' || r.State.Status === 'restarting' || r.State.Status === 'removing') {
         r.State = { ...r.State, Status: 'exited', Pid: 0, ExitCode: 137, Error: 'the engine stopped while the container ran: its supervisor killed it', FinishedAt: new Date().toISOString() };
         this.recovered.push(r.Id);
-      }
+      } else if (r.StoppedWithEngine) this.stoppedWithEngine.push(r.Id);
+      delete r.StoppedWithEngine;
     }
     this.save();
     if (this.root) {
@@ -76,6 +77,24 @@ export class Engine {
         /* no cgroup filesystem: nothing to clean */
       }
     }
+  }
+
+  /** Containers that died with (or were stopped by) the previous engine and whose restart policy says so start again
+   *  (docker's daemon does the same at boot). Returns their ids. */
+  restartRecovered(): string[] {
+    const again = [...this.recovered, ...this.stoppedWithEngine].filter((id) => {
+      const r = this.records.get(id);
+      return r && this.restartWanted(r, { exitCode: r.State.ExitCode, oomKilled: false });
+    });
+    for (const id of again) {
+      const r = this.records.get(id)!;
+      r.RestartCount = (r.RestartCount ?? 0) + 1;
+      this.start(id, true).catch((e: Error) => {
+        r.State = { ...r.State, Error: `restart after the engine's start failed: ${e.message}` };
+        this.save();
+      });
+    }
+    return again;
   }
 
   private save(): void {
@@ -230,7 +249,7 @@ export class Engine {
     const r = this.find(ref);
     if (r.State.Status === 'running' || this.live.has(r.Id)) return 'already';
     if (!byPolicy) {
-      this.stoppedByHand.delete(r.Id);
+      r.ManuallyStopped = false;
       clearTimeout(this.restarts.get(r.Id));
       this.restarts.delete(r.Id);
       r.RestartCount = 0;
@@ -302,7 +321,7 @@ export class Engine {
   /** docker's restart policies: no, always, unless-stopped, on-failure[:N] (only a non-zero exit). */
   private restartWanted(r: ContainerRecord, result: RunResult): boolean {
     const p = r.HostConfig.RestartPolicy;
-    if (!p || this.shuttingDown || this.stoppedByHand.has(r.Id)) return false;
+    if (!p || this.shuttingDown || r.ManuallyStopped) return false;
     if (p.Name === 'always' || p.Name === 'unless-stopped') return true;
     if (p.Name !== 'on-failure' || result.exitCode === 0) return false;
     return !p.MaximumRetryCount || (r.RestartCount ?? 0) < p.MaximumRetryCount;
@@ -342,7 +361,7 @@ export class Engine {
     const live = this.live.get(r.Id);
     if (!live || r.State.Status !== 'running') throw new ApiError(409, `Cannot kill container: ${ref}: Container ${r.Id} is not running`);
     const sig = parseSignal(signal);
-    this.stoppedByHand.add(r.Id);
+    r.ManuallyStopped = true;
     live.container.signal(sig);
   }
 
@@ -350,7 +369,7 @@ export class Engine {
   async stop(ref: string, t = 10): Promise<'stopped' | 'already'> {
     const r = this.find(ref);
     const live = this.live.get(r.Id);
-    this.stoppedByHand.add(r.Id);
+    r.ManuallyStopped = true;
     if (this.cancelRestart(r)) return 'stopped';
     if (!live) return 'already';
     live.container.signal(15);
@@ -379,11 +398,10 @@ export class Engine {
     }
     if (live) {
       if (!force) throw removeRunning(r.Id);
-      this.stoppedByHand.add(r.Id);
+      r.ManuallyStopped = true;
       live.container.signal(9);
       await live.done;
     }
-    this.stoppedByHand.delete(r.Id);
     if (this.records.has(r.Id)) this.forget(r);
   }
 
@@ -460,6 +478,7 @@ export class Engine {
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
     for (const r of this.records.values()) this.cancelRestart(r);
+    for (const id of this.live.keys()) this.records.get(id)!.StoppedWithEngine = true;
     const all = [...this.live.values()];
     for (const l of all) l.container.abort(137);
     await Promise.all(all.map((l) => l.done));

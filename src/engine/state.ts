@@ -23,6 +23,10 @@ export interface ContainerRecord {
   State: ContainerStateRecord;
   /** How often the restart policy started it again since it was last started by hand. */
   RestartCount?: number;
+  /** Stopped or killed by hand (docker's HasBeenManuallyStopped): no restart policy starts it again. */
+  ManuallyStopped?: boolean;
+  /** Stopped by the engine's own shutdown: started again at the next engine's start if its policy says so. */
+  StoppedWithEngine?: boolean;
   LogPath: string;
 }
 

@@ -63,6 +63,36 @@ describe('the engine dies and starts again', () => {
   });
 });
 
+describe('restart policies across the engine\'s restarts', () => {
+  const engine = new TestEngine();
+  afterAll(async () => {
+    await engine.stop();
+    rmSync(engine.dir, { recursive: true, force: true });
+  });
+
+  itRoot('a container whose policy is always comes back with the next engine; one stopped by hand does not', async () => {
+    await engine.start();
+    await engine.run(TEST_ROOTFS, ['/bin/sleep', '60'], 'comes-back', { HostConfig: { RestartPolicy: { Name: 'always' } } });
+    await engine.run(TEST_ROOTFS, ['/bin/sleep', '60'], 'stays-down', { HostConfig: { RestartPolicy: { Name: 'always' } } });
+    expect((await engine.api('POST', '/containers/stays-down/stop?t=0')).status).toBe(204);
+    const state = async (name: string) => (await engine.api('GET', `/containers/${name}/json`)).body.State;
+    for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+      const old = (await state('comes-back')).Pid;
+      expect(old).toBeGreaterThan(0);
+      await engine.stop(signal);
+      expect(await until(() => !alive(old))).toBe(true);
+      await engine.start();
+      for (let i = 0; i < 50 && (await state('comes-back')).Status !== 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+      const now = await state('comes-back');
+      expect([signal, now.Status]).toEqual([signal, 'running']);
+      expect(now.Pid).not.toBe(old);
+      expect((await state('stays-down')).Status).toBe('exited');
+    }
+    expect(engine.log).toMatch(/started again \(its restart policy\)/);
+    for (const n of ['comes-back', 'stays-down']) expect((await engine.api('DELETE', `/containers/${n}?force=1`)).status).toBe(204);
+  });
+});
+
 describe('a verb finding no engine', () => {
   const engine = new TestEngine();
   afterAll(async () => {
