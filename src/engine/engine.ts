@@ -1,7 +1,8 @@
 // The engine's containers: what `docker create/start/stop/kill/wait/rm` do, without HTTP. Each
 // running container is the engine's child (the shim's supervisor, then PID 1 under it), its output
 // appended to a log file; every change of state is written to the state file before it is answered.
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { detectLayout, removeStaleCgroups } from '../runtime/cgroups.js';
 import { decodeCapMask, effectiveCaps } from '../runtime/capabilities.js';
@@ -417,6 +418,35 @@ export class Engine {
     const r = this.find(ref);
     const live = this.live.get(r.Id);
     return { path: r.LogPath, running: () => this.live.has(r.Id), done: live?.done ?? Promise.resolve() };
+  }
+
+  /** docker top: the container's processes as the host sees them (ps(1) on the host, the processes
+   *  whose PID namespace is the container's): host PIDs, not the 1, 2, 3 seen inside. */
+  top(ref: string): { Titles: string[]; Processes: string[][] } {
+    const r = this.find(ref);
+    if (r.State.Status !== 'running' || !r.State.Pid) throw new ApiError(409, `container ${r.Id} is not running`);
+    let ns: string;
+    try {
+      ns = readlinkSync(`/proc/${r.State.Pid}/ns/pid`);
+    } catch {
+      throw new ApiError(409, `container ${r.Id} is not running`);
+    }
+    const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+      try {
+        return readlinkSync(`/proc/${pid}/ns/pid`) === ns;
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+    const out = spawnSync('ps', ['-o', 'user=UID', '-o', 'pid=PID', '-o', 'ppid=PPID', '-o', 'c=C', '-o', 'stime=STIME', '-o', 'tty=TTY', '-o', 'time=TIME', '-o', 'cmd=CMD', '-p', pids.join(',')], { encoding: 'utf8' }); // docker's ps -ef columns
+    if (out.status !== 0 && !out.stdout) throw new ApiError(500, `ps failed: ${out.stderr || out.error?.message}`, 'ps(1) comes with procps: apt-get install procps');
+    const [head, ...lines] = out.stdout.trimEnd().split('\n');
+    const Titles = head.trim().split(/\s+/);
+    const Processes = lines.map((l) => {
+      const f = l.trim().split(/\s+/);
+      return [...f.slice(0, Titles.length - 1), f.slice(Titles.length - 1).join(' ')];
+    });
+    return { Titles, Processes };
   }
 
   /** docker inspect's shape, plus what nsx can show of the live process (Nsx). */

@@ -70,6 +70,7 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
     }],
     ['POST', /^\/containers\/([^/]+)\/wait$/, async (_req, res, _q, id) => send(res, 200, await engine.wait(id))],
     ['GET', /^\/containers\/([^/]+)\/json$/, (_req, res, _q, id) => send(res, 200, engine.inspect(id))],
+    ['GET', /^\/containers\/([^/]+)\/top$/, (_req, res, _q, id) => send(res, 200, engine.top(id))],
     ['GET', /^\/containers\/([^/]+)\/logs$/, (req, res, q, id) => logs(engine, req, res, q, id)],
     ['DELETE', /^\/containers\/([^/]+)$/, async (_req, res, q, id) => {
       await engine.remove(id, flag(q, 'force'));

@@ -91,6 +91,29 @@ describe('nsxd, the engine', () => {
     await cli(['rm', 'trapper', 'sleeper']);
   });
 
+  itRoot('top lists the container\'s processes with their host PIDs; a stopped container has none', async () => {
+    const id = await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', '/bin/sleep 31 & /bin/sleep 32; exit 0'], 'busy-top');
+    const pid = (await engine.api('GET', `/containers/${id}/json`)).body.State.Pid;
+    let t = (await engine.api('GET', '/containers/busy-top/top')).body;
+    for (let i = 0; i < 20 && t.Processes.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      t = (await engine.api('GET', '/containers/busy-top/top')).body;
+    }
+    expect(t.Titles).toEqual(['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
+    expect(t.Processes.map((p: string[]) => p[7]).sort()).toEqual(['/bin/sh -c /bin/sleep 31 & /bin/sleep 32; exit 0', '/bin/sleep 31', '/bin/sleep 32']);
+    expect(t.Processes.map((p: string[]) => Number(p[1]))).toContain(pid); // PID 1 inside, this number outside
+    const c = await cli(['top', 'busy-top']);
+    expect(c.stdout.split('\n')[0]).toMatch(/^UID +PID +PPID +C +STIME +TTY +TIME +CMD$/);
+    expect(c.stdout).toContain(`${pid}`);
+    await cli(['rm', '-f', 'busy-top']);
+    await engine.run(TEST_ROOTFS, ['/bin/true'], 'done-top');
+    await engine.api('POST', '/containers/done-top/wait');
+    const r = await engine.api('GET', '/containers/done-top/top');
+    expect(r.status).toBe(409);
+    expect(r.body.message).toMatch(/is not running$/);
+    await cli(['rm', 'done-top']);
+  });
+
   itRoot('logs -f follows the output until the container exits', async () => {
     await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 0.3; done'], 'talker');
     const f = await cli(['logs', '-f', 'talker']);

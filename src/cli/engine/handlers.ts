@@ -1,7 +1,7 @@
 // The engine verbs' work: each is a client of nsxd (src/engine/client.ts), printing docker's shapes.
 import { NsxError } from '../../runtime/errors.js';
 import { apiError, EngineClient, engineClient, startEngine } from '../../engine/client.js';
-import { engineMessages, psTable, type PsRow } from './messages.js';
+import { engineMessages, psTable, table, type PsRow } from './messages.js';
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
@@ -107,4 +107,12 @@ export async function inspect(a: { containers: string[] }): Promise<number> {
   });
   out(JSON.stringify(found, null, 4) + '\n');
   return status;
+}
+
+/** docker top: the container's processes with their host PIDs. */
+export async function top(a: { container: string }): Promise<number> {
+  const client = await engineClient();
+  const t = await client.call<{ Titles: string[]; Processes: string[][] }>('GET', `/containers/${enc(a.container)}/top`);
+  out(table(t!.Titles, t!.Processes, 20));
+  return 0;
 }

@@ -37,6 +37,12 @@ export function engineCommands(exit: ExitHolder): CommandModule<object, any>[] {
       handler: async (a: any) => void (exit.exitCode = await (await load()).wait(a)),
     },
     {
+      command: 'top <container>',
+      describe: 'The processes of a running container, as the host sees them (host PIDs)',
+      builder: (y) => y.positional('container', { type: 'string', demandOption: true }),
+      handler: async (a: any) => void (exit.exitCode = await (await load()).top(a)),
+    },
+    {
       command: 'inspect <containers..>',
       describe: 'Low-level information on containers (JSON), with their namespaces, cgroup, capabilities and seccomp mode',
       builder: (y) => y.positional('containers', containers),

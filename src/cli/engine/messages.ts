@@ -18,10 +18,10 @@ export function ellipsis(s: string, n: number): string {
 }
 
 /** docker ps's table (Go's tabwriter with minwidth 10, padding 3): each column as wide as its widest
- *  cell plus three spaces, and at least ten. */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(10, 3 + Math.max(h.length, ...rows.map((r) => [...r[i]].length))));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i] - [...c].length))).join('').trimEnd();
+ *  cell plus three spaces, and at least ten (docker top: twenty). */
+export function table(header: string[], rows: string[][], minWidth = 10): string {
+  const widths = header.map((h, i) => Math.max(minWidth, 3 + Math.max(h.length, ...rows.map((r) => [...(r[i] ?? '')].length))));
+  const line = (cells: string[]) => cells.map((c = '', i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i] - [...c].length))).join('').trimEnd();
   return [header, ...rows].map(line).join('\n') + '\n';
 }
 
