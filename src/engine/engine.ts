@@ -3,8 +3,9 @@
 // appended to a log file; every change of state is written to the state file before it is answered.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { detectLayout, removeStaleCgroups } from '../runtime/cgroups.js';
+import { ContainerCgroup, detectLayout, removeStaleCgroups } from '../runtime/cgroups.js';
 import { decodeCapMask, effectiveCaps } from '../runtime/capabilities.js';
 import { NsxError } from '../runtime/errors.js';
 import { hostFacts, isRealRoot } from '../runtime/host.js';
@@ -420,24 +421,68 @@ export class Engine {
     return { path: r.LogPath, running: () => this.live.has(r.Id), done: live?.done ?? Promise.resolve() };
   }
 
-  /** docker top: the container's processes as the host sees them (ps(1) on the host, the processes
-   *  whose PID namespace is the container's): host PIDs, not the 1, 2, 3 seen inside. */
-  top(ref: string): { Titles: string[]; Processes: string[][] } {
-    const r = this.find(ref);
-    if (r.State.Status !== 'running' || !r.State.Pid) throw new ApiError(409, `container ${r.Id} is not running`);
+  /** The host PIDs of the processes in the container's PID namespace. */
+  private pidsOf(r: ContainerRecord): string[] {
     let ns: string;
     try {
       ns = readlinkSync(`/proc/${r.State.Pid}/ns/pid`);
     } catch {
-      throw new ApiError(409, `container ${r.Id} is not running`);
+      return [];
     }
-    const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+    return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
       try {
         return readlinkSync(`/proc/${pid}/ns/pid`) === ns;
       } catch {
         return false; // gone meanwhile
       }
     });
+  }
+
+  /** One sample of docker's stats: CPU time (ns) of the container's processes (utime + stime, and
+   *  their reaped children's, from /proc/PID/stat), the host's CPU time, memory and pids from the
+   *  container's cgroup (cgroups(7)). */
+  stats(ref: string): Record<string, unknown> {
+    const r = this.find(ref);
+    if (r.State.Status !== 'running' || !r.State.Pid) throw new ApiError(409, `container ${r.Id} is not running`);
+    const TICK_NS = 1e9 / 100; // USER_HZ: /proc counts CPU time in 1/100 s (proc(5))
+    let ticks = 0;
+    for (const pid of this.pidsOf(r)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]); // utime stime cutime cstime
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+    const cpuLine = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const system = cpuLine.reduce((a, b) => a + b, 0) * TICK_NS;
+    let facts: { memoryCurrent?: number; memoryLimit?: number | 'max'; pidsCurrent?: number; pidsMax?: number | 'max' } = {};
+    if (this.root) {
+      try {
+        facts = ContainerCgroup.open(detectLayout(), r.Id).facts();
+      } catch {
+        /* no cgroup (rootless): memory and pids unknown */
+      }
+    }
+    const memLimit = typeof facts.memoryLimit === 'number' ? facts.memoryLimit : totalmem();
+    return {
+      read: new Date().toISOString(),
+      id: r.Id,
+      name: `/${r.Name}`,
+      pids_stats: { current: facts.pidsCurrent ?? this.pidsOf(r).length, ...(typeof facts.pidsMax === 'number' ? { limit: facts.pidsMax } : {}) },
+      memory_stats: facts.memoryCurrent !== undefined ? { usage: facts.memoryCurrent, limit: memLimit } : {},
+      cpu_stats: { cpu_usage: { total_usage: ticks * TICK_NS }, system_cpu_usage: system, online_cpus: cpus().length },
+    };
+  }
+
+  /** docker top: the container's processes as the host sees them (ps(1) on the host, the processes
+   *  whose PID namespace is the container's): host PIDs, not the 1, 2, 3 seen inside. */
+  top(ref: string): { Titles: string[]; Processes: string[][] } {
+    const r = this.find(ref);
+    if (r.State.Status !== 'running' || !r.State.Pid) throw new ApiError(409, `container ${r.Id} is not running`);
+    const pids = this.pidsOf(r);
+    if (!pids.length) throw new ApiError(409, `container ${r.Id} is not running`);
     const out = spawnSync('ps', ['-o', 'user=UID', '-o', 'pid=PID', '-o', 'ppid=PPID', '-o', 'c=C', '-o', 'stime=STIME', '-o', 'tty=TTY', '-o', 'time=TIME', '-o', 'cmd=CMD', '-p', pids.join(',')], { encoding: 'utf8' }); // docker's ps -ef columns
     if (out.status !== 0 && !out.stdout) throw new ApiError(500, `ps failed: ${out.stderr || out.error?.message}`, 'ps(1) comes with procps: apt-get install procps');
     const [head, ...lines] = out.stdout.trimEnd().split('\n');

@@ -71,6 +71,7 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
     ['POST', /^\/containers\/([^/]+)\/wait$/, async (_req, res, _q, id) => send(res, 200, await engine.wait(id))],
     ['GET', /^\/containers\/([^/]+)\/json$/, (_req, res, _q, id) => send(res, 200, engine.inspect(id))],
     ['GET', /^\/containers\/([^/]+)\/top$/, (_req, res, _q, id) => send(res, 200, engine.top(id))],
+    ['GET', /^\/containers\/([^/]+)\/stats$/, (req, res, q, id) => stats(engine, req, res, q, id)],
     ['GET', /^\/containers\/([^/]+)\/logs$/, (req, res, q, id) => logs(engine, req, res, q, id)],
     ['DELETE', /^\/containers\/([^/]+)$/, async (_req, res, q, id) => {
       await engine.remove(id, flag(q, 'force'));
@@ -112,6 +113,32 @@ async function logs(engine: Engine, req: IncomingMessage, res: ServerResponse, q
     await copy();
   }
   res.end();
+}
+
+/** docker stats: one sample (stream=0: two, a second apart, so the CPU share can be computed, with
+ *  the first as precpu_stats), or a sample a second until the client goes or the container stops. */
+async function stats(engine: Engine, req: IncomingMessage, res: ServerResponse, q: URLSearchParams, id: string): Promise<void> {
+  let prev = engine.stats(id); // 404/409 before anything is sent
+  const stream = !['0', 'false', 'False'].includes(q.get('stream') ?? 'true');
+  let closed = false;
+  req.on('close', () => (closed = true));
+  res.on('close', () => (closed = true));
+  if (stream) res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
+  for (;;) {
+    await new Promise((r) => setTimeout(r, stream ? 1000 : 500));
+    let now: Record<string, unknown>;
+    try {
+      now = engine.stats(id);
+    } catch (e) {
+      if (stream) return void res.end();
+      throw e;
+    }
+    const sample = { ...now, precpu_stats: prev.cpu_stats, preread: prev.read };
+    if (!stream) return send(res, 200, sample);
+    if (closed) return;
+    res.write(JSON.stringify(sample) + '\n');
+    prev = now;
+  }
 }
 
 export function createApiServer(engine: Engine): Server {

@@ -114,6 +114,22 @@ describe('nsxd, the engine', () => {
     await cli(['rm', 'done-top']);
   });
 
+  itRoot('stats reads CPU, memory and pids from the container\'s cgroup', async () => {
+    await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'while :; do :; done'], 'spinner', { HostConfig: { Memory: 64 * 1024 * 1024, PidsLimit: 16 } });
+    const s = (await engine.api('GET', '/containers/spinner/stats?stream=0')).body;
+    expect(s.name).toBe('/spinner');
+    expect(s.memory_stats.limit).toBe(64 * 1024 * 1024);
+    expect(s.memory_stats.usage).toBeGreaterThan(0);
+    expect(s.pids_stats).toEqual({ current: 1, limit: 16 });
+    expect(s.cpu_stats.cpu_usage.total_usage).toBeGreaterThan(s.precpu_stats.cpu_usage.total_usage); // it spins
+    const c = await cli(['stats', '--no-stream', 'spinner']);
+    const [head, row] = c.stdout.split('\n');
+    expect(head).toMatch(/^CONTAINER ID +NAME +CPU % +MEM USAGE \/ LIMIT +MEM % +NET I\/O +BLOCK I\/O +PIDS$/);
+    expect(row).toMatch(/^[0-9a-f]{12} +spinner +\d+\.\d\d% +[\d.]+[KM]?i?B \/ 64MiB +\d+\.\d\d% +-- +-- +1$/);
+    expect(Number(/ (\d+\.\d\d)% /.exec(row)![1])).toBeGreaterThan(20); // a busy loop: most of one CPU
+    await cli(['rm', '-f', 'spinner']);
+  });
+
   itRoot('logs -f follows the output until the container exits', async () => {
     await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 0.3; done'], 'talker');
     const f = await cli(['logs', '-f', 'talker']);

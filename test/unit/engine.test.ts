@@ -9,7 +9,7 @@ import { ApiError } from '../../src/engine/errors.js';
 import { humanDuration } from '../../src/engine/humanize.js';
 import { VALID_NAME, randomName } from '../../src/engine/names.js';
 import { loadState, saveState, type ContainerRecord } from '../../src/engine/state.js';
-import { ellipsis, psTable, table } from '../../src/cli/engine/messages.js';
+import { bytesSize, ellipsis, psTable, statsRow, table } from '../../src/cli/engine/messages.js';
 
 describe('engine config', () => {
   it('takes the socket and state dir from the environment first', () => {
@@ -98,5 +98,24 @@ describe('docker ps shapes', () => {
     expect(Engine.statusText(rec({ Status: 'created' }), now)).toBe('Created');
     expect(Engine.statusText(rec({ Status: 'running', StartedAt: '2026-01-01T00:00:30Z' }), now)).toBe('Up 30 seconds');
     expect(Engine.statusText(rec({ Status: 'exited', ExitCode: 7, FinishedAt: '2026-01-01T00:00:58Z' }), now)).toBe('Exited (7) 2 seconds ago');
+  });
+});
+
+describe('docker stats shapes', () => {
+  it('sizes in binary units with four digits, as go-units BytesSize', () => {
+    expect(bytesSize(0)).toBe('0B');
+    expect(bytesSize(1429504)).toBe('1.363MiB');
+    expect(bytesSize(64 * 1024 * 1024)).toBe('64MiB');
+  });
+  it('computes CPU % as docker: container CPU time over host CPU time, times the CPUs', () => {
+    const row = statsRow({
+      id: 'a'.repeat(64),
+      name: '/web',
+      pids_stats: { current: 3 },
+      memory_stats: { usage: 32 * 1024 * 1024, limit: 64 * 1024 * 1024 },
+      cpu_stats: { cpu_usage: { total_usage: 1.5e9 }, system_cpu_usage: 14e9, online_cpus: 4 },
+      precpu_stats: { cpu_usage: { total_usage: 1e9 }, system_cpu_usage: 12e9 },
+    });
+    expect(row).toEqual(['aaaaaaaaaaaa', 'web', '100.00%', '32MiB / 64MiB', '50.00%', '--', '--', '3']);
   });
 });

@@ -1,7 +1,7 @@
 // The engine verbs' work: each is a client of nsxd (src/engine/client.ts), printing docker's shapes.
 import { NsxError } from '../../runtime/errors.js';
 import { apiError, EngineClient, engineClient, startEngine } from '../../engine/client.js';
-import { engineMessages, psTable, table, type PsRow } from './messages.js';
+import { STATS_HEADER, engineMessages, psTable, statsRow, table, type PsRow, type StatsSample } from './messages.js';
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
@@ -115,4 +115,21 @@ export async function top(a: { container: string }): Promise<number> {
   const t = await client.call<{ Titles: string[]; Processes: string[][] }>('GET', `/containers/${enc(a.container)}/top`);
   out(table(t!.Titles, t!.Processes, 20));
   return 0;
+}
+
+/** docker stats: CPU, memory and pids of running containers (all of them without names), read from
+ *  their cgroups; refreshed every second, or once with --no-stream. */
+export async function stats(a: { containers?: string[]; stream?: boolean }): Promise<number> {
+  const client = await engineClient();
+  for (;;) {
+    const names = a.containers?.length ? a.containers : ((await client.call<PsRow[]>('GET', '/containers/json')) ?? []).map((r) => r.Id);
+    const samples = await Promise.all(names.map((c) => client.call<StatsSample>('GET', `/containers/${enc(c)}/stats?stream=0`)));
+    const text = table(STATS_HEADER, samples.map((s) => statsRow(s!)));
+    if (a.stream === false) {
+      out(text);
+      return 0;
+    }
+    out(`\x1b[2J\x1b[H${text}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }

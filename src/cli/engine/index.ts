@@ -43,6 +43,12 @@ export function engineCommands(exit: ExitHolder): CommandModule<object, any>[] {
       handler: async (a: any) => void (exit.exitCode = await (await load()).top(a)),
     },
     {
+      command: 'stats [containers..]',
+      describe: 'CPU, memory and pids of running containers, from their cgroups (live; --no-stream: once)',
+      builder: (y) => y.positional('containers', { type: 'string', array: true, describe: 'Containers (default: all running)' }).options({ stream: { type: 'boolean', default: true, describe: 'Refresh every second (--no-stream: print one sample and exit)' } }),
+      handler: async (a: any) => void (exit.exitCode = await (await load()).stats(a)),
+    },
+    {
       command: 'inspect <containers..>',
       describe: 'Low-level information on containers (JSON), with their namespaces, cgroup, capabilities and seccomp mode',
       builder: (y) => y.positional('containers', containers),

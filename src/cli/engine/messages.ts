@@ -50,3 +50,41 @@ export const engineMessages = {
   status: (pid: number | undefined, socket: string, total: number, running: number) =>
     `nsx: the engine is running (nsxd${pid ? `, pid ${pid}` : ''}) on unix://${socket}: ${total} container${total === 1 ? '' : 's'}, ${running} running`,
 };
+
+/** docker's BytesSize (go-units): binary units, four significant digits: "1.363MiB", "64MiB". */
+export function bytesSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  return `${parseFloat(n.toPrecision(4))}${units[i]}`;
+}
+
+/** A sample of GET /containers/{id}/stats?stream=0 (the fields nsx stats shows). */
+export interface StatsSample {
+  id: string;
+  name: string;
+  pids_stats: { current?: number };
+  memory_stats: { usage?: number; limit?: number };
+  cpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage: number; online_cpus: number };
+  precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage: number };
+}
+
+export const STATS_HEADER = ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS'];
+
+/** docker stats' row: CPU % as docker computes it (container CPU time / host CPU time × CPUs). */
+export function statsRow(s: StatsSample): string[] {
+  const cpuDelta = s.cpu_stats.cpu_usage.total_usage - s.precpu_stats.cpu_usage.total_usage;
+  const sysDelta = s.cpu_stats.system_cpu_usage - s.precpu_stats.system_cpu_usage;
+  const cpu = sysDelta > 0 && cpuDelta > 0 ? (cpuDelta / sysDelta) * s.cpu_stats.online_cpus * 100 : 0;
+  const { usage, limit } = s.memory_stats;
+  return [
+    s.id.slice(0, 12),
+    s.name.replace(/^\//, ''),
+    `${cpu.toFixed(2)}%`,
+    usage !== undefined && limit ? `${bytesSize(usage)} / ${bytesSize(limit)}` : '--',
+    usage !== undefined && limit ? `${((usage / limit) * 100).toFixed(2)}%` : '--',
+    '--',
+    '--',
+    String(s.pids_stats.current ?? '--'),
+  ];
+}
