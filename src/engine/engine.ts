@@ -2,6 +2,7 @@
 // running container is the engine's child (the shim's supervisor, then PID 1 under it), its output
 // appended to a log file; every change of state is written to the state file before it is answered.
 import { spawnSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -51,6 +52,8 @@ export class Engine {
   /** Waiters for a container to stop for good (no restart coming). */
   private readonly settled = new Map<string, { promise: Promise<void>; resolve: () => void }>();
   private shuttingDown = false;
+  /** docker's events (GET /events): one per create, start, kill, die, oom, restart, destroy. */
+  readonly events = new EventEmitter();
   readonly root = isRealRoot();
   /** What the last start found of containers that died with the previous engine. */
   readonly recovered: string[] = [];
@@ -97,6 +100,21 @@ export class Engine {
       });
     }
     return again;
+  }
+
+  private event(r: ContainerRecord, Action: string, extra: Record<string, string> = {}): void {
+    const now = Date.now();
+    this.events.emit('event', {
+      Type: 'container',
+      Action,
+      status: Action,
+      id: r.Id,
+      from: r.Image || r.Rootfs,
+      Actor: { ID: r.Id, Attributes: { image: r.Image || r.Rootfs || '', name: r.Name, ...extra } },
+      scope: 'local',
+      time: Math.floor(now / 1000),
+      timeNano: now * 1e6,
+    });
   }
 
   private save(): void {
@@ -243,6 +261,7 @@ export class Engine {
     mkdirSync(join(this.dir, 'containers', r.Id), { recursive: true, mode: 0o700 });
     this.records.set(r.Id, r);
     this.save();
+    this.event(r, 'create');
     return r;
   }
 
@@ -279,6 +298,7 @@ export class Engine {
       if (e.type !== 'started') return;
       r.State = { ...r.State, Status: 'running', Pid: e.pid, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: new Date().toISOString(), FinishedAt: NEVER };
       this.save();
+      this.event(r, byPolicy ? 'restart' : 'start');
     });
     const done = container.run().then((result) => this.exited(r, result));
     this.live.set(r.Id, { container, done, logFd });
@@ -298,6 +318,8 @@ export class Engine {
     r.State = { ...r.State, Status: 'exited', Pid: 0, ExitCode: result.exitCode, OOMKilled: result.oomKilled, Error: result.error?.message ?? '', FinishedAt: new Date().toISOString() };
     if (r.State.StartedAt === NEVER) r.State.StartedAt = r.State.FinishedAt;
     if (!this.records.has(r.Id)) return result; // removed meanwhile (rm -f)
+    if (result.oomKilled) this.event(r, 'oom');
+    this.event(r, 'die', { exitCode: String(result.exitCode) });
     if (this.restartWanted(r, result)) {
       const count = (r.RestartCount ?? 0) + 1;
       r.RestartCount = count;
@@ -365,6 +387,7 @@ export class Engine {
     const sig = parseSignal(signal);
     r.ManuallyStopped = true;
     live.container.signal(sig);
+    this.event(r, 'kill', { signal: String(sig) });
   }
 
   /** docker stop: SIGTERM, then SIGKILL after t seconds. Resolves when it has exited. */
@@ -375,6 +398,7 @@ export class Engine {
     if (this.cancelRestart(r)) return 'stopped';
     if (!live) return 'already';
     live.container.signal(15);
+    this.event(r, 'kill', { signal: '15' });
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((res) => (timer = setTimeout(() => res('late'), t * 1000)));
     if ((await Promise.race([live.done, late])) === 'late') live.container.signal(9);
@@ -409,6 +433,7 @@ export class Engine {
 
   private forget(r: ContainerRecord): void {
     this.records.delete(r.Id);
+    this.event(r, 'destroy');
     this.save();
     rmSync(join(this.dir, 'containers', r.Id), { recursive: true, force: true });
     this.removeRoot(r);

@@ -39,6 +39,14 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
     ['GET', /^\/_ping$/, (_q, res) => void res.writeHead(200, { 'Content-Type': 'text/plain', 'Api-Version': API_VERSION }).end('OK')],
     ['HEAD', /^\/_ping$/, (_q, res) => void res.writeHead(200, { 'Api-Version': API_VERSION }).end()],
     ['GET', /^\/version$/, (_q, res) => send(res, 200, { Version: '0.1.0', ApiVersion: API_VERSION, Os: 'linux', Arch: process.arch, Pid: process.pid })],
+    ['GET', /^\/events$/, (req, res) => {
+      // docker's event stream: one JSON object per line, as they happen, until the client goes.
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
+      res.flushHeaders();
+      const listener = (e: unknown) => res.write(JSON.stringify(e) + '\n');
+      engine.events.on('event', listener);
+      req.on('close', () => engine.events.off('event', listener));
+    }],
     ['GET', /^\/containers\/json$/, (_req, res, q) =>
       send(res, 200, engine.list(flag(q, 'all')).map((r) => ({
         Id: r.Id,

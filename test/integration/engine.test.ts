@@ -130,6 +130,35 @@ describe('nsxd, the engine', () => {
     await cli(['rm', '-f', 'spinner']);
   });
 
+  itRoot('events tell what happens to containers as it happens, in docker\'s shape and words', async () => {
+    const { request } = await import('node:http');
+    const seen: any[] = [];
+    const req = request({ socketPath: engine.socket, path: '/events' }, (res) => {
+      let buf = '';
+      res.on('data', (d) => {
+        buf += d;
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          seen.push(JSON.parse(buf.slice(0, nl)));
+          buf = buf.slice(nl + 1);
+        }
+      });
+    });
+    req.end();
+    const watching = cli(['events'], { timeoutMs: 4000 }); // killed after 4 s: it follows until then
+    await new Promise((r) => setTimeout(r, 1000)); // both are listening
+    const id = await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'exit 7'], 'eventful');
+    await engine.api('POST', `/containers/${id}/wait`);
+    await engine.api('DELETE', `/containers/${id}`);
+    await new Promise((r) => setTimeout(r, 300));
+    req.destroy();
+    const mine = seen.filter((e) => e.id === id);
+    expect(mine.map((e) => e.Action)).toEqual(['create', 'start', 'die', 'destroy']);
+    expect(mine[2]).toEqual(expect.objectContaining({ Type: 'container', status: 'die', Actor: { ID: id, Attributes: expect.objectContaining({ exitCode: '7', name: 'eventful' }) } }));
+    const lines = (await watching).stdout.split('\n').filter((l) => l.includes(id));
+    expect(lines).toHaveLength(4);
+    expect(lines[2]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:]+\\.\\d{9}Z container die ${id} \\(exitCode=7, image=.*, name=eventful\\)$`));
+  });
+
   itRoot('logs -f follows the output until the container exits', async () => {
     await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 0.3; done'], 'talker');
     const f = await cli(['logs', '-f', 'talker']);

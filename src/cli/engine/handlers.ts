@@ -1,7 +1,7 @@
 // The engine verbs' work: each is a client of nsxd (src/engine/client.ts), printing docker's shapes.
 import { NsxError } from '../../runtime/errors.js';
 import { apiError, EngineClient, engineClient, startEngine } from '../../engine/client.js';
-import { STATS_HEADER, engineMessages, psTable, statsRow, table, type PsRow, type StatsSample } from './messages.js';
+import { STATS_HEADER, engineMessages, eventLine, psTable, statsRow, table, type PsRow, type StatsSample } from './messages.js';
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
@@ -132,4 +132,20 @@ export async function stats(a: { containers?: string[]; stream?: boolean }): Pro
     out(`\x1b[2J\x1b[H${text}`);
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** docker events: what happens to containers, a line each, as it happens (until Ctrl-C). */
+export async function events(): Promise<number> {
+  const client = await engineClient();
+  let buf = '';
+  const r = await client.request('GET', '/events', undefined, (chunk) => {
+    buf += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      out(eventLine(JSON.parse(buf.slice(0, nl))) + '\n');
+      buf = buf.slice(nl + 1);
+    }
+  });
+  if (r.status >= 400) throw apiError(r);
+  return 0;
 }

@@ -49,6 +49,11 @@ export function engineCommands(exit: ExitHolder): CommandModule<object, any>[] {
       handler: async (a: any) => void (exit.exitCode = await (await load()).stats(a)),
     },
     {
+      command: 'events',
+      describe: 'What happens to containers, as it happens: create, start, kill, die, restart, destroy',
+      handler: async () => void (exit.exitCode = await (await load()).events()),
+    },
+    {
       command: 'inspect <containers..>',
       describe: 'Low-level information on containers (JSON), with their namespaces, cgroup, capabilities and seccomp mode',
       builder: (y) => y.positional('containers', containers),

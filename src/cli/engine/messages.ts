@@ -88,3 +88,11 @@ export function statsRow(s: StatsSample): string[] {
     String(s.pids_stats.current ?? '--'),
   ];
 }
+
+/** docker events' line: "2026-01-01T00:00:00.000000000Z container die ID (exitCode=7, image=…, name=…)". */
+export function eventLine(e: { Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; timeNano: number }): string {
+  const ms = Math.floor(e.timeNano / 1e6);
+  const time = new Date(ms).toISOString().replace(/\.(\d{3})Z$/, (_m, f) => `.${f}${String(Math.floor(e.timeNano % 1e6)).padStart(6, '0')}Z`);
+  const attrs = Object.entries(e.Actor.Attributes).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(', ');
+  return `${time} ${e.Type} ${e.Action} ${e.Actor.ID} (${attrs})`;
+}
