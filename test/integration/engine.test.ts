@@ -159,6 +159,18 @@ describe('nsxd, the engine', () => {
     expect(lines[2]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:]+\\.\\d{9}Z container die ${id} \\(exitCode=7, image=.*, name=eventful\\)$`));
   });
 
+  itRoot('start starts a created container again and again; -a follows it and exits with its code', async () => {
+    const c = await engine.api('POST', '/containers/create?name=again', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/sh', '-c', 'echo ran; exit 5'] });
+    expect(c.status).toBe(201);
+    const first = await cli(['start', '-a', 'again']);
+    expect([first.code, first.stdout]).toEqual([5, 'ran\n']);
+    const second = await cli(['start', 'again']);
+    expect([second.code, second.stdout]).toEqual([0, 'again\n']);
+    expect((await cli(['wait', 'again'])).stdout).toBe('5\n');
+    expect((await cli(['logs', 'again'])).stdout).toBe('ran\nran\n'); // one log across its runs, as docker's
+    await cli(['rm', 'again']);
+  });
+
   itRoot('logs -f follows the output until the container exits', async () => {
     await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 0.3; done'], 'talker');
     const f = await cli(['logs', '-f', 'talker']);

@@ -149,3 +149,22 @@ export async function events(): Promise<number> {
   if (r.status >= 400) throw apiError(r);
   return 0;
 }
+
+/** docker start [-a]: starts created or exited containers; with -a, follows the output and exits
+ *  with the container's code. */
+export async function start(a: { containers: string[]; attach?: boolean }): Promise<number> {
+  if (a.attach && a.containers.length > 1) throw new NsxError('you cannot start and attach multiple containers at once', { hint: 'nsx start -a one container; nsx start several without -a', exitCode: 1 });
+  if (!a.attach) {
+    return each(a.containers, async (client, c) => {
+      await client.call('POST', `/containers/${enc(c)}/start`);
+      out(`${c}\n`);
+    });
+  }
+  const client = await engineClient();
+  const c = enc(a.containers[0]);
+  await client.call('POST', `/containers/${c}/start`);
+  const r = await client.request('GET', `/containers/${c}/logs?stdout=1&stderr=1&follow=1`, undefined, (d) => out(d.toString('utf8')));
+  if (r.status >= 400) throw apiError(r);
+  const w = await client.call<{ StatusCode: number }>('POST', `/containers/${c}/wait`);
+  return w?.StatusCode ?? 0;
+}

@@ -60,6 +60,12 @@ export function engineCommands(exit: ExitHolder): CommandModule<object, any>[] {
       handler: async (a: any) => void (exit.exitCode = await (await load()).inspect(a)),
     },
     {
+      command: 'start <containers..>',
+      describe: 'Start created or stopped containers (-a: follow the output, exit with its code)',
+      builder: (y) => y.positional('containers', containers).options({ attach: { alias: 'a', type: 'boolean', describe: 'Attach STDOUT/STDERR and exit with the container\'s code' } }),
+      handler: async (a: any) => void (exit.exitCode = await (await load()).start(a)),
+    },
+    {
       command: 'stop <containers..>',
       describe: 'Stop running containers (SIGTERM, then SIGKILL after --time seconds)',
       builder: (y) => y.positional('containers', containers).options({ time: { alias: 't', type: 'number', describe: 'Seconds to wait before killing the container (default 10)' } }),
