@@ -187,7 +187,11 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
         ui.write([...evidenceTable(e.evidence, e.changed, c), '']);
       }
       if (e.type === 'step-applied') {
-        if (e.evidence?.process.cgroups.length) seen.cgroups = e.evidence.process.cgroups;
+        // Only when every hierarchy nsx placed it in still names the container's cgroup: for a process
+        // caught exiting the kernel shows "/" on v1 hierarchies (proc_cgroup_show) but not on v2.
+        const lines = e.evidence?.process.cgroups ?? [];
+        const placed = lines.filter((l) => /^0::|[:,](memory|pids|cpu)[:,]/.test(l));
+        if (placed.length && placed.every((l) => l.includes(`/nsx/${container.id}`))) seen.cgroups = lines;
         for (const d of demosAfter(demos, e.step.id)) showDemo(d);
       }
       // PID 1 has exited; the container's cgroups are removed right after this event.
