@@ -5,11 +5,22 @@ import type { CapabilityName } from './capabilities.js';
 import { hostArch } from './host.js';
 import { compileProfile, defaultProfile, loadProfileFile, type SeccompProfile } from './seccomp/index.js';
 
+/** Docker's default profile, parsed once per process (an engine starts many containers). */
+let builtin: SeccompProfile | undefined;
+/** Compiled filters by profile and capability set (arch and kernel are this machine's, fixed). */
+const compiled = new WeakMap<object, Map<string, Buffer>>();
+
 export function loadSeccomp(path: string | undefined): { profile: Record<string, unknown>; source: string } {
-  const profile = path === undefined ? defaultProfile() : loadProfileFile(path);
+  const profile = path === undefined ? (builtin ??= defaultProfile()) : loadProfileFile(path);
   return { profile: profile as unknown as Record<string, unknown>, source: path ?? "Docker's default profile" };
 }
 
 export function compileForHost(profile: unknown, _source: string, caps: CapabilityName[]): Buffer {
-  return compileProfile(profile as SeccompProfile, { arch: hostArch(), caps, kernel: release() }).filter;
+  const key = profile as object;
+  let byCaps = compiled.get(key);
+  if (!byCaps) compiled.set(key, (byCaps = new Map()));
+  const capsKey = [...caps].sort().join(',');
+  let filter = byCaps.get(capsKey);
+  if (!filter) byCaps.set(capsKey, (filter = compileProfile(profile as SeccompProfile, { arch: hostArch(), caps, kernel: release() }).filter));
+  return filter;
 }
