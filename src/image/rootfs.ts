@@ -9,6 +9,7 @@
 // copy: where overlayfs is not available (or NSX_ROOTFS_MODE=copy), the layers are copied bottom-up
 //   into rootfs/, each applying its whiteouts and opaque directories first; rootfs/ is then both the
 //   root and the writable layer, bind-mounted as a --rootfs directory is.
+import { resolveInside } from '../runtime/securejoin.js';
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync, copyFileSync, existsSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync, readlinkSync,
@@ -432,27 +433,10 @@ export class LayeredView implements RootfsView {
 
   /** The container path with every symlink resolved inside the image. */
   resolvePath(path: string): string[] {
-    let rest = path.split('/').filter(Boolean);
-    const done: string[] = [];
-    let links = 0;
-    while (rest.length) {
-      const part = rest.shift()!;
-      if (part === '.') continue;
-      if (part === '..') {
-        done.pop();
-        continue;
-      }
-      const found = this.find([...done, part]);
-      if (!found?.st.isSymbolicLink()) {
-        done.push(part);
-        continue;
-      }
-      if (++links > 255) throw new NsxError(`too many levels of symbolic links in ${path}`);
-      const target = readlinkSync(join(found.diff, ...done, part));
-      if (target.startsWith('/')) done.length = 0;
-      rest = [...target.split('/').filter(Boolean), ...rest];
-    }
-    return done;
+    return resolveInside(path, (parts) => {
+      const found = this.find(parts);
+      return found?.st.isSymbolicLink() ? readlinkSync(join(found.diff, ...parts)) : undefined;
+    });
   }
 
   has(path: string): boolean {
