@@ -4,6 +4,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from '@jest/globals';
+import { NsxError } from '../src/runtime/errors.js';
 import type { RuntimeEvent } from '../src/runtime/events.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -84,4 +86,15 @@ export const UNPRIVILEGED_UID = 1000;
 /** Runs a command on the host, returning stdout. */
 export function sh(cmd: string): string {
   return spawnSync('sh', ['-c', cmd], { encoding: 'utf8' }).stdout;
+}
+
+/** The NsxError fn throws (the test fails if it throws nothing or something else). */
+export function thrownNsxError(fn: () => unknown): NsxError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(NsxError);
+    return e as NsxError;
+  }
+  throw new Error('expected an NsxError, nothing was thrown');
 }

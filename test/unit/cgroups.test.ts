@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { thrownNsxError } from '../helpers.js';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,16 +57,6 @@ beforeEach(() => {
 afterEach(() => {
   rmSync(fsRoot, { recursive: true, force: true });
 });
-
-function catchError(fn: () => unknown): NsxError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NsxError);
-    return e as NsxError;
-  }
-  throw new Error('expected an NsxError, nothing was thrown');
-}
 
 const read = (path: string) => readFileSync(path, 'utf8').trim();
 const at = (...parts: string[]) => join(fsRoot, ...parts);
@@ -130,7 +121,7 @@ describe('detectLayout', () => {
   });
 
   it('throws an NsxError when no cgroup filesystem is mounted', () => {
-    const err = catchError(() => detectLayout({ mountinfo: '29 1 254:1 / / rw - ext4 /dev/vda1 rw\n', fsRoot }));
+    const err = thrownNsxError(() => detectLayout({ mountinfo: '29 1 254:1 / / rw - ext4 /dev/vda1 rw\n', fsRoot }));
     expect(err.message).toMatch(/^cgroups: no cgroup filesystem/);
     expect(err.info.hint).toMatch(/mount -t cgroup2/);
   });
@@ -209,7 +200,7 @@ describe('ContainerCgroup on a fake cgroup v2 tree', () => {
     rmSync(fsRoot, { recursive: true, force: true });
     fakeV2Root(CG, 'cpu pids');
     const noMemory = detectLayout({ mountinfo: MOUNTINFO_V2, fsRoot });
-    const err = catchError(() => ContainerCgroup.create(noMemory, randomId(), { memoryBytes: 64 * MiB }, { fsRoot, fake: true }));
+    const err = thrownNsxError(() => ContainerCgroup.create(noMemory, randomId(), { memoryBytes: 64 * MiB }, { fsRoot, fake: true }));
     expect(err.message).toBe('--memory: the memory controller is not enabled on this machine');
     expect(err.info.hint).toContain('/sys/fs/cgroup/cgroup.controllers');
     expect(existsSync(at(CG, 'nsx'))).toBe(false);
@@ -230,7 +221,7 @@ describe('ContainerCgroup on a fake cgroup v2 tree', () => {
   it('names the file and the cause when a kernel file refuses a write', () => {
     const cg = ContainerCgroup.create(layout, randomId(), {}, { fsRoot, fake: true });
     rmSync(join(cg.paths[0], 'cgroup.procs'));
-    const err = catchError(() => cg.addProcess(1));
+    const err = thrownNsxError(() => cg.addProcess(1));
     expect(err.message).toBe(`write ${join(cg.paths[0], 'cgroup.procs')}: No such file or directory`);
     expect(err.info).toMatchObject({ syscall: 'write', errno: 2 });
   });
@@ -427,7 +418,7 @@ describe('parseSize', () => {
   });
 
   it('names the option and suggests the form', () => {
-    const err = catchError(() => parseSize('12x', 'memory'));
+    const err = thrownNsxError(() => parseSize('12x', 'memory'));
     expect(err.message).toBe('--memory 12x: not a size');
     expect(err.describe()).toBe('--memory 12x: not a size\n  use a number with an optional b, k, m or g suffix, e.g. 256m');
     expect(() => parseSize('1q', '-m')).toThrow('-m 1q: not a size');

@@ -1,5 +1,6 @@
 // Reading Docker profiles: what is accepted, and errors that name the exact field.
 import { describe, expect, it } from '@jest/globals';
+import { thrownNsxError } from '../helpers.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,19 +14,9 @@ import {
   profileFromJsonValue,
 } from '../../src/runtime/seccomp/index.js';
 
-function thrown(fn: () => unknown): NsxError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NsxError);
-    return e as NsxError;
-  }
-  throw new Error('expected an NsxError');
-}
-
 /** The NsxError for a profile made of the default action plus these rules. */
 function ruleError(...syscalls: unknown[]): NsxError {
-  return thrown(() => parseProfile(JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls }), '/x.json'));
+  return thrownNsxError(() => parseProfile(JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls }), '/x.json'));
 }
 
 const allow = (extra: Record<string, unknown> = {}) => ({ names: ['read'], action: 'SCMP_ACT_ALLOW', ...extra });
@@ -95,22 +86,22 @@ describe('parseProfile accepts', () => {
     const ok = profileFromJsonValue(JSON.parse('{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]}'), 'obj');
     expect(ok.defaultAction).toBe('SCMP_ACT_ALLOW');
     const rounded = JSON.parse('{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":18446744073709551615,"op":"SCMP_CMP_EQ"}]}]}');
-    expect(thrown(() => profileFromJsonValue(rounded, 'obj')).message).toMatch(/syscalls\[0\]\.args\[0\]\.value is 18446744073709552000, not an unsigned 64-bit integer/);
+    expect(thrownNsxError(() => profileFromJsonValue(rounded, 'obj')).message).toMatch(/syscalls\[0\]\.args\[0\]\.value is 18446744073709552000, not an unsigned 64-bit integer/);
   });
 });
 
 describe('parseProfile errors name the place', () => {
   it('malformed JSON, with line and column', () => {
-    const e = thrown(() => parseProfile('{\n  "defaultAction": "SCMP_ACT_ERRNO",\n  "syscalls": [,]\n}', '/x.json'));
+    const e = thrownNsxError(() => parseProfile('{\n  "defaultAction": "SCMP_ACT_ERRNO",\n  "syscalls": [,]\n}', '/x.json'));
     expect(e.message).toBe('seccomp profile /x.json: invalid JSON at line 3, column 16: unexpected character ","');
     expect(e.info.hint).toMatch(/JSON/);
-    expect(thrown(() => parseProfile('{"defaultAction": "SCMP_ACT_ERRNO",}', '/x.json')).message).toMatch(/line 1, column 36: expected a "key"/);
-    expect(thrown(() => parseProfile('', '/x.json')).message).toMatch(/unexpected end of input/);
-    expect(thrown(() => parseProfile('{} {}', '/x.json')).message).toMatch(/unexpected text after the JSON value/);
+    expect(thrownNsxError(() => parseProfile('{"defaultAction": "SCMP_ACT_ERRNO",}', '/x.json')).message).toMatch(/line 1, column 36: expected a "key"/);
+    expect(thrownNsxError(() => parseProfile('', '/x.json')).message).toMatch(/unexpected end of input/);
+    expect(thrownNsxError(() => parseProfile('{} {}', '/x.json')).message).toMatch(/unexpected text after the JSON value/);
   });
 
   it('duplicate keys', () => {
-    expect(thrown(() => parseProfile('{"defaultAction":"SCMP_ACT_ALLOW","defaultAction":"SCMP_ACT_ERRNO"}', '/x.json')).message).toMatch(
+    expect(thrownNsxError(() => parseProfile('{"defaultAction":"SCMP_ACT_ALLOW","defaultAction":"SCMP_ACT_ERRNO"}', '/x.json')).message).toMatch(
       /line 1, column 35: duplicate key "defaultAction"/,
     );
   });
@@ -119,15 +110,15 @@ describe('parseProfile errors name the place', () => {
     const e = ruleError(allow(), allow(), allow(), { names: ['read'], action: 'SCMP_ACT_FOO' });
     expect(e.message).toBe('seccomp profile /x.json: syscalls[3].action "SCMP_ACT_FOO" is not a seccomp action');
     expect(e.info.hint).toMatch(/^use one of SCMP_ACT_KILL, .*SCMP_ACT_ALLOW/);
-    expect(thrown(() => parseProfile('{"defaultAction":"ALLOW"}', '/x.json')).message).toMatch(/defaultAction "ALLOW" is not a seccomp action/);
+    expect(thrownNsxError(() => parseProfile('{"defaultAction":"ALLOW"}', '/x.json')).message).toMatch(/defaultAction "ALLOW" is not a seccomp action/);
   });
 
   it('SCMP_ACT_NOTIFY, as unsupported', () => {
     const e = ruleError(allow(), { names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' });
     expect(e.message).toBe('seccomp profile /x.json: syscalls[1].action "SCMP_ACT_NOTIFY" is not supported by nsx');
     expect(e.info.hint).toMatch(/seccomp_unotify/);
-    expect(thrown(() => parseProfile('{"defaultAction":"SCMP_ACT_NOTIFY"}', '/x.json')).message).toMatch(/defaultAction "SCMP_ACT_NOTIFY" is not supported/);
-    expect(thrown(() => parseProfile('{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/agent.sock"}', '/x.json')).message).toMatch(/listenerPath is set/);
+    expect(thrownNsxError(() => parseProfile('{"defaultAction":"SCMP_ACT_NOTIFY"}', '/x.json')).message).toMatch(/defaultAction "SCMP_ACT_NOTIFY" is not supported/);
+    expect(thrownNsxError(() => parseProfile('{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/agent.sock"}', '/x.json')).message).toMatch(/listenerPath is set/);
   });
 
   it('a bad op', () => {
@@ -147,7 +138,7 @@ describe('parseProfile errors name the place', () => {
     expect(ruleError(allow({ args: [{ index: 0, value: -1, op: 'SCMP_CMP_EQ' }] })).message).toMatch(/syscalls\[0\]\.args\[0\]\.value is -1, not an unsigned 64-bit/);
     expect(ruleError(allow({ args: [{ index: 0, value: '1', op: 'SCMP_CMP_EQ' }] })).message).toMatch(/args\[0\]\.value is "1"/);
     const tooBig = parseProfileText('{"index":0,"value":18446744073709551616,"op":"SCMP_CMP_EQ"}');
-    expect(thrown(tooBig).message).toMatch(/args\[0\]\.value is 18446744073709551616, not an unsigned 64-bit/);
+    expect(thrownNsxError(tooBig).message).toMatch(/args\[0\]\.value is 18446744073709551616, not an unsigned 64-bit/);
   });
 
   it('missing argument fields and a valueTwo on an op that ignores it', () => {
@@ -164,7 +155,7 @@ describe('parseProfile errors name the place', () => {
     const e = ruleError(allow({ arg: [{ index: 0, value: 1, op: 'SCMP_CMP_EQ' }] }));
     expect(e.message).toBe('seccomp profile /x.json: syscalls[0].arg is not a known field');
     expect(e.info.hint).toMatch(/names, name, action, errnoRet, args/);
-    expect(thrown(() => parseProfile('{"defaultAction":"SCMP_ACT_ALLOW","syscall":[]}', '/x.json')).message).toMatch(/: syscall is not a known field/);
+    expect(thrownNsxError(() => parseProfile('{"defaultAction":"SCMP_ACT_ALLOW","syscall":[]}', '/x.json')).message).toMatch(/: syscall is not a known field/);
     expect(ruleError(allow({ includes: { cap: ['CAP_SYS_ADMIN'] } })).message).toMatch(/syscalls\[0\]\.includes\.cap is not a known field/);
   });
 
@@ -179,7 +170,7 @@ describe('parseProfile errors name the place', () => {
   it('errnoRet out of range or on an action that ignores it', () => {
     expect(ruleError({ names: ['read'], action: 'SCMP_ACT_ERRNO', errnoRet: 70000 }).message).toMatch(/syscalls\[0\]\.errnoRet is 70000, outside 0\.\.65535/);
     expect(ruleError({ names: ['read'], action: 'SCMP_ACT_ALLOW', errnoRet: 1 }).message).toMatch(/syscalls\[0\]\.errnoRet is set but the action is SCMP_ACT_ALLOW/);
-    expect(thrown(() => parseProfile('{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":-1}', '/x.json')).message).toMatch(/defaultErrnoRet is -1/);
+    expect(thrownNsxError(() => parseProfile('{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":-1}', '/x.json')).message).toMatch(/defaultErrnoRet is -1/);
   });
 
   it('includes/excludes: capabilities, architecture names, minKernel', () => {
@@ -195,11 +186,11 @@ describe('parseProfile errors name the place', () => {
   });
 
   it('top level: not an object, no defaultAction, both architectures and archMap, bad architecture tokens', () => {
-    expect(thrown(() => parseProfile('[]', '/x.json')).message).toMatch(/\(top level\) is an array, not an object/);
-    expect(thrown(() => parseProfile('{"syscalls":[]}', '/x.json')).message).toBe('seccomp profile /x.json: defaultAction is missing');
-    expect(thrown(() => parseProfile('{"defaultAction":"SCMP_ACT_ALLOW","architectures":[],"archMap":[]}', '/x.json')).message).toMatch(/architectures and archMap are both set/);
-    expect(thrown(() => parseProfile('{"defaultAction":"SCMP_ACT_ALLOW","architectures":["x86_64"]}', '/x.json')).message).toMatch(/architectures\[0\] "x86_64" is not an architecture/);
-    expect(thrown(() => parseProfile('{"defaultAction":"SCMP_ACT_ALLOW","syscalls":{}}', '/x.json')).message).toMatch(/syscalls is an object, not an array/);
+    expect(thrownNsxError(() => parseProfile('[]', '/x.json')).message).toMatch(/\(top level\) is an array, not an object/);
+    expect(thrownNsxError(() => parseProfile('{"syscalls":[]}', '/x.json')).message).toBe('seccomp profile /x.json: defaultAction is missing');
+    expect(thrownNsxError(() => parseProfile('{"defaultAction":"SCMP_ACT_ALLOW","architectures":[],"archMap":[]}', '/x.json')).message).toMatch(/architectures and archMap are both set/);
+    expect(thrownNsxError(() => parseProfile('{"defaultAction":"SCMP_ACT_ALLOW","architectures":["x86_64"]}', '/x.json')).message).toMatch(/architectures\[0\] "x86_64" is not an architecture/);
+    expect(thrownNsxError(() => parseProfile('{"defaultAction":"SCMP_ACT_ALLOW","syscalls":{}}', '/x.json')).message).toMatch(/syscalls is an object, not an array/);
   });
 });
 
@@ -236,12 +227,12 @@ describe('loadProfileFile', () => {
       const file = join(dir, 'p.json');
       writeFileSync(file, '{"defaultAction":"SCMP_ACT_LOG"}');
       expect(loadProfileFile(file).defaultAction).toBe('SCMP_ACT_LOG');
-      const missing = thrown(() => loadProfileFile(join(dir, 'nope.json')));
+      const missing = thrownNsxError(() => loadProfileFile(join(dir, 'nope.json')));
       expect(missing.message).toBe(`seccomp profile ${join(dir, 'nope.json')}: no such file`);
       expect(missing.info.hint).toMatch(/check the path/);
-      expect(thrown(() => loadProfileFile(dir)).message).toBe(`seccomp profile ${dir}: is a directory`);
+      expect(thrownNsxError(() => loadProfileFile(dir)).message).toBe(`seccomp profile ${dir}: is a directory`);
       writeFileSync(file, '{"defaultAction":');
-      expect(thrown(() => loadProfileFile(file)).message).toMatch(new RegExp(`seccomp profile ${file}: invalid JSON`));
+      expect(thrownNsxError(() => loadProfileFile(file)).message).toMatch(new RegExp(`seccomp profile ${file}: invalid JSON`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,8 +1,8 @@
 // Docker's default profile and hand-written profiles, compiled and then run through the BPF
 // interpreter: what would the kernel answer for this syscall, with these arguments?
 import { describe, expect, it } from '@jest/globals';
+import { thrownNsxError } from '../helpers.js';
 import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities.js';
-import { NsxError } from '../../src/runtime/errors.js';
 import {
   AUDIT_ARCH,
   SYSCALLS,
@@ -386,20 +386,10 @@ describe('rule order and actions', () => {
 });
 
 describe('compile errors', () => {
-  function thrown(fn: () => unknown): NsxError {
-    try {
-      fn();
-    } catch (e) {
-      expect(e).toBeInstanceOf(NsxError);
-      return e as NsxError;
-    }
-    throw new Error('expected an NsxError');
-  }
-
   it('refuses a syscall block longer than a jump can skip', () => {
     const sixArgs = [0, 1, 2, 3, 4, 5].map((index) => ({ index, value: index, op: 'SCMP_CMP_MASKED_EQ', valueTwo: 0 }));
     const rules = Array.from({ length: 7 }, () => ({ names: ['ioctl'], action: 'SCMP_ACT_ALLOW', args: sixArgs }));
-    const e = thrown(() => compile(profileWith(rules)));
+    const e = thrownNsxError(() => compile(profileWith(rules)));
     expect(e.message).toMatch(/rules for ioctl compile to \d+ instructions, more than the 255/);
     expect(e.info.hint).toMatch(/syscalls\[0\], syscalls\[1\]/);
   });
@@ -407,13 +397,13 @@ describe('compile errors', () => {
   it('refuses programs longer than BPF_MAXINSNS', () => {
     const names = [...SYSCALLS.x86_64.keys()];
     const sixArgs = [0, 1, 2, 3, 4, 5].map((index) => ({ index, value: index, op: 'SCMP_CMP_EQ' }));
-    const e = thrown(() => compile(profileWith([{ names, action: 'SCMP_ACT_ALLOW', args: sixArgs }])));
+    const e = thrownNsxError(() => compile(profileWith([{ names, action: 'SCMP_ACT_ALLOW', args: sixArgs }])));
     expect(e.message).toMatch(/more than the kernel's limit of 4096/);
   });
 
   it('refuses unknown capability names and architectures in the options', () => {
-    expect(thrown(() => compile(defaultProfile(), 'x86_64', ['sys_admin'])).message).toMatch(/"sys_admin" is not a capability name/);
-    expect(thrown(() => compileProfile(defaultProfile(), { arch: 'riscv64' as SeccompArch, caps: [], kernel: KERNEL })).message).toMatch(/architecture "riscv64"/);
+    expect(thrownNsxError(() => compile(defaultProfile(), 'x86_64', ['sys_admin'])).message).toMatch(/"sys_admin" is not a capability name/);
+    expect(thrownNsxError(() => compileProfile(defaultProfile(), { arch: 'riscv64' as SeccompArch, caps: [], kernel: KERNEL })).message).toMatch(/architecture "riscv64"/);
   });
 
   it("uses capabilities.ts's Docker default set", () => {
