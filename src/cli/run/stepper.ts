@@ -12,7 +12,6 @@ export class Stepper {
   shellOpen = false;
   private continuing = false;
   private keys = new KeyReader(process.stdin);
-  private pivoted = false;
 
   constructor(
     private readonly container: Container,
@@ -25,7 +24,6 @@ export class Stepper {
   }
 
   onEvent(e: RuntimeEvent): void {
-    if (e.type === 'step-applied' && (e.step.id === 'pivot-root')) this.pivoted = true;
     this.print(renderEvent(e, this.container.plan.length, this.c));
   }
 
@@ -56,11 +54,12 @@ export class Stepper {
   private async shell(): Promise<void> {
     const pid = this.container.pid;
     if (pid === undefined) return;
-    this.print([this.c.dim(`  nsenter -t ${pid} --all${this.pivoted ? ' -r -w' : ''} /bin/sh   (type exit to come back)`)]);
+    const pivoted = this.container.applied.has('pivot-root');
+    this.print([this.c.dim(`  nsenter -t ${pid} --all${pivoted ? ' -r -w' : ''} /bin/sh   (type exit to come back)`)]);
     this.keys.release();
     this.shellOpen = true;
     try {
-      await openShell(pid, this.pivoted, (m) => this.print([this.c.red(`  ${m}`)]));
+      await openShell(pid, pivoted, (m) => this.print([this.c.red(`  ${m}`)]));
     } finally {
       this.shellOpen = false;
       this.keys.resume();
