@@ -17,12 +17,18 @@
  * Three processes, like runc's stages:
  *   supervisor  the process nsx starts. It forks the worker at once and stays behind in the host's
  *               namespaces and cgroup, as a child subreaper: fd 4 is its channel ("worker PID" on
- *               start, "exit code|signal N" at the end; it takes "kill SIG" and "cleanup_dir DIR").
- *               EOF on fd 4 means nsx died: it kills the container, removes the cleanup dirs, exits.
+ *               start, "exit code|signal N" at the end; it takes "kill SIG", "cleanup_dir DIR" and
+ *               "resize ROWS COLS"). EOF on fd 4 means nsx died: it kills the container, removes the
+ *               cleanup dirs, exits. With a terminal (the "console" instruction) it holds the pty's
+ *               master and copies between it and its own fd 0 and fd 1, as a container's console
+ *               socket holder does for runc.
  *   worker      reads instructions on fd 3 and applies them to itself (unshare, ...). On "fork" it
  *               forks PID 1 of the new PID namespace, replies with its host PID and exits.
  *   init        the child: reads the remaining instructions on fd 3 (mounts, pivot_root, ... exec).
  *               fd 3 is close-on-exec, so the runtime sees EOF when the container's command starts.
+ *
+ * docker exec uses the same three processes: the worker joins a running container's namespaces
+ * ("setns PID") instead of creating new ones, then forks into its PID namespace.
  *
  * Stages (named in every error): "setup" in the worker, "init" in PID 1.
  */
@@ -51,8 +57,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define CMD_FD 3
@@ -62,6 +70,7 @@
 #define MAX_CLEANUP 16
 
 static const char *stage = "setup";
+static int to_supervisor = -1; /* worker and init → supervisor: PID 1's host PID, a pty master */
 static char *cleanup_dirs[MAX_CLEANUP];
 static int n_cleanup;
 
@@ -298,6 +307,91 @@ static int do_observe(void) {
   return 0;
 }
 
+/* A terminal for the container (docker run -t), made in the container's own devpts instance so that
+ * ttyname(3) inside names /dev/pts/N (pts(4), devpts "newinstance"): open its ptmx, unlock, open the
+ * peer, make the peer this process's stdin, stdout, stderr and controlling terminal (PID 1 leads its
+ * own session), and hand the master to the supervisor (SCM_RIGHTS, unix(7)), which copies it to and
+ * from nsx. runc does the same through its --console-socket. */
+static int do_console(const char *ptmx) {
+  int master = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return reply_err("open", ptmx), -1;
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) return close(master), reply_err("ioctl", "TIOCSPTLCK"), -1;
+  int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+  if (slave < 0) return close(master), reply_err("ioctl", "TIOCGPTPEER"), -1;
+  unsigned ptn = 0;
+  ioctl(master, TIOCGPTN, &ptn);
+  char one = 'c';
+  struct iovec iov = {&one, 1};
+  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &master, sizeof(int));
+  if (sendmsg(to_supervisor, &msg, 0) < 0) return close(master), close(slave), reply_err("sendmsg", "pty master to the supervisor"), -1;
+  close(master);
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(slave, fd) < 0) return reply_err("dup2", "pty"), -1;
+  if (slave > 2) close(slave);
+  if (ioctl(0, TIOCSCTTY, 0) < 0) return reply_err("ioctl", "TIOCSCTTY"), -1;
+  char name[32];
+  snprintf(name, sizeof name, "/dev/pts/%u", ptn);
+  const char *f[] = {name};
+  reply_ok(1, f);
+  return 0;
+}
+
+/* docker exec: join a running container's namespaces, in nsenter(1)'s order (the user namespace
+ * first: it owns the others), skipping those this process is already in (setns(2) refuses to re-enter
+ * its own user namespace). All are opened before any is entered: after the mount namespace /proc is
+ * the container's. Entering a mount namespace sets the root to the namespace's root mount; the
+ * container's own root (a chroot, for the chroot lesson) is taken from /proc/PID/root, as nsenter -r.
+ * The PID and time namespaces apply to the children created afterwards: fork follows. */
+static int do_setns(const char *pid) {
+  static const char *names[] = {"user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt"};
+  enum { N = sizeof names / sizeof *names };
+  int fds[N];
+  char path[64], joined[128] = "";
+  for (int i = 0; i < N; i++) {
+    fds[i] = -1;
+    snprintf(path, sizeof path, "/proc/%s/ns/%s", pid, names[i]);
+    struct stat theirs, mine;
+    if (stat(path, &theirs) < 0) {
+      if (errno == ENOENT && strcmp(names[i], "time") == 0) continue; /* a kernel before 5.6 */
+      for (int k = 0; k < i; k++) if (fds[k] >= 0) close(fds[k]);
+      return reply_err("open", path), -1;
+    }
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/ns/%s", names[i]);
+    if (stat(self, &mine) == 0 && mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev) continue;
+    fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0) return reply_err("open", path), -1;
+  }
+  snprintf(path, sizeof path, "/proc/%s/root", pid);
+  int root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return reply_err("open", path), -1;
+  for (int i = 0; i < N; i++) {
+    if (fds[i] < 0) continue;
+    if (setns(fds[i], 0) < 0) {
+      snprintf(path, sizeof path, "/proc/%s/ns/%s", pid, names[i]);
+      return reply_err("setns", path), -1;
+    }
+    close(fds[i]);
+    size_t used = strlen(joined);
+    snprintf(joined + used, sizeof joined - used, "%s%s", used ? "," : "", names[i]);
+  }
+  if (fchdir(root) < 0) return reply_err("fchdir", "/proc/PID/root"), -1;
+  if (chroot(".") < 0) return reply_err("chroot", "/proc/PID/root"), -1;
+  close(root);
+  if (chdir("/") < 0) return reply_err("chdir", "/"), -1;
+  const char *f[] = {joined};
+  reply_ok(1, f);
+  return 0;
+}
+
 /* ---------- the supervisor ---------- */
 
 /* Remove the directories (the container's cgroups) the runtime registered; their processes are
@@ -336,20 +430,56 @@ static void finish_after_report(int reported) {
   _exit(0);
 }
 
+/* From the worker or PID 1: "p<pid>" (PID 1's host PID), or a pty master passed as SCM_RIGHTS.
+ * Returns -1 at the end (the command was executed, closing PID 1's end). */
+static int from_child(int sock, pid_t *init, int *master) {
+  char buf[32] = "";
+  union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } ctl;
+  struct iovec iov = {buf, sizeof buf - 1};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof ctl.b};
+  ssize_t r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  if (r < 0 && errno == EINTR) return 0;
+  if (r <= 0) return -1;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(master, CMSG_DATA(c), sizeof(int));
+  else if (buf[0] == 'p') *init = (pid_t)atoi(buf + 1);
+  return 0;
+}
+
+static void set_winsize(int master, unsigned rows, unsigned cols) {
+  struct winsize ws = {(unsigned short)rows, (unsigned short)cols, 0, 0};
+  if (master >= 0 && rows && cols) ioctl(master, TIOCSWINSZ, &ws);
+}
+
+/* Copies what the container wrote to its terminal to fd 1: 1 when it copied some, 0 when there is
+ * nothing now, -1 once nothing more can come (read(2) on a master whose every slave is closed fails
+ * with EIO). */
+static int pump_master(int master) {
+  char buf[16384];
+  ssize_t n = read(master, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
+  if (n <= 0) return -1;
+  write_all(1, buf, (size_t)n);
+  return 1;
+}
+
 /* The supervisor stays in the host's namespaces and cgroup for the container's whole life. It is a
  * child subreaper (prctl(2) PR_SET_CHILD_SUBREAPER), so when the worker forks PID 1 and exits, PID 1
  * becomes the supervisor's child. It reports how the container ended, obeys "kill SIG", and when
- * the runtime dies (EOF on fd 4) at any step, kills what it has and removes the cleanup dirs. */
+ * the runtime dies (EOF on fd 4) at any step, kills what it has and removes the cleanup dirs. With
+ * a terminal it also copies fd 0 to the pty master and the master to fd 1. */
 static void supervise(pid_t worker, int from_worker) {
   stage = "supervisor";
   pid_t init = 0;
+  int master = -1, in_open = 1;
+  unsigned rows = 0, cols = 0;
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
   for (;;) {
-    struct pollfd p[3] = {{SUP_FD, POLLIN, 0}, {sfd, POLLIN, 0}, {from_worker, POLLIN, 0}};
-    if (poll(p, 3, -1) < 0 && errno != EINTR) break;
+    struct pollfd p[5] = {{SUP_FD, POLLIN, 0}, {sfd, POLLIN, 0}, {from_worker, POLLIN, 0}, {master, POLLIN, 0}, {master >= 0 && in_open ? 0 : -1, POLLIN, 0}};
+    if (poll(p, 5, -1) < 0 && errno != EINTR) break;
     /* The runtime's messages first, all of them, then its EOF: when nsx dies, the worker sees EOF on
      * fd 3 and exits too, and the "cleanup_dir"s still queued here must not be lost to that exit. */
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -358,14 +488,21 @@ static void supervise(pid_t worker, int from_worker) {
       if (n == 0) break; /* the runtime is gone: take the container with us */
       if (strcmp(f[0], "kill") == 0 && n > 1) kill(init ? init : worker, (int)num(f[1]));
       else if (strcmp(f[0], "cleanup_dir") == 0 && n > 1 && n_cleanup < MAX_CLEANUP) cleanup_dirs[n_cleanup++] = strdup(f[1]);
+      else if (strcmp(f[0], "resize") == 0 && n > 2) set_winsize(master, rows = (unsigned)num(f[1]), cols = (unsigned)num(f[2]));
       continue;
     }
-    if (p[2].revents & POLLIN) { /* the worker forked PID 1: its host PID */
-      char buf[32] = "";
-      ssize_t r = read(from_worker, buf, sizeof buf - 1);
-      if (r > 0) init = (pid_t)atoi(buf);
+    if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+      int had = master;
+      if (from_child(from_worker, &init, &master) < 0) { close(from_worker); from_worker = -1; }
+      if (had < 0 && master >= 0) set_winsize(master, rows, cols);
     }
-    if (p[2].revents & (POLLHUP | POLLERR)) { close(from_worker); from_worker = -1; }
+    if (p[3].revents & (POLLIN | POLLHUP | POLLERR) && pump_master(master) < 0) { close(master); master = -1; }
+    if (p[4].revents & (POLLIN | POLLHUP | POLLERR)) {
+      char buf[4096];
+      ssize_t n = read(0, buf, sizeof buf);
+      if (n > 0) write_all(master, buf, (size_t)n);
+      else if (n == 0 || errno != EINTR) in_open = 0; /* the input closed: a terminal has no EOF of its own */
+    }
     if (p[1].revents & POLLIN) {
       struct signalfd_siginfo si;
       if (read(sfd, &si, sizeof si) < 0) { /* drained; waitpid decides */ }
@@ -373,8 +510,13 @@ static void supervise(pid_t worker, int from_worker) {
     int status;
     pid_t w;
     while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
-      if (w == init || (w == worker && init == 0)) /* the container (or, before fork, the worker) ended */
+      if (w == init || (w == worker && init == 0)) { /* the container (or, before fork, the worker) ended */
+        if (master >= 0) { /* what it wrote last is still in the terminal: pass it on first */
+          fcntl(master, F_SETFL, O_NONBLOCK);
+          while (pump_master(master) > 0) {}
+        }
         finish_after_report(report_exit(status));
+      }
     }
   }
   if (init) kill(init, SIGKILL);
@@ -383,8 +525,6 @@ static void supervise(pid_t worker, int from_worker) {
   remove_cleanup_dirs();
   _exit(0);
 }
-
-static int to_supervisor = -1; /* the worker tells the supervisor PID 1's host PID through this */
 
 /* ---------- the instruction loop ---------- */
 
@@ -397,15 +537,15 @@ static int run(char **f, int n) {
     pid_t pid = fork();
     if (pid < 0) { reply_err("fork", NULL); return 1; }
     if (pid > 0) { /* the worker's job ends here: PID 1 carries on, adopted by the supervisor */
-      char p[16];
+      char p[16], msg[17];
       snprintf(p, sizeof p, "%d", pid);
-      if (write_all(to_supervisor, p, strlen(p)) < 0) _exit(125);
+      snprintf(msg, sizeof msg, "p%s", p);
+      if (write_all(to_supervisor, msg, strlen(msg)) < 0) _exit(125);
       const char *r[] = {p};
       reply_ok(1, r);
       _exit(0);
     }
-    stage = "init";
-    close(to_supervisor);
+    stage = "init"; /* to_supervisor stays open (close-on-exec) for a console's pty master */
     /* A session of its own, as runc's init does: the container's kill(0, sig) or a hang-up of its
      * terminal must not reach nsx or the learner's shell (credentials(7), setsid(2)). */
     if (setsid() < 0) _exit(125); /* cannot fail: a new child leads no process group */
@@ -463,6 +603,8 @@ static int run(char **f, int n) {
   else if (strcmp(op, "setresuid") == 0) { NEED(1); uid_t u = (uid_t)num(f[1]); CHECK(setresuid(u, u, u), "setresuid", f[1]); }
   else if (strcmp(op, "seccomp") == 0) { NEED(2); if (load_seccomp((unsigned)num(f[1]), f[2]) < 0) return 1; }
   else if (strcmp(op, "observe") == 0) return do_observe();
+  else if (strcmp(op, "console") == 0) { NEED(1); return do_console(f[1]) < 0 ? 1 : 0; }
+  else if (strcmp(op, "setns") == 0) { NEED(1); return do_setns(f[1]) < 0 ? 1 : 0; }
   else if (strcmp(op, "exec") == 0) { NEED(1); do_exec(f, n); }
   else if (strcmp(op, "exit") == 0) _exit(0);
   else { errno = ENOSYS; reply_err(op, "unknown instruction"); return 1; }
@@ -489,9 +631,9 @@ int main(void) {
     perror("nsx-shim: prctl(PR_SET_CHILD_SUBREAPER)");
     return 125;
   }
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) < 0) {
-    perror("nsx-shim: pipe2");
+  int pipefd[2]; /* [0] the supervisor's end, [1] the worker's (and PID 1's): records, fds */
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pipefd) < 0) {
+    perror("nsx-shim: socketpair");
     return 125;
   }
   pid_t supervisor = getpid();
