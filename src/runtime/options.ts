@@ -77,6 +77,8 @@ export interface RunOptions {
   network?: string;
   userns?: string;
   unsafeChroot?: boolean;
+  /** docker's -t: a pseudo-terminal for the command. */
+  tty?: boolean;
   /** Extra namespaces beyond docker's defaults (the time namespace, for its lesson). */
   timeNamespace?: boolean;
   /** With timeNamespace: the seconds its CLOCK_MONOTONIC and CLOCK_BOOTTIME are ahead of (or, negative, behind) the host's. */
@@ -262,7 +264,7 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
   const id = newId();
   const hostname = o.hostname ?? id.slice(0, 12);
   // docker's order: its defaults, then the image's Env, then -e; a later NAME wins.
-  const env = mergeEnv([`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, ...(image?.config.Env ?? [])], parseEnv(o.env));
+  const env = mergeEnv([`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, ...(o.tty ? ['TERM=xterm'] : []), ...(image?.config.Env ?? [])], parseEnv(o.env));
   checkCommand(view, args, env, image?.ref);
   if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw new NsxError(`-w ${o.workdir}: the working directory must be an absolute path`, { hint: `write -w /${o.workdir}` });
   const imageDir = image?.config.WorkingDir;
@@ -286,7 +288,7 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
   return {
     id,
     ...(o.name ? { name: o.name } : {}),
-    process: { args, env, cwd, user, noNewPrivileges: sec.noNewPrivileges, capabilities },
+    process: { args, env, cwd, user, noNewPrivileges: sec.noNewPrivileges, capabilities, ...(o.tty ? { terminal: true } : {}) },
     root,
     hostname,
     mounts: defaultMounts({ sysfs, ptsGid: gid5Mapped }),

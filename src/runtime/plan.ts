@@ -7,12 +7,13 @@ import { NsxError } from './errors.js';
 import { shellLine } from '../shellwords.js';
 import type { ContainerSpec, Mount, NamespaceType, OverlayRoot } from './spec.js';
 import { DEFAULT_DEVICES, DEV_SYMLINKS } from './spec.js';
-import { STEP_INFO, STEP_ORDER, type StepId, type StepInfo } from './steps.js';
+import { EXEC_ORDER, EXEC_STEP_INFO, STEP_INFO, STEP_ORDER, type ExecStepId, type StepId, type StepInfo } from './steps.js';
 
 /** What one step does. 'shim' operations run inside the container process; 'host' ones run in nsx. */
 export type Action =
   | { kind: 'shim'; op: string; args: string[] }
   | { kind: 'host'; op: 'cgroup' }
+  | { kind: 'host'; op: 'cgroup-join'; id: string }
   | { kind: 'host'; op: 'id-maps'; setgroups: 'allow' | 'deny' }
   | { kind: 'host'; op: 'veth' };
 
@@ -237,7 +238,13 @@ function devStep(spec: ContainerSpec, host: HostFacts): Partial<PlannedStep> {
   }
   for (const [target, link] of DEV_SYMLINKS) actions.push(shim('symlink', target, posix.join(dev, posix.basename(link))));
   for (const m of under) actions.push(...mountActions(host, m));
-  return { actions };
+  if (!spec.process.terminal) return { actions };
+  // docker run -t: the terminal comes from the container's own devpts instance, just mounted.
+  return {
+    actions: [...actions, shim('console', posix.join(dev, 'pts', 'ptmx'))],
+    syscalls: [...STEP_INFO.dev.syscalls, 'open("ROOTFS/dev/pts/ptmx")', 'ioctl(TIOCGPTPEER)', 'dup2(pty, 0|1|2)', 'ioctl(0, TIOCSCTTY)'],
+    notes: ["-t: a pseudo-terminal from the container's own devpts becomes PID 1's stdin, stdout, stderr and controlling terminal; its master goes to the supervisor, which copies it to nsx (pts(4))"],
+  };
 }
 
 function sysStep(spec: ContainerSpec, host: HostFacts): Partial<PlannedStep> {
@@ -393,6 +400,34 @@ export function buildPlan(spec: ContainerSpec, host: HostFacts): PlannedStep[] {
     const built = BUILDERS[id](spec, host);
     return { id, ...STEP_INFO[id], actions: [], notes: [], ...built };
   });
+}
+
+/** docker exec: a new process in a running container, with the container's cgroup, namespaces and
+ *  security settings (the spec's: its user, capabilities, no_new_privs, seccomp filter), in
+ *  EXEC_ORDER. `pid` is the container's PID 1 on the host. */
+export function buildExecPlan(spec: ContainerSpec, host: HostFacts, pid: number): PlannedStep[] {
+  if (spec.process.args.length === 0) throw new NsxError('no command to run', { hint: 'give the command after the container, e.g. nsx exec web ps' });
+  const { args, env, cwd } = spec.process;
+  const built: Record<ExecStepId, () => Partial<PlannedStep>> = {
+    cgroup: () => (host.root ? { actions: [{ kind: 'host', op: 'cgroup-join', id: spec.id }] } : { skip: 'running without root: the container has no cgroup of its own' }),
+    namespaces: () => ({ actions: [shim('setns', pid)], shell: `nsenter --target ${pid} --all --root` }),
+    fork: () => ({
+      actions: [shim('fork'), ...(spec.process.terminal ? [shim('console', '/dev/pts/ptmx')] : [])],
+      syscalls: ['fork()'],
+      shell: '',
+      why: "setns(2) into a PID (or time) namespace applies to the children created afterwards: the child is in the container's PID namespace, with a PID of its own there.",
+    }),
+    'no-new-privs': () => noNewPrivsStep(spec),
+    capabilities: () => capabilitiesStep(spec, host),
+    seccomp: () => seccompStep(spec, host),
+    exec: () => ({
+      syscalls: [`chdir("${cwd}")`, `execve("${args[0]}", …)`],
+      shell: `exec ${shellLine(args)}`,
+      actions: [shim('chdir', cwd), shim('exec', args.length, ...args, ...env)],
+      why: "The command replaces the runtime's code; it runs beside PID 1 and ends with the container at the latest (pid_namespaces(7): when PID 1 dies, the kernel kills every other process of its namespace).",
+    }),
+  };
+  return EXEC_ORDER.map((id) => ({ id, ...EXEC_STEP_INFO[id], actions: [], notes: [], ...built[id]() }));
 }
 
 /** A copy of the plan with two steps swapped: for the kernel-order lesson's "break it". */

@@ -21,6 +21,8 @@ export interface RunHooks {
   /** Removes what the container had outside the runtime's own reach (an image's writable layer),
    *  once its processes are gone; returns what it removed, for the cleaned-up event. */
   cleanup?: () => string[];
+  /** Called once the shim runs, before the first step: its stdio pipes exist from here on. */
+  spawned?: (container: Container) => void;
 }
 
 export interface RunResult {
@@ -96,6 +98,9 @@ export class Container {
   }
 
   /** The container's output streams, when it was made with 'pipe' stdio (the lesson player shows them). */
+  get stdin(): NodeJS.WritableStream | null {
+    return this.shim?.process.stdin ?? null;
+  }
   get stdout(): NodeJS.ReadableStream | null {
     return this.shim?.process.stdout ?? null;
   }
@@ -126,6 +131,11 @@ export class Container {
     this.shim?.kill(sig);
   }
 
+  /** The terminal's size (TIOCSWINSZ on the pty's master, through the supervisor), for -t. */
+  resize(rows: number, cols: number): void {
+    this.shim?.resize(rows, cols);
+  }
+
   private abortable<T>(p: Promise<T>): Promise<T | 'aborted'> {
     if (this.aborted) return Promise.resolve('aborted');
     return Promise.race([p, new Promise<'aborted'>((r) => this.abortWaiters.push(() => r('aborted')))]);
@@ -137,6 +147,7 @@ export class Container {
     this.emit({ type: 'created', id: this.id, name: this.spec.name, rootfs: this.spec.root.path, command: this.spec.process.args, steps });
     try {
       this.shim = await Shim.start(this.stdio, this.runAs);
+      hooks.spawned?.(this);
       if (this.observing) this.lastEvidence = this.observe(await this.inside()); // the baseline the first step is compared with
       for (const [index, step] of this.plan.entries()) {
         const s = steps[index];
@@ -243,6 +254,9 @@ export class Container {
     switch (a.op) {
       case 'cgroup':
         return this.joinCgroup();
+      case 'cgroup-join': // docker exec: the running container's cgroup, not one of our own to remove
+        ContainerCgroup.open(detectLayout(), a.id).addProcess(shim.pid);
+        return;
       case 'id-maps':
         return this.writeIdMaps(a.setgroups);
       case 'veth':

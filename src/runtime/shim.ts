@@ -141,6 +141,11 @@ export class Shim {
     this.sup.send(['cleanup_dir', dir]);
   }
 
+  /** A terminal's new size: the supervisor, which holds the pty's master, sets it (TIOCSWINSZ). */
+  resize(rows: number, cols: number): void {
+    this.sup.send(['resize', String(rows), String(cols)]);
+  }
+
   /** Sends one instruction and waits for the reply; a failure becomes a ShimError. */
   async call(op: string, args: string[] = []): Promise<string[]> {
     this.cmd.send([op, ...args]);

@@ -47,6 +47,8 @@ export interface ContainerSpec {
     /** The capabilities the command may have. As Docker: for uid 0 bounding = effective = permitted;
      *  for any other user only the bounding set (execve clears the rest); no inheritable, no ambient. */
     capabilities: CapabilityName[];
+    /** A pseudo-terminal as its stdin, stdout and stderr (OCI process.terminal; docker run -t). */
+    terminal?: boolean;
   };
   /** The root filesystem: a directory (bound onto itself), or with overlay an image's layers mounted
    *  with overlayfs on path (= overlay.target) inside the container's mount namespace; `copied` says

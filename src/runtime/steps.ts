@@ -27,6 +27,12 @@ export const STEP_ORDER = [
 
 export type StepId = (typeof STEP_ORDER)[number];
 
+/** docker exec's order (runc exec, nsenter): a new process joins what the container already has.
+ *  The ids are the container's steps whose kernel feature each one joins (namespaces: setns(2)). */
+export const EXEC_ORDER = ['cgroup', 'namespaces', 'fork', 'no-new-privs', 'capabilities', 'seccomp', 'exec'] as const;
+
+export type ExecStepId = (typeof EXEC_ORDER)[number] & StepId;
+
 /** What a learner is told about each step, apart from what the runtime does in it. */
 export interface StepInfo {
   title: string;
@@ -166,5 +172,28 @@ export const STEP_INFO: Record<StepId, StepInfo> = {
     shell: 'exec COMMAND',
     manPage: 'execve(2)',
     why: 'The runtime\'s code is replaced by the command, which runs as PID 1 of the container; when it exits, the container is over.',
+  },
+};
+
+/** The exec steps: the container's own where they are the same kernel feature. */
+export const EXEC_STEP_INFO: Record<ExecStepId, StepInfo> = {
+  'no-new-privs': STEP_INFO['no-new-privs'],
+  capabilities: STEP_INFO.capabilities,
+  seccomp: STEP_INFO.seccomp,
+  exec: STEP_INFO.exec,
+  fork: STEP_INFO.fork,
+  cgroup: {
+    title: 'Join the container\'s cgroup',
+    syscalls: ['write("/sys/fs/cgroup/…/nsx/<id>/cgroup.procs", pid)'],
+    shell: 'echo $$ > /sys/fs/cgroup/…/nsx/<id>/cgroup.procs',
+    manPage: 'cgroups(7)',
+    why: 'The new process counts against the container\'s limits like every other process of it.',
+  },
+  namespaces: {
+    title: 'Join the container\'s namespaces',
+    syscalls: ['open("/proc/PID/ns/…")', 'setns(fd, 0) (user, cgroup, ipc, uts, net, pid, time, mnt)', 'chroot("/proc/PID/root")'],
+    shell: 'nsenter --target PID --all --root',
+    manPage: 'setns(2)',
+    why: 'setns(2) moves the calling process into an existing namespace, named by a file in /proc/PID/ns; the user namespace first, since it owns the others.',
   },
 };
