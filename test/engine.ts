@@ -4,6 +4,7 @@ import { chmodSync, chownSync, mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FrameDecoder } from '../src/engine/stream.js';
 import { ROOT } from './helpers.js';
 
 export const NSXD = join(ROOT, 'dist', 'src', 'engine', 'nsxd.js');
@@ -12,6 +13,17 @@ export interface ApiReply {
   status: number;
   text: string;
   body: any;
+  /** The bytes as they came (a multiplexed stream is not text). */
+  raw: Buffer;
+}
+
+/** docker's multiplexed stream (logs, attach without a terminal) split into its two streams. */
+export function demux(raw: Buffer): { stdout: string; stderr: string } {
+  const parts = { stdout: '', stderr: '' };
+  const d = new FrameDecoder((s, data) => (parts[s === 1 ? 'stdout' : 'stderr'] += data.toString('utf8')));
+  d.push(raw);
+  if (d.pending) throw new Error(`a cut frame at the end: ${d.pending} bytes`);
+  return parts;
 }
 
 export class TestEngine {
@@ -68,16 +80,18 @@ export class TestEngine {
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
       const req = request({ socketPath: this.socket, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} }, (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
         res.on('end', () => {
+          const raw = Buffer.concat(chunks);
+          const text = raw.toString('utf8');
           let parsed: any;
           try {
             parsed = JSON.parse(text);
           } catch {
             parsed = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, text, body: parsed });
+          resolve({ status: res.statusCode ?? 0, text, body: parsed, raw });
         });
       });
       req.on('error', reject);

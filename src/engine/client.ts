@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { NsxError } from '../runtime/errors.js';
 import { packageRoot } from '../paths.js';
@@ -33,6 +34,31 @@ export class EngineClient {
           res.on('error', reject);
         },
       );
+      req.on('error', (e) => reject(connectError(this.socket, e as NodeJS.ErrnoException)));
+      req.end(data);
+    });
+  }
+
+  /** docker's hijack: POST with "Upgrade: tcp"; once the engine answers 101 the connection is a
+   *  raw two-way stream (the container's output in, its input out). Anything else is its error. */
+  hijack(path: string, body?: unknown): Promise<{ socket: Socket; head: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const data = body === undefined ? '' : JSON.stringify(body);
+      const req = httpRequest({
+        socketPath: this.socket,
+        method: 'POST',
+        path,
+        headers: { Connection: 'Upgrade', Upgrade: 'tcp', 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) },
+      });
+      req.on('upgrade', (_res, socket: Socket, head: Buffer) => resolve({ socket, head }));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          reject(apiError({ status: res.statusCode ?? 0, body: text, json: <T>() => JSON.parse(text) as T }));
+        });
+      });
       req.on('error', (e) => reject(connectError(this.socket, e as NodeJS.ErrnoException)));
       req.end(data);
     });

@@ -3,7 +3,8 @@
 // appended to a log file; every change of state is written to the state file before it is answered.
 import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ContainerCgroup, detectLayout, removeStaleCgroups } from '../runtime/cgroups.js';
@@ -12,7 +13,7 @@ import { NsxError } from '../runtime/errors.js';
 import { hostFacts, isRealRoot } from '../runtime/host.js';
 import { namespacesOf, parseStatus } from '../runtime/observe.js';
 import { specFromRunOptions, type ImageRun } from '../runtime/options.js';
-import { buildPlan } from '../runtime/plan.js';
+import { buildExecPlan, buildPlan } from '../runtime/plan.js';
 import { Container, type RunResult } from '../runtime/runtime.js';
 import { compileForHost, loadSeccomp } from '../runtime/seccomp-host.js';
 import { signalNumber } from '../runtime/shim.js';
@@ -21,6 +22,7 @@ import type { LayeredView } from '../image/rootfs.js';
 import { ApiError, nameInUse, noSuchContainer, removeRunning } from './errors.js';
 import { humanDuration } from './humanize.js';
 import { randomName, VALID_NAME } from './names.js';
+import { frame, type StreamId } from './stream.js';
 import { loadState, saveState, type ContainerRecord, type HostConfig } from './state.js';
 
 /** The body of POST /containers/create (docker's ContainerCreateRequest, the part nsx has). */
@@ -33,7 +35,38 @@ export interface CreateBody {
   Entrypoint?: string[] | string;
   Env?: string[];
   Hostname?: string;
+  WorkingDir?: string;
+  User?: string;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
   HostConfig?: HostConfig;
+}
+
+/** The body of POST /containers/{id}/exec (docker's ExecConfig, the part nsx has). */
+export interface ExecBody {
+  Cmd?: string[];
+  Env?: string[];
+  WorkingDir?: string;
+  User?: string;
+  Tty?: boolean;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Privileged?: boolean;
+}
+
+/** A process started by docker exec in a running container (GET /exec/{id}/json). */
+export interface ExecRecord {
+  ID: string;
+  ContainerID: string;
+  Running: boolean;
+  ExitCode: number | null;
+  Pid: number;
+  ProcessConfig: { tty: boolean; entrypoint: string; arguments: string[]; user: string; privileged: boolean };
+  OpenStdin: boolean;
+  Body: ExecBody;
+  Error?: string;
 }
 
 interface Live {
@@ -42,15 +75,66 @@ interface Live {
   logFd: number;
 }
 
+/** Where a container's (or an exec's) output goes while it runs, and its input comes from: the
+ *  engine reads the shim's stdout and stderr pipes, writes them to the log in the API's format
+ *  (stream.ts) and to every attached client; an attached client's input goes to its stdin pipe. */
+export class Hub extends EventEmitter {
+  stdin?: NodeJS.WritableStream;
+  /** Input that came before the container started (docker run -i attaches first), and its end. */
+  private early: Buffer[] = [];
+  private earlyEnd = false;
+  constructor(readonly tty: boolean, readonly stdinOnce = false) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  /** Takes the streams of a container whose shim just started; resolves when both have ended. */
+  connect(c: Container, logFd?: number): Promise<void> {
+    this.stdin = c.stdin ?? undefined;
+    this.stdin?.on('error', () => {}); // the container exited while input was on its way
+    for (const d of this.early.splice(0)) this.stdin?.write(d);
+    if (this.earlyEnd) this.stdin?.end();
+    this.earlyEnd = false;
+    const ended = [c.stdout, c.stderr].map((s, i) => new Promise<void>((resolve) => {
+      if (!s) return resolve();
+      s.on('data', (d: Buffer) => {
+        const bytes = this.tty ? d : frame((i + 1) as StreamId, d);
+        if (logFd !== undefined) writeSync(logFd, bytes);
+        this.emit('data', bytes);
+      });
+      s.on('end', resolve).on('close', resolve).on('error', resolve);
+    }));
+    return Promise.all(ended).then(() => undefined);
+  }
+
+  /** An attached client's input. */
+  write(d: Buffer): void {
+    if (this.stdin) this.stdin.write(d);
+    else this.early.push(d);
+  }
+
+  /** An attached client ended its input: with StdinOnce (docker run -i), so does the container's. */
+  inputEnded(): void {
+    if (!this.stdinOnce) return;
+    if (this.stdin) this.stdin.end();
+    else this.earlyEnd = true;
+  }
+}
+
 const NEVER = '0001-01-01T00:00:00Z'; // docker's zero time
 
 export class Engine {
   private readonly records = new Map<string, ContainerRecord>();
   private readonly live = new Map<string, Live>();
+  /** Each container's output and input, across its runs (attach subscribes before start too). */
+  private readonly hubs = new Map<string, Hub>();
+  private readonly execs = new Map<string, { record: ExecRecord; hub: Hub; container?: Container; done?: Promise<void> }>();
   /** Restarts the policy has scheduled (docker's back-off: 100 ms, doubling). */
   private readonly restarts = new Map<string, NodeJS.Timeout>();
   /** Waiters for a container to stop for good (no restart coming). */
   private readonly settled = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  /** Waiters for the next exit, restart or not (docker wait --condition next-exit, docker run). */
+  private readonly nextExit = new Map<string, (() => void)[]>();
   private shuttingDown = false;
   /** docker's events (GET /events): one per create, start, kill, die, oom, restart, destroy. */
   readonly events = new EventEmitter();
@@ -148,6 +232,10 @@ export class Engine {
       name: name ?? r.Name,
       hostname: r.Config.Hostname || undefined,
       env: r.Config.Env,
+      workdir: r.Config.WorkingDir || undefined,
+      user: r.Config.User || undefined,
+      tty: r.Config.Tty,
+      userns: h.UsernsMode || undefined,
       memory: h.Memory ? String(h.Memory) : undefined,
       pidsLimit: h.PidsLimit || undefined,
       cpus: h.NanoCpus ? h.NanoCpus / 1e9 : undefined,
@@ -229,7 +317,19 @@ export class Engine {
       Rootfs: body.Rootfs,
       Path: cmd[0] ?? '',
       Args: cmd.slice(1),
-      Config: { Hostname: body.Hostname ?? '', Env: body.Env ?? [], Cmd: cmd, ...(entrypoint ? { Entrypoint: entrypoint } : {}), Image: body.Image ?? '', Rootfs: body.Rootfs },
+      Config: {
+        Hostname: body.Hostname ?? '',
+        Env: body.Env ?? [],
+        Cmd: cmd,
+        ...(entrypoint ? { Entrypoint: entrypoint } : {}),
+        Image: body.Image ?? '',
+        Rootfs: body.Rootfs,
+        ...(body.WorkingDir ? { WorkingDir: body.WorkingDir } : {}),
+        ...(body.User ? { User: body.User } : {}),
+        Tty: !!body.Tty,
+        OpenStdin: !!body.OpenStdin,
+        StdinOnce: !!body.StdinOnce,
+      },
       HostConfig: h,
       State: { Status: 'created', Pid: 0, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: NEVER, FinishedAt: NEVER },
       LogPath: '',
@@ -293,14 +393,24 @@ export class Engine {
     // An overlay root is empty on the host until the rootfs step mounts it: look into the layers.
     const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost, spec.root.overlay ? view : undefined));
     const logFd = openSync(r.LogPath, 'a', 0o600);
-    const container = new Container(spec, plan, ['ignore', logFd, logFd], false);
+    const container = new Container(spec, plan, [r.Config.OpenStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], false);
+    const hub = this.hub(r);
+    let drained: Promise<void> = Promise.resolve();
     container.on((e) => {
       if (e.type !== 'started') return;
       r.State = { ...r.State, Status: 'running', Pid: e.pid, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: new Date().toISOString(), FinishedAt: NEVER };
       this.save();
       this.event(r, byPolicy ? 'restart' : 'start');
     });
-    const done = container.run().then((result) => this.exited(r, result));
+    const size = r.HostConfig.ConsoleSize;
+    const spawned = (c: Container) => {
+      drained = hub.connect(c, logFd);
+      if (size && size[0] > 0 && size[1] > 0) c.resize(size[0], size[1]); // applied as the terminal is made
+    };
+    const done = container.run({ spawned }).then(async (result) => {
+      await Promise.race([drained, new Promise((res) => setTimeout(res, 2000))]); // the last output, into the log first
+      return this.exited(r, result);
+    });
     this.live.set(r.Id, { container, done, logFd });
     const started = new Promise<void>((resolve) => container.on((e) => e.type === 'started' && resolve()));
     const first = await Promise.race([started.then(() => undefined), done]);
@@ -311,12 +421,137 @@ export class Engine {
     return 'started';
   }
 
+  /** The container's hub (made at its first attach or start). */
+  private hub(r: ContainerRecord): Hub {
+    let hub = this.hubs.get(r.Id);
+    if (!hub) {
+      hub = new Hub(!!r.Config.Tty, !!r.Config.StdinOnce);
+      this.hubs.set(r.Id, hub);
+    }
+    return hub;
+  }
+
+  /** docker attach: the hub to follow (and write to, with stdin). A container that is not running
+   *  may be attached to: its output comes once it starts (docker run -it attaches before start). */
+  attach(ref: string): { hub: Hub; record: ContainerRecord; running: () => boolean } {
+    const r = this.find(ref);
+    return { hub: this.hub(r), record: r, running: () => this.live.has(r.Id) };
+  }
+
+  /** A terminal's size: docker's POST /containers/{id}/resize?h=&w=. */
+  resize(ref: string, rows: number, cols: number): void {
+    const r = this.find(ref);
+    const live = this.live.get(r.Id);
+    if (!live) throw new ApiError(409, `Container ${r.Id} is not running`);
+    live.container.resize(rows, cols);
+  }
+
+  /** docker exec (create): a process to start in a running container. */
+  createExec(ref: string, body: ExecBody): ExecRecord {
+    const r = this.find(ref);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'the request body must be a JSON object', 'e.g. {"Cmd": ["ps"], "AttachStdout": true}');
+    if (!Array.isArray(body.Cmd) || !body.Cmd.length || body.Cmd.some((c) => typeof c !== 'string')) throw new ApiError(400, 'No exec command specified', 'give "Cmd": ["program", "args"…]');
+    if (!this.live.has(r.Id) || r.State.Status !== 'running') throw new ApiError(409, `Container ${r.Id} is not running`);
+    const record: ExecRecord = {
+      ID: randomBytes(32).toString('hex'),
+      ContainerID: r.Id,
+      Running: false,
+      ExitCode: null,
+      Pid: 0,
+      ProcessConfig: { tty: !!body.Tty, entrypoint: body.Cmd[0], arguments: body.Cmd.slice(1), user: body.User ?? '', privileged: !!body.Privileged },
+      OpenStdin: !!body.AttachStdin,
+      Body: body,
+    };
+    this.execs.set(record.ID, { record, hub: new Hub(!!body.Tty, true) });
+    return record;
+  }
+
+  private exec(id: string) {
+    const e = this.execs.get(id);
+    if (!e) throw new ApiError(404, `No such exec instance: ${id}`);
+    return e;
+  }
+
+  inspectExec(id: string): Omit<ExecRecord, 'Body'> & { CanRemove: boolean } {
+    const { record } = this.exec(id);
+    const { Body: _body, ...shown } = record;
+    return { ...shown, CanRemove: false };
+  }
+
+  /** The exec's hub, to attach to before it starts. */
+  execHub(id: string): Hub {
+    return this.exec(id).hub;
+  }
+
+  /** docker exec (start): the command joins the container's cgroup, namespaces and security
+   *  settings (buildExecPlan). Resolves once it runs; `finished` when it has exited. */
+  async startExec(id: string, consoleSize?: [number, number]): Promise<{ finished: Promise<void> }> {
+    const e = this.exec(id);
+    if (e.container) throw new ApiError(409, `Exec ${id} has already been started`);
+    const r = this.find(e.record.ContainerID);
+    if (!this.live.has(r.Id) || r.State.Status !== 'running' || !r.State.Pid) throw new ApiError(409, `Container ${r.Id} is not running`);
+    const b = e.record.Body;
+    let spec: ContainerSpec;
+    let view: LayeredView | undefined;
+    try {
+      const image = r.Root ? await this.imageRun(r.Image, r.Root) : undefined;
+      view = image?.view;
+      const base = { ...r, Config: { ...r.Config, Tty: !!b.Tty, Cmd: b.Cmd!, Entrypoint: [], Env: [...r.Config.Env, ...(b.Env ?? [])], WorkingDir: b.WorkingDir || r.Config.WorkingDir, User: b.User || r.Config.User }, HostConfig: { ...r.HostConfig, Privileged: r.HostConfig.Privileged || b.Privileged } };
+      spec = { ...this.specFor(base, undefined, image?.run), id: r.Id };
+    } catch (err) {
+      if (err instanceof NsxError) {
+        e.record.ExitCode = err.exitCode;
+        throw new ApiError(err.exitCode === 127 || err.exitCode === 126 ? 400 : 500, `OCI runtime exec failed: ${err.message}`, err.info.hint);
+      }
+      throw err;
+    }
+    const plan = buildExecPlan(spec, hostFacts(spec.root.path, compileForHost, spec.root.overlay ? view : undefined), r.State.Pid);
+    const container = new Container(spec, plan, [b.AttachStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], false);
+    e.container = container;
+    let drained: Promise<void> = Promise.resolve();
+    container.on((ev) => {
+      if (ev.type !== 'started') return;
+      e.record.Running = true;
+      e.record.Pid = ev.pid;
+    });
+    const started = new Promise<void>((resolve) => container.on((ev) => ev.type === 'started' && resolve()));
+    const run = container.run({
+      spawned: (c) => {
+        drained = e.hub.connect(c);
+        if (consoleSize && consoleSize[0] > 0 && consoleSize[1] > 0) c.resize(consoleSize[0], consoleSize[1]);
+      },
+    });
+    const finished = run.then(async (result) => {
+      await Promise.race([drained, new Promise((res) => setTimeout(res, 2000))]);
+      e.record.Running = false;
+      e.record.ExitCode = result.exitCode;
+      if (result.error) e.record.Error = result.error.message;
+      e.hub.emit('end');
+    });
+    e.done = finished;
+    const first = await Promise.race([started.then(() => undefined), run]);
+    if (first !== undefined && first.error) {
+      await finished;
+      throw new ApiError(first.exitCode === 126 || first.exitCode === 127 ? 400 : 500, `OCI runtime exec failed: ${first.error.message}`, first.error.info.hint);
+    }
+    return { finished };
+  }
+
+  resizeExec(id: string, rows: number, cols: number): void {
+    const e = this.exec(id);
+    if (!e.container || !e.record.Running) throw new ApiError(409, `Exec ${id} is not running`);
+    e.container.resize(rows, cols);
+  }
+
   private exited(r: ContainerRecord, result: RunResult): RunResult {
     const live = this.live.get(r.Id);
     if (live) closeSync(live.logFd);
     this.live.delete(r.Id);
+    this.hubs.get(r.Id)?.emit('end');
     r.State = { ...r.State, Status: 'exited', Pid: 0, ExitCode: result.exitCode, OOMKilled: result.oomKilled, Error: result.error?.message ?? '', FinishedAt: new Date().toISOString() };
     if (r.State.StartedAt === NEVER) r.State.StartedAt = r.State.FinishedAt;
+    for (const w of this.nextExit.get(r.Id) ?? []) w();
+    this.nextExit.delete(r.Id);
     if (!this.records.has(r.Id)) return result; // removed meanwhile (rm -f)
     if (result.oomKilled) this.event(r, 'oom');
     this.event(r, 'die', { exitCode: String(result.exitCode) });
@@ -407,10 +642,14 @@ export class Engine {
     return 'stopped';
   }
 
-  /** docker wait: the exit code, once the container is not running. */
-  async wait(ref: string): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+  /** docker wait: the exit code, once the container is not running. condition=next-exit (or
+   *  removed, for --rm) waits for the next exit even when it has not started yet (docker run asks
+   *  before it starts the container, so a quick exit cannot be missed). */
+  async wait(ref: string, condition = 'not-running'): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
     const r = this.find(ref);
-    if (this.live.has(r.Id) || this.restarts.has(r.Id)) await this.untilSettled(r.Id); // through restarts, to the last exit
+    if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new ApiError(400, `invalid condition: "${condition}"`, 'use not-running, next-exit or removed');
+    if (condition === 'next-exit') await new Promise<void>((res) => this.nextExit.set(r.Id, [...(this.nextExit.get(r.Id) ?? []), res]));
+    else if (condition === 'removed' || this.live.has(r.Id) || this.restarts.has(r.Id)) await this.untilSettled(r.Id); // through restarts, to the last exit
     return { StatusCode: r.State.ExitCode, Error: r.State.Error ? { Message: r.State.Error } : null };
   }
 
@@ -433,6 +672,8 @@ export class Engine {
 
   private forget(r: ContainerRecord): void {
     this.records.delete(r.Id);
+    this.hubs.delete(r.Id);
+    for (const [id, e] of this.execs) if (e.record.ContainerID === r.Id) this.execs.delete(id);
     this.event(r, 'destroy');
     this.save();
     rmSync(join(this.dir, 'containers', r.Id), { recursive: true, force: true });

@@ -3,8 +3,10 @@
 // codes (400 bad request, 404 no such container, 409 conflict, 500 the engine failed).
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ApiError } from './errors.js';
-import { Engine, type CreateBody } from './engine.js';
+import { Engine, type CreateBody, type ExecBody, type Hub } from './engine.js';
+import { FrameDecoder, MULTIPLEXED_STREAM, RAW_STREAM, frame, upgradeHead } from './stream.js';
 
 /** The API version nsx's shapes follow (docker 24's); a /v1.NN/ prefix on a path is accepted. */
 export const API_VERSION = '1.43';
@@ -76,11 +78,53 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
       engine.kill(id, q.get('signal') || 'SIGKILL');
       send(res, 204);
     }],
-    ['POST', /^\/containers\/([^/]+)\/wait$/, async (_req, res, _q, id) => send(res, 200, await engine.wait(id))],
+    ['POST', /^\/containers\/([^/]+)\/wait$/, async (_req, res, q, id) => {
+      const waiting = engine.wait(id, q.get('condition') ?? undefined);
+      // 404 and 400 come at once; otherwise the headers go now, as docker's do, so a client knows
+      // the wait is registered before it starts the container, and the body when it exits.
+      const early = await Promise.race([waiting.then(() => undefined, (e: unknown) => e), new Promise((r) => setImmediate(r, 'waiting'))]);
+      if (early !== 'waiting' && early !== undefined) throw early;
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
+      res.flushHeaders();
+      res.end(JSON.stringify(await waiting) + '\n');
+    }],
     ['GET', /^\/containers\/([^/]+)\/json$/, (_req, res, _q, id) => send(res, 200, engine.inspect(id))],
     ['GET', /^\/containers\/([^/]+)\/top$/, (_req, res, _q, id) => send(res, 200, engine.top(id))],
     ['GET', /^\/containers\/([^/]+)\/stats$/, (req, res, q, id) => stats(engine, req, res, q, id)],
     ['GET', /^\/containers\/([^/]+)\/logs$/, (req, res, q, id) => logs(engine, req, res, q, id)],
+    ['POST', /^\/containers\/([^/]+)\/attach$/, (req, res, q, id) => {
+      // Without "Upgrade: tcp" there is no way back in: the output only, as a plain streamed answer.
+      const { hub, running } = engine.attach(id);
+      if (!flag(q, 'stream')) return send(res, 200); // logs=1 without stream: see GET /logs
+      res.writeHead(200, { 'Content-Type': hub.tty ? RAW_STREAM : MULTIPLEXED_STREAM, 'Api-Version': API_VERSION });
+      res.flushHeaders();
+      follow(hub, req.socket, (d) => res.write(d), () => res.end(), running);
+    }],
+    ['POST', /^\/containers\/([^/]+)\/resize$/, (_req, res, q, id) => {
+      engine.resize(id, size(q, 'h'), size(q, 'w'));
+      send(res, 200);
+    }],
+    ['POST', /^\/containers\/([^/]+)\/exec$/, async (req, res, _q, id) => {
+      const e = engine.createExec(id, (await readJson(req)) as ExecBody);
+      send(res, 201, { Id: e.ID });
+    }],
+    ['POST', /^\/exec\/([^/]+)\/start$/, async (req, res, _q, id) => {
+      const body = (await readJson(req)) as { Detach?: boolean; ConsoleSize?: [number, number] };
+      const hub = engine.execHub(id);
+      const { finished } = await engine.startExec(id, body.ConsoleSize);
+      if (body.Detach) return send(res, 200);
+      res.writeHead(200, { 'Content-Type': hub.tty ? RAW_STREAM : MULTIPLEXED_STREAM, 'Api-Version': API_VERSION });
+      res.flushHeaders();
+      const ended = new Promise<void>((r) => hub.once('end', r));
+      hub.on('data', (d: Buffer) => res.write(d));
+      await Promise.all([finished, ended]);
+      res.end();
+    }],
+    ['POST', /^\/exec\/([^/]+)\/resize$/, (_req, res, q, id) => {
+      engine.resizeExec(id, size(q, 'h'), size(q, 'w'));
+      send(res, 200);
+    }],
+    ['GET', /^\/exec\/([^/]+)\/json$/, (_req, res, _q, id) => send(res, 200, engine.inspectExec(id))],
     ['DELETE', /^\/containers\/([^/]+)$/, async (_req, res, q, id) => {
       await engine.remove(id, flag(q, 'force'));
       send(res, 204);
@@ -88,14 +132,106 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
   ];
 }
 
-/** The log file as it is (stdout and stderr in the order written; docker's raw stream, as for a tty
- *  container); with follow=1 new output follows until the container exits. */
+function size(q: URLSearchParams, k: string): number {
+  const n = Number(q.get(k));
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ApiError(400, `invalid ${k === 'h' ? 'height' : 'width'}: ${q.get(k)}`, 'give ?h=ROWS&w=COLUMNS, whole numbers');
+  return n;
+}
+
+/** Copies a hub's output to a client until the container's run ends (or the client goes). */
+function follow(hub: Hub, socket: Duplex, write: (d: Buffer) => void, end: () => void, running: () => boolean): void {
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    hub.off('data', write);
+    hub.off('end', finish);
+    end();
+  };
+  hub.on('data', write);
+  // Attached to a container that is not running: its output comes when it starts, and ends when it
+  // exits; one that never starts ends with the client.
+  hub.once('end', finish);
+  socket.once('close', finish);
+  void running;
+}
+
+/** docker's hijacked attach (and exec start) stream: POST with "Connection: Upgrade" and "Upgrade:
+ *  tcp" is answered 101, then the connection carries the container's output one way and the
+ *  client's input the other (stdin=1). The client half-closing ends the input. */
+export async function upgrade(engine: Engine, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://nsxd');
+  const path = url.pathname.replace(/^\/v1\.\d+(?=\/)/, '');
+  const q = url.searchParams;
+  const fail = (e: unknown) => {
+    const status = e instanceof ApiError ? e.status : 500;
+    const body = JSON.stringify({ message: e instanceof Error ? e.message : String(e), ...(e instanceof ApiError && e.hint ? { hint: e.hint } : {}) }) + '\n';
+    socket.end(`HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\n\r\n${body}`);
+  };
+  try {
+    const attach = /^\/containers\/([^/]+)\/attach$/.exec(path);
+    const exec = /^\/exec\/([^/]+)\/start$/.exec(path);
+    if (req.method !== 'POST' || (!attach && !exec)) throw new ApiError(404, `no upgrade on ${req.method} ${path}`, 'only POST /containers/{id}/attach and /exec/{id}/start upgrade the connection');
+    // The request's own body (exec start's JSON) comes first on the connection: read it off.
+    const length = Number(req.headers['content-length'] ?? 0);
+    let buf = head;
+    while (buf.length < length) {
+      const chunk = await new Promise<Buffer | null>((r) => { socket.once('data', r); socket.once('end', () => r(null)); });
+      if (chunk === null) return;
+      buf = Buffer.concat([buf, chunk]);
+    }
+    const rest = buf.subarray(length);
+    let body: { ConsoleSize?: [number, number] } = {};
+    try {
+      body = length ? JSON.parse(buf.subarray(0, length).toString('utf8')) : {};
+    } catch (e) {
+      throw new ApiError(400, `invalid JSON in the request body: ${(e as Error).message}`);
+    }
+    if (attach) {
+      const { hub, running } = engine.attach(decodeURIComponent(attach[1]));
+      socket.write(upgradeHead(hub.tty));
+      if (flag(q, 'stdin')) input(hub, socket, rest);
+      if (flag(q, 'stream')) follow(hub, socket, (d) => socket.write(d), () => socket.end(), running);
+      else socket.end();
+      return;
+    }
+    const id = decodeURIComponent(exec![1]);
+    const hub = engine.execHub(id);
+    const { finished } = await engine.startExec(id, body.ConsoleSize);
+    socket.write(upgradeHead(hub.tty));
+    input(hub, socket, rest);
+    const ended = new Promise<void>((r) => hub.once('end', r));
+    const write = (d: Buffer) => socket.write(d);
+    hub.on('data', write);
+    await Promise.all([finished, ended]);
+    hub.off('data', write);
+    socket.end();
+  } catch (e) {
+    fail(e);
+  }
+}
+
+/** The client's input to the hub's stdin; its end (a half-close) ends the input. */
+function input(hub: Hub, socket: Duplex, first: Buffer): void {
+  if (first.length) hub.write(first);
+  socket.on('data', (d: Buffer) => hub.write(d));
+  socket.once('end', () => hub.inputEnded());
+}
+
+/** The log file: docker's multiplexed frames without a terminal (stdout=, stderr= pick streams),
+ *  the raw stream with one; with follow=1 new output follows until the container exits. */
 async function logs(engine: Engine, req: IncomingMessage, res: ServerResponse, q: URLSearchParams, id: string): Promise<void> {
   if (q.has('stdout') || q.has('stderr')) {
     if (!flag(q, 'stdout') && !flag(q, 'stderr')) throw new ApiError(400, 'You must choose at least one stream');
   }
+  const want = q.has('stdout') || q.has('stderr') ? { stdout: flag(q, 'stdout'), stderr: flag(q, 'stderr') } : { stdout: true, stderr: true };
   const log = engine.logPath(id);
-  res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Api-Version': API_VERSION });
+  const tty = engine.attach(id).hub.tty;
+  res.writeHead(200, { 'Content-Type': tty ? RAW_STREAM : MULTIPLEXED_STREAM, 'Api-Version': API_VERSION });
+  // Picking one stream means reading the frames (they may be cut anywhere between two reads).
+  const picker = tty || (want.stdout && want.stderr) ? undefined : new FrameDecoder((s, d) => {
+    if ((s === 1 && want.stdout) || (s === 2 && want.stderr)) res.write(frame(s, d));
+  });
   let at = 0;
   const copy = async () => {
     if (!existsSync(log.path)) return;
@@ -103,7 +239,7 @@ async function logs(engine: Engine, req: IncomingMessage, res: ServerResponse, q
     if (size <= at) return;
     await new Promise<void>((resolve, reject) => {
       const s = createReadStream(log.path, { start: at, end: size - 1 });
-      s.on('data', (d) => res.write(d));
+      s.on('data', (d) => (picker ? picker.push(d as Buffer) : res.write(d)));
       s.on('end', resolve);
       s.on('error', reject);
     });
@@ -151,7 +287,7 @@ async function stats(engine: Engine, req: IncomingMessage, res: ServerResponse, 
 
 export function createApiServer(engine: Engine): Server {
   const table = routes(engine);
-  return createServer(async (req, res) => {
+  const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://nsxd');
     const path = url.pathname.replace(/^\/v1\.\d+(?=\/)/, '');
     try {
@@ -167,4 +303,6 @@ export function createApiServer(engine: Engine): Server {
       else send(res, 500, { message: `the engine failed (a bug in namespace-explorer): ${(e as Error)?.stack ?? e}` });
     }
   });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(engine, req, socket, head));
+  return server;
 }

@@ -15,7 +15,22 @@ export interface ContainerRecord {
   Rootfs?: string;
   Path: string;
   Args: string[];
-  Config: { Hostname: string; Env: string[]; Cmd: string[]; Entrypoint?: string[]; Image: string; Rootfs?: string };
+  Config: {
+    Hostname: string;
+    Env: string[];
+    Cmd: string[];
+    Entrypoint?: string[];
+    Image: string;
+    Rootfs?: string;
+    WorkingDir?: string;
+    User?: string;
+    /** docker run -t: a pseudo-terminal. */
+    Tty?: boolean;
+    /** docker run -i: the container's stdin stays open for attach. */
+    OpenStdin?: boolean;
+    /** Close its stdin when the first attached client ends its input (docker run -i). */
+    StdinOnce?: boolean;
+  };
   /** An image's container: its root filesystem as made at create (the writable layer under the
    *  image store's containers/<id>/), reused by every start. */
   Root?: { path: string; overlay?: import('../runtime/spec.js').OverlayRoot; copied?: { layers: number; reason: string } };
@@ -51,6 +66,10 @@ export interface HostConfig {
   NetworkMode?: string;
   AutoRemove?: boolean;
   RestartPolicy?: { Name: string; MaximumRetryCount?: number };
+  /** docker's --userns=host; nsx also takes "private" (a user namespace of the container's own). */
+  UsernsMode?: string;
+  /** The terminal's size at start, [rows, columns] (docker API 1.42+), for -t. */
+  ConsoleSize?: [number, number];
 }
 
 export interface StateFile {

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { buildAll, layoutName, loadLayout, writeLayout } from '../../src/image/build.js';
 import { ImageStore } from '../../src/image/store.js';
-import { TestEngine } from '../engine.js';
+import { TestEngine, demux } from '../engine.js';
 import { ROOT, isRoot, itRoot, nsx } from '../helpers.js';
 
 const haveBusybox = existsSync('/bin/busybox');
@@ -45,7 +45,7 @@ describe('images through the engine', () => {
     expect(containers()).toEqual([c.body.Id]); // made at create, as docker's
     expect((await engine.api('POST', '/containers/hello/start')).status).toBe(204);
     expect((await engine.api('POST', '/containers/hello/wait')).body.StatusCode).toBe(0);
-    expect((await engine.api('GET', '/containers/hello/logs')).text).toBe('hello world\n');
+    expect(demux((await engine.api('GET', '/containers/hello/logs')).raw).stdout).toBe('hello world\n');
     const info = (await engine.api('GET', '/containers/hello/json')).body;
     expect(info).toEqual(expect.objectContaining({ Image: 'dockerinaction/hello_world', Path: 'echo', Args: ['hello world'] }));
     expect(info.GraphDriver.Name).toMatch(/^(overlay2|copy)$/);
@@ -63,7 +63,7 @@ describe('images through the engine', () => {
       expect((await engine.api('POST', '/containers/keeper/start')).status).toBe(204);
       expect((await engine.api('POST', '/containers/keeper/wait')).body.StatusCode).toBe(0);
     }
-    expect((await engine.api('GET', '/containers/keeper/logs')).text).toBe('none\nwas-here\n');
+    expect(demux((await engine.api('GET', '/containers/keeper/logs')).raw).stdout).toBe('none\nwas-here\n');
     expect((await engine.api('DELETE', '/containers/keeper')).status).toBe(204);
     expect(containers()).toEqual([]);
   });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATE_FILE } from '../../src/engine/state.js';
-import { TestEngine, parentChain } from '../engine.js';
+import { TestEngine, demux, parentChain } from '../engine.js';
 import { TEST_ROOTFS, UNPRIVILEGED_UID, isRoot, itRoot, nsx } from '../helpers.js';
 
 describe('nsxd, the engine', () => {
@@ -69,8 +69,10 @@ describe('nsxd, the engine', () => {
     expect(ps.stdout).toMatch(/Exited \(7\) .* seven\n/);
     expect((await cli(['ps'])).stdout).not.toContain('seven');
     const logs = await cli(['logs', 'seven']);
-    expect(logs.stdout).toBe('to stdout\nto stderr\n');
-    expect((await engine.api('GET', '/containers/seven/logs?stdout=1&stderr=1')).text).toBe('to stdout\nto stderr\n');
+    expect(logs.stdout).toBe('to stdout\n'); // docker's logs: each stream to its own
+    expect(logs.stderr).toContain('to stderr\n');
+    expect(demux((await engine.api('GET', '/containers/seven/logs?stdout=1&stderr=1')).raw)).toEqual({ stdout: 'to stdout\n', stderr: 'to stderr\n' });
+    expect(demux((await engine.api('GET', '/containers/seven/logs?stdout=0&stderr=1')).raw)).toEqual({ stdout: '', stderr: 'to stderr\n' });
     const inspected = JSON.parse((await cli(['inspect', 'seven'])).stdout);
     expect(inspected[0].State.ExitCode).toBe(7);
     expect((await cli(['rm', 'seven'])).code).toBe(0);
