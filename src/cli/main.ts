@@ -1,7 +1,7 @@
 // nsx: the command line. An explicit list of yargs command modules; handlers import their heavy
 // modules lazily so `nsx --help` stays fast.
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { markCommandStart, runCommand } from './run/index.js';
+import { createCommand, markCommandStart, runCommand } from './run/index.js';
 import { doctorCommand } from './doctor/index.js';
 import { pullCommand } from './pull/index.js';
 import { pushCommand } from './push/index.js';
@@ -23,6 +23,7 @@ export const commands = (exit: ExitHolder): CommandModule<object, any>[] => [
   checkCommand(exit),
   progressCommand(exit),
   runCommand(exit),
+  createCommand(exit),
   doctorCommand(exit),
   pullCommand(exit),
   pushCommand(exit),

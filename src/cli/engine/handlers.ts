@@ -1,5 +1,7 @@
 // The engine verbs' work: each is a client of nsxd (src/engine/client.ts), printing docker's shapes.
 import { NsxError } from '../../runtime/errors.js';
+import { FrameDecoder } from '../../engine/stream.js';
+import { consoleSize, runSession } from './session.js';
 import { apiError, EngineClient, engineClient, startEngine } from '../../engine/client.js';
 import { STATS_HEADER, engineMessages, eventLine, psTable, statsRow, table, type PsRow, type StatsSample } from './messages.js';
 
@@ -55,7 +57,7 @@ export async function ps(a: { all?: boolean; quiet?: boolean; 'no-trunc'?: boole
 
 export async function logs(a: { container: string; follow?: boolean }): Promise<number> {
   const client = await engineClient();
-  const r = await client.request('GET', `/containers/${enc(a.container)}/logs?stdout=1&stderr=1${a.follow ? '&follow=1' : ''}`, undefined, (c) => out(c.toString('utf8')));
+  const r = await client.request('GET', `/containers/${enc(a.container)}/logs?stdout=1&stderr=1${a.follow ? '&follow=1' : ''}`, undefined, await streamWriter(client, a.container));
   if (r.status >= 400) throw apiError(r);
   return 0;
 }
@@ -163,8 +165,51 @@ export async function start(a: { containers: string[]; attach?: boolean }): Prom
   const client = await engineClient();
   const c = enc(a.containers[0]);
   await client.call('POST', `/containers/${c}/start`);
-  const r = await client.request('GET', `/containers/${c}/logs?stdout=1&stderr=1&follow=1`, undefined, (d) => out(d.toString('utf8')));
+  const r = await client.request('GET', `/containers/${c}/logs?stdout=1&stderr=1&follow=1`, undefined, await streamWriter(client, a.containers[0]));
   if (r.status >= 400) throw apiError(r);
   const w = await client.call<{ StatusCode: number }>('POST', `/containers/${c}/wait`);
   return w?.StatusCode ?? 0;
+}
+
+/** Output as the engine sends it: a terminal's raw stream as it is; otherwise docker's multiplexed
+ *  frames, stdout to stdout and stderr to stderr. */
+async function streamWriter(client: EngineClient, container: string): Promise<(d: Buffer) => void> {
+  const info = await client.call<{ Config?: { Tty?: boolean } }>('GET', `/containers/${enc(container)}/json`);
+  if (info?.Config?.Tty) return (d) => process.stdout.write(d);
+  const decoder = new FrameDecoder((s, d) => (s === 1 ? process.stdout : process.stderr).write(d));
+  return (d) => decoder.push(d);
+}
+
+/** docker exec: create the exec, start it attached (or -d), exit with its code. */
+export async function exec(a: { container?: string; command: string[]; detach?: boolean; interactive?: boolean; tty?: boolean; env?: string[]; workdir?: string; user?: string; privileged?: boolean }): Promise<number> {
+  if (!a.container || !a.command.length) throw new NsxError('"nsx exec" requires a container and a command', { hint: 'e.g. nsx exec web ps, or nsx exec -it web sh', exitCode: 1 });
+  const client = await engineClient();
+  const body = {
+    Cmd: a.command,
+    Tty: !!a.tty,
+    AttachStdin: !!a.interactive && !a.detach,
+    AttachStdout: !a.detach,
+    AttachStderr: !a.detach,
+    ...(a.env ? { Env: a.env.filter((e) => e.includes('=')) } : {}),
+    ...(a.workdir ? { WorkingDir: a.workdir } : {}),
+    ...(a.user ? { User: a.user } : {}),
+    ...(a.privileged ? { Privileged: true } : {}),
+  };
+  const created = await client.call<{ Id: string }>('POST', `/containers/${enc(a.container)}/exec`, body);
+  const id = created!.Id;
+  try {
+    if (a.detach) {
+      await client.call('POST', `/exec/${id}/start`, { Detach: true });
+      return 0;
+    }
+    const { socket, head } = await client.hijack(`/exec/${id}/start`, { Detach: false, Tty: !!a.tty, ...(a.tty && consoleSize() ? { ConsoleSize: consoleSize() } : {}) });
+    await runSession(socket, head, { tty: !!a.tty, stdin: !!a.interactive, resize: (h, w) => client.call('POST', `/exec/${id}/resize?h=${h}&w=${w}`) });
+  } catch (e) {
+    // docker's exit codes for a command that cannot run: 127 not found, 126 not executable.
+    if (e instanceof NsxError && /executable file not found|no such file/i.test(e.message)) throw new NsxError(e.message, { ...e.info, exitCode: 127 });
+    if (e instanceof NsxError && /permission denied|not executable/i.test(e.message)) throw new NsxError(e.message, { ...e.info, exitCode: 126 });
+    throw e;
+  }
+  const info = await client.call<{ ExitCode: number | null }>('GET', `/exec/${id}/json`);
+  return info?.ExitCode ?? 0;
 }

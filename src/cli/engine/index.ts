@@ -66,6 +66,31 @@ export function engineCommands(exit: ExitHolder): CommandModule<object, any>[] {
       handler: async (a: any) => void (exit.exitCode = await (await load()).start(a)),
     },
     {
+      command: 'exec [options] [container] [command..]',
+      describe: 'Run a command in a running container: its namespaces, cgroup, user, capabilities and seccomp filter',
+      builder: (y) =>
+        y
+          .positional('container', { type: 'string', describe: 'The container (name, id or unique id prefix)' })
+          .positional('command', { type: 'string', array: true, default: [], describe: 'The command and its arguments' })
+          .options({
+            detach: { alias: 'd', type: 'boolean', describe: 'Run it in the background' },
+            interactive: { alias: 'i', type: 'boolean', describe: 'Keep its stdin open and send yours' },
+            tty: { alias: 't', type: 'boolean', describe: 'A pseudo-terminal for the command' },
+            env: { alias: 'e', type: 'string', array: true, describe: 'Set an environment variable: NAME=value' },
+            workdir: { alias: 'w', type: 'string', describe: 'Working directory inside the container' },
+            user: { alias: 'u', type: 'string', describe: 'User to run as: name|uid[:group|gid]' },
+            privileged: { type: 'boolean', describe: 'All capabilities for the command' },
+          })
+          .parserConfiguration({ 'populate--': true })
+          .example('sudo nsx exec web ps', 'ps inside: the container\'s PID namespace')
+          .example('sudo nsx exec -it web sh', 'A shell in a running container'),
+      handler: async (a: any) => {
+        // The container and the command arrive after "--" (markCommandStart), verbatim.
+        const words = [...(a.container !== undefined ? [a.container] : []), ...(a.command ?? []), ...(a['--'] ?? [])].map(String);
+        exit.exitCode = await (await load()).exec({ ...a, container: words[0], command: words.slice(1) });
+      },
+    },
+    {
       command: 'stop <containers..>',
       describe: 'Stop running containers (SIGTERM, then SIGKILL after --time seconds)',
       builder: (y) => y.positional('containers', containers).options({ time: { alias: 't', type: 'number', describe: 'Seconds to wait before killing the container (default 10)' } }),

@@ -32,6 +32,10 @@ function eventWriter(target: string): { write: (e: RuntimeEvent) => void; close:
 
 export async function runContainer(a: RunArgs): Promise<number> {
   const root = isRealRoot();
+  if (a.detach || a.interactive || a.tty || a.restart !== undefined) {
+    const { runThroughEngine } = await import('./engine-run.js');
+    return runThroughEngine(a, (a.command ?? []).map(String), root);
+  }
   const signalExit: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
   let container: Container | undefined;
   let stepper: Stepper | undefined;

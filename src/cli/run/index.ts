@@ -27,20 +27,27 @@ export interface RunArgs {
   trace?: boolean;
   events?: string;
   'unsafe-chroot'?: boolean;
+  detach?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  restart?: string;
 }
 
 /** The options that take a value (the rest are flags): needed to find where the command starts. */
 const VALUE_OPTIONS = new Set([
   'rootfs', 'pull', 'entrypoint', 'name', 'hostname', 'h', 'env', 'e', 'workdir', 'w', 'user', 'u', 'memory', 'm', 'pids-limit', 'cpus',
-  'cap-add', 'cap-drop', 'security-opt', 'network', 'userns', 'events',
+  'cap-add', 'cap-drop', 'security-opt', 'network', 'userns', 'events', 'restart',
 ]);
+
+/** The verbs whose words after the options are IMAGE [COMMAND…] (run, create) or CONTAINER COMMAND… (exec). */
+const COMMAND_VERBS = new Set(['run', 'create', 'exec']);
 
 /** docker run's rule: options end at the first word that is not one (the IMAGE, or with --rootfs the
  *  command); the rest is the command, verbatim (so `nsx run busybox sh -c 'ls -l'` passes -c and -l
  *  to sh). Inserts "--" there for yargs. */
 export function markCommandStart(argv: string[]): string[] {
-  const at = argv.indexOf('run');
-  if (at < 0) return argv;
+  const at = argv.findIndex((w) => !w.startsWith('-'));
+  if (at < 0 || !COMMAND_VERBS.has(argv[at])) return argv;
   for (let i = at + 1; i < argv.length; i++) {
     const t = argv[i];
     if (t === '--') return argv;
@@ -68,7 +75,11 @@ export function runCommand(exit: ExitHolder): CommandModule<object, RunArgs> {
           entrypoint: { type: 'string', describe: 'Replace the image\'s ENTRYPOINT (and its CMD); "" clears it' },
           name: { type: 'string', describe: 'A name for the container' },
           hostname: { alias: 'h', type: 'string', describe: 'Container host name (default: the short id)' },
-          rm: { type: 'boolean', describe: 'Remove the container when it exits (always done for now)' },
+          rm: { type: 'boolean', describe: 'Remove the container when it exits (without -d, -i, -t, --restart: always done)' },
+          detach: { alias: 'd', type: 'boolean', describe: 'Through the engine: start it in the background and print its id' },
+          interactive: { alias: 'i', type: 'boolean', describe: 'Through the engine: keep its stdin open and send yours' },
+          tty: { alias: 't', type: 'boolean', describe: 'Through the engine: a pseudo-terminal for the command' },
+          restart: { type: 'string', describe: 'Through the engine: no | always | unless-stopped | on-failure[:N]' },
           env: { alias: 'e', type: 'string', array: true, describe: 'Set an environment variable: NAME=value, or NAME to copy it' },
           workdir: { alias: 'w', type: 'string', describe: 'Working directory inside the container' },
           user: { alias: 'u', type: 'string', describe: 'User to run as: name|uid[:group|gid]' },
@@ -89,13 +100,34 @@ export function runCommand(exit: ExitHolder): CommandModule<object, RunArgs> {
         .parserConfiguration({ 'populate--': true })
         .example('nsx run dockerinaction/hello_world', 'Pull the image if needed and run its default command')
         .example('sudo nsx run --step --rootfs sandbox/rootfs/busybox /bin/sh', 'Build a container step by step')
-        .example('sudo nsx run --rm -m 64m --pids-limit 32 --rootfs sandbox/rootfs/busybox ps', 'Limits and ps inside') as any,
+        .example('sudo nsx run --rm -m 64m --pids-limit 32 --rootfs sandbox/rootfs/busybox ps', 'Limits and ps inside')
+        .example('sudo nsx run -it busybox sh', 'A shell in a terminal, through the engine (nsx ps shows it)')
+        .example('sudo nsx run -d --name web --restart on-failure:3 busybox httpd -f', 'In the background, through the engine') as any,
     handler: async (args) => {
       const { runContainer } = await import('./handler.js');
-      // The image and the command arrive together after "--" (markCommandStart): the handler splits them.
-      const a = args as RunArgs & { image?: string; '--'?: string[] };
-      args.command = [...(a.image !== undefined ? [a.image] : []), ...(args.command ?? []), ...(a['--'] ?? [])].map(String);
+      args.command = commandWords(args); // the handler splits the image from the command
       exit.exitCode = await runContainer(args);
     },
   };
+}
+
+/** nsx create: docker create — the container made by the engine, not started (nsx start starts it). */
+export function createCommand(exit: ExitHolder): CommandModule<object, RunArgs> {
+  const run = runCommand(exit);
+  return {
+    command: 'create [options] [image] [command..]',
+    describe: 'Create a container through the engine without starting it (nsx start starts it)',
+    builder: run.builder,
+    handler: async (args) => {
+      const { isRealRoot } = await import('../../runtime/host.js');
+      const { createContainer } = await import('./engine-run.js');
+      exit.exitCode = await createContainer(args, commandWords(args), isRealRoot());
+    },
+  };
+}
+
+/** The image and the command arrive together after "--" (markCommandStart). */
+function commandWords(args: RunArgs): string[] {
+  const a = args as RunArgs & { image?: string; '--'?: string[] };
+  return [...(a.image !== undefined ? [a.image] : []), ...(args.command ?? []), ...(a['--'] ?? [])].map(String);
 }
