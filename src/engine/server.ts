@@ -5,6 +5,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ApiError } from './errors.js';
 import { Engine, type CreateBody } from './engine.js';
+import { imageRoutes } from './images-api.js';
 
 /** The API version nsx's shapes follow (docker 24's); a /v1.NN/ prefix on a path is accepted. */
 export const API_VERSION = '1.43';
@@ -150,7 +151,7 @@ async function stats(engine: Engine, req: IncomingMessage, res: ServerResponse, 
 }
 
 export function createApiServer(engine: Engine): Server {
-  const table = routes(engine);
+  const table = [...routes(engine), ...imageRoutes({ send, flag, version: API_VERSION })];
   return createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://nsxd');
     const path = url.pathname.replace(/^\/v1\.\d+(?=\/)/, '');
