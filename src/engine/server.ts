@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { ApiError } from './errors.js';
 import { Engine, type CreateBody, type ExecBody, type Hub } from './engine.js';
+import { imageRoutes } from './images-api.js';
 import { FrameDecoder, MULTIPLEXED_STREAM, RAW_STREAM, frame, upgradeHead } from './stream.js';
 
 /** The API version nsx's shapes follow (docker 24's); a /v1.NN/ prefix on a path is accepted. */
@@ -286,7 +287,7 @@ async function stats(engine: Engine, req: IncomingMessage, res: ServerResponse, 
 }
 
 export function createApiServer(engine: Engine): Server {
-  const table = routes(engine);
+  const table = [...routes(engine), ...imageRoutes({ send, flag, version: API_VERSION })];
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://nsxd');
     const path = url.pathname.replace(/^\/v1\.\d+(?=\/)/, '');

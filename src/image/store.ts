@@ -657,7 +657,7 @@ function matches(m: Descriptor, c: ImageReference): boolean {
 }
 
 /** docker adds ":latest" to names in "No such image" messages. */
-function displayRef(text: string): string {
+export function displayRef(text: string): string {
   try {
     const r = parseReference(text);
     return r.tag === undefined && r.digest === undefined ? `${text}:latest` : text;

@@ -40,10 +40,13 @@ interface LayerLine {
 
 /** The line of one layer: "a3ed95caeb02: Downloading [=====>    ]  1.2MB/2.5MB". */
 export function layerLine(id: string, l: { status: string; current?: number; total?: number }): string {
-  if ((l.status === 'Downloading' || l.status === 'Pushing') && l.total) {
-    return `${id}: ${l.status} ${dockerBar(l.current ?? 0, l.total)}  ${humanSize(l.current ?? 0)}/${humanSize(l.total)}`;
-  }
+  if ((l.status === 'Downloading' || l.status === 'Pushing') && l.total) return `${id}: ${l.status} ${progressText(l.current ?? 0, l.total)}`;
   return `${id}: ${l.status}`;
+}
+
+/** "[=====>    ]  1.2MB/2.5MB": the bar and the counts (the engine's progress JSON has it as "progress"). */
+export function progressText(current: number, total: number): string {
+  return `${dockerBar(current, total)}  ${humanSize(current)}/${humanSize(total)}`;
 }
 
 /** Bars on a TTY, plain lines elsewhere; the first and last lines are ordinary lines either way. */

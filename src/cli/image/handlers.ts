@@ -1,13 +1,11 @@
 // The image verbs' handlers (loaded lazily by their command modules). Like docker's client, they
 // exit 1 on failure (nsx run exits 125 when its pull fails, as docker run does).
-import { readFileSync } from 'node:fs';
 import { NsxError } from '../../runtime/errors.js';
 import { familiarName, parseReference } from '../../image/reference.js';
-import { removeLayer } from '../../image/extract.js';
-import { containerUsing } from '../../image/rootfs.js';
 import { ImageStore } from '../../image/store.js';
+import { inspectImage, pullImage, removeImage } from '../../image/verbs.js';
 import { pullRenderer, pushRenderer } from '../../render/pull.js';
-import { imagesTable, inspectJson } from './messages.js';
+import { imagesTable } from './messages.js';
 import type { PullArgs } from '../pull/index.js';
 import type { PushArgs } from '../push/index.js';
 import type { ImagesArgs } from '../images/index.js';
@@ -22,23 +20,13 @@ function asClientError(e: unknown): never {
 }
 
 export async function pullHandler(args: PullArgs): Promise<number> {
-  const { pull } = await import('../../image/pull.js');
-  const { parsePlatform } = await import('../../image/registry.js');
-  const { unpackOnPull } = await import('../../image/rootfs.js');
   const store = new ImageStore();
   try {
     const ref = parseReference(args.name);
     const render = pullRenderer(process.stdout, { quiet: args.quiet });
     if (!args.quiet && ref.tag === undefined && ref.digest === undefined) process.stdout.write('Using default tag: latest\n');
     try {
-      // Layers are unpacked as they come (docker's "Extracting"): a bad one fails the pull and is undone.
-      const result = await pull(args.name, {
-        store,
-        pull: 'always',
-        onEvent: (e) => render.onEvent(e),
-        platform: args.platform ? parsePlatform(args.platform) : undefined,
-        prepare: unpackOnPull(store),
-      });
+      const result = await pullImage(store, args.name, { platform: args.platform, onEvent: (e) => render.onEvent(e) });
       render.finish();
       if (!args.quiet) process.stdout.write(result.ref + '\n');
     } finally {
@@ -91,8 +79,7 @@ export function rmiHandler(args: RmiArgs): number {
   let status = 0;
   for (const ref of args.images) {
     try {
-      // A running container's image stays (docker's conflict); unpacked layers no image uses go too.
-      const lines = store.remove(ref, { force: args.force, inUse: (d) => containerUsing(store.root, d), onLayerUnused: (diffId) => removeLayer(store.root, diffId) });
+      const lines = removeImage(store, ref, args.force);
       for (const line of lines) process.stdout.write(line + '\n');
     } catch (e) {
       if (!(e instanceof NsxError)) throw e;
@@ -118,14 +105,9 @@ export function inspectHandler(args: InspectArgs): number {
   const docs: unknown[] = [];
   const missing: string[] = [];
   for (const name of args.images) {
-    const image = store.resolve(name);
-    if (!image) {
-      missing.push(name);
-      continue;
-    }
-    const entry = store.readIndex().manifests.find((m) => m.digest === image.manifestDigest);
-    const size = readFileSync(store.blobPath(image.manifestDigest)).length;
-    docs.push(inspectJson(image, store.namesOf(image.manifestDigest), entry?.mediaType ?? '', size));
+    const doc = inspectImage(store, name);
+    if (doc) docs.push(doc);
+    else missing.push(name);
   }
   process.stdout.write(JSON.stringify(docs, null, 4) + '\n');
   for (const m of missing) process.stderr.write(`Error: No such image: ${m}\n`);

@@ -1,7 +1,6 @@
-// What the image verbs print, apart from what they do: docker's table for `images`, docker's JSON
-// for `image inspect`, docker's durations and sizes.
+// What the image verbs print, apart from what they do: docker's table for `images`, docker's
+// durations and sizes (`image inspect`'s JSON is the engine's too: src/image/verbs.ts).
 import { humanSize } from '../../render/pull.js';
-import type { ResolvedImage } from '../../image/store.js';
 import type { ImageSummary } from '../../image/types.js';
 
 /** go-units HumanDuration, as docker prints CREATED ("2 weeks ago"). */
@@ -45,37 +44,4 @@ export function imagesTable(rows: ImageSummary[], opts: { digests?: boolean; noT
     humanSize(r.size, 3),
   ]);
   return table([head, ...body]);
-}
-
-/** `docker image inspect`'s document for one image. */
-export function inspectJson(image: ResolvedImage, names: { repoTags: string[]; repoDigests: string[] }, manifestMediaType: string, manifestSize: number) {
-  const c = image.config;
-  const size = image.manifest.layers.reduce((n, l) => n + l.size, 0) + image.manifest.config.size;
-  return {
-    Id: image.configDigest,
-    RepoTags: names.repoTags,
-    RepoDigests: names.repoDigests,
-    Parent: '',
-    Comment: c.history?.[c.history.length - 1]?.comment ?? '',
-    Created: c.created ?? '',
-    DockerVersion: '',
-    Author: c.author ?? '',
-    Config: {
-      User: c.config?.User ?? '',
-      Env: c.config?.Env ?? null,
-      Cmd: c.config?.Cmd ?? null,
-      Entrypoint: c.config?.Entrypoint ?? null,
-      WorkingDir: c.config?.WorkingDir ?? '',
-      Labels: c.config?.Labels ?? null,
-      ...(c.config?.ExposedPorts ? { ExposedPorts: c.config.ExposedPorts } : {}),
-      ...(c.config?.Volumes ? { Volumes: c.config.Volumes } : {}),
-      ...(c.config?.StopSignal ? { StopSignal: c.config.StopSignal } : {}),
-    },
-    Architecture: c.architecture,
-    ...(c.variant ? { Variant: c.variant } : {}),
-    Os: c.os,
-    Size: size,
-    RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
-    Descriptor: { mediaType: manifestMediaType, digest: image.manifestDigest, size: manifestSize },
-  };
 }
