@@ -76,6 +76,13 @@ export function fillPlaceholders(argv: string[], vars: DemoVars): { argv: string
   return { argv: argv.map((a) => a.replace(PLACEHOLDER, (_, n: string) => vars[n as DemoPlaceholder]!)) };
 }
 
+/** argv with every {name} replaced from vars, whatever the names (a tour's lab and commands give
+ *  their own); or the first name vars has no value for. */
+export function fillFrom(argv: string[], vars: Record<string, string | undefined>): { argv: string[] } | { missing: string } {
+  for (const name of placeholdersIn(argv)) if (vars[name] === undefined) return { missing: name };
+  return { argv: argv.map((a) => a.replace(PLACEHOLDER, (_, n: string) => vars[n]!)) };
+}
+
 export { shellLine } from '../shellwords.js';
 
 /** Text as shown to the learner: the container's 64-character id written <id>, as the docs write
