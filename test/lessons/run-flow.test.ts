@@ -3,14 +3,17 @@
 // container from the same image, a program killed from the host ending its container (137) — and
 // nothing left of the lab after it, whether it finished or was stopped with Ctrl-C half-way.
 import { afterEach, describe, expect } from '@jest/globals';
-import { existsSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { findLesson, textOf } from '../../src/learn/course.js';
 import { playLesson, type PlayerEvent } from '../../src/learn/player.js';
 import type { TourRun } from '../../src/learn/tour.js';
 import { makeUI } from '../../src/learn/ui.js';
 import { TestEngine, alive, until } from '../engine.js';
-import { TEST_ROOTFS, itRoot, stripAnsi } from '../helpers.js';
+import { NSX, TEST_ROOTFS, itRoot, stripAnsi } from '../helpers.js';
 import { leftovers } from '../leaks.js';
 import { demoOutputs, playForTest, type Played } from './play.js';
 
@@ -116,6 +119,86 @@ describe('lesson: run-flow', () => {
     expect([left.lab, left.engineAlive, left.left]).toEqual([false, false, []]);
     expect(transcript).toMatch(/Stopped\. Everything the lesson started is removed/);
   }, 120000);
+
+  itRoot('in a terminal: Enter runs a stop, e explains more, Ctrl-C at a prompt stops and removes the lab', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsx-pty-'));
+    const child = spawn('script', ['-qfec', `${process.execPath} ${NSX} lesson run-flow`, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true, // its own process group: a failed test kills script, nsx and all below
+      env: { ...process.env, NO_COLOR: '1', TERM: 'xterm', NSX_PROGRESS: join(dir, 'progress.json') },
+    });
+    let screen = '';
+    child.stdout.on('data', (d) => (screen += stripAnsi(d.toString())));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    let seen = 0;
+    const waitFor = async (text: string | RegExp, ms = 20000) => {
+      for (const end = Date.now() + ms; Date.now() < end; ) {
+        const rest = screen.slice(seen);
+        const m = typeof text === 'string' ? rest.indexOf(text) : rest.search(text);
+        if (m >= 0) {
+          seen += m + 1;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`timed out waiting for ${text}; screen so far:\n${screen.slice(-2000)}`);
+    };
+    try {
+      await waitFor('[1/7]');
+      await waitFor('⏎ apply');
+      child.stdin.write('\r');
+      await waitFor('REPOSITORY   TAG'); // nsx images ran
+      await waitFor('[2/7]');
+      await waitFor('⏎ apply');
+      child.stdin.write('e');
+      await waitFor('Distribution API'); // the deeper paragraph
+      await waitFor('⏎ apply');
+      child.stdin.write('\r');
+      await waitFor('Pull complete');
+      await waitFor('[3/7]');
+      await waitFor('⏎ apply');
+      child.stdin.write('\x03');
+      await waitFor('Stopped.');
+      expect(await exited).toBe(130);
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const labDir = /\/tmp\/nsx-lab-[A-Za-z0-9]+/.exec(screen)![0];
+    expect(screen).toContain(`cleaning up: removed ${labDir}`);
+    expect(existsSync(labDir)).toBe(false);
+    const engine = Number(/nsxd, pid (\d+)/.exec(screen)![1]);
+    expect(alive(engine)).toBe(false);
+  }, 60000);
+
+  itRoot('nsx lesson run-flow and SIGINT to its process group while a container runs (a terminal\'s Ctrl-C): exit 130, nothing left', async () => {
+    const child = spawn(process.execPath, [NSX, 'lesson', 'run-flow', '--print'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, NSX_PROGRESS: join(tmpdir(), `nsx-progress-${process.pid}.json`) } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    try {
+      expect(await until(() => /sleep 300\n/.test(out.split('host$ nsx top lasting')[1] ?? ''), 30000)).toBe(true);
+      const program = Number(out.split('host$ nsx top lasting')[1].split('\n')[2].trim().split(/\s+/)[1]);
+      process.kill(-child.pid!, 'SIGINT');
+      expect(await exited).toBe(130);
+      const labDir = /\/tmp\/nsx-lab-[A-Za-z0-9]+/.exec(out)![0];
+      expect(existsSync(labDir)).toBe(false);
+      expect(await until(() => !alive(program), 5000)).toBe(true);
+      expect(alive(Number(/nsxd, pid (\d+)/.exec(out)![1]))).toBe(false);
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      rmSync(join(tmpdir(), `nsx-progress-${process.pid}.json`), { force: true });
+    }
+  }, 60000);
 
   describe('nsx check run-flow', () => {
     const engine = new TestEngine();
