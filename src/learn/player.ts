@@ -38,8 +38,9 @@ export interface LessonUI {
   c: ChalkInstance;
   write(lines: string[]): void;
   markdown(md: string): string[];
-  /** Before a focus step (or a tour's stop): apply it, explain more, open a shell inside, or quit. */
-  choose(step: { id: string }): Promise<'apply' | 'more' | 'shell' | 'quit'>;
+  /** Before a focus step: apply it, explain more, open a shell inside, or quit. Before a tour's
+   *  stop (o.stop): run its commands, explain more, or quit (there is no container to open). */
+  choose(step: { id: string }, o?: { stop?: boolean }): Promise<'apply' | 'more' | 'shell' | 'quit'>;
   /** A shell inside the container as it stands (interactive only). */
   shell(pid: number, pivoted: boolean): Promise<void>;
   /** A quiz question: the index chosen, or undefined when nobody answers (auto, print). */

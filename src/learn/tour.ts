@@ -116,7 +116,7 @@ export async function playTour(tour: Tour, text: LessonText, ui: LessonUI, emit:
       if (ui.mode === 'auto') await ui.pause();
       for (;;) {
         if (aborted !== undefined) break stops;
-        const choice = await ui.choose({ id: stop.id });
+        const choice = await ui.choose({ id: stop.id }, { stop: true });
         if (choice === 'apply') break;
         if (choice === 'quit') {
           aborted = 130;
@@ -126,7 +126,6 @@ export async function playTour(tour: Tour, text: LessonText, ui: LessonUI, emit:
           ui.write(['', ...ui.markdown(words?.more || 'There is no more on this stop.')]);
           emit({ type: 'explained', step: stop.id, more: true });
         }
-        if (choice === 'shell') ui.write(wrap('There is no container to open a shell in here: this lesson runs its commands on the host. Open another terminal to try them.', 2).map((l) => c.dim(l)));
       }
       ui.write(['']);
       for (const cmd of stop.commands) {

@@ -145,18 +145,18 @@ describe('lesson: run-flow', () => {
     };
     try {
       await waitFor('[1/7]');
-      await waitFor('⏎ apply');
+      await waitFor('⏎ run  e explain more  q quit');
       child.stdin.write('\r');
       await waitFor('REPOSITORY   TAG'); // nsx images ran
       await waitFor('[2/7]');
-      await waitFor('⏎ apply');
+      await waitFor('⏎ run  e explain more  q quit');
       child.stdin.write('e');
       await waitFor('Distribution API'); // the deeper paragraph
-      await waitFor('⏎ apply');
+      await waitFor('⏎ run  e explain more  q quit');
       child.stdin.write('\r');
       await waitFor('Pull complete');
       await waitFor('[3/7]');
-      await waitFor('⏎ apply');
+      await waitFor('⏎ run  e explain more  q quit');
       child.stdin.write('\x03');
       await waitFor('Stopped.');
       expect(await exited).toBe(130);
