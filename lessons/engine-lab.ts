@@ -82,7 +82,7 @@ async function stopEngine(pid: number): Promise<void> {
   for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
-/** Processes whose executable is `exe`, whose parent is `ppid` (the shim's supervisors of an engine). */
+/** The children of process ppid (an engine's: the shim's supervisors of its running containers). */
 function childrenOf(ppid: number): number[] {
   const r = spawnSync('ps', ['-o', 'pid=', '--ppid', String(ppid)], { encoding: 'utf8' });
   return (r.stdout ?? '').split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);

@@ -70,10 +70,8 @@ export function placeholdersIn(argv: string[]): string[] {
 
 /** argv with every {name} replaced; or the first name that is unknown or has no value now. */
 export function fillPlaceholders(argv: string[], vars: DemoVars): { argv: string[] } | { missing: string } {
-  for (const name of placeholdersIn(argv)) {
-    if (!(DEMO_PLACEHOLDERS as readonly string[]).includes(name) || vars[name as DemoPlaceholder] === undefined) return { missing: name };
-  }
-  return { argv: argv.map((a) => a.replace(PLACEHOLDER, (_, n: string) => vars[n as DemoPlaceholder]!)) };
+  for (const name of placeholdersIn(argv)) if (!(DEMO_PLACEHOLDERS as readonly string[]).includes(name)) return { missing: name };
+  return fillFrom(argv, vars);
 }
 
 /** argv with every {name} replaced from vars, whatever the names (a tour's lab and commands give

@@ -132,10 +132,10 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
   if (variant) ui.write(['', ...wrap(`Variant "${opts.variant}": ${variant.title}`, 0).map((l) => c.bold(l)), ...ui.markdown(variantText?.text ?? '')]);
 
   let exitCode = 0;
+  if ((lesson.run || lesson.tour) && lesson.needsRoot && !isRealRoot()) {
+    throw new NsxError(`the "${lesson.id}" lesson needs root`, { hint: 'start it with sudo: sudo nsx learn (or sudo nsx lesson ' + lesson.id + ')' });
+  }
   if (lesson.tour) {
-    if (lesson.needsRoot && !isRealRoot()) {
-      throw new NsxError(`the "${lesson.id}" lesson needs root`, { hint: 'start it with sudo: sudo nsx learn (or sudo nsx lesson ' + lesson.id + ')' });
-    }
     const r = await playTour(lesson.tour, text, ui, emit, opts.onTour);
     exitCode = r.exitCode;
     if (!r.completed) {
@@ -143,9 +143,6 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
       return { completed: false, exitCode };
     }
   } else if (lesson.run) {
-    if (lesson.needsRoot && !isRealRoot()) {
-      throw new NsxError(`the "${lesson.id}" lesson needs root`, { hint: 'start it with sudo: sudo nsx learn (or sudo nsx lesson ' + lesson.id + ')' });
-    }
     const rootfs = opts.rootfs ?? sandboxRootfs();
     const root = isRealRoot();
     const who = containerUser(lesson.run.as, opts.env ?? process.env, { uid: process.getuid!(), gid: process.getgid!(), root });
