@@ -37,13 +37,14 @@ export async function play(id: string, a: PlayArgs): Promise<number> {
   const onEvent = (e: PlayerEvent) => {
     if (fd !== undefined) writeSync(fd, JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n');
   };
-  let current: Container | undefined;
+  // What Ctrl-C aborts: the lesson's container, or its tour (which then tears its lab down).
+  let current: Pick<Container, 'abort'> | undefined;
   const onSignal = (sig: NodeJS.Signals) => current?.abort(sig === 'SIGTERM' ? 143 : 130);
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
   try {
     updateLesson(entry.lesson.id, {});
-    const r = await playLesson(entry.lesson, textOf(entry), { ui, onEvent, onContainer: (c) => (current = c), variant: a.variant });
+    const r = await playLesson(entry.lesson, textOf(entry), { ui, onEvent, onContainer: (c) => (current = c), onTour: (t) => (current = t), variant: a.variant });
     if (r.completed && a.variant === undefined) updateLesson(entry.lesson.id, { status: 'done' });
     return r.completed ? 0 : r.exitCode || 1;
   } finally {

@@ -70,10 +70,15 @@ export function placeholdersIn(argv: string[]): string[] {
 
 /** argv with every {name} replaced; or the first name that is unknown or has no value now. */
 export function fillPlaceholders(argv: string[], vars: DemoVars): { argv: string[] } | { missing: string } {
-  for (const name of placeholdersIn(argv)) {
-    if (!(DEMO_PLACEHOLDERS as readonly string[]).includes(name) || vars[name as DemoPlaceholder] === undefined) return { missing: name };
-  }
-  return { argv: argv.map((a) => a.replace(PLACEHOLDER, (_, n: string) => vars[n as DemoPlaceholder]!)) };
+  for (const name of placeholdersIn(argv)) if (!(DEMO_PLACEHOLDERS as readonly string[]).includes(name)) return { missing: name };
+  return fillFrom(argv, vars);
+}
+
+/** argv with every {name} replaced from vars, whatever the names (a tour's lab and commands give
+ *  their own); or the first name vars has no value for. */
+export function fillFrom(argv: string[], vars: Record<string, string | undefined>): { argv: string[] } | { missing: string } {
+  for (const name of placeholdersIn(argv)) if (vars[name] === undefined) return { missing: name };
+  return { argv: argv.map((a) => a.replace(PLACEHOLDER, (_, n: string) => vars[n]!)) };
 }
 
 export { shellLine } from '../shellwords.js';

@@ -77,6 +77,9 @@ export interface Lesson {
      *  Absent: as nsx runs. See src/learn/runas.ts. */
     as?: 'invoking-user';
   };
+  /** Or, for a lesson about programs that run containers rather than about one container's steps
+   *  (the engine, the CLI): stops of host commands (see Tour). A lesson has run, tour, or neither. */
+  tour?: Tour;
   /** Other ways to play it, by name (see LessonVariant). */
   variants?: Record<string, LessonVariant>;
   /** The steps this lesson explains and pauses at; the rest are applied with a one-line mention. */
@@ -87,6 +90,46 @@ export interface Lesson {
   /** Hints for the task, in order, each a nudge that never gives the answer away. */
   hints: string[];
   quiz: QuizQuestion[];
+}
+
+/** A command of a tour, run on the host (with the lab's environment) and shown with its output. */
+export interface TourCommand {
+  /** argv; {name} is a value the tour's lab or an earlier command gave (see gives). */
+  command: string[];
+  /** One sentence: what to notice in the output. */
+  notice: string;
+  /** A program the command runs that may not be installed: then it is not run, and the transcript
+   *  says why (e.g. { program: 'strace', why: "Debian's strace package: apt-get install strace" }). */
+  needs?: { program: string; why: string };
+  /** Values this command's output gives to the commands after it, as {name} (e.g. a PID it printed). */
+  gives?: (output: string) => Record<string, string>;
+  /** The longest it may run, in seconds (default 30); then it is killed. */
+  seconds?: number;
+}
+
+/** One stop of a tour: its words are "## stop <id>" in lesson.md (and its "### more"). */
+export interface TourStop {
+  id: string;
+  title: string;
+  commands: TourCommand[];
+}
+
+/** What a tour's setup made on the host for its commands (e.g. a private engine and registry). */
+export interface TourLab {
+  /** Values for {name} in the commands. */
+  vars: Record<string, string>;
+  /** Environment variables every command runs with (on top of nsx's own). */
+  env: Record<string, string>;
+  /** Removes everything the lab made; run however the lesson ends (finished, q, Ctrl-C, a failure).
+   *  Returns one line per thing it removed, for the transcript. */
+  teardown: () => Promise<string[]>;
+}
+
+/** A lesson played as stops of host commands instead of one container built step by step. */
+export interface Tour {
+  /** Makes what the commands need, before the first stop. */
+  setup?: () => Promise<TourLab>;
+  stops: TourStop[];
 }
 
 /** lesson.md, split into its sections (see parseLessonMarkdown). */
@@ -100,6 +143,8 @@ export interface LessonText {
   rule: string;
   /** "## task": the try-it-yourself task. */
   task: string;
+  /** "## stop <id>" → what the learner reads before a tour's stop; "### more" under it → deeper. */
+  stops?: Record<string, { text: string; more: string }>;
   /** "## variant <name>" → shown before a variant's run; its "### more" → shown after it. */
   variants?: Record<string, { text: string; more: string }>;
 }

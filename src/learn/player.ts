@@ -16,6 +16,7 @@ import { commandLines, demoVars, fillPlaceholders, shellLine, shownText, type De
 import type { Demo, Lesson, LessonText, QuizQuestion } from './lesson.js';
 import { checkRootfsFor, containerUser } from './runas.js';
 import { sandboxRootfs } from './sandbox.js';
+import { playTour, type TourRun } from './tour.js';
 
 /** What the player reports, besides the runtime's own events (which it passes through). */
 export type LessonEvent =
@@ -37,8 +38,9 @@ export interface LessonUI {
   c: ChalkInstance;
   write(lines: string[]): void;
   markdown(md: string): string[];
-  /** Before a focus step: apply it, explain more, open a shell inside, or quit. */
-  choose(step: PlannedStep): Promise<'apply' | 'more' | 'shell' | 'quit'>;
+  /** Before a focus step: apply it, explain more, open a shell inside, or quit. Before a tour's
+   *  stop (o.stop): run its commands, explain more, or quit (there is no container to open). */
+  choose(step: { id: string }, o?: { stop?: boolean }): Promise<'apply' | 'more' | 'shell' | 'quit'>;
   /** A shell inside the container as it stands (interactive only). */
   shell(pid: number, pivoted: boolean): Promise<void>;
   /** A quiz question: the index chosen, or undefined when nobody answers (auto, print). */
@@ -60,6 +62,8 @@ export interface PlayOptions {
   variant?: string;
   /** Called with the container as soon as it exists (the CLI aborts it on Ctrl-C). */
   onContainer?: (c: Container) => void;
+  /** Called with a tour as it starts (lessons with a tour: the CLI aborts it on Ctrl-C). */
+  onTour?: (t: TourRun) => void;
   /** The environment sudo left (SUDO_UID, SUDO_GID), for lessons run as the invoking user
    *  (default: process.env). */
   env?: NodeJS.ProcessEnv;
@@ -128,10 +132,17 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
   if (variant) ui.write(['', ...wrap(`Variant "${opts.variant}": ${variant.title}`, 0).map((l) => c.bold(l)), ...ui.markdown(variantText?.text ?? '')]);
 
   let exitCode = 0;
-  if (lesson.run) {
-    if (lesson.needsRoot && !isRealRoot()) {
-      throw new NsxError(`the "${lesson.id}" lesson needs root`, { hint: 'start it with sudo: sudo nsx learn (or sudo nsx lesson ' + lesson.id + ')' });
+  if ((lesson.run || lesson.tour) && lesson.needsRoot && !isRealRoot()) {
+    throw new NsxError(`the "${lesson.id}" lesson needs root`, { hint: 'start it with sudo: sudo nsx learn (or sudo nsx lesson ' + lesson.id + ')' });
+  }
+  if (lesson.tour) {
+    const r = await playTour(lesson.tour, text, ui, emit, opts.onTour);
+    exitCode = r.exitCode;
+    if (!r.completed) {
+      emit({ type: 'lesson-finished', id: lesson.id, completed: false, exitCode });
+      return { completed: false, exitCode };
     }
+  } else if (lesson.run) {
     const rootfs = opts.rootfs ?? sandboxRootfs();
     const root = isRealRoot();
     const who = containerUser(lesson.run.as, opts.env ?? process.env, { uid: process.getuid!(), gid: process.getgid!(), root });

@@ -6,6 +6,7 @@
 //   ### more            the deeper paragraph shown on "e" (explain more), with the man page
 //   ## summary           what you saw; one line starting "Rule:" is the one-line rule
 //   ## task              the try-it-yourself task (`nsx check <id>` verifies it)
+//   ## stop registry     shown before the tour stop "registry" (lessons with a tour, not a container)
 //   ## variant break     shown before the variant "break" runs (nsx lesson <id> --variant break)
 //   ### more            shown after it: why the usual way is the right one
 import { readFileSync } from 'node:fs';
@@ -21,13 +22,13 @@ export function parseLessonMarkdown(md: string, where = 'lesson.md'): LessonText
   let section:
     | { kind: 'intro' | 'summary' | 'task' | 'ignore' }
     | { kind: 'step'; id: StepId; part: 'text' | 'more' }
-    | { kind: 'variant'; name: string; part: 'text' | 'more' } = { kind: 'ignore' };
+    | { kind: 'variant' | 'stop'; name: string; part: 'text' | 'more' } = { kind: 'ignore' };
   const append = (text: string) => {
     if (section.kind === 'step') {
       const s = (out.steps[section.id] ??= { text: '', more: '' });
       s[section.part] += text;
-    } else if (section.kind === 'variant') {
-      const v = ((out.variants ??= {})[section.name] ??= { text: '', more: '' });
+    } else if (section.kind === 'variant' || section.kind === 'stop') {
+      const v = ((section.kind === 'variant' ? (out.variants ??= {}) : (out.stops ??= {}))[section.name] ??= { text: '', more: '' });
       v[section.part] += text;
     } else if (section.kind !== 'ignore') out[section.kind] += text;
   };
@@ -39,12 +40,12 @@ export function parseLessonMarkdown(md: string, where = 'lesson.md'): LessonText
       if (kind === 'step') {
         if (!(STEP_ORDER as readonly string[]).includes(arg)) throw new LessonFormatError(`${where}: "## step ${arg}": no such runtime step (one of ${STEP_ORDER.join(', ')})`);
         section = { kind: 'step', id: arg as StepId, part: 'text' };
-      } else if (kind === 'variant' && arg) section = { kind: 'variant', name: arg, part: 'text' };
+      } else if ((kind === 'variant' || kind === 'stop') && arg) section = { kind, name: arg, part: 'text' };
       else if (kind === 'intro' || kind === 'summary' || kind === 'task') section = { kind };
-      else throw new LessonFormatError(`${where}: unknown section "## ${h2[1]}" (intro, step <id>, summary, task, variant <name>)`);
+      else throw new LessonFormatError(`${where}: unknown section "## ${h2[1]}" (intro, step <id>, stop <id>, summary, task, variant <name>)`);
       continue;
     }
-    if (h3 && (section.kind === 'step' || section.kind === 'variant') && h3[1].trim() === 'more') {
+    if (h3 && (section.kind === 'step' || section.kind === 'variant' || section.kind === 'stop') && h3[1].trim() === 'more') {
       section = { ...section, part: 'more' };
       continue;
     }
@@ -58,7 +59,7 @@ export function parseLessonMarkdown(md: string, where = 'lesson.md'): LessonText
   out.intro = trim(out.intro);
   out.summary = trim(out.summary);
   out.task = trim(out.task);
-  for (const s of [...Object.values(out.steps), ...Object.values(out.variants ?? {})]) {
+  for (const s of [...Object.values(out.steps), ...Object.values(out.variants ?? {}), ...Object.values(out.stops ?? {})]) {
     s!.text = trim(s!.text);
     s!.more = trim(s!.more);
   }

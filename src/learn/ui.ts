@@ -61,15 +61,15 @@ export function makeUI(o: UIOptions): LessonUI {
     c,
     write,
     markdown: (md) => renderMarkdown(md, color),
-    async choose() {
+    async choose(_step, opts) {
       if (!keys) return 'apply';
       for (;;) {
-        out.write(c.bold('  ⏎ apply  e explain more  s shell inside  q quit > '));
+        out.write(c.bold(opts?.stop ? '  ⏎ run  e explain more  q quit > ' : '  ⏎ apply  e explain more  s shell inside  q quit > '));
         const k = await keys.next();
         out.write('\n');
         if (k === null || k === 'q') return 'quit';
         if (k === 'e') return 'more';
-        if (k === 's') return 'shell';
+        if (k === 's' && !opts?.stop) return 'shell';
         if (k === '\r' || k === '\n' || k === ' ') return 'apply';
       }
     },

@@ -54,6 +54,21 @@ describe('the course', () => {
         else expect(STEP_ORDER).toContain(d.after);
       }
     });
+    it('has words for each stop of its tour, more deeply on request, and no container steps besides', () => {
+      if (!lesson.tour) return;
+      expect(lesson.run).toBeUndefined();
+      expect(lesson.focus).toEqual([]);
+      expect(lesson.tour.stops.length).toBeGreaterThan(0);
+      expect(new Set(lesson.tour.stops.map((s) => s.id)).size).toBe(lesson.tour.stops.length);
+      for (const stop of lesson.tour.stops) {
+        expect([stop.id, text.stops?.[stop.id]?.text.length ?? 0]).toEqual([stop.id, expect.any(Number)]);
+        expect(text.stops?.[stop.id]?.text.length ?? 0).toBeGreaterThan(30);
+        expect(text.stops?.[stop.id]?.more ?? '').toMatch(/[a-z_]+\(\d\)/);
+        expect(stop.commands.length).toBeGreaterThan(0);
+      }
+      // Words only for stops that exist.
+      expect(Object.keys(text.stops ?? {}).sort()).toEqual(lesson.tour.stops.map((s) => s.id).sort());
+    });
     it('has words for each of its variants, before and after the run', () => {
       for (const [name, v] of Object.entries(lesson.variants ?? {})) {
         expect(typeof v.transformPlan).toBe('function');
@@ -78,8 +93,12 @@ describe('lesson.md format', () => {
     const t = parseLessonMarkdown('# T\n## intro\nHello.\n## step fork\nFork it.\n### more\nDeeper, see fork(2).\n## summary\nSaw it.\nRule: one line.\n## task\nDo it.\n');
     expect(t).toEqual({ intro: 'Hello.', steps: { fork: { text: 'Fork it.', more: 'Deeper, see fork(2).' } }, summary: 'Saw it.', rule: 'one line.', task: 'Do it.' });
   });
+  it('splits a tour\'s stops', () => {
+    const t = parseLessonMarkdown('## intro\nHi.\n## stop store\nLook.\n### more\nSee unix(7).\n## summary\nS.\nRule: r.\n## task\nT.\n');
+    expect(t.stops).toEqual({ store: { text: 'Look.', more: 'See unix(7).' } });
+  });
   it('names a bad section and the fix', () => {
     expect(() => parseLessonMarkdown('## step forks\n')).toThrow(LessonFormatError);
-    expect(() => parseLessonMarkdown('## outro\n')).toThrow(/unknown section "## outro" \(intro, step <id>, summary, task, variant <name>\)/);
+    expect(() => parseLessonMarkdown('## outro\n')).toThrow(/unknown section "## outro" \(intro, step <id>, stop <id>, summary, task, variant <name>\)/);
   });
 });

@@ -1,0 +1,145 @@
+// Plays a lesson's tour (lesson.tour): no container built step by step, but stops of commands run on
+// the host — e.g. against a private engine the tour's setup started. It knows no topic: the stops,
+// their commands and the lab come from the lesson, the words from lesson.md ("## stop <id>").
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { wrap, WIDTH } from '../render/terminal.js';
+import { commandLines, fillFrom, shellLine } from './demo.js';
+import type { LessonText, Tour, TourCommand, TourLab } from './lesson.js';
+import type { LessonUI, PlayerEvent } from './player.js';
+
+/** What Ctrl-C aborts: the running command is killed, the lab torn down. */
+export interface TourRun {
+  abort(exitCode?: number): void;
+}
+
+/** Whether `program` is an executable on PATH (or a path to one). */
+export function installed(program: string, path = process.env.PATH ?? ''): boolean {
+  const candidates = program.includes('/') ? [program] : path.split(delimiter).filter(Boolean).map((d) => join(d, program));
+  return candidates.some((f) => {
+    try {
+      accessSync(f, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** A line of output as shown: indented 4, and folded at 80 columns, its continuations indented 6. */
+export function fold(line: string, width = WIDTH): string[] {
+  const out = [`    ${line}`.slice(0, width)];
+  for (let rest = line.slice(width - 4); rest.length; rest = rest.slice(width - 6)) out.push(`      ${rest.slice(0, width - 6)}`);
+  return out.map((l) => l.trimEnd());
+}
+
+/** Runs argv on the host, output and errors interleaved as written; killed after `seconds`. */
+function runAsync(argv: string[], env: NodeJS.ProcessEnv, seconds: number, onChild: (c: ChildProcess | undefined) => void): Promise<{ output: string; status: number | null }> {
+  return new Promise((resolve) => {
+    let output = '';
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    onChild(child);
+    const timer = setTimeout(() => {
+      output += `(killed after ${seconds} s)\n`;
+      child.kill('SIGKILL');
+    }, seconds * 1000);
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', (e) => (output += `${argv[0]}: ${e.message}\n`));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      onChild(undefined);
+      resolve({ output, status: code });
+    });
+  });
+}
+
+/** The tour: setup, each stop (its words, a prompt, its commands), then the teardown — also after
+ *  q, Ctrl-C (abort) or a failure. Returns whether it ran to the end, and the exit status. */
+export async function playTour(tour: Tour, text: LessonText, ui: LessonUI, emit: (e: PlayerEvent) => void, onRun?: (r: TourRun) => void): Promise<{ completed: boolean; exitCode: number }> {
+  const { c } = ui;
+  let aborted: number | undefined;
+  let current: ChildProcess | undefined;
+  onRun?.({
+    abort(exitCode = 130) {
+      aborted ??= exitCode;
+      current?.kill('SIGKILL');
+    },
+  });
+  let lab: TourLab | undefined;
+  const vars: Record<string, string> = {};
+  // Folded, not cut: a tour's outputs are tables and traces whose right-hand end matters (a STATUS
+  // column, a system call's result). The events keep every line whole.
+  const show = (out: string) => out.trimEnd().split('\n').flatMap((l) => fold(l));
+  const runCommand = async (stop: string, cmd: TourCommand) => {
+    const filled = fillFrom(cmd.command, vars);
+    const env = { ...process.env, ...lab?.env };
+    let command = cmd.command;
+    let r: { output: string; status: number | null };
+    if ('missing' in filled) r = { output: `(not run: {${filled.missing}} is not known at this point)`, status: null };
+    else if (cmd.needs && !installed(cmd.needs.program, env.PATH)) {
+      command = filled.argv;
+      r = { output: `(not run: ${cmd.needs.program} is not installed here; it is ${cmd.needs.why})`, status: null };
+    } else {
+      command = filled.argv;
+      r = await runAsync(command, env, cmd.seconds ?? 30, (ch) => (current = ch));
+      if (cmd.gives && r.status === 0) {
+        try {
+          Object.assign(vars, cmd.gives(r.output));
+        } catch {
+          /* nothing to give: the commands that need it say so */
+        }
+      }
+    }
+    emit({ type: 'demo', after: stop, command, onHost: true, output: r.output, status: r.status });
+    ui.write([...commandLines('host', shellLine(command)).map((l) => c.cyan(l)), ...(r.output.trim() ? show(r.output) : []), ...wrap(`→ ${cmd.notice}`, 2).map((l) => c.yellow(l)), '']);
+  };
+
+  let completed = false;
+  try {
+    if (tour.setup) {
+      lab = await tour.setup();
+      Object.assign(vars, lab.vars);
+    }
+    const total = tour.stops.length;
+    stops: for (const [i, stop] of tour.stops.entries()) {
+      if (aborted !== undefined) break;
+      const words = text.stops?.[stop.id];
+      ui.write(['', c.bold(`[${i + 1}/${total}] ${stop.title}`)]);
+      if (words?.text) ui.write(['', ...ui.markdown(words.text)]);
+      emit({ type: 'explained', step: stop.id, more: false });
+      if (ui.mode === 'print' && words?.more) {
+        ui.write(['', ...ui.markdown(words.more)]);
+        emit({ type: 'explained', step: stop.id, more: true });
+      }
+      if (ui.mode === 'auto') await ui.pause();
+      for (;;) {
+        if (aborted !== undefined) break stops;
+        const choice = await ui.choose({ id: stop.id }, { stop: true });
+        if (choice === 'apply') break;
+        if (choice === 'quit') {
+          aborted = 130;
+          break stops;
+        }
+        if (choice === 'more') {
+          ui.write(['', ...ui.markdown(words?.more || 'There is no more on this stop.')]);
+          emit({ type: 'explained', step: stop.id, more: true });
+        }
+      }
+      ui.write(['']);
+      for (const cmd of stop.commands) {
+        if (aborted !== undefined) break stops;
+        await runCommand(stop.id, cmd);
+      }
+    }
+    completed = aborted === undefined;
+  } finally {
+    if (lab) {
+      const removed = await lab.teardown();
+      for (const line of removed) ui.write(wrap(`cleaning up: ${line}`, 2).map((l) => c.dim(l)));
+    }
+  }
+  if (!completed) ui.write([c.dim('Stopped. Everything the lesson started is removed; `nsx learn` picks this lesson up again.')]);
+  return { completed, exitCode: completed ? 0 : (aborted ?? 1) };
+}
