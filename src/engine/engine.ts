@@ -13,7 +13,8 @@ import { NsxError } from '../runtime/errors.js';
 import { hostFacts, isRealRoot } from '../runtime/host.js';
 import { namespacesOf, parseStatus } from '../runtime/observe.js';
 import { specFromRunOptions, type ImageRun } from '../runtime/options.js';
-import { buildExecPlan, buildPlan } from '../runtime/plan.js';
+import { buildExecPlan, buildPlan, type PlannedStep } from '../runtime/plan.js';
+import type { RuntimeEvent } from '../runtime/events.js';
 import { Container, type RunResult } from '../runtime/runtime.js';
 import { compileForHost, loadSeccomp } from '../runtime/seccomp-host.js';
 import { signalNumber } from '../runtime/shim.js';
@@ -41,6 +42,20 @@ export interface CreateBody {
   OpenStdin?: boolean;
   StdinOnce?: boolean;
   HostConfig?: HostConfig;
+  /** nsx: {"Step": true} builds it one step at a time over the API (GET …/steps, POST …/step);
+   *  {"UnsafeChroot": true} uses chroot(2) instead of pivot_root(2) (the chroot lesson's). */
+  Nsx?: { Step?: boolean; UnsafeChroot?: boolean };
+}
+
+/** Where a stepped container stands: the runtime's events so far, and the step it is paused before. */
+interface Stepping {
+  events: RuntimeEvent[];
+  feed: EventEmitter;
+  total: number;
+  paused?: { index: number; step: PlannedStep; answer: (choice: 'apply' | 'quit') => void };
+  /** A client follows the events (GET …/steps): when it goes before the run ends, so does the container. */
+  followed: boolean;
+  ended: boolean;
 }
 
 /** The body of POST /containers/{id}/exec (docker's ExecConfig, the part nsx has). */
@@ -128,6 +143,7 @@ export class Engine {
   private readonly live = new Map<string, Live>();
   /** Each container's output and input, across its runs (attach subscribes before start too). */
   private readonly hubs = new Map<string, Hub>();
+  private readonly stepping = new Map<string, Stepping>();
   private readonly execs = new Map<string, { record: ExecRecord; hub: Hub; container?: Container; done?: Promise<void> }>();
   /** Restarts the policy has scheduled (docker's back-off: 100 ms, doubling). */
   private readonly restarts = new Map<string, NodeJS.Timeout>();
@@ -218,7 +234,43 @@ export class Engine {
   }
 
   list(all: boolean): ContainerRecord[] {
-    return [...this.records.values()].filter((r) => all || r.State.Status === 'running' || r.State.Status === 'restarting').sort((a, b) => b.Created.localeCompare(a.Created));
+    const live = (r: ContainerRecord) => r.State.Status === 'running' || r.State.Status === 'restarting' || this.stepping.has(r.Id);
+    return [...this.records.values()].filter((r) => all || live(r)).sort((a, b) => b.Created.localeCompare(a.Created));
+  }
+
+  /** A stepped container's step, for ps and inspect: 1-based, of the plan's steps. */
+  stepOf(r: ContainerRecord): { Index: number; Total: number; Id: string; Title: string; Paused: boolean; Pid: number; Applied: string[] } | undefined {
+    const s = this.stepping.get(r.Id);
+    const live = this.live.get(r.Id);
+    if (!s || s.ended || !live) return undefined;
+    const last = [...s.events].reverse().find((e) => e.type === 'step-started');
+    const current = s.paused ?? (last?.type === 'step-started' ? { index: last.index, step: last.step } : undefined);
+    if (!current) return undefined;
+    return { Index: current.index + 1, Total: s.total, Id: current.step.id, Title: current.step.title, Paused: !!s.paused, Pid: live.container.pid ?? 0, Applied: [...live.container.applied] };
+  }
+
+  /** GET /containers/{id}/steps: the runtime's events so far, then as they come, until the run ends. */
+  followSteps(ref: string): { events: RuntimeEvent[]; feed: EventEmitter; ended: boolean; leave: () => void } {
+    const r = this.find(ref);
+    const s = this.stepping.get(r.Id);
+    if (!s) throw new ApiError(409, `container ${r.Id} is not being stepped`, 'create it with {"Nsx": {"Step": true}} (nsx run --step) and start it');
+    s.followed = true;
+    // The stepping client owns the half-built container: when it goes (q, Ctrl-C, even kill -9), so does the container.
+    return { events: [...s.events], feed: s.feed, ended: s.ended, leave: () => !s.ended && this.live.get(r.Id)?.container.abort() };
+  }
+
+  /** POST /containers/{id}/step?action=apply|quit: answers the step it is paused before; abort
+   *  (with exit=N) ends it wherever it is, as Ctrl-C does in nsx run. */
+  step(ref: string, action: string, exit?: number): void {
+    const r = this.find(ref);
+    const s = this.stepping.get(r.Id);
+    if (!s || s.ended) throw new ApiError(409, `container ${r.Id} is not being stepped`);
+    if (action === 'abort') return void this.live.get(r.Id)?.container.abort(exit);
+    if (action !== 'apply' && action !== 'quit') throw new ApiError(400, `invalid action: ${action}`, 'use apply, quit or abort');
+    if (!s.paused) throw new ApiError(409, `container ${r.Id} is not paused before a step`, 'wait for its step-started event (GET /containers/{id}/steps)');
+    const { answer } = s.paused;
+    s.paused = undefined;
+    answer(action);
   }
 
   /** The spec a record describes (made again at every start, so a restarted engine can start it). */
@@ -236,6 +288,7 @@ export class Engine {
       user: r.Config.User || undefined,
       tty: r.Config.Tty,
       userns: h.UsernsMode || undefined,
+      unsafeChroot: r.Nsx?.UnsafeChroot,
       memory: h.Memory ? String(h.Memory) : undefined,
       pidsLimit: h.PidsLimit || undefined,
       cpus: h.NanoCpus ? h.NanoCpus / 1e9 : undefined,
@@ -333,6 +386,7 @@ export class Engine {
       HostConfig: h,
       State: { Status: 'created', Pid: 0, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: NEVER, FinishedAt: NEVER },
       LogPath: '',
+      ...(body.Nsx?.Step || body.Nsx?.UnsafeChroot ? { Nsx: { ...(body.Nsx.Step ? { Step: true } : {}), ...(body.Nsx.UnsafeChroot ? { UnsafeChroot: true } : {}) } } : {}),
     };
     let spec: ContainerSpec;
     let image: Awaited<ReturnType<Engine['imageRun']>> | undefined;
@@ -393,8 +447,18 @@ export class Engine {
     // An overlay root is empty on the host until the rootfs step mounts it: look into the layers.
     const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost, spec.root.overlay ? view : undefined));
     const logFd = openSync(r.LogPath, 'a', 0o600);
-    const container = new Container(spec, plan, [r.Config.OpenStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], false);
+    const stepped = !!r.Nsx?.Step;
+    const container = new Container(spec, plan, [r.Config.OpenStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], stepped);
     const hub = this.hub(r);
+    const s: Stepping | undefined = stepped ? { events: [], feed: new EventEmitter(), total: plan.length, followed: false, ended: false } : undefined;
+    if (s) {
+      this.stepping.set(r.Id, s);
+      container.on((e) => {
+        s.events.push(e);
+        if (e.type === 'cleaned-up') s.ended = true;
+        s.feed.emit('event', e);
+      });
+    }
     let drained: Promise<void> = Promise.resolve();
     container.on((e) => {
       if (e.type !== 'started') return;
@@ -407,11 +471,14 @@ export class Engine {
       drained = hub.connect(c, logFd);
       if (size && size[0] > 0 && size[1] > 0) c.resize(size[0], size[1]); // applied as the terminal is made
     };
-    const done = container.run({ spawned }).then(async (result) => {
+    const beforeStep = s && ((step: PlannedStep, index: number) => new Promise<'apply' | 'quit'>((answer) => (s.paused = { index, step, answer })));
+    const done = container.run({ spawned, ...(beforeStep ? { beforeStep } : {}) }).then(async (result) => {
       await Promise.race([drained, new Promise((res) => setTimeout(res, 2000))]); // the last output, into the log first
+      if (s) this.stepping.delete(r.Id);
       return this.exited(r, result);
     });
     this.live.set(r.Id, { container, done, logFd });
+    if (s) return 'started'; // its client applies the steps (POST …/step); the events tell how far it got
     const started = new Promise<void>((resolve) => container.on((e) => e.type === 'started' && resolve()));
     const first = await Promise.race([started.then(() => undefined), done]);
     if (first !== undefined) {
@@ -777,7 +844,7 @@ export class Engine {
       RestartCount: r.RestartCount ?? 0,
       HostConfig: r.HostConfig,
       Config: r.Config,
-      Nsx: this.facts(r),
+      Nsx: { ...this.facts(r), ...(this.stepOf(r) ? { Step: this.stepOf(r) } : {}) },
     };
   }
 
@@ -806,8 +873,9 @@ export class Engine {
   }
 
   /** Docker's STATUS column: "Up 3 seconds", "Exited (7) 2 seconds ago", "Created". */
-  static statusText(r: ContainerRecord, now = Date.now()): string {
+  static statusText(r: ContainerRecord, now = Date.now(), step?: { Index: number; Total: number; Id: string; Paused: boolean }): string {
     const s = r.State;
+    if (step && s.Status === 'created') return `Created, ${step.Paused ? 'paused before' : 'applying'} step ${step.Index}/${step.Total} (${step.Id})`;
     if (s.Status === 'running') return `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
     if (s.Status === 'exited') return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
     if (s.Status === 'restarting') return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;

@@ -61,7 +61,7 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
         Ports: [],
         Labels: {},
         State: r.State.Status,
-        Status: Engine.statusText(r),
+        Status: Engine.statusText(r, Date.now(), engine.stepOf(r)),
         HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'none' },
       })))],
     ['POST', /^\/containers\/create$/, async (req, res, q) => {
@@ -100,6 +100,29 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
       res.writeHead(200, { 'Content-Type': hub.tty ? RAW_STREAM : MULTIPLEXED_STREAM, 'Api-Version': API_VERSION });
       res.flushHeaders();
       follow(hub, req.socket, (d) => res.write(d), () => res.end(), running);
+    }],
+    ['GET', /^\/containers\/([^/]+)\/steps$/, (req, res, _q, id) => {
+      // nsx: the runtime's events of a stepped container as JSON lines (those so far, then as they
+      // come) until its run ends. This client owns the half-built container: if it goes first, so does the container.
+      const f = engine.followSteps(id);
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
+      for (const e of f.events) res.write(JSON.stringify(e) + '\n');
+      if (f.ended) return void res.end();
+      const write = (e: { type: string }) => {
+        res.write(JSON.stringify(e) + '\n');
+        if (e.type === 'cleaned-up') finish(false);
+      };
+      const finish = (early: boolean) => {
+        f.feed.off('event', write);
+        if (early) f.leave();
+        else res.end();
+      };
+      f.feed.on('event', write);
+      res.once('close', () => finish(true));
+    }],
+    ['POST', /^\/containers\/([^/]+)\/step$/, (_req, res, q, id) => {
+      engine.step(id, q.get('action') ?? 'apply', q.has('exit') ? Number(q.get('exit')) : undefined);
+      send(res, 204);
     }],
     ['POST', /^\/containers\/([^/]+)\/resize$/, (_req, res, q, id) => {
       engine.resize(id, size(q, 'h'), size(q, 'w'));

@@ -40,6 +40,8 @@ export interface ContainerRecord {
   RestartCount?: number;
   /** Stopped or killed by hand (docker's HasBeenManuallyStopped): no restart policy starts it again. */
   ManuallyStopped?: boolean;
+  /** nsx: built one step at a time, each applied when its client says so (nsx run --step). */
+  Nsx?: { Step?: boolean; UnsafeChroot?: boolean };
   /** Stopped by the engine's own shutdown: started again at the next engine's start if its policy says so. */
   StoppedWithEngine?: boolean;
   LogPath: string;

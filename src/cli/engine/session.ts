@@ -10,6 +10,8 @@ export interface SessionOptions {
   tty: boolean;
   /** Send this process's stdin (docker's -i). */
   stdin: boolean;
+  /** Start sending it only then (nsx run --step: the stepper reads the keys until the command runs). */
+  inputAfter?: Promise<void>;
   /** Where the size goes: POST …/resize?h=&w=. */
   resize?: (rows: number, cols: number) => Promise<unknown>;
   out?: NodeJS.WritableStream;
@@ -36,7 +38,7 @@ export function runSession(socket: Socket, head: Buffer, o: SessionOptions): Pro
 
   const local = process.stdin as NodeJS.ReadStream;
   const raw = o.tty && o.stdin && input === process.stdin && local.isTTY;
-  if (raw) local.setRawMode(true);
+  let sending = false;
   const resize = () => {
     const { rows, columns } = process.stdout as NodeJS.WriteStream;
     if (o.resize && rows && columns) o.resize(rows, columns).catch(() => {});
@@ -44,21 +46,28 @@ export function runSession(socket: Socket, head: Buffer, o: SessionOptions): Pro
   if (o.tty && (process.stdout as NodeJS.WriteStream).isTTY) process.on('SIGWINCH', resize);
   const send = (d: Buffer) => socket.write(d);
   const inputEnd = () => socket.end(); // a half-close: the input ended, the output goes on
-  if (o.stdin) {
+  let closed = false;
+  const startInput = () => {
+    if (!o.stdin || closed) return;
+    sending = true;
+    if (raw) local.setRawMode(true);
     input.on('data', send);
     input.once('end', inputEnd);
     input.resume();
-  }
+  };
+  if (o.inputAfter) void o.inputAfter.then(startInput);
+  else startInput();
   return new Promise((resolve) => {
     const done = () => {
+      closed = true;
       socket.off('data', take);
-      if (o.stdin) {
+      if (sending) {
         input.off('data', send);
         input.off('end', inputEnd);
         input.pause();
       }
       process.off('SIGWINCH', resize);
-      if (raw) local.setRawMode(false);
+      if (raw && sending) local.setRawMode(false);
       resolve();
     };
     socket.once('close', done);

@@ -14,7 +14,7 @@ import { Stepper } from './stepper.js';
 
 /** --events FILE|-: one JSON object per line, written synchronously so none is lost at exit.
  *  The file is opened before anything is created, so a bad path changes nothing. */
-function eventWriter(target: string): { write: (e: RuntimeEvent) => void; close: () => void } {
+export function eventWriter(target: string): { write: (e: RuntimeEvent) => void; close: () => void } {
   let fd: number;
   try {
     fd = target === '-' ? 1 : openSync(target, 'w');
@@ -35,6 +35,10 @@ export async function runContainer(a: RunArgs): Promise<number> {
   if (a.detach || a.interactive || a.tty || a.restart !== undefined) {
     const { runThroughEngine } = await import('./engine-run.js');
     return runThroughEngine(a, (a.command ?? []).map(String), root);
+  }
+  if (a.step) {
+    const { stepThroughEngine } = await import('./engine-step.js');
+    return stepThroughEngine(a, (a.command ?? []).map(String), root);
   }
   const signalExit: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
   let container: Container | undefined;
@@ -118,7 +122,7 @@ async function runSpec(
 
   const events = a.events ? eventWriter(a.events) : undefined;
   if (events) container.on(events.write);
-  const stepper = a.step ? new Stepper(container, c) : undefined;
+  const stepper = a.step ? new Stepper({ total, pid: async () => container.pid, applied: container.applied }, c) : undefined;
   if (stepper) container.on((e) => stepper.onEvent(e));
   else if (a.trace) container.on((e) => process.stderr.write(renderEvent(e, total, c).map((l) => l + '\n').join('')));
   started(container, stepper);

@@ -3,10 +3,19 @@
 import type { ChalkInstance } from 'chalk';
 import type { RuntimeEvent } from '../../runtime/events.js';
 import type { PlannedStep } from '../../runtime/plan.js';
-import type { Container } from '../../runtime/runtime.js';
 import { renderEvent } from '../../render/terminal.js';
 import { KeyReader } from '../../ui/keys.js';
 import { openShell } from '../../ui/shell.js';
+
+/** What the stepper needs of the container: in this process (Container), or the engine's. */
+export interface StepTarget {
+  /** How many steps the plan has (for "[5/18]"). */
+  readonly total: number;
+  /** The process to enter now (the shim, then PID 1 once forked). */
+  pid(): Promise<number | undefined>;
+  /** Steps applied so far, by id. */
+  readonly applied: Set<string>;
+}
 
 export class Stepper {
   shellOpen = false;
@@ -14,7 +23,7 @@ export class Stepper {
   private keys = new KeyReader(process.stdin);
 
   constructor(
-    private readonly container: Container,
+    private readonly container: StepTarget,
     private readonly c: ChalkInstance,
     private readonly out: NodeJS.WritableStream = process.stderr,
   ) {}
@@ -24,10 +33,10 @@ export class Stepper {
   }
 
   onEvent(e: RuntimeEvent): void {
-    this.print(renderEvent(e, this.container.plan.length, this.c));
+    this.print(renderEvent(e, this.container.total, this.c));
   }
 
-  async beforeStep(step: PlannedStep, index: number): Promise<'apply' | 'quit'> {
+  async beforeStep(step: Pick<PlannedStep, 'id'>, _index: number): Promise<'apply' | 'quit'> {
     if (this.continuing) {
       if (step.id === 'exec') this.keys.release(); // from here on the terminal is the command's
       return 'apply';
@@ -52,7 +61,7 @@ export class Stepper {
 
   /** A shell in the container as it stands: its namespaces, and its root once pivot_root is done. */
   private async shell(): Promise<void> {
-    const pid = this.container.pid;
+    const pid = await this.container.pid();
     if (pid === undefined) return;
     const pivoted = this.container.applied.has('pivot-root');
     this.print([this.c.dim(`  nsenter -t ${pid} --all${pivoted ? ' -r -w' : ''} /bin/sh   (type exit to come back)`)]);
