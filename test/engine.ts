@@ -5,7 +5,10 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FrameDecoder } from '../src/engine/stream.js';
+import { afterAll, beforeAll } from '@jest/globals';
 import { ROOT } from './helpers.js';
+
+const isRoot = () => process.getuid?.() === 0;
 
 export const NSXD = join(ROOT, 'dist', 'src', 'engine', 'nsxd.js');
 
@@ -107,6 +110,26 @@ export class TestEngine {
     if (s.status !== 204) throw new Error(`start: ${s.status} ${s.text}`);
     return c.body.Id;
   }
+}
+
+/** An engine of this test file's own for every nsx it spawns (nsx run --step goes through the
+ *  engine): started before the file's tests, named in process.env for their children, stopped after. */
+export function useTestEngine(): TestEngine {
+  const engine = new TestEngine();
+  const saved = { NSX_ENGINE_SOCKET: process.env.NSX_ENGINE_SOCKET, NSX_ENGINE_STATE: process.env.NSX_ENGINE_STATE };
+  beforeAll(async () => {
+    if (!isRoot()) return; // the tests that need it are skipped (and say why)
+    await engine.start();
+    Object.assign(process.env, engine.env);
+  });
+  afterAll(async () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await engine.stop();
+  });
+  return engine;
 }
 
 /** A process's parent pid (proc(5): the 4th field of /proc/PID/stat, after the parenthesised name). */

@@ -32,11 +32,11 @@ export interface NsxResult {
 }
 
 /** Runs `nsx ARGS` (adds --events to a temp file for run) and collects everything it said. */
-export async function nsx(args: string[], opts: { input?: string; uid?: number; env?: Record<string, string>; timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<NsxResult> {
+export async function nsx(args: string[], opts: { input?: string; uid?: number; env?: Record<string, string>; timeoutMs?: number; onSpawn?: (pid: number) => void; events?: boolean } = {}): Promise<NsxResult> {
   const dir = mkdtempSync(join(tmpdir(), 'nsx-test-'));
   if (opts.uid !== undefined) chmodSync(dir, 0o777); // nsx runs as that user and writes its events here
   const eventsFile = join(dir, 'events.jsonl');
-  const full = args[0] === 'run' ? ['run', '--events', eventsFile, ...args.slice(1)] : args;
+  const full = args[0] === 'run' && opts.events !== false ? ['run', '--events', eventsFile, ...args.slice(1)] : args;
   const child = spawn(process.execPath, [NSX, ...full], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', ...opts.env },

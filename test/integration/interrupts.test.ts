@@ -1,8 +1,8 @@
 // Interrupting `nsx run --step` anywhere leaves nothing behind: for a spread of positions in the
 // plan, a container is built up to there (one Enter per step, written to nsx's stdin, which stays
 // open) and then stopped with Ctrl-C (SIGINT), SIGTERM, 'q', or SIGKILL of nsx itself (then the
-// shim's supervisor sees EOF and must kill the container and remove its cgroups). Afterwards no
-// mount, cgroup, network namespace, veth device or process of that container may remain.
+// engine sees its stepping client go and must kill the container and remove its cgroups).
+// Afterwards no mount, cgroup, network namespace, veth device or process of that container may remain.
 import { afterAll, describe, expect } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
@@ -13,6 +13,10 @@ import type { RuntimeEvent, StepSummary } from '../../src/runtime/events.js';
 import { hostIfName } from '../../src/runtime/network.js';
 import { eventsOf, itRoot, NSX, run, sh, TEST_ROOTFS } from '../helpers.js';
 import { leftovers, type Leftovers } from '../leaks.js';
+import { useTestEngine } from '../engine.js';
+
+// nsx run --step builds the container through the engine: the shim is the engine's child.
+const engine = useTestEngine();
 
 const NOTHING: Leftovers = { mounts: [], cgroups: [], netns: [], veths: [], processes: [], containers: [] };
 const OPTIONS = ['--step', '--network', 'veth', '-m', '64m', '--rootfs', TEST_ROOTFS, '/bin/sleep', '30'];
@@ -201,7 +205,7 @@ async function interruptAt(position: Position, mode: Mode): Promise<void> {
   try {
     await r.advanceTo(position);
     id = (r.events().find((e) => e.type === 'created') as Extract<RuntimeEvent, { type: 'created' }>).id;
-    pids = descendants(r.pid);
+    pids = descendants(engine.process!.pid!); // the engine runs this test's container only
     expect(pids.length).toBeGreaterThan(0); // the shim, at least
     // What there is to clean up by now, seen by the same check as afterwards (so it is not vacuous).
     const before = leftoversOf(id, base, new Set(pids));

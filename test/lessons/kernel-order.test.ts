@@ -13,10 +13,13 @@ import type { RuntimeEvent } from '../../src/runtime/events.js';
 import { STEP_ORDER } from '../../src/runtime/steps.js';
 import { NSX, TEST_ROOTFS, itRoot } from '../helpers.js';
 import { leftovers } from '../leaks.js';
+import { useTestEngine } from '../engine.js';
 import { commandOutput, demoOutputs, evidence, playForTest } from './play.js';
 
 const applied = (events: PlayerEvent[]) => events.filter((e): e is Extract<RuntimeEvent, { type: 'step-applied' }> => e.type === 'step-applied').map((e) => e.step.id);
 const gone = (pid: number) => !existsSync(`/proc/${pid}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+
+useTestEngine(); // the check's container comes from nsx run --step, through the engine
 
 describe('lesson: kernel-order', () => {
   itRoot('applies every step in the runtime\'s order and shows why each is where it is', async () => {

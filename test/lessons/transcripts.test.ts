@@ -4,6 +4,7 @@ import { describe, expect } from '@jest/globals';
 import { COURSE } from '../../lessons/index.js';
 import { itRoot } from '../helpers.js';
 import { playForTest } from './play.js';
+import { useTestEngine } from '../engine.js';
 
 describe('lesson transcripts', () => {
   for (const { lesson } of COURSE) {
@@ -16,6 +17,8 @@ describe('lesson transcripts', () => {
     }, 120000);
   }
 });
+
+useTestEngine(); // nsx run --step goes through the engine
 
 describe('lesson: welcome', () => {
   itRoot('nsx check welcome fails with no half-built container and passes with one paused', async () => {

@@ -81,8 +81,20 @@ async function create(client: EngineClient, a: RunArgs, command: string[], root:
   const { body, name } = createRequest(a, command);
   if (body.Image) await ensurePulled(body.Image, a.pull, root);
   else if (a.pull !== undefined) throw new NsxError('--pull applies to an image, and --rootfs runs a directory', { hint: 'leave out --pull, or give an image instead of --rootfs' });
-  const created = await client.call<{ Id: string }>('POST', `/containers/create${name ? `?name=${enc(name)}` : ''}`, body);
-  return created!.Id;
+  try {
+    const created = await client.call<{ Id: string }>('POST', `/containers/create${name ? `?name=${enc(name)}` : ''}`, body);
+    return created!.Id;
+  } catch (e) {
+    throw runError(e);
+  }
+}
+
+/** docker run's exit status for what the engine refused: 127 a command not found, 126 one that
+ *  cannot be executed, 125 anything else (docker's "Exit status" rules). */
+export function runError(e: unknown): unknown {
+  if (!(e instanceof NsxError)) return e;
+  const code = /executable file not found/.test(e.message) ? 127 : /permission denied|not executable/i.test(e.message) ? 126 : 125;
+  return new NsxError(e.message, { ...e.info, exitCode: code });
 }
 
 /** nsx create: the container, not started; prints its id. */
@@ -99,7 +111,7 @@ export async function runThroughEngine(a: RunArgs, command: string[], root: bool
   const id = await create(client, a, command, root);
   const c = enc(id);
   if (a.detach) {
-    await client.call('POST', `/containers/${c}/start`);
+    await client.call('POST', `/containers/${c}/start`).catch((e) => Promise.reject(runError(e)));
     process.stdout.write(`${id}\n`);
     return 0;
   }
@@ -117,7 +129,7 @@ export async function runThroughEngine(a: RunArgs, command: string[], root: bool
     } catch (e) {
       socket.destroy();
       if (a.rm) await client.call('DELETE', `/containers/${c}?force=1`).catch(() => {});
-      throw e;
+      throw runError(e);
     }
     const [w] = await Promise.all([waited, session]);
     if (w?.Error?.Message) process.stderr.write(`nsx: ${w.Error.Message}\n`);

@@ -74,7 +74,7 @@ export async function stepThroughEngine(a: RunArgs, command: string[], root: boo
     await client.call('POST', `/containers/${c}/start`);
     const followed = await client.request('GET', `/containers/${c}/steps`, undefined, lines(onEvent));
     if (followed.status >= 400) throw new NsxError(`the engine did not stream the steps: ${followed.body}`);
-    await queue;
+    // The run is over (its last event came): a question still open (aborted by a signal) needs no answer.
     const w = await waited;
     startInput();
     await Promise.race([session, new Promise((r) => setTimeout(r, 2000))]);
