@@ -19,6 +19,7 @@ const { buildPlan } = await import(dist('runtime/plan.js'));
 const { Container } = await import(dist('runtime/runtime.js'));
 const { hostFacts, isRealRoot } = await import(dist('runtime/host.js'));
 const { loadSeccomp, compileForHost } = await import(dist('runtime/seccomp-host.js'));
+const { startShimEarly } = await import(dist('runtime/shim.js'));
 
 const N = Number(process.env.BENCH_N ?? 20);
 const rootfs = join(root, 'sandbox', 'rootfs', 'busybox');
@@ -29,9 +30,11 @@ if (!isRealRoot()) {
 if (!existsSync(join(rootfs, 'bin', 'true'))) execFileSync('bash', [join(root, 'sandbox', 'build-busybox-rootfs.sh')], { stdio: 'inherit' });
 
 function container(command, extra = {}) {
+  // As plain `nsx run` does: the shim started before the plan is built, no evidence collected
+  // (nobody shows it), instructions pipelined.
+  const early = startShimEarly('ignore');
   const spec = specFromRunOptions({ rootfs, command, loadSeccomp, root: true, ...extra });
-  // As plain `nsx run` does: no evidence collected (nobody shows it), instructions pipelined.
-  return new Container(spec, buildPlan(spec, hostFacts(spec.root.path, compileForHost)), 'ignore', extra.observing ?? false);
+  return new Container(spec, buildPlan(spec, hostFacts(spec.root.path, compileForHost)), 'ignore', extra.observing ?? false, undefined, early.shim);
 }
 
 async function timeIt(label, n, fn) {

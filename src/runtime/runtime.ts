@@ -70,6 +70,8 @@ export class Container {
     /** Run the container's processes as this host user (rootless on their behalf; the plan must be
      *  built for a non-root host): the shim and the id-map writes are theirs, nsx only watches. */
     private readonly runAs?: HostUser,
+    /** A shim started while the plan was built (startShimEarly, with these stdio and runAs); run() uses it. */
+    private readonly earlyShim?: Promise<Shim>,
   ) {}
 
   get id(): string {
@@ -136,7 +138,7 @@ export class Container {
     const steps = this.plan.map(summary);
     this.emit({ type: 'created', id: this.id, name: this.spec.name, rootfs: this.spec.root.path, command: this.spec.process.args, steps });
     try {
-      this.shim = await Shim.start(this.stdio, this.runAs);
+      this.shim = await (this.earlyShim ?? Shim.start(this.stdio, this.runAs));
       if (this.observing) this.lastEvidence = this.observe(await this.inside()); // the baseline the first step is compared with
       for (const [index, step] of this.plan.entries()) {
         const s = steps[index];

@@ -229,6 +229,22 @@ export class Shim {
   }
 }
 
+/** A shim started before it is needed: `nsx run` starts it and then builds the plan, so the shim's
+ *  own start-up (its exec, the worker's fork, the hello: ~0.7 ms) overlaps that work. Only the
+ *  spawn itself cannot: Node's spawn returns once the child has exec'd. */
+export interface EarlyShim {
+  /** What Shim.start resolves with; a failure is reported by whoever awaits it (Container.run). */
+  readonly shim: Promise<Shim>;
+  /** Not needed after all (the plan could not be built): the orphaned supervisor ends the worker and exits. */
+  cancel(): void;
+}
+
+export function startShimEarly(stdio: StdioOptions = 'inherit', as?: HostUser): EarlyShim {
+  const shim = Shim.start(stdio, as);
+  shim.catch(() => {}); // not unhandled while the plan is built: run() awaits it and reports it
+  return { shim, cancel: () => void shim.then((s) => s.close(), () => {}) };
+}
+
 function childStatus(p: ChildProcess): ExitStatus {
   if (p.signalCode) return { signal: signalNumber(p.signalCode) };
   return { code: p.exitCode ?? 0 };
