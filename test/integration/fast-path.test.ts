@@ -1,5 +1,7 @@
-// A shim started before the plan is built (nsx run does so): used by run() as if run() had started
-// it, gone when cancelled, and a failure to start it reported by run() like any other.
+// Plain `nsx run`'s fast path. A shim started before the plan is built: used by run() as if run()
+// had started it, gone when cancelled, and a failure to start it reported by run() like any other.
+// Instructions sent ahead of their steps: a failure is still its own step's, with the same events
+// as when every step is awaited and observed.
 import { describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import type { RuntimeEvent } from '../../src/runtime/events.js';
@@ -11,9 +13,12 @@ import { compileForHost, loadSeccomp } from '../../src/runtime/seccomp-host.js';
 import { startShimEarly } from '../../src/runtime/shim.js';
 import { itRoot, TEST_ROOTFS } from '../helpers.js';
 
-function container(shim: ReturnType<typeof startShimEarly>['shim']): { c: Container; events: RuntimeEvent[] } {
+function container(shim?: ReturnType<typeof startShimEarly>['shim'], opts: { observing?: boolean; breakStep?: string } = {}): { c: Container; events: RuntimeEvent[] } {
   const spec = specFromRunOptions({ rootfs: TEST_ROOTFS, command: ['/bin/true'], loadSeccomp, root: true });
-  const c = new Container(spec, buildPlan(spec, hostFacts(spec.root.path, compileForHost)), 'ignore', false, undefined, shim);
+  const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost));
+  const broken = plan.find((s) => s.id === opts.breakStep)?.actions.find((a) => a.kind === 'shim' && a.op === 'mount');
+  if (broken?.kind === 'shim') broken.args[2] = 'nsxnosuchfs'; // mount(2): ENODEV
+  const c = new Container(spec, plan, 'ignore', opts.observing ?? false, undefined, shim);
   const events: RuntimeEvent[] = [];
   c.on((e) => events.push(e));
   return { c, events };
@@ -56,5 +61,20 @@ describe('a shim started early', () => {
     expect(result.exitCode).toBe(125);
     expect(result.error?.message).toMatch(/shim is not built/);
     expect(events.map((e) => e.type)).toEqual(['created', 'cleaned-up']);
+  });
+});
+
+describe('instructions sent ahead', () => {
+  itRoot('a failure in a later step is that step\'s, with the events of an observed run', async () => {
+    const summary = (events: RuntimeEvent[]) =>
+      events.map((e) => (e.type === 'step-failed' ? `${e.type} ${e.step.id} ${e.error.errnoName}` : 'step' in e ? `${e.type} ${e.step.id}` : e.type));
+    const fast = container(undefined, { breakStep: 'sys' });
+    const observed = container(undefined, { breakStep: 'sys', observing: true });
+    const [r1, r2] = [await fast.c.run(), await observed.c.run()];
+    expect(r1.exitCode).toBe(125);
+    expect(r1.error?.message).toMatch(/^sys: mount .*\(ENODEV\)$/);
+    expect(r2.exitCode).toBe(125);
+    expect(summary(fast.events)).toEqual(summary(observed.events));
+    expect(summary(fast.events).slice(-4)).toEqual(['step-applied dev', 'step-started sys', 'step-failed sys ENODEV', 'cleaned-up']);
   });
 });
