@@ -13,6 +13,7 @@
 import {
   closeSync,
   constants as fsConstants,
+  existsSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -23,7 +24,6 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NsxError, errnoMessage, errnoNumber } from './errors.js';
@@ -446,11 +446,6 @@ function rmdirCgroupSync(dir: string, fake: boolean): void {
   rmdirSync(dir);
 }
 
-async function rmdirCgroup(dir: string, fake: boolean): Promise<void> {
-  if (fake) deleteFakeFiles(dir);
-  await rmdir(dir);
-}
-
 function deleteFakeFiles(dir: string): void {
   let entries;
   try {
@@ -724,6 +719,9 @@ export class ContainerCgroup {
    * cgroups(7) "Creating cgroups and moving processes": writing a PID to cgroup.procs moves the
    * whole process (all its threads) there; children forked afterwards start in it. One write per
    * hierarchy, since a process has one cgroup in each.
+   * One after the other, synchronously: writing them in parallel from libuv's thread pool (so that
+   * kernels which wait for an RCU grace period per move would overlap the waits) measured 3x slower
+   * on Linux 6.18 (hybrid, 4 hierarchies: ~1.1 ms vs ~0.36 ms), where a move does not wait.
    */
   addProcess(pid: number): void {
     for (const h of this.hierarchies) {
@@ -787,7 +785,9 @@ export class ContainerCgroup {
     for (const h of this.hierarchies) {
       for (;;) {
         try {
-          await rmdirCgroup(h.dir, this.fake);
+          // rmdir(2) of a cgroup returns at once (the kernel frees it later), so it is made here and
+          // not in libuv's thread pool: a round trip there costs more than the call (~0.2 ms vs 0.03).
+          rmdirCgroupSync(h.dir, this.fake);
           break;
         } catch (err) {
           if (isErrno(err, 'ENOENT')) break;
@@ -841,6 +841,9 @@ export function removeStaleCgroups(
   const removed: string[] = [];
   for (const mount of mounts) {
     const parent = join(fsRoot, mount, NSX_DIR);
+    // Usually there is none: existsSync answers that without building an exception (readdirSync's
+    // ENOENT costs ~25 µs, and this runs for every hierarchy at every container's start).
+    if (!existsSync(parent)) continue;
     let entries;
     try {
       entries = readdirSync(parent, { withFileTypes: true });

@@ -72,6 +72,8 @@ export class Container {
     /** Run the container's processes as this host user (rootless on their behalf; the plan must be
      *  built for a non-root host): the shim and the id-map writes are theirs, nsx only watches. */
     private readonly runAs?: HostUser,
+    /** A shim started while the plan was built (startShimEarly, with these stdio and runAs); run() uses it. */
+    private readonly earlyShim?: Promise<Shim>,
   ) {}
 
   get id(): string {
@@ -145,8 +147,11 @@ export class Container {
     this.hooks = hooks;
     const steps = this.plan.map(summary);
     this.emit({ type: 'created', id: this.id, name: this.spec.name, rootfs: this.spec.root.path, command: this.spec.process.args, steps });
+    // Nobody watches between steps: instructions go out without waiting for each reply (and, past
+    // each step, those of the steps after it up to the next host action, fork or exec).
+    const pipeline = !hooks.beforeStep && !this.observing;
     try {
-      this.shim = await Shim.start(this.stdio, this.runAs);
+      this.shim = await (this.earlyShim ?? Shim.start(this.stdio, this.runAs));
       hooks.spawned?.(this);
       if (this.observing) this.lastEvidence = this.observe(await this.inside()); // the baseline the first step is compared with
       for (const [index, step] of this.plan.entries()) {
@@ -162,13 +167,14 @@ export class Container {
         }
         if (this.aborted) return await this.finish({ exitCode: this.abortedExit, oomKilled: false });
         try {
-          await this.applyActions(step.actions, !hooks.beforeStep && !this.observing);
+          await this.applyActions(step.actions, pipeline);
         } catch (e) {
           if (this.aborted) return await this.finish({ exitCode: this.abortedExit, oomKilled: false });
           const err = this.teach(e, step);
           this.emit({ type: 'step-failed', index, step: s, error: failureInfo(err) });
           return await this.finish({ exitCode: err.exitCode, oomKilled: false, error: err });
         }
+        if (pipeline && !this.shim.sentAhead && step.id !== 'exec') this.shim.sendAhead(this.shimOpsAhead(index + 1));
         if (step.id === 'exec') {
           this.emit({ type: 'started', pid: this.shim.initPid! });
           // A quick command may already be gone: then there is nothing true left to show. An exiting
@@ -222,6 +228,19 @@ export class Container {
     // pivot_root there is no other root to count from: the old one was detached.
     const namespaceMounts = step === 'pivot-root' && this.spec.nsx.rootMode === 'chroot';
     return { host: hostView(), process: processFacts(this.pid!, { rootfs: this.spec.root.path, overlayUpper: this.spec.root.overlay?.upper, namespaceMounts }), ...(inside ? { inside } : {}) };
+  }
+
+  /** The shim instructions of the steps from `from` on, up to the first host action, fork or exec. */
+  private shimOpsAhead(from: number): { op: string; args: string[] }[] {
+    const ops: { op: string; args: string[] }[] = [];
+    for (const step of this.plan.slice(from)) {
+      if (step.skip) continue;
+      for (const a of step.actions) {
+        if (a.kind !== 'shim' || a.op === 'fork' || a.op === 'exec') return ops;
+        ops.push({ op: a.op, args: a.args });
+      }
+    }
+    return ops;
   }
 
   /** A step's actions in order; consecutive shim instructions go out together when pipelining

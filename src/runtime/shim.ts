@@ -110,6 +110,8 @@ export class Shim {
   private readonly sup: Channel;
   private exited?: Promise<ExitStatus>;
   private execDone = false;
+  /** Instructions sent ahead (sendAhead) whose replies no callMany has read yet, oldest first. */
+  private ahead: string[][] = [];
 
   private constructor(proc: ChildProcess) {
     this.process = proc;
@@ -148,6 +150,7 @@ export class Shim {
 
   /** Sends one instruction and waits for the reply; a failure becomes a ShimError. */
   async call(op: string, args: string[] = []): Promise<string[]> {
+    this.checkNothingAhead(op);
     this.cmd.send([op, ...args]);
     const reply = await this.cmd.next();
     if (reply === null) {
@@ -162,7 +165,14 @@ export class Shim {
   /** Sends several instructions at once and then reads their replies (one each, in order). The shim
    *  executes nothing after a failure, so the first error is the one that counts. */
   async callMany(ops: { op: string; args: string[] }[]): Promise<void> {
-    for (const { op, args } of ops) this.cmd.send([op, ...args]);
+    for (const { op, args } of ops) {
+      const fields = [op, ...args];
+      const sent = this.ahead.shift();
+      if (sent === undefined) this.cmd.send(fields);
+      else if (sent.length !== fields.length || sent.some((f, i) => f !== fields[i])) {
+        throw new NsxError(`internal error: ${op} is not the instruction that was sent ahead (${sent[0]})`, { hint: 'this is a bug in namespace-explorer' });
+      }
+    }
     let first: ShimError | undefined;
     for (const { op } of ops) {
       const reply = await this.cmd.next();
@@ -178,6 +188,26 @@ export class Shim {
     if (first) throw first;
   }
 
+  /** Sends instructions now whose replies later callMany calls read, given the same instructions in
+   *  the same order (pipelining across steps: the shim need not wait for nsx between two steps).
+   *  Never across fork or exec: their replies come from another process. */
+  sendAhead(ops: { op: string; args: string[] }[]): void {
+    for (const { op, args } of ops) {
+      this.checkNothingAhead(op, op === 'fork' || op === 'exec');
+      this.cmd.send([op, ...args]);
+      this.ahead.push([op, ...args]);
+    }
+  }
+
+  /** Whether instructions sent ahead still wait for their replies to be read. */
+  get sentAhead(): boolean {
+    return this.ahead.length > 0;
+  }
+
+  private checkNothingAhead(op: string, never = this.ahead.length > 0): void {
+    if (never) throw new NsxError(`internal error: ${op} sent while instructions sent ahead are unanswered, or ahead of its turn`, { hint: 'this is a bug in namespace-explorer' });
+  }
+
   /** fork: afterwards instructions go to the child (PID 1 of the new PID namespace). */
   async fork(): Promise<number> {
     const [pid] = await this.call('fork');
@@ -187,6 +217,7 @@ export class Shim {
 
   /** Sends exec; resolves when the command has started (EOF: the socket closed on exec), or throws with exec's error. */
   async exec(args: string[]): Promise<void> {
+    this.checkNothingAhead('exec');
     this.cmd.send(['exec', ...args]);
     const reply = await this.cmd.next();
     this.execDone = true;
@@ -232,6 +263,22 @@ export class Shim {
     if (this.process.exitCode !== null || this.process.signalCode !== null) return;
     await new Promise((r) => this.process.once('exit', r));
   }
+}
+
+/** A shim started before it is needed: `nsx run` starts it and then builds the plan, so the shim's
+ *  own start-up (its exec, the worker's fork, the hello: ~0.7 ms) overlaps that work. Only the
+ *  spawn itself cannot: Node's spawn returns once the child has exec'd. */
+export interface EarlyShim {
+  /** What Shim.start resolves with; a failure is reported by whoever awaits it (Container.run). */
+  readonly shim: Promise<Shim>;
+  /** Not needed after all (the plan could not be built): the orphaned supervisor ends the worker and exits. */
+  cancel(): void;
+}
+
+export function startShimEarly(stdio: StdioOptions = 'inherit', as?: HostUser): EarlyShim {
+  const shim = Shim.start(stdio, as);
+  shim.catch(() => {}); // not unhandled while the plan is built: run() awaits it and reports it
+  return { shim, cancel: () => void shim.then((s) => s.close(), () => {}) };
 }
 
 function childStatus(p: ChildProcess): ExitStatus {

@@ -6,6 +6,7 @@ import { hostFacts, isRealRoot } from '../../runtime/host.js';
 import { specFromRunOptions } from '../../runtime/options.js';
 import { buildPlan } from '../../runtime/plan.js';
 import { Container } from '../../runtime/runtime.js';
+import { startShimEarly, type Shim } from '../../runtime/shim.js';
 import { compileForHost, loadSeccomp } from '../../runtime/seccomp-host.js';
 import { makeChalk, renderEvent } from '../../render/terminal.js';
 import type { RunImage } from './image.js';
@@ -91,6 +92,38 @@ async function runSpec(
   image: RunImage | undefined,
   started: (c: Container, s: Stepper | undefined) => void,
 ): Promise<number> {
+  // The shim starts first and gets ready while the spec and plan are built; if they cannot be, it goes.
+  const early = startShimEarly('inherit');
+  let container: Container;
+  let events: ReturnType<typeof eventWriter> | undefined;
+  let stepper: Stepper | undefined;
+  let spec: ReturnType<typeof specFromRunOptions>;
+  try {
+    ({ spec, container, events, stepper } = prepare(a, command, root, image, early.shim));
+  } catch (e) {
+    early.cancel();
+    throw e;
+  }
+  started(container, stepper);
+  try {
+    const result = await container.run({
+      ...(stepper ? { beforeStep: (step, i) => stepper.beforeStep(step, i) } : {}),
+      ...(image ? { cleanup: () => image.remove() } : {}),
+    });
+    if (result.error) process.stderr.write(`nsx: ${result.error.describe()}\n`);
+    if (result.oomKilled) {
+      const limit = spec.linux.resources?.memory?.limit;
+      process.stderr.write(`nsx: the container was killed by the kernel's OOM killer${limit ? ` (memory limit ${limit} bytes)` : ''}\n`);
+    }
+    return result.exitCode;
+  } finally {
+    stepper?.close();
+    events?.close();
+  }
+}
+
+/** Spec, plan and container, with renderers attached; throws (having created nothing) on bad options. */
+function prepare(a: RunArgs, command: string[], root: boolean, image: RunImage | undefined, shim: Promise<Shim>) {
   const spec = specFromRunOptions({
     rootfs: a.rootfs,
     image: image?.run,
@@ -116,7 +149,7 @@ async function runSpec(
   });
   // An overlay root is empty on the host until the rootfs step mounts it: look into the layers.
   const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost, spec.root.overlay ? image?.view : undefined));
-  const container = new Container(spec, plan, 'inherit', !!(a.step || a.trace || a.events));
+  const container = new Container(spec, plan, 'inherit', !!(a.step || a.trace || a.events), undefined, shim);
   const total = plan.length;
   const c = makeChalk(process.stderr);
 
@@ -125,20 +158,5 @@ async function runSpec(
   const stepper = a.step ? new Stepper({ total, pid: async () => container.pid, applied: container.applied }, c) : undefined;
   if (stepper) container.on((e) => stepper.onEvent(e));
   else if (a.trace) container.on((e) => process.stderr.write(renderEvent(e, total, c).map((l) => l + '\n').join('')));
-  started(container, stepper);
-  try {
-    const result = await container.run({
-      ...(stepper ? { beforeStep: (step, i) => stepper.beforeStep(step, i) } : {}),
-      ...(image ? { cleanup: () => image.remove() } : {}),
-    });
-    if (result.error) process.stderr.write(`nsx: ${result.error.describe()}\n`);
-    if (result.oomKilled) {
-      const limit = spec.linux.resources?.memory?.limit;
-      process.stderr.write(`nsx: the container was killed by the kernel's OOM killer${limit ? ` (memory limit ${limit} bytes)` : ''}\n`);
-    }
-    return result.exitCode;
-  } finally {
-    stepper?.close();
-    events?.close();
-  }
+  return { spec, container, events, stepper };
 }
