@@ -1,4 +1,6 @@
-// nsx run's work: options → spec → plan → a container, with renderers attached and signals handled.
+// nsx run's work: options → spec → plan → a container in this process, with renderers attached and
+// signals handled. With -d, -i, -t or --restart (engine-run.ts) and with --step (engine-step.ts) the
+// container is the engine's instead.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { NsxError } from '../../runtime/errors.js';
 import type { RuntimeEvent } from '../../runtime/events.js';
@@ -11,7 +13,6 @@ import { compileForHost, loadSeccomp } from '../../runtime/seccomp-host.js';
 import { makeChalk, renderEvent } from '../../render/terminal.js';
 import type { RunImage } from './image.js';
 import type { RunArgs } from './index.js';
-import { Stepper } from './stepper.js';
 
 /** --events FILE|-: one JSON object per line, written synchronously so none is lost at exit.
  *  The file is opened before anything is created, so a bad path changes nothing. */
@@ -43,12 +44,10 @@ export async function runContainer(a: RunArgs): Promise<number> {
   }
   const signalExit: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
   let container: Container | undefined;
-  let stepper: Stepper | undefined;
   let image: RunImage | undefined;
   // Ctrl-C, kill or a closed terminal: the container goes, and so does everything it had. Before
   // the container exists (pulling, unpacking, copying) there is only its directory to remove.
   const onSignal = (sig: NodeJS.Signals) => {
-    if (stepper?.shellOpen && sig === 'SIGINT') return; // Ctrl-C belongs to the learner's shell
     if (container) return container.abort(signalExit[sig]);
     image?.remove();
     process.exit(signalExit[sig]);
@@ -72,7 +71,7 @@ export async function runContainer(a: RunArgs): Promise<number> {
     } else if (a.pull !== undefined) {
       throw new NsxError('--pull applies to an image, and --rootfs runs a directory', { hint: 'leave out --pull, or give an image instead of --rootfs' });
     }
-    return await runSpec(a, command, root, image, (c, s) => ((container = c), (stepper = s)));
+    return await runSpec(a, command, root, image, (c) => (container = c));
   } catch (e) {
     throw e instanceof NsxError ? e : new NsxError(String(e));
   } finally {
@@ -90,24 +89,22 @@ async function runSpec(
   command: string[],
   root: boolean,
   image: RunImage | undefined,
-  started: (c: Container, s: Stepper | undefined) => void,
+  started: (c: Container) => void,
 ): Promise<number> {
   // The shim starts first and gets ready while the spec and plan are built; if they cannot be, it goes.
   const early = startShimEarly('inherit');
   let container: Container;
   let events: ReturnType<typeof eventWriter> | undefined;
-  let stepper: Stepper | undefined;
   let spec: ReturnType<typeof specFromRunOptions>;
   try {
-    ({ spec, container, events, stepper } = prepare(a, command, root, image, early.shim));
+    ({ spec, container, events } = prepare(a, command, root, image, early.shim));
   } catch (e) {
     early.cancel();
     throw e;
   }
-  started(container, stepper);
+  started(container);
   try {
     const result = await container.run({
-      ...(stepper ? { beforeStep: (step, i) => stepper.beforeStep(step, i) } : {}),
       ...(image ? { cleanup: () => image.remove() } : {}),
     });
     if (result.error) process.stderr.write(`nsx: ${result.error.describe()}\n`);
@@ -117,7 +114,6 @@ async function runSpec(
     }
     return result.exitCode;
   } finally {
-    stepper?.close();
     events?.close();
   }
 }
@@ -149,14 +145,12 @@ function prepare(a: RunArgs, command: string[], root: boolean, image: RunImage |
   });
   // An overlay root is empty on the host until the rootfs step mounts it: look into the layers.
   const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost, spec.root.overlay ? image?.view : undefined));
-  const container = new Container(spec, plan, 'inherit', !!(a.step || a.trace || a.events), undefined, shim);
+  const container = new Container(spec, plan, 'inherit', !!(a.trace || a.events), undefined, shim);
   const total = plan.length;
   const c = makeChalk(process.stderr);
 
   const events = a.events ? eventWriter(a.events) : undefined;
   if (events) container.on(events.write);
-  const stepper = a.step ? new Stepper({ total, pid: async () => container.pid, applied: container.applied }, c) : undefined;
-  if (stepper) container.on((e) => stepper.onEvent(e));
-  else if (a.trace) container.on((e) => process.stderr.write(renderEvent(e, total, c).map((l) => l + '\n').join('')));
-  return { spec, container, events, stepper };
+  if (a.trace) container.on((e) => process.stderr.write(renderEvent(e, total, c).map((l) => l + '\n').join('')));
+  return { spec, container, events };
 }
