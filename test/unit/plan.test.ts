@@ -1,9 +1,9 @@
 // The plan: STEP_ORDER, each step's operations, skips with reasons — built for machines we are not on.
 import { describe, expect, it } from '@jest/globals';
 import { CAPABILITY_NAMES, DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities.js';
-import { CLONE, MS, buildPlan, mountFlags, swapSteps, type HostFacts, type PlannedStep } from '../../src/runtime/plan.js';
+import { CLONE, MS, buildExecPlan, buildPlan, mountFlags, swapSteps, type HostFacts, type PlannedStep } from '../../src/runtime/plan.js';
 import { DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS, defaultMounts, type ContainerSpec } from '../../src/runtime/spec.js';
-import { STEP_INFO, STEP_ORDER } from '../../src/runtime/steps.js';
+import { EXEC_ORDER, STEP_INFO, STEP_ORDER } from '../../src/runtime/steps.js';
 
 const ROOT = '/var/lib/nsx/rootfs';
 
@@ -231,5 +231,54 @@ describe('shellQuote', () => {
     expect(shellQuote('/bin/sh')).toBe('/bin/sh');
     expect(shellQuote('echo $HOME; ls')).toBe("'echo $HOME; ls'");
     expect(shellQuote("it's")).toBe("'it'\\''s'");
+  });
+});
+
+describe('-t: the console', () => {
+  const ops = (p: PlannedStep[], id: string) => p.find((s) => s.id === id)!.actions.map((a) => (a.kind === 'shim' ? [a.op, ...a.args].join(' ') : a.op));
+
+  it('opens the container\'s own devpts ptmx at the end of the dev step, after devpts is mounted', () => {
+    const s = spec();
+    const p = buildPlan({ ...s, process: { ...s.process, terminal: true } }, host());
+    const dev = ops(p, 'dev');
+    expect(dev[dev.length - 1]).toBe(`console ${ROOT}/dev/pts/ptmx`);
+    expect(dev.findIndex((o) => o.startsWith('mount devpts'))).toBeLessThan(dev.length - 1);
+  });
+
+  it('makes no terminal without -t', () => {
+    expect(ops(buildPlan(spec(), host()), 'dev').some((o) => o.startsWith('console'))).toBe(false);
+  });
+});
+
+describe('buildExecPlan (docker exec)', () => {
+  const exec = (over: Partial<ContainerSpec['process']> = {}, h: Partial<HostFacts> = {}) => {
+    const s = spec();
+    return buildExecPlan({ ...s, process: { ...s.process, args: ['ps', '-ef'], cwd: '/srv', ...over } }, host(h), 4242);
+  };
+
+  it('follows EXEC_ORDER: the container\'s cgroup, its namespaces, a fork into its PID namespace, its security settings, exec', () => {
+    const p = exec();
+    expect(p.map((s) => s.id)).toEqual([...EXEC_ORDER]);
+    expect(p[0].actions).toEqual([{ kind: 'host', op: 'cgroup-join', id: 'a'.repeat(64) }]);
+    expect(p[1].actions).toEqual([{ kind: 'shim', op: 'setns', args: ['4242'] }]);
+    expect(p[1].manPage).toBe('setns(2)');
+    expect(p[2].actions).toEqual([{ kind: 'shim', op: 'fork', args: [] }]);
+    expect(p.find((s) => s.id === 'exec')!.actions).toEqual([
+      { kind: 'shim', op: 'chdir', args: ['/srv'] },
+      { kind: 'shim', op: 'exec', args: ['2', 'ps', '-ef', 'PATH=/bin'] },
+    ]);
+  });
+
+  it('takes the same capabilities and seccomp filter as the container\'s own plan', () => {
+    const own = buildPlan(spec(), host());
+    const p = exec();
+    for (const id of ['capabilities', 'seccomp', 'no-new-privs'] as const) expect(p.find((s) => s.id === id)!.actions).toEqual(own.find((s) => s.id === id)!.actions);
+  });
+
+  it('joins no cgroup rootless (the container has none of its own) and gives -t its terminal after the fork', () => {
+    const p = exec({ terminal: true }, { root: false });
+    expect(p[0].skip).toMatch(/without root/);
+    expect(p[2].actions.map((a) => (a.kind === 'shim' ? a.op : a.op))).toEqual(['fork', 'console']);
+    expect(p[2].actions[1]).toEqual({ kind: 'shim', op: 'console', args: ['/dev/pts/ptmx'] });
   });
 });

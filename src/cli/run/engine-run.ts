@@ -32,7 +32,7 @@ export function createRequest(a: RunArgs, command: string[]): { body: CreateBody
   for (const k of IN_PROCESS_ONLY) {
     if (a[k]) throw new NsxError(`--${k} cannot be used with -d, -i, -t, --restart or nsx create`, { hint: `--${k} runs the container in this process: leave out -d, -i, -t and --restart (or --${k})` });
   }
-  if (a.detach && a.rm && a.restart && a.restart !== 'no') throw new NsxError('conflicting options: cannot specify both --restart and --rm', { hint: 'a container removed when it exits cannot be restarted: choose one' });
+  if (a.rm && a.restart && a.restart !== 'no') throw new NsxError('conflicting options: cannot specify both --restart and --rm', { hint: 'a container removed when it exits cannot be restarted: choose one' });
   let image: string | undefined;
   let cmd = command;
   if (a.rootfs === undefined) {
