@@ -7,9 +7,9 @@ import { TASK_CGROUP, checkTask } from './check.js';
 // PID 1 itself would end the container before it could tell what happened.
 const SCRIPT = [
   'exec 2>&1', // the shell's own messages ("Killed", "can't fork") in order with the rest
-  "echo '1) memory: head pours 64 MiB into tail, which keeps it all'",
-  'head -c 64m /dev/zero | tail',
-  'echo "tail: exit status $?"',
+  "echo '1) memory: dd fills a 64 MiB buffer from /dev/zero'",
+  'dd if=/dev/zero of=/dev/null bs=64M count=1',
+  'echo "dd: exit status $?"',
   "echo '2) cpu: the same awk loop as the baseline'",
   "time awk 'BEGIN { for (i = 0; i < 5e5; i++); }'",
   "echo '3) pids: a shell starts 30 sleeps'",
@@ -96,10 +96,10 @@ const cgroups: Lesson = {
   ],
   quiz: [
     {
-      question: 'Under -m 16m, the container\'s shell ran `head -c 64m /dev/zero | tail`. What happened?',
-      choices: ['head got ENOMEM from the kernel', 'The OOM killer killed a process in the container\'s cgroup (tail) and the shell carried on', 'The whole container was stopped', 'tail was moved to swap and ran on slowly'],
+      question: 'Under -m 16m, the container\'s shell ran `dd if=/dev/zero of=/dev/null bs=64M count=1`. What happened?',
+      choices: ['dd got ENOMEM from the kernel', 'The OOM killer killed a process in the container\'s cgroup (dd) and the shell carried on', 'The whole container was stopped', 'dd was moved to swap and ran on slowly'],
       answer: 1,
-      why: 'cgroup-v2.rst, memory.max: when the usage reaches the limit and cannot be reduced, "the OOM killer is invoked in the cgroup". It picked tail, which held the memory, and killed it with SIGKILL (status 137 = 128 + 9); oom_kill counted it. The container ends only when its PID 1 does.',
+      why: 'cgroup-v2.rst, memory.max: when the usage reaches the limit and cannot be reduced, "the OOM killer is invoked in the cgroup". It picked dd, which held the memory, and killed it with SIGKILL (status 137 = 128 + 9); oom_kill counted it. The container ends only when its PID 1 does.',
     },
     {
       question: 'The baseline loop, run with nsenter into all of the container\'s namespaces, was not throttled. Why?',

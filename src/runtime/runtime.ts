@@ -181,7 +181,10 @@ export class Container {
           // process loses its mount namespace (and uts, ipc, net...) before it is reaped, keeping only
           // its user and PID namespace links, so a missing mnt link means "gone" too.
           const after = this.observing ? this.observe(undefined, step.id) : undefined;
-          if (after?.process.ns.mnt) this.emitApplied(index, s, after);
+          // The facts are read one file at a time, so the process can exit between two reads: only a
+          // complete set (its mount namespace, mounts and root all still there) is shown.
+          const whole = after?.process.ns.mnt && after.process.mounts.length > 0 && after.process.root !== '';
+          if (whole) this.emitApplied(index, s, after);
           else {
             this.applied.add(s.id);
             this.emit({ type: 'step-applied', index, step: s, changed: [] });

@@ -118,6 +118,16 @@ describe('nsx run, exec and attach through the engine', () => {
     expect((await engine.api('GET', '/containers/json?all=1')).body).toEqual(before);
   });
 
+  itRoot('nsx attach: a -d -i container\'s output here and this input to it, until it exits; a stopped one is refused', async () => {
+    expect((await cli(['run', '-d', '-i', '--name', 'asker', '--rootfs', TEST_ROOTFS, '/bin/sh', '-c', 'read l; echo "got $l"; exit 5'])).code).toBe(0);
+    const a = await cli(['attach', 'asker'], { input: 'an answer\n' });
+    expect({ code: a.code, stdout: a.stdout }).toEqual({ code: 5, stdout: 'got an answer\n' });
+    const again = await cli(['attach', 'asker']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/You cannot attach to a stopped container, start it first/);
+    await cli(['rm', 'asker']);
+  });
+
   itRoot('attach over the API: docker\'s hijacked stream (101, then output one way and input the other)', async () => {
     const c = await engine.api('POST', '/containers/create?name=echoer', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/sh', '-c', 'read l; echo "out $l"; echo "err $l" >&2'], OpenStdin: true, StdinOnce: true });
     expect(c.status).toBe(201);

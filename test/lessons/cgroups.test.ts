@@ -42,7 +42,7 @@ describe('lesson: cgroups', () => {
     const [baseline] = demoOutputs(p, 'seccomp');
     expect(seconds(baseline, 'user')).toBeGreaterThan(0);
     const out = commandOutput(p);
-    expect(out).toContain('tail: exit status 137');
+    expect(out).toContain('dd: exit status 137');
     expect(out).toMatch(/can't fork: Resource temporarily unavailable/);
     expect(out).toMatch(/^1 2 3 4 5 6 7 8 /m); // 10 processes: the two shells and 8 sleeps
     expect(out).not.toMatch(/ 9 /);

@@ -213,3 +213,19 @@ export async function exec(a: { container?: string; command: string[]; detach?: 
   const info = await client.call<{ ExitCode: number | null }>('GET', `/exec/${id}/json`);
   return info?.ExitCode ?? 0;
 }
+
+/** docker attach: this terminal to a running container until it exits; its exit code. */
+export async function attach(a: { container: string; 'no-stdin'?: boolean }): Promise<number> {
+  const client = await engineClient();
+  const c = enc(a.container);
+  const info = await client.call<{ State: { Running: boolean }; Config: { Tty?: boolean; OpenStdin?: boolean } }>('GET', `/containers/${c}/json`);
+  if (!info?.State.Running) throw new NsxError('You cannot attach to a stopped container, start it first', { hint: `nsx start -a ${a.container}`, exitCode: 1 });
+  const stdin = !!info.Config.OpenStdin && !a['no-stdin'];
+  const { socket, head } = await client.hijack(`/containers/${c}/attach?stream=1&stdout=1&stderr=1${stdin ? '&stdin=1' : ''}`);
+  const tty = !!info.Config.Tty;
+  const size = tty ? consoleSize() : undefined; // this terminal's size, as docker attach sends it
+  if (size) await client.call('POST', `/containers/${c}/resize?h=${size[0]}&w=${size[1]}`).catch(() => {});
+  await runSession(socket, head, { tty, stdin, resize: (h, w) => client.call('POST', `/containers/${c}/resize?h=${h}&w=${w}`) });
+  const w = await client.call<{ StatusCode: number }>('POST', `/containers/${c}/wait`);
+  return w?.StatusCode ?? 0;
+}

@@ -91,6 +91,12 @@ export function engineCommands(exit: ExitHolder): CommandModule<object, any>[] {
       },
     },
     {
+      command: 'attach <container>',
+      describe: 'Attach this terminal to a running container: its output here, your input to it (if made with -i)',
+      builder: (y) => y.positional('container', { type: 'string', demandOption: true }).options({ 'no-stdin': { type: 'boolean', describe: 'Do not send your input' } }),
+      handler: async (a: any) => void (exit.exitCode = await (await load()).attach(a)),
+    },
+    {
       command: 'stop <containers..>',
       describe: 'Stop running containers (SIGTERM, then SIGKILL after --time seconds)',
       builder: (y) => y.positional('containers', containers).options({ time: { alias: 't', type: 'number', describe: 'Seconds to wait before killing the container (default 10)' } }),
