@@ -530,6 +530,7 @@ export class Engine {
       Body: body,
     };
     this.execs.set(record.ID, { record, hub: new Hub(!!body.Tty, true) });
+    this.event(r, `exec_create: ${body.Cmd.join(' ')}`, { execID: record.ID }); // docker's action names
     return record;
   }
 
@@ -596,6 +597,9 @@ export class Engine {
       e.hub.emit('end');
     });
     e.done = finished;
+    const cmd = b.Cmd!.join(' ');
+    void started.then(() => this.event(r, `exec_start: ${cmd}`, { execID: id }));
+    void finished.then(() => this.event(r, 'exec_die', { execID: id, exitCode: String(e.record.ExitCode) }));
     const first = await Promise.race([started.then(() => undefined), run]);
     if (first !== undefined && first.error) {
       await finished;
