@@ -92,7 +92,7 @@ export function runCommand(exit: ExitHolder): CommandModule<object, RunArgs> {
           'security-opt': { type: 'string', array: true, describe: 'no-new-privileges | seccomp=PROFILE.json | seccomp=unconfined' },
           network: { type: 'string', describe: 'none (only lo) | host | veth (a pair to the host)', default: 'none' },
           userns: { type: 'string', describe: 'host | private (default: host as root, private otherwise)' },
-          step: { type: 'boolean', describe: 'Pause before every step: Enter applies, s opens a shell inside, c continues, q quits' },
+          step: { type: 'boolean', describe: 'Through the engine, pause before every step (nsx ps shows it): Enter applies, s opens a shell inside, c continues, q quits' },
           trace: { type: 'boolean', describe: 'Print every step and its evidence without pausing' },
           events: { type: 'string', describe: 'Write the runtime\'s events as JSON lines to FILE (- for stdout)' },
           'unsafe-chroot': { type: 'boolean', describe: 'Use chroot instead of pivot_root (UNSAFE: for the chroot lesson)' },
