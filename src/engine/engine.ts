@@ -24,7 +24,7 @@ import { ApiError, nameInUse, noSuchContainer, removeRunning } from './errors.js
 import { humanDuration } from './humanize.js';
 import { randomName, VALID_NAME } from './names.js';
 import { frame, type StreamId } from './stream.js';
-import { loadState, saveState, type ContainerRecord, type HostConfig } from './state.js';
+import { loadState, saveState, type ContainerRecord, type HostConfig, type NsxOptions } from './state.js';
 
 /** The body of POST /containers/create (docker's ContainerCreateRequest, the part nsx has). */
 export interface CreateBody {
@@ -42,9 +42,8 @@ export interface CreateBody {
   OpenStdin?: boolean;
   StdinOnce?: boolean;
   HostConfig?: HostConfig;
-  /** nsx: {"Step": true} builds it one step at a time over the API (GET …/steps, POST …/step);
-   *  {"UnsafeChroot": true} uses chroot(2) instead of pivot_root(2) (the chroot lesson's). */
-  Nsx?: { Step?: boolean; UnsafeChroot?: boolean };
+  /** nsx's own: stepping over the API (GET …/steps, POST …/step), chroot, a client's spec and plan. */
+  Nsx?: NsxOptions;
 }
 
 /** Where a stepped container stands: the runtime's events so far, and the step it is paused before. */
@@ -52,7 +51,7 @@ interface Stepping {
   events: RuntimeEvent[];
   feed: EventEmitter;
   total: number;
-  paused?: { index: number; step: PlannedStep; answer: (choice: 'apply' | 'quit') => void };
+  paused?: { index: number; step: { id: string; title: string }; answer: (choice: 'apply' | 'quit') => void };
   /** A client follows the events (GET …/steps): when it goes before the run ends, so does the container. */
   followed: boolean;
   ended: boolean;
@@ -239,14 +238,15 @@ export class Engine {
   }
 
   /** A stepped container's step, for ps and inspect: 1-based, of the plan's steps. */
-  stepOf(r: ContainerRecord): { Index: number; Total: number; Id: string; Title: string; Paused: boolean; Pid: number; Applied: string[] } | undefined {
+  stepOf(r: ContainerRecord): { Index: number; Total: number; Id: string; Title: string; Paused: boolean; Pid: number; Applied: string[]; Network?: unknown } | undefined {
     const s = this.stepping.get(r.Id);
     const live = this.live.get(r.Id);
     if (!s || s.ended || !live) return undefined;
     const last = [...s.events].reverse().find((e) => e.type === 'step-started');
     const current = s.paused ?? (last?.type === 'step-started' ? { index: last.index, step: last.step } : undefined);
     if (!current) return undefined;
-    return { Index: current.index + 1, Total: s.total, Id: current.step.id, Title: current.step.title, Paused: !!s.paused, Pid: live.container.pid ?? 0, Applied: [...live.container.applied] };
+    const net = live.container.network; // the veth pair (--network veth): its names and addresses
+    return { Index: current.index + 1, Total: s.total, Id: current.step.id, Title: current.step.title, Paused: !!s.paused, Pid: live.container.pid ?? 0, Applied: [...live.container.applied], ...(net ? { Network: net } : {}) };
   }
 
   /** GET /containers/{id}/steps: the runtime's events so far, then as they come, until the run ends. */
@@ -386,13 +386,15 @@ export class Engine {
       HostConfig: h,
       State: { Status: 'created', Pid: 0, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: NEVER, FinishedAt: NEVER },
       LogPath: '',
-      ...(body.Nsx?.Step || body.Nsx?.UnsafeChroot ? { Nsx: { ...(body.Nsx.Step ? { Step: true } : {}), ...(body.Nsx.UnsafeChroot ? { UnsafeChroot: true } : {}) } } : {}),
+      ...(body.Nsx && Object.keys(body.Nsx).length ? { Nsx: checkNsx(body.Nsx) } : {}),
     };
     let spec: ContainerSpec;
     let image: Awaited<ReturnType<Engine['imageRun']>> | undefined;
     try {
       if (useImage) image = await this.imageRun(body.Image!);
-      spec = this.specFor(draft, name, image?.run); // every option checked before anything exists (an image's rootfs last)
+      // A client's own spec (a lesson's) is run as it is; otherwise docker's options make one.
+      spec = draft.Nsx?.Spec ?? this.specFor(draft, name, image?.run); // every option checked before anything exists (an image's rootfs last)
+      if (this.records.has(spec.id)) throw new ApiError(409, `a container with id ${spec.id} exists already`);
     } catch (e) {
       if (e instanceof NsxError) throw new ApiError(/No such image/.test(e.message) ? 404 : 400, e.message, e.info.hint);
       throw e;
@@ -438,17 +440,17 @@ export class Engine {
     try {
       const image = r.Root ? await this.imageRun(r.Image, r.Root) : undefined;
       view = image?.view;
-      spec = { ...this.specFor(r, undefined, image?.run), id: r.Id };
+      spec = r.Nsx?.Spec ?? { ...this.specFor(r, undefined, image?.run), id: r.Id };
     } catch (e) {
       if (e instanceof NsxError) throw new ApiError(400, e.message, e.info.hint);
       throw e;
     }
     if (this.live.has(r.Id)) return 'already'; // started by another request meanwhile
     // An overlay root is empty on the host until the rootfs step mounts it: look into the layers.
-    const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost, spec.root.overlay ? view : undefined));
+    const plan = r.Nsx?.Plan ?? buildPlan(spec, hostFacts(spec.root.path, compileForHost, spec.root.overlay ? view : undefined));
     const logFd = openSync(r.LogPath, 'a', 0o600);
     const stepped = !!r.Nsx?.Step;
-    const container = new Container(spec, plan, [r.Config.OpenStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], stepped);
+    const container = new Container(spec, plan, [r.Config.OpenStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], stepped, r.Nsx?.RunAs);
     const hub = this.hub(r);
     const s: Stepping | undefined = stepped ? { events: [], feed: new EventEmitter(), total: plan.length, followed: false, ended: false } : undefined;
     if (s) {
@@ -472,7 +474,9 @@ export class Engine {
       if (size && size[0] > 0 && size[1] > 0) c.resize(size[0], size[1]); // applied as the terminal is made
     };
     const beforeStep = s && ((step: PlannedStep, index: number) => new Promise<'apply' | 'quit'>((answer) => (s.paused = { index, step, answer })));
-    const done = container.run({ spawned, ...(beforeStep ? { beforeStep } : {}) }).then(async (result) => {
+    // After the command's exit, before the cleanup: one more pause, for a client that asked for it.
+    const afterExit = s && r.Nsx?.PauseAtExit ? () => new Promise<void>((go) => (s.paused = { index: plan.length, step: { id: 'exit', title: 'The command has exited' }, answer: () => go() })) : undefined;
+    const done = container.run({ spawned, ...(beforeStep ? { beforeStep } : {}), ...(afterExit ? { afterExit } : {}) }).then(async (result) => {
       await Promise.race([drained, new Promise((res) => setTimeout(res, 2000))]); // the last output, into the log first
       if (s) this.stepping.delete(r.Id);
       return this.exited(r, result);
@@ -897,6 +901,21 @@ export class Engine {
     await Promise.all(all.map((l) => l.done));
     this.save();
   }
+}
+
+/** nsx's options in a create request, checked for shape: a client's spec and plan are run as they
+ *  are (the socket admits only its owner, who could run anything anyway), but malformed ones are refused. */
+export function checkNsx(n: NsxOptions): NsxOptions {
+  if (typeof n !== 'object' || n === null || Array.isArray(n)) throw new ApiError(400, 'Nsx must be an object', 'e.g. {"Step": true}');
+  const s = n.Spec;
+  if (s !== undefined && (typeof s !== 'object' || !/^[0-9a-f]{64}$/.test(String(s?.id)) || typeof s.root?.path !== 'string' || !Array.isArray(s.process?.args) || !Array.isArray(s.linux?.namespaces))) {
+    throw new ApiError(400, 'Nsx.Spec is not a container spec', 'a spec as src/runtime/options.ts makes it: id (64 hex digits), process, root, linux');
+  }
+  if ((n.Plan === undefined) !== (s === undefined) || (n.Plan !== undefined && (!Array.isArray(n.Plan) || n.Plan.some((p) => typeof p?.id !== 'string' || !Array.isArray(p.actions))))) {
+    throw new ApiError(400, 'Nsx.Spec and Nsx.Plan come together, the plan a list of steps with their actions', 'build both with buildPlan (src/runtime/plan.ts)');
+  }
+  if (n.RunAs !== undefined && (!Number.isInteger(n.RunAs?.uid) || !Number.isInteger(n.RunAs?.gid))) throw new ApiError(400, 'Nsx.RunAs needs a numeric uid and gid');
+  return { ...n };
 }
 
 /** docker's checks of HostConfig.RestartPolicy (runconfig/hostconfig.go), in its words. */

@@ -41,10 +41,26 @@ export interface ContainerRecord {
   /** Stopped or killed by hand (docker's HasBeenManuallyStopped): no restart policy starts it again. */
   ManuallyStopped?: boolean;
   /** nsx: built one step at a time, each applied when its client says so (nsx run --step). */
-  Nsx?: { Step?: boolean; UnsafeChroot?: boolean };
+  Nsx?: NsxOptions;
   /** Stopped by the engine's own shutdown: started again at the next engine's start if its policy says so. */
   StoppedWithEngine?: boolean;
   LogPath: string;
+}
+
+/** What nsx adds to docker's create request (and keeps with the container). */
+export interface NsxOptions {
+  /** Built one step at a time, each applied when its client says so (nsx run --step, the lessons). */
+  Step?: boolean;
+  /** chroot(2) instead of pivot_root(2) (the chroot lesson's). */
+  UnsafeChroot?: boolean;
+  /** A spec and plan made by the client (a lesson's: its options, its plan changes), run as they are. */
+  Spec?: import('../runtime/spec.js').ContainerSpec;
+  Plan?: import('../runtime/plan.js').PlannedStep[];
+  /** Run the container's processes as this host user (a lesson run on the invoking user's behalf). */
+  RunAs?: { uid: number; gid: number };
+  /** Pause once more after the command exits, before the cleanup, until the client says go
+   *  (POST …/step): a lesson reads the cgroup's counters there. */
+  PauseAtExit?: boolean;
 }
 
 export interface ContainerStateRecord {

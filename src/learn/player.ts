@@ -8,11 +8,12 @@ import { NsxError } from '../runtime/errors.js';
 import { hostFacts, isRealRoot } from '../runtime/host.js';
 import { specFromRunOptions } from '../runtime/options.js';
 import { buildPlan, type PlannedStep } from '../runtime/plan.js';
-import { Container } from '../runtime/runtime.js';
+import { engineClient } from '../engine/client.js';
+import { RemoteContainer } from '../engine/remote.js';
 import { compileForHost, loadSeccomp } from '../runtime/seccomp-host.js';
 import { evidenceTable, stepHeader, wrap, clip, WIDTH } from '../render/terminal.js';
 import { runInside } from '../ui/shell.js';
-import { commandLines, demoVars, fillPlaceholders, shellLine, shownText, type DemoSeen } from './demo.js';
+import { commandLines, demoVars, fillPlaceholders, shellLine, shownText, type DemoSeen, type DemoSource } from './demo.js';
 import type { Demo, Lesson, LessonText, QuizQuestion } from './lesson.js';
 import { checkRootfsFor, containerUser } from './runas.js';
 import { sandboxRootfs } from './sandbox.js';
@@ -61,7 +62,7 @@ export interface PlayOptions {
   /** Play this variant of the lesson (lesson.variants): its plan change, its words before and after. */
   variant?: string;
   /** Called with the container as soon as it exists (the CLI aborts it on Ctrl-C). */
-  onContainer?: (c: Container) => void;
+  onContainer?: (c: { abort(): void }) => void;
   /** Called with a tour as it starts (lessons with a tour: the CLI aborts it on Ctrl-C). */
   onTour?: (t: TourRun) => void;
   /** The environment sudo left (SUDO_UID, SUDO_GID), for lessons run as the invoking user
@@ -90,7 +91,10 @@ function runOnHost(argv: string[]): { output: string; status: number | null } {
 
 /** Runs a demo, its {placeholders} filled from the container: inside it (nsenter) or on the host.
  *  Returns the command as run, and what it printed. */
-function runDemo(d: Demo, container: Container, seen: DemoSeen = {}): { command: string[]; output: string; status: number | null } {
+/** What the demos need of the lesson's container (the engine's, RemoteContainer). */
+type DemoContainer = DemoSource & { applied: Set<string> };
+
+function runDemo(d: Demo, container: DemoContainer, seen: DemoSeen = {}): { command: string[]; output: string; status: number | null } {
   const filled = fillPlaceholders(d.command, demoVars(container, seen));
   if ('missing' in filled) return { command: d.command, output: `(not run: {${filled.missing}} is not known at this point)`, status: null };
   const command = filled.argv;
@@ -101,7 +105,7 @@ function runDemo(d: Demo, container: Container, seen: DemoSeen = {}): { command:
 }
 
 /** The host command that undoes what a demo made, with what it needs filled in (undefined: nothing to undo). */
-function cleanupFor(d: Demo, output: string, container: Container): string[] | undefined {
+function cleanupFor(d: Demo, output: string, container: DemoContainer): string[] | undefined {
   if (!d.cleanup) return undefined;
   if (typeof d.cleanup === 'function') {
     try {
@@ -156,7 +160,9 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
     let plan = buildPlan(spec, { ...hostFacts(spec.root.path, compileForHost), root: asUser.root });
     if (lesson.run.transformPlan) plan = lesson.run.transformPlan(plan);
     if (variant) plan = variant.transformPlan(plan);
-    const container = new Container(spec, plan, ['ignore', 'pipe', 'pipe'], true, who.runAs);
+    // The engine runs it, one step at a time as the player answers: `nsx ps` in a second terminal
+    // shows it half built (the engine started here if none runs, and says so).
+    const container = new RemoteContainer(await engineClient(), spec, plan, who.runAs);
     opts.onContainer?.(container);
     // What demos made on the host, undone when the lesson's container is over, however it ends.
     const cleanups: string[][] = [];

@@ -23,6 +23,8 @@ export interface RunHooks {
   cleanup?: () => string[];
   /** Called once the shim runs, before the first step: its stdio pipes exist from here on. */
   spawned?: (container: Container) => void;
+  /** Awaited after the command exited (the exited event), before anything is cleaned up. */
+  afterExit?: () => Promise<void>;
 }
 
 export interface RunResult {
@@ -203,6 +205,7 @@ export class Container {
       const oomKilled = st.signal === 9 && (this.cgroup?.oomKilled() ?? false);
       const exitCode = this.aborted ? this.abortedExit : exitCodeFor(st);
       this.emit({ type: 'exited', exitCode, ...(st.signal !== undefined ? { signal: signalName(st.signal) } : { code: st.code }), oomKilled });
+      if (hooks.afterExit) await this.abortable(hooks.afterExit());
       return await this.finish({ exitCode, oomKilled });
     } catch (e) {
       const err = e instanceof NsxError ? e : new NsxError(String((e as Error)?.message ?? e));

@@ -1,0 +1,138 @@
+// A stepped container of the engine's, driven from another process as if it were a Container in
+// this one: the lesson player builds the spec and plan, the engine runs them one step at a time
+// (POST /containers/create with Nsx {Step, Spec, Plan}), and this class turns the engine's stream of
+// runtime events back into events here and the player's answers into POST …/step. `nsx ps` in a
+// second terminal shows the half-built container meanwhile.
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { NsxError } from '../runtime/errors.js';
+import type { EventListener, RuntimeEvent } from '../runtime/events.js';
+import type { PlannedStep } from '../runtime/plan.js';
+import type { RunResult } from '../runtime/runtime.js';
+import type { HostUser } from '../runtime/shim.js';
+import type { VethFacts } from '../runtime/network.js';
+import type { ContainerSpec } from '../runtime/spec.js';
+import type { EngineClient } from './client.js';
+import { FrameDecoder } from './stream.js';
+
+export interface RemoteHooks {
+  beforeStep?: (step: PlannedStep, index: number, container: RemoteContainer) => Promise<'apply' | 'quit'>;
+}
+
+export class RemoteContainer {
+  readonly events = new EventEmitter();
+  readonly applied = new Set<string>();
+  readonly stdout = new PassThrough();
+  readonly stderr = new PassThrough();
+  /** The process to look at now: the shim, then PID 1 once forked (as the engine reports it). */
+  pid: number | undefined;
+  /** The veth pair, once the engine made one (--network veth). */
+  network: VethFacts | undefined;
+  private aborted?: number;
+  private created = false;
+  /** Resolves when the run is over for this side (aborted, or the engine's stream ended): a
+   *  question still open then needs no answer. */
+  private over!: () => void;
+  private readonly overPromise = new Promise<'over'>((r) => (this.over = () => r('over')));
+
+  constructor(
+    private readonly client: EngineClient,
+    readonly spec: ContainerSpec,
+    readonly plan: PlannedStep[],
+    private readonly runAs?: HostUser,
+  ) {}
+
+  get id(): string {
+    return this.spec.id;
+  }
+
+  get forked(): boolean {
+    return this.applied.has('fork');
+  }
+
+  on(listener: EventListener): this {
+    this.events.on('event', listener);
+    return this;
+  }
+
+  private path(what: string): string {
+    return `/containers/${this.id}/${what}`;
+  }
+
+  /** Ctrl-C, or the player's time limit: the engine kills the container and cleans up (130: as nsx run's). */
+  abort(exitCode = 130): void {
+    this.aborted ??= exitCode;
+    this.over();
+    if (this.created) void this.client.call('POST', this.path(`step?action=abort&exit=${exitCode}`)).catch(() => {});
+  }
+
+  /** Asks the engine where the container stands: the process to enter now. */
+  private async refresh(): Promise<void> {
+    const info = await this.client.call<{ State: { Pid: number }; Nsx?: { Step?: { Pid: number; Network?: VethFacts } } }>('GET', this.path('json')).catch(() => undefined);
+    const pid = info?.Nsx?.Step?.Pid || info?.State.Pid;
+    if (pid) this.pid = pid;
+    if (info?.Nsx?.Step?.Network) this.network = info.Nsx.Step.Network;
+  }
+
+  async run(hooks: RemoteHooks = {}): Promise<RunResult> {
+    // The plan carries the compiled seccomp filter; the profile it came from (parsed, with 64-bit
+    // argument values as BigInt) stays here: the engine needs only where it came from.
+    const sc = this.spec.linux.seccomp;
+    const spec = sc ? { ...this.spec, linux: { ...this.spec.linux, seccomp: { source: sc.source, profile: {} } } } : this.spec;
+    const body = {
+      Rootfs: this.spec.root.path,
+      Cmd: this.spec.process.args,
+      HostConfig: { AutoRemove: true },
+      Nsx: { Step: true, PauseAtExit: true, Spec: spec, Plan: this.plan, ...(this.runAs ? { RunAs: this.runAs } : {}) },
+    };
+    await this.client.call('POST', `/containers/create${this.spec.name ? `?name=${encodeURIComponent(this.spec.name)}` : ''}`, body);
+    this.created = true;
+    const { socket, head } = await this.client.hijack(this.path('attach?stream=1&stdout=1&stderr=1'));
+    const decoder = new FrameDecoder((s, d) => (s === 1 ? this.stdout : this.stderr).write(d));
+    decoder.push(head);
+    socket.on('data', (d: Buffer) => decoder.push(d));
+    const waited = this.client.call<{ StatusCode: number }>('POST', this.path('wait?condition=removed'));
+    let failure: Extract<RuntimeEvent, { type: 'step-failed' }>['error'] | undefined;
+    let oomKilled = false;
+    let queue = Promise.resolve();
+    const answer = (action: string) => this.client.call('POST', this.path(`step?action=${action}`)).catch(() => {}); // gone: the stream ends
+    const handle = async (e: RuntimeEvent) => {
+      if (e.type === 'step-applied') this.applied.add(e.step.id);
+      if (e.type === 'step-applied' || e.type === 'step-started') await this.refresh();
+      if (e.type === 'step-failed') failure = e.error;
+      if (e.type === 'exited') oomKilled = e.oomKilled;
+      this.events.emit('event', e);
+      if (e.type === 'step-started' && hooks.beforeStep && this.aborted === undefined) {
+        const choice = await Promise.race([hooks.beforeStep(this.plan[e.index], e.index, this), this.overPromise]);
+        if (choice !== 'over') await answer(choice);
+      } else if (e.type === 'step-started') await answer(this.aborted === undefined ? 'apply' : 'quit');
+      if (e.type === 'exited') await answer('apply'); // the listeners have read what they wanted: clean up
+    };
+    try {
+      await this.client.call('POST', this.path('start'));
+      if (this.aborted !== undefined) this.abort(this.aborted);
+      const followed = await this.client.request('GET', this.path('steps'), undefined, lines((e) => (queue = queue.then(() => handle(e)))));
+      if (followed.status >= 400) throw new NsxError(`the engine did not stream the steps: ${followed.body}`);
+      this.over();
+      await queue;
+      const w = await waited;
+      await new Promise<void>((r) => (socket.destroyed ? r() : socket.once('close', () => r())));
+      const error = failure ? new NsxError(failure.message, { syscall: failure.syscall, errno: failure.errno, hint: failure.hint, exitCode: w?.StatusCode }) : undefined;
+      return { exitCode: w?.StatusCode ?? 125, oomKilled, ...(error ? { error } : {}) };
+    } finally {
+      socket.destroy();
+      this.stdout.end();
+      this.stderr.end();
+    }
+  }
+}
+
+/** JSON lines from a streamed answer, one object each, as they arrive. */
+export function lines(onLine: (e: RuntimeEvent) => void): (chunk: Buffer) => void {
+  let rest = '';
+  return (chunk) => {
+    const parts = (rest + chunk.toString('utf8')).split('\n');
+    rest = parts.pop() ?? '';
+    for (const p of parts) if (p.trim()) onLine(JSON.parse(p) as RuntimeEvent);
+  };
+}
