@@ -2,7 +2,7 @@
 // on loopback (the manifest by tag, then the blobs), create and start through the engine, a second
 // container from the same image, a program killed from the host ending its container (137) — and
 // nothing left of the lab after it, whether it finished or was stopped with Ctrl-C half-way.
-import { afterEach, describe, expect } from '@jest/globals';
+import { describe, expect } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { findLesson, textOf } from '../../src/learn/course.js';
 import { playLesson, type PlayerEvent } from '../../src/learn/player.js';
 import type { TourRun } from '../../src/learn/tour.js';
 import { makeUI } from '../../src/learn/ui.js';
-import { TestEngine, alive, until } from '../engine.js';
+import { alive, until, useCheckEngine } from '../engine.js';
 import { NSX, TEST_ROOTFS, itRoot, stripAnsi } from '../helpers.js';
 import { leftovers } from '../leaks.js';
 import { demoOutputs, playForTest, type Played } from './play.js';
@@ -201,17 +201,9 @@ describe('lesson: run-flow', () => {
   }, 60000);
 
   describe('nsx check run-flow', () => {
-    const engine = new TestEngine();
-    const saved = process.env.NSX_ENGINE_SOCKET;
-    afterEach(async () => {
-      await engine.stop();
-      rmSync(engine.dir, { recursive: true, force: true });
-      if (saved === undefined) delete process.env.NSX_ENGINE_SOCKET;
-      else process.env.NSX_ENGINE_SOCKET = saved;
-    });
+    const engine = useCheckEngine();
 
     itRoot('says when no engine answers, then passes once two containers of one root filesystem have run', async () => {
-      process.env.NSX_ENGINE_SOCKET = engine.socket; // the check asks this engine, not the machine's
       const { check } = findLesson('run-flow').lesson;
       const none = await check();
       expect(none.ok).toBe(false);
