@@ -4,7 +4,7 @@
 // nothing left of the lab after it, whether it finished or was stopped with Ctrl-C half-way.
 import { describe, expect } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -16,6 +16,7 @@ import { alive, until, useCheckEngine } from '../engine.js';
 import { NSX, TEST_ROOTFS, itRoot, stripAnsi } from '../helpers.js';
 import { leftovers } from '../leaks.js';
 import { demoOutputs, playForTest, type Played } from './play.js';
+import { lessonInTerminal } from './terminal.js';
 
 type Demo = Extract<PlayerEvent, { type: 'demo' }>;
 const demos = (p: { events: PlayerEvent[] }) => p.events.filter((e): e is Demo => e.type === 'demo');
@@ -121,57 +122,32 @@ describe('lesson: run-flow', () => {
   }, 120000);
 
   itRoot('in a terminal: Enter runs a stop, e explains more, Ctrl-C at a prompt stops and removes the lab', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nsx-pty-'));
-    const child = spawn('script', ['-qfec', `${process.execPath} ${NSX} lesson run-flow`, '/dev/null'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true, // its own process group: a failed test kills script, nsx and all below
-      env: { ...process.env, NO_COLOR: '1', TERM: 'xterm', NSX_PROGRESS: join(dir, 'progress.json') },
-    });
-    let screen = '';
-    child.stdout.on('data', (d) => (screen += stripAnsi(d.toString())));
-    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-    let seen = 0;
-    const waitFor = async (text: string | RegExp, ms = 20000) => {
-      for (const end = Date.now() + ms; Date.now() < end; ) {
-        const rest = screen.slice(seen);
-        const m = typeof text === 'string' ? rest.indexOf(text) : rest.search(text);
-        if (m >= 0) {
-          seen += m + 1;
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`timed out waiting for ${text}; screen so far:\n${screen.slice(-2000)}`);
-    };
+    const term = lessonInTerminal('run-flow', 20000);
+    const { waitFor, key } = term;
     try {
       await waitFor('[1/7]');
       await waitFor('⏎ run  e explain more  q quit');
-      child.stdin.write('\r');
+      key('\r');
       await waitFor('REPOSITORY   TAG'); // nsx images ran
       await waitFor('[2/7]');
       await waitFor('⏎ run  e explain more  q quit');
-      child.stdin.write('e');
+      key('e');
       await waitFor('Distribution API'); // the deeper paragraph
       await waitFor('⏎ run  e explain more  q quit');
-      child.stdin.write('\r');
+      key('\r');
       await waitFor('Pull complete');
       await waitFor('[3/7]');
       await waitFor('⏎ run  e explain more  q quit');
-      child.stdin.write('\x03');
+      key('\x03');
       await waitFor('Stopped.');
-      expect(await exited).toBe(130);
+      expect(await term.exited).toBe(130);
     } finally {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      rmSync(dir, { recursive: true, force: true });
+      term.close();
     }
-    const labDir = /\/tmp\/nsx-lab-[A-Za-z0-9]+/.exec(screen)![0];
-    expect(screen).toContain(`cleaning up: removed ${labDir}`);
+    const labDir = /\/tmp\/nsx-lab-[A-Za-z0-9]+/.exec(term.screen)![0];
+    expect(term.screen).toContain(`cleaning up: removed ${labDir}`);
     expect(existsSync(labDir)).toBe(false);
-    const engine = Number(/nsxd, pid (\d+)/.exec(screen)![1]);
+    const engine = Number(/nsxd, pid (\d+)/.exec(term.screen)![1]);
     expect(alive(engine)).toBe(false);
   }, 60000);
 
