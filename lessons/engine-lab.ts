@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { EngineClient, startEngine } from '../src/engine/client.js';
 import { buildAll, type BuiltImage } from '../src/image/build.js';
 import { packageRoot } from '../src/paths.js';
-import type { TourLab } from '../src/learn/lesson.js';
+import type { CheckResult, TourLab } from '../src/learn/lesson.js';
 
 /** The image the lab's registry serves (the seed's `docker run dockerinaction/hello_world`). */
 export const LAB_IMAGE = 'dockerinaction/hello_world';
@@ -86,6 +86,21 @@ async function stopEngine(pid: number): Promise<void> {
 function childrenOf(ppid: number): number[] {
   const r = spawnSync('ps', ['-o', 'pid=', '--ppid', String(ppid)], { encoding: 'utf8' });
   return (r.stdout ?? '').split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+}
+
+/** The machine's engine, for a lesson's check (run-flow, engine-cli): a client if it answers its
+ *  ping, else the check's failure — it refused this check in (not root), or nothing answers on its
+ *  socket. `then` ends the "start it" advice with what to do once it runs. */
+export async function reachEngine(then = ''): Promise<{ client: EngineClient } | { fail: CheckResult }> {
+  const client = new EngineClient();
+  let up = false;
+  try {
+    up = await client.ping();
+  } catch (e) {
+    return { fail: { ok: false, message: `The engine is there but did not let this check in (${(e as Error).message}): run the check with sudo.` } };
+  }
+  if (!up) return { fail: { ok: false, message: `No engine answers on ${client.socket}: start it (sudo nsx engine start)${then}.` } };
+  return { client };
 }
 
 /** Starts the lab. `registry`: also a registry with the sandbox image, and the store's search list

@@ -1,11 +1,11 @@
 // Shared by the engine tests: an nsxd on a private socket and state dir, and its API over HTTP.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FrameDecoder } from '../src/engine/stream.js';
-import { afterAll, beforeAll } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach } from '@jest/globals';
 import { ROOT } from './helpers.js';
 
 const isRoot = () => process.getuid?.() === 0;
@@ -128,6 +128,24 @@ export function useTestEngine(): TestEngine {
       else process.env[k] = v;
     }
     await engine.stop();
+  });
+  return engine;
+}
+
+/** An engine for a lesson's check (nsx check <id>) to ask instead of the machine's: named in
+ *  NSX_ENGINE_SOCKET before each test, which starts it when it needs it; after each, stopped, its
+ *  directory removed, and NSX_ENGINE_SOCKET as it was. */
+export function useCheckEngine(): TestEngine {
+  const engine = new TestEngine();
+  const saved = process.env.NSX_ENGINE_SOCKET;
+  beforeEach(() => {
+    process.env.NSX_ENGINE_SOCKET = engine.socket; // the check asks this engine, not the machine's
+  });
+  afterEach(async () => {
+    await engine.stop();
+    rmSync(engine.dir, { recursive: true, force: true });
+    if (saved === undefined) delete process.env.NSX_ENGINE_SOCKET;
+    else process.env.NSX_ENGINE_SOCKET = saved;
   });
   return engine;
 }

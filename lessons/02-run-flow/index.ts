@@ -1,6 +1,5 @@
 import type { Lesson } from '../../src/learn/lesson.js';
-import { EngineClient } from '../../src/engine/client.js';
-import { LAB_IMAGE, startLab } from '../engine-lab.js';
+import { LAB_IMAGE, reachEngine, startLab } from '../engine-lab.js';
 
 /** The host PID in `nsx top`'s output (docker's columns: UID PID PPID …): its first process. */
 export function firstPid(top: string): Record<string, string> {
@@ -87,14 +86,9 @@ const runFlow: Lesson = {
   },
   // The task: two containers from one image on the machine's own engine, both run.
   async check() {
-    const client = new EngineClient();
-    let up = false;
-    try {
-      up = await client.ping();
-    } catch (e) {
-      return { ok: false, message: `The engine is there but did not let this check in (${(e as Error).message}): run the check with sudo.` };
-    }
-    if (!up) return { ok: false, message: `No engine answers on ${client.socket}: start it (sudo nsx engine start), then run your containers.` };
+    const reached = await reachEngine(', then run your containers');
+    if ('fail' in reached) return reached.fail;
+    const { client } = reached;
     const all = (await client.call<{ Names: string[]; Image: string; State: string }[]>('GET', '/containers/json?all=1')) ?? [];
     const ran = all.filter((c) => c.State !== 'created');
     const byImage = new Map<string, string[]>();

@@ -1,8 +1,7 @@
 import type { Lesson } from '../../src/learn/lesson.js';
-import { EngineClient } from '../../src/engine/client.js';
 import { sandboxRootfs } from '../../src/learn/sandbox.js';
 import { firstPid } from '../02-run-flow/index.js';
-import { startLab } from '../engine-lab.js';
+import { reachEngine, startLab } from '../engine-lab.js';
 import { readFileSync } from 'node:fs';
 
 const STRACE = { program: 'strace', why: "Debian's strace package (apt-get install strace)" };
@@ -81,14 +80,9 @@ const engineCli: Lesson = {
   },
   // The task: a container running under the machine's engine, created by talking to the API directly.
   async check() {
-    const client = new EngineClient();
-    let up = false;
-    try {
-      up = await client.ping();
-    } catch (e) {
-      return { ok: false, message: `The engine is there but did not let this check in (${(e as Error).message}): run the check with sudo.` };
-    }
-    if (!up) return { ok: false, message: `No engine answers on ${client.socket}: start it (sudo nsx engine start).` };
+    const reached = await reachEngine();
+    if ('fail' in reached) return reached.fail;
+    const { client } = reached;
     const engine = (await client.call<{ Pid?: number }>('GET', '/version'))?.Pid;
     const running = (await client.call<{ Id: string; Names: string[] }[]>('GET', '/containers/json')) ?? [];
     for (const c of running) {

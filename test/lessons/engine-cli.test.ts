@@ -2,12 +2,12 @@
 // installed), the engine's socket and one HTTP exchange on it, the CLI's connect(2), the process
 // tree nsxd → nsx-shim → the container's PID 1, the container's namespaces and cgroup against the
 // engine's — and nothing of its lab left after it.
-import { afterEach, describe, expect } from '@jest/globals';
-import { existsSync, rmSync } from 'node:fs';
+import { describe, expect } from '@jest/globals';
+import { existsSync } from 'node:fs';
 import { findLesson } from '../../src/learn/course.js';
 import type { PlayerEvent } from '../../src/learn/player.js';
 import { installed } from '../../src/learn/tour.js';
-import { TestEngine, alive, ppidOf } from '../engine.js';
+import { alive, ppidOf, useCheckEngine } from '../engine.js';
 import { TEST_ROOTFS, itRoot } from '../helpers.js';
 import { leftovers } from '../leaks.js';
 import { playForTest } from './play.js';
@@ -68,17 +68,9 @@ describe('lesson: engine-cli', () => {
   }, 120000);
 
   describe('nsx check engine-cli', () => {
-    const engine = new TestEngine();
-    const saved = process.env.NSX_ENGINE_SOCKET;
-    afterEach(async () => {
-      await engine.stop();
-      rmSync(engine.dir, { recursive: true, force: true });
-      if (saved === undefined) delete process.env.NSX_ENGINE_SOCKET;
-      else process.env.NSX_ENGINE_SOCKET = saved;
-    });
+    const engine = useCheckEngine();
 
     itRoot('fails with no running container, and traces a running one back to the engine', async () => {
-      process.env.NSX_ENGINE_SOCKET = engine.socket; // the check asks this engine, not the machine's
       const { check } = findLesson('engine-cli').lesson;
       expect((await check()).message).toMatch(/No engine answers/);
       const nsxd = await engine.start();

@@ -2,9 +2,9 @@
 // on loopback (the manifest by tag, then the blobs), create and start through the engine, a second
 // container from the same image, a program killed from the host ending its container (137) — and
 // nothing left of the lab after it, whether it finished or was stopped with Ctrl-C half-way.
-import { afterEach, describe, expect } from '@jest/globals';
+import { describe, expect } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,10 +12,11 @@ import { findLesson, textOf } from '../../src/learn/course.js';
 import { playLesson, type PlayerEvent } from '../../src/learn/player.js';
 import type { TourRun } from '../../src/learn/tour.js';
 import { makeUI } from '../../src/learn/ui.js';
-import { TestEngine, alive, until } from '../engine.js';
+import { alive, until, useCheckEngine } from '../engine.js';
 import { NSX, TEST_ROOTFS, itRoot, stripAnsi } from '../helpers.js';
 import { leftovers } from '../leaks.js';
 import { demoOutputs, playForTest, type Played } from './play.js';
+import { lessonInTerminal } from './terminal.js';
 
 type Demo = Extract<PlayerEvent, { type: 'demo' }>;
 const demos = (p: { events: PlayerEvent[] }) => p.events.filter((e): e is Demo => e.type === 'demo');
@@ -121,57 +122,32 @@ describe('lesson: run-flow', () => {
   }, 120000);
 
   itRoot('in a terminal: Enter runs a stop, e explains more, Ctrl-C at a prompt stops and removes the lab', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nsx-pty-'));
-    const child = spawn('script', ['-qfec', `${process.execPath} ${NSX} lesson run-flow`, '/dev/null'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true, // its own process group: a failed test kills script, nsx and all below
-      env: { ...process.env, NO_COLOR: '1', TERM: 'xterm', NSX_PROGRESS: join(dir, 'progress.json') },
-    });
-    let screen = '';
-    child.stdout.on('data', (d) => (screen += stripAnsi(d.toString())));
-    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-    let seen = 0;
-    const waitFor = async (text: string | RegExp, ms = 20000) => {
-      for (const end = Date.now() + ms; Date.now() < end; ) {
-        const rest = screen.slice(seen);
-        const m = typeof text === 'string' ? rest.indexOf(text) : rest.search(text);
-        if (m >= 0) {
-          seen += m + 1;
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`timed out waiting for ${text}; screen so far:\n${screen.slice(-2000)}`);
-    };
+    const term = lessonInTerminal('run-flow', 20000);
+    const { waitFor, key } = term;
     try {
       await waitFor('[1/7]');
       await waitFor('⏎ run  e explain more  q quit');
-      child.stdin.write('\r');
+      key('\r');
       await waitFor('REPOSITORY   TAG'); // nsx images ran
       await waitFor('[2/7]');
       await waitFor('⏎ run  e explain more  q quit');
-      child.stdin.write('e');
+      key('e');
       await waitFor('Distribution API'); // the deeper paragraph
       await waitFor('⏎ run  e explain more  q quit');
-      child.stdin.write('\r');
+      key('\r');
       await waitFor('Pull complete');
       await waitFor('[3/7]');
       await waitFor('⏎ run  e explain more  q quit');
-      child.stdin.write('\x03');
+      key('\x03');
       await waitFor('Stopped.');
-      expect(await exited).toBe(130);
+      expect(await term.exited).toBe(130);
     } finally {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      rmSync(dir, { recursive: true, force: true });
+      term.close();
     }
-    const labDir = /\/tmp\/nsx-lab-[A-Za-z0-9]+/.exec(screen)![0];
-    expect(screen).toContain(`cleaning up: removed ${labDir}`);
+    const labDir = /\/tmp\/nsx-lab-[A-Za-z0-9]+/.exec(term.screen)![0];
+    expect(term.screen).toContain(`cleaning up: removed ${labDir}`);
     expect(existsSync(labDir)).toBe(false);
-    const engine = Number(/nsxd, pid (\d+)/.exec(screen)![1]);
+    const engine = Number(/nsxd, pid (\d+)/.exec(term.screen)![1]);
     expect(alive(engine)).toBe(false);
   }, 60000);
 
@@ -201,17 +177,9 @@ describe('lesson: run-flow', () => {
   }, 60000);
 
   describe('nsx check run-flow', () => {
-    const engine = new TestEngine();
-    const saved = process.env.NSX_ENGINE_SOCKET;
-    afterEach(async () => {
-      await engine.stop();
-      rmSync(engine.dir, { recursive: true, force: true });
-      if (saved === undefined) delete process.env.NSX_ENGINE_SOCKET;
-      else process.env.NSX_ENGINE_SOCKET = saved;
-    });
+    const engine = useCheckEngine();
 
     itRoot('says when no engine answers, then passes once two containers of one root filesystem have run', async () => {
-      process.env.NSX_ENGINE_SOCKET = engine.socket; // the check asks this engine, not the machine's
       const { check } = findLesson('run-flow').lesson;
       const none = await check();
       expect(none.ok).toBe(false);

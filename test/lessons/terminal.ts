@@ -1,0 +1,62 @@
+// nsx lesson <id> in a real pseudo-terminal (util-linux script(1) gives the player a terminal), for
+// the tests of the interactive path: what it puts on the screen, and keys typed at it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NSX, stripAnsi } from '../helpers.js';
+
+export interface LessonTerminal {
+  /** Everything on the screen so far, escape codes removed. */
+  readonly screen: string;
+  /** Its exit status (script's, which is nsx's). */
+  exited: Promise<number | null>;
+  /** Waits for text to appear after what was already consumed, then moves past it. */
+  waitFor(text: string | RegExp, ms?: number): Promise<void>;
+  /** Types k at the terminal. */
+  key(k: string): void;
+  /** Kills its process group (script, nsx and all below, if still there) and removes its progress file. */
+  close(): void;
+}
+
+/** Starts nsx lesson <id> in a terminal (its own progress file; NO_COLOR, TERM=xterm). waitMs: how long
+ *  waitFor waits by default. */
+export function lessonInTerminal(id: string, waitMs: number): LessonTerminal {
+  const dir = mkdtempSync(join(tmpdir(), 'nsx-pty-'));
+  const child = spawn('script', ['-qfec', `${process.execPath} ${NSX} lesson ${id}`, '/dev/null'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true, // its own process group: a failed test kills script, nsx and all below
+    env: { ...process.env, NO_COLOR: '1', TERM: 'xterm', NSX_PROGRESS: join(dir, 'progress.json') },
+  });
+  let screen = '';
+  child.stdout.on('data', (d) => (screen += stripAnsi(d.toString())));
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  let seen = 0;
+  return {
+    get screen() {
+      return screen;
+    },
+    exited,
+    async waitFor(text, ms = waitMs) {
+      for (const end = Date.now() + ms; Date.now() < end; ) {
+        const rest = screen.slice(seen);
+        const m = typeof text === 'string' ? rest.indexOf(text) : rest.search(text);
+        if (m >= 0) {
+          seen += m + 1;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`timed out waiting for ${text}; screen so far:\n${screen.slice(-2000)}`);
+    },
+    key: (k) => void child.stdin.write(k),
+    close() {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
