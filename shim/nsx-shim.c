@@ -253,6 +253,15 @@ static void do_exec(char **f, int n) {
     envp[i] = f[2 + argc + i];
     if (strncmp(envp[i], "PATH=", 5) == 0) path = envp[i] + 5;
   }
+  /* Die with the supervisor (prctl(2) PR_SET_PDEATHSIG): were it killed (kill -9 of its process
+   * group, a service manager's SIGKILL), the container would otherwise run on with nobody to end it
+   * or clean up after it. The parent-death signal goes with the parent at the time it is set, and
+   * until the worker exits that is the worker: so wait for the supervisor's word that the worker is
+   * gone. It is set here, after the last credential change, which would clear it; execve keeps it
+   * (for a set-user-ID or file-capability binary the kernel clears it: best effort). A filter that
+   * forbids recv or prctl leaves it unset. */
+  char gone;
+  if (to_supervisor >= 0 && recv(to_supervisor, &gone, 1, 0) == 1 && gone == 'w') prctl(PR_SET_PDEATHSIG, SIGKILL);
   /* Every fd from 3 up, the instruction socket included, closes on exec: its EOF tells the runtime
    * the exec succeeded. */
   syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
@@ -517,6 +526,9 @@ static void supervise(pid_t worker, int from_worker) {
         }
         finish_after_report(report_exit(status));
       }
+      /* The worker is gone and PID 1 is the supervisor's child now: tell PID 1, which then asks to
+       * die with the supervisor (do_exec). */
+      if (w == worker && from_worker >= 0 && write(from_worker, "w", 1) < 0) { /* PID 1 already executed: nothing to tell */ }
     }
   }
   if (init) kill(init, SIGKILL);

@@ -1,5 +1,5 @@
-// Runs one lesson: builds its container one step at a time with the real runtime, explains the
-// steps the lesson focuses on, shows the evidence and the demos, then the summary, the task and the
+// Runs one lesson: builds its container one step at a time with the real runtime — the plan made
+// here, run by the engine (RemoteContainer), as nsx run --step does — explains the steps the lesson focuses on, shows the evidence and the demos, then the summary, the task and the
 // quiz. It knows no topic: everything it says comes from the lesson's data and lesson.md.
 import { spawnSync } from 'node:child_process';
 import type { ChalkInstance } from 'chalk';

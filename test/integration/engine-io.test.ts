@@ -79,6 +79,25 @@ describe('nsx run, exec and attach through the engine', () => {
     expect(stopped.stderr).toContain('No such container: web');
   });
 
+  itRoot('a container dies with its supervisor: SIGKILL of the shim\'s supervisor (a process-group kill, a service manager) leaves no container running', async () => {
+    const id = await engine.run(TEST_ROOTFS, ['/bin/sleep', '60'], 'orphan');
+    const pid1 = (await inspect(id)).State.Pid;
+    const supervisor = Number(readFileSync(`/proc/${pid1}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+    expect(readFileSync(`/proc/${supervisor}/cmdline`, 'utf8')).toContain('nsx-shim');
+    process.kill(supervisor, 'SIGKILL');
+    const gone = () => {
+      try {
+        return /^State:\s+Z/m.test(readFileSync(`/proc/${pid1}/status`, 'utf8'));
+      } catch {
+        return true;
+      }
+    };
+    expect(await until(gone, 5000)).toBe(true); // the kernel's parent-death signal, then the PID namespace's end
+    for (const end = Date.now() + 5000; (await inspect(id)).State.Status !== 'exited' && Date.now() < end; ) await sleep(50);
+    expect((await inspect(id)).State.Status).toBe('exited');
+    await engine.api('DELETE', `/containers/${id}?force=1`);
+  });
+
   itRoot('exec into a container that is not running: docker\'s 409', async () => {
     await engine.api('POST', '/containers/create?name=idle', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'] });
     const r = await engine.api('POST', '/containers/idle/exec', { Cmd: ['true'] });
@@ -112,10 +131,11 @@ describe('nsx run, exec and attach through the engine', () => {
     const r = await cli(['run', '-d', '--restart', 'sometimes', '--rootfs', TEST_ROOTFS, '/bin/true']);
     expect(r.code).toBe(125);
     expect(r.stderr).toMatch(/--restart sometimes: invalid restart policy/);
-    const before = (await engine.api('GET', '/containers/json?all=1')).body;
+    const ids = async () => ((await engine.api('GET', '/containers/json?all=1')).body as { Id: string }[]).map((c) => c.Id);
+    const before = await ids();
     const s = await cli(['run', '-d', '--step', '--rootfs', TEST_ROOTFS, '/bin/true']);
     expect(s.stderr).toMatch(/--step cannot be used with -d/);
-    expect((await engine.api('GET', '/containers/json?all=1')).body).toEqual(before);
+    expect(await ids()).toEqual(before);
   });
 
   itRoot('nsx attach: a -d -i container\'s output here and this input to it, until it exits; a stopped one is refused', async () => {
