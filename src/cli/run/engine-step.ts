@@ -5,6 +5,7 @@
 // it goes — q, Ctrl-C, even kill -9 — the engine removes the container.
 import { makeChalk } from '../../render/terminal.js';
 import { engineClient, type EngineClient } from '../../engine/client.js';
+import { lines } from '../../engine/remote.js';
 import { NsxError } from '../../runtime/errors.js';
 import type { RuntimeEvent } from '../../runtime/events.js';
 import { runSession } from '../engine/session.js';
@@ -14,16 +15,6 @@ import type { RunArgs } from './index.js';
 import { Stepper } from './stepper.js';
 
 const enc = encodeURIComponent;
-
-/** JSON lines from a streamed answer, one object each, as they arrive. */
-function lines(onLine: (e: RuntimeEvent) => void): (chunk: Buffer) => void {
-  let rest = '';
-  return (chunk) => {
-    const parts = (rest + chunk.toString('utf8')).split('\n');
-    rest = parts.pop() ?? '';
-    for (const p of parts) if (p.trim()) onLine(JSON.parse(p) as RuntimeEvent);
-  };
-}
 
 export async function stepThroughEngine(a: RunArgs, command: string[], root: boolean): Promise<number> {
   const events = a.events ? eventWriter(a.events) : undefined; // a bad path changes nothing: opened first
