@@ -497,6 +497,9 @@ engine_service() {
 [Unit]
 Description=namespace-explorer's container engine (nsxd)
 Documentation=file://$DIR/README.md
+# At boot it starts again the containers whose restart policy says so: after the host's network, as
+# docker.service does.
+After=network.target
 
 [Service]
 Type=simple
@@ -534,6 +537,8 @@ UNIT
       say "engine: nsxd.service not started: an engine started by hand answers on $ENGINE_SOCKET (pid $pid); to run it as the service: sudo nsx engine stop && sudo systemctl start nsxd"
       return
     fi
+    # A unit that crashed too often in a row refuses to start until its failure is forgotten.
+    systemctl reset-failed nsxd.service 2>/dev/null || true
     systemctl start nsxd.service
     changed "engine: started nsxd.service"
   elif [ -z "$since" ] || [ "$newest" -gt "$since" ]; then
@@ -546,6 +551,7 @@ UNIT
     sleep 0.2
     main=$(systemctl show -P MainPID nsxd.service)
   done
+  if [ "$main" = 0 ]; then die "engine: nsxd.service is not running (systemctl status nsxd; journalctl -u nsxd)"; fi
   [ "$(engine_pid)" = "$main" ] || die "engine: nsxd.service (pid $main) does not answer on $ENGINE_SOCKET (journalctl -u nsxd)"
   say "engine: ok (nsxd.service, pid $main, answers on $ENGINE_SOCKET)"
 }
