@@ -480,15 +480,16 @@ engine_service() {
   # stops its containers itself (the same as `nsx engine stop`) and exits 0. Not control-group: the
   # containers' supervisors (the shim, nsxd's children) are in this unit's cgroup (the containers
   # themselves are not: nsx moves them to /sys/fs/cgroup/nsx/<id>, from the hierarchy's root, so
-  # the engine's own cgroup does not matter and no Delegate= is needed). A supervisor does not
-  # catch SIGTERM: signalled by systemd at the same moment as nsxd, it would die before reporting
-  # its container's exit, and its container (PID 1 of its namespace, not the supervisor's
-  # PDEATHSIG child) would be left running, orphaned, in a cgroup systemd does not watch. Not mixed
-  # either: its SIGKILL to whatever is left (when nsxd takes longer than TimeoutStopSec, or after
-  # nsxd crashed) would kill the supervisors the same way. With process, systemd's SIGKILL only
-  # ever reaches nsxd, and then each supervisor sees its channel to the engine close and kills its
-  # container and removes its cgroup (the engine's kill -9 case, README "The engine"). moby's
-  # docker.service also uses KillMode=process.
+  # the engine's own cgroup does not matter and no Delegate= is needed). A supervisor dies of
+  # SIGTERM (it does not catch it) as of SIGKILL, and its container does not die with it (PID 1 of
+  # its own PID namespace has no parent-death signal): it is left running, orphaned, in a cgroup
+  # systemd does not watch. control-group SIGTERMs the supervisors with nsxd, racing the engine's
+  # own stop, and, after nsxd crashed, before they have killed their containers; mixed SIGKILLs
+  # them once nsxd is gone or too slow (TimeoutStopSec). Both orphan containers (tried by hand: a
+  # supervisor signalled right after its engine's kill -9 leaves its container running). With
+  # process, systemd's signals only ever reach nsxd, and when nsxd is gone each supervisor sees its
+  # channel to the engine close, kills its container and removes its cgroup (the engine's kill -9
+  # case, README "The engine"). moby's docker.service also uses KillMode=process.
   # Restart=on-failure: nsxd exits 0 after SIGTERM (`nsx engine stop`, systemctl stop), which is not
   # restarted; a crash is, and the new engine starts again the containers whose policy says so.
   local unit=/etc/systemd/system/nsxd.service
