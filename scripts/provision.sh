@@ -18,6 +18,8 @@
 #   registry          docker-registry.service on 127.0.0.1:5000 (skipped, with a message, without systemd)
 #   sandbox images    npm run sandbox:images -- --push localhost:5000 (without systemd: to a registry
 #                     started for this step only)
+#   engine            nsxd.service: the engine (nsxd) always running, as dockerd.service is (the unit
+#                     is written everywhere; enabled and started only with systemd)
 #   boot time         /var/lib/nsx/vm-boot-time.json, written once (format below)
 #   login message     /etc/motd.d/namespace-explorer: the one command to start with
 #   nsx doctor        must not report a critical failure (on a booted machine: with systemd)
@@ -52,6 +54,8 @@ START_COMMAND='sudo nsx learn'
 PROGRESS_NOTE='Your progress is kept in ~/.local/state/nsx/progress.json (nsx progress shows it).'
 
 REGISTRY_ADDR=127.0.0.1:5000
+# Root's engine socket (src/engine/config.ts): nsxd.service runs as root with no NSX_ENGINE_SOCKET.
+ENGINE_SOCKET=/run/nsx/nsxd.sock
 # What the VM needs beyond what nsx itself needs (scripts/install-deps.sh --list: build-essential,
 # busybox-static, util-linux, iproute2, iputils-ping, procps, file, docker-registry, skopeo, attr).
 VM_PACKAGES=(
@@ -451,6 +455,108 @@ sandbox_images() {
   fi
 }
 
+# The pid the engine on ENGINE_SOCKET gives in GET /version; fails when nothing answers there.
+engine_pid() {
+  node -e '
+    const req = require("node:http").get({ socketPath: process.argv[1], path: "/version", timeout: 2000 }, (r) => {
+      let body = "";
+      r.on("data", (c) => (body += c));
+      r.on("end", () => {
+        const pid = r.statusCode === 200 ? JSON.parse(body).Pid : undefined;
+        if (!pid) process.exit(1);
+        console.log(pid);
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", () => process.exit(1));' "$ENGINE_SOCKET"
+}
+
+engine_service() {
+  # Docker's engine is a service (dockerd.service), always running; so is nsx's in the VM. The CLI's
+  # verbs still start an engine of their own when none answers (src/engine/client.ts), e.g. after
+  # `sudo nsx engine stop`; `sudo systemctl start nsxd` brings the service's back.
+  #
+  # KillMode=process: on `systemctl stop` (and restart) systemd sends SIGTERM to nsxd alone, which
+  # stops its containers itself (the same as `nsx engine stop`) and exits 0. Not control-group: the
+  # containers' supervisors (the shim, nsxd's children) are in this unit's cgroup (the containers
+  # themselves are not: nsx moves them to /sys/fs/cgroup/nsx/<id>, from the hierarchy's root, so
+  # the engine's own cgroup does not matter and no Delegate= is needed). A supervisor dies of
+  # SIGTERM (it does not catch it) as of SIGKILL, and its container does not die with it (PID 1 of
+  # its own PID namespace has no parent-death signal): it is left running, orphaned, in a cgroup
+  # systemd does not watch. control-group SIGTERMs the supervisors with nsxd, racing the engine's
+  # own stop, and, after nsxd crashed, before they have killed their containers; mixed SIGKILLs
+  # them once nsxd is gone or too slow (TimeoutStopSec). Both orphan containers (tried by hand: a
+  # supervisor signalled right after its engine's kill -9 leaves its container running). With
+  # process, systemd's signals only ever reach nsxd, and when nsxd is gone each supervisor sees its
+  # channel to the engine close, kills its container and removes its cgroup (the engine's kill -9
+  # case, README "The engine"). moby's docker.service also uses KillMode=process.
+  # Restart=on-failure: nsxd exits 0 after SIGTERM (`nsx engine stop`, systemctl stop), which is not
+  # restarted; a crash is, and the new engine starts again the containers whose policy says so.
+  local unit=/etc/systemd/system/nsxd.service
+  if write_file "$unit" 644 <<UNIT
+# namespace-explorer's engine (written by scripts/provision.sh; why KillMode=process: see there).
+[Unit]
+Description=namespace-explorer's container engine (nsxd)
+Documentation=file://$DIR/README.md
+# At boot it starts again the containers whose restart policy says so: after the host's network, as
+# docker.service does.
+After=network.target
+
+[Service]
+Type=simple
+ExecStart=/usr/bin/node "$DIR/dist/src/engine/nsxd.js"
+KillMode=process
+Restart=on-failure
+RestartSec=2
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  then
+    changed "engine: wrote $unit"
+    if have_systemd; then systemctl daemon-reload; fi
+  fi
+  if ! have_systemd; then
+    say "engine: skipped: no systemd here (a chroot or a container?); in the VM nsxd.service runs the engine (nsx engine start does it by hand)"
+    return
+  fi
+  if ! systemctl is-enabled --quiet nsxd.service; then
+    systemctl enable nsxd.service
+    changed "engine: enabled nsxd.service"
+  fi
+  # Restarted when its unit or the build is newer than the running service (the build stamp is
+  # rewritten at every build; the shim is what the engine runs containers with). Strictly newer: a
+  # build and a start in the same second are this run's build then its start (a build whose steps
+  # after it took under a second), and must not restart it again on the next run.
+  local since newest pid
+  since=$(systemctl show --timestamp=unix -P ActiveEnterTimestamp nsxd.service | tr -d @)
+  newest=$(stat -c %Y "$unit" "$DIR/node_modules/.nsx-provision" "$DIR/shim/nsx-shim" | sort -n | tail -n 1)
+  if ! systemctl is-active --quiet nsxd.service; then
+    # An engine started by hand (nsx engine start, or a verb) holds the socket: the service's nsxd
+    # would exit at once. Leave that engine and its containers alone.
+    if pid=$(engine_pid); then
+      say "engine: nsxd.service not started: an engine started by hand answers on $ENGINE_SOCKET (pid $pid); to run it as the service: sudo nsx engine stop && sudo systemctl start nsxd"
+      return
+    fi
+    # A unit that crashed too often in a row refuses to start until its failure is forgotten.
+    systemctl reset-failed nsxd.service 2>/dev/null || true
+    systemctl start nsxd.service
+    changed "engine: started nsxd.service"
+  elif [ -z "$since" ] || [ "$newest" -gt "$since" ]; then
+    systemctl restart nsxd.service
+    changed "engine: restarted nsxd.service with the new build (its containers were stopped; those with a restart policy started again)"
+  fi
+  local main tries=50
+  main=$(systemctl show -P MainPID nsxd.service)
+  until [ "$(engine_pid)" = "$main" ] || [ $((tries -= 1)) -eq 0 ]; do
+    sleep 0.2
+    main=$(systemctl show -P MainPID nsxd.service)
+  done
+  if [ "$main" = 0 ]; then die "engine: nsxd.service is not running (systemctl status nsxd; journalctl -u nsxd)"; fi
+  [ "$(engine_pid)" = "$main" ] || die "engine: nsxd.service (pid $main) does not answer on $ENGINE_SOCKET (journalctl -u nsxd)"
+  say "engine: ok (nsxd.service, pid $main, answers on $ENGINE_SOCKET)"
+}
+
 boot_time() {
   local file=/var/lib/nsx/vm-boot-time.json
   if [ -f "$file" ]; then
@@ -502,6 +608,7 @@ namespace-explorer (nsx): watch a real container being built, one kernel feature
   Start here:  $START_COMMAND
   This VM:     nsx doctor        The project: $DIR
   Tests:       cd $DIR && sudo npm test
+  The engine:  sudo nsx engine status   (nsxd.service; its log: journalctl -u nsxd)
   $PROGRESS_NOTE
 
 MOTD
@@ -530,6 +637,7 @@ nsx_on_path
 sandbox_rootfs
 registry_service
 sandbox_images
+engine_service
 boot_time
 login_message
 doctor

@@ -6,7 +6,8 @@
 #    boxes have. Built once and cached as a tarball; each run unpacks a fresh copy in /var/tmp.
 # 2. scripts/provision.sh inside it, in a privileged container made by nsx itself
 #    (nsx run --privileged --network host), with this checkout bound read-only at /vagrant as Vagrant
-#    syncs it. There is no systemd in there: the registry service is skipped, with a message.
+#    syncs it. There is no systemd in there: the registry's and the engine's services are skipped
+#    (nsxd.service is written, not started), with a message.
 # 3. nsx doctor there, the lessons' list, a container, and dockerinaction/hello_world pulled from
 #    the VM's registry, in a chroot with the host's /proc, /sys and /dev (a container hides the
 #    cgroups), with no network.
