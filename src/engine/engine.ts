@@ -504,9 +504,9 @@ export class Engine {
 
   /** docker attach: the hub to follow (and write to, with stdin). A container that is not running
    *  may be attached to: its output comes once it starts (docker run -it attaches before start). */
-  attach(ref: string): { hub: Hub; record: ContainerRecord; running: () => boolean } {
+  attach(ref: string): { hub: Hub; record: ContainerRecord } {
     const r = this.find(ref);
-    return { hub: this.hub(r), record: r, running: () => this.live.has(r.Id) };
+    return { hub: this.hub(r), record: r };
   }
 
   /** A terminal's size: docker's POST /containers/{id}/resize?h=&w=. */

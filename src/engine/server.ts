@@ -95,11 +95,11 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
     ['GET', /^\/containers\/([^/]+)\/logs$/, (req, res, q, id) => logs(engine, req, res, q, id)],
     ['POST', /^\/containers\/([^/]+)\/attach$/, (req, res, q, id) => {
       // Without "Upgrade: tcp" there is no way back in: the output only, as a plain streamed answer.
-      const { hub, running } = engine.attach(id);
+      const { hub } = engine.attach(id);
       if (!flag(q, 'stream')) return send(res, 200); // logs=1 without stream: see GET /logs
       res.writeHead(200, { 'Content-Type': hub.tty ? RAW_STREAM : MULTIPLEXED_STREAM, 'Api-Version': API_VERSION });
       res.flushHeaders();
-      follow(hub, req.socket, (d) => res.write(d), () => res.end(), running);
+      follow(hub, req.socket, (d) => res.write(d), () => res.end());
     }],
     ['GET', /^\/containers\/([^/]+)\/steps$/, (req, res, _q, id) => {
       // nsx: the runtime's events of a stepped container as JSON lines (those so far, then as they
@@ -139,9 +139,7 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
       if (body.Detach) return send(res, 200);
       res.writeHead(200, { 'Content-Type': hub.tty ? RAW_STREAM : MULTIPLEXED_STREAM, 'Api-Version': API_VERSION });
       res.flushHeaders();
-      const ended = new Promise<void>((r) => hub.once('end', r));
-      hub.on('data', (d: Buffer) => res.write(d));
-      await Promise.all([finished, ended]);
+      await execOutput(hub, finished, (d) => res.write(d));
       res.end();
     }],
     ['POST', /^\/exec\/([^/]+)\/resize$/, (_req, res, q, id) => {
@@ -163,7 +161,7 @@ function size(q: URLSearchParams, k: string): number {
 }
 
 /** Copies a hub's output to a client until the container's run ends (or the client goes). */
-function follow(hub: Hub, socket: Duplex, write: (d: Buffer) => void, end: () => void, running: () => boolean): void {
+function follow(hub: Hub, socket: Duplex, write: (d: Buffer) => void, end: () => void): void {
   let done = false;
   const finish = () => {
     if (done) return;
@@ -177,7 +175,6 @@ function follow(hub: Hub, socket: Duplex, write: (d: Buffer) => void, end: () =>
   // exits; one that never starts ends with the client.
   hub.once('end', finish);
   socket.once('close', finish);
-  void running;
 }
 
 /** docker's hijacked attach (and exec start) stream: POST with "Connection: Upgrade" and "Upgrade:
@@ -212,10 +209,10 @@ export async function upgrade(engine: Engine, req: IncomingMessage, socket: Dupl
       throw new ApiError(400, `invalid JSON in the request body: ${(e as Error).message}`);
     }
     if (attach) {
-      const { hub, running } = engine.attach(decodeURIComponent(attach[1]));
+      const { hub } = engine.attach(decodeURIComponent(attach[1]));
       socket.write(upgradeHead(hub.tty));
       if (flag(q, 'stdin')) input(hub, socket, rest);
-      if (flag(q, 'stream')) follow(hub, socket, (d) => socket.write(d), () => socket.end(), running);
+      if (flag(q, 'stream')) follow(hub, socket, (d) => socket.write(d), () => socket.end());
       else socket.end();
       return;
     }
@@ -224,15 +221,19 @@ export async function upgrade(engine: Engine, req: IncomingMessage, socket: Dupl
     const { finished } = await engine.startExec(id, body.ConsoleSize);
     socket.write(upgradeHead(hub.tty));
     input(hub, socket, rest);
-    const ended = new Promise<void>((r) => hub.once('end', r));
-    const write = (d: Buffer) => socket.write(d);
-    hub.on('data', write);
-    await Promise.all([finished, ended]);
-    hub.off('data', write);
+    await execOutput(hub, finished, (d) => socket.write(d));
     socket.end();
   } catch (e) {
     fail(e);
   }
+}
+
+/** An exec's output to its client until the command has exited and its last output is through. */
+async function execOutput(hub: Hub, finished: Promise<void>, write: (d: Buffer) => void): Promise<void> {
+  const ended = new Promise<void>((r) => hub.once('end', r));
+  hub.on('data', write);
+  await Promise.all([finished, ended]);
+  hub.off('data', write);
 }
 
 /** The client's input to the hub's stdin; its end (a half-close) ends the input. */
