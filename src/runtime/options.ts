@@ -7,6 +7,7 @@ import { effectiveCaps } from './capabilities.js';
 import { parseSize } from './cgroups.js';
 import { NsxError } from './errors.js';
 import { secureJoin } from './securejoin.js';
+import { DEFAULT_PROFILE as DEFAULT_APPARMOR_PROFILE } from './lsm/apparmor.js';
 import { checkContainerName, checkCpus, checkHostname, checkId, shown } from './validate.js';
 import { DEFAULT_PATH, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS, defaultMounts, type ContainerSpec, type IdMapping, type NamespaceType } from './spec.js';
 
@@ -178,9 +179,10 @@ function parseCpus(v: string | number | undefined): number | undefined {
   return v === undefined ? undefined : checkCpus(v);
 }
 
-function parseSecurityOpts(opts: string[] = []): { noNewPrivileges: boolean; seccomp?: string | 'unconfined' } {
+function parseSecurityOpts(opts: string[] = []): { noNewPrivileges: boolean; seccomp?: string | 'unconfined'; apparmor?: string } {
   let noNewPrivileges = false;
   let seccomp: string | undefined;
+  let apparmor: string | undefined;
   for (const o of opts) {
     const [key, value] = o.includes('=') ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] : o.includes(':') ? o.split(':', 2) : [o, undefined];
     if (key === 'no-new-privileges') {
@@ -189,11 +191,18 @@ function parseSecurityOpts(opts: string[] = []): { noNewPrivileges: boolean; sec
     } else if (key === 'seccomp') {
       if (!value) throw new NsxError(`--security-opt ${o}: no profile`, { hint: 'write --security-opt seccomp=PROFILE.json or seccomp=unconfined' });
       seccomp = value;
+    } else if (key === 'apparmor') {
+      if (!value || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(value)) {
+        throw new NsxError(`--security-opt ${o}: not a profile name`, { hint: 'write --security-opt apparmor=PROFILE (a loaded profile) or apparmor=unconfined' });
+      }
+      apparmor = value;
     } else {
-      throw new NsxError(`--security-opt ${o}: not supported`, { hint: 'supported: no-new-privileges, seccomp=PROFILE.json, seccomp=default, seccomp=unconfined' });
+      throw new NsxError(`--security-opt ${o}: not supported`, {
+        hint: 'supported: no-new-privileges, seccomp=PROFILE.json, seccomp=default, seccomp=unconfined, apparmor=PROFILE, apparmor=unconfined',
+      });
     }
   }
-  return { noNewPrivileges, seccomp };
+  return { noNewPrivileges, seccomp, apparmor };
 }
 
 /** Subordinate ids for root from /etc/subuid (or /etc/subgid), else docker's customary 100000:65536. */
@@ -288,7 +297,18 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
   return {
     id,
     ...(name ? { name } : {}),
-    process: { args, env, cwd, user, noNewPrivileges: sec.noNewPrivileges, capabilities, ...(o.tty ? { terminal: true } : {}) },
+    process: {
+      args,
+      env,
+      cwd,
+      user,
+      noNewPrivileges: sec.noNewPrivileges,
+      capabilities,
+      ...(o.tty ? { terminal: true } : {}),
+      // Docker's rule: the default profile unless --privileged or apparmor=unconfined; the lsm step
+      // applies it where AppArmor is enabled and says so where it is not.
+      ...(o.privileged || sec.apparmor === 'unconfined' ? {} : { apparmorProfile: sec.apparmor ?? DEFAULT_APPARMOR_PROFILE }),
+    },
     root,
     hostname,
     mounts: defaultMounts({ sysfs, ptsGid: gid5Mapped }),
