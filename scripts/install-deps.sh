@@ -22,6 +22,7 @@ packages=(
 test_packages=(
   shellcheck        # test/integration/vagrant.test.ts: the shell scripts
   vagrant           # test/integration/vagrant.test.ts: vagrant validate (no provider needed)
+  apparmor          # apparmor_parser: test/integration/apparmor-profile.test.ts compiles nsx-default
 )
 case ${1:-} in
   --list) printf '%s\n' "${packages[@]}"; exit 0 ;;

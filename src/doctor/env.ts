@@ -1,5 +1,6 @@
 // The machine as `nsx doctor` sees it: a handful of reads, injectable so that unit tests can
 // describe any machine (a pure cgroup v2 VM, a hybrid host, a kernel without user namespaces...).
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -23,6 +24,26 @@ export interface DoctorEnv {
   cgroupLayout(): CgroupLayout;
   shimPath(): string;
   packageRoot(): string;
+  /** The active LSMs, in the kernel's order (securityfs's `lsm` file), or undefined when they cannot
+   *  be read (see activeLsms). */
+  activeLsms(): string[] | undefined;
+}
+
+const LSM_FILE = '/sys/kernel/security/lsm';
+
+/** The kernel lists its active security modules in securityfs (Documentation/admin-guide/LSM/index.rst).
+ *  Where securityfs is not mounted (some containers and VMs), root can still read it: mounted in a
+ *  mount namespace of its own (unshare(1)), the host's mounts are left untouched. */
+export function activeLsms(read: (p: string) => string | undefined = readOrUndefined, root = process.getuid?.() === 0): string[] | undefined {
+  let text = read(LSM_FILE);
+  if (text === undefined && root) {
+    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `mount -t securityfs securityfs /sys/kernel/security && cat ${LSM_FILE}`], {
+      encoding: 'utf8',
+      timeout: 5000,
+    });
+    if (r.status === 0) text = r.stdout;
+  }
+  return text === undefined ? undefined : text.trim().split(',').filter(Boolean);
 }
 
 function readOrUndefined(path: string): string | undefined {
@@ -74,5 +95,6 @@ export function realEnv(): DoctorEnv {
     cgroupLayout: () => detectLayout(),
     shimPath,
     packageRoot,
+    activeLsms: () => activeLsms(),
   };
 }

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { NsxError } from '../runtime/errors.js';
 import { packageRoot } from '../paths.js';
-import { socketPath, stateDir } from './config.js';
+import { privateDir, socketPath, stateDir } from './config.js';
 
 export interface Reply {
   status: number;
@@ -118,6 +118,9 @@ export function nsxdPath(): string {
  *  until it answers. Returns its pid. */
 export async function startEngine(client = new EngineClient(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const dir = stateDir(env);
+  // A user's engine keeps its socket in a directory of their own (maybe under /tmp: config.ts):
+  // checked here too, so a bad one is this command's error rather than an engine that exits at once.
+  if (process.getuid?.() !== 0) privateDir(dirname(client.socket));
   mkdirSync(dirname(dir), { recursive: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const log = openSync(join(dir, 'nsxd.log'), 'a', 0o600);
@@ -139,6 +142,7 @@ export async function engineClient(say: (line: string) => void = (l) => process.
   const client = new EngineClient();
   if (await client.ping()) return client;
   const pid = await startEngine(client);
-  say(`nsx: started the engine (nsxd, pid ${pid})`);
+  // A user's engine: say where its socket is (it may be the /tmp fallback, see config.ts).
+  say(`nsx: started the engine (nsxd, pid ${pid}${process.getuid?.() === 0 ? '' : `, on unix://${client.socket}`})`);
   return client;
 }

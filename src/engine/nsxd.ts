@@ -5,8 +5,9 @@
 import { chmodSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
-import { socketPath, stateDir } from './config.js';
+import { privateDir, socketPath, stateDir } from './config.js';
 import { Engine } from './engine.js';
+import { NsxError } from '../runtime/errors.js';
 import { createApiServer } from './server.js';
 
 /** Whether something answers on the socket already (then this engine must not take it over). */
@@ -21,7 +22,8 @@ function answering(path: string): Promise<boolean> {
 export async function main(): Promise<void> {
   const sock = socketPath();
   const dir = stateDir();
-  mkdirSync(dirname(sock), { recursive: true, mode: 0o700 });
+  if (process.getuid?.() === 0) mkdirSync(dirname(sock), { recursive: true, mode: 0o700 });
+  else privateDir(dirname(sock)); // a user's engine: its socket's directory must be theirs alone
   if (await answering(sock)) {
     process.stderr.write(`nsxd: an engine already listens on ${sock}\n`);
     process.exit(1);
@@ -60,4 +62,9 @@ export async function main(): Promise<void> {
   process.on('uncaughtException', report('uncaught exception'));
 }
 
-await main();
+await main().catch((e: unknown) => {
+  // An expected failure (a socket directory that is not the user's alone): its words, no stack.
+  const text = e instanceof NsxError ? e.describe() : ((e as Error)?.stack ?? String(e));
+  process.stderr.write(`nsxd: ${text}\n`);
+  process.exit(1);
+});

@@ -7,6 +7,8 @@ import { effectiveCaps } from './capabilities.js';
 import { parseSize } from './cgroups.js';
 import { NsxError } from './errors.js';
 import { secureJoin } from './securejoin.js';
+import { DEFAULT_PROFILE as DEFAULT_APPARMOR_PROFILE } from './lsm/apparmor.js';
+import { checkContainerName, checkCpus, checkHostname, checkId, shown } from './validate.js';
 import { DEFAULT_PATH, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS, defaultMounts, type ContainerSpec, type IdMapping, type NamespaceType } from './spec.js';
 
 /** The container's root filesystem as the checks see it before it exists as one directory: a
@@ -140,14 +142,14 @@ export function resolveUser(rootfs: string | RootfsView, spec: string | undefine
   let gid: number;
   let name: string | undefined;
   if (/^\d+$/.test(u)) {
-    uid = Number(u);
+    uid = checkId(Number(u), 'uid', spec);
     const entry = passwd.find((p) => Number(p[2]) === uid);
     gid = entry ? Number(entry[3]) : 0;
     name = entry?.[0];
   } else {
     const entry = passwd.find((p) => p[0] === u);
     if (!entry) throw new NsxError(`-u ${spec}: no user "${u}" in the container's /etc/passwd`, { hint: 'use a numeric uid (e.g. -u 1000) or a user that exists in the root filesystem' });
-    [uid, gid, name] = [Number(entry[2]), Number(entry[3]), u];
+    [uid, gid, name] = [checkId(Number(entry[2]), 'uid', spec), Number(entry[3]), u];
   }
   if (g !== undefined) {
     if (/^\d+$/.test(g)) gid = Number(g);
@@ -157,6 +159,7 @@ export function resolveUser(rootfs: string | RootfsView, spec: string | undefine
       gid = Number(entry[2]);
     }
   }
+  checkId(gid, 'gid', spec);
   const additionalGids = name ? groups.filter((x) => (x[3] ?? '').split(',').includes(name!)).map((x) => Number(x[2])).filter((x) => x !== gid) : [];
   return { uid, gid, additionalGids };
 }
@@ -167,21 +170,19 @@ function parseTimeOffsets(o: RunOptions['timeOffsets'], timeNamespace: boolean):
   if (!clocks.length) return undefined;
   if (!timeNamespace) throw new NsxError('clock offsets need a time namespace', { hint: 'ask for one too (timeNamespace): the host\'s clocks cannot be offset' });
   for (const k of clocks) {
-    if (!Number.isSafeInteger(o![k])) throw new NsxError(`${k} offset ${o![k]}: not a whole number of seconds`, { hint: 'e.g. 86400 for one day ahead' });
+    if (!Number.isSafeInteger(o![k])) throw new NsxError(`${k} offset ${shown(o![k])}: not a whole number of seconds`, { hint: 'e.g. 86400 for one day ahead' });
   }
   return Object.fromEntries(clocks.map((k) => [k, { secs: o![k]!, nanosecs: 0 }]));
 }
 
 function parseCpus(v: string | number | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new NsxError(`--cpus ${v}: not a positive number of CPUs`, { hint: 'e.g. --cpus 0.5 for half of one CPU' });
-  return n;
+  return v === undefined ? undefined : checkCpus(v);
 }
 
-function parseSecurityOpts(opts: string[] = []): { noNewPrivileges: boolean; seccomp?: string | 'unconfined' } {
+function parseSecurityOpts(opts: string[] = []): { noNewPrivileges: boolean; seccomp?: string | 'unconfined'; apparmor?: string } {
   let noNewPrivileges = false;
   let seccomp: string | undefined;
+  let apparmor: string | undefined;
   for (const o of opts) {
     const [key, value] = o.includes('=') ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] : o.includes(':') ? o.split(':', 2) : [o, undefined];
     if (key === 'no-new-privileges') {
@@ -190,11 +191,18 @@ function parseSecurityOpts(opts: string[] = []): { noNewPrivileges: boolean; sec
     } else if (key === 'seccomp') {
       if (!value) throw new NsxError(`--security-opt ${o}: no profile`, { hint: 'write --security-opt seccomp=PROFILE.json or seccomp=unconfined' });
       seccomp = value;
+    } else if (key === 'apparmor') {
+      if (!value || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(value)) {
+        throw new NsxError(`--security-opt ${o}: not a profile name`, { hint: 'write --security-opt apparmor=PROFILE (a loaded profile) or apparmor=unconfined' });
+      }
+      apparmor = value;
     } else {
-      throw new NsxError(`--security-opt ${o}: not supported`, { hint: 'supported: no-new-privileges, seccomp=PROFILE.json, seccomp=default, seccomp=unconfined' });
+      throw new NsxError(`--security-opt ${o}: not supported`, {
+        hint: 'supported: no-new-privileges, seccomp=PROFILE.json, seccomp=default, seccomp=unconfined, apparmor=PROFILE, apparmor=unconfined',
+      });
     }
   }
-  return { noNewPrivileges, seccomp };
+  return { noNewPrivileges, seccomp, apparmor };
 }
 
 /** Subordinate ids for root from /etc/subuid (or /etc/subgid), else docker's customary 100000:65536. */
@@ -253,7 +261,7 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
   if (!o.root && userns === 'host') throw new NsxError('--userns host needs root', { hint: 'as a normal user nsx works through a user namespace: leave out --userns, or use sudo' });
   const memoryBytes = o.memory !== undefined ? parseSize(o.memory, '--memory') : undefined;
   const cpus = parseCpus(o.cpus);
-  if (o.pidsLimit !== undefined && (!Number.isInteger(o.pidsLimit) || o.pidsLimit < 1)) throw new NsxError(`--pids-limit ${o.pidsLimit}: not a positive whole number`, { hint: 'e.g. --pids-limit 64' });
+  if (o.pidsLimit !== undefined && (!Number.isInteger(o.pidsLimit) || o.pidsLimit < 1)) throw new NsxError(`--pids-limit ${shown(o.pidsLimit)}: not a positive whole number`, { hint: 'e.g. --pids-limit 64' });
   const limits = memoryBytes !== undefined || o.pidsLimit !== undefined || cpus !== undefined;
   if (!o.root && limits) throw new NsxError('resource limits (--memory, --pids-limit, --cpus) need root', { hint: 'cgroups are configured by root: run with sudo' });
   const capabilities = effectiveCaps({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged });
@@ -262,7 +270,8 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
   const seccomp = o.privileged || sec.seccomp === 'unconfined' ? undefined : o.loadSeccomp(builtin ? undefined : sec.seccomp);
   const user = resolveUser(view, o.user ?? (image?.config.User || undefined));
   const id = newId();
-  const hostname = o.hostname ?? id.slice(0, 12);
+  const hostname = o.hostname ? checkHostname(o.hostname) : id.slice(0, 12);
+  const name = o.name !== undefined ? checkContainerName(o.name) : undefined;
   // docker's order: its defaults, then the image's Env, then -e; a later NAME wins.
   const env = mergeEnv([`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, ...(o.tty ? ['TERM=xterm'] : []), ...(image?.config.Env ?? [])], parseEnv(o.env));
   checkCommand(view, args, env, image?.ref);
@@ -287,8 +296,19 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
 
   return {
     id,
-    ...(o.name ? { name: o.name } : {}),
-    process: { args, env, cwd, user, noNewPrivileges: sec.noNewPrivileges, capabilities, ...(o.tty ? { terminal: true } : {}) },
+    ...(name ? { name } : {}),
+    process: {
+      args,
+      env,
+      cwd,
+      user,
+      noNewPrivileges: sec.noNewPrivileges,
+      capabilities,
+      ...(o.tty ? { terminal: true } : {}),
+      // Docker's rule: the default profile unless --privileged or apparmor=unconfined; the lsm step
+      // applies it where AppArmor is enabled and says so where it is not.
+      ...(o.privileged || sec.apparmor === 'unconfined' ? {} : { apparmorProfile: sec.apparmor ?? DEFAULT_APPARMOR_PROFILE }),
+    },
     root,
     hostname,
     mounts: defaultMounts({ sysfs, ptsGid: gid5Mapped }),

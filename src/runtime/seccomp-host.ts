@@ -3,7 +3,7 @@
 import { release } from 'node:os';
 import type { CapabilityName } from './capabilities.js';
 import { hostArch } from './host.js';
-import { compileProfile, defaultProfile, loadProfileFile, type SeccompProfile } from './seccomp/index.js';
+import { assertRuntimeCanStart, compileProfile, defaultProfile, loadProfileFile, type SeccompProfile } from './seccomp/index.js';
 
 /** Docker's default profile, parsed once per process (an engine starts many containers). */
 let builtin: SeccompProfile | undefined;
@@ -15,12 +15,17 @@ export function loadSeccomp(path: string | undefined): { profile: Record<string,
   return { profile: profile as unknown as Record<string, unknown>, source: path ?? "Docker's default profile" };
 }
 
-export function compileForHost(profile: unknown, _source: string, caps: CapabilityName[]): Buffer {
+/** The profile compiled for this machine; refused when it would block the runtime's own last syscalls. */
+export function compileForHost(profile: unknown, source: string, caps: CapabilityName[]): Buffer {
   const key = profile as object;
   let byCaps = compiled.get(key);
   if (!byCaps) compiled.set(key, (byCaps = new Map()));
   const capsKey = [...caps].sort().join(',');
   let filter = byCaps.get(capsKey);
-  if (!filter) byCaps.set(capsKey, (filter = compileProfile(profile as SeccompProfile, { arch: hostArch(), caps, kernel: release() }).filter));
+  if (!filter) {
+    filter = compileProfile(profile as SeccompProfile, { arch: hostArch(), caps, kernel: release() }).filter;
+    assertRuntimeCanStart(filter, hostArch(), source);
+    byCaps.set(capsKey, filter);
+  }
   return filter;
 }

@@ -49,6 +49,9 @@ export interface ContainerSpec {
     capabilities: CapabilityName[];
     /** A pseudo-terminal as its stdin, stdout and stderr (OCI process.terminal; docker run -t). */
     terminal?: boolean;
+    /** The AppArmor profile the command runs under (OCI process.apparmorProfile), where AppArmor is
+     *  enabled; absent: unconfined. */
+    apparmorProfile?: string;
   };
   /** The root filesystem: a directory (bound onto itself), or with overlay an image's layers mounted
    *  with overlayfs on path (= overlay.target) inside the container's mount namespace; `copied` says

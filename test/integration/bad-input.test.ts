@@ -82,6 +82,83 @@ const CASES: Case[] = [
     problem: [/-w tmp/, /absolute path/],
     fix: /-w \/tmp/,
   },
+  {
+    name: 'a uid at or above 2^31 (it would wrap to root)',
+    args: () => ['--rootfs', R, '-u', '4294967296', '/bin/true'],
+    code: 125,
+    problem: [/-u 4294967296/, /uid 4294967296 is out of range/],
+    fix: /0 to 2147483647/,
+  },
+  {
+    name: 'a gid at or above 2^31',
+    args: () => ['--rootfs', R, '-u', '1000:2147483648', '/bin/true'],
+    code: 125,
+    problem: [/gid 2147483648 is out of range/],
+    fix: /0 to 2147483647/,
+  },
+  {
+    name: 'a container name with a slash',
+    args: () => ['--rootfs', R, '--name', '../x', '/bin/true'],
+    code: 125,
+    problem: [/--name \.\.\/x/, /invalid container name/],
+    fix: /--name web-1/,
+  },
+  {
+    name: 'a container name of 5,000 characters',
+    args: () => ['--rootfs', R, '--name', 'a'.repeat(5000), '/bin/true'],
+    code: 125,
+    problem: [/--name: 5000 characters/],
+    fix: /shorter name/,
+  },
+  {
+    name: 'a hostname with a newline',
+    args: () => ['--rootfs', R, '--hostname', 'a\nb', '/bin/true'],
+    code: 125,
+    problem: [/--hostname a\\nb/, /RFC 1123/],
+    fix: /web-1/,
+  },
+  {
+    name: 'a hostname over 64 bytes',
+    args: () => ['--rootfs', R, '--hostname', 'h'.repeat(65), '/bin/true'],
+    code: 125,
+    problem: [/65 bytes/, /sethostname\(2\)/],
+    fix: /shorter hostname/,
+  },
+  {
+    name: 'more CPUs than the machine has',
+    args: () => ['--rootfs', R, '--cpus', '4096', '/bin/true'],
+    code: 125,
+    problem: [/--cpus 4096/, /range of CPUs is from 0\.01 to \d+\.00/],
+    fix: /at most --cpus \d+/,
+  },
+  {
+    name: 'a pids limit that is not a number (no NaN in the message)',
+    args: () => ['--rootfs', R, '--pids-limit', 'lots', '/bin/true'],
+    code: 125,
+    problem: [/--pids-limit a value that is not a number/],
+    fix: /--pids-limit 64/,
+  },
+  {
+    name: 'a seccomp profile that is a device (/dev/zero)',
+    args: () => ['--rootfs', R, '--security-opt', 'seccomp=/dev/zero', '/bin/true'],
+    code: 125,
+    problem: [/seccomp profile \/dev\/zero: not a regular file/],
+    fix: /JSON file/,
+  },
+  {
+    name: 'a seccomp profile over the size limit',
+    args: (dir) => ['--rootfs', R, '--security-opt', `seccomp=${dir}/huge.json`, '/bin/true'],
+    code: 125,
+    problem: [/huge\.json: \d+ bytes, more than/],
+    fix: /small JSON file/,
+  },
+  {
+    name: 'a seccomp profile that blocks everything (the command could never start)',
+    args: (dir) => ['--rootfs', R, '--security-opt', `seccomp=${dir}/deny-all.json`, '/bin/true'],
+    code: 125,
+    problem: [/deny-all\.json: it blocks read \(SCMP_ACT_ERRNO\(EPERM\)\), write/, /execve/],
+    fix: /allow read, write, chdir, execve, exit_group in the profile/,
+  },
 ];
 
 describe('bad input', () => {
@@ -89,6 +166,8 @@ describe('bad input', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'nsx-bad-input-'));
     writeFileSync(join(dir, 'bad-json.json'), '{"defaultAction": "SCMP_ACT_ERRNO",,}');
+    writeFileSync(join(dir, 'huge.json'), ' '.repeat(1024 * 1024 + 1));
+    writeFileSync(join(dir, 'deny-all.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [] }));
     writeFileSync(join(dir, 'bad-action.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_FROB' }] }));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,7 +2,7 @@
 // Written for the project's test VM (a hybrid cgroup host, run as root); the hybrid assertion
 // is skipped, with the reason printed, where there is no /sys/fs/cgroup/unified.
 import { describe, expect, it } from '@jest/globals';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { runChecks, runDoctor, type Check } from '../../src/doctor/index.js';
 
@@ -50,5 +50,20 @@ describe('nsx doctor on this machine', () => {
     const code = await runDoctor({ json: false, out });
     expect({ code, failures: text.split('\n').filter((l) => l.startsWith('✗')) }).toEqual({ code: 0, failures: [] });
     expect(text).toMatch(/^Ready: /m);
+  });
+
+  (isRoot ? it : it.skip)("reads the active LSMs as root even where securityfs is not mounted, and leaves no mount", async () => {
+    const { activeLsms } = await import('../../src/doctor/env.js');
+    const before = readFileSync('/proc/self/mountinfo', 'utf8').match(/ - securityfs /g)?.length ?? 0;
+    const lsms = activeLsms();
+    // Every kernel with an lsm file lists "capability" (commoncap is always active: LSM/index.rst).
+    expect(lsms).toContain('capability');
+    expect(readFileSync('/proc/self/mountinfo', 'utf8').match(/ - securityfs /g)?.length ?? 0).toBe(before);
+  });
+
+  it('says it cannot know the LSMs without securityfs and without root', async () => {
+    const { activeLsms } = await import('../../src/doctor/env.js');
+    expect(activeLsms(() => undefined, false)).toBeUndefined();
+    expect(activeLsms((p) => (p === '/sys/kernel/security/lsm' ? 'capability,landlock\n' : undefined), false)).toEqual(['capability', 'landlock']);
   });
 });

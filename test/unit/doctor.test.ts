@@ -104,6 +104,7 @@ function envOf(m: Machine): DoctorEnv {
   const which = (cmd: string) => m.executables.find((p) => p.startsWith('/usr/bin/') && p.endsWith(`/${cmd}`));
   return {
     readFile: (p) => m.files[p],
+    activeLsms: () => m.files['/sys/kernel/security/lsm']?.trim().split(','),
     readlink: nsLink,
     exists: (p) => p in m.files || m.executables.includes(p) || m.dirs.includes(p) || nsLink(p) !== undefined,
     executable: (p) => m.executables.includes(p),
@@ -195,7 +196,7 @@ describe('a hybrid host without AppArmor or securityfs', () => {
   it('says Landlock is unknown because securityfs is not mounted, and how to mount it', () => {
     const l = byId(checks, 'landlock');
     expect(l.status).toBe('warn');
-    expect(l.detail).toBe('unknown: securityfs not mounted (mount -t securityfs securityfs /sys/kernel/security)');
+    expect(l.detail).toBe('unknown: securityfs not mounted, and it could not be mounted privately (mount -t securityfs securityfs /sys/kernel/security)');
     expect(l.fix).toMatch(/mount -t securityfs securityfs \/sys\/kernel\/security/);
   });
 

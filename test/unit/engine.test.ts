@@ -119,3 +119,27 @@ describe('docker stats shapes', () => {
     expect(row).toEqual(['aaaaaaaaaaaa', 'web', '100.00%', '32MiB / 64MiB', '50.00%', '--', '--', '3']);
   });
 });
+
+describe("a user's runtime directory (no login session: /tmp, as podman)", () => {
+  it('takes XDG_RUNTIME_DIR, then /run/user/UID when it exists, then /tmp/nsx-run-UID', async () => {
+    const { runtimeDir } = await import('../../src/engine/config.js');
+    const uid = process.getuid!();
+    expect(runtimeDir({ XDG_RUNTIME_DIR: '/x' }, () => true)).toBe('/x');
+    expect(runtimeDir({}, (p) => p === `/run/user/${uid}`)).toBe(`/run/user/${uid}`);
+    expect(runtimeDir({}, () => false)).toBe(`/tmp/nsx-run-${uid}`);
+  });
+  it('refuses a directory others can enter, and makes a missing one mode 0700', async () => {
+    const { privateDir } = await import('../../src/engine/config.js');
+    const { chmodSync, statSync } = await import('node:fs');
+    const base = mkdtempSync(join(tmpdir(), 'nsx-private-'));
+    try {
+      const made = join(base, 'a', 'nsx');
+      privateDir(made);
+      expect(statSync(made).mode & 0o777).toBe(0o700);
+      chmodSync(made, 0o755);
+      expect(() => privateDir(made)).toThrow(/not a directory of this user's alone \(owner \d+, mode 755\)/);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+});

@@ -82,6 +82,13 @@ describe('specFromRunOptions', () => {
     expect(p.linux.maskedPaths).toEqual([]);
   });
 
+  it("asks for Docker's AppArmor rule: nsx-default, a named profile, or none (unconfined, --privileged)", () => {
+    expect(specFromRunOptions(opts({})).process.apparmorProfile).toBe('nsx-default');
+    expect(specFromRunOptions(opts({ securityOpt: ['apparmor=nsx-lab'] })).process.apparmorProfile).toBe('nsx-lab');
+    expect(specFromRunOptions(opts({ securityOpt: ['apparmor=unconfined'] })).process.apparmorProfile).toBeUndefined();
+    expect(specFromRunOptions(opts({ privileged: true })).process.apparmorProfile).toBeUndefined();
+  });
+
   it('turns no-new-privileges on', () => {
     expect(specFromRunOptions(opts({ securityOpt: ['no-new-privileges'] })).process.noNewPrivileges).toBe(true);
     expect(specFromRunOptions(opts({ securityOpt: ['no-new-privileges:true'] })).process.noNewPrivileges).toBe(true);
@@ -101,7 +108,8 @@ describe('specFromRunOptions', () => {
     [{ cpus: '-1' }, /--cpus -1: not a positive number/, /0\.5/],
     [{ pidsLimit: 0 }, /--pids-limit 0/, /64/],
     [{ capAdd: ['NOPE'] }, /--cap-add NOPE: unknown capability/, /capabilities\(7\)/],
-    [{ securityOpt: ['apparmor=x'] }, /--security-opt apparmor=x: not supported/, /no-new-privileges/],
+    [{ securityOpt: ['label=disable'] }, /--security-opt label=disable: not supported/, /apparmor=PROFILE/],
+    [{ securityOpt: ['apparmor=x y'] }, /--security-opt apparmor=x y: not a profile name/, /apparmor=unconfined/],
     [{ securityOpt: ['seccomp'] }, /--security-opt seccomp: no profile/, /seccomp=PROFILE/],
     [{ workdir: 'tmp' }, /-w tmp: the working directory must be an absolute path/, /-w \/tmp/],
     [{ user: 'ghost' }, /-u ghost: no user "ghost"/, /numeric uid/],

@@ -3,7 +3,7 @@
 //   const profile = loadProfileFile('/etc/nsx/seccomp.json');   // or defaultProfile()
 //   const { filter, skipped } = compileProfile(profile, { arch: 'x86_64', caps, kernel: os.release() });
 //   describeAction(runFilter(filter, { nr: 165, arch: AUDIT_ARCH.x86_64 }));   // "SCMP_ACT_ERRNO(EPERM)"
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NsxError } from '../errors.js';
@@ -13,15 +13,33 @@ import { parseProfile, type SeccompProfile } from './profile.js';
 export * from './bpf.js';
 export * from './compile.js';
 export * from './profile.js';
+export * from './runtime-needs.js';
 export * from './syscalls.js';
 export { parseJson, type JsonObject, type JsonValue } from './json.js';
 
-/** Reads and parses a Docker seccomp profile file. */
+/** The largest profile nsx reads: Docker's default is about 20 KiB; a bigger file is not a profile
+ *  (and reading /dev/zero or a huge file would exhaust memory). */
+export const MAX_PROFILE_BYTES = 1024 * 1024;
+
+/** Reads and parses a Docker seccomp profile file: a regular file of at most MAX_PROFILE_BYTES. */
 export function loadProfileFile(path: string): SeccompProfile {
   let text: string;
   try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (!st.isFile()) {
+      throw new NsxError(`seccomp profile ${path}: not a regular file`, {
+        hint: 'name a JSON file (a device, pipe or socket is not a profile), or use seccomp=default',
+      });
+    }
+    if (st.size > MAX_PROFILE_BYTES) {
+      throw new NsxError(`seccomp profile ${path}: ${st.size} bytes, more than the ${MAX_PROFILE_BYTES} a profile may have`, {
+        hint: "a seccomp profile is a small JSON file (Docker's default is about 20 KiB): check the path",
+      });
+    }
     text = readFileSync(path, 'utf8');
   } catch (err) {
+    if (err instanceof NsxError) throw err;
     throw profileReadError(path, err as NodeJS.ErrnoException);
   }
   return parseProfile(text, path);
