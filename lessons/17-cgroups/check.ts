@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckResult } from '../../src/learn/lesson.js';
-import { detectLayout, type CgroupLayout } from '../../src/runtime/cgroups.js';
+import { detectLayout, type CgroupLayout } from '../../src/runtime/cgroups/index.js';
 
 export const TASK_CGROUP = 'mylimits';
 

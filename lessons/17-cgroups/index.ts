@@ -1,5 +1,5 @@
 import type { Demo, Lesson } from '../../src/learn/lesson.js';
-import { detectLayout } from '../../src/runtime/cgroups.js';
+import { detectLayout } from '../../src/runtime/cgroups/index.js';
 import { TASK_CGROUP, checkTask } from './check.js';
 
 // One container, three limits (as docker run -m 16m --pids-limit 10 --cpus 0.2), and a command

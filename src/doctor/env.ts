@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { detectLayout, type CgroupLayout } from '../runtime/cgroups.js';
+import { detectLayout, type CgroupLayout } from '../runtime/cgroups/index.js';
 import { packageRoot, shimPath } from '../paths.js';
 
 export interface DoctorEnv {
@@ -20,7 +20,7 @@ export interface DoctorEnv {
   kernelRelease(): string;
   /** The full path of a command found on PATH, or undefined. */
   which(cmd: string): string | undefined;
-  /** detectLayout() from src/runtime/cgroups.ts; throws when no cgroup filesystem is mounted. */
+  /** detectLayout() from src/runtime/cgroups/layout.ts; throws when no cgroup filesystem is mounted. */
   cgroupLayout(): CgroupLayout;
   shimPath(): string;
   packageRoot(): string;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ContainerCgroup, detectLayout, removeStaleCgroups } from '../runtime/cgroups.js';
+import { ContainerCgroup, detectLayout, removeStaleCgroups } from '../runtime/cgroups/index.js';
 import { decodeCapMask, effectiveCaps } from '../runtime/capabilities.js';
 import { NsxError } from '../runtime/errors.js';
 import { hostFacts, isRealRoot } from '../runtime/host.js';

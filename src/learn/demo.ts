@@ -3,7 +3,7 @@
 // Pure, so the substitution is unit-tested apart from any container.
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
-import { detectLayout, NSX_CONTROLLERS, type CgroupLayout } from '../runtime/cgroups.js';
+import { detectLayout, NSX_CONTROLLERS, type CgroupLayout } from '../runtime/cgroups/index.js';
 import { cgroupDirFor } from './kernel.js';
 
 /** The facts a demo command may name, as {name}. */

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { detectLayout, parseProcCgroup, type CgroupLayout } from '../runtime/cgroups.js';
+import { detectLayout, parseProcCgroup, type CgroupLayout } from '../runtime/cgroups/index.js';
 import { NAMESPACE_KINDS, type NamespaceKind } from '../runtime/observe.js';
 
 export interface ProcessInfo {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { effectiveCaps } from './capabilities.js';
-import { parseSize } from './cgroups.js';
+import { CPU_PERIOD_US, MIN_MEMORY_BYTES } from './cgroups/index.js';
 import { NsxError } from './errors.js';
 import { secureJoin } from './securejoin.js';
 import { DEFAULT_PROFILE as DEFAULT_APPARMOR_PROFILE } from './lsm/apparmor.js';
@@ -175,8 +175,50 @@ function parseTimeOffsets(o: RunOptions['timeOffsets'], timeNamespace: boolean):
   return Object.fromEntries(clocks.map((k) => [k, { secs: o![k]!, nanosecs: 0 }]));
 }
 
-function parseCpus(v: string | number | undefined): number | undefined {
-  return v === undefined ? undefined : checkCpus(v);
+const sizeUnits: Record<string, number> = {
+  '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5,
+};
+
+/**
+ * Parse docker-style sizes: "512m", "1g", "100k", "1048576", "1.5g" — binary multiples, like
+ * Docker's RAMInBytes; "kb"/"KiB"/"MB" spellings are accepted too. Fractions of a byte are dropped.
+ * NsxError for malformed input, naming the option it came from (e.g. '--memory' or 'memory').
+ */
+export function parseSize(text: string, option?: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(?:([kmgtp])(?:i?b)?|(b))?$/i.exec(text.trim());
+  const bytes = m ? Math.floor(Number(m[1]) * sizeUnits[(m[2] ?? m[3] ?? '').toLowerCase()]) : NaN;
+  if (!m || !Number.isSafeInteger(bytes)) {
+    const name = option === undefined ? '' : option.startsWith('-') ? `${option} ` : `--${option} `;
+    throw new NsxError(`${name}${text}: not a size`, {
+      detail: text,
+      hint: 'use a number with an optional b, k, m or g suffix, e.g. 256m',
+    });
+  }
+  return bytes;
+}
+
+/** -m/--memory: a size, 0 for no limit, else at least Docker's 6MB (moby's linuxMinMemory). */
+function parseMemory(text: string): number {
+  const bytes = parseSize(text, '--memory');
+  if (bytes !== 0 && bytes < MIN_MEMORY_BYTES) {
+    throw new NsxError(`--memory ${text}: minimum memory limit allowed is 6MB (${MIN_MEMORY_BYTES} bytes)`, {
+      detail: 'memory',
+      hint: 'Docker refuses limits under 6MB too: below that even starting the container\'s first process gets ' +
+        'OOM-killed; use e.g. -m 32m',
+    });
+  }
+  return bytes;
+}
+
+/**
+ * --cpus N: N CPUs' worth of time per CFS period, as Docker turns NanoCPUs into cpu.max (or
+ * cpu.cfs_quota_us and cpu.cfs_period_us): quota = N x period, with the kernel's 100 ms period.
+ * The range is Docker's: 0.01 (the kernel takes no quota under 1 ms, cgroup-v2.rst "cpu.max") to
+ * the machine's CPUs (validate.ts).
+ */
+function parseCpus(v: string | number | undefined): { quota: number; period: number } | undefined {
+  if (v === undefined) return undefined;
+  return { quota: Math.round(checkCpus(v) * CPU_PERIOD_US), period: CPU_PERIOD_US };
 }
 
 function parseSecurityOpts(opts: string[] = []): { noNewPrivileges: boolean; seccomp?: string | 'unconfined'; apparmor?: string } {
@@ -259,7 +301,7 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
   const userns = o.userns ?? (o.root ? 'host' : 'private');
   if (!['host', 'private'].includes(userns)) throw new NsxError(`--userns ${userns}: unknown mode`, { hint: 'use host or private' });
   if (!o.root && userns === 'host') throw new NsxError('--userns host needs root', { hint: 'as a normal user nsx works through a user namespace: leave out --userns, or use sudo' });
-  const memoryBytes = o.memory !== undefined ? parseSize(o.memory, '--memory') : undefined;
+  const memoryBytes = o.memory !== undefined ? parseMemory(o.memory) : undefined;
   const cpus = parseCpus(o.cpus);
   if (o.pidsLimit !== undefined && (!Number.isInteger(o.pidsLimit) || o.pidsLimit < 1)) throw new NsxError(`--pids-limit ${shown(o.pidsLimit)}: not a positive whole number`, { hint: 'e.g. --pids-limit 64' });
   const limits = memoryBytes !== undefined || o.pidsLimit !== undefined || cpus !== undefined;
@@ -320,7 +362,7 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
             resources: {
               ...(memoryBytes !== undefined ? { memory: { limit: memoryBytes } } : {}),
               ...(o.pidsLimit !== undefined ? { pids: { limit: o.pidsLimit } } : {}),
-              ...(cpus !== undefined ? { cpu: { quota: Math.round(cpus * 100000), period: 100000 } } : {}),
+              ...(cpus !== undefined ? { cpu: cpus } : {}),
             },
           }
         : {}),

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import type { StdioOptions } from 'node:child_process';
-import { ContainerCgroup, detectLayout, removeStaleCgroups, type CgroupLayout } from './cgroups.js';
+import { ContainerCgroup, detectLayout, removeStaleCgroups, type CgroupLayout } from './cgroups/index.js';
 import { NsxError, errnoName } from './errors.js';
 import type { EventListener, FailureInfo, RuntimeEvent, StepSummary } from './events.js';
 import { hintFor } from './hints.js';
@@ -298,7 +298,8 @@ export class Container {
     this.cgroup = ContainerCgroup.create(this.layout, this.id, {
       memoryBytes: r.memory?.limit,
       pidsMax: r.pids?.limit,
-      cpus: r.cpu ? r.cpu.quota / r.cpu.period : undefined,
+      cpuQuotaUs: r.cpu?.quota,
+      cpuPeriodUs: r.cpu?.period,
     });
     // If nsx dies, the supervisor removes these; normally finish() does, after reading OOM counts.
     for (const p of this.cgroup.paths) this.shim!.registerCleanup(p);

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { detectLayout, type CgroupLayout } from '../../src/runtime/cgroups.js';
+import { detectLayout, type CgroupLayout } from '../../src/runtime/cgroups/index.js';
 import type { RuntimeEvent } from '../../src/runtime/events.js';
 import { eventsOf, evidenceAfter, isRoot, itRoot, NSX, run, stripAnsi, TEST_ROOTFS, type NsxResult } from '../helpers.js';
 

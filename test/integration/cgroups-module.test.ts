@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
-import { ContainerCgroup, detectLayout, processCgroups, removeStaleCgroups } from '../../src/runtime/cgroups.js';
+import { ContainerCgroup, detectLayout, processCgroups, removeStaleCgroups } from '../../src/runtime/cgroups/index.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('cgroups-module integration tests skipped: creating cgroups needs root (run the tests with sudo)');
@@ -52,7 +52,8 @@ describeAsRoot('cgroups on this machine', () => {
 
   it('creates a cgroup with memory, pids and cpu limits, holds a process in it and removes it', async () => {
     const id = randomId();
-    const cg = track(ContainerCgroup.create(layout, id, { memoryBytes: 32 * MiB, pidsMax: 20, cpus: 0.5 }));
+    const limits = { memoryBytes: 32 * MiB, pidsMax: 20, cpuQuotaUs: 50000, cpuPeriodUs: 100000 };
+    const cg = track(ContainerCgroup.create(layout, id, limits));
     expect(cg.paths.length).toBeGreaterThan(0);
     for (const p of cg.paths) {
       expect(p.endsWith(`/nsx/${id}`)).toBe(true);

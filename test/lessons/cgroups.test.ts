@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TASK_CGROUP, checkTask } from '../../lessons/17-cgroups/check.js';
 import { findLesson } from '../../src/learn/course.js';
-import { detectLayout } from '../../src/runtime/cgroups.js';
+import { detectLayout } from '../../src/runtime/cgroups/index.js';
 import { itRoot } from '../helpers.js';
 import { commandOutput, demoOutputs, evidence, playForTest } from './play.js';
 

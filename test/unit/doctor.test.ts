@@ -3,7 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { Chalk } from 'chalk';
-import { detectLayout, type CgroupLayout } from '../../src/runtime/cgroups.js';
+import { detectLayout, type CgroupLayout } from '../../src/runtime/cgroups/index.js';
 import { NsxError } from '../../src/runtime/errors.js';
 import { exitCodeFor, runChecks, runDoctor, type Check, type DoctorEnv } from '../../src/doctor/index.js';
 import { renderTable, wrapText, WIDTH } from '../../src/doctor/render.js';

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from '@jest/globals';
 import { NsxError } from '../../src/runtime/errors.js';
-import { resolveUser, specFromRunOptions, type RunOptions } from '../../src/runtime/options.js';
+import { parseSize, resolveUser, specFromRunOptions, type RunOptions } from '../../src/runtime/options.js';
+import { thrownNsxError } from '../helpers.js';
 
 let rootfs: string;
 beforeAll(() => {
@@ -67,6 +68,13 @@ describe('specFromRunOptions', () => {
     expect(s.linux.resources).toEqual({ memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 20 }, cpu: { quota: 50000, period: 100000 } });
   });
 
+  it('takes docker\'s smallest limits, and -m 0 for no limit', () => {
+    const s = specFromRunOptions(opts({ memory: '6m', cpus: '0.01' }));
+    expect(s.linux.resources).toEqual({ memory: { limit: 6 * 1024 * 1024 }, cpu: { quota: 1000, period: 100000 } });
+    expect(specFromRunOptions(opts({ memory: '0' })).linux.resources).toEqual({ memory: { limit: 0 } });
+    expect(specFromRunOptions(opts({ cpus: 1.5 })).linux.resources).toEqual({ cpu: { quota: 150000, period: 100000 } });
+  });
+
   it('merges -e over the defaults and copies bare names from the environment', () => {
     process.env.NSX_TEST_VAR = 'from-host';
     const s = specFromRunOptions(opts({ env: ['A=1', 'PATH=/bin', 'NSX_TEST_VAR', 'NSX_UNSET_VAR'] }));
@@ -107,6 +115,12 @@ describe('specFromRunOptions', () => {
     [{ memory: '12x' }, /--memory 12x: not a size/, /256m/],
     [{ cpus: '-1' }, /--cpus -1: not a positive number/, /0\.5/],
     [{ pidsLimit: 0 }, /--pids-limit 0/, /64/],
+    [{ pidsLimit: -5 }, /--pids-limit -5/, /64/],
+    [{ pidsLimit: 2.5 }, /--pids-limit 2.5/, /64/],
+    [{ memory: '6291455' }, /--memory 6291455: minimum memory limit allowed is 6MB/, /-m 32m/],
+    [{ memory: '1m' }, /--memory 1m: minimum memory limit allowed is 6MB \(6291456 bytes\)/, /OOM-killed/],
+    [{ cpus: '0.001' }, /--cpus 0.001: out of range; the smallest CPU share is 0.01/, /--cpus 0\.5/],
+    [{ cpus: 'NaN' }, /--cpus NaN: not a positive number/, /0\.5/],
     [{ capAdd: ['NOPE'] }, /--cap-add NOPE: unknown capability/, /capabilities\(7\)/],
     [{ securityOpt: ['label=disable'] }, /--security-opt label=disable: not supported/, /apparmor=PROFILE/],
     [{ securityOpt: ['apparmor=x y'] }, /--security-opt apparmor=x y: not a profile name/, /apparmor=unconfined/],
@@ -135,5 +149,39 @@ describe('resolveUser', () => {
     expect(resolveUser(rootfs, '1000:10')).toEqual({ uid: 1000, gid: 10, additionalGids: [] }); // wheel (10) is the primary group here
     expect(resolveUser(rootfs, '4242')).toEqual({ uid: 4242, gid: 0, additionalGids: [] });
     expect(resolveUser(rootfs, undefined)).toEqual({ uid: 0, gid: 0, additionalGids: [] });
+  });
+});
+
+describe('parseSize', () => {
+  const MiB = 1024 * 1024;
+  it.each([
+    ['1048576', 1048576],
+    ['0', 0],
+    ['100b', 100],
+    ['100k', 100 * 1024],
+    ['100K', 100 * 1024],
+    ['512m', 512 * MiB],
+    ['512MB', 512 * MiB],
+    ['512MiB', 512 * MiB],
+    ['1g', 1024 * MiB],
+    ['1.5g', 1536 * MiB],
+    ['1.5k', 1536],
+    [' 64m ', 64 * MiB],
+    ['2t', 2 * 1024 ** 4],
+  ])('%s -> %d', (text, bytes) => {
+    expect(parseSize(text)).toBe(bytes);
+  });
+
+  it.each(['12x', '', 'm', '-1m', '1.2.3m', '1e6', 'ten', '.5g', '5 m b'])('refuses %j', (text) => {
+    expect(() => parseSize(text, 'memory')).toThrow(NsxError);
+  });
+
+  it('names the option and suggests the form', () => {
+    const err = thrownNsxError(() => parseSize('12x', 'memory'));
+    expect(err.message).toBe('--memory 12x: not a size');
+    const hint = 'use a number with an optional b, k, m or g suffix, e.g. 256m';
+    expect(err.describe()).toBe(`--memory 12x: not a size\n  ${hint}`);
+    expect(() => parseSize('1q', '-m')).toThrow('-m 1q: not a size');
+    expect(() => parseSize('1q')).toThrow(/^1q: not a size$/);
   });
 });

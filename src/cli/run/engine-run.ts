@@ -4,7 +4,7 @@
 import { EngineClient, engineClient } from '../../engine/client.js';
 import type { CreateBody } from '../../engine/engine.js';
 import type { HostConfig } from '../../engine/state.js';
-import { parseSize } from '../../runtime/cgroups.js';
+import { parseSize } from '../../runtime/options.js';
 import { NsxError } from '../../runtime/errors.js';
 import { consoleSize, runSession } from '../engine/session.js';
 import type { RunArgs } from './index.js';

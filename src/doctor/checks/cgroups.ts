@@ -1,7 +1,7 @@
 // cgroups(7): which layout this machine mounts (v1, v2 or hybrid) and whether the controllers
 // nsx limits with (memory, pids, cpu) are usable. Read through detectLayout(), the runtime's own.
 import { join } from 'node:path';
-import { NSX_CONTROLLERS, type CgroupLayout, type NsxController } from '../../runtime/cgroups.js';
+import { NSX_CONTROLLERS, type CgroupLayout, type NsxController } from '../../runtime/cgroups/index.js';
 import type { DoctorEnv } from '../env.js';
 import { checker, type Check } from '../types.js';
 
