@@ -47,7 +47,7 @@ const capabilities: Lesson = {
   focus: ['no-new-privs', 'capabilities', 'exec'],
   demos: [
     { after: 'no-new-privs', onHost: true, command: ['grep', '-E', '^(CapEff|CapBnd|NoNewPrivs)', '/proc/{pid}/status'], notice: 'Still all of root\'s capabilities (bit N set: capability number N of capabilities(7)); NoNewPrivs is 1.' },
-    { after: 'capabilities', onHost: true, command: ['grep', '-E', '^(CapEff|CapBnd|NoNewPrivs)', '/proc/{pid}/status'], notice: 'The same masks after the drop: the 12 names in the table above, in the effective and the bounding set alike.' },
+    { after: 'capabilities', onHost: true, command: ['grep', '-E', '^(CapEff|CapBnd|NoNewPrivs)', '/proc/{pid}/status'], notice: 'The same masks after the drop: the 12 names of the decoded CapEff row, in the effective and the bounding set alike.' },
   ],
   async check() {
     return checkBoundingSet();
