@@ -25,7 +25,7 @@ function execEnters(kernel: string): boolean {
   return major > 6 || (major === 6 && minor >= 2);
 }
 const EXEC_ENTERS = execEnters(KERNEL);
-const THIS_KERNEL = `This machine runs Linux ${KERNEL}, so ${EXEC_ENTERS ? 'an execve by the caller would move it in too' : 'an execve leaves the caller where it is'}.`;
+const THIS_KERNEL = `This machine runs Linux ${KERNEL}: ${EXEC_ENTERS ? '6.2 or later' : 'older than 6.2'}.`;
 
 function offsetsOf(pid: number): Record<string, number> {
   try {
@@ -58,7 +58,7 @@ const lesson: Lesson = {
       after: 'namespaces',
       onHost: true,
       command: ['readlink', '/proc/{pid}/ns/time', '/proc/{pid}/ns/time_for_children'],
-      notice: `unshare(CLONE_NEWTIME) left the process in the host's time namespace (ns/time); ns/time_for_children names the new one, where its children will be created. Since Linux 6.2 an execve would also move the process itself there; the runtime forks before it execs. ${THIS_KERNEL}`,
+      notice: `unshare(CLONE_NEWTIME) left the process in the host's time namespace (ns/time); ns/time_for_children names the new one, where its children will be created. On Linux 6.2 and later an execve would move the process itself there too; the runtime forks before it ever execs. ${THIS_KERNEL}`,
     },
     { after: 'namespaces', onHost: true, command: ['cat', '/proc/{pid}/timens_offsets'], notice: 'The offsets nsx wrote for the new time namespace, before any process is in it: boot time one week ahead.' },
     { after: 'fork', command: ['cat', '/proc/uptime'], notice: 'PID 1, the new namespace\'s first process: its boot-time clock, and so /proc/uptime, runs a week (604800 s) ahead.' },
