@@ -58,12 +58,12 @@ const engineCli: Lesson = {
       },
       {
         id: 'children',
-        title: 'Containers are the engine\'s children',
+        title: 'nsx\'s containers are its engine\'s children (Docker\'s are not dockerd\'s)',
         commands: [
           { command: ['engine-api', 'POST', '/containers/create?name=sleeper', '{"Rootfs": "{rootfs}", "Cmd": ["sleep", "300"]}'], notice: 'A container that keeps running (sleep 300), from the sandbox root filesystem.' },
           { command: ['nsx', 'start', 'sleeper'], notice: 'Started by the engine.' },
           { command: ['nsx', 'top', 'sleeper'], notice: 'Its program, by its host PID; its PPID is the shim\'s supervisor.', gives: firstPid },
-          { command: ['ps', '--forest', '-o', 'pid,ppid,args', '-s', '{engine},{program}'], notice: 'The tree: nsxd → nsx-shim (the supervisor the engine started) → sleep, the container\'s PID 1. The CLI is in no part of it.' },
+          { command: ['ps', '--forest', '-o', 'pid,ppid,args', '-s', '{engine},{program}'], notice: 'The tree: nsxd → nsx-shim (the supervisor the engine started) → sleep, the container\'s PID 1. The CLI is in no part of it. Under Docker the same ps shows no dockerd above the container: its parent is containerd-shim-runc-v2.' },
         ],
       },
       {
@@ -72,7 +72,7 @@ const engineCli: Lesson = {
         commands: [
           { command: ['readlink', ...NAMESPACES.map((n) => `/proc/{engine}/ns/${n}`)], notice: 'The engine\'s namespaces: the host\'s own.' },
           { command: ['readlink', ...NAMESPACES.map((n) => `/proc/{program}/ns/${n}`)], notice: 'The container\'s: new mnt, uts, ipc, pid, net and cgroup namespaces (other numbers); the same user namespace (a root engine made none).' },
-          { command: ['cat', '/proc/{program}/cgroup'], notice: 'And its cgroup: nsx/<id> in the hierarchies of the controllers nsx limits (one line for v2), / in the others. The kernel counts and limits it there.' },
+          { command: ['cat', '/proc/{program}/cgroup'], notice: 'And its cgroup: nsx/<id> where nsx made one (the one line of v2; on v1 or hybrid, the hierarchies of the controllers nsx limits). In the other hierarchies it is where the engine is: a child is born in its parent\'s cgroup (cgroups(7)). The kernel counts and limits it in nsx/<id>.' },
           { command: ['nsx', 'rm', '-f', 'sleeper'], notice: 'Removed: the engine killed it and the kernel tore down its namespaces with its last process.' },
         ],
       },

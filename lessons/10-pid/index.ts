@@ -47,7 +47,7 @@ const pid: Lesson = {
     { after: 'fork', command: ['sh', '-c', 'ps -o pid,comm | head -4'], notice: 'Already in the new PID namespace, and yet ps lists the host\'s processes: ps reads /proc, and this /proc still belongs to the host\'s namespace.' },
     { after: 'pivot-root', command: ['ps', '-o', 'pid,ppid,comm'], notice: 'Now /proc is the container\'s own: ps sees PID 1 and itself, nothing of the host. Both have PPID 0: their parents are outside the namespace.' },
     { after: 'pivot-root', command: ['kill', '-0', HOST_PID], notice: `${HOST_PID} is this nsx process on the host. No process has that PID inside, so not even root in the container can signal it.` },
-    { after: 'exit', onHost: true, beforeCleanup: true, command: ['ps', '-o', 'pid,pidns,args', '-C', 'sleep'], notice: 'Looked at the moment PID 1 exited, before nsx cleaned anything up: no sleep is left in the container\'s PID namespace (its ns pid row above). The kernel killed it with SIGKILL.' },
+    { after: 'exit', onHost: true, beforeCleanup: true, command: ['ps', '-o', 'pid,pidns,args', '-C', 'sleep'], notice: 'Looked at the moment PID 1 exited, before nsx cleaned anything up: no sleep is left whose PIDNS is the container\'s PID namespace (the number of its ns pid row in the evidence; any sleep listed here belongs to another namespace). The kernel killed it with SIGKILL.' },
   ],
   async check() {
     const inits = newestFirst(
@@ -70,10 +70,10 @@ const pid: Lesson = {
   ],
   quiz: [
     {
-      question: 'A runtime calls unshare(CLONE_NEWPID). What is the PID of the runtime process afterwards, in the new namespace?',
-      choices: ['1', 'It keeps its PID and its namespace; its first child after the call is PID 1 of the new one', '0'],
+      question: 'A runtime calls unshare(CLONE_NEWPID). Which process becomes PID 1 of the new PID namespace?',
+      choices: ['The runtime itself, at once', 'The first child the runtime creates after the call', 'None: PID 1 is always the host\'s init'],
       answer: 1,
-      why: 'pid_namespaces(7): unshare(2) with CLONE_NEWPID causes "children subsequently created by the caller to be placed in a different PID namespace", but does not "change the PID namespace of the calling process". That is why runtimes fork after it (unshare --pid --fork).',
+      why: 'pid_namespaces(7): PID 1 is "the first child created by a process after a call to unshare(2) using the CLONE_NEWPID flag"; the call does not "change the PID namespace of the calling process", which keeps its PID and its namespace. That is why runtimes fork after it (unshare --pid --fork).',
     },
     {
       question: 'The container\'s PID 1 exits while a background job of it is still running. What happens to the job?',

@@ -33,7 +33,7 @@ const uts: Lesson = {
       question: 'Right after unshare(CLONE_NEWUTS), before any sethostname, what hostname does the new namespace have?',
       choices: ['An empty one', "A copy of the caller's", '"localhost"', 'The container id'],
       answer: 1,
-      why: 'unshare(2): CLONE_NEWUTS creates the namespace "with copies of the identifiers in the caller\'s namespace" (clone(2) says the same). Runtimes then call sethostname(2) inside it; docker uses the short container id by default.',
+      why: 'uts_namespaces(7): with CLONE_NEWUTS, "the hostname and domain name of the new UTS namespace are copied from the corresponding values in the caller\'s UTS namespace" (clone(2): its identifiers are initialized "by duplicating the identifiers from the UTS namespace of the calling process"). Runtimes then call sethostname(2) inside it; docker uses the short container id by default.',
     },
     {
       question: 'Which capability does sethostname(2) need inside a container?',

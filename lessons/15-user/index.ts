@@ -56,10 +56,10 @@ const user: Lesson = {
       why: 'user_namespaces(7): when a process accesses a file, its user and group IDs are mapped into the initial user namespace "for the purpose of permission checking and assigning IDs when creating a file". 0 inside is 1000 there.',
     },
     {
-      question: 'Root in that container has CAP_SYS_ADMIN and CAP_MKNOD in its user namespace. What can it do?',
-      choices: ['Set the hostname of its own UTS namespace', 'Set the host\'s hostname', 'Create a block device node', 'All three'],
+      question: 'Root in that container has CAP_SYS_ADMIN and CAP_MKNOD in its user namespace, and the runtime created the container\'s UTS namespace from inside that user namespace. What can root do?',
+      choices: ['Set the hostname of the container\'s UTS namespace', 'Set the host\'s hostname', 'Create a block device node'],
       answer: 0,
-      why: 'user_namespaces(7), "Effect of capabilities within a user namespace": a capability there counts only for resources governed by namespaces that user namespace owns. Its UTS namespace is one; devices belong to no namespace and need CAP_MKNOD in the initial user namespace.',
+      why: 'user_namespaces(7), "Effect of capabilities within a user namespace": a capability there counts only for resources governed by namespaces that user namespace owns. The UTS namespace is one only because it was created from inside the container\'s user namespace ("owned by the user namespace in which the creating process was a member at the time of the creation"); for a UTS namespace owned by another user namespace (the host\'s, say) root here would get EPERM, since sethostname(2) checks CAP_SYS_ADMIN "in the user namespace associated with its UTS namespace". Devices belong to no namespace and need CAP_MKNOD in the initial user namespace.',
     },
   ],
 };

@@ -2,7 +2,7 @@ import type { Demo, Lesson } from '../../src/learn/lesson.js';
 import { detectLayout } from '../../src/runtime/cgroups/index.js';
 import { TASK_CGROUP, checkTask } from './check.js';
 
-// One container, three limits (as docker run -m 16m --pids-limit 10 --cpus 0.2), and a command
+// One container, three limits (docker run -m 16m --pids-limit 10 --cpus 0.2's, but no swap), and a command
 // that runs into each. The hog and the fork loop run as children: an OOM kill or a failed fork of
 // PID 1 itself would end the container before it could tell what happened.
 const SCRIPT = [
@@ -99,13 +99,13 @@ const cgroups: Lesson = {
       question: 'Under -m 16m, the container\'s shell ran `dd if=/dev/zero of=/dev/null bs=64M count=1`. What happened?',
       choices: ['dd got ENOMEM from the kernel', 'The OOM killer killed a process in the container\'s cgroup (dd) and the shell carried on', 'The whole container was stopped', 'dd was moved to swap and ran on slowly'],
       answer: 1,
-      why: 'cgroup-v2.rst, memory.max: when the usage reaches the limit and cannot be reduced, "the OOM killer is invoked in the cgroup". It picked dd, which held the memory, and killed it with SIGKILL (status 137 = 128 + 9); oom_kill counted it. The container ends only when its PID 1 does.',
+      why: 'cgroup-v2.rst, memory.max: when the usage reaches the limit and cannot be reduced, "the OOM killer is invoked in the cgroup". It picked dd, which held the memory, and killed it with SIGKILL (status 137 = 128 + 9); oom_kill counted it. The container ends only when its PID 1 does. No swap: nsx allows none. Under docker -m 16m without --memory-swap, on a host with swap, dd could first be swapped out up to 16 MiB more.',
     },
     {
       question: 'The baseline loop, run with nsenter into all of the container\'s namespaces, was not throttled. Why?',
       choices: ['nsenter does not enter the PID namespace', 'A cgroup is not a namespace: nsenter only called setns, so its process stayed in the cgroup it was born in', 'The CPU limit applies to PID 1 only'],
       answer: 1,
-      why: 'cgroups(7): a child created by fork(2) inherits its parent\'s cgroup memberships, and only a write to cgroup.procs moves it; cgroup_namespaces(7): a cgroup namespace only changes the view of /proc/PID/cgroup. nsenter was forked from nsx, outside the container\'s cgroup. (docker exec, via runc, also writes the new process into the container\'s cgroup.)',
+      why: 'cgroups(7): a child created by fork(2) inherits its parent\'s cgroup memberships; a write to cgroup.procs moves a process, and since Linux 5.7 clone3(2) with CLONE_INTO_CGROUP can create a child in another v2 cgroup. setns(2) does neither; cgroup_namespaces(7): a cgroup namespace only changes the view of /proc/PID/cgroup. nsenter was forked from nsx, outside the container\'s cgroup. (docker exec, via runc, also writes the new process into the container\'s cgroup.)',
     },
   ],
 };

@@ -18,7 +18,14 @@ export function checkBoundingSet(): CheckResult {
   for (const p of processes()) {
     if (p.pid === 1 || (p.ns.pid && p.ns.pid !== hostPid)) continue; // containers have their own PID namespace
     if (mask(statusField(p.pid, 'CapBnd')) !== wanted) continue;
-    return { ok: true, message: `Process ${p.pid} (${p.comm}) has no ${decodeCapMask(NET_RAW)[0]} in its bounding set: nothing it runs can gain it. PID 1 still has it.` };
+    // capabilities(7): "the bounding set masks the file permitted capabilities, but not the inheritable
+    // capabilities": a capability kept in the inheritable set can still be gained through execve.
+    const inheritable = (mask(statusField(p.pid, 'CapInh')) ?? 0n) & NET_RAW;
+    const gain = inheritable
+      ? 'but it is still in its inheritable set, so a program with it as an inheritable file capability can regain it'
+      : 'with it out of the inheritable set too, nothing it executes can gain it';
+    const name = decodeCapMask(NET_RAW)[0];
+    return { ok: true, message: `Process ${p.pid} (${p.comm}) has no ${name} in its bounding set: ${gain}. PID 1 still has it.` };
   }
   return { ok: false, message: 'No running process has a bounding set like PID 1\'s without CAP_NET_RAW yet.' };
 }
@@ -40,13 +47,13 @@ const capabilities: Lesson = {
   focus: ['no-new-privs', 'capabilities', 'exec'],
   demos: [
     { after: 'no-new-privs', onHost: true, command: ['grep', '-E', '^(CapEff|CapBnd|NoNewPrivs)', '/proc/{pid}/status'], notice: 'Still all of root\'s capabilities (bit N set: capability number N of capabilities(7)); NoNewPrivs is 1.' },
-    { after: 'capabilities', onHost: true, command: ['grep', '-E', '^(CapEff|CapBnd|NoNewPrivs)', '/proc/{pid}/status'], notice: 'The same masks after the drop: the 12 names in the table above, in the effective and the bounding set alike.' },
+    { after: 'capabilities', onHost: true, command: ['grep', '-E', '^(CapEff|CapBnd|NoNewPrivs)', '/proc/{pid}/status'], notice: 'The same masks after the drop: the 12 names of the decoded CapEff row, in the effective and the bounding set alike.' },
   ],
   async check() {
     return checkBoundingSet();
   },
   hints: [
-    'capabilities(7): the set that limits what a process and everything it starts can ever gain is the bounding set.',
+    'capabilities(7): the set that limits what a process and everything it starts can ever gain is the bounding set (read its section: the inheritable set is the one way around it).',
     'Dropping from the bounding set needs CAP_SETPCAP: do it as root. capsh(1) and setpriv(1) both can.',
     'Drop that one capability only, and keep the process running (sleep will do) while you check.',
     'Compare your process\'s CapBnd line in /proc/PID/status with PID 1\'s.',
@@ -56,7 +63,7 @@ const capabilities: Lesson = {
       question: 'Inside this container `id` says uid=0, yet `ping` fails with EPERM. Why?',
       choices: ['ping needs a real uid 0 on the host', 'A raw socket needs CAP_NET_RAW, and the container has no CAP_NET_RAW', 'The network namespace has no route to 127.0.0.1'],
       answer: 1,
-      why: 'raw(7): "In order to create a raw socket, a process must have the CAP_NET_RAW capability in the user namespace that governs its network namespace." The kernel checks the capability, not the uid; busybox ping uses only raw sockets.',
+      why: 'raw(7): "In order to create a raw socket, a process must have the CAP_NET_RAW capability in the user namespace that governs its network namespace." The kernel checks the capability, not the uid; busybox ping uses only raw sockets. (iputils ping would fall back to an ICMP datagram socket, icmp(7), allowed by group through net.ipv4.ping_group_range: nsx leaves that at "1 0", no group, but Docker sets "0 2147483647" in every container since 20.10, so there --cap-drop NET_RAW does not stop it.)',
     },
     {
       question: 'A process with no_new_privs set executes a set-user-ID-root program. What does it gain?',

@@ -1,6 +1,7 @@
 import type { Lesson } from '../../src/learn/lesson.js';
 import { inNewNamespace } from '../../src/learn/kernel.js';
 import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
 
 const WEEK = 7 * 24 * 3600;
 const DAY = 24 * 3600;
@@ -14,6 +15,17 @@ export function parseTimensOffsets(text: string): Record<string, number> {
   }
   return out;
 }
+
+/** The running kernel and whether its execve moves the caller into its time_for_children namespace: since
+ *  Linux 6.2 (kernel commit "fs/exec: switch timens when a task gets a new mm", exec_task_namespaces() in
+ *  kernel/nsproxy.c); before, an execve leaves it where it is. time_namespaces(7) does not say so yet. */
+const KERNEL = release();
+function execEnters(kernel: string): boolean {
+  const [major, minor] = (/^(\d+)\.(\d+)/.exec(kernel) ?? []).slice(1).map(Number);
+  return major > 6 || (major === 6 && minor >= 2);
+}
+const EXEC_ENTERS = execEnters(KERNEL);
+const THIS_KERNEL = `This machine runs Linux ${KERNEL}: ${EXEC_ENTERS ? '6.2 or later' : 'older than 6.2'}.`;
 
 function offsetsOf(pid: number): Record<string, number> {
   try {
@@ -46,7 +58,7 @@ const lesson: Lesson = {
       after: 'namespaces',
       onHost: true,
       command: ['readlink', '/proc/{pid}/ns/time', '/proc/{pid}/ns/time_for_children'],
-      notice: 'unshare(CLONE_NEWTIME) left the process in the host\'s time namespace: only its children will be in the new one.',
+      notice: `unshare(CLONE_NEWTIME) left the process in the host's time namespace (ns/time); ns/time_for_children names the new one, where its children will be created. On Linux 6.2 and later an execve would move the process itself there too; the runtime forks before it ever execs. ${THIS_KERNEL}`,
     },
     { after: 'namespaces', onHost: true, command: ['cat', '/proc/{pid}/timens_offsets'], notice: 'The offsets nsx wrote for the new time namespace, before any process is in it: boot time one week ahead.' },
     { after: 'fork', command: ['cat', '/proc/uptime'], notice: 'PID 1, the new namespace\'s first process: its boot-time clock, and so /proc/uptime, runs a week (604800 s) ahead.' },
@@ -63,15 +75,15 @@ const lesson: Lesson = {
   },
   hints: [
     'unshare(1) can make a time namespace, and has options for its clock offsets.',
-    'Like a PID namespace, a new time namespace holds the children of the process that made it.',
+    'unshare(CLONE_NEWTIME) does not move the caller: the children it creates afterwards go into the new namespace (and, since Linux 6.2, the caller itself when it calls execve).',
     'Offsets can be set only before the first process is in the namespace; /proc/PID/timens_offsets shows them.',
   ],
   quiz: [
     {
-      question: 'A process calls unshare(CLONE_NEWTIME). Which processes see the new namespace\'s clocks?',
-      choices: ['The caller, at once', 'The children it creates afterwards', 'Every process of the container'],
+      question: 'A runtime calls unshare(CLONE_NEWTIME), writes the offsets, then forks. It has not called execve. Which of them reads the new namespace\'s clocks?',
+      choices: ['The runtime, from the unshare on', 'The child it forked', 'Both, from the fork on'],
       answer: 1,
-      why: 'time_namespaces(7): unshare(CLONE_NEWTIME) "does not place the calling process in the new namespace"; its children are created in it, which leaves time to write the offsets first. The demo showed ns/time unchanged and ns/time_for_children new.',
+      why: `time_namespaces(7): unshare(CLONE_NEWTIME) "does not place the calling process in the new namespace. Instead, the calling process's subsequently created children are placed in the new namespace", which leaves time to write the offsets first. The demo showed ns/time unchanged and ns/time_for_children new. The caller itself gets in only by setns(2), which moves it at once (setns(2) makes the children-only exception for PID namespaces alone; timens_install() in kernel/time/namespace.c sets both links), or, since Linux 6.2, by execve(2). ${THIS_KERNEL}`,
     },
     {
       question: 'Inside a new cgroup namespace, /proc/self/cgroup shows "/". What is the process\'s cgroup, seen from the host?',

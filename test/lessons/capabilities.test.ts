@@ -81,7 +81,10 @@ describe('lesson: capabilities', () => {
         r = await check();
       }
       expect(r.ok).toBe(true);
-      expect(r.message).toBe(`Process ${solution.pid} (sleep) has no CAP_NET_RAW in its bounding set: nothing it runs can gain it. PID 1 still has it.`);
+      expect(r.message).toBe(
+        `Process ${solution.pid} (sleep) has no CAP_NET_RAW in its bounding set: ` +
+          'with it out of the inheritable set too, nothing it executes can gain it. PID 1 still has it.',
+      );
     });
   });
 });
