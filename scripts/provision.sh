@@ -33,7 +33,7 @@
 #   NSX_EXTRA_CA_CERTS  a PEM file of CA certificates to trust (a proxy that intercepts TLS)
 #   NSX_VAGRANT_UP_STARTED  set by the Vagrantfile: the host's clock (epoch seconds) when `vagrant up` began
 #
-# /var/lib/nsx/vm-boot-time.json (read by the VM-vs-container lesson), format 1; numbers in seconds,
+# /var/lib/nsx/vm-boot-time.json (for comparing a VM's boot with a container's start), format 1; numbers in seconds,
 # null where unknown (no systemd, or not provisioned by Vagrant):
 #   format                    1
 #   recordedAt                when it was written (ISO 8601, UTC): the end of the first provisioning
@@ -63,7 +63,7 @@ VM_PACKAGES=(
   npm               # npm ci: the project's dependencies
   docker-registry   # the VM's local registry on 127.0.0.1:5000
   skopeo            # inspect and copy images (a registry client nobody here wrote)
-  apparmor          # the LSM lesson (Debian 13 boots with AppArmor)
+  apparmor          # apparmor_parser: the lsm step loads nsx-default (Debian 13 boots with AppArmor)
   apparmor-utils    # aa-status, aa-complain
   strace            # watch the syscalls a runtime makes
   rsync             # the project copy below

@@ -24,7 +24,7 @@ export function checkKernel(env: DoctorEnv): Check {
   if (!v) return c.warn(`${release}: cannot read a version number from it`, 'check `uname -r`; nsx expects Linux 5.6 or later');
   if (!atLeast(v, 4, 6)) return c.fail(`${release}: older than 4.6, so no cgroup namespaces, which every container gets`, upgrade);
   if (!atLeast(v, 4, 18)) return c.warn(`${release}: older than 4.18, the oldest kernel Node.js 20 supports; no time namespaces (5.6)`, upgrade);
-  if (!atLeast(v, 5, 6)) return c.warn(`${release}: older than 5.6, so no time namespaces (only the time lesson needs them)`, upgrade);
+  if (!atLeast(v, 5, 6)) return c.warn(`${release}: older than 5.6, so no time namespaces (only the cgroupns-timens lesson asks for one)`, upgrade);
   return c.ok(`${release}: has every namespace type nsx uses (time namespaces since 5.6)`);
 }
 
@@ -54,7 +54,7 @@ const NAMESPACES: NamespaceKind[] = [
  * namespaces(7) "The /proc/[pid]/ns/ directory": one symlink per namespace type the kernel
  * supports, pointing at "type:[inode]". A missing link means the kernel was built without it.
  * The user namespace is needed only without root (as root nsx uses --userns host by default),
- * the time namespace only for its lesson (--time-ns).
+ * the time namespace only for the cgroupns-timens lesson (the only one that asks for it).
  */
 export function checkNamespace(env: DoctorEnv, ns: NamespaceKind): Check {
   const critical = env.uid() === 0 ? ns.neededAsRoot : ns.neededRootless;
@@ -64,7 +64,7 @@ export function checkNamespace(env: DoctorEnv, ns: NamespaceKind): Check {
   if (target !== undefined) return c.ok(`${target} (${path})`);
   if (env.exists(path)) return c.ok(`${path} exists`);
   const needed =
-    ns.name === 'time' ? 'only the time lesson needs it' : ns.name === 'user' ? 'nsx without root needs it' : 'every container needs it';
+    ns.name === 'time' ? 'only the cgroupns-timens lesson asks for one' : ns.name === 'user' ? 'nsx without root needs it' : 'every container needs it';
   return c.bad(`not supported: no ${path} (${needed})`, `use a kernel built with ${ns.config}=y (Linux ${ns.since} or later)`);
 }
 
