@@ -69,7 +69,7 @@ export function checkCpus(v: string | number, cpus = availableParallelism()): nu
   }
   if (n < 0.01 || n > cpus) {
     throw new NsxError(`--cpus ${shown(v)}: range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`, {
-      hint: `give at most --cpus ${cpus}`,
+      hint: n < 0.01 ? 'the kernel needs a CFS quota of at least 1 ms per 100 ms period: e.g. --cpus 0.5' : `give at most --cpus ${cpus}`,
     });
   }
   return n;

@@ -119,7 +119,7 @@ describe('specFromRunOptions', () => {
     [{ pidsLimit: 2.5 }, /--pids-limit 2.5/, /64/],
     [{ memory: '6291455' }, /--memory 6291455: minimum memory limit allowed is 6MB/, /-m 32m/],
     [{ memory: '1m' }, /--memory 1m: minimum memory limit allowed is 6MB \(6291456 bytes\)/, /OOM-killed/],
-    [{ cpus: '0.001' }, /--cpus 0.001: out of range; the smallest CPU share is 0.01/, /--cpus 0\.5/],
+    [{ cpus: '0.001' }, /--cpus 0.001: range of CPUs is from 0.01 to \d+\.00/, /--cpus 0\.5/],
     [{ cpus: 'NaN' }, /--cpus NaN: not a positive number/, /0\.5/],
     [{ capAdd: ['NOPE'] }, /--cap-add NOPE: unknown capability/, /capabilities\(7\)/],
     [{ securityOpt: ['label=disable'] }, /--security-opt label=disable: not supported/, /apparmor=PROFILE/],
