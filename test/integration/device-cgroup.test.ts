@@ -15,9 +15,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deviceFilterInstruction, writeV1DeviceRules } from '../../src/runtime/devices/apply.js';
+import { deviceFilterHint, deviceFilterInstruction, writeV1DeviceRules } from '../../src/runtime/devices/apply.js';
 import { DEFAULT_DEVICE_RULES, PRIVILEGED_DEVICE_RULES, type DeviceRule } from '../../src/runtime/devices/rules.js';
-import { Shim } from '../../src/runtime/shim.js';
+import { Shim, type ShimError } from '../../src/runtime/shim.js';
 import { isRoot } from '../helpers.js';
 
 /** The cgroup2 mount and the v1 hierarchy with the devices controller, from mountinfo (proc(5)). */
@@ -171,6 +171,21 @@ describe('device cgroup', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const failure = { syscall: 'bpf', detail: `BPF_PROG_ATTACH ${dir}` };
     await expect(attach(dir, DEFAULT_DEVICE_RULES)).rejects.toMatchObject({ failure });
+  });
+
+  itV2('v2: refused after unshare(CLONE_NEWUSER): the devices step must come before the user namespace', async () => {
+    const cgroup = makeCgroup(mounts.unified!);
+    const shim = await Shim.start('ignore');
+    try {
+      await shim.call('unshare', [String(0x10000000)]); // CLONE_NEWUSER
+      const { op, args } = deviceFilterInstruction(cgroup, DEFAULT_DEVICE_RULES);
+      const err = await shim.call(op, args).then(() => undefined, (e: ShimError) => e);
+      expect(err?.failure).toMatchObject({ syscall: 'bpf', detail: 'BPF_PROG_LOAD', errno: 1 });
+      expect(deviceFilterHint(err!.failure)).toMatch(/before unshare\(CLONE_NEWUSER\)/);
+    } finally {
+      shim.close();
+      await shim.gone();
+    }
   });
 
   itV1('v1: devices.deny/devices.allow; mknod works, open of a device outside the list is EPERM', () => {
