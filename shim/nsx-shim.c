@@ -275,6 +275,8 @@ static int cgroup_device_filter(const char *dir, const char *hex) {
       int saved = errno;
       setrlimit(RLIMIT_MEMLOCK, &old);
       errno = saved;
+    } else {
+      errno = EPERM; /* the load's error, not setrlimit's */
     }
   }
   free(insns);
