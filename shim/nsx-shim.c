@@ -243,9 +243,10 @@ static int load_seccomp(unsigned flags, const char *hex) {
  * program (hex of struct bpf_insn[]) is compiled in TypeScript (src/runtime/devices/ebpf.ts); it calls
  * no helper, so no GPL-only one: any license string loads (bpf(2), BPF_PROG_LOAD). Before Linux 5.11
  * programs were charged to RLIMIT_MEMLOCK (EPERM when over it): raise it, retry once, put it back so
- * the container does not inherit it. BPF_F_ALLOW_MULTI: a program attached to a parent cgroup runs
- * too, and all must allow. The attachment lives with the cgroup (the kernel detaches it when the
- * cgroup is removed), so both fds are closed here. Replies the instruction count. */
+ * the container does not inherit it. BPF_F_ALLOW_MULTI (linux/bpf.h): programs attached with it to
+ * the cgroup's ancestors run as well, and any one returning 0 refuses the access. The attachment
+ * lives with the cgroup (the kernel detaches it when the cgroup is removed), so both fds are closed
+ * here. Replies the instruction count. */
 static int cgroup_device_filter(const char *dir, const char *hex) {
   size_t len = strlen(hex) / 2;
   if (len == 0 || len % sizeof(struct bpf_insn) != 0) {
