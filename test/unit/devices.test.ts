@@ -9,6 +9,7 @@ import {
   disassemble,
   encodeProgram,
   runDeviceProgram,
+  walkthrough,
   type BpfInsn,
   type DeviceRequest,
 } from '../../src/runtime/devices/ebpf.js';
@@ -189,6 +190,16 @@ describe('the compiled program, run by the interpreter', () => {
     expect(allow).toBe(true);
     expect(trace.map((s) => s.pc)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(trace[5].regs.slice(2)).toEqual([2n, 6n, 136n, 5n]);
+  });
+
+  it('walkthrough: a read of /dev/kmsg, line by line', () => {
+    const { allow, lines } = walkthrough(compileDeviceRules(DEFAULT_DEVICE_RULES), req('c', 1, 11, 'r'));
+    expect(allow).toBe(false);
+    expect(lines[0]).toMatch(/^ {2}0: r2 = \*\(u32 \*\)\(r1 \+0\) +; r2 = 131074$/); // (READ << 16) | CHAR
+    expect(lines[1]).toMatch(/; r2 = 2$/);
+    expect(lines[6]).toMatch(/^ {2}6: if r2 != 0x2 goto pc\+3 \(-> 10\) +; no jump$/);
+    expect(lines[7]).toMatch(/^ {2}7: if r4 != 0x88 .*; jumps$/);
+    expect(lines[lines.length - 1]).toMatch(/exit +; returns 0: refused \(EPERM\)$/);
   });
 
   it('encodes 8-byte little-endian instructions and decodes them back', () => {

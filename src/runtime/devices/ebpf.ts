@@ -249,3 +249,18 @@ export function runDeviceProgram(prog: readonly BpfInsn[], req: DeviceRequest): 
     pc = next;
   }
 }
+
+/** A request walking through the program, one line per instruction it ran, with what the
+ *  instruction wrote or whether its jump was taken: for a lesson to show how a request is decided. */
+export function walkthrough(prog: readonly BpfInsn[], req: DeviceRequest): { allow: boolean; lines: string[] } {
+  const { allow, trace } = runDeviceProgram(prog, req);
+  const lines = trace.map((step, i) => {
+    const x = prog[step.pc];
+    let note: string;
+    if (x.code === OP.EXIT) note = `returns ${step.regs[0]}: ${allow ? 'allowed' : 'refused (EPERM)'}`;
+    else if ((x.code & 0x07) === BPF_JMP) note = trace[i + 1]?.pc === step.pc + 1 ? 'no jump' : 'jumps';
+    else note = `r${x.dst} = ${step.regs[x.dst]}`;
+    return `${String(step.pc).padStart(3)}: ${describeInsn(x, step.pc).padEnd(36)} ; ${note}`;
+  });
+  return { allow, lines };
+}
