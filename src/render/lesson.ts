@@ -86,7 +86,10 @@ export const LESSON_RENDERERS: LessonRenderers = {
   'demo-cleanup': (e, { c }) => [c.dim(`  cleaning up, host$ ${shellLine(e.command)}`), ...(e.status === 0 ? [] : e.output.trimEnd().split('\n').map((l) => c.red(`    ${l}`)))],
   'lab-removed': (e, { c }) => e.removed.flatMap((line) => wrap(`cleaning up: ${line}`, 2).map((l) => c.dim(l))),
   output: (e, { c }) => (e.text.trim() ? [c.dim('  the command printed:'), ...outputLines(e.text), ''] : []),
-  stopped: (e, { c }) => [c.dim(`Stopped. Everything the ${e.what === 'tour' ? 'lesson started' : 'container had'} is removed; \`nsx learn\` picks this lesson up again.`)],
+  stopped: (e, { c }) => {
+    const gone = e.what === 'tour' ? 'the lesson started' : 'the container had';
+    return wrap(`Stopped. Everything ${gone} is removed; \`nsx learn\` picks this lesson up again.`, 0).map((l) => c.dim(l));
+  },
   'variant-ended': (e, { c, markdown }) => {
     const failed = e.failsAt ? `This variant was meant to fail at the ${e.failsAt} step, but ${e.failedAt ? `it failed at ${e.failedAt}` : 'it did not fail'}.` : 'This variant failed.';
     return [...(e.asMeant ? [] : ['', ...wrap(failed, 0).map((l) => c.yellow(l))]), ...(e.more ? ['', ...markdown(e.more), ''] : [])];
