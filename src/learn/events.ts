@@ -3,6 +3,7 @@
 // --print transcript, the --events JSON lines and the tests all consume the same events; the session
 // (src/learn/session.ts) formats no text itself. Prose travels as the lesson.md markdown it came from.
 import type { RuntimeEvent } from '../runtime/events.js';
+import type { ContainerUser } from './runas.js';
 
 /** A command the lesson ran to show something (a demo after a step, or a tour stop's command). */
 export interface DemoEvent {
@@ -29,7 +30,7 @@ export type LessonEvent =
   | { type: 'intro'; text: string }
   /** A variant's one-line title and its "## variant <name>" words, before it runs. */
   | { type: 'variant-intro'; name: string; title: string; text: string }
-  | { type: 'run-as'; how: 'as-nsx' | 'self' | 'invoking-user' | 'root-userns'; uid?: number; gid?: number; note?: string }
+  | { type: 'run-as'; how: ContainerUser['how']; uid?: number; gid?: number; note?: string }
   /** The lesson's container is planned: its id, how many steps, which of them the lesson stops at. */
   | { type: 'container-planned'; id: string; total: number; focus: string[] }
   /** A step's (or a tour stop's) words from lesson.md: its text, or its "### more" (more: true). */
@@ -52,12 +53,24 @@ export type LessonEvent =
   | { type: 'summary'; text: string; rule: string }
   /** "## task", checked by nsx check <lesson>. */
   | { type: 'task'; lesson: string; text: string }
-  | { type: 'quiz'; question: string; choices: string[]; answer: number; why: string; chosen?: number; correct: boolean | undefined }
+  /** A quiz question (as in the lesson's data), the index chosen (none: nobody answers) and the verdict. */
+  | {
+      type: 'quiz';
+      question: string;
+      choices: string[];
+      answer: number;
+      why: string;
+      chosen?: number;
+      correct: Verdict;
+    }
   /** Another way to play the lesson (nsx lesson <id> --variant <name>). */
   | { type: 'variant-offered'; lesson: string; name: string; title: string }
   | { type: 'lesson-finished'; id: string; completed: boolean; exitCode: number };
 
 export type PlayerEvent = LessonEvent | RuntimeEvent;
+
+/** A quiz answer's verdict: undefined when nobody answered (auto, print, Ctrl-C at the quiz). */
+type Verdict = boolean | undefined;
 
 /** Where the session sends its events. */
 export type Emit = (e: PlayerEvent) => void;

@@ -24,13 +24,14 @@ export interface Stop {
 /** Explains the stop and asks until the learner goes on ('apply') or quits. */
 export async function promptAtStop(ui: Prompts, emit: Emit, stop: Stop): Promise<'apply' | 'quit'> {
   emit({ type: 'explained', step: stop.id, more: false, text: stop.words?.text ?? '' });
-  if (ui.mode === 'print' && stop.words?.more) emit({ type: 'explained', step: stop.id, more: true, text: stop.words.more });
+  const more = (text: string) => emit({ type: 'explained', step: stop.id, more: true, text });
+  if (ui.mode === 'print' && stop.words?.more) more(stop.words.more);
   if (ui.mode === 'auto') await ui.pause();
   for (;;) {
     if (stop.stopped?.()) return 'quit';
     const choice = await ui.choose({ id: stop.id }, stop.shell ? undefined : { stop: true });
     if (choice === 'apply' || choice === 'quit') return choice;
-    if (choice === 'more') emit({ type: 'explained', step: stop.id, more: true, text: stop.words?.more || stop.noMore });
+    if (choice === 'more') more(stop.words?.more || stop.noMore);
     if (choice === 'shell') await stop.shell?.();
   }
 }

@@ -60,7 +60,11 @@ function cleanupFor(d: Demo, output: string, container: LessonContainer): string
   return 'argv' in filled ? filled.argv : undefined;
 }
 
-export async function playContainer(lesson: LessonWithRun, text: LessonText, o: ContainerPlay): Promise<ContainerEnding> {
+export async function playContainer(
+  lesson: LessonWithRun,
+  text: LessonText,
+  o: ContainerPlay,
+): Promise<ContainerEnding> {
   const { ui, emit, variant } = o;
   const rootfs = o.rootfs ?? sandboxRootfs();
   const root = isRealRoot();
@@ -94,7 +98,8 @@ export async function playContainer(lesson: LessonWithRun, text: LessonText, o: 
     const r = runDemo(d, lc, seen);
     const undo = cleanupFor(d, r.output, lc);
     if (undo) cleanups.push(undo);
-    const e: DemoEvent = { type: 'demo', after: d.after, command: r.command, onHost: !!d.onHost, output: r.output, status: r.status, notice: d.notice, ...(held ? { held } : {}) };
+    const e: DemoEvent = { type: 'demo', after: d.after, ...r, onHost: !!d.onHost, notice: d.notice };
+    if (held) e.held = true;
     emit(e);
     return e;
   };
@@ -116,7 +121,9 @@ export async function playContainer(lesson: LessonWithRun, text: LessonText, o: 
       for (const d of demosAfter(e.step.id)) showDemo(d);
     }
     // PID 1 has exited; the container's cgroups are removed right after this event.
-    if (e.type === 'exited') for (const d of demosAfter('exit').filter((x) => x.beforeCleanup)) ranEarly.set(d, runRecorded(d, true));
+    if (e.type === 'exited') {
+      for (const d of demosAfter('exit').filter((x) => x.beforeCleanup)) ranEarly.set(d, runRecorded(d, true));
+    }
     if (e.type === 'step-failed') failedAt = e.step.id;
   });
 
@@ -149,7 +156,8 @@ export async function playContainer(lesson: LessonWithRun, text: LessonText, o: 
   if (variant && exitCode !== 130) {
     const { failsAt } = variant.plan;
     const asMeant = failsAt === undefined ? !result.error : failedAt === failsAt;
-    emit({ type: 'variant-ended', name: variant.name, asMeant, ...(failsAt ? { failsAt } : {}), ...(failedAt ? { failedAt } : {}), more: variant.text?.more ?? '' });
+    const where = { ...(failsAt ? { failsAt } : {}), ...(failedAt ? { failedAt } : {}) };
+    emit({ type: 'variant-ended', name: variant.name, asMeant, ...where, more: variant.text?.more ?? '' });
     return { exitCode, end: { completed: asMeant } };
   }
   if (result.error && exitCode !== 130) return { exitCode, end: { completed: false } };

@@ -40,7 +40,9 @@ export async function playSession(lesson: Lesson, text: LessonText, opts: Sessio
   emit({ type: 'lesson-started', id: lesson.id, title: lesson.title, ...(variant ? { variant: opts.variant } : {}) });
   emit({ type: 'intro', text: text.intro });
   const variantText = variant ? text.variants?.[opts.variant!] : undefined;
-  if (variant) emit({ type: 'variant-intro', name: opts.variant!, title: variant.title, text: variantText?.text ?? '' });
+  if (variant) {
+    emit({ type: 'variant-intro', name: opts.variant!, title: variant.title, text: variantText?.text ?? '' });
+  }
 
   let exitCode = 0;
   if ((lesson.run || lesson.tour) && lesson.needsRoot && !isRealRoot()) {
@@ -51,7 +53,7 @@ export async function playSession(lesson: Lesson, text: LessonText, opts: Sessio
     exitCode = r.exitCode;
     if (!r.completed) return finish(false, exitCode);
   } else if (lesson.run) {
-    const played = variant ? { name: opts.variant!, plan: variant, ...(variantText ? { text: variantText } : {}) } : undefined;
+    const played = variant && { name: opts.variant!, plan: variant, ...(variantText ? { text: variantText } : {}) };
     const r = await playContainer({ ...lesson, run: lesson.run }, text, { ...opts, variant: played });
     exitCode = r.exitCode;
     if (r.end) return finish(r.end.completed, exitCode);
@@ -64,6 +66,8 @@ export async function playSession(lesson: Lesson, text: LessonText, opts: Sessio
     const correct = chosen === undefined ? undefined : chosen === q.answer;
     emit({ type: 'quiz', question: q.question, choices: q.choices, answer: q.answer, why: q.why, chosen, correct });
   }
-  for (const [name, v] of Object.entries(lesson.variants ?? {})) emit({ type: 'variant-offered', lesson: lesson.id, name, title: v.title });
+  for (const [name, v] of Object.entries(lesson.variants ?? {})) {
+    emit({ type: 'variant-offered', lesson: lesson.id, name, title: v.title });
+  }
   return finish(true, exitCode);
 }

@@ -53,7 +53,13 @@ function runAsync(argv: string[], env: NodeJS.ProcessEnv, seconds: number, onChi
 
 /** The tour: setup, each stop (its words, a prompt, its commands), then the teardown — also after
  *  q, Ctrl-C (abort) or a failure. Returns whether it ran to the end, and the exit status. */
-export async function playTour(tour: Tour, text: LessonText, ui: Prompts, emit: Emit, onRun?: (r: TourRun) => void): Promise<{ completed: boolean; exitCode: number }> {
+export async function playTour(
+  tour: Tour,
+  text: LessonText,
+  ui: Prompts,
+  emit: Emit,
+  onRun?: (r: TourRun) => void,
+): Promise<{ completed: boolean; exitCode: number }> {
   let aborted: number | undefined;
   let current: ChildProcess | undefined;
   onRun?.({
@@ -84,7 +90,7 @@ export async function playTour(tour: Tour, text: LessonText, ui: Prompts, emit: 
         }
       }
     }
-    emit({ type: 'demo', after: stop, command, onHost: true, output: r.output, status: r.status, notice: cmd.notice, stop: true });
+    emit({ type: 'demo', after: stop, command, onHost: true, ...r, notice: cmd.notice, stop: true });
   };
 
   let completed = false;
@@ -98,7 +104,9 @@ export async function playTour(tour: Tour, text: LessonText, ui: Prompts, emit: 
       if (aborted !== undefined) break;
       emit({ type: 'stop-reached', index: i, total, id: stop.id, title: stop.title });
       const words = text.stops?.[stop.id];
-      const choice = await promptAtStop(ui, emit, { id: stop.id, words, noMore: 'There is no more on this stop.', stopped: () => aborted !== undefined });
+      const stopped = () => aborted !== undefined;
+      const noMore = 'There is no more on this stop.';
+      const choice = await promptAtStop(ui, emit, { id: stop.id, words, noMore, stopped });
       if (choice === 'quit') {
         aborted ??= 130;
         break;

@@ -16,7 +16,10 @@ export interface LessonRenderContext {
   container?: { id: string; total: number; focus: string[] };
 }
 
-type Renderer<K extends PlayerEvent['type']> = (e: Extract<PlayerEvent, { type: K }>, ctx: LessonRenderContext) => string[];
+type Renderer<K extends PlayerEvent['type']> = (
+  e: Extract<PlayerEvent, { type: K }>,
+  ctx: LessonRenderContext,
+) => string[];
 export type LessonRenderers = { [K in PlayerEvent['type']]: Renderer<K> };
 
 /** Text as shown to the learner: the container's 64-character id written <id>, as the docs write
@@ -52,7 +55,9 @@ export function outputLines(text: string): string[] {
 /** A line of output as shown: indented 4, and folded at 80 columns, its continuations indented 6. */
 export function fold(line: string, width = WIDTH): string[] {
   const out = [`    ${line}`.slice(0, width)];
-  for (let rest = line.slice(width - 4); rest.length; rest = rest.slice(width - 6)) out.push(`      ${rest.slice(0, width - 6)}`);
+  for (let rest = line.slice(width - 4); rest.length; rest = rest.slice(width - 6)) {
+    out.push(`      ${rest.slice(0, width - 6)}`);
+  }
   return out.map((l) => l.trimEnd());
 }
 
@@ -62,12 +67,14 @@ function demoLines(e: DemoEvent, { c, container }: LessonRenderContext): string[
     // Folded, not cut: a tour's outputs are tables and traces whose right-hand end matters (a STATUS
     // column, a system call's result).
     const output = e.output.trim() ? e.output.trimEnd().split('\n').flatMap((l) => fold(l)) : [];
-    return [...commandLines('host', shellLine(e.command)).map((l) => c.cyan(l)), ...output, ...notice, ''];
+    const command = commandLines('host', shellLine(e.command)).map((l) => c.cyan(l));
+    return [...command, ...output, ...notice, ''];
   }
   // The container's long id is shown as <id>.
   const shown = (t: string) => shownText(t, container?.id ?? '');
   const prompt = e.onHost ? 'host' : 'inside';
-  return [...commandLines(prompt, shown(shellLine(e.command))).map((l) => c.cyan(l)), ...outputLines(shown(e.output)), ...notice, ''];
+  const command = commandLines(prompt, shown(shellLine(e.command))).map((l) => c.cyan(l));
+  return [...command, ...outputLines(shown(e.output)), ...notice, ''];
 }
 
 const none = (): string[] => [];
@@ -75,7 +82,11 @@ const none = (): string[] => [];
 export const LESSON_RENDERERS: LessonRenderers = {
   'lesson-started': (e, { c }) => [c.bold(e.title), ''],
   intro: (e, { markdown }) => markdown(e.text),
-  'variant-intro': (e, { c, markdown }) => ['', ...wrap(`Variant "${e.name}": ${e.title}`, 0).map((l) => c.bold(l)), ...markdown(e.text)],
+  'variant-intro': (e, { c, markdown }) => [
+    '',
+    ...wrap(`Variant "${e.name}": ${e.title}`, 0).map((l) => c.bold(l)),
+    ...markdown(e.text),
+  ],
   'run-as': (e, { c }) => (e.note ? ['', ...wrap(e.note, 0).map((l) => c.yellow(l)), ''] : []),
   'container-planned': none,
   explained: (e, { markdown }) => (e.text ? ['', ...markdown(e.text)] : []),
@@ -83,37 +94,68 @@ export const LESSON_RENDERERS: LessonRenderers = {
   'stop-running': () => [''],
   demo: (e, ctx) => (e.held ? [] : demoLines(e, ctx)),
   'demo-shown': (e, ctx) => demoLines(e.demo, ctx),
-  'demo-cleanup': (e, { c }) => [c.dim(`  cleaning up, host$ ${shellLine(e.command)}`), ...(e.status === 0 ? [] : e.output.trimEnd().split('\n').map((l) => c.red(`    ${l}`)))],
-  'lab-removed': (e, { c }) => e.removed.flatMap((line) => wrap(`cleaning up: ${line}`, 2).map((l) => c.dim(l))),
+  'demo-cleanup': (e, { c }) => [
+    c.dim(`  cleaning up, host$ ${shellLine(e.command)}`),
+    ...(e.status === 0 ? [] : e.output.trimEnd().split('\n').map((l) => c.red(`    ${l}`))),
+  ],
+  'lab-removed': (e, { c }) =>
+    e.removed.flatMap((line) => wrap(`cleaning up: ${line}`, 2).map((l) => c.dim(l))),
   output: (e, { c }) => (e.text.trim() ? [c.dim('  the command printed:'), ...outputLines(e.text), ''] : []),
   stopped: (e, { c }) => {
     const gone = e.what === 'tour' ? 'the lesson started' : 'the container had';
-    return wrap(`Stopped. Everything ${gone} is removed; \`nsx learn\` picks this lesson up again.`, 0).map((l) => c.dim(l));
+    const stopped = `Stopped. Everything ${gone} is removed; \`nsx learn\` picks this lesson up again.`;
+    return wrap(stopped, 0).map((l) => c.dim(l));
   },
   'variant-ended': (e, { c, markdown }) => {
-    const failed = e.failsAt ? `This variant was meant to fail at the ${e.failsAt} step, but ${e.failedAt ? `it failed at ${e.failedAt}` : 'it did not fail'}.` : 'This variant failed.';
-    return [...(e.asMeant ? [] : ['', ...wrap(failed, 0).map((l) => c.yellow(l))]), ...(e.more ? ['', ...markdown(e.more), ''] : [])];
+    const instead = e.failedAt ? `it failed at ${e.failedAt}` : 'it did not fail';
+    const meant = `This variant was meant to fail at the ${e.failsAt} step, but ${instead}.`;
+    const failed = e.failsAt ? meant : 'This variant failed.';
+    const why = e.more ? ['', ...markdown(e.more), ''] : [];
+    return [...(e.asMeant ? [] : ['', ...wrap(failed, 0).map((l) => c.yellow(l))]), ...why];
   },
-  summary: (e, { c, markdown }) => ['', c.bold('What you saw'), ...markdown(e.text), ...(e.rule ? ['', ...wrap(`Rule: ${e.rule}`, 0).map((l) => c.bold(l))] : [])],
-  task: (e, { c, markdown }) => ['', c.bold('Try it yourself'), ...markdown(e.text), ...wrap(`Then run: nsx check ${e.lesson}   (nsx check ${e.lesson} --hint for a nudge)`, 2), ''],
+  summary: (e, { c, markdown }) => [
+    '',
+    c.bold('What you saw'),
+    ...markdown(e.text),
+    ...(e.rule ? ['', ...wrap(`Rule: ${e.rule}`, 0).map((l) => c.bold(l))] : []),
+  ],
+  task: (e, { c, markdown }) => [
+    '',
+    c.bold('Try it yourself'),
+    ...markdown(e.text),
+    ...wrap(`Then run: nsx check ${e.lesson}   (nsx check ${e.lesson} --hint for a nudge)`, 2),
+    '',
+  ],
   quiz: (e, { c, mode }) => {
     const right = e.choices[e.answer];
-    const verdict = e.correct === undefined ? `Answer: ${right}` : e.correct ? c.green('Right.') : c.yellow(`Not quite: the answer is "${right}".`);
-    const shown = mode === 'interactive' ? [] : [...wrap(`Quiz: ${e.question}`, 0).map((l) => c.bold(l)), ...e.choices.flatMap((ch, i) => wrap(`${i + 1}. ${ch}`, 2))];
+    const wrong = c.yellow(`Not quite: the answer is "${right}".`);
+    const verdict = e.correct === undefined ? `Answer: ${right}` : e.correct ? c.green('Right.') : wrong;
+    // In a terminal the question was asked on the screen (ui.ask); elsewhere it is written here.
+    const choices = e.choices.flatMap((ch, i) => wrap(`${i + 1}. ${ch}`, 2));
+    const question = [...wrap(`Quiz: ${e.question}`, 0).map((l) => c.bold(l)), ...choices];
+    const shown = mode === 'interactive' ? [] : question;
     return [...shown, ...wrap(verdict, 0), ...wrap(e.why, 2), ''];
   },
-  'variant-offered': (e, { c }) => wrap(`Another way: nsx lesson ${e.lesson} --variant ${e.name} (${e.title})`, 0).map((l) => c.dim(l)),
+  'variant-offered': (e, { c }) =>
+    wrap(`Another way: nsx lesson ${e.lesson} --variant ${e.name} (${e.title})`, 0).map((l) => c.dim(l)),
   'lesson-finished': none,
 
   // The runtime's events, as a lesson shows them: the steps it stops at in full, the others in a line.
   created: none,
   'step-started': (e, { c, container }) => {
     const total = container?.total ?? 0;
-    return container?.focus.includes(e.step.id) ? ['', ...stepHeader(e.index, total, e.step, c)] : [c.dim(`[${e.index + 1}/${total}] ${e.step.title}`)];
+    if (container?.focus.includes(e.step.id)) return ['', ...stepHeader(e.index, total, e.step, c)];
+    return [c.dim(`[${e.index + 1}/${total}] ${e.step.title}`)];
   },
-  'step-skipped': (e, { c, container }) => wrap(`[${e.index + 1}/${container?.total ?? 0}] ${e.step.title}: skipped (${e.reason})`, 0).map((l) => c.dim(l)),
-  'step-applied': (e, { c, container }) => (container?.focus.includes(e.step.id) && e.evidence ? [...evidenceTable(e.evidence, e.changed, c), ''] : []),
-  'step-failed': (e, { c }) => [...wrap(`failed: ${e.error.message}`, 2).map((l) => c.red(l)), ...(e.error.hint ? wrap(e.error.hint, 4).map((l) => c.yellow(l)) : []), ''],
+  'step-skipped': (e, { c, container }) =>
+    wrap(`[${e.index + 1}/${container?.total ?? 0}] ${e.step.title}: skipped (${e.reason})`, 0).map((l) => c.dim(l)),
+  'step-applied': (e, { c, container }) =>
+    container?.focus.includes(e.step.id) && e.evidence ? [...evidenceTable(e.evidence, e.changed, c), ''] : [],
+  'step-failed': (e, { c }) => [
+    ...wrap(`failed: ${e.error.message}`, 2).map((l) => c.red(l)),
+    ...(e.error.hint ? wrap(e.error.hint, 4).map((l) => c.yellow(l)) : []),
+    '',
+  ],
   started: none,
   exited: none,
   'cleaned-up': none,

@@ -10,7 +10,11 @@ import { playForTest } from './play.js';
 
 useTestEngine(); // the lesson's container is the engine's
 
-const plain = { c: new Chalk({ level: 0 }), markdown: (md: string) => renderMarkdown(md, false), mode: 'print' as const };
+const plain = {
+  c: new Chalk({ level: 0 }),
+  markdown: (md: string) => renderMarkdown(md, false),
+  mode: 'print' as const,
+};
 
 describe('a container lesson\'s transcript', () => {
   for (const [id, variant] of [['uts'], ['kernel-order', 'break']] as const) {

@@ -11,9 +11,16 @@ import { makeUI, renderMarkdown } from '../../src/learn/ui.js';
 import { LESSON_RENDERERS, renderLesson, type LessonRenderContext } from '../../src/render/lesson.js';
 import { STEP_INFO } from '../../src/runtime/steps.js';
 
-const plain: Omit<LessonRenderContext, 'container'> = { c: new Chalk({ level: 0 }), markdown: (md) => renderMarkdown(md, false), mode: 'print' };
+const plain: Omit<LessonRenderContext, 'container'> = {
+  c: new Chalk({ level: 0 }),
+  markdown: (md) => renderMarkdown(md, false),
+  mode: 'print',
+};
 const step = { id: 'hostname' as const, ...STEP_INFO.hostname, notes: [] };
-const demo: DemoEvent = { type: 'demo', after: 'hostname', command: ['hostname'], onHost: false, output: 'box\n', status: 0, notice: 'its own name' };
+const demo: DemoEvent = {
+  type: 'demo', after: 'hostname', command: ['hostname'], onHost: false, output: 'box\n', status: 0,
+  notice: 'its own name',
+};
 
 /** One event of every kind: the type makes the compiler ask for each kind there is. */
 const SAMPLES: { [K in PlayerEvent['type']]: Extract<PlayerEvent, { type: K }> } = {
@@ -27,11 +34,14 @@ const SAMPLES: { [K in PlayerEvent['type']]: Extract<PlayerEvent, { type: K }> }
   'stop-running': { type: 'stop-running', id: 'one' },
   demo,
   'demo-shown': { type: 'demo-shown', demo: { ...demo, held: true } },
-  'demo-cleanup': { type: 'demo-cleanup', command: ['rm', '/tmp/x'], output: 'rm: no such file\n', status: 1 },
+  'demo-cleanup': { type: 'demo-cleanup', command: ['rm', '/tmp/x'], 
+    output: 'rm: no such file\n', status: 1 },
   'lab-removed': { type: 'lab-removed', removed: ['the lab'] },
   output: { type: 'output', text: 'hello\n' },
   stopped: { type: 'stopped', what: 'container' },
-  'variant-ended': { type: 'variant-ended', name: 'break', asMeant: false, failsAt: 'rootfs', more: 'Why, see capabilities(7).' },
+  'variant-ended': {
+    type: 'variant-ended', name: 'break', asMeant: false, failsAt: 'rootfs', more: 'Why, see capabilities(7).',
+  },
   summary: { type: 'summary', text: 'What happened.', rule: 'one line' },
   task: { type: 'task', lesson: 't', text: 'Do it.' },
   quiz: { type: 'quiz', question: 'Which?', choices: ['a', 'b'], answer: 1, why: 'b, see b(1)', correct: undefined },
@@ -41,7 +51,10 @@ const SAMPLES: { [K in PlayerEvent['type']]: Extract<PlayerEvent, { type: K }> }
   'step-started': { type: 'step-started', index: 9, step },
   'step-skipped': { type: 'step-skipped', index: 9, step, reason: 'no UTS namespace' },
   'step-applied': { type: 'step-applied', index: 9, step, changed: [] },
-  'step-failed': { type: 'step-failed', index: 9, step, error: { message: 'sethostname: Operation not permitted', hint: 'needs CAP_SYS_ADMIN' } },
+  'step-failed': {
+    type: 'step-failed', index: 9, step,
+    error: { message: 'sethostname: Operation not permitted', hint: 'needs CAP_SYS_ADMIN' },
+  },
   started: { type: 'started', pid: 4242 },
   exited: { type: 'exited', exitCode: 0, code: 0, oomKilled: false },
   'cleaned-up': { type: 'cleaned-up', removed: [] },
@@ -64,7 +77,8 @@ describe('lesson renderer', () => {
 
   it('shows a held demo only when it is shown', () => {
     expect(LESSON_RENDERERS.demo({ ...demo, held: true }, plain)).toEqual([]);
-    expect(LESSON_RENDERERS['demo-shown']({ type: 'demo-shown', demo: { ...demo, held: true } }, plain)).toEqual(LESSON_RENDERERS.demo(demo, plain));
+    const shown = LESSON_RENDERERS['demo-shown']({ type: 'demo-shown', demo: { ...demo, held: true } }, plain);
+    expect(shown).toEqual(LESSON_RENDERERS.demo(demo, plain));
   });
 });
 
@@ -72,23 +86,31 @@ describe('lesson renderer', () => {
 async function played(lesson: Lesson, text: LessonText) {
   const events: PlayerEvent[] = [];
   let transcript = '';
-  const ui = makeUI({ mode: 'print', out: new Writable({ write: (c, _e, cb) => ((transcript += c.toString()), cb()) }) });
+  const out = new Writable({ write: (c, _e, cb) => ((transcript += c.toString()), cb()) });
+  const ui = makeUI({ mode: 'print', out });
   const r = await playLesson(lesson, text, { ui, onEvent: (e) => events.push(e) });
   return { ...r, events, transcript };
 }
 
 const tourLesson: Lesson = {
   id: 'render-test', title: 'render (test)', minutes: 1, needsRoot: false, manPages: ['echo(1)'], focus: [], demos: [],
-  tour: { setup: async () => ({ vars: {}, env: {}, teardown: async () => ['the test lab'] }), stops: [{ id: 'one', title: 'First', commands: [{ command: ['echo', 'hi'], notice: 'it says hi' }] }] },
+  tour: {
+    setup: async () => ({ vars: {}, env: {}, teardown: async () => ['the test lab'] }),
+    stops: [{ id: 'one', title: 'First', commands: [{ command: ['echo', 'hi'], notice: 'it says hi' }] }],
+  },
   variants: { other: { title: 'another way', transformPlan: (p) => p } },
   check: async () => ({ ok: false, message: 'n/a' }), hints: ['n/a'],
   quiz: [{ question: 'What did it say?', choices: ['hi', 'bye'], answer: 0, why: 'echo(1) prints its arguments.' }],
 };
-const TEXT: LessonText = { intro: 'An **intro**.', steps: {}, stops: { one: { text: 'The stop.', more: 'More, see echo(1).' } }, summary: 'It said hi.', rule: 'echo echoes', task: 'Say hi.' };
+const TEXT: LessonText = {
+  intro: 'An **intro**.', steps: {}, stops: { one: { text: 'The stop.', more: 'More, see echo(1).' } },
+  summary: 'It said hi.', rule: 'echo echoes', task: 'Say hi.',
+};
 
 describe('a session\'s transcript', () => {
   it('is its events rendered: the recorded events give the same text, every time', async () => {
-    for (const [lesson, text] of [[tourLesson, TEXT], [findLesson('welcome').lesson, textOf(findLesson('welcome'))]] as const) {
+    const welcome = findLesson('welcome');
+    for (const [lesson, text] of [[tourLesson, TEXT], [welcome.lesson, textOf(welcome)]] as const) {
       const p = await played(lesson, text);
       expect(p.completed).toBe(true);
       const again = renderLesson(p.events, plain).map((l) => l + '\n').join('');
@@ -101,9 +123,14 @@ describe('a session\'s transcript', () => {
   it('tells everything through events: the prose is in them, not added on the side', async () => {
     const p = await played(tourLesson, TEXT);
     const kinds = p.events.map((e) => e.type);
-    expect(kinds).toEqual(['lesson-started', 'intro', 'stop-reached', 'explained', 'explained', 'stop-running', 'demo', 'lab-removed', 'summary', 'task', 'quiz', 'variant-offered', 'lesson-finished']);
+    expect(kinds).toEqual([
+      'lesson-started', 'intro', 'stop-reached', 'explained', 'explained', 'stop-running', 'demo', 'lab-removed',
+      'summary', 'task', 'quiz', 'variant-offered', 'lesson-finished',
+    ]);
     expect(p.events).toContainEqual({ type: 'explained', step: 'one', more: true, text: 'More, see echo(1).' });
-    expect(p.events).toContainEqual(expect.objectContaining({ type: 'quiz', question: 'What did it say?', choices: ['hi', 'bye'], answer: 0, correct: undefined }));
-    expect(p.transcript).toMatch(/\[1\/1\] First\n\n {2}The stop\.\n\n {2}More, see echo\(1\)\.\n\n {2}host\$ echo hi\n {4}hi\n {2}→ it says hi/);
+    const quiz = { type: 'quiz', question: 'What did it say?', choices: ['hi', 'bye'], answer: 0, correct: undefined };
+    expect(p.events).toContainEqual(expect.objectContaining(quiz));
+    const stop = /\[1\/1\] First\n\n {2}The stop\.\n\n {2}More, see echo\(1\)\.\n\n {2}host\$ echo hi\n {4}hi\n {2}→ it/;
+    expect(p.transcript).toMatch(stop);
   });
 });
