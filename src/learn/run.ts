@@ -15,11 +15,16 @@ import { sandboxRootfs } from './sandbox.js';
 export interface ContainerPlay {
   ui: Prompts;
   emit: Emit;
+  /** Where the lessons' root filesystem is (default: the sandbox busybox one, built if missing). */
   rootfs?: string;
+  /** The longest the lesson's command may run before the player ends it (default 15). */
   commandSeconds?: number;
   /** The variant played: its name, its plan change, its words from lesson.md. */
   variant?: { name: string; plan: LessonVariant; text?: { text: string; more: string } };
+  /** Called with the container as soon as it exists (the CLI aborts it on Ctrl-C). */
   onContainer?: (c: { abort(): void }) => void;
+  /** The environment sudo left (SUDO_UID, SUDO_GID), for lessons run as the invoking user
+   *  (default: process.env). */
   env?: NodeJS.ProcessEnv;
 }
 
