@@ -83,27 +83,5 @@ export function fillFrom(argv: string[], vars: Record<string, string | undefined
 
 export { shellLine } from '../shellwords.js';
 
-/** Text as shown to the learner: the container's 64-character id written <id>, as the docs write
- *  it (nsx/<id>), so that demo lines naming its cgroup fit the screen. The events keep it whole. */
-export function shownText(text: string, id: string): string {
-  return id ? text.split(id).join('<id>') : text;
-}
-
-/** A demo's line as shown: "  host$ " and the command, broken between words to fit `width`
- *  columns, continuation lines indented under the command. */
-export function commandLines(prompt: string, line: string, width = 80): string[] {
-  const head = `  ${prompt}$ `;
-  const indent = ' '.repeat(head.length + 2);
-  const out: string[] = [];
-  let cur = head;
-  let fresh = true;
-  for (const word of line.split(' ')) {
-    if (!fresh && cur.length + 1 + word.length > width) {
-      out.push(cur);
-      cur = indent + word;
-    } else cur = fresh ? cur + word : `${cur} ${word}`;
-    fresh = false;
-  }
-  out.push(cur);
-  return out;
-}
+// How a demo is shown (the container's id as <id>, its command broken to fit) is the renderer's.
+export { commandLines, shownText } from '../render/lesson.js';

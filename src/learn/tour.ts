@@ -4,10 +4,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { wrap, WIDTH } from '../render/terminal.js';
-import { commandLines, fillFrom, shellLine } from './demo.js';
+import { fillFrom } from './demo.js';
+import type { Emit } from './events.js';
 import type { LessonText, Tour, TourCommand, TourLab } from './lesson.js';
-import type { LessonUI, PlayerEvent } from './player.js';
+import { promptAtStop, type Prompts } from './prompt.js';
+
+// A tour's output is folded at 80 columns by its renderer (src/render/lesson.ts).
+export { fold } from '../render/lesson.js';
 
 /** What Ctrl-C aborts: the running command is killed, the lab torn down. */
 export interface TourRun {
@@ -25,13 +28,6 @@ export function installed(program: string, path = process.env.PATH ?? ''): boole
       return false;
     }
   });
-}
-
-/** A line of output as shown: indented 4, and folded at 80 columns, its continuations indented 6. */
-export function fold(line: string, width = WIDTH): string[] {
-  const out = [`    ${line}`.slice(0, width)];
-  for (let rest = line.slice(width - 4); rest.length; rest = rest.slice(width - 6)) out.push(`      ${rest.slice(0, width - 6)}`);
-  return out.map((l) => l.trimEnd());
 }
 
 /** Runs argv on the host, output and errors interleaved as written; killed after `seconds`. */
@@ -57,8 +53,13 @@ function runAsync(argv: string[], env: NodeJS.ProcessEnv, seconds: number, onChi
 
 /** The tour: setup, each stop (its words, a prompt, its commands), then the teardown — also after
  *  q, Ctrl-C (abort) or a failure. Returns whether it ran to the end, and the exit status. */
-export async function playTour(tour: Tour, text: LessonText, ui: LessonUI, emit: (e: PlayerEvent) => void, onRun?: (r: TourRun) => void): Promise<{ completed: boolean; exitCode: number }> {
-  const { c } = ui;
+export async function playTour(
+  tour: Tour,
+  text: LessonText,
+  ui: Prompts,
+  emit: Emit,
+  onRun?: (r: TourRun) => void,
+): Promise<{ completed: boolean; exitCode: number }> {
   let aborted: number | undefined;
   let current: ChildProcess | undefined;
   onRun?.({
@@ -69,9 +70,6 @@ export async function playTour(tour: Tour, text: LessonText, ui: LessonUI, emit:
   });
   let lab: TourLab | undefined;
   const vars: Record<string, string> = {};
-  // Folded, not cut: a tour's outputs are tables and traces whose right-hand end matters (a STATUS
-  // column, a system call's result). The events keep every line whole.
-  const show = (out: string) => out.trimEnd().split('\n').flatMap((l) => fold(l));
   const runCommand = async (stop: string, cmd: TourCommand) => {
     const filled = fillFrom(cmd.command, vars);
     const env = { ...process.env, ...lab?.env };
@@ -92,8 +90,7 @@ export async function playTour(tour: Tour, text: LessonText, ui: LessonUI, emit:
         }
       }
     }
-    emit({ type: 'demo', after: stop, command, onHost: true, output: r.output, status: r.status });
-    ui.write([...commandLines('host', shellLine(command)).map((l) => c.cyan(l)), ...(r.output.trim() ? show(r.output) : []), ...wrap(`→ ${cmd.notice}`, 2).map((l) => c.yellow(l)), '']);
+    emit({ type: 'demo', after: stop, command, onHost: true, ...r, notice: cmd.notice, stop: true });
   };
 
   let completed = false;
@@ -103,43 +100,29 @@ export async function playTour(tour: Tour, text: LessonText, ui: LessonUI, emit:
       Object.assign(vars, lab.vars);
     }
     const total = tour.stops.length;
-    stops: for (const [i, stop] of tour.stops.entries()) {
+    for (const [i, stop] of tour.stops.entries()) {
       if (aborted !== undefined) break;
+      emit({ type: 'stop-reached', index: i, total, id: stop.id, title: stop.title });
       const words = text.stops?.[stop.id];
-      ui.write(['', c.bold(`[${i + 1}/${total}] ${stop.title}`)]);
-      if (words?.text) ui.write(['', ...ui.markdown(words.text)]);
-      emit({ type: 'explained', step: stop.id, more: false });
-      if (ui.mode === 'print' && words?.more) {
-        ui.write(['', ...ui.markdown(words.more)]);
-        emit({ type: 'explained', step: stop.id, more: true });
+      const stopped = () => aborted !== undefined;
+      const noMore = 'There is no more on this stop.';
+      const choice = await promptAtStop(ui, emit, { id: stop.id, words, noMore, stopped });
+      if (choice === 'quit') {
+        aborted ??= 130;
+        break;
       }
-      if (ui.mode === 'auto') await ui.pause();
-      for (;;) {
-        if (aborted !== undefined) break stops;
-        const choice = await ui.choose({ id: stop.id }, { stop: true });
-        if (choice === 'apply') break;
-        if (choice === 'quit') {
-          aborted = 130;
-          break stops;
-        }
-        if (choice === 'more') {
-          ui.write(['', ...ui.markdown(words?.more || 'There is no more on this stop.')]);
-          emit({ type: 'explained', step: stop.id, more: true });
-        }
-      }
-      ui.write(['']);
+      emit({ type: 'stop-running', id: stop.id });
       for (const cmd of stop.commands) {
-        if (aborted !== undefined) break stops;
+        if (aborted !== undefined) break;
         await runCommand(stop.id, cmd);
       }
     }
     completed = aborted === undefined;
   } finally {
     if (lab) {
-      const removed = await lab.teardown();
-      for (const line of removed) ui.write(wrap(`cleaning up: ${line}`, 2).map((l) => c.dim(l)));
+      emit({ type: 'lab-removed', removed: await lab.teardown() });
     }
   }
-  if (!completed) ui.write([c.dim('Stopped. Everything the lesson started is removed; `nsx learn` picks this lesson up again.')]);
+  if (!completed) emit({ type: 'stopped', what: 'tour' });
   return { completed, exitCode: completed ? 0 : (aborted ?? 1) };
 }

@@ -1,12 +1,12 @@
 // The three ways a lesson is shown: interactive (keys at each focus step), auto (a projector: a
 // readable pause, no keys) and print (a transcript: no prompts, no colour; any non-terminal output).
-import { Chalk } from 'chalk';
+import { Chalk, type ChalkInstance } from 'chalk';
 import { marked } from 'marked';
 import { markedTerminal } from 'marked-terminal';
 import { KeyReader } from '../ui/keys.js';
 import { openShell } from '../ui/shell.js';
 import { WIDTH, wrap } from '../render/terminal.js';
-import type { LessonUI } from './player.js';
+import type { QuizQuestion } from './lesson.js';
 
 let configuredFor: boolean | undefined;
 
@@ -42,6 +42,27 @@ function plainStyles(): Record<string, (s: string) => string> {
   const id = (s: string) => s;
   const keys = ['code', 'blockquote', 'html', 'heading', 'firstHeading', 'hr', 'listitem', 'table', 'paragraph', 'strong', 'em', 'codespan', 'del', 'link', 'href', 'text'];
   return Object.fromEntries(keys.map((k) => [k, id]));
+}
+
+/** How the learner is asked: a terminal (keys), a projector (--auto: a pause, no keys), or a
+ *  transcript (--print, or any output that is not a terminal: no prompts at all). */
+export interface LessonUI {
+  mode: 'interactive' | 'auto' | 'print';
+  c: ChalkInstance;
+  /** Lines the lesson's renderer (src/render/lesson.ts) made of its events. */
+  write(lines: string[]): void;
+  markdown(md: string): string[];
+  /** Before a focus step: apply it, explain more, open a shell inside, or quit. Before a tour's
+   *  stop (o.stop): run its commands, explain more, or quit (there is no container to open). */
+  choose(step: { id: string }, o?: { stop?: boolean }): Promise<'apply' | 'more' | 'shell' | 'quit'>;
+  /** A shell inside the container as it stands (interactive only). */
+  shell(pid: number, pivoted: boolean): Promise<void>;
+  /** A quiz question: the index chosen, or undefined when nobody answers (auto, print). */
+  ask(q: QuizQuestion): Promise<number | undefined>;
+  /** The pace in auto mode. */
+  pause(): Promise<void>;
+  /** Gives the terminal back (stops reading keys), so nsx can exit. */
+  close(): void;
 }
 
 export interface UIOptions {

@@ -1,0 +1,178 @@
+// Renders a lesson's events for a person: one function per event kind (lesson events and the runtime
+// events a lesson passes through), as renderEvent in terminal.ts does for nsx run. The terminal, the
+// --print transcript and the tests' transcripts are all these lines; nothing else writes lesson text.
+import type { ChalkInstance } from 'chalk';
+import type { DemoEvent, PlayerEvent } from '../learn/events.js';
+import { shellLine } from '../shellwords.js';
+import { clip, evidenceTable, stepHeader, wrap, WIDTH } from './terminal.js';
+
+export interface LessonRenderContext {
+  c: ChalkInstance;
+  /** lesson.md's markdown as terminal lines (colour or not, as the UI is). */
+  markdown(md: string): string[];
+  /** Interactive: a quiz question was asked on the screen already, so its verdict stands alone. */
+  mode: 'interactive' | 'auto' | 'print';
+  /** The lesson's container, from its 'container-planned' event (lessonRenderer keeps it). */
+  container?: { id: string; total: number; focus: string[] };
+}
+
+type Renderer<K extends PlayerEvent['type']> = (
+  e: Extract<PlayerEvent, { type: K }>,
+  ctx: LessonRenderContext,
+) => string[];
+export type LessonRenderers = { [K in PlayerEvent['type']]: Renderer<K> };
+
+/** Text as shown to the learner: the container's 64-character id written <id>, as the docs write
+ *  it (nsx/<id>), so that demo lines naming its cgroup fit the screen. The events keep it whole. */
+export function shownText(text: string, id: string): string {
+  return id ? text.split(id).join('<id>') : text;
+}
+
+/** A demo's line as shown: "  host$ " and the command, broken between words to fit `width`
+ *  columns, continuation lines indented under the command. */
+export function commandLines(prompt: string, line: string, width = 80): string[] {
+  const head = `  ${prompt}$ `;
+  const indent = ' '.repeat(head.length + 2);
+  const out: string[] = [];
+  let cur = head;
+  let fresh = true;
+  for (const word of line.split(' ')) {
+    if (!fresh && cur.length + 1 + word.length > width) {
+      out.push(cur);
+      cur = indent + word;
+    } else cur = fresh ? cur + word : `${cur} ${word}`;
+    fresh = false;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** A program's output as shown: indented, each line cut at 80 columns (the events keep it whole). */
+export function outputLines(text: string): string[] {
+  return text.trimEnd().split('\n').map((l) => clip(`    ${l}`, WIDTH));
+}
+
+/** A line of output as shown: indented 4, and folded at 80 columns, its continuations indented 6. */
+export function fold(line: string, width = WIDTH): string[] {
+  const out = [`    ${line}`.slice(0, width)];
+  for (let rest = line.slice(width - 4); rest.length; rest = rest.slice(width - 6)) {
+    out.push(`      ${rest.slice(0, width - 6)}`);
+  }
+  return out.map((l) => l.trimEnd());
+}
+
+function demoLines(e: DemoEvent, { c, container }: LessonRenderContext): string[] {
+  const notice = wrap(`→ ${e.notice}`, 2).map((l) => c.yellow(l));
+  if (e.stop) {
+    // Folded, not cut: a tour's outputs are tables and traces whose right-hand end matters (a STATUS
+    // column, a system call's result).
+    const output = e.output.trim() ? e.output.trimEnd().split('\n').flatMap((l) => fold(l)) : [];
+    const command = commandLines('host', shellLine(e.command)).map((l) => c.cyan(l));
+    return [...command, ...output, ...notice, ''];
+  }
+  // The container's long id is shown as <id>.
+  const shown = (t: string) => shownText(t, container?.id ?? '');
+  const prompt = e.onHost ? 'host' : 'inside';
+  const command = commandLines(prompt, shown(shellLine(e.command))).map((l) => c.cyan(l));
+  return [...command, ...outputLines(shown(e.output)), ...notice, ''];
+}
+
+const none = (): string[] => [];
+
+export const LESSON_RENDERERS: LessonRenderers = {
+  'lesson-started': (e, { c }) => [c.bold(e.title), ''],
+  intro: (e, { markdown }) => markdown(e.text),
+  'variant-intro': (e, { c, markdown }) => [
+    '',
+    ...wrap(`Variant "${e.name}": ${e.title}`, 0).map((l) => c.bold(l)),
+    ...markdown(e.text),
+  ],
+  'run-as': (e, { c }) => (e.note ? ['', ...wrap(e.note, 0).map((l) => c.yellow(l)), ''] : []),
+  'container-planned': none,
+  explained: (e, { markdown }) => (e.text ? ['', ...markdown(e.text)] : []),
+  'stop-reached': (e, { c }) => ['', c.bold(`[${e.index + 1}/${e.total}] ${e.title}`)],
+  'stop-running': () => [''],
+  demo: (e, ctx) => (e.held ? [] : demoLines(e, ctx)),
+  'demo-shown': (e, ctx) => demoLines(e.demo, ctx),
+  'demo-cleanup': (e, { c }) => [
+    c.dim(`  cleaning up, host$ ${shellLine(e.command)}`),
+    ...(e.status === 0 ? [] : e.output.trimEnd().split('\n').map((l) => c.red(`    ${l}`))),
+  ],
+  'lab-removed': (e, { c }) =>
+    e.removed.flatMap((line) => wrap(`cleaning up: ${line}`, 2).map((l) => c.dim(l))),
+  output: (e, { c }) => (e.text.trim() ? [c.dim('  the command printed:'), ...outputLines(e.text), ''] : []),
+  stopped: (e, { c }) => {
+    const gone = e.what === 'tour' ? 'the lesson started' : 'the container had';
+    const stopped = `Stopped. Everything ${gone} is removed; \`nsx learn\` picks this lesson up again.`;
+    return wrap(stopped, 0).map((l) => c.dim(l));
+  },
+  'variant-ended': (e, { c, markdown }) => {
+    const instead = e.failedAt ? `it failed at ${e.failedAt}` : 'it did not fail';
+    const meant = `This variant was meant to fail at the ${e.failsAt} step, but ${instead}.`;
+    const failed = e.failsAt ? meant : 'This variant failed.';
+    const why = e.more ? ['', ...markdown(e.more), ''] : [];
+    return [...(e.asMeant ? [] : ['', ...wrap(failed, 0).map((l) => c.yellow(l))]), ...why];
+  },
+  summary: (e, { c, markdown }) => [
+    '',
+    c.bold('What you saw'),
+    ...markdown(e.text),
+    ...(e.rule ? ['', ...wrap(`Rule: ${e.rule}`, 0).map((l) => c.bold(l))] : []),
+  ],
+  task: (e, { c, markdown }) => [
+    '',
+    c.bold('Try it yourself'),
+    ...markdown(e.text),
+    ...wrap(`Then run: nsx check ${e.lesson}   (nsx check ${e.lesson} --hint for a nudge)`, 2),
+    '',
+  ],
+  quiz: (e, { c, mode }) => {
+    const right = e.choices[e.answer];
+    const wrong = c.yellow(`Not quite: the answer is "${right}".`);
+    const verdict = e.correct === undefined ? `Answer: ${right}` : e.correct ? c.green('Right.') : wrong;
+    // In a terminal the question was asked on the screen (ui.ask); elsewhere it is written here.
+    const choices = e.choices.flatMap((ch, i) => wrap(`${i + 1}. ${ch}`, 2));
+    const question = [...wrap(`Quiz: ${e.question}`, 0).map((l) => c.bold(l)), ...choices];
+    const shown = mode === 'interactive' ? [] : question;
+    return [...shown, ...wrap(verdict, 0), ...wrap(e.why, 2), ''];
+  },
+  'variant-offered': (e, { c }) =>
+    wrap(`Another way: nsx lesson ${e.lesson} --variant ${e.name} (${e.title})`, 0).map((l) => c.dim(l)),
+  'lesson-finished': none,
+
+  // The runtime's events, as a lesson shows them: the steps it stops at in full, the others in a line.
+  created: none,
+  'step-started': (e, { c, container }) => {
+    const total = container?.total ?? 0;
+    if (container?.focus.includes(e.step.id)) return ['', ...stepHeader(e.index, total, e.step, c)];
+    return [c.dim(`[${e.index + 1}/${total}] ${e.step.title}`)];
+  },
+  'step-skipped': (e, { c, container }) =>
+    wrap(`[${e.index + 1}/${container?.total ?? 0}] ${e.step.title}: skipped (${e.reason})`, 0).map((l) => c.dim(l)),
+  'step-applied': (e, { c, container }) =>
+    container?.focus.includes(e.step.id) && e.evidence ? [...evidenceTable(e.evidence, e.changed, c), ''] : [],
+  'step-failed': (e, { c }) => [
+    ...wrap(`failed: ${e.error.message}`, 2).map((l) => c.red(l)),
+    ...(e.error.hint ? wrap(e.error.hint, 4).map((l) => c.yellow(l)) : []),
+    '',
+  ],
+  started: none,
+  exited: none,
+  'cleaned-up': none,
+};
+
+/** A renderer for one lesson's events in order: it keeps what 'container-planned' said for the
+ *  events after it. The same events always give the same lines. */
+export function lessonRenderer(base: Omit<LessonRenderContext, 'container'>): (e: PlayerEvent) => string[] {
+  const ctx: LessonRenderContext = { ...base };
+  return (e) => {
+    if (e.type === 'container-planned') ctx.container = { id: e.id, total: e.total, focus: e.focus };
+    return (LESSON_RENDERERS[e.type] as (e: PlayerEvent, ctx: LessonRenderContext) => string[])(e, ctx);
+  };
+}
+
+/** All the lines of a recorded lesson. */
+export function renderLesson(events: PlayerEvent[], base: Omit<LessonRenderContext, 'container'>): string[] {
+  const render = lessonRenderer(base);
+  return events.flatMap(render);
+}
