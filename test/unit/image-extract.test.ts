@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { NsxError } from '../../src/runtime/errors.js';
-import { statfsSpace } from '../../src/image/budget.js';
+import { statfsSpace, UnpackBudget } from '../../src/image/budget.js';
 import { entryPath, extractLayer, layerDiffDir, layersDir, readLayerRecord, removeLayer, LayerError } from '../../src/image/extract.js';
 import { isRoot, itRoot } from '../helpers.js';
 import { layerBlob, makeTar, sha256, type TarEntry } from '../tars.js';
@@ -220,6 +220,17 @@ describe('extractLayer', () => {
       removeLayer(root, (await extract(fits, { fsSpace: space(2 * MiB + 4096), reserveBytes: MiB })).diffId);
       const e = await refused([...fits, { name: 'g', body: 'x' }], { fsSpace: space(2 * MiB + 4096), reserveBytes: MiB });
       expect(e.message).toMatch(/"g": 4\.0 KiB would leave less than 1\.0 MiB free/);
+    });
+
+    it('reads the free space again after 64 MiB, to see other writers on the disk', () => {
+      let free = 1024 * MiB;
+      const calls: string[] = [];
+      const budget = new UnpackBudget('/store', 8 * 1024 * MiB, (dir) => (calls.push(dir), { free, size: 4096 * MiB, blockSize: 4096 }));
+      expect(budget.claim(60 * MiB, 'data')).toBeUndefined();
+      free = 100 * MiB; // another process wrote 924 MiB meanwhile
+      expect(calls).toEqual(['/store']);
+      expect(budget.claim(10 * MiB, 'data')?.why).toMatch(/10\.0 MiB would leave less than 204\.8 MiB free on the filesystem of \/store \(100\.0 MiB free\)/);
+      expect(calls).toEqual(['/store', '/store']);
     });
 
     it('reads statfs(2) by default', () => {
