@@ -19,7 +19,6 @@ export const isRoot = process.getuid?.() === 0;
 
 /** Strips ANSI colour codes (assert on text without them). */
 export function stripAnsi(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-9;]*m/g, '');
 }
 

@@ -12,7 +12,12 @@
 //   - a hardlink's target must be an earlier entry of this same layer, reached through real
 //     directories only (so never /etc/passwd of the host);
 //   - device nodes are refused unless allowDevices (as root only: mknod needs CAP_MKNOD);
-//   - the decompressed size and the number of entries are bounded (a decompression bomb stops at the bound).
+//   - the decompressed size and the number of entries are bounded; each tar header's declared size is
+//     checked against what is left of the bound and of the store filesystem's free space (less a
+//     reserve) before a byte of the entry is written, so a decompression bomb is refused at its header
+//     and a pull never fills the disk (see budget.ts);
+//   - sparse files (GNU tar's PAX formats, GNU.sparse.* records) are refused: their data is a map
+//     plus fragments that nsx does not expand.
 // The diffid (sha256 of the uncompressed tar, image-spec config.md "rootfs.diff_ids") is checked
 // while unpacking; a mismatch removes everything.
 //
@@ -42,6 +47,7 @@ import * as zlib from 'node:zlib';
 import { extract as tarExtract, type Extract, type Header } from 'tar-stream';
 import { NsxError } from '../runtime/errors.js';
 import { isRealRoot } from '../runtime/host.js';
+import { UnpackBudget, type FsSpace } from './budget.js';
 import { isWhiteoutDevice, lstatOrUndefined, removeTree, runTool, runToolOnPaths } from './tree.js';
 
 export const DEFAULT_MAX_BYTES = 8 * 1024 ** 3;
@@ -50,8 +56,12 @@ export const WHITEOUT_PREFIX = '.wh.';
 export const OPAQUE_MARKER = '.wh..wh..opq';
 
 export interface ExtractOptions {
-  /** Most bytes the uncompressed tar may have (default 8 GiB). */
+  /** Most bytes the uncompressed tar may have (default 8 GiB); also the most its entries may declare. */
   maxBytes?: number;
+  /** Bytes left free on the store's filesystem (default: 5% of it, at most 512 MiB). */
+  reserveBytes?: number;
+  /** The store filesystem's free space and size (default: statfs(2)); tests inject it. */
+  fsSpace?: (dir: string) => FsSpace;
   /** Most entries the tar may have (default 1,000,000). */
   maxEntries?: number;
   /** Create device nodes the layer contains (root only). Default: refuse them. */
@@ -176,7 +186,8 @@ export async function extractLayer(root: string, blob: string, diffId: string, o
   try {
     const diff = join(tmp, 'diff');
     mkdirSync(diff, { mode: 0o755 });
-    const record = await unpack(blob, diff, diffId, opts);
+    const budget = new UnpackBudget(dir, opts.maxBytes ?? DEFAULT_MAX_BYTES, opts.fsSpace, opts.reserveBytes);
+    const record = await unpack(blob, diff, diffId, budget, opts);
     writeFileSync(join(tmp, 'layer.json'), JSON.stringify(record, null, 2) + '\n');
     chmodSync(tmp, 0o755);
     try {
@@ -208,7 +219,13 @@ function sweepTemporaries(dir: string): void {
   }
 }
 
-async function unpack(blob: string, dest: string, diffId: string, opts: ExtractOptions): Promise<LayerRecord> {
+async function unpack(
+  blob: string,
+  dest: string,
+  diffId: string,
+  budget: UnpackBudget,
+  opts: ExtractOptions,
+): Promise<LayerRecord> {
   const what = `layer ${diffId.slice(0, 19)}…`;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
@@ -248,7 +265,7 @@ async function unpack(blob: string, dest: string, diffId: string, opts: ExtractO
     }
   };
 
-  const state = new Extraction(dest, what, { rootless, allowDevices, maxEntries });
+  const state = new Extraction(dest, what, budget, { rootless, allowDevices, maxEntries });
   const consume = async () => {
     try {
       for await (const entry of ex) await state.add(entry.header, entry as unknown as AsyncIterable<Buffer>);
@@ -319,6 +336,7 @@ class Extraction {
   constructor(
     private readonly dest: string,
     private readonly what: string,
+    private readonly budget: UnpackBudget,
     private readonly o: { rootless: boolean; allowDevices: boolean; maxEntries: number },
   ) {}
 
@@ -382,7 +400,13 @@ class Extraction {
   }
 
   private async entry(h: Header, body: AsyncIterable<Buffer>): Promise<void> {
+    refuseSparse(h, this.what);
     const parts = entryPath(h.name, `${this.what}: entry`);
+    // Before anything of the entry is written (its data is not read yet): does it fit?
+    const isFile = h.type === 'file' || h.type === 'contiguous-file';
+    const writes = isFile ? 'data' : h.type === 'directory' ? 'block' : 'nothing';
+    const refusal = this.budget.claim(h.size ?? 0, writes);
+    if (refusal) this.fail(h.name, refusal.why, refusal.hint);
     const base = parts[parts.length - 1] ?? '';
     const rel = parts.join('/');
 
@@ -473,6 +497,10 @@ class Extraction {
         return;
       }
       default:
+        // tar-stream names the types it knows; null is any other typeflag, e.g. old GNU sparse ('S').
+        if (h.type === null) {
+          this.fail(h.name, 'a tar entry type nsx does not know (old GNU sparse "S", a volume label "V", or another)');
+        }
         this.fail(h.name, `an entry of type ${String(h.type)}, which a layer has no use for`);
     }
   }
@@ -539,6 +567,23 @@ class Extraction {
     }
     return undefined;
   }
+}
+
+/** A GNU sparse file in a PAX archive (GNU tar manual, "Storing Sparse Files", formats 0.0, 0.1 and
+ *  1.0): GNU.sparse.* records, and in 1.0 a stand-in name "%d/GNUSparseFile.%p/%f" with the real one
+ *  in GNU.sparse.name. Its data is a sparse map and the file's fragments, which nsx does not expand:
+ *  unpacked as it is, it would be a wrong file under a wrong name. */
+function refuseSparse(h: Header, what: string): void {
+  const pax = (h.pax ?? {}) as Record<string, string>;
+  if (!Object.keys(pax).some((k) => k.startsWith('GNU.sparse.'))) return;
+  const name = pax['GNU.sparse.name'] ?? h.name;
+  const major = pax['GNU.sparse.major'];
+  const format = major !== undefined ? `${major}.${pax['GNU.sparse.minor'] ?? 0}` : '0.0 or 0.1';
+  const stored = name !== h.name ? ` (stored as "${h.name}")` : '';
+  const why = `a sparse file (GNU tar's PAX sparse format ${format}): not supported`;
+  throw new LayerError(`${what}: "${name}"${stored}: ${why}`, {
+    hint: 'nsx does not expand sparse files: re-create the layer with a tar that stores files whole (no --sparse)',
+  });
 }
 
 /** uid/gid of an entry: PAX records (for ids above 2097151) win over the header's octal fields. */

@@ -13,6 +13,7 @@ const haveBusybox = existsSync('/bin/busybox');
 const itImages = (haveBusybox ? itRoot : it.skip) as typeof it;
 
 describe('images through the engine', () => {
+  if (!haveBusybox) it.skip('[skipped: no /bin/busybox to build the sandbox images from; sudo apt-get install busybox-static]', () => undefined);
   const engine = new TestEngine();
   const store = join(engine.dir, 'nsx-root');
   const env = { NSX_ROOT: store, NSX_REGISTRIES_CONFIG: join(store, 'registries.json') };

@@ -2,8 +2,8 @@
 // the command is not found; 126 when it cannot be executed; 128+N when signal N killed it. The
 // `exited` event carries the code or the signal.
 import { describe, expect } from '@jest/globals';
-import { eventsOf, itRoot, nsx, run } from '../helpers.js';
-import { sleep, exeOf, nsPidsOf, live } from '../live.js';
+import { eventsOf, itRoot, run } from '../helpers.js';
+import { exeOf, nsPidsOf, live } from '../live.js';
 
 describe('exit codes', () => {
   itRoot('passes the command\'s exit code through', async () => {

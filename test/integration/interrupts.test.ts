@@ -45,7 +45,12 @@ function descendants(root: number): number[] {
   }
   const out: number[] = [];
   const todo = [root];
-  while (todo.length) for (const c of children.get(todo.pop()!) ?? []) todo.push(c), out.push(c);
+  while (todo.length) {
+    for (const c of children.get(todo.pop()!) ?? []) {
+      todo.push(c);
+      out.push(c);
+    }
+  }
   return out;
 }
 

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TEST_ROOTFS, evidenceAfter, isRoot, itRoot, nsx } from '../helpers.js';
+import { TEST_ROOTFS, evidenceAfter, isRoot, itRoot } from '../helpers.js';
 import { readOr, HOLD, waitFor, live } from '../live.js';
 
 /** The msqid column of /proc/sysvipc/msg (its first line is a header). */

@@ -1,14 +1,14 @@
 // The mount namespace (mount_namespaces(7)) and the root filesystem: mounts made inside stay inside,
 // every mount is private, /proc is the container's own, pivot_root leaves only the container's tree,
 // and Docker's masked and read-only paths are in place.
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DOCKER_MASKED_PATHS } from '../../src/runtime/spec.js';
-import { TEST_ROOTFS, evidenceAfter, itRoot, nsx, run } from '../helpers.js';
+import { TEST_ROOTFS, evidenceAfter, itRoot, run } from '../helpers.js';
 import { readOr, HOLD, waitFor, live } from '../live.js';
 
 const ROOTFS = realpathSync(TEST_ROOTFS);

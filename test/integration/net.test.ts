@@ -3,7 +3,7 @@
 import { describe, expect } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { TEST_ROOTFS, evidenceAfter, eventsOf, itRoot, nsx, run } from '../helpers.js';
+import { TEST_ROOTFS, evidenceAfter, eventsOf, itRoot, run } from '../helpers.js';
 import { readOr, HOLD, waitFor, live } from '../live.js';
 
 /** Interface names from `ip -o link` output ("2: eth0@if6: <…>" → "eth0"). */

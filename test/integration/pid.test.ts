@@ -4,7 +4,7 @@
 import { describe, expect } from '@jest/globals';
 import { readlinkSync } from 'node:fs';
 import { evidenceAfter, eventsOf, itRoot, run } from '../helpers.js';
-import { sleep, readOr, pids, nsPidsOf, HOLD, live } from '../live.js';
+import { readOr, pids, nsPidsOf, HOLD, live } from '../live.js';
 
 
 describe('PID namespace', () => {

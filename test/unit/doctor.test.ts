@@ -130,8 +130,6 @@ function byId(checks: Check[], id: string): Check {
   return c;
 }
 
-const statuses = (checks: Check[]) => Object.fromEntries(checks.map((k) => [k.id, k.status]));
-
 function expectFixesForProblems(checks: Check[]): void {
   for (const k of checks) {
     if (k.status !== 'ok') expect({ id: k.id, fix: k.fix?.trim() || undefined }).toEqual({ id: k.id, fix: expect.any(String) });

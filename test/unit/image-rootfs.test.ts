@@ -12,6 +12,7 @@ import {
 } from '../../src/image/rootfs.js';
 import { MediaType } from '../../src/image/types.js';
 import { overlayMountData } from '../../src/runtime/plan.js';
+import { itRoot } from '../helpers.js';
 import { layerBlob, type TarEntry } from '../tars.js';
 
 const ID = 'a'.repeat(64);
@@ -172,8 +173,7 @@ describe('createRootfs', () => {
     expect(() => createRootfs(root, img, layers, ID)).toThrow(/NSX_ROOTFS_MODE=zfs: unknown mode/);
   });
 
-  it('copies when a private user namespace as root needs the owners shifted', async () => {
-    if (process.getuid?.() !== 0) return; // chown needs root
+  itRoot('copies when a private user namespace as root needs the owners shifted (chown needs root)', async () => {
     const { store, image: img } = await image([[{ name: 'home/u/', type: 'directory', uid: 1000, gid: 1000 }, { name: 'f', body: 'x' }]]);
     const layers = await unpackImage(store, img, { rootless: false });
     const maps = { uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 200000, size: 65536 }] };

@@ -28,12 +28,12 @@ describe('terminal renderer', () => {
   it('marks the facts the step changed', () => {
     const rows = evidenceTable(evidence, ['ns.uts'], new Chalk({ level: 0 }));
     expect(rows.find((r) => r.includes('ns uts'))).toMatch(/^ \*ns uts/);
-    expect(rows.find((r) => r.includes('ns pid '))).toMatch(/^  ns pid/);
+    expect(rows.find((r) => r.includes('ns pid '))).toMatch(/^ {2}ns pid/);
   });
   it('prints no escape codes at level 0 (NO_COLOR)', () => {
     const out = renderEvent({ type: 'step-failed', index: 0, step: { id: 'hostname', ...STEP_INFO.hostname, notes: [] }, error: { message: 'sethostname: Operation not permitted', hint: 'needs CAP_SYS_ADMIN' } }, 18, new Chalk({ level: 0 }));
     expect(out.join('\n')).not.toMatch(/\x1b/);
-    expect(out.join('\n')).toMatch(/failed: sethostname: Operation not permitted\n    needs CAP_SYS_ADMIN/);
+    expect(out.join('\n')).toMatch(/failed: sethostname: Operation not permitted\n {4}needs CAP_SYS_ADMIN/);
   });
   it('wraps words, never splitting them', () => {
     expect(wrap('aaa bbb ccc', 2, 10)).toEqual(['  aaa bbb', '  ccc']);

@@ -118,7 +118,10 @@ describe('index.json', () => {
       const { ImageStore } = await import(${JSON.stringify(new URL('../../../dist/src/image/store.js', import.meta.url).href)});
       const s = new ImageStore(process.argv[1]);
       for (let i = 0; i < 8; i++) s.tag('a:0', 'p' + process.argv[2] + ':' + i);`;
-    if (!existsSync(new URL('../../../dist/src/image/store.js', import.meta.url))) return console.warn('skipped the concurrent-writers check: dist/ is not built (npm run build)');
+    // The writers are separate node processes: they run the built store. Not built is a failure.
+    if (!existsSync(new URL('../../../dist/src/image/store.js', import.meta.url))) {
+      throw new Error('dist/src/image/store.js is missing: run npm run build first (npm test does)');
+    }
     await Promise.all(Array.from({ length: 8 }, (_, p) => new Promise<void>((resolve, reject) => {
       const c = spawn(process.execPath, ['--input-type=module', '-e', script, s.root, String(p)], { stdio: 'inherit' });
       c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer ${p} exited ${code}`))));
