@@ -92,7 +92,7 @@ function runOnHost(argv: string[]): { output: string; status: number | null } {
 /** Runs a demo, its {placeholders} filled from the container: inside it (nsenter) or on the host.
  *  Returns the command as run, and what it printed. */
 /** What the demos need of the lesson's container (the engine's, RemoteContainer). */
-type DemoContainer = DemoSource & { applied: Set<string> };
+type DemoContainer = DemoSource & { rootChanged: boolean };
 
 function runDemo(d: Demo, container: DemoContainer, seen: DemoSeen = {}): { command: string[]; output: string; status: number | null } {
   const filled = fillPlaceholders(d.command, demoVars(container, seen));
@@ -101,7 +101,7 @@ function runDemo(d: Demo, container: DemoContainer, seen: DemoSeen = {}): { comm
   if (d.onHost) return { command, ...runOnHost(command) };
   const pid = container.pid;
   if (pid === undefined) return { command, output: '(the container is gone)', status: null };
-  return { command, ...runInside(pid, container.applied.has('pivot-root'), command) };
+  return { command, ...runInside(pid, container.rootChanged, command) };
 }
 
 /** The host command that undoes what a demo made, with what it needs filled in (undefined: nothing to undo). */
@@ -248,7 +248,7 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
             ui.write(['', ...ui.markdown(explained?.more || `See ${step.manPage}.`)]);
             emit({ type: 'explained', step: step.id, more: true });
           }
-          if (choice === 'shell' && container.pid !== undefined) await ui.shell(container.pid, container.applied.has('pivot-root'));
+          if (choice === 'shell' && container.pid !== undefined) await ui.shell(container.pid, container.rootChanged);
         }
       },
     });
@@ -264,7 +264,7 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
       ui.write([c.dim('  the command printed:'), ...outputLines(output), '']);
     }
     // Demos after the command: on the host, what is left once the container's PID 1 has exited.
-    if (!result.error && container.applied.has('exec')) for (const d of demosAfter(demos, 'exit')) showDemo(d);
+    if (!result.error && container.commandStarted) for (const d of demosAfter(demos, 'exit')) showDemo(d);
     undoDemos();
     exitCode = result.exitCode;
     // A variant ends with its own words: why the usual way is right, after it broke as meant to.
@@ -279,7 +279,7 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
       emit({ type: 'lesson-finished', id: lesson.id, completed: false, exitCode });
       return { completed: false, exitCode };
     }
-    if (result.exitCode === 130 && !container.applied.has('exec')) {
+    if (result.exitCode === 130 && !container.commandStarted) {
       ui.write([c.dim('Stopped. Everything the container had is removed; `nsx learn` picks this lesson up again.')]);
       emit({ type: 'lesson-finished', id: lesson.id, completed: false, exitCode });
       return { completed: false, exitCode };

@@ -2,7 +2,7 @@
 // reports it: the plan in the `created` event, then one started-or-skipped event per step, in order.
 import { describe, expect } from '@jest/globals';
 import { realpathSync } from 'node:fs';
-import { STEP_ORDER } from '../../src/runtime/steps.js';
+import { STEP_IDS } from '../../src/runtime/steps.js';
 import { eventsOf, evidenceAfter, itRoot, run, TEST_ROOTFS } from '../helpers.js';
 
 describe('step order', () => {
@@ -12,14 +12,14 @@ describe('step order', () => {
 
     const created = eventsOf(r, 'created');
     expect(created).toHaveLength(1);
-    expect(created[0].steps.map((s) => s.id)).toEqual([...STEP_ORDER]);
+    expect(created[0].steps.map((s) => s.id)).toEqual([...STEP_IDS]);
     expect(r.events[0].type).toBe('created');
 
     // Each step index appears once, as started or skipped, and the indexes only go up.
     const begun = r.events.filter((e) => e.type === 'step-started' || e.type === 'step-skipped') as { index: number; step: { id: string } }[];
-    expect(begun.map((e) => e.index)).toEqual(STEP_ORDER.map((_, i) => i));
-    expect(begun.map((e) => e.step.id)).toEqual([...STEP_ORDER]);
-    for (const e of begun) expect(e.step.id).toBe(STEP_ORDER[e.index]);
+    expect(begun.map((e) => e.index)).toEqual(STEP_IDS.map((_, i) => i));
+    expect(begun.map((e) => e.step.id)).toEqual([...STEP_IDS]);
+    for (const e of begun) expect(e.step.id).toBe(STEP_IDS[e.index]);
 
     // Every started step is applied right after it (nothing failed), with the same index.
     const applied = eventsOf(r, 'step-applied');
