@@ -18,7 +18,8 @@ function limitsOf(spec: ContainerSpec): CgroupLimits {
 /** The cgroup v2 files the limits are written to, with their values, for the step's syscalls. As
  *  docker, 0 means no limit, and so does a pids limit of -1: nothing is written for them. */
 function writes(l: CgroupLimits): string[] {
-  const memory = l.memoryBytes ? [`write("memory.max", "${l.memoryBytes}")`, 'write("memory.swap.max", "0") (if the file exists)'] : [];
+  const swap = 'write("memory.swap.max", "0") (if the file exists)';
+  const memory = l.memoryBytes ? [`write("memory.max", "${l.memoryBytes}")`, swap] : [];
   const pids = l.pidsMax && l.pidsMax > 0 ? [`write("pids.max", "${l.pidsMax}")`] : [];
   const cpu = l.cpuQuotaUs ? [`write("cpu.max", "${l.cpuQuotaUs} ${l.cpuPeriodUs}")`] : [];
   return [...memory, ...pids, ...cpu];

@@ -1,7 +1,7 @@
 // What several steps share: the kernel's flag values, OCI mount options as mount(2) arguments, the
 // capability sets a spec ends with, and the hint for a failed mount.
 import { capNumber, type CapabilityName } from '../capabilities.js';
-import { shim, type Action } from '../actions.js';
+import { shim, type Action, type ShimAction } from '../actions.js';
 import type { HostFacts } from '../plan.js';
 import type { ContainerSpec, Mount, NamespaceType } from '../spec.js';
 import type { FailureFacts } from './step.js';
@@ -51,6 +51,11 @@ export function needsAdminForSeccomp(spec: ContainerSpec): boolean {
   return !!spec.linux.seccomp && !spec.process.noNewPrivileges && !spec.process.capabilities.includes('CAP_SYS_ADMIN');
 }
 
+/** A mount(2) instruction, its filesystem type and data "" (NULL) unless given. */
+export function mount(m: { source: string; target: string; fstype?: string; flags: number; data?: string }): ShimAction {
+  return shim({ op: 'mount', fstype: '', data: '', ...m });
+}
+
 /** One mount from the spec, into the rootfs on the host path (before pivot_root). */
 export function mountActions(host: HostFacts, m: Mount): Action[] {
   const target = host.resolve(m.destination);
@@ -58,12 +63,12 @@ export function mountActions(host: HostFacts, m: Mount): Action[] {
   const actions: Action[] = [shim({ op: 'mkdir', path: target, mode: 0o755 })];
   if (flags & MS.BIND || m.type === 'bind') {
     const bindFlags = MS.BIND | (flags & MS.REC);
-    actions.push(shim({ op: 'mount', source: m.source ?? '', target, fstype: '', flags: bindFlags, data: '' }));
+    actions.push(mount({ source: m.source ?? '', target, flags: bindFlags }));
     // A bind mount ignores every flag but MS_REC on creation: they take effect on a remount (mount(2)).
     const rest = flags & ~(MS.BIND | MS.REC);
-    if (rest) actions.push(shim({ op: 'mount', source: '', target, fstype: '', flags: MS.BIND | MS.REMOUNT | rest, data: '' }));
+    if (rest) actions.push(mount({ source: '', target, flags: MS.BIND | MS.REMOUNT | rest }));
   } else {
-    actions.push(shim({ op: 'mount', source: m.source ?? m.type ?? 'none', target, fstype: m.type ?? '', flags, data }));
+    actions.push(mount({ source: m.source ?? m.type ?? 'none', target, fstype: m.type ?? '', flags, data }));
   }
   return actions;
 }

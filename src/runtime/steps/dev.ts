@@ -3,7 +3,7 @@
 import { posix } from 'node:path';
 import { shim } from '../actions.js';
 import { DEFAULT_DEVICES, DEV_SYMLINKS } from '../spec.js';
-import { mountActions, mountHint, mountsFor, MS } from './common.js';
+import { mount, mountActions, mountHint, mountsFor, MS } from './common.js';
 import type { Step } from './step.js';
 
 export const dev: Step<'dev'> = {
@@ -24,9 +24,11 @@ export const dev: Step<'dev'> = {
     // Bind the host's nodes rather than mknod: it works inside a user namespace too (runc does this rootless).
     for (const d of DEFAULT_DEVICES) {
       const path = `${devDir}/${d}`;
-      actions.push(shim({ op: 'touch', path }), shim({ op: 'mount', source: `/dev/${d}`, target: path, fstype: '', flags: MS.BIND, data: '' }));
+      actions.push(shim({ op: 'touch', path }), mount({ source: `/dev/${d}`, target: path, flags: MS.BIND }));
     }
-    for (const [target, link] of DEV_SYMLINKS) actions.push(shim({ op: 'symlink', target, path: posix.join(devDir, posix.basename(link)) }));
+    for (const [target, link] of DEV_SYMLINKS) {
+      actions.push(shim({ op: 'symlink', target, path: posix.join(devDir, posix.basename(link)) }));
+    }
     for (const m of under) actions.push(...mountActions(host, m));
     if (!spec.process.terminal) return { actions };
     // docker run -t: the terminal comes from the container's own devpts instance, just mounted.

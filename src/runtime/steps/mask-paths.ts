@@ -1,8 +1,8 @@
 // mask-paths: some /proc and /sys files describe or control the whole machine (proc(5)); Docker
 // hides them under /dev/null or an empty read-only tmpfs (maskedPaths) or binds them read-only
 // (readonlyPaths), after pivot_root, on the container's own /proc and /sys.
-import { shim, type Action } from '../actions.js';
-import { mountHint, MS } from './common.js';
+import type { Action } from '../actions.js';
+import { mount, mountHint, MS } from './common.js';
 import type { Step } from './step.js';
 
 export const maskPaths: Step<'mask-paths'> = {
@@ -18,8 +18,8 @@ export const maskPaths: Step<'mask-paths'> = {
     const actions: Action[] = [];
     for (const p of spec.linux.maskedPaths) {
       const kind = host.pathKind(p);
-      if (kind === 'file') actions.push(shim({ op: 'mount', source: '/dev/null', target: p, fstype: '', flags: MS.BIND, data: '' }));
-      if (kind === 'dir') actions.push(shim({ op: 'mount', source: 'tmpfs', target: p, fstype: 'tmpfs', flags: MS.RDONLY, data: '' }));
+      if (kind === 'file') actions.push(mount({ source: '/dev/null', target: p, flags: MS.BIND }));
+      if (kind === 'dir') actions.push(mount({ source: 'tmpfs', target: p, fstype: 'tmpfs', flags: MS.RDONLY }));
     }
     for (const p of spec.linux.readonlyPaths) {
       if (host.pathKind(p) === 'absent') continue;
@@ -28,8 +28,8 @@ export const maskPaths: Step<'mask-paths'> = {
       // would refuse (mount_namespaces(7)). runc copies them from statfs(2) the same way.
       const keep = p.startsWith('/proc') ? MS.NOSUID | MS.NODEV | MS.NOEXEC : 0;
       actions.push(
-        shim({ op: 'mount', source: p, target: p, fstype: '', flags: MS.BIND | MS.REC, data: '' }),
-        shim({ op: 'mount', source: p, target: p, fstype: '', flags: MS.BIND | MS.REMOUNT | MS.RDONLY | keep, data: '' }),
+        mount({ source: p, target: p, flags: MS.BIND | MS.REC }),
+        mount({ source: p, target: p, flags: MS.BIND | MS.REMOUNT | MS.RDONLY | keep }),
       );
     }
     if (!actions.length) return { skip: 'no masked or read-only paths' };

@@ -1,7 +1,6 @@
 // mount-private: mount propagation shares mount events between peer mounts of different namespaces;
 // a private mount neither sends nor receives them (mount_namespaces(7), "Shared subtrees").
-import { shim } from '../actions.js';
-import { has, mountHint, MS } from './common.js';
+import { has, mount, mountHint, MS } from './common.js';
 import type { Step } from './step.js';
 
 export const mountPrivate: Step<'mount-private'> = {
@@ -15,7 +14,7 @@ export const mountPrivate: Step<'mount-private'> = {
 
   build(spec) {
     if (!has(spec, 'mount')) return { skip: 'no mount namespace' };
-    return { actions: [shim({ op: 'mount', source: '', target: '/', fstype: '', flags: MS.REC | MS.PRIVATE, data: '' })] };
+    return { actions: [mount({ source: '', target: '/', flags: MS.REC | MS.PRIVATE })] };
   },
 
   hint: mountHint,

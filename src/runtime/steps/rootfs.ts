@@ -1,9 +1,8 @@
 // rootfs: pivot_root(2) needs the new root to be a mount point: the root filesystem is bound onto
 // itself, or the image's layers are mounted there with overlayfs (mount(2), the kernel's
 // Documentation/filesystems/overlayfs.rst).
-import { shim } from '../actions.js';
 import type { OverlayRoot } from '../spec.js';
-import { has, mountHint, MS, rootless } from './common.js';
+import { has, mount, mountHint, MS, rootless } from './common.js';
 import type { Step } from './step.js';
 
 /** overlayfs's mount options (overlayfs.rst, "Multiple lower layers": lowerdir=top:…:bottom). */
@@ -27,7 +26,7 @@ export const rootfs: Step<'rootfs'> = {
     if (!o) {
       const c = spec.root.copied;
       const notes = c ? [`the image's ${c.layers} layer${c.layers === 1 ? ' was' : 's were'} copied into this directory, the container's own (${c.reason}); overlayfs would share them instead`] : [];
-      return { actions: [shim({ op: 'mount', source: root, target: root, fstype: '', flags: MS.BIND | MS.REC, data: '' })], notes };
+      return { actions: [mount({ source: root, target: root, flags: MS.BIND | MS.REC })], notes };
     }
     // Mounted here, inside the container's new mount namespace: the host never sees the overlay, and
     // it goes when the namespace's last process does, so nothing can be left mounted.
@@ -43,7 +42,7 @@ export const rootfs: Step<'rootfs'> = {
         `writable layer: ${o.upper}`,
         ...(o.userxattr ? ['userxattr: in a user namespace overlayfs keeps its marks (opaque directories) in user.overlay.* xattrs'] : []),
       ],
-      actions: [shim({ op: 'mount', source: 'overlay', target: o.target, fstype: 'overlay', flags: 0, data: overlayMountData(o) })],
+      actions: [mount({ source: 'overlay', target: o.target, fstype: 'overlay', flags: 0, data: overlayMountData(o) })],
     };
   },
 

@@ -11,7 +11,9 @@ export const execCgroup: ExecStep<'cgroup'> = {
   manPage: 'cgroups(7)',
   why: 'The new process counts against the container\'s limits like every other process of it.',
 
-  build: (spec, host) =>
-    host.root ? { actions: [{ kind: 'host', op: 'cgroup-join', id: spec.id }] } : { skip: 'running without root: the container has no cgroup of its own' },
+  build(spec, host) {
+    if (!host.root) return { skip: 'running without root: the container has no cgroup of its own' };
+    return { actions: [{ kind: 'host', op: 'cgroup-join', id: spec.id }] };
+  },
   hint: cgroup.hint,
 };

@@ -10,5 +10,9 @@ export const execFork: ExecStep<'fork'> = {
   shell: '',
   why: "setns(2) into a PID (or time) namespace applies to the children created afterwards: the child is in the container's PID namespace, with a PID of its own there.",
 
-  build: (spec) => ({ actions: [shim({ op: 'fork' }), ...(spec.process.terminal ? [shim({ op: 'console', ptmx: '/dev/pts/ptmx' })] : [])] }),
+  build(spec) {
+    // -t: the exec's terminal, from the container's devpts (its /dev/pts, once in its root).
+    const terminal = spec.process.terminal ? [shim({ op: 'console', ptmx: '/dev/pts/ptmx' })] : [];
+    return { actions: [shim({ op: 'fork' }), ...terminal] };
+  },
 };
