@@ -426,7 +426,8 @@ static int do_console(const char *ptmx) {
  * its own user namespace). All are opened before any is entered: after the mount namespace /proc is
  * the container's. Entering a mount namespace sets the root to the namespace's root mount; the
  * container's own root (a chroot, for the chroot lesson) is taken from /proc/PID/root, as nsenter -r.
- * The PID and time namespaces apply to the children created afterwards: fork follows. */
+ * The PID namespace applies only to the children created afterwards (setns(2)): fork follows.
+ * The time namespace is joined at once (timens_install() sets time_ns and time_ns_for_children). */
 static int do_setns(const char *pid) {
   static const char *names[] = {"user", "cgroup", "ipc", "uts", "net", "pid", "time", "mnt"};
   enum { N = sizeof names / sizeof *names };
@@ -608,6 +609,8 @@ static void supervise(pid_t worker, int from_worker) {
 
 /* ---------- the instruction loop ---------- */
 
+/* One branch per instruction. The TypeScript side names the same set, with their fields, in
+ * src/runtime/shim-ops.ts (ShimOp); test/unit/shim-ops.test.ts fails if the two disagree. */
 static int run(char **f, int n) {
   const char *op = f[0];
 #define NEED(k) do { if (n < (k) + 1) { errno = EINVAL; reply_err(op, "missing arguments"); return 1; } } while (0)
@@ -635,7 +638,6 @@ static int run(char **f, int n) {
     NEED(5);
     CHECK(mount(nullable(f[1]), f[2], nullable(f[3]), num(f[4]), nullable(f[5])), "mount", f[2]);
   }
-  else if (strcmp(op, "umount") == 0) { NEED(2); CHECK(umount2(f[1], (int)num(f[2])), "umount2", f[1]); }
   else if (strcmp(op, "mkdir") == 0) { NEED(2); CHECK(mkdir_p(f[1], (mode_t)num(f[2])), "mkdir", f[1]); }
   else if (strcmp(op, "touch") == 0) {
     NEED(1);
@@ -668,10 +670,6 @@ static int run(char **f, int n) {
   else if (strcmp(op, "bset_drop") == 0) {
     for (int i = 1; i < n; i++) CHECK(prctl(PR_CAPBSET_DROP, num(f[i]), 0, 0, 0), "prctl", "PR_CAPBSET_DROP");
   }
-  else if (strcmp(op, "ambient_raise") == 0) {
-    for (int i = 1; i < n; i++)
-      CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, num(f[i]), 0, 0), "prctl", "PR_CAP_AMBIENT_RAISE");
-  }
   else if (strcmp(op, "capset") == 0) { NEED(3); if (do_capset(num(f[1]), num(f[2]), num(f[3])) < 0) return 1; }
   else if (strcmp(op, "setgroups") == 0) {
     gid_t g[64];
@@ -687,7 +685,6 @@ static int run(char **f, int n) {
   else if (strcmp(op, "console") == 0) { NEED(1); return do_console(f[1]) < 0 ? 1 : 0; }
   else if (strcmp(op, "setns") == 0) { NEED(1); return do_setns(f[1]) < 0 ? 1 : 0; }
   else if (strcmp(op, "exec") == 0) { NEED(1); do_exec(f, n); }
-  else if (strcmp(op, "exit") == 0) _exit(0);
   else { errno = ENOSYS; reply_err(op, "unknown instruction"); return 1; }
   reply_ok(0, NULL);
   return 0;
@@ -746,7 +743,7 @@ int main(void) {
    * can never be followed by operations meant for the container's root. */
   int failed = 0;
   while ((n = recv_fields(CMD_FD, f)) > 0) {
-    if (failed && strcmp(f[0], "exit") != 0) {
+    if (failed) {
       errno = ECANCELED;
       reply_err(f[0], "not run: an earlier instruction failed");
       continue;

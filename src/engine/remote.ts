@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { NsxError } from '../runtime/errors.js';
-import type { EventListener, RuntimeEvent } from '../runtime/events.js';
+import type { EventListener, RuntimeEvent, StepSummary } from '../runtime/events.js';
 import type { PlannedStep } from '../runtime/plan.js';
 import type { RunResult } from '../runtime/runtime.js';
 import type { HostUser } from '../runtime/shim.js';
@@ -46,8 +46,22 @@ export class RemoteContainer {
     return this.spec.id;
   }
 
+  /** The steps applied so far, as the engine reported them. */
+  private readonly appliedSteps: StepSummary[] = [];
+
+  /** Whether a step that forks PID 1 is applied. */
   get forked(): boolean {
-    return this.applied.has('fork');
+    return this.appliedSteps.some((s) => s.forks);
+  }
+
+  /** Whether a step that changes the root is applied: a shell must enter /proc/PID/root. */
+  get rootChanged(): boolean {
+    return this.appliedSteps.some((s) => s.changesRoot);
+  }
+
+  /** Whether the container's command has started (its exec step is applied). */
+  get commandStarted(): boolean {
+    return this.appliedSteps.some((s) => s.startsCommand);
   }
 
   on(listener: EventListener): this {
@@ -97,7 +111,10 @@ export class RemoteContainer {
     let queue = Promise.resolve();
     const answer = (action: string) => this.client.call('POST', this.path(`step?action=${action}`)).catch(() => {}); // gone: the stream ends
     const handle = async (e: RuntimeEvent) => {
-      if (e.type === 'step-applied') this.applied.add(e.step.id);
+      if (e.type === 'step-applied') {
+        this.applied.add(e.step.id);
+        this.appliedSteps.push(e.step);
+      }
       if (e.type === 'step-applied' || e.type === 'step-started') await this.refresh();
       if (e.type === 'step-failed') failure = e.error;
       if (e.type === 'exited') oomKilled = e.oomKilled;

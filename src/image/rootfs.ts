@@ -20,7 +20,7 @@ import { join, posix } from 'node:path';
 import { NsxError } from '../runtime/errors.js';
 import { isRealRoot } from '../runtime/host.js';
 import type { RootfsView } from '../runtime/options.js';
-import { overlayMountData } from '../runtime/plan.js';
+import { overlayMountData } from '../runtime/steps/rootfs.js';
 import type { IdMapping, OverlayRoot } from '../runtime/spec.js';
 import { extractLayer, layerDiffDir, readLayerRecord, removeLayer, type ExtractOptions, type LayerRecord } from './extract.js';
 import { isWhiteoutDevice, lstatOrUndefined, removeTree } from './tree.js';

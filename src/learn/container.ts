@@ -43,31 +43,7 @@ export interface LessonContainer extends DemoSource {
   readonly commandStarted: boolean;
 }
 
-/** The engine's container seen as a LessonContainer. */
+/** The engine's container as the session asks it (RemoteContainer has every question's getter). */
 export function asLessonContainer(c: RemoteContainer): LessonContainer {
-  return {
-    get id() {
-      return c.id;
-    },
-    get pid() {
-      return c.pid;
-    },
-    get spec() {
-      return c.spec;
-    },
-    get network() {
-      return c.network;
-    },
-    get forked() {
-      return c.forked;
-    },
-    // merge: becomes container.rootChanged / commandStarted (the steps helper's getters), and then
-    // this adapter goes: RemoteContainer is a LessonContainer itself.
-    get rootChanged() {
-      return c.applied.has('pivot-root');
-    },
-    get commandStarted() {
-      return c.applied.has('exec');
-    },
-  };
+  return c;
 }

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
-import { STEP_ORDER, type StepId } from '../runtime/steps.js';
+import { STEP_IDS, type StepId } from '../runtime/steps.js';
 import type { LessonText } from './lesson.js';
 
 export class LessonFormatError extends Error {}
@@ -38,7 +38,7 @@ export function parseLessonMarkdown(md: string, where = 'lesson.md'): LessonText
     if (h2) {
       const [kind, arg] = h2[1].trim().split(/\s+/);
       if (kind === 'step') {
-        if (!(STEP_ORDER as readonly string[]).includes(arg)) throw new LessonFormatError(`${where}: "## step ${arg}": no such runtime step (one of ${STEP_ORDER.join(', ')})`);
+        if (!(STEP_IDS as readonly string[]).includes(arg)) throw new LessonFormatError(`${where}: "## step ${arg}": no such runtime step (one of ${STEP_IDS.join(', ')})`);
         section = { kind: 'step', id: arg as StepId, part: 'text' };
       } else if ((kind === 'variant' || kind === 'stop') && arg) section = { kind, name: arg, part: 'text' };
       else if (kind === 'intro' || kind === 'summary' || kind === 'task') section = { kind };

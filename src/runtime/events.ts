@@ -2,8 +2,10 @@
 // and the tests all consume these; none of them parses printed text.
 import type { Evidence } from './observe.js';
 import type { StepId } from './steps.js';
+import type { StepProperties } from './steps/step.js';
 
-export interface StepSummary {
+/** A step as events carry it; its properties (changesRoot, forks, startsCommand) say what it changes. */
+export interface StepSummary extends StepProperties {
   id: StepId;
   title: string;
   syscalls: string[];

@@ -9,11 +9,13 @@ import { NsxError, errnoName } from './errors.js';
 import type { EventListener, FailureInfo, RuntimeEvent, StepSummary } from './events.js';
 import { hintFor } from './hints.js';
 import { changedFacts, hostView, parseInside, processFacts, type Evidence } from './observe.js';
-import type { Action, PlannedStep } from './plan.js';
+import type { Action, CgroupLimits, HostAction } from './actions.js';
+import type { PlannedStep } from './plan.js';
 import { removeVeth, setupVeth, type VethFacts } from './network.js';
 import { Shim, ShimError, signalName, type ExitStatus, type HostUser } from './shim.js';
 import { writeFilesAs } from './as-user.js';
-import type { ContainerSpec, IdMapping } from './spec.js';
+import type { ShimOp } from './shim-ops.js';
+import type { ContainerSpec } from './spec.js';
 
 export interface RunHooks {
   /** Called before each step that will do something; 'quit' stops and cleans up. */
@@ -43,12 +45,17 @@ export function exitCodeFor(st: ExitStatus): number {
 export const ABORTED_EXIT = 130;
 
 function summary(s: PlannedStep): StepSummary {
-  const { id, title, syscalls, shell, manPage, why, notes, skip } = s;
-  return { id, title, syscalls, shell, manPage, why, notes, ...(skip ? { skip } : {}) };
+  const { id, title, syscalls, shell, manPage, why, notes, skip, changesRoot, forks, startsCommand } = s;
+  return {
+    id, title, syscalls, shell, manPage, why, notes, ...(skip ? { skip } : {}),
+    ...(changesRoot ? { changesRoot } : {}), ...(forks ? { forks } : {}), ...(startsCommand ? { startsCommand } : {}),
+  };
 }
 
-function mapText(maps: IdMapping[]): string {
-  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+/** A shim instruction without the action's kind: what goes on the wire. */
+function opOf(a: Extract<Action, { kind: 'shim' }>): ShimOp {
+  const { kind: _, ...op } = a;
+  return op as ShimOp;
 }
 
 export class Container {
@@ -96,9 +103,23 @@ export class Container {
     return this.shim?.initPid ?? this.shim?.pid;
   }
 
-  /** Whether the shim has forked PID 1 yet (nsenter into the PID namespace works only then). */
+  /** Whether a step that forks PID 1 is applied (nsenter into the PID namespace works only then). */
   get forked(): boolean {
-    return this.shim?.initPid !== undefined;
+    return this.appliedSteps().some((s) => s.forks);
+  }
+
+  /** Whether a step that changes the root is applied: a shell must enter /proc/PID/root. */
+  get rootChanged(): boolean {
+    return this.appliedSteps().some((s) => s.changesRoot);
+  }
+
+  /** Whether the container's command has started (its exec step is applied). */
+  get commandStarted(): boolean {
+    return this.appliedSteps().some((s) => s.startsCommand);
+  }
+
+  private appliedSteps(): PlannedStep[] {
+    return this.plan.filter((s) => this.applied.has(s.id));
   }
 
   /** The container's output streams, when it was made with 'pipe' stdio (the lesson player shows them). */
@@ -176,13 +197,13 @@ export class Container {
           this.emit({ type: 'step-failed', index, step: s, error: failureInfo(err) });
           return await this.finish({ exitCode: err.exitCode, oomKilled: false, error: err });
         }
-        if (pipeline && !this.shim.sentAhead && step.id !== 'exec') this.shim.sendAhead(this.shimOpsAhead(index + 1));
-        if (step.id === 'exec') {
+        if (pipeline && !this.shim.sentAhead && !step.startsCommand) this.shim.sendAhead(this.shimOpsAhead(index + 1));
+        if (step.startsCommand) {
           this.emit({ type: 'started', pid: this.shim.initPid! });
           // A quick command may already be gone: then there is nothing true left to show. An exiting
           // process loses its mount namespace (and uts, ipc, net...) before it is reaped, keeping only
           // its user and PID namespace links, so a missing mnt link means "gone" too.
-          const after = this.observing ? this.observe(undefined, step.id) : undefined;
+          const after = this.observing ? this.observe(undefined, step) : undefined;
           // The facts are read one file at a time, so the process can exit between two reads: only a
           // complete set (its mount namespace, mounts and root all still there) is shown.
           const whole = after?.process.ns.mnt && after.process.mounts.length > 0 && after.process.root !== '';
@@ -193,7 +214,7 @@ export class Container {
           }
           break;
         }
-        if (this.observing) this.emitApplied(index, s, this.observe(await this.inside(), step.id));
+        if (this.observing) this.emitApplied(index, s, this.observe(await this.inside(), step));
         else {
           this.applied.add(s.id);
           this.emit({ type: 'step-applied', index, step: s, changed: [] });
@@ -222,28 +243,28 @@ export class Container {
 
   private async inside() {
     try {
-      return parseInside(await this.shim!.call('observe'));
+      return parseInside(await this.shim!.call({ op: 'observe' }));
     } catch {
       return undefined;
     }
   }
 
-  private observe(inside: Evidence['inside'], step?: string): Evidence {
+  private observe(inside: Evidence['inside'], step?: PlannedStep): Evidence {
     // After a chroot the namespace still holds every host mount, but /proc/PID/mountinfo shows only
     // those under the new root: count the namespace's own (a process start, so only here). After
     // pivot_root there is no other root to count from: the old one was detached.
-    const namespaceMounts = step === 'pivot-root' && this.spec.nsx.rootMode === 'chroot';
+    const namespaceMounts = !!step?.changesRoot && this.spec.nsx.rootMode === 'chroot';
     return { host: hostView(), process: processFacts(this.pid!, { rootfs: this.spec.root.path, overlayUpper: this.spec.root.overlay?.upper, namespaceMounts }), ...(inside ? { inside } : {}) };
   }
 
   /** The shim instructions of the steps from `from` on, up to the first host action, fork or exec. */
-  private shimOpsAhead(from: number): { op: string; args: string[] }[] {
-    const ops: { op: string; args: string[] }[] = [];
+  private shimOpsAhead(from: number): ShimOp[] {
+    const ops: ShimOp[] = [];
     for (const step of this.plan.slice(from)) {
       if (step.skip) continue;
       for (const a of step.actions) {
         if (a.kind !== 'shim' || a.op === 'fork' || a.op === 'exec') return ops;
-        ops.push({ op: a.op, args: a.args });
+        ops.push(opOf(a));
       }
     }
     return ops;
@@ -252,14 +273,14 @@ export class Container {
   /** A step's actions in order; consecutive shim instructions go out together when pipelining
    *  (fork and exec alone: their replies come from different processes). */
   private async applyActions(actions: Action[], pipeline: boolean): Promise<void> {
-    let batch: { op: string; args: string[] }[] = [];
+    let batch: ShimOp[] = [];
     const flush = async () => {
       if (batch.length) await this.shim!.callMany(batch);
       batch = [];
     };
     for (const a of actions) {
       if (pipeline && a.kind === 'shim' && a.op !== 'fork' && a.op !== 'exec') {
-        batch.push({ op: a.op, args: a.args });
+        batch.push(opOf(a));
         continue;
       }
       await flush();
@@ -271,19 +292,20 @@ export class Container {
   private async apply(a: Action): Promise<void> {
     const shim = this.shim!;
     if (a.kind === 'shim') {
-      if (a.op === 'fork') await shim.fork();
-      else if (a.op === 'exec') await shim.exec(a.args);
-      else await shim.call(a.op, a.args);
+      const op = opOf(a);
+      if (op.op === 'fork') await shim.fork();
+      else if (op.op === 'exec') await shim.exec(op);
+      else await shim.call(op);
       return;
     }
     switch (a.op) {
       case 'cgroup':
-        return this.joinCgroup();
+        return this.joinCgroup(a.limits);
       case 'cgroup-join': // docker exec: the running container's cgroup, not one of our own to remove
         ContainerCgroup.open(detectLayout(), a.id).addProcess(shim.pid);
         return;
       case 'id-maps':
-        return this.writeIdMaps(a.setgroups);
+        return this.writeIdMaps(a);
       case 'veth':
         this.veth = setupVeth(this.id, shim.pid);
         return;
@@ -291,31 +313,24 @@ export class Container {
   }
 
   /** cgroups(7): create the container's cgroup, write the limits, move the shim in (children follow). */
-  private async joinCgroup(): Promise<void> {
+  private async joinCgroup(limits: CgroupLimits): Promise<void> {
     this.layout = detectLayout();
     removeStaleCgroups(this.layout);
-    const r = this.spec.linux.resources ?? {};
-    this.cgroup = ContainerCgroup.create(this.layout, this.id, {
-      memoryBytes: r.memory?.limit,
-      pidsMax: r.pids?.limit,
-      cpuQuotaUs: r.cpu?.quota,
-      cpuPeriodUs: r.cpu?.period,
-    });
+    this.cgroup = ContainerCgroup.create(this.layout, this.id, limits);
     // If nsx dies, the supervisor removes these; normally finish() does, after reading OOM counts.
     for (const p of this.cgroup.paths) this.shim!.registerCleanup(p);
     this.cgroup.addProcess(this.shim!.pid);
   }
 
   /** user_namespaces(7): written by a process in the parent namespace, once each. */
-  private writeIdMaps(setgroups: 'allow' | 'deny'): void {
+  private writeIdMaps({ uidMap, gidMap, setgroups }: Extract<HostAction, { op: 'id-maps' }>): void {
     const pid = this.shim!.pid;
-    const { uidMappings = [], gidMappings = [] } = this.spec.linux;
     const fail = (file: string, text: string, code: string) =>
       new NsxError(`write /proc/${pid}/${file} (${text.trim().replace(/\n/g, '; ')}): ${code}`, {
         syscall: 'write',
         hint: hintFor('userns', { syscall: 'write', errnoName: code, detail: file }, this.spec),
       });
-    const writes: [string, string][] = [['uid_map', mapText(uidMappings)], ...(setgroups === 'deny' ? [['setgroups', 'deny'] as [string, string]] : []), ['gid_map', mapText(gidMappings)]];
+    const writes: [string, string][] = [['uid_map', uidMap], ...(setgroups === 'deny' ? [['setgroups', 'deny'] as [string, string]] : []), ['gid_map', gidMap]];
     // On a user's behalf the user writes them, under the unprivileged rules (the writer's own id only).
     if (this.runAs) {
       const failed = writeFilesAs(this.runAs, writes.map(([f, t]) => [`/proc/${pid}/${f}`, t]));
@@ -337,7 +352,7 @@ export class Container {
     if (e instanceof ShimError) {
       const f = e.failure;
       const hint = hintFor(step.id, { syscall: f.syscall, errnoName: errnoName(f.errno), detail: f.detail, before: [...this.applied] }, this.spec);
-      const exitCode = step.id === 'exec' ? (f.errno === 2 || f.errno === 20 ? 127 : 126) : 125;
+      const exitCode = step.startsCommand ? (f.errno === 2 || f.errno === 20 ? 127 : 126) : 125;
       return new NsxError(`${step.id}: ${e.message}`, { ...e.info, hint, exitCode });
     }
     if (e instanceof NsxError) return e;

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { NsxError, errnoMessage, errnoName } from './errors.js';
+import { encodeShimOp, type ShimOp } from './shim-ops.js';
 import { shimPath } from '../paths.js';
 
 export interface ShimReply {
@@ -149,9 +150,10 @@ export class Shim {
   }
 
   /** Sends one instruction and waits for the reply; a failure becomes a ShimError. */
-  async call(op: string, args: string[] = []): Promise<string[]> {
+  async call(o: ShimOp): Promise<string[]> {
+    const op = o.op;
     this.checkNothingAhead(op);
-    this.cmd.send([op, ...args]);
+    this.cmd.send(encodeShimOp(o));
     const reply = await this.cmd.next();
     if (reply === null) {
       const st = await this.waitExit();
@@ -164,9 +166,10 @@ export class Shim {
 
   /** Sends several instructions at once and then reads their replies (one each, in order). The shim
    *  executes nothing after a failure, so the first error is the one that counts. */
-  async callMany(ops: { op: string; args: string[] }[]): Promise<void> {
-    for (const { op, args } of ops) {
-      const fields = [op, ...args];
+  async callMany(ops: ShimOp[]): Promise<void> {
+    for (const o of ops) {
+      const op = o.op;
+      const fields = encodeShimOp(o);
       const sent = this.ahead.shift();
       if (sent === undefined) this.cmd.send(fields);
       else if (sent.length !== fields.length || sent.some((f, i) => f !== fields[i])) {
@@ -191,11 +194,12 @@ export class Shim {
   /** Sends instructions now whose replies later callMany calls read, given the same instructions in
    *  the same order (pipelining across steps: the shim need not wait for nsx between two steps).
    *  Never across fork or exec: their replies come from another process. */
-  sendAhead(ops: { op: string; args: string[] }[]): void {
-    for (const { op, args } of ops) {
-      this.checkNothingAhead(op, op === 'fork' || op === 'exec');
-      this.cmd.send([op, ...args]);
-      this.ahead.push([op, ...args]);
+  sendAhead(ops: ShimOp[]): void {
+    for (const o of ops) {
+      this.checkNothingAhead(o.op, o.op === 'fork' || o.op === 'exec');
+      const fields = encodeShimOp(o);
+      this.cmd.send(fields);
+      this.ahead.push(fields);
     }
   }
 
@@ -210,15 +214,15 @@ export class Shim {
 
   /** fork: afterwards instructions go to the child (PID 1 of the new PID namespace). */
   async fork(): Promise<number> {
-    const [pid] = await this.call('fork');
+    const [pid] = await this.call({ op: 'fork' });
     this.initPid = Number(pid);
     return this.initPid;
   }
 
   /** Sends exec; resolves when the command has started (EOF: the socket closed on exec), or throws with exec's error. */
-  async exec(args: string[]): Promise<void> {
+  async exec(o: Extract<ShimOp, { op: 'exec' }>): Promise<void> {
     this.checkNothingAhead('exec');
-    this.cmd.send(['exec', ...args]);
+    this.cmd.send(encodeShimOp(o));
     const reply = await this.cmd.next();
     this.execDone = true;
     if (reply === null) return;

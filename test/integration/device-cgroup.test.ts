@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deviceFilterHint, deviceFilterInstruction, writeV1DeviceRules } from '../../src/runtime/devices/apply.js';
+import { deviceFilterHint, deviceFilterOp, writeV1DeviceRules } from '../../src/runtime/devices/apply.js';
 import { DEFAULT_DEVICE_RULES, PRIVILEGED_DEVICE_RULES, type DeviceRule } from '../../src/runtime/devices/rules.js';
 import { Shim, type ShimError } from '../../src/runtime/shim.js';
 import { isRoot } from '../helpers.js';
@@ -141,8 +141,7 @@ function checkDefaultRules(cgroup: string) {
 async function attach(cgroup: string, rules: readonly DeviceRule[]): Promise<string[]> {
   const shim = await Shim.start('ignore');
   try {
-    const { op, args } = deviceFilterInstruction(cgroup, rules);
-    return await shim.call(op, args);
+    return await shim.call(deviceFilterOp(cgroup, rules));
   } finally {
     shim.close();
     await shim.gone();
@@ -177,9 +176,8 @@ describe('device cgroup', () => {
     const cgroup = makeCgroup(mounts.unified!);
     const shim = await Shim.start('ignore');
     try {
-      await shim.call('unshare', [String(0x10000000)]); // CLONE_NEWUSER
-      const { op, args } = deviceFilterInstruction(cgroup, DEFAULT_DEVICE_RULES);
-      const err = await shim.call(op, args).then(() => undefined, (e: ShimError) => e);
+      await shim.call({ op: 'unshare', flags: 0x10000000 }); // CLONE_NEWUSER
+      const err = await shim.call(deviceFilterOp(cgroup, DEFAULT_DEVICE_RULES)).then(() => undefined, (e: ShimError) => e);
       expect(err?.failure).toMatchObject({ syscall: 'bpf', detail: 'BPF_PROG_LOAD', errno: 1 });
       expect(deviceFilterHint(err!.failure)).toMatch(/before unshare\(CLONE_NEWUSER\)/);
     } finally {

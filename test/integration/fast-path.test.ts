@@ -17,7 +17,7 @@ function container(shim?: ReturnType<typeof startShimEarly>['shim'], opts: { obs
   const spec = specFromRunOptions({ rootfs: TEST_ROOTFS, command: ['/bin/true'], loadSeccomp, root: true });
   const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost));
   const broken = plan.find((s) => s.id === opts.breakStep)?.actions.find((a) => a.kind === 'shim' && a.op === 'mount');
-  if (broken?.kind === 'shim') broken.args[2] = 'nsxnosuchfs'; // mount(2): ENODEV
+  if (broken?.kind === 'shim' && broken.op === 'mount') broken.fstype = 'nsxnosuchfs'; // mount(2): ENODEV
   const c = new Container(spec, plan, 'ignore', opts.observing ?? false, undefined, shim);
   const events: RuntimeEvent[] = [];
   c.on((e) => events.push(e));

@@ -2,7 +2,12 @@
 // reports it: the plan in the `created` event, then one started-or-skipped event per step, in order.
 import { describe, expect } from '@jest/globals';
 import { realpathSync } from 'node:fs';
-import { STEP_ORDER } from '../../src/runtime/steps.js';
+import { hostFacts } from '../../src/runtime/host.js';
+import { specFromRunOptions } from '../../src/runtime/options.js';
+import { buildPlan } from '../../src/runtime/plan.js';
+import { Container } from '../../src/runtime/runtime.js';
+import { compileForHost, loadSeccomp } from '../../src/runtime/seccomp-host.js';
+import { STEP_IDS } from '../../src/runtime/steps.js';
 import { eventsOf, evidenceAfter, itRoot, run, TEST_ROOTFS } from '../helpers.js';
 
 describe('step order', () => {
@@ -12,14 +17,17 @@ describe('step order', () => {
 
     const created = eventsOf(r, 'created');
     expect(created).toHaveLength(1);
-    expect(created[0].steps.map((s) => s.id)).toEqual([...STEP_ORDER]);
+    expect(created[0].steps.map((s) => s.id)).toEqual([...STEP_IDS]);
     expect(r.events[0].type).toBe('created');
+    // The steps' properties travel with them: what each changes, for code that must not test names.
+    const props = (k: 'changesRoot' | 'forks' | 'startsCommand') => created[0].steps.filter((s) => s[k]).map((s) => s.id);
+    expect([props('changesRoot'), props('forks'), props('startsCommand')]).toEqual([['pivot-root'], ['fork'], ['exec']]);
 
     // Each step index appears once, as started or skipped, and the indexes only go up.
     const begun = r.events.filter((e) => e.type === 'step-started' || e.type === 'step-skipped') as { index: number; step: { id: string } }[];
-    expect(begun.map((e) => e.index)).toEqual(STEP_ORDER.map((_, i) => i));
-    expect(begun.map((e) => e.step.id)).toEqual([...STEP_ORDER]);
-    for (const e of begun) expect(e.step.id).toBe(STEP_ORDER[e.index]);
+    expect(begun.map((e) => e.index)).toEqual(STEP_IDS.map((_, i) => i));
+    expect(begun.map((e) => e.step.id)).toEqual([...STEP_IDS]);
+    for (const e of begun) expect(e.step.id).toBe(STEP_IDS[e.index]);
 
     // Every started step is applied right after it (nothing failed), with the same index.
     const applied = eventsOf(r, 'step-applied');
@@ -39,6 +47,24 @@ describe('step order', () => {
     expect(tail).toEqual(['step-applied', 'exited', 'cleaned-up']);
     const started = r.events.findIndex((e) => e.type === 'started');
     expect(started).toBeGreaterThan(r.events.findIndex((e) => e.type === 'step-started' && e.step.id === 'exec'));
+  });
+
+  itRoot('the container tells what its applied steps changed: forked after fork, rootChanged after pivot-root, commandStarted after exec', async () => {
+    const spec = specFromRunOptions({ rootfs: TEST_ROOTFS, command: ['/bin/true'], loadSeccomp, root: true });
+    const c = new Container(spec, buildPlan(spec, hostFacts(spec.root.path, compileForHost)), 'ignore');
+    const seen: Record<string, { forked: boolean; rootChanged: boolean; commandStarted: boolean }> = {};
+    const result = await c.run({
+      beforeStep: async (step) => {
+        seen[step.id] = { forked: c.forked, rootChanged: c.rootChanged, commandStarted: c.commandStarted };
+        return 'apply';
+      },
+    });
+    expect(result).toEqual({ exitCode: 0, oomKilled: false });
+    expect(seen.fork).toEqual({ forked: false, rootChanged: false, commandStarted: false });
+    expect(seen['pivot-root']).toEqual({ forked: true, rootChanged: false, commandStarted: false });
+    expect(seen['mask-paths']).toEqual({ forked: true, rootChanged: true, commandStarted: false });
+    expect(seen.exec).toEqual({ forked: true, rootChanged: true, commandStarted: false });
+    expect({ forked: c.forked, rootChanged: c.rootChanged, commandStarted: c.commandStarted }).toEqual({ forked: true, rootChanged: true, commandStarted: true });
   });
 
   itRoot('evidence: after fork the process is PID 1 of its namespace; after pivot-root its root is the rootfs', async () => {

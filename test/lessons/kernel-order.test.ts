@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { findLesson } from '../../src/learn/course.js';
 import type { PlayerEvent } from '../../src/learn/player.js';
 import type { RuntimeEvent } from '../../src/runtime/events.js';
-import { STEP_ORDER } from '../../src/runtime/steps.js';
+import { STEP_IDS } from '../../src/runtime/steps.js';
 import { NSX, TEST_ROOTFS, itRoot } from '../helpers.js';
 import { leftovers } from '../leaks.js';
 import { useTestEngine } from '../engine.js';
@@ -25,7 +25,7 @@ describe('lesson: kernel-order', () => {
   itRoot('applies every step in the runtime\'s order and shows why each is where it is', async () => {
     const p = await playForTest('kernel-order');
     expect(p.completed).toBe(true);
-    expect(applied(p.events)).toEqual([...STEP_ORDER]);
+    expect(applied(p.events)).toEqual([...STEP_IDS]);
     expect(p.events.some((e) => e.type === 'step-skipped')).toBe(false);
 
     // The user namespace first: uid 0 inside is another uid outside.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { COURSE } from '../../lessons/index.js';
 import { parseLessonMarkdown, LessonFormatError } from '../../src/learn/text.js';
 import { loadLessonText } from '../../src/learn/text.js';
-import { STEP_ORDER } from '../../src/runtime/steps.js';
+import { STEP_IDS } from '../../src/runtime/steps.js';
 import { ROOT } from '../helpers.js';
 
 describe('the course', () => {
@@ -28,7 +28,7 @@ describe('the course', () => {
     });
     it('explains every step it stops at, more deeply on request', () => {
       for (const id of lesson.focus) {
-        expect(STEP_ORDER).toContain(id);
+        expect(STEP_IDS).toContain(id);
         expect(text.steps[id]?.text.length ?? 0).toBeGreaterThan(30);
         expect(text.steps[id]?.more.length ?? 0).toBeGreaterThan(30);
         expect(text.steps[id]!.more).toMatch(/[a-z_]+\(\d\)/); // the deeper paragraph cites a man page
@@ -51,7 +51,7 @@ describe('the course', () => {
     it('has demos only after steps that exist, or after the command exited (on the host)', () => {
       for (const d of lesson.demos) {
         if (d.after === 'exit') expect([d.command, d.onHost]).toEqual([d.command, true]);
-        else expect(STEP_ORDER).toContain(d.after);
+        else expect(STEP_IDS).toContain(d.after);
       }
     });
     // Only a lesson with a tour has one to check (the others run a container, checked above).
@@ -75,7 +75,7 @@ describe('the course', () => {
         expect(typeof v.transformPlan).toBe('function');
         expect(text.variants?.[name]?.text.length ?? 0).toBeGreaterThan(30);
         expect(text.variants?.[name]?.more ?? '').toMatch(/[a-z_]+\(\d\)/);
-        if (v.failsAt) expect(STEP_ORDER).toContain(v.failsAt);
+        if (v.failsAt) expect(STEP_IDS).toContain(v.failsAt);
       }
     });
     it('takes a positive, plausible time', () => {

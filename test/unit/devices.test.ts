@@ -1,7 +1,7 @@
 // Device cgroup rules (src/runtime/devices): their v1 syntax and writes, and the eBPF program they
 // compile to, run by the interpreter against the reference semantics (last matching rule wins).
 import { describe, expect, it } from '@jest/globals';
-import { deviceFilterHint, deviceFilterInstruction } from '../../src/runtime/devices/apply.js';
+import { deviceFilterHint, deviceFilterOp } from '../../src/runtime/devices/apply.js';
 import {
   OP,
   compileDeviceRules,
@@ -231,10 +231,10 @@ describe('the compiled program, run by the interpreter', () => {
 
 describe('apply', () => {
   it('builds the shim instruction: the dir and the program as hex', () => {
-    const { op, args } = deviceFilterInstruction('/sys/fs/cgroup/nsx/x', DEFAULT_DEVICE_RULES);
-    expect(op).toBe('cgroup_device_filter');
-    expect(args[0]).toBe('/sys/fs/cgroup/nsx/x');
-    expect(decodeProgram(Buffer.from(args[1], 'hex'))).toEqual(compileDeviceRules(DEFAULT_DEVICE_RULES));
+    const o = deviceFilterOp('/sys/fs/cgroup/nsx/x', DEFAULT_DEVICE_RULES);
+    expect(o.op).toBe('cgroup_device_filter');
+    expect(o.dir).toBe('/sys/fs/cgroup/nsx/x');
+    expect(decodeProgram(Buffer.from(o.program, 'hex'))).toEqual(compileDeviceRules(DEFAULT_DEVICE_RULES));
   });
   it('explains the shim failures', () => {
     expect(deviceFilterHint({ syscall: 'bpf', detail: 'BPF_PROG_LOAD', errno: 1 })).toMatch(/CAP_BPF or CAP_SYS_ADMIN/);

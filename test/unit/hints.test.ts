@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hintFor } from '../../src/runtime/hints.js';
 import { specFromRunOptions, type RunOptions } from '../../src/runtime/options.js';
+import { STEP_IDS } from '../../src/runtime/steps.js';
 
 let rootfs: string;
 beforeAll(() => {
@@ -31,5 +32,21 @@ describe('hints that know the order', () => {
     expect(eperm('rootfs', ['cgroup', 'namespaces', 'fork'])).toMatch(/CAP_SYS_ADMIN in the mount namespace's owning user namespace/);
     expect(eperm('rootfs', ['capabilities'], { capAdd: ['SYS_ADMIN'] })).not.toMatch(/already applied/);
     expect(hintFor('rootfs', { syscall: 'mount', errnoName: 'ENOENT', detail: '/x', before: ['capabilities'] }, spec())).toMatch(/does not exist/);
+  });
+
+  it('knows which steps need a capability the capabilities step drops (each step file\'s needsCap)', () => {
+    const needs = Object.fromEntries(STEP_IDS.map((id) => [id, eperm(id, ['capabilities'])?.match(/^\S+ needs (CAP_\w+), and the capabilities step/)?.[1]]));
+    const admin = ['namespaces', 'fork', 'mount-private', 'rootfs', 'proc', 'dev', 'sys', 'tmp', 'pivot-root', 'mask-paths', 'hostname'];
+    expect(needs).toEqual({
+      ...Object.fromEntries(STEP_IDS.map((id) => [id, admin.includes(id) ? 'CAP_SYS_ADMIN' : undefined])),
+      network: 'CAP_NET_ADMIN',
+    });
+  });
+
+  it('dispatches to each step\'s own hint', () => {
+    expect(hintFor('pivot-root', { syscall: 'pivot_root', errnoName: 'EBUSY' }, spec())).toMatch(/^pivot_root\(2\): the new root is on the current root mount/);
+    expect(hintFor('seccomp', { syscall: 'seccomp', errnoName: 'EACCES' }, spec())).toMatch(/no-new-privileges/);
+    expect(hintFor('exec', { syscall: 'execve', errnoName: 'ENOENT', detail: '/bin/nope' }, spec())).toMatch(/^"\/bin\/nope" is not in the root filesystem/);
+    expect(hintFor('no-new-privs', { syscall: 'prctl', errnoName: 'EINVAL' }, spec())).toBeUndefined();
   });
 });

@@ -11,7 +11,7 @@ import {
   containerUsing, createRootfs, LayeredView, MOUNT_DATA_MAX, prepareRootfs, removeStaleContainers, unpackImage, type ImageForRootfs,
 } from '../../src/image/rootfs.js';
 import { MediaType } from '../../src/image/types.js';
-import { overlayMountData } from '../../src/runtime/plan.js';
+import { overlayMountData } from '../../src/runtime/steps/rootfs.js';
 import { itRoot } from '../helpers.js';
 import { layerBlob, type TarEntry } from '../tars.js';
 

@@ -1,9 +1,12 @@
 // The plan: STEP_ORDER, each step's operations, skips with reasons — built for machines we are not on.
 import { describe, expect, it } from '@jest/globals';
-import { CAPABILITY_NAMES, DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities.js';
-import { CLONE, MS, buildExecPlan, buildPlan, mountFlags, swapSteps, type HostFacts, type PlannedStep } from '../../src/runtime/plan.js';
+import { CAPABILITY_NAMES, DOCKER_DEFAULT_CAPS, capNumber } from '../../src/runtime/capabilities.js';
+import type { Action, ShimAction } from '../../src/runtime/actions.js';
+import { buildExecPlan, buildPlan, swapSteps, type HostFacts, type PlannedStep } from '../../src/runtime/plan.js';
+import type { ShimOp } from '../../src/runtime/shim-ops.js';
 import { DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS, defaultMounts, type ContainerSpec } from '../../src/runtime/spec.js';
-import { EXEC_ORDER, STEP_INFO, STEP_ORDER } from '../../src/runtime/steps.js';
+import { EXEC_IDS, STEP_IDS, STEP_INFO } from '../../src/runtime/steps.js';
+import { CLONE, MS, mountFlags } from '../../src/runtime/steps/common.js';
 
 const ROOT = '/var/lib/nsx/rootfs';
 
@@ -43,10 +46,12 @@ function spec(over: Partial<ContainerSpec> = {}, linux: Partial<ContainerSpec['l
 
 const step = (plan: PlannedStep[], id: string) => plan.find((s) => s.id === id)!;
 const ops = (s: PlannedStep) => s.actions.map((a) => (a.kind === 'shim' ? a.op : `host:${a.op}`));
+/** The shim actions of a step with this op. */
+const shimOps = <K extends ShimOp['op']>(s: PlannedStep, op: K) => s.actions.filter((a): a is Extract<ShimAction, { op: K }> => a.kind === 'shim' && a.op === op);
 
 describe('STEP_ORDER', () => {
   it('is the order real runtimes use', () => {
-    const at = (id: (typeof STEP_ORDER)[number]) => STEP_ORDER.indexOf(id);
+    const at = (id: (typeof STEP_IDS)[number]) => STEP_IDS.indexOf(id);
     expect(at('cgroup')).toBe(0);
     expect(at('userns')).toBeLessThan(at('namespaces'));
     expect(at('namespaces')).toBeLessThan(at('fork'));
@@ -56,10 +61,10 @@ describe('STEP_ORDER', () => {
     expect(at('pivot-root')).toBeLessThan(at('hostname'));
     expect(at('no-new-privs')).toBeLessThan(at('capabilities'));
     expect(at('capabilities')).toBeLessThan(at('seccomp'));
-    expect(STEP_ORDER[STEP_ORDER.length - 1]).toBe('exec');
+    expect(STEP_IDS[STEP_IDS.length - 1]).toBe('exec');
   });
   it('documents every step with syscalls, a shell equivalent and a man page', () => {
-    for (const id of STEP_ORDER) {
+    for (const id of STEP_IDS) {
       const info = STEP_INFO[id];
       expect(info.syscalls.length).toBeGreaterThan(0);
       expect(info.manPage).toMatch(/^[a-z_]+\(\d\)$/);
@@ -70,7 +75,7 @@ describe('STEP_ORDER', () => {
 
 describe('buildPlan', () => {
   it('has every step in STEP_ORDER, in order', () => {
-    expect(buildPlan(spec(), host()).map((s) => s.id)).toEqual([...STEP_ORDER]);
+    expect(buildPlan(spec(), host()).map((s) => s.id)).toEqual([...STEP_IDS]);
   });
 
   it('skips the user namespace and no_new_privs by default, with the reason', () => {
@@ -81,8 +86,8 @@ describe('buildPlan', () => {
 
   it('creates the namespaces in one unshare with exactly the asked flags', () => {
     const s = step(buildPlan(spec(), host()), 'namespaces');
-    const flags = Number((s.actions[0] as { args: string[] }).args[0]);
-    expect(flags).toBe(CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNS | CLONE.NEWCGROUP | CLONE.NEWNET);
+    expect(s.actions).toEqual([{ kind: 'shim', op: 'unshare', flags: CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNS | CLONE.NEWCGROUP | CLONE.NEWNET }]);
+    expect(shimOps(s, 'unshare')[0].flags).toBe(CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNS | CLONE.NEWCGROUP | CLONE.NEWNET);
     expect(s.syscalls[0]).toContain('CLONE_NEWNET');
     expect(s.shell).toBe('unshare --uts --ipc --net --mount --cgroup');
   });
@@ -95,7 +100,7 @@ describe('buildPlan', () => {
     const s = spec({}, { namespaces: [{ type: 'user' }, { type: 'pid' }, { type: 'uts' }, { type: 'mount' }], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] });
     const userns = step(buildPlan(s, host({ root: false })), 'userns');
     expect(ops(userns)).toEqual(['unshare', 'host:id-maps', 'setresgid', 'setresuid']);
-    expect(userns.actions[1]).toEqual({ kind: 'host', op: 'id-maps', setgroups: 'deny' });
+    expect(userns.actions[1]).toEqual({ kind: 'host', op: 'id-maps', uidMap: '0 1000 1\n', gidMap: '0 1000 1\n', setgroups: 'deny' });
   });
 
   it('refuses a user namespace without maps', () => {
@@ -104,19 +109,17 @@ describe('buildPlan', () => {
 
   it('mounts into the rootfs before pivot_root, and masks after it', () => {
     const plan = buildPlan(spec(), host());
-    const proc = step(plan, 'proc').actions.find((a) => a.kind === 'shim' && a.op === 'mount') as { args: string[] };
-    expect(proc.args.slice(0, 4)).toEqual(['proc', `${ROOT}/proc`, 'proc', String(MS.NOSUID | MS.NOEXEC | MS.NODEV)]);
-    const mask = step(plan, 'mask-paths').actions.map((a) => (a as { args: string[] }).args.slice(0, 2));
+    const [proc] = shimOps(step(plan, 'proc'), 'mount');
+    expect(proc).toEqual({ kind: 'shim', op: 'mount', source: 'proc', target: `${ROOT}/proc`, fstype: 'proc', flags: MS.NOSUID | MS.NOEXEC | MS.NODEV, data: '' });
+    const mask = shimOps(step(plan, 'mask-paths'), 'mount').map((a) => [a.source, a.target]);
     expect(mask).toContainEqual(['/dev/null', '/proc/kcore']);
     expect(mask).toContainEqual(['tmpfs', '/proc/acpi']);
     expect(mask.some(([, target]) => target.startsWith(ROOT))).toBe(false);
   });
 
   it('makes read-only paths read-only by a bind remount that keeps /proc\'s locked flags', () => {
-    const remount = step(buildPlan(spec(), host()), 'mask-paths').actions
-      .map((a) => (a as { args: string[] }).args)
-      .find((a) => a[1] === '/proc/sys' && Number(a[3]) & MS.REMOUNT)!;
-    expect(Number(remount[3])).toBe(MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC);
+    const remount = shimOps(step(buildPlan(spec(), host()), 'mask-paths'), 'mount').find((a) => a.target === '/proc/sys' && a.flags & MS.REMOUNT)!;
+    expect(remount.flags).toBe(MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC);
   });
 
   it('binds /sys instead of mounting sysfs when a user namespace shares the host network', () => {
@@ -128,19 +131,18 @@ describe('buildPlan', () => {
 
   it('drops from the bounding set exactly the capabilities not kept', () => {
     const caps = step(buildPlan(spec(), host()), 'capabilities');
-    const drop = (caps.actions[0] as { args: string[] }).args.map(Number);
+    const [{ caps: drop }] = shimOps(caps, 'bset_drop');
     expect(drop).toHaveLength(CAPABILITY_NAMES.length - DOCKER_DEFAULT_CAPS.length);
-    expect(drop).toContain(21); // CAP_SYS_ADMIN
-    expect(drop).not.toContain(0); // CAP_CHOWN
+    expect(drop).toContain('CAP_SYS_ADMIN');
+    expect(drop).not.toContain('CAP_CHOWN');
   });
 
   it('keeps CAP_SYS_ADMIN until the filter is in when no_new_privs is off, then drops it', () => {
     const plan = buildPlan(spec(), host());
-    const capset = (s: PlannedStep) => s.actions.filter((a) => a.kind === 'shim' && a.op === 'capset').map((a) => BigInt((a as { args: string[] }).args[0]));
-    const admin = 1n << 21n;
-    expect(capset(step(plan, 'capabilities'))[0] & admin).toBe(admin);
+    const effective = (s: PlannedStep) => shimOps(s, 'capset').map((a) => a.effective);
+    expect(effective(step(plan, 'capabilities'))[0]).toContain('CAP_SYS_ADMIN');
     expect(ops(step(plan, 'seccomp'))).toEqual(['seccomp', 'capset']);
-    expect(capset(step(plan, 'seccomp'))[0] & admin).toBe(0n);
+    expect(effective(step(plan, 'seccomp'))[0]).not.toContain('CAP_SYS_ADMIN');
     expect(step(plan, 'capabilities').notes.join(' ')).toMatch(/CAP_SYS_ADMIN/);
   });
 
@@ -174,7 +176,109 @@ describe('buildPlan', () => {
 
   it('passes argv and env to exec in one instruction', () => {
     const exec = step(buildPlan(spec(), host()), 'exec');
-    expect(exec.actions.at(-1)).toEqual({ kind: 'shim', op: 'exec', args: ['1', '/bin/sh', 'PATH=/bin'] });
+    expect(exec.actions.at(-1)).toEqual({ kind: 'shim', op: 'exec', argv: ['/bin/sh'], env: ['PATH=/bin'] });
+  });
+});
+
+describe('whole plans: every action of every step', () => {
+  const sh = (op: ShimOp): Action => ({ kind: 'shim', ...op });
+  const mount = (source: string, target: string, fstype: string, flags: number, data = '') => sh({ op: 'mount', source, target, fstype, flags, data });
+  const mkdir = (path: string) => sh({ op: 'mkdir', path, mode: 0o755 });
+  const device = (d: string) => [sh({ op: 'touch', path: `${ROOT}/dev/${d}` }), mount(`/dev/${d}`, `${ROOT}/dev/${d}`, '', MS.BIND)];
+  const link = (target: string, name: string) => sh({ op: 'symlink', target, path: `${ROOT}/dev/${name}` });
+  const readOnly = (p: string) => [mount(p, p, '', MS.BIND | MS.REC), mount(p, p, '', MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC)];
+  const kept = [...DOCKER_DEFAULT_CAPS];
+  const dropped = CAPABILITY_NAMES.filter((c) => !kept.includes(c));
+  const actionsOf = (plan: PlannedStep[]) => Object.fromEntries(plan.map((s) => [s.id, s.actions]));
+
+  /** A default root container (docker run's defaults): seccomp without no_new_privs, so CAP_SYS_ADMIN
+   *  is kept until the filter is in. */
+  const defaults = (): Record<string, Action[]> => ({
+    cgroup: [{ kind: 'host', op: 'cgroup', limits: {} }],
+    userns: [],
+    namespaces: [sh({ op: 'unshare', flags: CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWNET | CLONE.NEWNS | CLONE.NEWCGROUP })],
+    network: [sh({ op: 'loopback_up' })],
+    fork: [sh({ op: 'unshare', flags: CLONE.NEWPID }), sh({ op: 'fork' })],
+    'mount-private': [mount('', '/', '', MS.REC | MS.PRIVATE)],
+    rootfs: [mount(ROOT, ROOT, '', MS.BIND | MS.REC)],
+    proc: [mkdir(`${ROOT}/proc`), mount('proc', `${ROOT}/proc`, 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC)],
+    dev: [
+      mkdir(`${ROOT}/dev`), mount('tmpfs', `${ROOT}/dev`, 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k'),
+      ...['null', 'zero', 'full', 'random', 'urandom', 'tty'].flatMap(device),
+      link('/proc/self/fd', 'fd'), link('/proc/self/fd/0', 'stdin'), link('/proc/self/fd/1', 'stdout'), link('/proc/self/fd/2', 'stderr'), link('pts/ptmx', 'ptmx'),
+      mkdir(`${ROOT}/dev/pts`), mount('devpts', `${ROOT}/dev/pts`, 'devpts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5'),
+      mkdir(`${ROOT}/dev/shm`), mount('shm', `${ROOT}/dev/shm`, 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=1777,size=65536k'),
+      mkdir(`${ROOT}/dev/mqueue`), mount('mqueue', `${ROOT}/dev/mqueue`, 'mqueue', MS.NOSUID | MS.NODEV | MS.NOEXEC),
+    ],
+    sys: [mkdir(`${ROOT}/sys`), mount('sysfs', `${ROOT}/sys`, 'sysfs', MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC)],
+    tmp: [mkdir(`${ROOT}/tmp`), mount('tmpfs', `${ROOT}/tmp`, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777')],
+    'pivot-root': [sh({ op: 'pivot_root', root: ROOT })],
+    'mask-paths': [
+      mount('tmpfs', '/proc/acpi', 'tmpfs', MS.RDONLY), mount('/dev/null', '/proc/kcore', '', MS.BIND), mount('tmpfs', '/sys/firmware', 'tmpfs', MS.RDONLY),
+      ...['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'].flatMap(readOnly),
+    ],
+    hostname: [sh({ op: 'sethostname', name: 'box' })],
+    'no-new-privs': [],
+    capabilities: [
+      sh({ op: 'bset_drop', caps: dropped }), sh({ op: 'keep_caps', on: true }), sh({ op: 'setgroups', gids: [] }),
+      sh({ op: 'setresgid', gid: 0 }), sh({ op: 'setresuid', uid: 0 }), sh({ op: 'keep_caps', on: false }),
+      sh({ op: 'capset', effective: [...kept, 'CAP_SYS_ADMIN'], permitted: [...kept, 'CAP_SYS_ADMIN'], inheritable: [] }),
+    ],
+    seccomp: [sh({ op: 'seccomp', flags: 0, filter: '01'.repeat(16) }), sh({ op: 'capset', effective: kept, permitted: kept, inheritable: [] })],
+    exec: [sh({ op: 'chdir', path: '/' }), sh({ op: 'exec', argv: ['/bin/sh'], env: ['PATH=/bin'] })],
+  });
+
+  it('a default container', () => {
+    expect(actionsOf(buildPlan(spec(), host()))).toEqual(defaults());
+  });
+
+  it('-m 64m --pids-limit 20 --cpus 0.5: the cgroup step carries the limits, and names the values it writes', () => {
+    const resources = { memory: { limit: 64 << 20 }, pids: { limit: 20 }, cpu: { quota: 50000, period: 100000 } };
+    const plan = buildPlan(spec({}, { resources }), host());
+    const limits = { memoryBytes: 64 << 20, pidsMax: 20, cpuQuotaUs: 50000, cpuPeriodUs: 100000 };
+    expect(actionsOf(plan)).toEqual({ ...defaults(), cgroup: [{ kind: 'host', op: 'cgroup', limits }] });
+    expect(step(plan, 'cgroup').syscalls).toEqual([
+      'mkdir("/sys/fs/cgroup/…/nsx/<id>")', 'write("memory.max", "67108864")', 'write("memory.swap.max", "0") (if the file exists)',
+      'write("pids.max", "20")', 'write("cpu.max", "50000 100000")', 'write("cgroup.procs", pid)',
+    ]);
+  });
+
+  it('rootless: no cgroup, a user namespace with its maps, no supplementary groups', () => {
+    const maps = { uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] };
+    const namespaces = ['user', 'pid', 'ipc', 'uts', 'mount', 'cgroup', 'network'].map((type) => ({ type: type as 'pid' }));
+    const plan = buildPlan(spec({}, { namespaces, ...maps }), host({ root: false }));
+    const whole = defaults();
+    expect(actionsOf(plan)).toEqual({
+      ...whole,
+      cgroup: [],
+      userns: [
+        sh({ op: 'unshare', flags: CLONE.NEWUSER }),
+        { kind: 'host', op: 'id-maps', uidMap: '0 1000 1\n', gidMap: '0 1000 1\n', setgroups: 'deny' },
+        sh({ op: 'setresgid', gid: 0 }), sh({ op: 'setresuid', uid: 0 }),
+      ],
+      capabilities: whole.capabilities.filter((a) => !(a.kind === 'shim' && a.op === 'setgroups')),
+    });
+    expect(step(plan, 'cgroup').skip).toMatch(/without root/);
+  });
+});
+
+describe('step properties: what code outside the runtime asks of a step, carried in the plan', () => {
+  it('pivot-root changes the root (also as chroot), fork forks, exec starts the command; no other step does', () => {
+    for (const p of [buildPlan(spec(), host()), buildPlan(spec({ nsx: { rootMode: 'chroot', network: 'none' } }), host())]) {
+      expect(p.filter((s) => s.changesRoot).map((s) => s.id)).toEqual(['pivot-root']);
+      expect(p.filter((s) => s.forks).map((s) => s.id)).toEqual(['fork']);
+      expect(p.filter((s) => s.startsCommand).map((s) => s.id)).toEqual(['exec']);
+    }
+  });
+  it('docker exec: joining the namespaces enters the container\'s root; fork and exec as in the container', () => {
+    const p = buildExecPlan(spec(), host(), 42);
+    expect(p.filter((s) => s.changesRoot).map((s) => s.id)).toEqual(['namespaces']);
+    expect(p.filter((s) => s.forks).map((s) => s.id)).toEqual(['fork']);
+    expect(p.filter((s) => s.startsCommand).map((s) => s.id)).toEqual(['exec']);
+  });
+  it('survive JSON, as a plan does on its way to the engine', () => {
+    const p = buildPlan(spec(), host());
+    expect(JSON.parse(JSON.stringify(p))).toEqual(p);
   });
 });
 
@@ -183,7 +287,7 @@ describe('swapSteps', () => {
     const plan = buildPlan(spec(), host());
     const broken = swapSteps(plan, 'capabilities', 'mount-private');
     expect(broken.findIndex((s) => s.id === 'capabilities')).toBe(plan.findIndex((s) => s.id === 'mount-private'));
-    expect(plan.map((s) => s.id)).toEqual([...STEP_ORDER]);
+    expect(plan.map((s) => s.id)).toEqual([...STEP_IDS]);
   });
 });
 
@@ -200,8 +304,8 @@ describe('capabilities on this kernel and for this user', () => {
     s.process.capabilities = [...CAPABILITY_NAMES];
     const plan = buildPlan(s, host({ lastCap: 37 }));
     const caps = plan.find((x) => x.id === 'capabilities')!;
-    const capset = caps.actions.find((a) => a.kind === 'shim' && a.op === 'capset') as { args: string[] };
-    expect(BigInt(capset.args[0]) >> 38n).toBe(0n);
+    const [capset] = shimOps(caps, 'capset');
+    expect(capset.effective.filter((c) => capNumber(c) > 37)).toEqual([]);
     expect(caps.actions.find((a) => a.kind === 'shim' && a.op === 'bset_drop')).toBeUndefined();
   });
   it('leaves a non-root user no effective capabilities, as Docker does', () => {
@@ -209,8 +313,7 @@ describe('capabilities on this kernel and for this user', () => {
     s.process.user = { uid: 1000, gid: 1000 };
     s.process.noNewPrivileges = true;
     const caps = buildPlan(s, host()).find((x) => x.id === 'capabilities')!;
-    const capset = caps.actions.find((a) => a.kind === 'shim' && a.op === 'capset') as { args: string[] };
-    expect(capset.args).toEqual(['0', '0', '0']);
+    expect(shimOps(caps, 'capset')).toEqual([{ kind: 'shim', op: 'capset', effective: [], permitted: [], inheritable: [] }]);
   });
 });
 
@@ -219,8 +322,9 @@ describe('capabilities nsx itself lacks', () => {
     const s = spec();
     s.process.capabilities = [...CAPABILITY_NAMES];
     const caps = buildPlan(s, host({ bounding: CAPABILITY_NAMES.filter((c) => c !== 'CAP_SYS_RESOURCE') })).find((x) => x.id === 'capabilities')!;
-    const capset = caps.actions.find((a) => a.kind === 'shim' && a.op === 'capset') as { args: string[] };
-    expect(BigInt(capset.args[0]) & (1n << 24n)).toBe(0n); // CAP_SYS_RESOURCE
+    const [capset] = shimOps(caps, 'capset');
+    expect(capset.effective).not.toContain('CAP_SYS_RESOURCE');
+    expect(capset.effective).toContain('CAP_SYS_ADMIN');
     expect(caps.notes.join(' ')).toMatch(/CAP_SYS_RESOURCE/);
   });
 });
@@ -235,7 +339,7 @@ describe('shellQuote', () => {
 });
 
 describe('-t: the console', () => {
-  const ops = (p: PlannedStep[], id: string) => p.find((s) => s.id === id)!.actions.map((a) => (a.kind === 'shim' ? [a.op, ...a.args].join(' ') : a.op));
+  const ops = (p: PlannedStep[], id: string) => p.find((s) => s.id === id)!.actions.map((a) => (a.kind === 'shim' ? [a.op, ...Object.values(a).slice(2)].join(' ') : a.op));
 
   it('opens the container\'s own devpts ptmx at the end of the dev step, after devpts is mounted', () => {
     const s = spec();
@@ -258,14 +362,14 @@ describe('buildExecPlan (docker exec)', () => {
 
   it('follows EXEC_ORDER: the container\'s cgroup, its namespaces, a fork into its PID namespace, its security settings, exec', () => {
     const p = exec();
-    expect(p.map((s) => s.id)).toEqual([...EXEC_ORDER]);
+    expect(p.map((s) => s.id)).toEqual([...EXEC_IDS]);
     expect(p[0].actions).toEqual([{ kind: 'host', op: 'cgroup-join', id: 'a'.repeat(64) }]);
-    expect(p[1].actions).toEqual([{ kind: 'shim', op: 'setns', args: ['4242'] }]);
+    expect(p[1].actions).toEqual([{ kind: 'shim', op: 'setns', pid: 4242 }]);
     expect(p[1].manPage).toBe('setns(2)');
-    expect(p[2].actions).toEqual([{ kind: 'shim', op: 'fork', args: [] }]);
+    expect(p[2].actions).toEqual([{ kind: 'shim', op: 'fork' }]);
     expect(p.find((s) => s.id === 'exec')!.actions).toEqual([
-      { kind: 'shim', op: 'chdir', args: ['/srv'] },
-      { kind: 'shim', op: 'exec', args: ['2', 'ps', '-ef', 'PATH=/bin'] },
+      { kind: 'shim', op: 'chdir', path: '/srv' },
+      { kind: 'shim', op: 'exec', argv: ['ps', '-ef'], env: ['PATH=/bin'] },
     ]);
   });
 
@@ -279,6 +383,6 @@ describe('buildExecPlan (docker exec)', () => {
     const p = exec({ terminal: true }, { root: false });
     expect(p[0].skip).toMatch(/without root/);
     expect(p[2].actions.map((a) => (a.kind === 'shim' ? a.op : a.op))).toEqual(['fork', 'console']);
-    expect(p[2].actions[1]).toEqual({ kind: 'shim', op: 'console', args: ['/dev/pts/ptmx'] });
+    expect(p[2].actions[1]).toEqual({ kind: 'shim', op: 'console', ptmx: '/dev/pts/ptmx' });
   });
 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Chalk } from 'chalk';
 import { evidenceTable, renderEvent, splitValue, stepHeader, summarizeRemoved, wrap } from '../../src/render/terminal.js';
-import { STEP_INFO, STEP_ORDER } from '../../src/runtime/steps.js';
+import { STEP_IDS, STEP_INFO } from '../../src/runtime/steps.js';
 import type { Evidence } from '../../src/runtime/observe.js';
 import { stripAnsi } from '../helpers.js';
 
@@ -20,7 +20,7 @@ const evidence: Evidence = {
 describe('terminal renderer', () => {
   it('keeps every line within 80 columns', () => {
     const lines = [
-      ...STEP_ORDER.flatMap((id, i) => stepHeader(i, STEP_ORDER.length, { id, ...STEP_INFO[id], notes: ['a note that is long enough to need wrapping onto a second line of text, surely'] }, c)),
+      ...STEP_IDS.flatMap((id, i) => stepHeader(i, STEP_IDS.length, { id, ...STEP_INFO[id], notes: ['a note that is long enough to need wrapping onto a second line of text, surely'] }, c)),
       ...evidenceTable(evidence, ['ns.uts'], c),
     ];
     for (const l of lines) expect(stripAnsi(l).length).toBeLessThanOrEqual(80);

@@ -6,7 +6,8 @@ import { parsePullPolicy } from '../../src/cli/run/image.js';
 import { NsxError } from '../../src/runtime/errors.js';
 import { hintFor } from '../../src/runtime/hints.js';
 import { imageCommand, specFromRunOptions, type ImageRun, type ImageRunConfig, type RootfsView, type RunOptions } from '../../src/runtime/options.js';
-import { buildPlan, MS, type HostFacts } from '../../src/runtime/plan.js';
+import { buildPlan, type HostFacts } from '../../src/runtime/plan.js';
+import { MS } from '../../src/runtime/steps/common.js';
 import type { ContainerSpec } from '../../src/runtime/spec.js';
 
 /** An image's files as a map, seen the way LayeredView shows them. */
@@ -117,23 +118,23 @@ describe('the rootfs step with an overlay root', () => {
     const step = buildPlan(s, host).find((p) => p.id === 'rootfs')!;
     expect(step.title).toMatch(/overlayfs/);
     expect(step.actions).toEqual([
-      { kind: 'shim', op: 'mount', args: ['overlay', s.root.path, 'overlay', '0', `lowerdir=/store/layers/sha256/b/diff:/store/layers/sha256/a/diff,upperdir=/u/${s.id},workdir=/w/${s.id}`] },
+      { kind: 'shim', op: 'mount', source: 'overlay', target: s.root.path, fstype: 'overlay', flags: 0, data: `lowerdir=/store/layers/sha256/b/diff:/store/layers/sha256/a/diff,upperdir=/u/${s.id},workdir=/w/${s.id}` },
     ]);
     expect(step.shell).toMatch(/^mount -t overlay overlay -o lowerdir=/);
     expect(step.why).toMatch(/overlayfs\.rst/);
     expect(step.notes.join('\n')).toMatch(/2 layers \(top first\)/);
     // pivot_root then takes the overlay's mount point as the new root
-    expect(buildPlan(s, host).find((p) => p.id === 'pivot-root')!.actions[0]).toEqual({ kind: 'shim', op: 'pivot_root', args: [s.root.path] });
+    expect(buildPlan(s, host).find((p) => p.id === 'pivot-root')!.actions[0]).toEqual({ kind: 'shim', op: 'pivot_root', root: s.root.path });
   });
 
   it('adds userxattr rootless, and binds as before without an overlay (noting a copy)', () => {
     const s = spec();
     s.root.overlay!.userxattr = true;
-    const [mount] = buildPlan(s, host).find((p) => p.id === 'rootfs')!.actions as { args: string[] }[];
-    expect(mount.args[4]).toMatch(/,userxattr$/);
+    const [mount] = buildPlan(s, host).find((p) => p.id === 'rootfs')!.actions as { data: string }[];
+    expect(mount.data).toMatch(/,userxattr$/);
     const copied: ContainerSpec = { ...s, root: { path: '/c/rootfs', copied: { layers: 2, reason: 'NSX_ROOTFS_MODE=copy' } } };
     const step = buildPlan(copied, host).find((p) => p.id === 'rootfs')!;
-    expect(step.actions).toEqual([{ kind: 'shim', op: 'mount', args: ['/c/rootfs', '/c/rootfs', '', String(MS.BIND | MS.REC), ''] }]);
+    expect(step.actions).toEqual([{ kind: 'shim', op: 'mount', source: '/c/rootfs', target: '/c/rootfs', fstype: '', flags: MS.BIND | MS.REC, data: '' }]);
     expect(step.notes[0]).toMatch(/the image's 2 layers were copied into this directory, the container's own \(NSX_ROOTFS_MODE=copy\)/);
   });
 });

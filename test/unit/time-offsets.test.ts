@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CAPABILITY_NAMES } from '../../src/runtime/capabilities.js';
 import { hintFor } from '../../src/runtime/hints.js';
-import { CLONE, buildPlan, type HostFacts } from '../../src/runtime/plan.js';
+import { buildPlan, type HostFacts } from '../../src/runtime/plan.js';
+import { CLONE } from '../../src/runtime/steps/common.js';
 import { specFromRunOptions, type RunOptions } from '../../src/runtime/options.js';
 
 let rootfs: string;
@@ -34,8 +35,8 @@ describe('time namespace offsets', () => {
   it('are written to /proc/self/timens_offsets right after the unshare that makes the namespace', () => {
     const s = namespacesStep({ timeNamespace: true, timeOffsets: { boottime: 604800 } });
     expect(s.actions).toEqual([
-      { kind: 'shim', op: 'unshare', args: [String(CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWNET | CLONE.NEWNS | CLONE.NEWCGROUP | CLONE.NEWTIME)] },
-      { kind: 'shim', op: 'write', args: ['/proc/self/timens_offsets', 'boottime 604800 0\n'] },
+      { kind: 'shim', op: 'unshare', flags: CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWNET | CLONE.NEWNS | CLONE.NEWCGROUP | CLONE.NEWTIME },
+      { kind: 'shim', op: 'write', path: '/proc/self/timens_offsets', text: 'boottime 604800 0\n' },
     ]);
     expect(s.syscalls[1]).toBe('write("/proc/self/timens_offsets", "boottime 604800 0\\n")');
     expect(s.shell).toBe('unshare --uts --ipc --net --mount --cgroup --time --boottime 604800');

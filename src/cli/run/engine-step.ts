@@ -32,8 +32,7 @@ export async function stepThroughEngine(a: RunArgs, command: string[], root: boo
   const c = enc(id);
   const chalk = makeChalk(process.stderr);
   let total = 0;
-  const applied = new Set<string>();
-  const stepper = new Stepper({ get total() { return total; }, pid: () => pidOf(client, c), applied }, chalk);
+  const stepper = new Stepper({ get total() { return total; }, pid: () => pidOf(client, c) }, chalk);
 
   // The output (and, once the command runs, the input) through attach; the exit code through wait.
   let startInput!: () => void;
@@ -48,7 +47,6 @@ export async function stepThroughEngine(a: RunArgs, command: string[], root: boo
   const onEvent = (e: RuntimeEvent) => {
     events?.write(e);
     if (e.type === 'created') total = e.steps.length;
-    if (e.type === 'step-applied') applied.add(e.step.id);
     if (e.type === 'step-failed') failure = e;
     stepper.onEvent(e);
     if (e.type === 'started') startInput();

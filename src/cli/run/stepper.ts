@@ -13,13 +13,13 @@ export interface StepTarget {
   readonly total: number;
   /** The process to enter now (the shim, then PID 1 once forked). */
   pid(): Promise<number | undefined>;
-  /** Steps applied so far, by id. */
-  readonly applied: Set<string>;
 }
 
 export class Stepper {
   shellOpen = false;
   private continuing = false;
+  /** A step that changes the root is applied (from the events): a shell must enter /proc/PID/root. */
+  private rootChanged = false;
   private keys = new KeyReader(process.stdin);
 
   constructor(
@@ -33,16 +33,17 @@ export class Stepper {
   }
 
   onEvent(e: RuntimeEvent): void {
+    if (e.type === 'step-applied' && e.step.changesRoot) this.rootChanged = true;
     this.print(renderEvent(e, this.container.total, this.c));
   }
 
-  async beforeStep(step: Pick<PlannedStep, 'id'>, _index: number): Promise<'apply' | 'quit'> {
+  async beforeStep(step: Pick<PlannedStep, 'id' | 'startsCommand'>, _index: number): Promise<'apply' | 'quit'> {
     if (this.continuing) {
-      if (step.id === 'exec') this.keys.release(); // from here on the terminal is the command's
+      if (step.startsCommand) this.keys.release(); // from here on the terminal is the command's
       return 'apply';
     }
     for (;;) {
-      const last = step.id === 'exec';
+      const last = !!step.startsCommand;
       this.out.write(this.c.bold(`  ⏎ apply  s shell inside  c continue  q quit${last ? '  (after this, the command owns the terminal)' : ''} > `));
       const key = await this.keys.next();
       this.out.write('\n');
@@ -63,7 +64,7 @@ export class Stepper {
   private async shell(): Promise<void> {
     const pid = await this.container.pid();
     if (pid === undefined) return;
-    const pivoted = this.container.applied.has('pivot-root');
+    const pivoted = this.rootChanged;
     this.print([this.c.dim(`  nsenter -t ${pid} --all${pivoted ? ' -r -w' : ''} /bin/sh   (type exit to come back)`)]);
     this.keys.release();
     this.shellOpen = true;

@@ -5,8 +5,7 @@
 //     writeV1DeviceRules('/sys/fs/cgroup/devices/nsx/<id>', DEFAULT_DEVICE_RULES)
 //   v2 (the unified hierarchy only): in the shim's worker, before unshare(CLONE_NEWUSER), because
 //   bpf(2) needs CAP_BPF or CAP_SYS_ADMIN in the host's user namespace:
-//     const { op, args } = deviceFilterInstruction('/sys/fs/cgroup/nsx/<id>', DEFAULT_DEVICE_RULES);
-//     await shim.call(op, args);   // replies the program's instruction count
+//     await shim.call(deviceFilterOp('/sys/fs/cgroup/nsx/<id>', DEFAULT_DEVICE_RULES));   // replies its length
 // Either way before the container's command runs: the kernel checks at mknod(2) and open(2) time,
 // so a node opened before the rules were in place stays open.
 import { writeFileSync } from 'node:fs';
@@ -14,16 +13,14 @@ import { join } from 'node:path';
 import { NsxError, errnoMessage, errnoName, errnoNumber } from '../errors.js';
 import { compileDeviceRules, encodeProgram } from './ebpf.js';
 import { v1Writes, type DeviceRule } from './rules.js';
+import type { ShimOp } from '../shim-ops.js';
 
-/** The shim's instruction (shim/nsx-shim.c "cgroup_device_filter"): the cgroup2 directory and the
- *  compiled program as hex of struct bpf_insn[]. */
-export interface DeviceFilterInstruction {
-  op: 'cgroup_device_filter';
-  args: [cgroupDir: string, programHex: string];
-}
+/** The shim's instruction (shim/nsx-shim.c "cgroup_device_filter", a ShimOp): the cgroup2 directory
+ *  and the compiled program as hex of struct bpf_insn[]. */
+export type DeviceFilterOp = Extract<ShimOp, { op: 'cgroup_device_filter' }>;
 
-export function deviceFilterInstruction(cgroupDir: string, rules: readonly DeviceRule[]): DeviceFilterInstruction {
-  return { op: 'cgroup_device_filter', args: [cgroupDir, encodeProgram(compileDeviceRules(rules)).toString('hex')] };
+export function deviceFilterOp(dir: string, rules: readonly DeviceRule[]): DeviceFilterOp {
+  return { op: 'cgroup_device_filter', dir, program: encodeProgram(compileDeviceRules(rules)).toString('hex') };
 }
 
 /** Writes the rules to a v1 devices cgroup (devices.deny / devices.allow, one line per write(2), in

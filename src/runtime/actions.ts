@@ -1,0 +1,26 @@
+// What a step does, as data: shim instructions (run inside the container's process, see
+// shim-ops.ts) and host actions (run by nsx itself, in runtime.ts). A plan's actions are the whole
+// truth of what will happen: a lesson shows them, the engine receives them as JSON.
+import type { ShimOp } from './shim-ops.js';
+
+/** The limits the cgroup step writes (cgroups(7), the kernel's Documentation/admin-guide/cgroup-v2.rst):
+ *  memory.max, pids.max, and cpu.max as "QUOTA PERIOD". Absent: no limit. */
+export type { CgroupLimits } from './cgroups/index.js';
+import type { CgroupLimits } from './cgroups/index.js';
+
+export type ShimAction = { kind: 'shim' } & ShimOp;
+
+export type HostAction =
+  /** Create the container's cgroup with these limits and move the shim into it. */
+  | { kind: 'host'; op: 'cgroup'; limits: CgroupLimits }
+  /** docker exec: move the shim into the running container's cgroup. */
+  | { kind: 'host'; op: 'cgroup-join'; id: string }
+  /** Write /proc/PID/uid_map, setgroups (when 'deny') and gid_map, in that order (user_namespaces(7)). */
+  | { kind: 'host'; op: 'id-maps'; uidMap: string; gidMap: string; setgroups: 'allow' | 'deny' }
+  /** A veth pair: one end in the host, eth0 in the container's network namespace (veth(4)). */
+  | { kind: 'host'; op: 'veth' };
+
+export type Action = ShimAction | HostAction;
+
+/** A shim instruction as a step's action. */
+export const shim = (op: ShimOp): ShimAction => ({ kind: 'shim', ...op });
