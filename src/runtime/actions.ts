@@ -1,6 +1,7 @@
 // What a step does, as data: shim instructions (run inside the container's process, see
 // shim-ops.ts) and host actions (run by nsx itself, in runtime.ts). A plan's actions are the whole
 // truth of what will happen: a lesson shows them, the engine receives them as JSON.
+import type { DeviceRule } from './devices/rules.js';
 import type { ShimOp } from './shim-ops.js';
 
 /** The limits the cgroup step writes (cgroups(7), the kernel's Documentation/admin-guide/cgroup-v2.rst):
@@ -13,6 +14,9 @@ export type ShimAction = { kind: 'shim' } & ShimOp;
 export type HostAction =
   /** Create the container's cgroup with these limits and move the shim into it. */
   | { kind: 'host'; op: 'cgroup'; limits: CgroupLimits }
+  /** The device cgroup: v1's devices.deny/devices.allow in a devices cgroup of the container's own,
+   *  or an eBPF program attached to its cgroup2 directory (by the shim: Node cannot call bpf(2)). */
+  | { kind: 'host'; op: 'devices'; via: 'v1' | 'bpf'; rules: DeviceRule[] }
   /** docker exec: move the shim into the running container's cgroup. */
   | { kind: 'host'; op: 'cgroup-join'; id: string }
   /** Write /proc/PID/uid_map, setgroups (when 'deny') and gid_map, in that order (user_namespaces(7)). */

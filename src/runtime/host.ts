@@ -3,6 +3,7 @@ import { lstatSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { posix } from 'node:path';
 import { decodeCapMask, lastCap } from './capabilities.js';
+import { detectLayout } from './cgroups/index.js';
 import { NsxError } from './errors.js';
 import type { HostFacts } from './plan.js';
 import { secureJoin } from './securejoin.js';
@@ -41,11 +42,24 @@ export interface LayeredRoot {
   resolvePath(path: string): string[];
 }
 
+/** Which device cgroup this machine has (devices.rst for v1; cgroup-v2.rst "Device controller"):
+ *  v1's devices controller wherever it is mounted (hybrid too, as runc does), else cgroup2's eBPF. */
+export function deviceCgroup(): HostFacts['deviceCgroup'] {
+  try {
+    const layout = detectLayout();
+    if (layout.v1.devices) return 'v1';
+    return layout.unified !== undefined ? 'bpf' : undefined;
+  } catch {
+    return undefined; // no cgroup filesystem: the cgroup step says so
+  }
+}
+
 export function hostFacts(rootfs: string, compileSeccomp?: HostFacts['compileSeccomp'], layers?: LayeredRoot): HostFacts {
   return {
     arch: hostArch(),
     kernel: release(),
     root: isRealRoot(),
+    deviceCgroup: deviceCgroup(),
     lastCap: lastCap(() => readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
     bounding: ownBoundingSet(),
     pathKind,

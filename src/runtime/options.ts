@@ -7,6 +7,7 @@ import { effectiveCaps } from './capabilities.js';
 import { CPU_PERIOD_US, MIN_MEMORY_BYTES } from './cgroups/index.js';
 import { NsxError } from './errors.js';
 import { secureJoin } from './securejoin.js';
+import { DEFAULT_DEVICE_RULES } from './devices/rules.js';
 import { DEFAULT_PROFILE as DEFAULT_APPARMOR_PROFILE } from './lsm/apparmor.js';
 import { checkContainerName, checkCpus, checkHostname, checkId, shown } from './validate.js';
 import { DEFAULT_PATH, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS, defaultMounts, type ContainerSpec, type IdMapping, type NamespaceType } from './spec.js';
@@ -368,6 +369,8 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
         : {}),
       ...(seccomp ? { seccomp } : {}),
       ...(timeOffsets ? { timeOffsets } : {}),
+      // Docker's device rules: deny all, allow mknod and the nodes its /dev holds; --privileged: all.
+      ...(o.privileged ? {} : { devices: [...DEFAULT_DEVICE_RULES] }),
       maskedPaths: o.privileged ? [] : DOCKER_MASKED_PATHS,
       readonlyPaths: o.privileged ? [] : DOCKER_READONLY_PATHS,
     },

@@ -24,6 +24,9 @@ export interface HostFacts {
   kernel: string;
   /** nsx runs as root in the initial user namespace. */
   root: boolean;
+  /** How this machine's device cgroup is set: v1's devices controller (devices.allow/deny), or, on
+   *  a cgroup2-only machine, an eBPF program attached to the container's cgroup; absent: neither. */
+  deviceCgroup?: 'v1' | 'bpf';
   /** The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap). */
   lastCap: number;
   /** nsx's own bounding set: no process it starts can have a capability outside it (capabilities(7)). */

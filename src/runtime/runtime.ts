@@ -10,6 +10,7 @@ import type { EventListener, FailureInfo, RuntimeEvent, StepSummary } from './ev
 import { hintFor } from './hints.js';
 import { changedFacts, hostView, parseInside, processFacts, type Evidence } from './observe.js';
 import type { Action, CgroupLimits, HostAction } from './actions.js';
+import { deviceFilterOp, writeV1DeviceRules, type DeviceRule } from './devices/index.js';
 import type { PlannedStep } from './plan.js';
 import { removeVeth, setupVeth, type VethFacts } from './network.js';
 import { Shim, ShimError, signalName, type ExitStatus, type HostUser } from './shim.js';
@@ -304,12 +305,28 @@ export class Container {
       case 'cgroup-join': // docker exec: the running container's cgroup, not one of our own to remove
         ContainerCgroup.open(detectLayout(), a.id).addProcess(shim.pid);
         return;
+      case 'devices':
+        return this.setDevices(a.via, a.rules);
       case 'id-maps':
         return this.writeIdMaps(a);
       case 'veth':
         this.veth = setupVeth(this.id, shim.pid);
         return;
     }
+  }
+
+  /** The device cgroup (devices.rst; cgroup-v2.rst "Device controller"): v1's rules written by nsx
+   *  into the container's devices cgroup (the shim joined it with the cgroup step), or the eBPF
+   *  program loaded and attached by the shim's worker, which is still root in the host's user namespace. */
+  private async setDevices(via: 'v1' | 'bpf', rules: DeviceRule[]): Promise<void> {
+    const dir = via === 'v1' ? this.cgroup?.devicesDir : this.cgroup?.unifiedDir;
+    if (!dir) {
+      throw new NsxError(`devices: the container has no ${via === 'v1' ? 'v1 devices' : 'cgroup2'} cgroup`, {
+        hint: 'the devices step needs the cgroup step before it (as root): run `nsx doctor` to see the layout',
+      });
+    }
+    if (via === 'v1') writeV1DeviceRules(dir, rules);
+    else await this.shim!.call(deviceFilterOp(dir, rules));
   }
 
   /** cgroups(7): create the container's cgroup, write the limits, move the shim in (children follow). */

@@ -1,6 +1,7 @@
 // The container spec: a subset of the OCI runtime-spec config.json (runtime-spec/config.md,
 // config-linux.md), plus the few choices namespace-explorer adds (network mode, chroot for the lesson).
 import type { CapabilityName } from './capabilities.js';
+import type { DeviceRule } from './devices/rules.js';
 
 export type NamespaceType = 'user' | 'uts' | 'ipc' | 'network' | 'mount' | 'cgroup' | 'time' | 'pid';
 
@@ -68,6 +69,9 @@ export interface ContainerSpec {
     resources?: { memory?: { limit: number }; pids?: { limit: number }; cpu?: { quota: number; period: number } };
     /** The profile to compile, with where it came from (for errors); absent = unconfined. */
     seccomp?: { profile: SeccompProfileJson; source: string };
+    /** The device cgroup's rules (OCI linux.resources.devices), the last matching one winning;
+     *  absent: every device allowed (--privileged, as Docker). */
+    devices?: DeviceRule[];
     maskedPaths: string[];
     readonlyPaths: string[];
     /** The clocks of a new time namespace, offset from the host's (OCI linux.timeOffsets;

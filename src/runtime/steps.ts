@@ -7,6 +7,7 @@
 import { capabilities } from './steps/capabilities.js';
 import { cgroup } from './steps/cgroup.js';
 import { dev } from './steps/dev.js';
+import { devices } from './steps/devices.js';
 import { exec } from './steps/exec.js';
 import { execCgroup } from './steps/exec/cgroup.js';
 import { execExec } from './steps/exec/exec.js';
@@ -32,6 +33,7 @@ export type { StepInfo } from './steps/step.js';
 
 export const STEP_ORDER = [
   cgroup, //       join the cgroup first, so everything after is accounted and limited
+  devices, //      the device cgroup: before the user namespace, while the shim is root on the host
   userns, //       the user namespace first: it owns every namespace created after it
   namespaces, //   uts, ipc, net, mnt, cgroup, time: created from inside, so owned by, the new user namespace
   network, //      lo up; optionally a veth pair to the host

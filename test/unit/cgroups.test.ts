@@ -312,7 +312,9 @@ describe('ContainerCgroup on a fake hybrid tree', () => {
       { memoryBytes: 16 * MiB, pidsMax: 7, cpuQuotaUs: 200000, cpuPeriodUs: 100000 },
       fake(layout),
     );
-    expect(cg.paths).toEqual(['memory', 'pids', 'cpu', 'unified'].map((h) => at(CG, h, 'nsx', id)));
+    // devices too (the devices step writes its rules there): every process of the container joins it.
+    expect(cg.paths).toEqual(['memory', 'pids', 'cpu', 'devices', 'unified'].map((h) => at(CG, h, 'nsx', id)));
+    expect([cg.devicesDir, cg.unifiedDir]).toEqual([at(CG, 'devices', 'nsx', id), at(CG, 'unified', 'nsx', id)]);
     expect(read(at(CG, 'unified', 'cgroup.subtree_control'))).toBe(''); // nothing to enable there
     expect(existsSync(at(CG, 'cpuacct', 'nsx'))).toBe(false);
     expect(cg.facts()).toMatchObject({ memoryLimit: 16 * MiB, pidsMax: 7, cpuQuotaUs: 200000 });
@@ -321,7 +323,7 @@ describe('ContainerCgroup on a fake hybrid tree', () => {
   });
 
   it('uses a controller from the unified hierarchy when v1 does not mount it', () => {
-    fakeV1Roots(`${CG}/memory`, `${CG}/cpu`);
+    fakeV1Roots(`${CG}/memory`, `${CG}/cpu`, `${CG}/devices`);
     fakeV2Root(`${CG}/unified`, 'pids');
     const mountinfo = MOUNTINFO_HYBRID.split('\n').filter((l) => !l.includes('/pids ')).join('\n');
     const layout = detectLayout({ mountinfo, fsRoot });

@@ -7,6 +7,7 @@ import type { ShimOp } from '../../src/runtime/shim-ops.js';
 import { DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS, defaultMounts, type ContainerSpec } from '../../src/runtime/spec.js';
 import { EXEC_IDS, STEP_IDS, STEP_INFO } from '../../src/runtime/steps.js';
 import { CLONE, MS, mountFlags } from '../../src/runtime/steps/common.js';
+import { DEFAULT_DEVICE_RULES, compileDeviceRules } from '../../src/runtime/devices/index.js';
 
 const ROOT = '/var/lib/nsx/rootfs';
 
@@ -15,6 +16,7 @@ function host(over: Partial<HostFacts> = {}): HostFacts {
     arch: 'x86_64',
     kernel: '6.1.0',
     root: true,
+    deviceCgroup: 'v1',
     lastCap: 40,
     bounding: [...CAPABILITY_NAMES],
     pathKind: (p) => (p === '/proc/acpi' || p === '/sys/firmware' ? 'dir' : p === '/proc/kcore' || DOCKER_READONLY_PATHS.includes(p) ? 'file' : 'absent'),
@@ -36,6 +38,7 @@ function spec(over: Partial<ContainerSpec> = {}, linux: Partial<ContainerSpec['l
       namespaces: ['pid', 'ipc', 'uts', 'mount', 'cgroup', 'network'].map((type) => ({ type: type as 'pid' })),
       maskedPaths: DOCKER_MASKED_PATHS,
       readonlyPaths: DOCKER_READONLY_PATHS,
+      devices: [...DEFAULT_DEVICE_RULES],
       seccomp: { profile: {}, source: 'test' },
       ...linux,
     },
@@ -195,6 +198,7 @@ describe('whole plans: every action of every step', () => {
    *  is kept until the filter is in. */
   const defaults = (): Record<string, Action[]> => ({
     cgroup: [{ kind: 'host', op: 'cgroup', limits: {} }],
+    devices: [{ kind: 'host', op: 'devices', via: 'v1', rules: [...DEFAULT_DEVICE_RULES] }],
     userns: [],
     namespaces: [sh({ op: 'unshare', flags: CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWNET | CLONE.NEWNS | CLONE.NEWCGROUP })],
     network: [sh({ op: 'loopback_up' })],
@@ -251,6 +255,7 @@ describe('whole plans: every action of every step', () => {
     expect(actionsOf(plan)).toEqual({
       ...whole,
       cgroup: [],
+      devices: [],
       userns: [
         sh({ op: 'unshare', flags: CLONE.NEWUSER }),
         { kind: 'host', op: 'id-maps', uidMap: '0 1000 1\n', gidMap: '0 1000 1\n', setgroups: 'deny' },
@@ -259,6 +264,18 @@ describe('whole plans: every action of every step', () => {
       capabilities: whole.capabilities.filter((a) => !(a.kind === 'shim' && a.op === 'setgroups')),
     });
     expect(step(plan, 'cgroup').skip).toMatch(/without root/);
+    expect(step(plan, 'devices').skip).toMatch(/without root: nsx sets no device cgroup/);
+  });
+
+  it("devices: v1's rules, or on a cgroup2-only machine the eBPF program; --privileged: none", () => {
+    const v1 = step(buildPlan(spec(), host()), 'devices');
+    expect(v1.notes[0]).toMatch(/^cgroup v1 devices controller, the last matching rule wins: deny  a \*:\* rwm; allow c \*:\* m; /);
+    const bpf = step(buildPlan(spec(), host({ deviceCgroup: 'bpf' })), 'devices');
+    expect(bpf.actions).toEqual([{ kind: 'host', op: 'devices', via: 'bpf', rules: [...DEFAULT_DEVICE_RULES] }]);
+    expect(bpf.notes[0]).toContain(`an eBPF program of ${compileDeviceRules(DEFAULT_DEVICE_RULES).length} instructions`);
+    expect(bpf.manPage).toBe('bpf(2)');
+    expect(step(buildPlan(spec({}, { devices: undefined }), host()), 'devices').skip).toMatch(/--privileged: every device is allowed/);
+    expect(step(buildPlan(spec(), host({ deviceCgroup: undefined })), 'devices').skip).toMatch(/no cgroup filesystem/);
   });
 });
 

@@ -117,7 +117,20 @@ export class ContainerCgroup {
   private readonly controllerDirs: ControllerDirs;
   private readonly dirs: CgroupDirs;
 
-  private constructor(id: string, hierarchies: Hierarchy[], controllerDirs: ControllerDirs, dirs: CgroupDirs) {
+  /** The container's cgroup in v1's devices hierarchy (devices.allow/deny), and its cgroup2
+   *  directory (where a device eBPF program attaches), where there are such hierarchies. */
+  readonly devicesDir?: string;
+  readonly unifiedDir?: string;
+
+  private constructor(
+    id: string,
+    hierarchies: Hierarchy[],
+    controllerDirs: ControllerDirs,
+    dirs: CgroupDirs,
+    special: { devices?: string; unified?: string } = {},
+  ) {
+    this.devicesDir = special.devices;
+    this.unifiedDir = special.unified;
     this.id = id;
     this.hierarchies = hierarchies;
     this.paths = hierarchies.map((h) => h.dir);
@@ -149,6 +162,9 @@ export class ContainerCgroup {
     for (const p of placements.filter((x) => x.version === 1)) {
       controllerDirs.set(p.controller, { dir: add(p.mount, 1).dir, version: 1 });
     }
+    // v1's devices controller, wherever it is mounted (hybrid too, as runc does): the devices step
+    // writes its rules there; a process of the container (docker exec's too) joins it with the rest.
+    const devices = layout.v1.devices !== undefined ? add(layout.v1.devices, 1).dir : undefined;
     if (layout.unified !== undefined) {
       const h = add(layout.unified, 2);
       for (const p of placements.filter((x) => x.version === 2)) {
@@ -156,7 +172,8 @@ export class ContainerCgroup {
       }
     }
     const v2Controllers = placements.filter((p) => p.version === 2).map((p) => p.controller);
-    return { hierarchies, controllerDirs, v2Controllers };
+    const unified = hierarchies.find((h) => h.version === 2)?.dir;
+    return { hierarchies, controllerDirs, v2Controllers, special: { devices, unified } };
   }
 
   /**
@@ -172,9 +189,9 @@ export class ContainerCgroup {
     if (checked.memoryBytes !== undefined) required.add('memory');
     if (checked.pidsMax !== undefined) required.add('pids');
     if (checked.cpu !== undefined) required.add('cpu');
-    const { hierarchies, controllerDirs, v2Controllers } = ContainerCgroup.plan(layout, id, required, opts);
+    const { hierarchies, controllerDirs, v2Controllers, special } = ContainerCgroup.plan(layout, id, required, opts);
     const dirs = opts.dirs ?? kernelDirs;
-    const cg = new ContainerCgroup(id, hierarchies, controllerDirs, dirs);
+    const cg = new ContainerCgroup(id, hierarchies, controllerDirs, dirs, special);
 
     const created: string[] = [];
     try {
@@ -220,8 +237,8 @@ export class ContainerCgroup {
 
   /** Attach to the cgroup of a container created earlier (e.g. by another nsx process) to read facts or remove it. */
   static open(layout: CgroupLayout, id: string, opts: CgroupFsOptions = {}): ContainerCgroup {
-    const { hierarchies, controllerDirs } = ContainerCgroup.plan(layout, id, new Set(), opts);
-    return new ContainerCgroup(id, hierarchies, controllerDirs, opts.dirs ?? kernelDirs);
+    const { hierarchies, controllerDirs, special } = ContainerCgroup.plan(layout, id, new Set(), opts);
+    return new ContainerCgroup(id, hierarchies, controllerDirs, opts.dirs ?? kernelDirs, special);
   }
 
   private writeLimits(l: CheckedLimits): void {
