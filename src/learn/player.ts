@@ -5,12 +5,10 @@ import { spawnSync } from 'node:child_process';
 import type { ChalkInstance } from 'chalk';
 import type { RuntimeEvent } from '../runtime/events.js';
 import { NsxError } from '../runtime/errors.js';
-import { hostFacts, isRealRoot } from '../runtime/host.js';
-import { specFromRunOptions } from '../runtime/options.js';
-import { buildPlan, type PlannedStep } from '../runtime/plan.js';
+import { isRealRoot } from '../runtime/host.js';
+import { createBody } from '../engine/body.js';
 import { engineClient } from '../engine/client.js';
 import { RemoteContainer } from '../engine/remote.js';
-import { compileForHost, loadSeccomp } from '../runtime/seccomp-host.js';
 import { evidenceTable, stepHeader, wrap, clip, WIDTH } from '../render/terminal.js';
 import { runInside } from '../ui/shell.js';
 import { commandLines, demoVars, fillPlaceholders, shellLine, shownText, type DemoSeen, type DemoSource } from './demo.js';
@@ -153,20 +151,17 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
     emit({ type: 'run-as', how: who.how, ...(who.runAs ?? {}), ...(who.note ? { note: who.note } : {}) });
     if (who.note) ui.write(['', ...wrap(who.note, 0).map((l) => c.yellow(l)), '']);
     if (who.runAs) checkRootfsFor(who.runAs, rootfs);
-    // On a user's behalf the plan is a rootless one: no cgroup, the unprivileged id-map rules.
-    const asUser = who.runAs ? { root: false, uid: who.runAs.uid, gid: who.runAs.gid } : { root };
+    // The engine builds the spec and plan from the lesson's options (on a user's behalf, RunAs: a
+    // rootless plan) and runs it one step at a time as the player answers: `nsx ps` in a second
+    // terminal shows it half built (the engine started here if none runs, and says so).
     const options = { ...lesson.run.options, ...(who.userns ? { userns: who.userns } : {}) };
-    const spec = specFromRunOptions({ ...options, rootfs, command: lesson.run.command, loadSeccomp, ...asUser });
-    let plan = buildPlan(spec, { ...hostFacts(spec.root.path, compileForHost), root: asUser.root });
-    if (lesson.run.transformPlan) plan = lesson.run.transformPlan(plan);
-    if (variant) plan = variant.transformPlan(plan);
-    // The engine runs it, one step at a time as the player answers: `nsx ps` in a second terminal
-    // shows it half built (the engine started here if none runs, and says so).
-    const container = new RemoteContainer(await engineClient(), spec, plan, who.runAs);
+    const swap = variant ? variant.swap : lesson.run.swap;
+    const body = createBody({ ...options, rootfs, command: lesson.run.command, ...(swap ? { swap } : {}), ...(who.runAs ? { runAs: who.runAs } : {}) });
+    const container = await RemoteContainer.create(await engineClient(), body);
     opts.onContainer?.(container);
     // What demos made on the host, undone when the lesson's container is over, however it ends.
     const cleanups: string[][] = [];
-    const total = plan.length;
+    const total = container.plan.length;
     let failedAt: string | undefined;
     let output = '';
     let limit: NodeJS.Timeout | undefined;
