@@ -6,7 +6,10 @@
 //      │                  └──exit, policy──▶ restarting ──timer──▶ running
 //      └──failed before running──▶ exited          └──stop / failed restart──▶ exited
 // A run that ends before PID 1 runs leaves the status it started from for exited or restarting.
-// Any state but running ──rm──▶ removing (rm -f kills first); a dead engine's leftovers ──▶ exited.
+// removing is docker's status while rm runs (moby's SetRemovalInProgress); nsx's rm forgets the
+// container in one step (rm -f kills it first), so the engine does not enter it today: the table
+// keeps docker's edges, and a state file that has it (or running, restarting) after the engine died
+// becomes exited (137) at the next engine's start.
 import { ApiError } from './errors.js';
 import type { ContainerStateRecord } from './state.js';
 
