@@ -1,11 +1,15 @@
 // The engine's state machine (lifecycle.ts), its request validation (validate.ts) and the client's
 // create body (body.ts): pure, no engine running.
 import { describe, expect, it } from '@jest/globals';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createBody } from '../../src/engine/body.js';
+import { EngineContainer } from '../../src/engine/container.js';
 import { ApiError } from '../../src/engine/errors.js';
 import { NEVER, TRANSITIONS, can, initialState, nextState, type Status } from '../../src/engine/lifecycle.js';
 import * as validate from '../../src/engine/validate.js';
-import type { ContainerStateRecord } from '../../src/engine/state.js';
+import type { ContainerRecord, ContainerStateRecord } from '../../src/engine/state.js';
 
 const ALL: Status[] = ['created', 'running', 'restarting', 'exited', 'removing'];
 const ID = 'c'.repeat(64);
@@ -129,5 +133,29 @@ describe('the client\'s create body (body.ts): nsx run\'s and the lessons\' opti
       Nsx: { Step: true, PauseAtExit: true, UnsafeChroot: true, RunAs: { uid: 1000, gid: 1000 }, TimeNamespace: true, TimeOffsets: { boottime: 604800 }, Swap: ['capabilities', 'mount-private'] },
     });
     expect(validate.createBody(JSON.parse(JSON.stringify(body)))).toEqual(body); // the engine takes what the client makes
+  });
+});
+
+describe('one object per container (EngineContainer)', () => {
+  it('changes State only through a transition, saved each time, and forgets everything with dispose()', async () => {
+    let saves = 0;
+    const record = { Id: ID, Name: 'x', Created: '', Image: '', Path: '/bin/true', Args: [], Config: { Hostname: '', Env: [], Cmd: [], Image: '' }, HostConfig: {}, State: initialState(), LogPath: '' } as ContainerRecord;
+    const c = new EngineContainer(record, () => saves++);
+    expect([c.canStart(), c.canKill(), c.canExec(), c.canRemove(false)]).toEqual([true, false, false, true]);
+    c.transition({ to: 'running', pid: 42 });
+    expect([c.status, record.State.Pid, saves]).toEqual(['running', 42, 1]);
+    expect(() => c.transition({ to: 'removing' })).toThrow(/from running to removing/);
+    expect([c.canRemove(false), c.canRemove(true)]).toEqual([false, true]);
+    const dir = mkdtempSync(join(tmpdir(), 'nsx-engine-container-'));
+    mkdirSync(join(dir, 'log'));
+    let restarted = false;
+    c.restartTimer = setTimeout(() => (restarted = true), 50);
+    const waits = Promise.all([c.untilSettled(), c.untilNextExit()]);
+    c.execs.set('e', {} as never);
+    c.dispose(dir);
+    await waits; // answered, not left hanging
+    await new Promise((r) => setTimeout(r, 100));
+    expect([restarted, c.restartTimer, c.execs.size, existsSync(dir)]).toEqual([false, undefined, 0, false]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
