@@ -8,7 +8,9 @@ import type { StepId } from '../runtime/steps.js';
 import type { HostConfig, NsxOptions } from './state.js';
 import type { CreateBody } from './validate.js';
 
-export interface BodyOptions extends Partial<Omit<RunOptions, 'loadSeccomp' | 'root' | 'image' | 'uid' | 'gid' | 'memory'>> {
+type Options = Partial<Omit<RunOptions, 'loadSeccomp' | 'root' | 'image' | 'uid' | 'gid' | 'memory'>>;
+
+export interface BodyOptions extends Options {
   /** An image of the store (or rootfs, a directory). */
   image?: string;
   /** "64m", or bytes. */
@@ -29,9 +31,14 @@ export interface BodyOptions extends Partial<Omit<RunOptions, 'loadSeccomp' | 'r
 
 /** nsx run's (or a lesson's) options → the create request's body. */
 export function createBody(o: BodyOptions): CreateBody {
-  if (o.cpus !== undefined && !(Number(o.cpus) > 0)) throw new NsxError(`--cpus ${o.cpus}: not a positive number of CPUs`, { hint: 'e.g. --cpus 0.5 for half of one CPU' });
+  if (o.cpus !== undefined && !(Number(o.cpus) > 0)) {
+    throw new NsxError(`--cpus ${o.cpus}: not a positive number of CPUs`, { hint: 'e.g. --cpus 0.5 for half of one CPU' });
+  }
+  const memory = typeof o.memory === 'string' ? parseSize(o.memory, '--memory') : o.memory;
+  // docker run -e NAME (no value): the client's own NAME, when it has one.
+  const env = o.env?.map((e) => (e.includes('=') || process.env[e] === undefined ? e : `${e}=${process.env[e]}`)).filter((e) => e.includes('='));
   const host: HostConfig = {
-    ...(o.memory !== undefined ? { Memory: typeof o.memory === 'number' ? o.memory : parseSize(o.memory, '--memory') } : {}),
+    ...(memory !== undefined ? { Memory: memory } : {}),
     ...(o.pidsLimit !== undefined ? { PidsLimit: o.pidsLimit } : {}),
     ...(o.cpus !== undefined ? { NanoCpus: Math.round(Number(o.cpus) * 1e9) } : {}),
     ...(o.capAdd ? { CapAdd: o.capAdd } : {}),
@@ -58,8 +65,7 @@ export function createBody(o: BodyOptions): CreateBody {
     ...(o.image !== undefined ? { Image: o.image } : { Rootfs: o.rootfs }),
     ...(cmd.length ? { Cmd: cmd } : {}),
     ...(o.entrypoint !== undefined ? { Entrypoint: o.entrypoint === '' ? [] : [o.entrypoint] } : {}),
-    // docker run -e NAME (no value): the client's own NAME, when it has one.
-    ...(o.env ? { Env: o.env.map((e) => (e.includes('=') ? e : process.env[e] !== undefined ? `${e}=${process.env[e]}` : e)).filter((e) => e.includes('=')) } : {}),
+    ...(env ? { Env: env } : {}),
     ...(o.hostname ? { Hostname: o.hostname } : {}),
     ...(o.workdir ? { WorkingDir: o.workdir } : {}),
     ...(o.user ? { User: o.user } : {}),

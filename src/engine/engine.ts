@@ -8,7 +8,6 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { detectLayout, removeStaleCgroups } from '../runtime/cgroups.js';
 import { isRealRoot } from '../runtime/host.js';
-import type { RuntimeEvent } from '../runtime/events.js';
 import { EngineContainer, type Exec, type ExecRecord } from './container.js';
 import { ApiError, noSuchContainer } from './errors.js';
 import type { Hub } from './hub.js';
@@ -22,7 +21,7 @@ import { facts, stats, top } from './verbs/observe.js';
 import { remove } from './verbs/remove.js';
 import { restartRecovered } from './verbs/restart.js';
 import { start } from './verbs/start.js';
-import { followSteps, step, stepOf } from './verbs/steps.js';
+import { followSteps, step, stepOf, type StepFollower } from './verbs/steps.js';
 import { cancelRestart, kill, stop } from './verbs/stop.js';
 import { wait } from './verbs/wait.js';
 
@@ -141,10 +140,10 @@ export class Engine {
   logPath = (ref: string) => logPath(this.find(ref));
   stats = (ref: string) => stats(this.root, this.find(ref).record);
   top = (ref: string) => top(this.find(ref).record);
-  followSteps = (ref: string): { events: RuntimeEvent[]; feed: EventEmitter; ended: boolean; leave: () => void } => followSteps(this.find(ref));
+  followSteps = (ref: string): StepFollower => followSteps(this.find(ref));
   step = (ref: string, action: string, exit?: number) => step(this.find(ref), action, exit);
   createExec = (ref: string, body: ExecBody): ExecRecord => createExec(this, this.find(ref), body);
-  startExec = (id: string, consoleSize?: [number, number]) => startExec(this, this.exec(id).c, this.exec(id).e, consoleSize);
+  startExec = (id: string, size?: [number, number]) => startExec(this, this.exec(id).c, this.exec(id).e, size);
   resizeExec = (id: string, rows: number, cols: number) => resizeExec(this.exec(id).e, rows, cols);
   execHub = (id: string): Hub => this.exec(id).e.hub;
   inspectExec = (id: string) => execShape(this.exec(id).e.record);
@@ -152,7 +151,9 @@ export class Engine {
   /** docker ps: running ones (and stepped ones being built), or all; the newest first. */
   list(all: boolean): Record<string, unknown>[] {
     const now = Date.now();
-    return this.all().filter((c) => all || c.live).sort((a, b) => b.record.Created.localeCompare(a.record.Created)).map((c) => listShape(c.record, stepOf(c), now));
+    const shown = this.all().filter((c) => all || c.live);
+    shown.sort((a, b) => b.record.Created.localeCompare(a.record.Created));
+    return shown.map((c) => listShape(c.record, stepOf(c), now));
   }
 
   inspect(ref: string): Record<string, unknown> {

@@ -54,16 +54,21 @@ export const initialState = (): ContainerStateRecord => ({
  *  guard should have caught, never a silently wrong state file. */
 export function nextState(s: ContainerStateRecord, t: Transition, id: string, now = new Date()): ContainerStateRecord {
   if (!TRANSITIONS[s.Status].includes(t.to)) {
-    throw new ApiError(409, `cannot change container ${id} from ${s.Status} to ${t.to}`, `a ${s.Status} container may become ${TRANSITIONS[s.Status].join(', ') || 'nothing else'}`);
+    const next = TRANSITIONS[s.Status].join(', ') || 'nothing else';
+    throw new ApiError(409, `cannot change container ${id} from ${s.Status} to ${t.to}`, `a ${s.Status} container may become ${next}`);
   }
   const time = now.toISOString();
-  if (t.to === 'running') return { ...s, Status: 'running', Pid: t.pid, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: time, FinishedAt: NEVER };
+  if (t.to === 'running') {
+    return { ...s, Status: 'running', Pid: t.pid, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: time, FinishedAt: NEVER };
+  }
   if (t.to === 'removing') return { ...s, Status: 'removing' };
   if ('ending' in t) {
     const e = t.ending;
     // A run that ended before PID 1 ran (a failed step) has no start of its own: docker's is its end.
     const started = s.StartedAt === NEVER ? time : s.StartedAt;
-    return { ...s, Status: t.to, Pid: 0, ExitCode: e.exitCode, OOMKilled: e.oomKilled, Error: e.error, StartedAt: started, FinishedAt: time };
+    return {
+      ...s, Status: t.to, Pid: 0, ExitCode: e.exitCode, OOMKilled: e.oomKilled, Error: e.error, StartedAt: started, FinishedAt: time,
+    };
   }
   return { ...s, Status: 'exited', Pid: 0, ...(t.error !== undefined ? { Error: t.error } : {}) };
 }
@@ -83,6 +88,9 @@ export const can = {
 export const refusal = {
   kill: (ref: string, id: string) => new ApiError(409, `Cannot kill container: ${ref}: Container ${id} is not running`),
   notRunning: (id: string) => new ApiError(409, `Container ${id} is not running`),
-  removeRunning: (id: string) => new ApiError(409, `You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`),
-  removeRestarting: (id: string) => new ApiError(409, `You cannot remove a restarting container ${id}. Stop the container before attempting removal or force remove`),
+  removeRunning: (id: string) => cannotRemove('running', id),
+  removeRestarting: (id: string) => cannotRemove('restarting', id),
 };
+
+const cannotRemove = (what: string, id: string) => new ApiError(409, `You cannot remove a ${what} container ${id}. ` +
+  'Stop the container before attempting removal or force remove');

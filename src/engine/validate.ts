@@ -49,6 +49,7 @@ export interface ExecStartBody {
 
 type Obj = Record<string, unknown>;
 const bad = (field: string, what: string, hint?: string) => new ApiError(400, `${field} must be ${what}`, hint);
+const notObject = (example: string) => new ApiError(400, 'the request body must be a JSON object', `e.g. ${example}`);
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A copy of `o` with only the fields of `kinds` that are present (not null), each of its kind. */
@@ -63,17 +64,20 @@ function fields(o: Obj, prefix: string, kinds: Record<string, (v: unknown, name:
 
 const str = (v: unknown, name: string) => (typeof v === 'string' ? v : fail(bad(name, 'a string')));
 const bool = (v: unknown, name: string) => (typeof v === 'boolean' ? v : fail(bad(name, 'true or false')));
-const int = (v: unknown, name: string) => (Number.isSafeInteger(v) ? v : fail(bad(name, 'a whole number', `got ${JSON.stringify(v)}`)));
-const strings = (v: unknown, name: string) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : fail(bad(name, 'an array of strings', `e.g. ["a", "b"], got ${JSON.stringify(v)}`)));
+const got = (v: unknown) => `got ${JSON.stringify(v)}`;
+const int = (v: unknown, name: string) => (Number.isSafeInteger(v) ? v : fail(bad(name, 'a whole number', got(v))));
+const strings = (v: unknown, name: string) =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : fail(bad(name, 'an array of strings', `e.g. ["a", "b"], ${got(v)}`));
 const stringsOrString = (v: unknown, name: string) => (typeof v === 'string' ? v : strings(v, name));
-const pair = (v: unknown, name: string) => (Array.isArray(v) && v.length === 2 && v.every((x) => Number.isSafeInteger(x) && x >= 0) ? v : fail(bad(name, '[rows, columns], two whole numbers')));
+const pair = (v: unknown, name: string) =>
+  Array.isArray(v) && v.length === 2 && v.every((x) => Number.isSafeInteger(x) && x >= 0) ? v : fail(bad(name, '[rows, columns], two whole numbers'));
 
 function fail(e: ApiError): never {
   throw e;
 }
 
 function object(v: unknown, name: string): Obj {
-  if (!isObj(v)) throw bad(name, 'a JSON object', `got ${JSON.stringify(v)}`);
+  if (!isObj(v)) throw bad(name, 'a JSON object', got(v));
   return v;
 }
 
@@ -83,8 +87,8 @@ function restartPolicy(v: unknown, name: string): HostConfig['RestartPolicy'] {
 
 function hostConfig(v: unknown, name: string): HostConfig {
   return fields(object(v, name), `${name}.`, {
-    Memory: int, PidsLimit: int, NanoCpus: int, CapAdd: strings, CapDrop: strings, Privileged: bool, SecurityOpt: strings,
-    NetworkMode: str, AutoRemove: bool, RestartPolicy: restartPolicy, UsernsMode: str, ConsoleSize: pair,
+    Memory: int, PidsLimit: int, NanoCpus: int, CapAdd: strings, CapDrop: strings, Privileged: bool,
+    SecurityOpt: strings, NetworkMode: str, AutoRemove: bool, RestartPolicy: restartPolicy, UsernsMode: str, ConsoleSize: pair,
   }) as HostConfig;
 }
 
@@ -92,12 +96,16 @@ function hostConfig(v: unknown, name: string): HostConfig {
 function swap(v: unknown, name: string): [StepId, StepId] {
   const known = (x: unknown): x is StepId => (STEP_ORDER as readonly unknown[]).includes(x);
   if (!Array.isArray(v) || v.length !== 2 || !v.every(known) || v[0] === v[1]) {
-    throw bad(name, 'two different step ids', `e.g. ["capabilities", "mount-private"]; the steps: ${STEP_ORDER.join(', ')}`);
+    const hint = `e.g. ["capabilities", "mount-private"]; the steps: ${STEP_ORDER.join(', ')}`;
+    throw bad(name, 'two different step ids', hint);
   }
   return [v[0], v[1]];
 }
 
 /** What nsx's own options were: refused, with what to send instead. */
+const INSTEAD = 'send intent instead: Docker\'s fields (Hostname, HostConfig.Memory, PidsLimit, NanoCpus, CapAdd, CapDrop, ' +
+  'SecurityOpt, Privileged, NetworkMode, UsernsMode) and Nsx {Step, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, ' +
+  'TimeOffsets, Swap}; src/engine/body.ts makes such a body from nsx run\'s options';
 const NOT_ACCEPTED = {
   Spec: 'the engine builds the spec from the request itself',
   Plan: 'the engine builds the plan from the request itself',
@@ -107,7 +115,7 @@ function nsx(v: unknown, name: string): NsxOptions {
   const o = object(v, name);
   for (const [k, why] of Object.entries(NOT_ACCEPTED)) {
     if (o[k] !== undefined) {
-      throw new ApiError(400, `${name}.${k} is not accepted: ${why}`, 'send intent instead: Docker\'s fields (Hostname, HostConfig.Memory, PidsLimit, NanoCpus, CapAdd, CapDrop, SecurityOpt, Privileged, NetworkMode, UsernsMode) and Nsx {Step, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, TimeOffsets, Swap}; src/engine/body.ts makes such a body from nsx run\'s options');
+      throw new ApiError(400, `${name}.${k} is not accepted: ${why}`, INSTEAD);
     }
   }
   return fields(o, `${name}.`, {
@@ -120,19 +128,21 @@ function nsx(v: unknown, name: string): NsxOptions {
 
 /** POST /containers/create's body, checked field by field. */
 export function createBody(v: unknown): CreateBody {
-  if (!isObj(v)) throw new ApiError(400, 'the request body must be a JSON object', 'e.g. {"Rootfs": "/path/to/rootfs", "Cmd": ["/bin/sh", "-c", "echo hi"]}');
+  if (!isObj(v)) throw notObject('{"Rootfs": "/path/to/rootfs", "Cmd": ["/bin/sh", "-c", "echo hi"]}');
   const body = fields(v, '', {
-    Image: str, Rootfs: str, Cmd: stringsOrString, Entrypoint: stringsOrString, Env: strings, Hostname: str, WorkingDir: str,
-    User: str, Tty: bool, OpenStdin: bool, StdinOnce: bool, HostConfig: hostConfig, Nsx: nsx,
+    Image: str, Rootfs: str, Cmd: stringsOrString, Entrypoint: stringsOrString, Env: strings, Hostname: str,
+    WorkingDir: str, User: str, Tty: bool, OpenStdin: bool, StdinOnce: bool, HostConfig: hostConfig, Nsx: nsx,
   }) as CreateBody;
   const runAs = body.Nsx?.RunAs;
-  if (runAs && (runAs.uid === undefined || runAs.gid === undefined)) throw new ApiError(400, 'Nsx.RunAs needs a numeric uid and gid');
+  if (runAs && (runAs.uid === undefined || runAs.gid === undefined)) {
+    throw new ApiError(400, 'Nsx.RunAs needs a numeric uid and gid', 'e.g. {"RunAs": {"uid": 1000, "gid": 1000}}');
+  }
   return body;
 }
 
 /** POST /containers/{id}/exec's body. */
 export function execBody(v: unknown): ExecBody {
-  if (!isObj(v)) throw new ApiError(400, 'the request body must be a JSON object', 'e.g. {"Cmd": ["ps"], "AttachStdout": true}');
+  if (!isObj(v)) throw notObject('{"Cmd": ["ps"], "AttachStdout": true}');
   return fields(v, '', {
     Cmd: strings, Env: strings, WorkingDir: str, User: str, Tty: bool, AttachStdin: bool, AttachStdout: bool,
     AttachStderr: bool, Privileged: bool,
@@ -141,6 +151,6 @@ export function execBody(v: unknown): ExecBody {
 
 /** POST /exec/{id}/start's body. */
 export function execStartBody(v: unknown): ExecStartBody {
-  if (!isObj(v)) throw new ApiError(400, 'the request body must be a JSON object', 'e.g. {"Detach": false, "Tty": false}');
+  if (!isObj(v)) throw notObject('{"Detach": false, "Tty": false}');
   return fields(v, '', { Detach: bool, ConsoleSize: pair }) as ExecStartBody;
 }

@@ -19,6 +19,7 @@ export interface MakeOptions extends RunOptions {
  *  a container run on an unprivileged user's behalf: no cgroup, the unprivileged id-map rules). */
 export function planContainer(o: MakeOptions, layers?: LayeredRoot): { spec: ContainerSpec; plan: PlannedStep[] } {
   const spec = specFromRunOptions(o);
-  const plan = buildPlan(spec, { ...hostFacts(spec.root.path, compileForHost, spec.root.overlay ? layers : undefined), root: o.root });
+  const host = hostFacts(spec.root.path, compileForHost, spec.root.overlay ? layers : undefined);
+  const plan = buildPlan(spec, { ...host, root: o.root });
   return { spec, plan: o.swap ? swapSteps(plan, o.swap[0], o.swap[1]) : plan };
 }

@@ -18,8 +18,15 @@ export function stepOf(c: EngineContainer): StepView | undefined {
   return { Index: current.index + 1, Total: s.total, Id: current.step.id, Title: current.step.title, Paused: !!s.paused, Pid: x.pid ?? 0, Applied: [...x.applied], ...(net ? { Network: net } : {}) };
 }
 
+export interface StepFollower {
+  events: RuntimeEvent[];
+  feed: EventEmitter;
+  ended: boolean;
+  leave: () => void;
+}
+
 /** GET /containers/{id}/steps: the runtime's events so far, then as they come, until the run ends. */
-export function followSteps(c: EngineContainer): { events: RuntimeEvent[]; feed: EventEmitter; ended: boolean; leave: () => void } {
+export function followSteps(c: EngineContainer): StepFollower {
   const run = c.run;
   const s = run?.stepping;
   if (!run || !s) throw new ApiError(409, `container ${c.id} is not being stepped`, 'create it with {"Nsx": {"Step": true}} (nsx run --step) and start it');

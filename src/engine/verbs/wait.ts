@@ -5,9 +5,12 @@ import type { EngineContainer } from '../container.js';
 import { ApiError } from '../errors.js';
 
 export async function wait(c: EngineContainer, condition = 'not-running'): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
-  if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new ApiError(400, `invalid condition: "${condition}"`, 'use not-running, next-exit or removed');
+  if (!['not-running', 'next-exit', 'removed'].includes(condition)) {
+    throw new ApiError(400, `invalid condition: "${condition}"`, 'use not-running, next-exit or removed');
+  }
   if (condition === 'next-exit') await c.untilNextExit();
-  else if (condition === 'removed' || c.run || c.restartTimer) await c.untilSettled(); // through restarts, to the last exit
+  // not-running (while it runs or a restart is due) and removed: through restarts, to the last exit.
+  else if (condition === 'removed' || c.run || c.restartTimer) await c.untilSettled();
   const s = c.record.State;
   return { StatusCode: s.ExitCode, Error: s.Error ? { Message: s.Error } : null };
 }
