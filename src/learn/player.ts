@@ -156,7 +156,8 @@ export async function playLesson(lesson: Lesson, text: LessonText, opts: PlayOpt
     // terminal shows it half built (the engine started here if none runs, and says so).
     const options = { ...lesson.run.options, ...(who.userns ? { userns: who.userns } : {}) };
     const swap = variant ? variant.swap : lesson.run.swap;
-    const body = createBody({ ...options, rootfs, command: lesson.run.command, ...(swap ? { swap } : {}), ...(who.runAs ? { runAs: who.runAs } : {}) });
+    const asked = { ...options, rootfs, command: lesson.run.command, ...(swap ? { swap } : {}) };
+    const body = createBody({ ...asked, ...(who.runAs ? { runAs: who.runAs } : {}) });
     const container = await RemoteContainer.create(await engineClient(), body);
     opts.onContainer?.(container);
     // What demos made on the host, undone when the lesson's container is over, however it ends.

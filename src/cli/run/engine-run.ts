@@ -40,10 +40,11 @@ export function createRequest(a: RunArgs, command: string[]): { body: CreateBody
     [image, ...cmd] = cmd;
   }
   const body = createBody({
-    image, rootfs: a.rootfs, command: cmd, entrypoint: a.entrypoint, env: a.env, hostname: a.hostname, workdir: a.workdir, user: a.user,
-    memory: a.memory, pidsLimit: a['pids-limit'], cpus: a.cpus, capAdd: a['cap-add'], capDrop: a['cap-drop'], privileged: a.privileged,
-    securityOpt: a['security-opt'], network: a.network, userns: a.userns, rm: a.rm, restart: parseRestart(a.restart),
-    tty: a.tty, interactive: a.interactive, detach: a.detach, ...(a.tty && consoleSize() ? { consoleSize: consoleSize() } : {}),
+    image, rootfs: a.rootfs, command: cmd, entrypoint: a.entrypoint, env: a.env, hostname: a.hostname,
+    workdir: a.workdir, user: a.user, memory: a.memory, pidsLimit: a['pids-limit'], cpus: a.cpus,
+    capAdd: a['cap-add'], capDrop: a['cap-drop'], privileged: a.privileged, securityOpt: a['security-opt'],
+    network: a.network, userns: a.userns, rm: a.rm, restart: parseRestart(a.restart), tty: a.tty,
+    interactive: a.interactive, detach: a.detach, ...(a.tty && consoleSize() ? { consoleSize: consoleSize() } : {}),
   });
   return { body, name: a.name };
 }
