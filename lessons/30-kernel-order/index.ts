@@ -1,5 +1,4 @@
 import type { Lesson } from '../../src/learn/lesson.js';
-import { swapSteps } from '../../src/runtime/plan.js';
 import { checkTask } from './check.js';
 
 // The whole sequence, every step doing something: a user namespace of its own (so the userns step
@@ -18,7 +17,7 @@ const kernelOrder: Lesson = {
   variants: {
     break: {
       title: 'drop the capabilities before the mounts (EPERM)',
-      transformPlan: (plan) => swapSteps(plan, 'capabilities', 'mount-private'),
+      swap: ['capabilities', 'mount-private'],
       failsAt: 'rootfs',
     },
   },

@@ -1,22 +1,22 @@
 // A stepped container of the engine's, driven from another process as if it were a Container in
-// this one: the lesson player builds the spec and plan, the engine runs them one step at a time
-// (POST /containers/create with Nsx {Step, Spec, Plan}), and this class turns the engine's stream of
-// runtime events back into events here and the player's answers into POST …/step. `nsx ps` in a
-// second terminal shows the half-built container meanwhile.
+// this one: the lesson player sends options (a create body, src/engine/body.ts), the engine builds
+// the spec and plan and runs them one step at a time (Nsx {Step, PauseAtExit}), and this class turns
+// the engine's stream of runtime events back into events here and the player's answers into
+// POST …/step. `nsx ps` in a second terminal shows the half-built container meanwhile.
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { NsxError } from '../runtime/errors.js';
-import type { EventListener, RuntimeEvent, StepSummary } from '../runtime/events.js';
-import type { PlannedStep } from '../runtime/plan.js';
+import type { EventListener, RuntimeEvent } from '../runtime/events.js';
 import type { RunResult } from '../runtime/runtime.js';
-import type { HostUser } from '../runtime/shim.js';
 import type { VethFacts } from '../runtime/network.js';
-import type { ContainerSpec } from '../runtime/spec.js';
+import type { StepSummary } from '../runtime/events.js';
 import type { EngineClient } from './client.js';
 import { FrameDecoder } from './stream.js';
+import type { CreateBody } from './validate.js';
+import type { Created } from './verbs/create.js';
 
 export interface RemoteHooks {
-  beforeStep?: (step: PlannedStep, index: number, container: RemoteContainer) => Promise<'apply' | 'quit'>;
+  beforeStep?: (step: StepSummary, index: number, container: RemoteContainer) => Promise<'apply' | 'quit'>;
 }
 
 export class RemoteContainer {
@@ -29,21 +29,27 @@ export class RemoteContainer {
   /** The veth pair, once the engine made one (--network veth). */
   network: VethFacts | undefined;
   private aborted?: number;
-  private created = false;
   /** Resolves when the run is over for this side (aborted, or the engine's stream ended): a
    *  question still open then needs no answer. */
   private over!: () => void;
   private readonly overPromise = new Promise<'over'>((r) => (this.over = () => r('over')));
 
-  constructor(
+  private constructor(
     private readonly client: EngineClient,
-    readonly spec: ContainerSpec,
-    readonly plan: PlannedStep[],
-    private readonly runAs?: HostUser,
+    readonly id: string,
+    /** The plan's steps, as the engine made it at create. */
+    readonly plan: StepSummary[],
+    /** Its root filesystem (as the demos' {rootfs} names it). */
+    readonly spec: { root: { path: string } },
   ) {}
 
-  get id(): string {
-    return this.spec.id;
+  /** Creates the container, stepped and paused at its exit: the body's options (createBody) with
+   *  Nsx.Step and Nsx.PauseAtExit, removed when it is over. Nothing runs until run(). */
+  static async create(client: EngineClient, body: CreateBody, name?: string): Promise<RemoteContainer> {
+    const stepped: CreateBody = { ...body, HostConfig: { ...body.HostConfig, AutoRemove: true }, Nsx: { ...body.Nsx, Step: true, PauseAtExit: true } };
+    const created = await client.call<Created>('POST', `/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, stepped);
+    if (!created?.Nsx) throw new NsxError('the engine did not answer with the plan of a stepped container', { hint: 'an older nsxd runs: restart it (nsx engine stop; nsx engine start)' });
+    return new RemoteContainer(client, created.Id, created.Nsx.Steps, { root: { path: created.Nsx.Rootfs } });
   }
 
   /** The steps applied so far, as the engine reported them. */
@@ -77,7 +83,7 @@ export class RemoteContainer {
   abort(exitCode = 130): void {
     this.aborted ??= exitCode;
     this.over();
-    if (this.created) void this.client.call('POST', this.path(`step?action=abort&exit=${exitCode}`)).catch(() => {});
+    void this.client.call('POST', this.path(`step?action=abort&exit=${exitCode}`)).catch(() => {});
   }
 
   /** Asks the engine where the container stands: the process to enter now. */
@@ -89,18 +95,6 @@ export class RemoteContainer {
   }
 
   async run(hooks: RemoteHooks = {}): Promise<RunResult> {
-    // The plan carries the compiled seccomp filter; the profile it came from (parsed, with 64-bit
-    // argument values as BigInt) stays here: the engine needs only where it came from.
-    const sc = this.spec.linux.seccomp;
-    const spec = sc ? { ...this.spec, linux: { ...this.spec.linux, seccomp: { source: sc.source, profile: {} } } } : this.spec;
-    const body = {
-      Rootfs: this.spec.root.path,
-      Cmd: this.spec.process.args,
-      HostConfig: { AutoRemove: true },
-      Nsx: { Step: true, PauseAtExit: true, Spec: spec, Plan: this.plan, ...(this.runAs ? { RunAs: this.runAs } : {}) },
-    };
-    await this.client.call('POST', `/containers/create${this.spec.name ? `?name=${encodeURIComponent(this.spec.name)}` : ''}`, body);
-    this.created = true;
     const { socket, head } = await this.client.hijack(this.path('attach?stream=1&stdout=1&stderr=1'));
     const decoder = new FrameDecoder((s, d) => (s === 1 ? this.stdout : this.stderr).write(d));
     decoder.push(head);
@@ -120,7 +114,7 @@ export class RemoteContainer {
       if (e.type === 'exited') oomKilled = e.oomKilled;
       this.events.emit('event', e);
       if (e.type === 'step-started' && hooks.beforeStep && this.aborted === undefined) {
-        const choice = await Promise.race([hooks.beforeStep(this.plan[e.index], e.index, this), this.overPromise]);
+        const choice = await Promise.race([hooks.beforeStep(e.step, e.index, this), this.overPromise]);
         if (choice !== 'over') await answer(choice);
       } else if (e.type === 'step-started') await answer(this.aborted === undefined ? 'apply' : 'quit');
       if (e.type === 'exited') await answer('apply'); // the listeners have read what they wanted: clean up

@@ -5,7 +5,10 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApiError } from './errors.js';
-import { Engine, type CreateBody, type ExecBody, type Hub } from './engine.js';
+import type { Engine } from './engine.js';
+import type { Hub } from './hub.js';
+import { errorShape } from './shapes.js';
+import * as validate from './validate.js';
 import { imageRoutes } from './images-api.js';
 import { FrameDecoder, MULTIPLEXED_STREAM, RAW_STREAM, frame, upgradeHead } from './stream.js';
 
@@ -50,24 +53,10 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
       engine.events.on('event', listener);
       req.on('close', () => engine.events.off('event', listener));
     }],
-    ['GET', /^\/containers\/json$/, (_req, res, q) =>
-      send(res, 200, engine.list(flag(q, 'all')).map((r) => ({
-        Id: r.Id,
-        Names: [`/${r.Name}`],
-        Image: r.Image || r.Rootfs,
-        ImageID: '',
-        Command: [r.Path, ...r.Args].join(' '),
-        Created: Math.floor(Date.parse(r.Created) / 1000),
-        Ports: [],
-        Labels: {},
-        State: r.State.Status,
-        Status: Engine.statusText(r, Date.now(), engine.stepOf(r)),
-        HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'none' },
-      })))],
+    ['GET', /^\/containers\/json$/, (_req, res, q) => send(res, 200, engine.list(flag(q, 'all')))],
     ['POST', /^\/containers\/create$/, async (req, res, q) => {
-      const body = (await readJson(req)) as CreateBody;
-      const r = await engine.create(body, q.get('name') ?? undefined);
-      send(res, 201, { Id: r.Id, Warnings: [] });
+      const body = validate.createBody(await readJson(req));
+      send(res, 201, await engine.create(body, q.get('name') ?? undefined));
     }],
     ['POST', /^\/containers\/([^/]+)\/start$/, async (_req, res, _q, id) => send(res, (await engine.start(id)) === 'already' ? 304 : 204)],
     ['POST', /^\/containers\/([^/]+)\/stop$/, async (_req, res, q, id) => {
@@ -129,11 +118,11 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
       send(res, 200);
     }],
     ['POST', /^\/containers\/([^/]+)\/exec$/, async (req, res, _q, id) => {
-      const e = engine.createExec(id, (await readJson(req)) as ExecBody);
+      const e = engine.createExec(id, validate.execBody(await readJson(req)));
       send(res, 201, { Id: e.ID });
     }],
     ['POST', /^\/exec\/([^/]+)\/start$/, async (req, res, _q, id) => {
-      const body = (await readJson(req)) as { Detach?: boolean; ConsoleSize?: [number, number] };
+      const body = validate.execStartBody(await readJson(req));
       const hub = engine.execHub(id);
       const { finished } = await engine.startExec(id, body.ConsoleSize);
       if (body.Detach) return send(res, 200);
@@ -185,8 +174,8 @@ export async function upgrade(engine: Engine, req: IncomingMessage, socket: Dupl
   const path = url.pathname.replace(/^\/v1\.\d+(?=\/)/, '');
   const q = url.searchParams;
   const fail = (e: unknown) => {
-    const status = e instanceof ApiError ? e.status : 500;
-    const body = JSON.stringify({ message: e instanceof Error ? e.message : String(e), ...(e instanceof ApiError && e.hint ? { hint: e.hint } : {}) }) + '\n';
+    const { status, body: shape } = errorShape(e);
+    const body = JSON.stringify(shape) + '\n';
     socket.end(`HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\n\r\n${body}`);
   };
   try {
@@ -202,12 +191,13 @@ export async function upgrade(engine: Engine, req: IncomingMessage, socket: Dupl
       buf = Buffer.concat([buf, chunk]);
     }
     const rest = buf.subarray(length);
-    let body: { ConsoleSize?: [number, number] } = {};
+    let parsed: unknown;
     try {
-      body = length ? JSON.parse(buf.subarray(0, length).toString('utf8')) : {};
+      parsed = length ? JSON.parse(buf.subarray(0, length).toString('utf8')) : {};
     } catch (e) {
       throw new ApiError(400, `invalid JSON in the request body: ${(e as Error).message}`);
     }
+    const body = validate.execStartBody(parsed);
     if (attach) {
       const { hub } = engine.attach(decodeURIComponent(attach[1]));
       socket.write(upgradeHead(hub.tty));
@@ -324,8 +314,8 @@ export function createApiServer(engine: Engine): Server {
       await handler(req, res, url.searchParams, decodeURIComponent(m![1] ?? ''));
     } catch (e) {
       if (res.headersSent) return void res.end();
-      if (e instanceof ApiError) send(res, e.status, { message: e.message, ...(e.hint ? { hint: e.hint } : {}) });
-      else send(res, 500, { message: `the engine failed (a bug in namespace-explorer): ${(e as Error)?.stack ?? e}` });
+      const { status, body } = errorShape(e);
+      send(res, status, body);
     }
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(engine, req, socket, head));

@@ -53,14 +53,16 @@ export interface NsxOptions {
   Step?: boolean;
   /** chroot(2) instead of pivot_root(2) (the chroot lesson's). */
   UnsafeChroot?: boolean;
-  /** A spec and plan made by the client (a lesson's: its options, its plan changes), run as they are. */
-  Spec?: import('../runtime/spec.js').ContainerSpec;
-  Plan?: import('../runtime/plan.js').PlannedStep[];
   /** Run the container's processes as this host user (a lesson run on the invoking user's behalf). */
   RunAs?: { uid: number; gid: number };
   /** Pause once more after the command exits, before the cleanup, until the client says go
    *  (POST …/step): a lesson reads the cgroup's counters there. */
   PauseAtExit?: boolean;
+  /** A time namespace of its own (time_namespaces(7)), its clocks offset by TimeOffsets (seconds). */
+  TimeNamespace?: boolean;
+  TimeOffsets?: { monotonic?: number; boottime?: number };
+  /** Two steps run in each other's place: a lesson's "break it" variant (see swapSteps, plan.ts). */
+  Swap?: [import('../runtime/steps.js').StepId, import('../runtime/steps.js').StepId];
 }
 
 export interface ContainerStateRecord {

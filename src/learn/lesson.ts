@@ -1,7 +1,6 @@
 // What a lesson is: data, plus its explanation in lesson.md. The player (player.ts) runs any lesson
 // and knows no topic; everything topic-specific lives in lessons/<nn-slug>/.
 import type { RunOptions } from '../runtime/options.js';
-import type { PlannedStep } from '../runtime/plan.js';
 import type { StepId } from '../runtime/steps.js';
 
 /** A command run inside the half-built (or running) container, its output shown to the learner. */
@@ -48,8 +47,9 @@ export interface CheckResult {
 export interface LessonVariant {
   /** One line: what this variant does (for the list and the start). */
   title: string;
-  /** The change to the plan (after run.transformPlan), e.g. swapSteps from src/runtime/plan.ts. */
-  transformPlan: (plan: PlannedStep[]) => PlannedStep[];
+  /** The change to the plan: two steps the engine swaps (swapSteps, src/runtime/plan.ts), in place
+   *  of run.swap. Data, as the engine takes intent, not plans (Nsx.Swap). */
+  swap: [StepId, StepId];
   /** The step this variant is meant to fail at: failing there completes it. */
   failsAt?: StepId;
 }
@@ -67,10 +67,10 @@ export interface Lesson {
   /** The container the lesson builds: run options (as nsx run's) and the command. Absent for lessons
    *  that only explain (welcome). */
   run?: {
-    options: Partial<Omit<RunOptions, 'loadSeccomp' | 'root' | 'rootfs' | 'command'>>;
+    options: Partial<Omit<RunOptions, 'loadSeccomp' | 'root' | 'rootfs' | 'command' | 'image'>>;
     command: string[];
-    /** Changes to the plan (e.g. the kernel-order lesson swaps two steps to show what breaks). */
-    transformPlan?: (plan: PlannedStep[]) => PlannedStep[];
+    /** Two steps swapped in the plan (the engine's Nsx.Swap; kernel-order's variant uses it). */
+    swap?: [StepId, StepId];
     /** Who the container runs as. 'invoking-user': rootless, as the unprivileged user who started
      *  nsx (under sudo: SUDO_UID/SUDO_GID), the player staying root to watch and run the demos; when
      *  there is no such user, as root in a user namespace of its own, and the transcript says so.

@@ -266,6 +266,31 @@ describe('nsxd, the engine', () => {
       expect((await engine.api('GET', '/containers/json?all=1')).body.length).toBe(before);
     });
 
+    itRoot('takes intent, not instructions: a client\'s spec or plan, or a wrong JSON type, is a 400 naming it', async () => {
+      const before = (await engine.api('GET', '/containers/json?all=1')).body.length;
+      const plan = await engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], Nsx: { Step: true, Plan: [] } });
+      expect(plan.status).toBe(400);
+      expect(plan.body.message).toMatch(/^Nsx\.Plan is not accepted: the engine builds the plan from the request itself$/);
+      expect(plan.body.hint).toMatch(/^send intent instead: Docker's fields .* and Nsx \{Step, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, TimeOffsets, Swap\}/);
+      const spec = await engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], Nsx: { Spec: { id: 'x' } } });
+      expect(spec.status).toBe(400);
+      expect(spec.body.message).toMatch(/^Nsx\.Spec is not accepted: the engine builds the spec/);
+      for (const [body, message] of [
+        [{ Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], HostConfig: { CapAdd: 'ALL' } }, 'HostConfig.CapAdd must be an array of strings'],
+        [{ Rootfs: TEST_ROOTFS, Cmd: ['/bin/true', 2] }, 'Cmd must be an array of strings'],
+        [{ Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], HostConfig: 'host' }, 'HostConfig must be a JSON object'],
+        [`{"Rootfs": "${TEST_ROOTFS}", "Cmd": ["/bin/true"], "HostConfig": {"NanoCpus": 1e400}}`, 'HostConfig.NanoCpus must be a whole number'],
+        [{ Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], HostConfig: { Memory: 0.5 } }, 'HostConfig.Memory must be a whole number'],
+        [{ Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], Nsx: { Swap: ['capabilities', 'mount'] } }, 'Nsx.Swap must be two different step ids'],
+      ] as const) {
+        const r = await engine.api('POST', '/containers/create', body);
+        expect([r.status, r.body.message]).toEqual([400, message]);
+      }
+      const execBad = await engine.api('POST', '/containers/nope/exec', { Cmd: 'ls' });
+      expect([execBad.status, execBad.body.message]).toEqual([400, 'Cmd must be an array of strings']);
+      expect((await engine.api('GET', '/containers/json?all=1')).body.length).toBe(before);
+    });
+
     itRoot('a client without permission on the socket is refused, and told why', async () => {
       const r = await cli(['ps'], { uid: UNPRIVILEGED_UID });
       expect(r.code).toBe(1);

@@ -72,7 +72,8 @@ describe('the course', () => {
     });
     it('has words for each of its variants, before and after the run', () => {
       for (const [name, v] of Object.entries(lesson.variants ?? {})) {
-        expect(typeof v.transformPlan).toBe('function');
+        expect(v.swap).toHaveLength(2); // two steps of STEP_ORDER, checked again by the engine (Nsx.Swap)
+        for (const id of v.swap) expect(STEP_IDS).toContain(id);
         expect(text.variants?.[name]?.text.length ?? 0).toBeGreaterThan(30);
         expect(text.variants?.[name]?.more ?? '').toMatch(/[a-z_]+\(\d\)/);
         if (v.failsAt) expect(STEP_IDS).toContain(v.failsAt);

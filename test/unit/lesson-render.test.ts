@@ -98,7 +98,7 @@ const tourLesson: Lesson = {
     setup: async () => ({ vars: {}, env: {}, teardown: async () => ['the test lab'] }),
     stops: [{ id: 'one', title: 'First', commands: [{ command: ['echo', 'hi'], notice: 'it says hi' }] }],
   },
-  variants: { other: { title: 'another way', transformPlan: (p) => p } },
+  variants: { other: { title: 'another way', swap: ['capabilities', 'mount-private'] } },
   check: async () => ({ ok: false, message: 'n/a' }), hints: ['n/a'],
   quiz: [{ question: 'What did it say?', choices: ['hi', 'bye'], answer: 0, why: 'echo(1) prints its arguments.' }],
 };

@@ -8,7 +8,6 @@ import { playLesson, type PlayerEvent } from '../../src/learn/player.js';
 import { parseLessonMarkdown } from '../../src/learn/text.js';
 import { makeUI } from '../../src/learn/ui.js';
 import { NsxError } from '../../src/runtime/errors.js';
-import { swapSteps } from '../../src/runtime/plan.js';
 import { COURSE } from '../../lessons/index.js';
 
 const lesson: Lesson = {
@@ -18,7 +17,7 @@ const lesson: Lesson = {
   needsRoot: true,
   manPages: ['capabilities(7)'],
   run: { options: {}, command: ['/bin/true'] },
-  variants: { break: { title: 'capabilities before the mounts', transformPlan: (p) => swapSteps(p, 'capabilities', 'mount-private'), failsAt: 'rootfs' } },
+  variants: { break: { title: 'capabilities before the mounts', swap: ['capabilities', 'mount-private'], failsAt: 'rootfs' } },
   focus: [],
   demos: [],
   check: async () => ({ ok: false, message: 'n/a' }),

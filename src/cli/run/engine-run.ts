@@ -2,9 +2,9 @@
 // engine's (it outlives this command, shows in nsx ps, restarts by its policy); this command is a
 // client: create, attach, start, wait — as the docker CLI does.
 import { EngineClient, engineClient } from '../../engine/client.js';
-import type { CreateBody } from '../../engine/engine.js';
+import { createBody } from '../../engine/body.js';
+import type { CreateBody } from '../../engine/validate.js';
 import type { HostConfig } from '../../engine/state.js';
-import { parseSize } from '../../runtime/options.js';
 import { NsxError } from '../../runtime/errors.js';
 import { consoleSize, runSession } from '../engine/session.js';
 import type { RunArgs } from './index.js';
@@ -39,34 +39,13 @@ export function createRequest(a: RunArgs, command: string[]): { body: CreateBody
     if (!cmd.length) throw new NsxError('"nsx run" requires an image (or --rootfs DIR)', { hint: 'e.g. nsx run -d busybox sleep 100' });
     [image, ...cmd] = cmd;
   }
-  const host: HostConfig = {
-    ...(a.memory !== undefined ? { Memory: parseSize(a.memory, '--memory') } : {}),
-    ...(a['pids-limit'] !== undefined ? { PidsLimit: a['pids-limit'] } : {}),
-    ...(a.cpus !== undefined ? { NanoCpus: Math.round(Number(a.cpus) * 1e9) } : {}),
-    ...(a['cap-add'] ? { CapAdd: a['cap-add'] } : {}),
-    ...(a['cap-drop'] ? { CapDrop: a['cap-drop'] } : {}),
-    ...(a.privileged ? { Privileged: true } : {}),
-    ...(a['security-opt'] ? { SecurityOpt: a['security-opt'] } : {}),
-    ...(a.network ? { NetworkMode: a.network } : {}),
-    ...(a.userns ? { UsernsMode: a.userns } : {}),
-    ...(a.rm ? { AutoRemove: true } : {}),
-    ...(parseRestart(a.restart) ? { RestartPolicy: parseRestart(a.restart) } : {}),
-    ...(a.tty && consoleSize() ? { ConsoleSize: consoleSize() } : {}),
-  };
-  if (a.cpus !== undefined && !(Number(a.cpus) > 0)) throw new NsxError(`--cpus ${a.cpus}: not a positive number of CPUs`, { hint: 'e.g. --cpus 0.5 for half of one CPU' });
-  const body: CreateBody = {
-    ...(image !== undefined ? { Image: image } : { Rootfs: a.rootfs }),
-    ...(cmd.length ? { Cmd: cmd } : {}),
-    ...(a.entrypoint !== undefined ? { Entrypoint: a.entrypoint === '' ? [] : [a.entrypoint] } : {}),
-    ...(a.env ? { Env: a.env.map((e) => (e.includes('=') ? e : process.env[e] !== undefined ? `${e}=${process.env[e]}` : e)).filter((e) => e.includes('=')) } : {}),
-    ...(a.hostname ? { Hostname: a.hostname } : {}),
-    ...(a.workdir ? { WorkingDir: a.workdir } : {}),
-    ...(a.user ? { User: a.user } : {}),
-    Tty: !!a.tty,
-    OpenStdin: !!a.interactive,
-    StdinOnce: !!a.interactive && !a.detach,
-    HostConfig: host,
-  };
+  const body = createBody({
+    image, rootfs: a.rootfs, command: cmd, entrypoint: a.entrypoint, env: a.env, hostname: a.hostname,
+    workdir: a.workdir, user: a.user, memory: a.memory, pidsLimit: a['pids-limit'], cpus: a.cpus,
+    capAdd: a['cap-add'], capDrop: a['cap-drop'], privileged: a.privileged, securityOpt: a['security-opt'],
+    network: a.network, userns: a.userns, rm: a.rm, restart: parseRestart(a.restart), tty: a.tty,
+    interactive: a.interactive, detach: a.detach, ...(a.tty && consoleSize() ? { consoleSize: consoleSize() } : {}),
+  });
   return { body, name: a.name };
 }
 

@@ -4,12 +4,12 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { NsxError } from '../../runtime/errors.js';
 import type { RuntimeEvent } from '../../runtime/events.js';
-import { hostFacts, isRealRoot } from '../../runtime/host.js';
+import { isRealRoot } from '../../runtime/host.js';
 import { specFromRunOptions } from '../../runtime/options.js';
-import { buildPlan } from '../../runtime/plan.js';
+import { planContainer } from '../../runtime/make.js';
 import { Container } from '../../runtime/runtime.js';
 import { startShimEarly, type Shim } from '../../runtime/shim.js';
-import { compileForHost, loadSeccomp } from '../../runtime/seccomp-host.js';
+import { loadSeccomp } from '../../runtime/seccomp-host.js';
 import { makeChalk, renderEvent } from '../../render/terminal.js';
 import type { RunImage } from './image.js';
 import type { RunArgs } from './index.js';
@@ -120,7 +120,7 @@ async function runSpec(
 
 /** Spec, plan and container, with renderers attached; throws (having created nothing) on bad options. */
 function prepare(a: RunArgs, command: string[], root: boolean, image: RunImage | undefined, shim: Promise<Shim>) {
-  const spec = specFromRunOptions({
+  const { spec, plan } = planContainer({
     rootfs: a.rootfs,
     image: image?.run,
     entrypoint: a.entrypoint,
@@ -142,9 +142,7 @@ function prepare(a: RunArgs, command: string[], root: boolean, image: RunImage |
     unsafeChroot: a['unsafe-chroot'],
     loadSeccomp,
     root,
-  });
-  // An overlay root is empty on the host until the rootfs step mounts it: look into the layers.
-  const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost, spec.root.overlay ? image?.view : undefined));
+  }, image?.view); // an overlay root is empty on the host until the rootfs step mounts it: planned from the layers
   const container = new Container(spec, plan, 'inherit', !!(a.trace || a.events), undefined, shim);
   const total = plan.length;
   const c = makeChalk(process.stderr);

@@ -1,0 +1,95 @@
+// Docker's JSON shapes, made in one place from the engine's records (docs.docker.com/reference/api/
+// engine/: ContainerInspectResponse, ContainerSummary, ExecInspectResponse, EventMessage, ErrorResponse).
+import { ApiError } from './errors.js';
+import type { ExecRecord } from './container.js';
+import { humanDuration } from './humanize.js';
+import type { ContainerRecord } from './state.js';
+
+/** A stepped container's step, for ps and inspect: 1-based, of the plan's steps. */
+export interface StepView {
+  Index: number;
+  Total: number;
+  Id: string;
+  Title: string;
+  Paused: boolean;
+  Pid: number;
+  Applied: string[];
+  Network?: unknown;
+}
+
+/** GET /containers/{id}/json: docker inspect's shape, plus what nsx can show of the live process (Nsx). */
+export function inspectShape(r: ContainerRecord, facts: Record<string, unknown>, step?: StepView): Record<string, unknown> {
+  const s = r.State;
+  const o = r.Root?.overlay;
+  return {
+    Id: r.Id,
+    Created: r.Created,
+    Path: r.Path,
+    Args: r.Args,
+    State: { Status: s.Status, Running: s.Status === 'running', Paused: false, Restarting: s.Status === 'restarting', OOMKilled: s.OOMKilled, Dead: false, Pid: s.Pid, ExitCode: s.ExitCode, Error: s.Error, StartedAt: s.StartedAt, FinishedAt: s.FinishedAt },
+    Image: r.Image,
+    LogPath: r.LogPath,
+    ...(r.Root ? { GraphDriver: { Name: o ? 'overlay2' : 'copy', Data: o ? { LowerDir: o.lowerdirs.join(':'), UpperDir: o.upper, WorkDir: o.work, MergedDir: o.target } : { RootDir: r.Root.path } } } : {}),
+    Name: `/${r.Name}`,
+    RestartCount: r.RestartCount ?? 0,
+    HostConfig: r.HostConfig,
+    Config: r.Config,
+    Nsx: { ...facts, ...(step ? { Step: step } : {}) },
+  };
+}
+
+/** GET /containers/json: one row of docker ps. */
+export function listShape(r: ContainerRecord, step: StepView | undefined, now = Date.now()): Record<string, unknown> {
+  return {
+    Id: r.Id,
+    Names: [`/${r.Name}`],
+    Image: r.Image || r.Rootfs,
+    ImageID: '',
+    Command: [r.Path, ...r.Args].join(' '),
+    Created: Math.floor(Date.parse(r.Created) / 1000),
+    Ports: [],
+    Labels: {},
+    State: r.State.Status,
+    Status: statusText(r, now, step),
+    HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'none' },
+  };
+}
+
+/** Docker's STATUS column: "Up 3 seconds", "Exited (7) 2 seconds ago", "Created". */
+export function statusText(r: ContainerRecord, now = Date.now(), step?: { Index: number; Total: number; Id: string; Paused: boolean }): string {
+  const s = r.State;
+  if (step && s.Status === 'created') return `Created, ${step.Paused ? 'paused before' : 'applying'} step ${step.Index}/${step.Total} (${step.Id})`;
+  if (s.Status === 'running') return `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
+  if (s.Status === 'exited') return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+  if (s.Status === 'restarting') return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+  if (s.Status === 'removing') return 'Removal In Progress';
+  return 'Created';
+}
+
+/** GET /exec/{id}/json. */
+export function execShape(record: ExecRecord): Omit<ExecRecord, 'Body'> & { CanRemove: boolean } {
+  const { Body: _body, ...shown } = record;
+  return { ...shown, CanRemove: false };
+}
+
+/** GET /events: one container event (create, start, kill, die, oom, restart, destroy, exec_*). */
+export function eventShape(r: ContainerRecord, Action: string, extra: Record<string, string> = {}, now = Date.now()): Record<string, unknown> {
+  return {
+    Type: 'container',
+    Action,
+    status: Action,
+    id: r.Id,
+    from: r.Image || r.Rootfs,
+    Actor: { ID: r.Id, Attributes: { image: r.Image || r.Rootfs || '', name: r.Name, ...extra } },
+    scope: 'local',
+    time: Math.floor(now / 1000),
+    timeNano: now * 1e6,
+  };
+}
+
+/** docker's error body, {"message": ...}, with nsx's hint for a learner; anything not an ApiError is
+ *  the engine's own failure (500), said as one. */
+export function errorShape(e: unknown): { status: number; body: { message: string; hint?: string } } {
+  if (e instanceof ApiError) return { status: e.status, body: { message: e.message, ...(e.hint ? { hint: e.hint } : {}) } };
+  return { status: 500, body: { message: `the engine failed (a bug in namespace-explorer): ${(e as Error)?.stack ?? e}` } };
+}
