@@ -1,6 +1,6 @@
 // nsx: the command line. An explicit list of yargs command modules; handlers import their heavy
 // modules lazily so `nsx --help` stays fast.
-import yargs, { type Argv, type CommandModule } from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { createCommand, markCommandStart, runCommand } from './run/index.js';
 import { doctorCommand } from './doctor/index.js';
 import { pullCommand } from './pull/index.js';
@@ -11,13 +11,9 @@ import { tagCommand } from './tag/index.js';
 import { imageCommand } from './image/index.js';
 import { checkCommand, learnCommand, lessonCommand, progressCommand } from './learn/index.js';
 import { engineCommands } from './engine/index.js';
+import { UsageError, type AnyCommand, type ExitHolder } from './types.js';
 
-/** Set by a handler: the process's exit status. */
-export interface ExitHolder {
-  exitCode: number;
-}
-
-export const commands = (exit: ExitHolder): CommandModule<object, any>[] => [
+export const commands = (exit: ExitHolder): AnyCommand[] => [
   learnCommand(exit),
   lessonCommand(exit),
   checkCommand(exit),
@@ -52,8 +48,6 @@ export function buildCli(argv: string[], exit: ExitHolder): Argv {
     .version()
     .help();
 }
-
-export class UsageError extends Error {}
 
 /** Runs the CLI and returns the exit status (docker's: 125 for nsx's own errors). */
 export async function runCli(argv: string[]): Promise<number> {
