@@ -1,6 +1,6 @@
 // nsx: the command line. An explicit list of yargs command modules; handlers import their heavy
 // modules lazily so `nsx --help` stays fast.
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { createCommand, markCommandStart, runCommand } from './run/index.js';
 import { doctorCommand } from './doctor/index.js';
 import { pullCommand } from './pull/index.js';
@@ -12,6 +12,7 @@ import { imageCommand } from './image/index.js';
 import { checkCommand, learnCommand, lessonCommand, progressCommand } from './learn/index.js';
 import { engineCommands } from './engine/index.js';
 import { UsageError, type AnyCommand, type ExitHolder } from './types.js';
+import { loadYargs } from './yargs.js';
 
 export const commands = (exit: ExitHolder): AnyCommand[] => [
   learnCommand(exit),
@@ -30,7 +31,8 @@ export const commands = (exit: ExitHolder): AnyCommand[] => [
   ...engineCommands(exit),
 ];
 
-export function buildCli(argv: string[], exit: ExitHolder): Argv {
+export async function buildCli(argv: string[], exit: ExitHolder): Promise<Argv> {
+  const yargs = await loadYargs();
   return yargs(markCommandStart(argv))
     .scriptName('nsx')
     .usage('$0 <command> [options]\n\nnamespace-explorer: watch a real container being built, one Linux kernel feature at a time.')
@@ -53,7 +55,7 @@ export function buildCli(argv: string[], exit: ExitHolder): Argv {
 export async function runCli(argv: string[]): Promise<number> {
   const exit: ExitHolder = { exitCode: 0 };
   try {
-    await buildCli(argv, exit).parseAsync();
+    await (await buildCli(argv, exit)).parseAsync();
     return exit.exitCode;
   } catch (e) {
     const { NsxError } = await import('../runtime/errors.js');
