@@ -12,7 +12,7 @@ import { imageCommand } from './image/index.js';
 import { checkCommand, learnCommand, lessonCommand, progressCommand } from './learn/index.js';
 import { engineCommands } from './engine/index.js';
 import { UsageError, type AnyCommand, type ExitHolder } from './types.js';
-import { loadYargs } from './yargs.js';
+import { loadYargs, withoutHelpCache } from './yargs.js';
 
 export const commands = (exit: ExitHolder): AnyCommand[] => [
   learnCommand(exit),
@@ -33,7 +33,7 @@ export const commands = (exit: ExitHolder): AnyCommand[] => [
 
 export async function buildCli(argv: string[], exit: ExitHolder): Promise<Argv> {
   const yargs = await loadYargs();
-  return yargs(markCommandStart(argv))
+  return withoutHelpCache(yargs(markCommandStart(argv)))
     .scriptName('nsx')
     .usage('$0 <command> [options]\n\nnamespace-explorer: watch a real container being built, one Linux kernel feature at a time.')
     .command(commands(exit))

@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type yargs from 'yargs';
+import type { Argv } from 'yargs';
 
 /** yargs' default export: makes a parser for the given arguments. */
 export type YargsFactory = typeof yargs;
@@ -87,4 +88,17 @@ export async function loadYargs(): Promise<YargsFactory> {
   const { load } = yargsResolver();
   const [factory, shim] = await Promise.all([load('./build/lib/yargs-factory.js'), platformShim()]);
   return (factory as { YargsFactory: (shim: object) => YargsFactory }).YargsFactory(shim);
+}
+
+/**
+ * After starting a command's handler, yargs lays out that command's help and keeps it
+ * (cacheHelpMessage, called in yargs/build/lib/command.js), so that a failure of the handler can show
+ * the command's help instead of the top level's. For `nsx run` that is its forty options through
+ * cliui and string-width, on every run. nsx never shows help on a failure (its .fail() throws and
+ * runCli prints "See 'nsx --help'"), so the help is laid out only when --help asks for it.
+ */
+export function withoutHelpCache<T>(argv: Argv<T>): Argv<T> {
+  type Internal = { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } };
+  (argv as unknown as Internal).getInternalMethods().getUsageInstance().cacheHelpMessage = () => undefined;
+  return argv;
 }
