@@ -41,7 +41,8 @@ function once({ name, cmd, args, env }) {
   const r = spawnSync(timed[0], timed[1], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   const wall = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`${name}: exit ${r.status ?? r.signal}: ${r.stderr}`);
-  const cpu = timed[0] === TIME ? String(r.stderr).trim().split('\n').at(-1).split(' ').reduce((a, x) => a + Number(x) * 1000, 0) : NaN;
+  const last = String(r.stderr).trim().split('\n').at(-1); // GNU time's "%U %S", after the command's own stderr
+  const cpu = timed[0] === TIME ? last.split(' ').reduce((a, x) => a + Number(x) * 1000, 0) : NaN;
   return { wall, cpu };
 }
 
@@ -55,7 +56,8 @@ function measure(cases) {
   for (const c of cases) for (let i = 0; i < WARMUP; i++) once(c);
   const runs = cases.map(() => []);
   for (let i = 0; i < N; i++) cases.forEach((c, j) => runs[j].push(once(c)));
-  return new Map(cases.map((c, j) => [c.name, { wall: median(runs[j].map((r) => r.wall)), cpu: median(runs[j].map((r) => r.cpu)) }]));
+  const medians = (rs) => ({ wall: median(rs.map((r) => r.wall)), cpu: median(rs.map((r) => r.cpu)) });
+  return new Map(cases.map((c, j) => [c.name, medians(runs[j])]));
 }
 
 function report(title, results, base) {
@@ -78,8 +80,11 @@ const cases = [node, version];
 const rootfs = join(root, 'sandbox', 'rootfs', 'busybox');
 const runRootfs = 'nsx run --rm --rootfs R /bin/true';
 if (isRoot) {
-  if (!existsSync(join(rootfs, 'bin', 'true'))) execFileSync('bash', [join(root, 'sandbox', 'build-busybox-rootfs.sh')], { stdio: 'inherit' });
-  cases.push({ name: runRootfs, cmd: process.execPath, args: [nsx, 'run', '--rm', '--rootfs', rootfs, '/bin/true'] });
+  if (!existsSync(join(rootfs, 'bin', 'true'))) {
+    execFileSync('bash', [join(root, 'sandbox', 'build-busybox-rootfs.sh')], { stdio: 'inherit' });
+  }
+  const args = [nsx, 'run', '--rm', '--rootfs', rootfs, '/bin/true'];
+  cases.push({ name: runRootfs, cmd: process.execPath, args });
 }
 const start = measure(cases);
 report('Start-up', start, node.name);
@@ -101,14 +106,21 @@ async function againstDocker() {
   };
   let engine;
   try {
-    execFileSync(process.execPath, [join(root, 'scripts', 'build-sandbox-images.mjs'), '--out', join(dir, 'oci'), '--load'], {
+    const images = join(root, 'scripts', 'build-sandbox-images.mjs');
+    execFileSync(process.execPath, [images, '--out', join(dir, 'oci'), '--load'], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     mkdirSync(join(dir, 'engine'), { mode: 0o711 });
-    engine = spawn(process.execPath, [join(root, 'dist', 'src', 'engine', 'nsxd.js')], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    const nsxd = join(root, 'dist', 'src', 'engine', 'nsxd.js');
+    engine = spawn(process.execPath, [nsxd], { env: { ...process.env, ...env }, stdio: 'ignore' });
     await untilAnswers(env.NSX_ENGINE_SOCKET);
-    const viaNsx = { name: 'nsx run --rm busybox true', cmd: process.execPath, args: [nsx, 'run', '--rm', 'busybox', 'true'], env };
+    const viaNsx = {
+      name: 'nsx run --rm busybox true',
+      cmd: process.execPath,
+      args: [nsx, 'run', '--rm', 'busybox', 'true'],
+      env,
+    };
     const viaDocker = {
       name: 'docker run --rm busybox true',
       cmd: DOCKER,
