@@ -1,6 +1,6 @@
 // nsx: the command line. An explicit list of yargs command modules; handlers import their heavy
 // modules lazily so `nsx --help` stays fast.
-import yargs, { type Argv, type CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
 import { createCommand, markCommandStart, runCommand } from './run/index.js';
 import { doctorCommand } from './doctor/index.js';
 import { pullCommand } from './pull/index.js';
@@ -11,13 +11,10 @@ import { tagCommand } from './tag/index.js';
 import { imageCommand } from './image/index.js';
 import { checkCommand, learnCommand, lessonCommand, progressCommand } from './learn/index.js';
 import { engineCommands } from './engine/index.js';
+import { UsageError, type AnyCommand, type ExitHolder } from './types.js';
+import { loadYargs, withoutHelpCache } from './yargs.js';
 
-/** Set by a handler: the process's exit status. */
-export interface ExitHolder {
-  exitCode: number;
-}
-
-export const commands = (exit: ExitHolder): CommandModule<object, any>[] => [
+export const commands = (exit: ExitHolder): AnyCommand[] => [
   learnCommand(exit),
   lessonCommand(exit),
   checkCommand(exit),
@@ -34,8 +31,9 @@ export const commands = (exit: ExitHolder): CommandModule<object, any>[] => [
   ...engineCommands(exit),
 ];
 
-export function buildCli(argv: string[], exit: ExitHolder): Argv {
-  return yargs(markCommandStart(argv))
+export async function buildCli(argv: string[], exit: ExitHolder): Promise<Argv> {
+  const yargs = await loadYargs();
+  return withoutHelpCache(yargs(markCommandStart(argv)))
     .scriptName('nsx')
     .usage('$0 <command> [options]\n\nnamespace-explorer: watch a real container being built, one Linux kernel feature at a time.')
     .command(commands(exit))
@@ -53,13 +51,11 @@ export function buildCli(argv: string[], exit: ExitHolder): Argv {
     .help();
 }
 
-export class UsageError extends Error {}
-
 /** Runs the CLI and returns the exit status (docker's: 125 for nsx's own errors). */
 export async function runCli(argv: string[]): Promise<number> {
   const exit: ExitHolder = { exitCode: 0 };
   try {
-    await buildCli(argv, exit).parseAsync();
+    await (await buildCli(argv, exit)).parseAsync();
     return exit.exitCode;
   } catch (e) {
     const { NsxError } = await import('../runtime/errors.js');

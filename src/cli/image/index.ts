@@ -1,6 +1,6 @@
 // nsx image: docker image — inspect, and the other verbs under their `docker image` names.
 import type { CommandModule } from 'yargs';
-import type { ExitHolder } from '../main.js';
+import { lazyCommand, type ExitHolder } from '../types.js';
 import { imagesCommand } from '../images/index.js';
 import { pullCommand } from '../pull/index.js';
 import { pushCommand } from '../push/index.js';
@@ -11,16 +11,12 @@ export interface InspectArgs {
   images: string[];
 }
 
-export function imageInspectCommand(exit: ExitHolder): CommandModule<object, InspectArgs> {
-  return {
+export function imageInspectCommand(exit: ExitHolder) {
+  return lazyCommand(exit, {
     command: 'inspect <images..>',
     describe: 'Show an image as JSON (docker image inspect)',
-    builder: (y) => y.positional('images', { type: 'string', array: true, demandOption: true, describe: 'NAME[:TAG], NAME@DIGEST or IMAGE ID' }) as any,
-    handler: async (args) => {
-      const { inspectHandler } = await import('./handlers.js');
-      exit.exitCode = inspectHandler(args);
-    },
-  };
+    builder: (y) => y.positional('images', { type: 'string', array: true, demandOption: true, describe: 'NAME[:TAG], NAME@DIGEST or IMAGE ID' }),
+  }, () => import('./handlers.js'), (h) => h.inspectHandler);
 }
 
 export function imageCommand(exit: ExitHolder): CommandModule<object, object> {
@@ -30,12 +26,12 @@ export function imageCommand(exit: ExitHolder): CommandModule<object, object> {
     builder: (y) =>
       y
         .command(imageInspectCommand(exit))
-        .command(imagesCommand(exit, ['ls [repository]', 'list [repository]'] as unknown as string))
+        .command(imagesCommand(exit, ['ls [repository]', 'list [repository]']))
         .command(pullCommand(exit))
         .command(pushCommand(exit))
         .command(rmiCommand(exit, 'rm <images..>'))
         .command(tagCommand(exit))
-        .demandCommand(1, 'Name an image command: nsx image inspect|ls|pull|push|rm|tag') as any,
+        .demandCommand(1, 'Name an image command: nsx image inspect|ls|pull|push|rm|tag'),
     handler: () => undefined,
   };
 }

@@ -1,6 +1,5 @@
 // nsx images: docker images — the images in the store, as docker's table.
-import type { CommandModule } from 'yargs';
-import type { ExitHolder } from '../main.js';
+import { lazyCommand, type ExitHolder } from '../types.js';
 
 export interface ImagesArgs {
   repository?: string;
@@ -10,8 +9,8 @@ export interface ImagesArgs {
   'no-trunc'?: boolean;
 }
 
-export function imagesCommand(exit: ExitHolder, command = 'images [repository]'): CommandModule<object, ImagesArgs> {
-  return {
+export function imagesCommand(exit: ExitHolder, command: string | readonly string[] = 'images [repository]') {
+  return lazyCommand(exit, {
     command,
     describe: 'List the images in the store',
     builder: (y) =>
@@ -22,10 +21,6 @@ export function imagesCommand(exit: ExitHolder, command = 'images [repository]')
           quiet: { alias: 'q', type: 'boolean', describe: 'Only image IDs' },
           digests: { type: 'boolean', describe: 'Show digests' },
           'no-trunc': { type: 'boolean', describe: "Don't truncate output" },
-        }) as any,
-    handler: async (args) => {
-      const { imagesHandler } = await import('../image/handlers.js');
-      exit.exitCode = imagesHandler(args);
-    },
-  };
+        }),
+  }, () => import('../image/handlers.js'), (h) => h.imagesHandler);
 }

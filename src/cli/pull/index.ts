@@ -1,6 +1,5 @@
 // nsx pull: docker pull — download an image (or a newer one) from a registry into the store.
-import type { CommandModule } from 'yargs';
-import type { ExitHolder } from '../main.js';
+import { lazyCommand, type ExitHolder } from '../types.js';
 
 export interface PullArgs {
   name: string;
@@ -8,8 +7,8 @@ export interface PullArgs {
   platform?: string;
 }
 
-export function pullCommand(exit: ExitHolder, command = 'pull <name>'): CommandModule<object, PullArgs> {
-  return {
+export function pullCommand(exit: ExitHolder, command: string | readonly string[] = 'pull <name>') {
+  return lazyCommand(exit, {
     command,
     describe: 'Download an image from a registry (NAME[:TAG|@DIGEST])',
     builder: (y) =>
@@ -20,10 +19,6 @@ export function pullCommand(exit: ExitHolder, command = 'pull <name>'): CommandM
           platform: { type: 'string', describe: 'Pick this platform from a multi-platform image, e.g. linux/arm64' },
         })
         .example('nsx pull busybox', 'docker.io/library/busybox:latest (or the first search registry that has it)')
-        .example('nsx pull localhost:5000/hello:1.0', 'From a local registry, plain HTTP on loopback') as any,
-    handler: async (args) => {
-      const { pullHandler } = await import('../image/handlers.js');
-      exit.exitCode = await pullHandler(args);
-    },
-  };
+        .example('nsx pull localhost:5000/hello:1.0', 'From a local registry, plain HTTP on loopback'),
+  }, () => import('../image/handlers.js'), (h) => h.pullHandler);
 }

@@ -5,12 +5,11 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { NsxError } from '../../runtime/errors.js';
 import type { RuntimeEvent } from '../../runtime/events.js';
 import { isRealRoot } from '../../runtime/host.js';
-import { specFromRunOptions } from '../../runtime/options.js';
+import type { ContainerSpec } from '../../runtime/spec.js';
 import { planContainer } from '../../runtime/make.js';
 import { Container } from '../../runtime/runtime.js';
 import { startShimEarly, type Shim } from '../../runtime/shim.js';
 import { loadSeccomp } from '../../runtime/seccomp-host.js';
-import { makeChalk, renderEvent } from '../../render/terminal.js';
 import type { RunImage } from './image.js';
 import type { RunArgs } from './index.js';
 
@@ -95,9 +94,11 @@ async function runSpec(
   const early = startShimEarly('inherit');
   let container: Container;
   let events: ReturnType<typeof eventWriter> | undefined;
-  let spec: ReturnType<typeof specFromRunOptions>;
+  let spec: ContainerSpec;
   try {
-    ({ spec, container, events } = prepare(a, command, root, image, early.shim));
+    // The terminal renderer (and chalk) only for --trace: a plain run prints nothing of its own.
+    const render = a.trace ? await import('../../render/terminal.js') : undefined;
+    ({ spec, container, events } = prepare(a, command, root, image, early.shim, render));
   } catch (e) {
     early.cancel();
     throw e;
@@ -119,7 +120,14 @@ async function runSpec(
 }
 
 /** Spec, plan and container, with renderers attached; throws (having created nothing) on bad options. */
-function prepare(a: RunArgs, command: string[], root: boolean, image: RunImage | undefined, shim: Promise<Shim>) {
+function prepare(
+  a: RunArgs,
+  command: string[],
+  root: boolean,
+  image: RunImage | undefined,
+  shim: Promise<Shim>,
+  render: typeof import('../../render/terminal.js') | undefined,
+) {
   const { spec, plan } = planContainer({
     rootfs: a.rootfs,
     image: image?.run,
@@ -145,10 +153,12 @@ function prepare(a: RunArgs, command: string[], root: boolean, image: RunImage |
   }, image?.view); // an overlay root is empty on the host until the rootfs step mounts it: planned from the layers
   const container = new Container(spec, plan, 'inherit', !!(a.trace || a.events), undefined, shim);
   const total = plan.length;
-  const c = makeChalk(process.stderr);
 
   const events = a.events ? eventWriter(a.events) : undefined;
   if (events) container.on(events.write);
-  if (a.trace) container.on((e) => process.stderr.write(renderEvent(e, total, c).map((l) => l + '\n').join('')));
+  if (render) {
+    const c = render.makeChalk(process.stderr);
+    container.on((e) => process.stderr.write(render.renderEvent(e, total, c).map((l) => l + '\n').join('')));
+  }
   return { spec, container, events };
 }

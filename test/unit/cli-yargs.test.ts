@@ -1,0 +1,70 @@
+// src/cli/yargs.ts: yargs made with a platform shim that loads the help layout (cliui, string-width)
+// only when help is printed. It must stay yargs' own shim in everything else.
+import { describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadYargs, platformShim } from '../../src/cli/yargs.js';
+
+const yargsDir = dirname(createRequire(import.meta.url).resolve('yargs'));
+const root = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+
+/** yargs' own ESM shim (what `import yargs from 'yargs'` is made with). */
+async function ownShim(): Promise<Record<string, unknown>> {
+  return (await import(pathToFileURL(join(yargsDir, 'lib', 'platform-shims', 'esm.mjs')).href)).default;
+}
+
+const shape = (o: Record<string, unknown>): string[] =>
+  Object.entries(o)
+    .flatMap(([k, v]) => {
+      const members = v && typeof v === 'object' && k !== 'y18n' ? Object.keys(v).map((m) => `${k}.${m}`) : [];
+      return [k, ...members];
+    })
+    .sort();
+
+describe('the yargs platform shim', () => {
+  it('has every member of yargs\' own ESM shim, and no other (a yargs upgrade that adds one fails here)', async () => {
+    expect(shape(await platformShim())).toEqual(shape(await ownShim()));
+  });
+
+  it('finds the same package.json for --version, the same locales and the same terminal width', async () => {
+    const ours = await platformShim();
+    const own = await ownShim();
+    expect(ours.mainFilename).toBe(own.mainFilename);
+    const columns = (shim: Record<string, unknown>) => (shim.process as { stdColumns: unknown }).stdColumns;
+    expect(columns(ours)).toBe(columns(own));
+    const say = (shim: Record<string, unknown>) => (shim.y18n as { __: (s: string) => string }).__('Show help');
+    expect(say(ours)).toBe(say(own));
+  });
+
+  it('parses as yargs itself does', async () => {
+    const ours = await loadYargs();
+    const own = (await import('yargs')).default;
+    const cli = (y: typeof own) =>
+      y(['-m', '64m', '--rm', 'sh', '-c', 'ls'])
+        .option('memory', { alias: 'm', type: 'string' })
+        .option('rm', { type: 'boolean' });
+    expect(await cli(ours).parseAsync()).toEqual(await cli(own).parseAsync());
+  });
+
+  // Help is laid out with require() of ES modules (cliui, string-width), which Node does (>= 20.19)
+  // and jest's module registry does not: so in a node of its own, on the built dist/.
+  it('lays out help as yargs itself does', () => {
+    const script = `
+      import own from 'yargs';
+      import { loadYargs } from ${JSON.stringify(pathToFileURL(join(root, 'dist', 'src', 'cli', 'yargs.js')).href)};
+      const cli = (y) => y([]).scriptName('nsx')
+        .usage('$0 <command>\\n\\nA long description that wraps at the width given to wrap, a long one.')
+        .command('run [command..]', 'Run a command')
+        .option('memory', { alias: 'm', type: 'string', describe: 'Memory limit, e.g. 64m: a long one that wraps' })
+        .wrap(60).epilogue('Docs: README.md').exitProcess(false).strict();
+      const [a, b] = [await cli(await loadYargs()).getHelp(), await cli(own).getHelp()];
+      process.stdout.write(JSON.stringify([a, b]));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const [ours, own] = JSON.parse(r.stdout) as [string, string];
+    expect(ours).toContain('Memory limit');
+    expect(ours).toBe(own);
+  });
+});
