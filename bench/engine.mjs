@@ -31,11 +31,14 @@ const engine = spawn(process.execPath, [join(root, 'dist', 'src', 'engine', 'nsx
 function api(method, path, body) {
   return new Promise((resolve, reject) => {
     const data = body && JSON.stringify(body);
-    const req = request({ socketPath: socket, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode, body: /^[[{]/.test(text) ? JSON.parse(text) : text }));
-    });
+    const req = request(
+      { socketPath: socket, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode, body: /^[[{]/.test(text) ? JSON.parse(text) : text }));
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });
@@ -65,7 +68,9 @@ try {
     await api('DELETE', `/containers/${id}`);
   }
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  console.log(`containers through the engine: ${(N / secs).toFixed(1)}/s (create + start + wait + rm of /bin/true, ${N} in turn; ${((secs / N) * 1000).toFixed(1)} ms each)`);
+  console.log(
+    `containers through the engine: ${(N / secs).toFixed(1)}/s (create + start + wait + rm of /bin/true, ${N} in turn; ${((secs / N) * 1000).toFixed(1)} ms each)`,
+  );
 
   global.gc?.();
   await new Promise((r) => setTimeout(r, 500));
@@ -78,9 +83,14 @@ try {
     rows.push([n, rssKiB()]);
   }
   console.log(`engine resident memory, idle: ${(base / 1024).toFixed(1)} MiB with none`);
-  for (const [n, kib] of rows) console.log(`  ${String(n).padStart(3)} running: ${(kib / 1024).toFixed(1)} MiB (+${((kib - base) / 1024 / n).toFixed(3)} MiB per container)`);
+  for (const [n, kib] of rows)
+    console.log(
+      `  ${String(n).padStart(3)} running: ${(kib / 1024).toFixed(1)} MiB (+${((kib - base) / 1024 / n).toFixed(3)} MiB per container)`,
+    );
   const per = (rows[2][1] - base) / 1024 / 100;
-  console.log(`goal: at most 1 MiB per container in the engine: ${per <= 1 ? 'met' : 'NOT met'} (${per.toFixed(3)} MiB)`);
+  console.log(
+    `goal: at most 1 MiB per container in the engine: ${per <= 1 ? 'met' : 'NOT met'} (${per.toFixed(3)} MiB)`,
+  );
   await Promise.all(ids.map((id) => api('DELETE', `/containers/${id}?force=1`)));
 } finally {
   engine.kill('SIGTERM');

@@ -30,14 +30,22 @@ if (!isRealRoot()) {
   console.error('bench: run as root (sudo npm run bench): it compares against runc and unshare as root');
   process.exit(1);
 }
-if (!existsSync(join(rootfs, 'bin', 'true'))) execFileSync('bash', [join(root, 'sandbox', 'build-busybox-rootfs.sh')], { stdio: 'inherit' });
+if (!existsSync(join(rootfs, 'bin', 'true')))
+  execFileSync('bash', [join(root, 'sandbox', 'build-busybox-rootfs.sh')], { stdio: 'inherit' });
 
 function container(command, extra = {}) {
   // As plain `nsx run` does: the shim started before the plan is built, no evidence collected
   // (nobody shows it), instructions pipelined.
   const early = startShimEarly('ignore');
   const spec = specFromRunOptions({ rootfs, command, loadSeccomp, root: true, ...extra });
-  return new Container(spec, buildPlan(spec, hostFacts(spec.root.path, compileForHost)), 'ignore', extra.observing ?? false, undefined, early.shim);
+  return new Container(
+    spec,
+    buildPlan(spec, hostFacts(spec.root.path, compileForHost)),
+    'ignore',
+    extra.observing ?? false,
+    undefined,
+    early.shim,
+  );
 }
 
 function check(r, what) {
@@ -48,12 +56,23 @@ function check(r, what) {
 // moment weighs on all of them alike; each ratio is also given per round (its spread: min–max).
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const contenders = [
-  ['nsx', 'nsx runtime (in-process, Docker defaults)', async () => {
-    const r = await container(['/bin/true']).run();
-    if (r.exitCode !== 0) throw new Error(`nsx run failed: ${r.error?.message}`);
-  }],
-  ['unshare', 'unshare -fpmuin chroot (no cgroup/seccomp)', async () =>
-    check(spawnSync('unshare', ['--fork', '--pid', '--mount', '--uts', '--ipc', '--net', 'chroot', rootfs, '/bin/true']), 'unshare')],
+  [
+    'nsx',
+    'nsx runtime (in-process, Docker defaults)',
+    async () => {
+      const r = await container(['/bin/true']).run();
+      if (r.exitCode !== 0) throw new Error(`nsx run failed: ${r.error?.message}`);
+    },
+  ],
+  [
+    'unshare',
+    'unshare -fpmuin chroot (no cgroup/seccomp)',
+    async () =>
+      check(
+        spawnSync('unshare', ['--fork', '--pid', '--mount', '--uts', '--ipc', '--net', 'chroot', rootfs, '/bin/true']),
+        'unshare',
+      ),
+  ],
 ];
 let bundle;
 if (spawnSync('runc', ['--version']).status === 0) {
@@ -65,7 +84,15 @@ if (spawnSync('runc', ['--version']).status === 0) {
   config.process.terminal = false;
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
   let i = 0;
-  contenders.push(['runc', 'runc run (its default spec)', async () => check(spawnSync('runc', ['run', '--bundle', bundle, `nsx-bench-${process.pid}-${i++}`], { encoding: 'utf8' }), 'runc')]);
+  contenders.push([
+    'runc',
+    'runc run (its default spec)',
+    async () =>
+      check(
+        spawnSync('runc', ['run', '--bundle', bundle, `nsx-bench-${process.pid}-${i++}`], { encoding: 'utf8' }),
+        'runc',
+      ),
+  ]);
 }
 
 console.log(`1. /bin/true in a container, mean of ${N} runs (${ROUNDS} rounds, taking turns)`);
@@ -85,7 +112,10 @@ try {
 }
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const spread = (xs, digits) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
-for (const [key, label] of contenders) console.log(`  ${label.padEnd(44)} ${mean(perRound[key]).toFixed(2).padStart(8)} ms  (rounds ${spread(perRound[key], 1)})`);
+for (const [key, label] of contenders)
+  console.log(
+    `  ${label.padEnd(44)} ${mean(perRound[key]).toFixed(2).padStart(8)} ms  (rounds ${spread(perRound[key], 1)})`,
+  );
 if (!bundle) console.log('  runc: not installed (apt-get install runc) — skipped');
 const ratio = (a, b) => [mean(perRound[a]) / mean(perRound[b]), perRound[a].map((x, i) => x / perRound[b][i])];
 const [toUnshare, toUnshareRounds] = ratio('nsx', 'unshare');
@@ -95,7 +125,7 @@ if (bundle) {
   console.log(`  ratio nsx / runc: ${toRunc.toFixed(2)}  (rounds ${spread(toRuncRounds, 2)})  (goal ≤ 0.50)`);
 }
 
-console.log('\n2. the shim\'s resident memory, paused before exec');
+console.log("\n2. the shim's resident memory, paused before exec");
 {
   const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
   let readings;
@@ -130,5 +160,6 @@ console.log('\n3. the slowest step (apply + observe), mean of 5 runs');
   }
   const sorted = [...totals].sort((a, b) => b[1] - a[1]);
   const all = sorted.reduce((s, [, ms]) => s + ms, 0);
-  for (const [id, ms] of sorted.slice(0, 5)) console.log(`  ${id.padEnd(16)} ${ms.toFixed(2).padStart(8)} ms  (${((ms / all) * 100).toFixed(0)}% of all steps)`);
+  for (const [id, ms] of sorted.slice(0, 5))
+    console.log(`  ${id.padEnd(16)} ${ms.toFixed(2).padStart(8)} ms  (${((ms / all) * 100).toFixed(0)}% of all steps)`);
 }

@@ -49,8 +49,12 @@ try {
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const ratio = median(nsxTimes) / median(tarTimes);
-  console.log(`tar -xzf        median ${median(tarTimes).toFixed(2)} s  (${tarTimes.map((t) => t.toFixed(2)).join(', ')})`);
-  console.log(`nsx extractLayer median ${median(nsxTimes).toFixed(2)} s  (${nsxTimes.map((t) => t.toFixed(2)).join(', ')})`);
+  console.log(
+    `tar -xzf        median ${median(tarTimes).toFixed(2)} s  (${tarTimes.map((t) => t.toFixed(2)).join(', ')})`,
+  );
+  console.log(
+    `nsx extractLayer median ${median(nsxTimes).toFixed(2)} s  (${nsxTimes.map((t) => t.toFixed(2)).join(', ')})`,
+  );
   console.log(`ratio ${ratio.toFixed(2)}× tar (goal: at most 1.25×) ${ratio <= 1.25 ? 'ok' : 'MISSED'}`);
 } finally {
   rmSync(work, { recursive: true, force: true });

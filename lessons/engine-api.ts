@@ -11,7 +11,8 @@ import { socketPath } from '../src/engine/config.js';
 /** The body as shown: cut into lines of at most `width` characters (the engine sends one line). */
 export function folded(body: string, width = 74): string[] {
   const out: string[] = [];
-  for (const line of body.replace(/\n$/, '').split('\n')) for (let i = 0; i < Math.max(line.length, 1); i += width) out.push(line.slice(i, i + width));
+  for (const line of body.replace(/\n$/, '').split('\n'))
+    for (let i = 0; i < Math.max(line.length, 1); i += width) out.push(line.slice(i, i + width));
   return out;
 }
 
@@ -32,7 +33,18 @@ async function main(argv: string[]): Promise<number> {
   const socket = socketPath();
   const request = requestText(method.toUpperCase(), path, body);
   const [head] = request.split('\r\n\r\n');
-  process.stdout.write(`* connect(unix:${socket})\n${head.split('\r\n').map((l) => `> ${l}`).join('\n')}\n>\n${body !== undefined ? folded(body).map((l) => `> ${l}`).join('\n') + '\n' : ''}`);
+  process.stdout.write(
+    `* connect(unix:${socket})\n${head
+      .split('\r\n')
+      .map((l) => `> ${l}`)
+      .join('\n')}\n>\n${
+      body !== undefined
+        ? folded(body)
+            .map((l) => `> ${l}`)
+            .join('\n') + '\n'
+        : ''
+    }`,
+  );
   const reply = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     // Written, not ended: the engine closes the connection after its reply (HTTP/1.0).
@@ -41,7 +53,9 @@ async function main(argv: string[]): Promise<number> {
     s.on('end', () => resolve(Buffer.concat(chunks)));
     s.on('error', reject);
   }).catch((e: NodeJS.ErrnoException) => {
-    process.stderr.write(`engine-api: connect(${socket}): ${e.code ?? e.message} — is the engine running? (nsx engine status)\n`);
+    process.stderr.write(
+      `engine-api: connect(${socket}): ${e.code ?? e.message} — is the engine running? (nsx engine status)\n`,
+    );
     return undefined;
   });
   if (!reply) return 1;
@@ -49,10 +63,16 @@ async function main(argv: string[]): Promise<number> {
   const split = text.indexOf('\r\n\r\n');
   const replyHead = split < 0 ? text : text.slice(0, split);
   const replyBody = split < 0 ? '' : text.slice(split + 4);
-  process.stdout.write(`${replyHead.split('\r\n').map((l) => `< ${l}`).join('\n')}\n<\n`);
+  process.stdout.write(
+    `${replyHead
+      .split('\r\n')
+      .map((l) => `< ${l}`)
+      .join('\n')}\n<\n`,
+  );
   if (replyBody) process.stdout.write(folded(replyBody).join('\n') + '\n');
   const status = Number(/^HTTP\/\d\.\d (\d{3})/.exec(replyHead)?.[1] ?? 0);
   return status >= 200 && status < 400 ? 0 : 1;
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) process.exitCode = await main(process.argv.slice(2));
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!))
+  process.exitCode = await main(process.argv.slice(2));

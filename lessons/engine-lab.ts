@@ -33,17 +33,27 @@ export async function serveImage(repo: string, image: BuiltImage, log: string): 
     const path = (req.url ?? '/').split('?')[0];
     const answer = (status: number, body: Buffer | string, headers: Record<string, string> = {}) => {
       writeFileSync(log, `${req.method} ${path} ${status}\n`, { flag: 'a' });
-      res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', 'Content-Length': String(Buffer.byteLength(body)), ...headers });
+      res.writeHead(status, {
+        'Docker-Distribution-API-Version': 'registry/2.0',
+        'Content-Length': String(Buffer.byteLength(body)),
+        ...headers,
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
-    const notFound = (code: string) => answer(404, JSON.stringify({ errors: [{ code, message: `${code.toLowerCase().replace(/_/g, ' ')}` }] }), { 'Content-Type': 'application/json' });
+    const notFound = (code: string) =>
+      answer(404, JSON.stringify({ errors: [{ code, message: `${code.toLowerCase().replace(/_/g, ' ')}` }] }), {
+        'Content-Type': 'application/json',
+      });
     if (req.method !== 'GET' && req.method !== 'HEAD') return answer(405, '');
     if (path === '/v2/' || path === '/v2') return answer(200, '{}', { 'Content-Type': 'application/json' });
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path);
     if (!m || m[1] !== repo) return notFound('NAME_UNKNOWN');
     if (m[2] === 'manifests') {
       if (m[3] !== tag && m[3] !== image.manifestBlob.digest) return notFound('MANIFEST_UNKNOWN');
-      return answer(200, image.manifestBlob.bytes, { 'Content-Type': image.manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', 'Docker-Content-Digest': image.manifestBlob.digest });
+      return answer(200, image.manifestBlob.bytes, {
+        'Content-Type': image.manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+        'Docker-Content-Digest': image.manifestBlob.digest,
+      });
     }
     const blob = blobs.get(m[3]);
     if (!blob) return notFound('BLOB_UNKNOWN');
@@ -85,7 +95,10 @@ async function stopEngine(pid: number): Promise<void> {
 /** The children of process ppid (an engine's: the shim's supervisors of its running containers). */
 function childrenOf(ppid: number): number[] {
   const r = spawnSync('ps', ['-o', 'pid=', '--ppid', String(ppid)], { encoding: 'utf8' });
-  return (r.stdout ?? '').split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+  return (r.stdout ?? '')
+    .split('\n')
+    .map((l) => Number(l.trim()))
+    .filter((n) => n > 0);
 }
 
 /** The machine's engine, for a lesson's check (run-flow, engine-cli): a client if it answers its
@@ -97,9 +110,17 @@ export async function reachEngine(then = ''): Promise<{ client: EngineClient } |
   try {
     up = await client.ping();
   } catch (e) {
-    return { fail: { ok: false, message: `The engine is there but did not let this check in (${(e as Error).message}): run the check with sudo.` } };
+    return {
+      fail: {
+        ok: false,
+        message: `The engine is there but did not let this check in (${(e as Error).message}): run the check with sudo.`,
+      },
+    };
   }
-  if (!up) return { fail: { ok: false, message: `No engine answers on ${client.socket}: start it (sudo nsx engine start)${then}.` } };
+  if (!up)
+    return {
+      fail: { ok: false, message: `No engine answers on ${client.socket}: start it (sudo nsx engine start)${then}.` },
+    };
   return { client };
 }
 

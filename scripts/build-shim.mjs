@@ -28,7 +28,9 @@ if (r.error && r.error.code === 'ENOENT') {
 }
 if (r.status !== 0) r = spawnSync(cc, flags, { stdio: ['ignore', 'inherit', 'inherit'] });
 if (r.status !== 0) {
-  console.error('nsx: building shim/nsx-shim.c failed (compiler output above).\n  Fix: install build-essential and the C library headers (libc6-dev).');
+  console.error(
+    'nsx: building shim/nsx-shim.c failed (compiler output above).\n  Fix: install build-essential and the C library headers (libc6-dev).',
+  );
   process.exit(1);
 }
 console.log('nsx: built shim/nsx-shim');

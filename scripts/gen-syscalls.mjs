@@ -47,7 +47,9 @@ function fail(message) {
 
 function readHeader(path) {
   if (!existsSync(path)) {
-    fail(`${path}: no such file.\n  Fix: install the kernel UAPI headers (Debian/Ubuntu: sudo apt-get install linux-libc-dev).`);
+    fail(
+      `${path}: no such file.\n  Fix: install the kernel UAPI headers (Debian/Ubuntu: sudo apt-get install linux-libc-dev).`,
+    );
   }
   return readFileSync(path, 'utf8');
 }
@@ -55,7 +57,10 @@ function readHeader(path) {
 /** Joins backslash-continued lines and drops comments, keeping one logical line per entry. */
 function logicalLines(text) {
   const noComments = text.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, '');
-  return noComments.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim());
+  return noComments
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim());
 }
 
 /** Evaluates a #if expression: integers, names, defined(X), !, ==, !=, &&, ||, parentheses. */
@@ -144,7 +149,11 @@ function preprocess(path, predefined) {
       case 'ifndef': {
         const parentLive = live();
         const v =
-          directive === 'if' ? evalCondition(rest, macros, where) : directive === 'ifdef' ? rest in macros : !(rest in macros);
+          directive === 'if'
+            ? evalCondition(rest, macros, where)
+            : directive === 'ifdef'
+              ? rest in macros
+              : !(rest in macros);
         stack.push({ live: v, taken: v, parentLive });
         break;
       }
@@ -234,11 +243,19 @@ const NEWER = [
   ['cachestat', 451], // 6.5
   ['fchmodat2', 452], // 6.6
   ['map_shadow_stack', 453], // 6.6
-  ['futex_wake', 454], ['futex_wait', 455], ['futex_requeue', 456], // 6.7
-  ['statmount', 457], ['listmount', 458], // 6.8
-  ['lsm_get_self_attr', 459], ['lsm_set_self_attr', 460], ['lsm_list_modules', 461], // 6.8
+  ['futex_wake', 454],
+  ['futex_wait', 455],
+  ['futex_requeue', 456], // 6.7
+  ['statmount', 457],
+  ['listmount', 458], // 6.8
+  ['lsm_get_self_attr', 459],
+  ['lsm_set_self_attr', 460],
+  ['lsm_list_modules', 461], // 6.8
   ['mseal', 462], // 6.10
-  ['setxattrat', 463], ['getxattrat', 464], ['listxattrat', 465], ['removexattrat', 466], // 6.13
+  ['setxattrat', 463],
+  ['getxattrat', 464],
+  ['listxattrat', 465],
+  ['removexattrat', 466], // 6.13
   ['open_tree_attr', 467], // 6.15
 ];
 for (const [name, nr] of NEWER) {
@@ -251,7 +268,9 @@ const text = `// GENERATED FILE, DO NOT EDIT: run \`node scripts/gen-syscalls.mj
 // Source: ${headersVersion()} on the generating machine:
 //   x86_64:  ${X86_64_HEADER}
 //   aarch64: ${GENERIC_HEADER}, preprocessed as arm64 does (LP64, with
-//            ${Object.keys(AARCH64_DEFINES).filter((k) => k.startsWith('__ARCH_WANT')).join(', ')}).
+//            ${Object.keys(AARCH64_DEFINES)
+  .filter((k) => k.startsWith('__ARCH_WANT'))
+  .join(', ')}).
 // Plus the syscalls of Linux 6.2 to 6.15 that Docker's profile names (the NEWER list in the script).
 // Anything newer is missing here: a profile naming it gets it reported as skipped, and the filter
 // answers numbers above the table with ENOSYS (see compile.ts), as runc does.

@@ -13,7 +13,8 @@ export function packageRoot(): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'namespace-explorer') return (root = dir);
     const up = dirname(dir);
-    if (up === dir) throw new Error('namespace-explorer: cannot find the package root above ' + fileURLToPath(import.meta.url));
+    if (up === dir)
+      throw new Error('namespace-explorer: cannot find the package root above ' + fileURLToPath(import.meta.url));
     dir = up;
   }
 }

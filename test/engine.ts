@@ -82,21 +82,24 @@ export class TestEngine {
   api(method: string, path: string, body?: unknown): Promise<ApiReply> {
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-      const req = request({ socketPath: this.socket, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => {
-          const raw = Buffer.concat(chunks);
-          const text = raw.toString('utf8');
-          let parsed: any;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            parsed = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, text, body: parsed, raw });
-        });
-      });
+      const req = request(
+        { socketPath: this.socket, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => {
+            const raw = Buffer.concat(chunks);
+            const text = raw.toString('utf8');
+            let parsed: any;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              parsed = undefined;
+            }
+            resolve({ status: res.statusCode ?? 0, text, body: parsed, raw });
+          });
+        },
+      );
       req.on('error', reject);
       req.end(data);
     });
@@ -104,7 +107,11 @@ export class TestEngine {
 
   /** POST /containers/create + start; returns the id. */
   async run(rootfs: string, cmd: string[], name?: string, extra: Record<string, unknown> = {}): Promise<string> {
-    const c = await this.api('POST', `/containers/create${name ? `?name=${name}` : ''}`, { Rootfs: rootfs, Cmd: cmd, ...extra });
+    const c = await this.api('POST', `/containers/create${name ? `?name=${name}` : ''}`, {
+      Rootfs: rootfs,
+      Cmd: cmd,
+      ...extra,
+    });
     if (c.status !== 201) throw new Error(`create: ${c.status} ${c.text}`);
     const s = await this.api('POST', `/containers/${c.body.Id}/start`);
     if (s.status !== 204) throw new Error(`start: ${s.status} ${s.text}`);
@@ -173,6 +180,7 @@ export function alive(pid: number): boolean {
 }
 
 export async function until(cond: () => boolean, ms = 10000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (cond()) return true;
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50)))
+    if (cond()) return true;
   return cond();
 }

@@ -73,7 +73,10 @@ function subtreeControl(dir: string): string[] {
   } catch {
     /* none: nothing enabled */
   }
-  return text.split(/\s+/).filter(Boolean).map((t) => t.replace(/^\+/, ''));
+  return text
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((t) => t.replace(/^\+/, ''));
 }
 
 function errno(code: string, syscall: string, path: string): NodeJS.ErrnoException {
@@ -94,7 +97,12 @@ export function fakeCgroupDirs(fsRoot: string, layout: CgroupLayout): CgroupDirs
     const mount = inside.sort((a, b) => b.length - a.length)[0];
     if (mount === undefined) throw new Error(`fake cgroups: ${dir} is in no hierarchy of the layout`);
     if (mount === layout.unified) return { version: 2, controllers: subtreeControl(dirname(dir)) };
-    return { version: 1, controllers: Object.entries(layout.v1).filter(([, m]) => m === mount).map(([c]) => c) };
+    return {
+      version: 1,
+      controllers: Object.entries(layout.v1)
+        .filter(([, m]) => m === mount)
+        .map(([c]) => c),
+    };
   };
   return {
     mkdir(dir) {

@@ -85,7 +85,9 @@ export async function startFakeRegistry(opts: FakeOptions = {}): Promise<FakeReg
       const hasAuth = !!req.headers.authorization;
       const user = basicUser(req);
       if (hasAuth && !user) {
-        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ details: 'incorrect username or password' }));
+        res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ details: 'incorrect username or password' }));
         return;
       }
       const scope = url.searchParams.getAll('scope').join(' ');
@@ -112,7 +114,9 @@ export async function startFakeRegistry(opts: FakeOptions = {}): Promise<FakeReg
         return;
       }
     } else if (auth === 'basic' && !basicUser(req)) {
-      res.writeHead(401, { 'www-authenticate': 'Basic realm="fake-registry"', 'content-type': 'application/json' }).end(errorBody('UNAUTHORIZED', 'authentication required'));
+      res
+        .writeHead(401, { 'www-authenticate': 'Basic realm="fake-registry"', 'content-type': 'application/json' })
+        .end(errorBody('UNAUTHORIZED', 'authentication required'));
       return;
     }
     if (url.pathname === '/v2/') {
@@ -122,21 +126,33 @@ export async function startFakeRegistry(opts: FakeOptions = {}): Promise<FakeReg
     if (m?.[2] === 'manifests') {
       const found = reg.manifests.get(repo)?.get(m[3]);
       if (!found) {
-        const [code, msg] = reg.manifests.has(repo) ? ['MANIFEST_UNKNOWN', 'manifest unknown'] : ['NAME_UNKNOWN', 'repository name not known to registry'];
+        const [code, msg] = reg.manifests.has(repo)
+          ? ['MANIFEST_UNKNOWN', 'manifest unknown']
+          : ['NAME_UNKNOWN', 'repository name not known to registry'];
         res.writeHead(404, { 'content-type': 'application/json' }).end(errorBody(code, msg));
         return;
       }
-      res.writeHead(200, { 'content-type': found.mediaType, 'docker-content-digest': sha(found.body), 'content-length': found.body.length });
+      res.writeHead(200, {
+        'content-type': found.mediaType,
+        'docker-content-digest': sha(found.body),
+        'content-length': found.body.length,
+      });
       res.end(req.method === 'HEAD' ? undefined : found.body);
       return;
     }
     if (m?.[2] === 'blobs') {
       const data = reg.blobs.get(m[3]);
       if (!data) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(errorBody('BLOB_UNKNOWN', 'blob unknown to registry'));
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(errorBody('BLOB_UNKNOWN', 'blob unknown to registry'));
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'docker-content-digest': m[3], 'content-length': data.length });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'docker-content-digest': m[3],
+        'content-length': data.length,
+      });
       res.end(req.method === 'HEAD' ? undefined : data);
       return;
     }

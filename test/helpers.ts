@@ -31,7 +31,17 @@ export interface NsxResult {
 }
 
 /** Runs `nsx ARGS` (adds --events to a temp file for run) and collects everything it said. */
-export async function nsx(args: string[], opts: { input?: string; uid?: number; env?: Record<string, string>; timeoutMs?: number; onSpawn?: (pid: number) => void; events?: boolean } = {}): Promise<NsxResult> {
+export async function nsx(
+  args: string[],
+  opts: {
+    input?: string;
+    uid?: number;
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    onSpawn?: (pid: number) => void;
+    events?: boolean;
+  } = {},
+): Promise<NsxResult> {
   const dir = mkdtempSync(join(tmpdir(), 'nsx-test-'));
   if (opts.uid !== undefined) chmodSync(dir, 0o777); // nsx runs as that user and writes its events here
   const eventsFile = join(dir, 'events.jsonl');
@@ -49,11 +59,16 @@ export async function nsx(args: string[], opts: { input?: string; uid?: number; 
   if (opts.input !== undefined) child.stdin.end(opts.input);
   else child.stdin.end();
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30000);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (c, s) => r([c, s])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+    child.on('close', (c, s) => r([c, s])),
+  );
   clearTimeout(timer);
   let events: RuntimeEvent[] = [];
   try {
-    events = readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    events = readFileSync(eventsFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   } catch {
     /* no events: nsx failed before the container was created */
   }

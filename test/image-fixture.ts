@@ -88,20 +88,40 @@ export function buildImage(opts: {
     architecture: platform.architecture,
     os: platform.os,
     ...(platform.variant ? { variant: platform.variant } : {}),
-    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: opts.cmd ?? ['/bin/sh'], WorkingDir: '/' },
+    config: {
+      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      Cmd: opts.cmd ?? ['/bin/sh'],
+      WorkingDir: '/',
+    },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: layers.map(() => ({ created: opts.created ?? '2024-01-02T03:04:05Z', created_by: 'test/image-fixture.ts' })),
+    history: layers.map(() => ({
+      created: opts.created ?? '2024-01-02T03:04:05Z',
+      created_by: 'test/image-fixture.ts',
+    })),
   };
   const configBlob = blob(Buffer.from(JSON.stringify(config)));
   const mediaType = docker ? MediaType.dockerManifest : MediaType.ociManifest;
   const manifest: OciManifest = {
     schemaVersion: 2,
     mediaType,
-    config: { mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig, digest: configBlob.digest, size: configBlob.size },
+    config: {
+      mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig,
+      digest: configBlob.digest,
+      size: configBlob.size,
+    },
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
-  return { manifest, manifestBytes, manifestDigest: sha(manifestBytes), mediaType, config, configBlob, layers, platform };
+  return {
+    manifest,
+    manifestBytes,
+    manifestDigest: sha(manifestBytes),
+    mediaType,
+    config,
+    configBlob,
+    layers,
+    platform,
+  };
 }
 
 /** An OCI index of IMAGES (one per platform). */
@@ -109,7 +129,12 @@ export function buildIndex(images: BuiltImage[]): { index: OciIndex; bytes: Buff
   const index: OciIndex = {
     schemaVersion: 2,
     mediaType: MediaType.ociIndex,
-    manifests: images.map((i) => ({ mediaType: i.mediaType, digest: i.manifestDigest, size: i.manifestBytes.length, platform: i.platform })),
+    manifests: images.map((i) => ({
+      mediaType: i.mediaType,
+      digest: i.manifestDigest,
+      size: i.manifestBytes.length,
+      platform: i.platform,
+    })),
   };
   const bytes = Buffer.from(JSON.stringify(index));
   return { index, bytes, digest: sha(bytes) };
@@ -131,8 +156,15 @@ export function writeOciLayout(dir: string, tag: string, images: BuiltImage[], m
     const idx = buildIndex(images);
     put(idx.bytes);
     top = { mediaType: MediaType.ociIndex, digest: idx.digest, size: idx.bytes.length };
-  } else top = { mediaType: images[0].mediaType, digest: images[0].manifestDigest, size: images[0].manifestBytes.length };
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ ...top, annotations: { 'org.opencontainers.image.ref.name': tag } }] }));
+  } else
+    top = { mediaType: images[0].mediaType, digest: images[0].manifestDigest, size: images[0].manifestBytes.length };
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ ...top, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+    }),
+  );
 }
 
 /** Puts IMAGE into an nsx store under REF, as a build would. */

@@ -18,10 +18,14 @@ export interface Leftovers {
 
 function cgroupDirs(): string[] {
   const out: string[] = [];
-  const roots = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => / - cgroup2? /.test(l)).map((l) => l.split(' ')[4]);
+  const roots = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => / - cgroup2? /.test(l))
+    .map((l) => l.split(' ')[4]);
   for (const root of roots) {
     try {
-      for (const d of readdirSync(join(root, 'nsx'), { withFileTypes: true })) if (d.isDirectory()) out.push(join(root, 'nsx', d.name));
+      for (const d of readdirSync(join(root, 'nsx'), { withFileTypes: true }))
+        if (d.isDirectory()) out.push(join(root, 'nsx', d.name));
     } catch {
       /* no nsx dir in this hierarchy */
     }
@@ -58,10 +62,14 @@ function containerDirs(): string[] {
 
 export function leftovers(): Leftovers {
   return {
-    mounts: readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => /nsx|rootfs/.test(l)),
+    mounts: readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => /nsx|rootfs/.test(l)),
     cgroups: cgroupDirs(),
     netns: sh('ip netns list 2>/dev/null').split('\n').filter(Boolean),
-    veths: sh("ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}'").split('\n').filter((l) => l.startsWith('nsx')),
+    veths: sh("ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}'")
+      .split('\n')
+      .filter((l) => l.startsWith('nsx')),
     processes: shimProcesses(),
     containers: containerDirs(),
   };

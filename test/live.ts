@@ -18,9 +18,14 @@ export const exeOf = (pid: number) => {
     return '';
   }
 };
-export const pids = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
-export const childrenOf = (ppid: number) => pids().filter((p) => new RegExp(`^PPid:\\s+${ppid}$`, 'm').test(readOr(`/proc/${p}/status`)));
-export const nsPidsOf = (pid: number) => (/^NSpid:\s+(.*)$/m.exec(readOr(`/proc/${pid}/status`))?.[1] ?? '').split(/\s+/).filter(Boolean).map(Number);
+export const pids = () =>
+  readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
+export const childrenOf = (ppid: number) =>
+  pids().filter((p) => new RegExp(`^PPid:\\s+${ppid}$`, 'm').test(readOr(`/proc/${p}/status`)));
+export const nsPidsOf = (pid: number) =>
+  (/^NSpid:\s+(.*)$/m.exec(readOr(`/proc/${pid}/status`))?.[1] ?? '').split(/\s+/).filter(Boolean).map(Number);
 
 /** The shim's program, also after a rebuild replaced the file under a running shim. */
 export const SHIM_EXE = /\/nsx-shim( \(deleted\))?$/;
@@ -28,7 +33,7 @@ export const SHIM_EXE = /\/nsx-shim( \(deleted\))?$/;
 /** All processes below `pid` (children, theirs, ...). */
 export function descendantsOf(pid: number): number[] {
   const out: number[] = [];
-  for (let todo = [pid]; todo.length; ) {
+  for (let todo = [pid]; todo.length;) {
     const kids = childrenOf(todo.pop()!);
     out.push(...kids);
     todo.push(...kids);
@@ -56,12 +61,17 @@ export const HOLD = 'i=0; while [ ! -e /tmp/release ] && [ $i -lt 800 ]; do usle
 
 /** Polls until `ok()` holds or `ms` have passed (a busy machine starts containers slowly). */
 export async function waitFor(ok: () => boolean, ms = 8000): Promise<void> {
-  for (const end = Date.now() + ms; !ok() && Date.now() < end; ) await sleep(20);
+  for (const end = Date.now() + ms; !ok() && Date.now() < end;) await sleep(20);
 }
 
 /** Runs a container whose command waits with HOLD; `during` sees it live (by its PID 1's host PID), then
  *  releases it (or, if `during` failed, kills it). */
-export async function live<T>(options: string[], command: string[], during: (init: number) => Promise<T> | T, rootfs = TEST_ROOTFS) {
+export async function live<T>(
+  options: string[],
+  command: string[],
+  during: (init: number) => Promise<T> | T,
+  rootfs = TEST_ROOTFS,
+) {
   let nsxPid = 0;
   const running = nsx(['run', '--rm', '--rootfs', rootfs, ...options, ...command], { onSpawn: (p) => (nsxPid = p) });
   let init = 0;
@@ -75,7 +85,8 @@ export async function live<T>(options: string[], command: string[], during: (ini
   }
   try {
     if (init && !failure) writeFileSync(`/proc/${init}/root/tmp/release`, '');
-    else if (init) process.kill(init, 'SIGKILL'); // a failed check: end the container now
+    else if (init)
+      process.kill(init, 'SIGKILL'); // a failed check: end the container now
     else process.kill(nsxPid, 'SIGTERM');
   } catch {
     /* already gone */

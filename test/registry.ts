@@ -40,7 +40,8 @@ export function freePort(): Promise<number> {
 async function waitReady(port: number, child: ChildProcess, log: string, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   while (Date.now() < until) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`docker-registry exited (${child.exitCode ?? child.signalCode}):\n${readFileSync(log, 'utf8')}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`docker-registry exited (${child.exitCode ?? child.signalCode}):\n${readFileSync(log, 'utf8')}`);
     try {
       const r = await fetch(`http://127.0.0.1:${port}/v2/`);
       await r.body?.cancel();
@@ -50,7 +51,9 @@ async function waitReady(port: number, child: ChildProcess, log: string, deadlin
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`docker-registry did not answer on 127.0.0.1:${port} within ${deadlineMs} ms:\n${readFileSync(log, 'utf8')}`);
+  throw new Error(
+    `docker-registry did not answer on 127.0.0.1:${port} within ${deadlineMs} ms:\n${readFileSync(log, 'utf8')}`,
+  );
 }
 
 /** Starts docker-registry serve CONFIG on 127.0.0.1:<random port>. */
@@ -82,10 +85,12 @@ export async function startRegistry(): Promise<RunningRegistry> {
     const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', fd, fd] });
     closeSync(fd);
     running.add(child);
-    const exited = new Promise<void>((r) => child.once('exit', () => {
-      running.delete(child);
-      r();
-    }));
+    const exited = new Promise<void>((r) =>
+      child.once('exit', () => {
+        running.delete(child);
+        r();
+      }),
+    );
     const stop = async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

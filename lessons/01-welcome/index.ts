@@ -14,8 +14,16 @@ const welcome: Lesson = {
   async check() {
     const shim = shimPath();
     const paused = processes().filter((p) => p.cmdline.startsWith(shim) || p.comm === 'nsx-shim');
-    if (paused.length === 0) return { ok: false, message: 'No half-built container found: start one with nsx run --step and leave it at a prompt, then check again from a second terminal.' };
-    return { ok: true, message: `Found it: a half-built container, process ${paused[paused.length - 1].pid}. It is an ordinary process; the steps you apply change what it can see.` };
+    if (paused.length === 0)
+      return {
+        ok: false,
+        message:
+          'No half-built container found: start one with nsx run --step and leave it at a prompt, then check again from a second terminal.',
+      };
+    return {
+      ok: true,
+      message: `Found it: a half-built container, process ${paused[paused.length - 1].pid}. It is an ordinary process; the steps you apply change what it can see.`,
+    };
   },
   hints: [
     'The command is in the intro: nsx run with the option that pauses before every step.',

@@ -13,15 +13,35 @@ const uts: Lesson = {
   run: { options: { hostname: 'classroom' }, command: ['/bin/sh', '-c', 'echo "inside, hostname says: $(hostname)"'] },
   focus: ['namespaces', 'hostname'],
   demos: [
-    { after: 'namespaces', command: ['hostname'], notice: 'A new UTS namespace starts as a copy of the caller\'s: the name is still the host\'s.' },
-    { after: 'hostname', command: ['hostname'], notice: 'Inside, the name is now the container\'s.' },
-    { after: 'hostname', command: ['hostname'], onHost: true, notice: 'On the host, nothing changed: sethostname changed only the new namespace\'s copy.' },
+    {
+      after: 'namespaces',
+      command: ['hostname'],
+      notice: "A new UTS namespace starts as a copy of the caller's: the name is still the host's.",
+    },
+    { after: 'hostname', command: ['hostname'], notice: "Inside, the name is now the container's." },
+    {
+      after: 'hostname',
+      command: ['hostname'],
+      onHost: true,
+      notice: "On the host, nothing changed: sethostname changed only the new namespace's copy.",
+    },
   ],
   async check() {
-    if (hostname() === WANTED) return { ok: false, message: `The host itself is called ${WANTED} now: that is the one thing the namespace should have prevented. Rename the host back (hostname …) and try again inside a new namespace.` };
+    if (hostname() === WANTED)
+      return {
+        ok: false,
+        message: `The host itself is called ${WANTED} now: that is the one thing the namespace should have prevented. Rename the host back (hostname …) and try again inside a new namespace.`,
+      };
     const found = inNewNamespace('uts').find((p) => hostnameOf(p.pid) === WANTED);
-    if (!found) return { ok: false, message: `No running process has the hostname "${WANTED}" in a UTS namespace of its own yet.` };
-    return { ok: true, message: `Process ${found.pid} (${found.comm}) is called ${WANTED} in its own UTS namespace, and the host is still ${hostname()}.` };
+    if (!found)
+      return {
+        ok: false,
+        message: `No running process has the hostname "${WANTED}" in a UTS namespace of its own yet.`,
+      };
+    return {
+      ok: true,
+      message: `Process ${found.pid} (${found.comm}) is called ${WANTED} in its own UTS namespace, and the host is still ${hostname()}.`,
+    };
   },
   hints: [
     'unshare(1) runs a command in new namespaces; its manual lists one option per namespace type.',

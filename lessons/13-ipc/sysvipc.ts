@@ -25,7 +25,12 @@ export function parseSysvipc(text: string): SysvObject[] {
 export function sysvObjectsIn(pid: number): Record<'msg' | 'shm' | 'sem', SysvObject[]> {
   const list = (kind: string) => {
     try {
-      return parseSysvipc(execFileSync('nsenter', ['-t', String(pid), '-i', 'cat', `/proc/sysvipc/${kind}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+      return parseSysvipc(
+        execFileSync('nsenter', ['-t', String(pid), '-i', 'cat', `/proc/sysvipc/${kind}`], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }),
+      );
     } catch {
       return [];
     }

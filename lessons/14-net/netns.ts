@@ -36,7 +36,9 @@ export function parseIpAddrJson(text: string): NetLink[] {
     up: (r.flags ?? []).includes('UP'),
     ...(r.linkinfo?.info_kind ? { kind: r.linkinfo.info_kind } : {}),
     ...(r.link_index !== undefined ? { peerIndex: r.link_index } : {}),
-    addresses: (r.addr_info ?? []).filter((a) => a.scope === 'global' && a.local).map((a) => `${a.local}/${a.prefixlen}`),
+    addresses: (r.addr_info ?? [])
+      .filter((a) => a.scope === 'global' && a.local)
+      .map((a) => `${a.local}/${a.prefixlen}`),
   }));
 }
 
@@ -77,13 +79,21 @@ export function networkNamespaces(): NetnsCandidate[] {
     }
     if (seen.has(ns)) continue;
     seen.add(ns);
-    out.push({ label: `network namespace ${name} (/run/netns/${name})`, ns, ip: (args) => ipRun(['ip', '-n', name, ...args]) });
+    out.push({
+      label: `network namespace ${name} (/run/netns/${name})`,
+      ns,
+      ip: (args) => ipRun(['ip', '-n', name, ...args]),
+    });
   }
   for (const p of inNewNamespace('net')) {
     const ns = p.ns.net!;
     if (seen.has(ns)) continue;
     seen.add(ns);
-    out.push({ label: `the network namespace of process ${p.pid} (${p.comm})`, ns, ip: (args) => ipRun(['nsenter', '-t', String(p.pid), '-n', 'ip', ...args]) });
+    out.push({
+      label: `the network namespace of process ${p.pid} (${p.comm})`,
+      ns,
+      ip: (args) => ipRun(['nsenter', '-t', String(p.pid), '-n', 'ip', ...args]),
+    });
   }
   return out;
 }

@@ -10,13 +10,24 @@ export function checkUserNamespace(procs: ProcessInfo[] = processes()): CheckRes
   for (const p of inNew) {
     const root = uidMapOf(p.pid).find(([inside]) => inside === 0);
     if (root && root[1] !== 0 && root[1] === p.uid) {
-      return { ok: true, message: `Process ${p.pid} (${p.comm}) is root in its own user namespace and uid ${p.uid} outside (uid_map: ${root.join(' ')}).` };
+      return {
+        ok: true,
+        message: `Process ${p.pid} (${p.comm}) is root in its own user namespace and uid ${p.uid} outside (uid_map: ${root.join(' ')}).`,
+      };
     }
   }
   const unmapped = inNew.find((p) => uidMapOf(p.pid).length === 0);
-  if (unmapped) return { ok: false, message: `Process ${unmapped.pid} (${unmapped.comm}) is in a new user namespace, but nothing is mapped there: inside it is 65534 (nobody), not 0.` };
+  if (unmapped)
+    return {
+      ok: false,
+      message: `Process ${unmapped.pid} (${unmapped.comm}) is in a new user namespace, but nothing is mapped there: inside it is 65534 (nobody), not 0.`,
+    };
   const rootToRoot = inNew.find((p) => uidMapOf(p.pid).some(([inside, outside]) => inside === 0 && outside === 0));
-  if (rootToRoot) return { ok: false, message: `Process ${rootToRoot.pid} (${rootToRoot.comm}) is root inside, but root outside too (0 maps to 0): do it as your normal user, without sudo.` };
+  if (rootToRoot)
+    return {
+      ok: false,
+      message: `Process ${rootToRoot.pid} (${rootToRoot.comm}) is root inside, but root outside too (0 maps to 0): do it as your normal user, without sudo.`,
+    };
   return { ok: false, message: 'No running process is root in a user namespace of its own yet.' };
 }
 
@@ -33,11 +44,36 @@ const user: Lesson = {
   },
   focus: ['userns', 'hostname'],
   demos: [
-    { after: 'userns', onHost: true, command: ['ps', '-o', 'user,uid,pid,comm', '-p', '{pid}'], notice: 'On the host the same process is an ordinary user: the one uid_map maps 0 to.' },
-    { after: 'hostname', command: ['sh', '-c', 'touch /tmp/made-inside; ls -ln /tmp/made-inside'], notice: 'Inside, the new file belongs to uid 0 and gid 0: root.' },
-    { after: 'hostname', onHost: true, command: ['ls', '-ln', '/proc/{pid}/root/tmp/made-inside'], notice: 'The host, looking in through /proc/PID/root, sees the same file owned by the outside uid: a new file gets its creator\'s ids as mapped into the initial user namespace.' },
-    { after: 'hostname', command: ['sh', '-c', 'ls -ln /etc/passwd; : >> /etc/passwd'], notice: 'Host root\'s file shows as 65534: uid 0 outside has no mapping here. Root inside may not open it for writing: CAP_DAC_OVERRIDE counts only for files whose uid and gid are mapped.' },
-    { after: 'hostname', command: ['mknod', '/tmp/disk', 'b', '8', '0'], notice: 'A device belongs to no namespace: creating one takes CAP_MKNOD in the initial user namespace, which root here does not have.' },
+    {
+      after: 'userns',
+      onHost: true,
+      command: ['ps', '-o', 'user,uid,pid,comm', '-p', '{pid}'],
+      notice: 'On the host the same process is an ordinary user: the one uid_map maps 0 to.',
+    },
+    {
+      after: 'hostname',
+      command: ['sh', '-c', 'touch /tmp/made-inside; ls -ln /tmp/made-inside'],
+      notice: 'Inside, the new file belongs to uid 0 and gid 0: root.',
+    },
+    {
+      after: 'hostname',
+      onHost: true,
+      command: ['ls', '-ln', '/proc/{pid}/root/tmp/made-inside'],
+      notice:
+        "The host, looking in through /proc/PID/root, sees the same file owned by the outside uid: a new file gets its creator's ids as mapped into the initial user namespace.",
+    },
+    {
+      after: 'hostname',
+      command: ['sh', '-c', 'ls -ln /etc/passwd; : >> /etc/passwd'],
+      notice:
+        "Host root's file shows as 65534: uid 0 outside has no mapping here. Root inside may not open it for writing: CAP_DAC_OVERRIDE counts only for files whose uid and gid are mapped.",
+    },
+    {
+      after: 'hostname',
+      command: ['mknod', '/tmp/disk', 'b', '8', '0'],
+      notice:
+        'A device belongs to no namespace: creating one takes CAP_MKNOD in the initial user namespace, which root here does not have.',
+    },
   ],
   async check() {
     return checkUserNamespace();
@@ -50,14 +86,20 @@ const user: Lesson = {
   ],
   quiz: [
     {
-      question: 'In a container whose uid_map is "0 1000 1", root creates a file on a filesystem the host can see. Who owns it on the host?',
+      question:
+        'In a container whose uid_map is "0 1000 1", root creates a file on a filesystem the host can see. Who owns it on the host?',
       choices: ['root (uid 0)', 'uid 1000', 'nobody (uid 65534)'],
       answer: 1,
       why: 'user_namespaces(7): when a process accesses a file, its user and group IDs are mapped into the initial user namespace "for the purpose of permission checking and assigning IDs when creating a file". 0 inside is 1000 there.',
     },
     {
-      question: 'Root in that container has CAP_SYS_ADMIN and CAP_MKNOD in its user namespace, and the runtime created the container\'s UTS namespace from inside that user namespace. What can root do?',
-      choices: ['Set the hostname of the container\'s UTS namespace', 'Set the host\'s hostname', 'Create a block device node'],
+      question:
+        "Root in that container has CAP_SYS_ADMIN and CAP_MKNOD in its user namespace, and the runtime created the container's UTS namespace from inside that user namespace. What can root do?",
+      choices: [
+        "Set the hostname of the container's UTS namespace",
+        "Set the host's hostname",
+        'Create a block device node',
+      ],
       answer: 0,
       why: 'user_namespaces(7), "Effect of capabilities within a user namespace": a capability there counts only for resources governed by namespaces that user namespace owns. The UTS namespace is one only because it was created from inside the container\'s user namespace ("owned by the user namespace in which the creating process was a member at the time of the creation"); for a UTS namespace owned by another user namespace (the host\'s, say) root here would get EPERM, since sethostname(2) checks CAP_SYS_ADMIN "in the user namespace associated with its UTS namespace". Devices belong to no namespace and need CAP_MKNOD in the initial user namespace.',
     },

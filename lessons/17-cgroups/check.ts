@@ -81,14 +81,24 @@ export async function checkTask(layout: CgroupLayout = detectLayout()): Promise<
     const limits = limitsIn(dir);
     const procs = (read(join(dir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean);
     if (limits.length && procs.length) {
-      return { ok: true, message: `${dir} allows ${limits.join(' and ')}, and process ${procs[0]} (${comm(procs[0])}) is in it.` };
+      return {
+        ok: true,
+        message: `${dir} allows ${limits.join(' and ')}, and process ${procs[0]} (${comm(procs[0])}) is in it.`,
+      };
     }
-    if (limits.length) best = { ok: false, message: `${dir} allows ${limits.join(' and ')}, but no process is in it yet.` };
+    if (limits.length)
+      best = { ok: false, message: `${dir} allows ${limits.join(' and ')}, but no process is in it yet.` };
     else {
-      const hasFiles = read(join(dir, 'pids.max')) !== undefined || read(join(dir, 'memory.max')) !== undefined || read(join(dir, 'memory.limit_in_bytes')) !== undefined;
+      const hasFiles =
+        read(join(dir, 'pids.max')) !== undefined ||
+        read(join(dir, 'memory.max')) !== undefined ||
+        read(join(dir, 'memory.limit_in_bytes')) !== undefined;
       best ??= hasFiles
         ? { ok: false, message: `${dir} exists, but no pids or memory limit is written in it yet.` }
-        : { ok: false, message: `${dir} exists, but it has no pids or memory files: those controllers are not enabled in that hierarchy.` };
+        : {
+            ok: false,
+            message: `${dir} exists, but it has no pids or memory files: those controllers are not enabled in that hierarchy.`,
+          };
     }
   }
   return best!;

@@ -39,30 +39,79 @@ function demos(): Demo[] {
       after: 'cgroup',
       onHost: true,
       command: ['findmnt', '-lnt', 'cgroup,cgroup2', '-o', 'FSTYPE,TARGET'],
-      notice: 'The cgroup filesystems of this machine: each "cgroup" line is a v1 hierarchy (one per controller, or a named one like systemd\'s); "cgroup2" is the unified v2 hierarchy. Pure v2 has only that line.',
+      notice:
+        'The cgroup filesystems of this machine: each "cgroup" line is a v1 hierarchy (one per controller, or a named one like systemd\'s); "cgroup2" is the unified v2 hierarchy. Pure v2 has only that line.',
     },
     {
       after: 'cgroup',
       onHost: true,
       command: ['cat', '/proc/{pid}/cgroup'],
-      notice: 'One line per hierarchy, "ID:controllers:path" (v2: "0::path"): the container\'s process is now in nsx/<id> wherever nsx made one.',
+      notice:
+        'One line per hierarchy, "ID:controllers:path" (v2: "0::path"): the container\'s process is now in nsx/<id> wherever nsx made one.',
     },
     mem === 2
-      ? { after: 'cgroup', onHost: true, command: ['cat', '{cgroup:memory}/memory.max'], notice: 'memory (v2): memory.max, in bytes: 16 MiB.' }
-      : { after: 'cgroup', onHost: true, command: ['cat', '{cgroup:memory}/memory.limit_in_bytes'], notice: 'memory (v1): memory.limit_in_bytes, in bytes: 16 MiB.' },
-    { after: 'cgroup', onHost: true, command: ['cat', '{cgroup:pids}/pids.max'], notice: 'pids: pids.max, the most processes (and threads) the cgroup may hold at once.' },
+      ? {
+          after: 'cgroup',
+          onHost: true,
+          command: ['cat', '{cgroup:memory}/memory.max'],
+          notice: 'memory (v2): memory.max, in bytes: 16 MiB.',
+        }
+      : {
+          after: 'cgroup',
+          onHost: true,
+          command: ['cat', '{cgroup:memory}/memory.limit_in_bytes'],
+          notice: 'memory (v1): memory.limit_in_bytes, in bytes: 16 MiB.',
+        },
+    {
+      after: 'cgroup',
+      onHost: true,
+      command: ['cat', '{cgroup:pids}/pids.max'],
+      notice: 'pids: pids.max, the most processes (and threads) the cgroup may hold at once.',
+    },
     cpu === 2
-      ? { after: 'cgroup', onHost: true, command: ['cat', '{cgroup:cpu}/cpu.max'], notice: 'cpu (v2): cpu.max is "$MAX $PERIOD": 20000 µs of CPU time per 100000 µs, a fifth of one CPU.' }
-      : { after: 'cgroup', onHost: true, command: ['cat', '{cgroup:cpu}/cpu.cfs_quota_us'], notice: 'cpu (v1): cpu.cfs_quota_us, 20000 µs of CPU time per cpu.cfs_period_us (100000 µs): a fifth of one CPU.' },
+      ? {
+          after: 'cgroup',
+          onHost: true,
+          command: ['cat', '{cgroup:cpu}/cpu.max'],
+          notice: 'cpu (v2): cpu.max is "$MAX $PERIOD": 20000 µs of CPU time per 100000 µs, a fifth of one CPU.',
+        }
+      : {
+          after: 'cgroup',
+          onHost: true,
+          command: ['cat', '{cgroup:cpu}/cpu.cfs_quota_us'],
+          notice:
+            'cpu (v1): cpu.cfs_quota_us, 20000 µs of CPU time per cpu.cfs_period_us (100000 µs): a fifth of one CPU.',
+        },
     {
       after: 'seccomp',
       command: LOOP,
-      notice: 'A baseline: nsenter entered all of the container\'s namespaces but not its cgroup (a cgroup is not a namespace), so no CPU limit applied: real stays close to user unless the machine is busy.',
+      notice:
+        "A baseline: nsenter entered all of the container's namespaces but not its cgroup (a cgroup is not a namespace), so no CPU limit applied: real stays close to user unless the machine is busy.",
     },
     mem === 2
-      ? { after: 'exit', beforeCleanup: true, onHost: true, command: ['cat', '{cgroup:memory}/memory.events'], notice: 'Read after the command exited, before nsx removed the cgroup: oom_kill counts the processes the OOM killer killed in it.' }
-      : { after: 'exit', beforeCleanup: true, onHost: true, command: ['cat', '{cgroup:memory}/memory.oom_control'], notice: 'Read after the command exited, before nsx removed the cgroup: oom_kill counts the processes the OOM killer killed in it.' },
-    { after: 'exit', beforeCleanup: true, onHost: true, command: ['cat', '{cgroup:pids}/pids.events'], notice: '"max": how many times a fork or clone failed because the cgroup was at pids.max.' },
+      ? {
+          after: 'exit',
+          beforeCleanup: true,
+          onHost: true,
+          command: ['cat', '{cgroup:memory}/memory.events'],
+          notice:
+            'Read after the command exited, before nsx removed the cgroup: oom_kill counts the processes the OOM killer killed in it.',
+        }
+      : {
+          after: 'exit',
+          beforeCleanup: true,
+          onHost: true,
+          command: ['cat', '{cgroup:memory}/memory.oom_control'],
+          notice:
+            'Read after the command exited, before nsx removed the cgroup: oom_kill counts the processes the OOM killer killed in it.',
+        },
+    {
+      after: 'exit',
+      beforeCleanup: true,
+      onHost: true,
+      command: ['cat', '{cgroup:pids}/pids.events'],
+      notice: '"max": how many times a fork or clone failed because the cgroup was at pids.max.',
+    },
     {
       after: 'exit',
       beforeCleanup: true,
@@ -90,22 +139,31 @@ const cgroups: Lesson = {
   check: () => checkTask(),
   hints: [
     'cgroups(7), "Creating cgroups and moving processes": a cgroup is a directory, and the kernel fills it with files.',
-    'Which hierarchy holds the pids (or memory) controller here? The lesson\'s first demo listed them: findmnt -t cgroup,cgroup2.',
-    'On cgroup v2 a new cgroup only gets a controller\'s files if its parent enables that controller in cgroup.subtree_control.',
+    "Which hierarchy holds the pids (or memory) controller here? The lesson's first demo listed them: findmnt -t cgroup,cgroup2.",
+    "On cgroup v2 a new cgroup only gets a controller's files if its parent enables that controller in cgroup.subtree_control.",
     `Keep a process in ${TASK_CGROUP} while you check: the check counts the PIDs listed in its cgroup.procs.`,
   ],
   quiz: [
     {
-      question: 'Under -m 16m, the container\'s shell ran `dd if=/dev/zero of=/dev/null bs=64M count=1`. What happened?',
-      choices: ['dd got ENOMEM from the kernel', 'The OOM killer killed a process in the container\'s cgroup (dd) and the shell carried on', 'The whole container was stopped', 'dd was moved to swap and ran on slowly'],
+      question: "Under -m 16m, the container's shell ran `dd if=/dev/zero of=/dev/null bs=64M count=1`. What happened?",
+      choices: [
+        'dd got ENOMEM from the kernel',
+        "The OOM killer killed a process in the container's cgroup (dd) and the shell carried on",
+        'The whole container was stopped',
+        'dd was moved to swap and ran on slowly',
+      ],
       answer: 1,
       why: 'cgroup-v2.rst, memory.max: when the usage reaches the limit and cannot be reduced, "the OOM killer is invoked in the cgroup". It picked dd, which held the memory, and killed it with SIGKILL (status 137 = 128 + 9); oom_kill counted it. The container ends only when its PID 1 does. No swap: nsx allows none. Under docker -m 16m without --memory-swap, on a host with swap, dd could first be swapped out up to 16 MiB more.',
     },
     {
-      question: 'The baseline loop, run with nsenter into all of the container\'s namespaces, was not throttled. Why?',
-      choices: ['nsenter does not enter the PID namespace', 'A cgroup is not a namespace: nsenter only called setns, so its process stayed in the cgroup it was born in', 'The CPU limit applies to PID 1 only'],
+      question: "The baseline loop, run with nsenter into all of the container's namespaces, was not throttled. Why?",
+      choices: [
+        'nsenter does not enter the PID namespace',
+        'A cgroup is not a namespace: nsenter only called setns, so its process stayed in the cgroup it was born in',
+        'The CPU limit applies to PID 1 only',
+      ],
       answer: 1,
-      why: 'cgroups(7): a child created by fork(2) inherits its parent\'s cgroup memberships; a write to cgroup.procs moves a process, and since Linux 5.7 clone3(2) with CLONE_INTO_CGROUP can create a child in another v2 cgroup. setns(2) does neither; cgroup_namespaces(7): a cgroup namespace only changes the view of /proc/PID/cgroup. nsenter was forked from nsx, outside the container\'s cgroup. (docker exec, via runc, also writes the new process into the container\'s cgroup.)',
+      why: "cgroups(7): a child created by fork(2) inherits its parent's cgroup memberships; a write to cgroup.procs moves a process, and since Linux 5.7 clone3(2) with CLONE_INTO_CGROUP can create a child in another v2 cgroup. setns(2) does neither; cgroup_namespaces(7): a cgroup namespace only changes the view of /proc/PID/cgroup. nsenter was forked from nsx, outside the container's cgroup. (docker exec, via runc, also writes the new process into the container's cgroup.)",
     },
   ],
 };

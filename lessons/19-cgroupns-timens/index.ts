@@ -47,12 +47,23 @@ const lesson: Lesson = {
   },
   focus: ['namespaces', 'fork'],
   demos: [
-    { after: 'cgroup', onHost: true, command: ['cat', '/proc/{pid}/cgroup'], notice: 'The runtime\'s process is in its new cgroup; from the host the path runs from the hierarchy\'s root.' },
-    { after: 'namespaces', command: ['cat', '/proc/{pid}/cgroup'], notice: 'The same file of the same process, read from inside its new cgroup namespace: its cgroup is the root, /.' },
+    {
+      after: 'cgroup',
+      onHost: true,
+      command: ['cat', '/proc/{pid}/cgroup'],
+      notice: "The runtime's process is in its new cgroup; from the host the path runs from the hierarchy's root.",
+    },
+    {
+      after: 'namespaces',
+      command: ['cat', '/proc/{pid}/cgroup'],
+      notice:
+        'The same file of the same process, read from inside its new cgroup namespace: its cgroup is the root, /.',
+    },
     {
       after: 'namespaces',
       command: ['cat', '/proc/self/cgroup'],
-      notice: 'nsenter joins namespaces, not cgroups: cat stays in the cgroup nsx runs in, outside this namespace\'s root, so its path starts by climbing out (/..).',
+      notice:
+        "nsenter joins namespaces, not cgroups: cat stays in the cgroup nsx runs in, outside this namespace's root, so its path starts by climbing out (/..).",
     },
     {
       after: 'namespaces',
@@ -60,18 +71,37 @@ const lesson: Lesson = {
       command: ['readlink', '/proc/{pid}/ns/time', '/proc/{pid}/ns/time_for_children'],
       notice: `unshare(CLONE_NEWTIME) left the process in the host's time namespace (ns/time); ns/time_for_children names the new one, where its children will be created. On Linux 6.2 and later an execve would move the process itself there too; the runtime forks before it ever execs. ${THIS_KERNEL}`,
     },
-    { after: 'namespaces', onHost: true, command: ['cat', '/proc/{pid}/timens_offsets'], notice: 'The offsets nsx wrote for the new time namespace, before any process is in it: boot time one week ahead.' },
-    { after: 'fork', command: ['cat', '/proc/uptime'], notice: 'PID 1, the new namespace\'s first process: its boot-time clock, and so /proc/uptime, runs a week (604800 s) ahead.' },
-    { after: 'fork', onHost: true, command: ['cat', '/proc/uptime'], notice: 'The host\'s uptime is untouched.' },
+    {
+      after: 'namespaces',
+      onHost: true,
+      command: ['cat', '/proc/{pid}/timens_offsets'],
+      notice:
+        'The offsets nsx wrote for the new time namespace, before any process is in it: boot time one week ahead.',
+    },
+    {
+      after: 'fork',
+      command: ['cat', '/proc/uptime'],
+      notice:
+        "PID 1, the new namespace's first process: its boot-time clock, and so /proc/uptime, runs a week (604800 s) ahead.",
+    },
+    { after: 'fork', onHost: true, command: ['cat', '/proc/uptime'], notice: "The host's uptime is untouched." },
   ],
   async check() {
     const procs = inNewNamespace('time');
     if (!procs.length) return { ok: false, message: 'No running process is in a time namespace of its own yet.' };
-    const ahead = procs.map((p) => ({ p, boottime: offsetsOf(p.pid).boottime ?? 0 })).sort((a, b) => b.boottime - a.boottime)[0];
+    const ahead = procs
+      .map((p) => ({ p, boottime: offsetsOf(p.pid).boottime ?? 0 }))
+      .sort((a, b) => b.boottime - a.boottime)[0];
     if (ahead.boottime >= DAY) {
-      return { ok: true, message: `Process ${ahead.p.pid} (${ahead.p.comm}) is in a time namespace whose boot-time clock is ${(ahead.boottime / DAY).toFixed(1)} days ahead of the host's.` };
+      return {
+        ok: true,
+        message: `Process ${ahead.p.pid} (${ahead.p.comm}) is in a time namespace whose boot-time clock is ${(ahead.boottime / DAY).toFixed(1)} days ahead of the host's.`,
+      };
     }
-    return { ok: false, message: `Process ${ahead.p.pid} (${ahead.p.comm}) is in a time namespace of its own, but its boot-time clock is offset by only ${Math.round(ahead.boottime)} s; at least a day ahead is asked for.` };
+    return {
+      ok: false,
+      message: `Process ${ahead.p.pid} (${ahead.p.comm}) is in a time namespace of its own, but its boot-time clock is offset by only ${Math.round(ahead.boottime)} s; at least a day ahead is asked for.`,
+    };
   },
   hints: [
     'unshare(1) can make a time namespace, and has options for its clock offsets.',
@@ -80,16 +110,22 @@ const lesson: Lesson = {
   ],
   quiz: [
     {
-      question: 'A runtime calls unshare(CLONE_NEWTIME), writes the offsets, then forks. It has not called execve. Which of them reads the new namespace\'s clocks?',
+      question:
+        "A runtime calls unshare(CLONE_NEWTIME), writes the offsets, then forks. It has not called execve. Which of them reads the new namespace's clocks?",
       choices: ['The runtime, from the unshare on', 'The child it forked', 'Both, from the fork on'],
       answer: 1,
       why: `time_namespaces(7): unshare(CLONE_NEWTIME) "does not place the calling process in the new namespace. Instead, the calling process's subsequently created children are placed in the new namespace", which leaves time to write the offsets first. The demo showed ns/time unchanged and ns/time_for_children new. The caller itself gets in only by setns(2), which moves it at once (setns(2) makes the children-only exception for PID namespaces alone; timens_install() in kernel/time/namespace.c sets both links), or, since Linux 6.2, by execve(2). ${THIS_KERNEL}`,
     },
     {
-      question: 'Inside a new cgroup namespace, /proc/self/cgroup shows "/". What is the process\'s cgroup, seen from the host?',
-      choices: ['The root of the cgroup hierarchy', 'The cgroup it was in when the namespace was made (here /nsx/<id>)', 'A new, empty cgroup'],
+      question:
+        'Inside a new cgroup namespace, /proc/self/cgroup shows "/". What is the process\'s cgroup, seen from the host?',
+      choices: [
+        'The root of the cgroup hierarchy',
+        'The cgroup it was in when the namespace was made (here /nsx/<id>)',
+        'A new, empty cgroup',
+      ],
       answer: 1,
-      why: 'cgroup_namespaces(7): with CLONE_NEWCGROUP the caller\'s current cgroups become the namespace\'s root directories, and /proc/PID/cgroup shows paths relative to the reader\'s root. The process did not move: only the view did.',
+      why: "cgroup_namespaces(7): with CLONE_NEWCGROUP the caller's current cgroups become the namespace's root directories, and /proc/PID/cgroup shows paths relative to the reader's root. The process did not move: only the view did.",
     },
   ],
 };

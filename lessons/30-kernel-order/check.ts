@@ -33,19 +33,31 @@ export async function checkTask(): Promise<CheckResult> {
   // Before exec, every process of a half-built container is the shim (the supervisor, and PID 1).
   const shims = processes().filter((p) => p.comm === 'nsx-shim');
   if (shims.length === 0) {
-    return { ok: false, message: 'No half-built container is waiting: build one step by step with nsx run and leave it at a prompt.' };
+    return {
+      ok: false,
+      message: 'No half-built container is waiting: build one step by step with nsx run and leave it at a prompt.',
+    };
   }
   const switched = shims.filter((p) => !hasHostRoot(p.pid));
   if (switched.length === 0) {
-    return { ok: false, message: `A half-built container is waiting (process ${shims[shims.length - 1].pid}), but its root is still the host's: pivot-root has not been applied yet.` };
+    return {
+      ok: false,
+      message: `A half-built container is waiting (process ${shims[shims.length - 1].pid}), but its root is still the host's: pivot-root has not been applied yet.`,
+    };
   }
   let past: CheckResult | undefined;
   for (const p of switched) {
     const later = laterSteps(p.pid);
     if (later.length === 0) {
-      return { ok: true, message: `Process ${p.pid} is paused right after pivot-root: its root is no longer the host's, and nothing after that step has happened yet.` };
+      return {
+        ok: true,
+        message: `Process ${p.pid} is paused right after pivot-root: its root is no longer the host's, and nothing after that step has happened yet.`,
+      };
     }
-    past ??= { ok: false, message: `Process ${p.pid} has gone past pivot-root: ${later.join(', ')}. Stop one step earlier.` };
+    past ??= {
+      ok: false,
+      message: `Process ${p.pid} has gone past pivot-root: ${later.join(', ')}. Stop one step earlier.`,
+    };
   }
   return past!;
 }

@@ -9,10 +9,23 @@ const kernelOrder: Lesson = {
   title: 'The kernel order: why each step comes where it does',
   minutes: 10,
   needsRoot: true,
-  manPages: ['user_namespaces(7)', 'cgroup_namespaces(7)', 'pid_namespaces(7)', 'mount_namespaces(7)', 'pivot_root(2)', 'capabilities(7)', 'seccomp(2)', 'prctl(2)'],
+  manPages: [
+    'user_namespaces(7)',
+    'cgroup_namespaces(7)',
+    'pid_namespaces(7)',
+    'mount_namespaces(7)',
+    'pivot_root(2)',
+    'capabilities(7)',
+    'seccomp(2)',
+    'prctl(2)',
+  ],
   run: {
     options: { userns: 'private', securityOpt: ['no-new-privileges'], hostname: 'inorder' },
-    command: ['/bin/sh', '-c', 'echo "uid $(id -u), hostname $(hostname)"; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status'],
+    command: [
+      '/bin/sh',
+      '-c',
+      'echo "uid $(id -u), hostname $(hostname)"; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status',
+    ],
   },
   variants: {
     break: {
@@ -21,16 +34,45 @@ const kernelOrder: Lesson = {
       failsAt: 'rootfs',
     },
   },
-  focus: ['cgroup', 'userns', 'namespaces', 'fork', 'mount-private', 'rootfs', 'pivot-root', 'mask-paths', 'hostname', 'no-new-privs', 'capabilities', 'seccomp', 'exec'],
+  focus: [
+    'cgroup',
+    'userns',
+    'namespaces',
+    'fork',
+    'mount-private',
+    'rootfs',
+    'pivot-root',
+    'mask-paths',
+    'hostname',
+    'no-new-privs',
+    'capabilities',
+    'seccomp',
+    'exec',
+  ],
   demos: [
-    { after: 'namespaces', onHost: true, command: ['cat', '/proc/{pid}/cgroup'], notice: 'From the host: the container\'s process is in nsx/<id>.' },
+    {
+      after: 'namespaces',
+      onHost: true,
+      command: ['cat', '/proc/{pid}/cgroup'],
+      notice: "From the host: the container's process is in nsx/<id>.",
+    },
     {
       after: 'namespaces',
       command: ['cat', '/proc/{pid}/cgroup'],
-      notice: 'The same file read from inside the new cgroup namespace: "/". The namespace was made after the cgroup step, so its root is the container\'s own cgroup.',
+      notice:
+        'The same file read from inside the new cgroup namespace: "/". The namespace was made after the cgroup step, so its root is the container\'s own cgroup.',
     },
-    { after: 'mount-private', onHost: true, command: ['findmnt', '-no', 'PROPAGATION', '/'], notice: 'The host\'s root mount: as the system made it (shared, under systemd).' },
-    { after: 'mount-private', command: ['findmnt', '-no', 'PROPAGATION', '/'], notice: 'The same mount in the container\'s mount namespace: private now, before any mount is made in it.' },
+    {
+      after: 'mount-private',
+      onHost: true,
+      command: ['findmnt', '-no', 'PROPAGATION', '/'],
+      notice: "The host's root mount: as the system made it (shared, under systemd).",
+    },
+    {
+      after: 'mount-private',
+      command: ['findmnt', '-no', 'PROPAGATION', '/'],
+      notice: "The same mount in the container's mount namespace: private now, before any mount is made in it.",
+    },
   ],
   check: () => checkTask(),
   hints: [
@@ -43,17 +85,17 @@ const kernelOrder: Lesson = {
       question: 'Why does the runtime drop capabilities after the mounts and the hostname, not before?',
       choices: [
         'Dropping them first would be slower',
-        'mount(2) and sethostname(2) need CAP_SYS_ADMIN, which the container\'s final set does not have',
+        "mount(2) and sethostname(2) need CAP_SYS_ADMIN, which the container's final set does not have",
         'The kernel forbids capset before pivot_root',
       ],
       answer: 1,
-      why: 'mount(2) and sethostname(2) fail with EPERM without CAP_SYS_ADMIN in the owning user namespace, and Docker\'s default set leaves it out (capabilities(7)). So every privileged change comes first; --variant break swaps the order and the next mount fails with EPERM.',
+      why: "mount(2) and sethostname(2) fail with EPERM without CAP_SYS_ADMIN in the owning user namespace, and Docker's default set leaves it out (capabilities(7)). So every privileged change comes first; --variant break swaps the order and the next mount fails with EPERM.",
     },
     {
       question: 'Why is the user namespace created before the other namespaces?',
       choices: [
         'The kernel requires CLONE_NEWUSER to come first in any unshare',
-        'Namespaces created afterwards are owned by it, so the container\'s root has capabilities over them, and not over the host\'s',
+        "Namespaces created afterwards are owned by it, so the container's root has capabilities over them, and not over the host's",
         'It makes the uid map easier to write',
       ],
       answer: 1,

@@ -35,7 +35,9 @@ export async function buildCli(argv: string[], exit: ExitHolder): Promise<Argv> 
   const yargs = await loadYargs();
   return withoutHelpCache(yargs(markCommandStart(argv)))
     .scriptName('nsx')
-    .usage('$0 <command> [options]\n\nnamespace-explorer: watch a real container being built, one Linux kernel feature at a time.')
+    .usage(
+      '$0 <command> [options]\n\nnamespace-explorer: watch a real container being built, one Linux kernel feature at a time.',
+    )
     .command(commands(exit))
     .demandCommand(1, 'Name a command: nsx learn, nsx run, nsx doctor (nsx --help lists them).')
     .strict()

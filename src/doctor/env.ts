@@ -34,13 +34,27 @@ const LSM_FILE = '/sys/kernel/security/lsm';
 /** The kernel lists its active security modules in securityfs (Documentation/admin-guide/LSM/index.rst).
  *  Where securityfs is not mounted (some containers and VMs), root can still read it: mounted in a
  *  mount namespace of its own (unshare(1)), the host's mounts are left untouched. */
-export function activeLsms(read: (p: string) => string | undefined = readOrUndefined, root = process.getuid?.() === 0): string[] | undefined {
+export function activeLsms(
+  read: (p: string) => string | undefined = readOrUndefined,
+  root = process.getuid?.() === 0,
+): string[] | undefined {
   let text = read(LSM_FILE);
   if (text === undefined && root) {
-    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `mount -t securityfs securityfs /sys/kernel/security && cat ${LSM_FILE}`], {
-      encoding: 'utf8',
-      timeout: 5000,
-    });
+    const r = spawnSync(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        `mount -t securityfs securityfs /sys/kernel/security && cat ${LSM_FILE}`,
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 5000,
+      },
+    );
     if (r.status === 0) text = r.stdout;
   }
   return text === undefined ? undefined : text.trim().split(',').filter(Boolean);

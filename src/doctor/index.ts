@@ -61,11 +61,17 @@ function chalkFor(out: NodeJS.WritableStream): InstanceType<typeof Chalk> {
   return new Chalk({ level: color ? 1 : 0 });
 }
 
-export async function runDoctor(opts: { json: boolean; out?: NodeJS.WritableStream; env?: DoctorEnv }): Promise<number> {
+export async function runDoctor(opts: {
+  json: boolean;
+  out?: NodeJS.WritableStream;
+  env?: DoctorEnv;
+}): Promise<number> {
   const out = opts.out ?? process.stdout;
   const checks = runChecks(opts.env);
   const code = exitCodeFor(checks);
-  const text = opts.json ? JSON.stringify({ checks, ok: code === 0 }, null, 2) : renderTable(checks, chalkFor(out)).join('\n');
+  const text = opts.json
+    ? JSON.stringify({ checks, ok: code === 0 }, null, 2)
+    : renderTable(checks, chalkFor(out)).join('\n');
   out.write(text + '\n');
   return code;
 }

@@ -36,7 +36,8 @@ function colorOf(c: ChalkInstance, status: Check['status']): (s: string) => stri
 function row(check: Check, titleWidth: number, c: ChalkInstance): string[] {
   const indent = 2 + titleWidth + 2;
   const detail = wrapText(check.detail, WIDTH - indent);
-  const title = check.title.length > titleWidth ? check.title.slice(0, titleWidth - 1) + '…' : check.title.padEnd(titleWidth);
+  const title =
+    check.title.length > titleWidth ? check.title.slice(0, titleWidth - 1) + '…' : check.title.padEnd(titleWidth);
   const lines = [`${colorOf(c, check.status)(MARK[check.status])} ${c.bold(title)}  ${detail[0]}`];
   for (const more of detail.slice(1)) lines.push(' '.repeat(indent) + more);
   if (check.status !== 'ok' && check.fix) {
@@ -49,14 +50,25 @@ function row(check: Check, titleWidth: number, c: ChalkInstance): string[] {
 function verdict(checks: Check[], c: ChalkInstance): string[] {
   const blocking = checks.filter((k) => k.critical && k.status === 'fail');
   const warnings = checks.filter((k) => k.status !== 'ok' && !(k.critical && k.status === 'fail'));
-  const warned = warnings.length ? `; ${warnings.length} warning${warnings.length === 1 ? '' : 's'} (some options or lessons will not work)` : '';
-  if (blocking.length === 0) return wrapText(`Ready: nsx can run containers here${warned}.`, WIDTH).map((l) => c.green(l));
+  const warned = warnings.length
+    ? `; ${warnings.length} warning${warnings.length === 1 ? '' : 's'} (some options or lessons will not work)`
+    : '';
+  if (blocking.length === 0)
+    return wrapText(`Ready: nsx can run containers here${warned}.`, WIDTH).map((l) => c.green(l));
   const names = blocking.map((k) => k.title).join(', ');
-  return wrapText(`Not ready: nsx cannot run containers until these are fixed: ${names}${warned}.`, WIDTH).map((l) => c.red(l));
+  return wrapText(`Not ready: nsx cannot run containers until these are fixed: ${names}${warned}.`, WIDTH).map((l) =>
+    c.red(l),
+  );
 }
 
 /** The whole report, one string per line, each at most 80 columns (ANSI codes aside). */
 export function renderTable(checks: Check[], c: ChalkInstance): string[] {
   const titleWidth = Math.min(TITLE_MAX, Math.max(...checks.map((k) => k.title.length), 0));
-  return [c.bold('nsx doctor: can this machine run containers?'), '', ...checks.flatMap((k) => row(k, titleWidth, c)), '', ...verdict(checks, c)];
+  return [
+    c.bold('nsx doctor: can this machine run containers?'),
+    '',
+    ...checks.flatMap((k) => row(k, titleWidth, c)),
+    '',
+    ...verdict(checks, c),
+  ];
 }

@@ -22,6 +22,13 @@ export function checker(id: string, title: string, critical: boolean) {
     warn: (detail: string, fix: string): Check => ({ id, title, status: 'warn', detail, fix, critical }),
     fail: (detail: string, fix: string): Check => ({ id, title, status: 'fail', detail, fix, critical }),
     /** fail when critical, warn otherwise. */
-    bad: (detail: string, fix: string): Check => ({ id, title, status: critical ? 'fail' : 'warn', detail, fix, critical }),
+    bad: (detail: string, fix: string): Check => ({
+      id,
+      title,
+      status: critical ? 'fail' : 'warn',
+      detail,
+      fix,
+      critical,
+    }),
   };
 }

@@ -31,11 +31,15 @@ export interface BodyOptions extends Options {
 /** nsx run's (or a lesson's) options → the create request's body. */
 export function createBody(o: BodyOptions): CreateBody {
   if (o.cpus !== undefined && !(Number(o.cpus) > 0)) {
-    throw new NsxError(`--cpus ${o.cpus}: not a positive number of CPUs`, { hint: 'e.g. --cpus 0.5 for half of one CPU' });
+    throw new NsxError(`--cpus ${o.cpus}: not a positive number of CPUs`, {
+      hint: 'e.g. --cpus 0.5 for half of one CPU',
+    });
   }
   const memory = typeof o.memory === 'string' ? parseSize(o.memory, '--memory') : o.memory;
   // docker run -e NAME (no value): the client's own NAME, when it has one.
-  const env = o.env?.map((e) => (e.includes('=') || process.env[e] === undefined ? e : `${e}=${process.env[e]}`)).filter((e) => e.includes('='));
+  const env = o.env
+    ?.map((e) => (e.includes('=') || process.env[e] === undefined ? e : `${e}=${process.env[e]}`))
+    .filter((e) => e.includes('='));
   const host: HostConfig = {
     ...(memory !== undefined ? { Memory: memory } : {}),
     ...(o.pidsLimit !== undefined ? { PidsLimit: o.pidsLimit } : {}),

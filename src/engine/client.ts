@@ -23,7 +23,13 @@ export class EngineClient {
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
       const req = httpRequest(
-        { socketPath: this.socket, method, path, headers: data !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {} },
+        {
+          socketPath: this.socket,
+          method,
+          path,
+          headers:
+            data !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {},
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => (onData && (res.statusCode ?? 0) < 400 ? onData(c) : chunks.push(c)));
@@ -48,7 +54,12 @@ export class EngineClient {
         socketPath: this.socket,
         method: 'POST',
         path,
-        headers: { Connection: 'Upgrade', Upgrade: 'tcp', 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) },
+        headers: {
+          Connection: 'Upgrade',
+          Upgrade: 'tcp',
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(data),
+        },
       });
       req.on('upgrade', (_res, socket: Socket, head: Buffer) => resolve({ socket, head }));
       req.on('response', (res) => {
@@ -99,12 +110,16 @@ export function apiError(r: Reply): NsxError {
 function connectError(socket: string, e: NodeJS.ErrnoException): NsxError {
   if (e.code === 'EACCES' || e.code === 'EPERM') {
     return new NsxError(`permission denied while trying to connect to the nsx engine socket at unix://${socket}`, {
-      hint: 'the engine\'s socket is mode 0600: only its owner may use it (root\'s engine: use sudo; or start your own rootless engine with NSX_ENGINE_SOCKET unset)',
+      hint: "the engine's socket is mode 0600: only its owner may use it (root's engine: use sudo; or start your own rootless engine with NSX_ENGINE_SOCKET unset)",
       exitCode: 1,
     });
   }
   if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
-    return new NsxError(`Cannot connect to the nsx engine at unix://${socket}. Is the engine running?`, { hint: 'start it with: nsx engine start', errno: -1, exitCode: 1 });
+    return new NsxError(`Cannot connect to the nsx engine at unix://${socket}. Is the engine running?`, {
+      hint: 'start it with: nsx engine start',
+      errno: -1,
+      exitCode: 1,
+    });
   }
   return new NsxError(`cannot talk to the nsx engine at unix://${socket}: ${e.message}`, { exitCode: 1 });
 }
@@ -124,13 +139,18 @@ export async function startEngine(client = new EngineClient(), env: NodeJS.Proce
   mkdirSync(dirname(dir), { recursive: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const log = openSync(join(dir, 'nsxd.log'), 'a', 0o600);
-  const child = spawn(process.execPath, [nsxdPath()], { detached: true, stdio: ['ignore', log, log], env: { ...env, NSX_ENGINE_SOCKET: client.socket, NSX_ENGINE_STATE: dir } });
+  const child = spawn(process.execPath, [nsxdPath()], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...env, NSX_ENGINE_SOCKET: client.socket, NSX_ENGINE_STATE: dir },
+  });
   closeSync(log);
   let exited: number | null = null;
   child.once('exit', (code) => (exited = code ?? 1));
   child.unref();
   for (let i = 0; i < 100; i++) {
-    if (exited !== null) throw new NsxError(`the engine exited at once (code ${exited})`, { hint: `see ${join(dir, 'nsxd.log')}` });
+    if (exited !== null)
+      throw new NsxError(`the engine exited at once (code ${exited})`, { hint: `see ${join(dir, 'nsxd.log')}` });
     if (await client.ping()) return child.pid!;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -138,7 +158,9 @@ export async function startEngine(client = new EngineClient(), env: NodeJS.Proce
 }
 
 /** A client of a running engine, starting one (and saying so on stderr) when none answers. */
-export async function engineClient(say: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<EngineClient> {
+export async function engineClient(
+  say: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+): Promise<EngineClient> {
   const client = new EngineClient();
   if (await client.ping()) return client;
   const pid = await startEngine(client);

@@ -36,9 +36,12 @@ export function privateDir(dir: string): void {
   const st = lstatSync(dir);
   const uid = process.getuid?.();
   if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
-    throw new NsxError(`${dir} is not a directory of this user's alone (owner ${st.uid}, mode ${(st.mode & 0o7777).toString(8)})`, {
-      hint: `the engine keeps its socket there: remove it (rm -r ${dir}) or set XDG_RUNTIME_DIR to a directory of your own`,
-    });
+    throw new NsxError(
+      `${dir} is not a directory of this user's alone (owner ${st.uid}, mode ${(st.mode & 0o7777).toString(8)})`,
+      {
+        hint: `the engine keeps its socket there: remove it (rm -r ${dir}) or set XDG_RUNTIME_DIR to a directory of your own`,
+      },
+    );
   }
 }
 

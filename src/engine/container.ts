@@ -64,7 +64,10 @@ export class EngineContainer {
   private settledWaiter?: { promise: Promise<void>; resolve: () => void };
   private nextExitWaiters: (() => void)[] = [];
 
-  constructor(public record: ContainerRecord, private readonly save: () => void) {}
+  constructor(
+    public record: ContainerRecord,
+    private readonly save: () => void,
+  ) {}
 
   get id(): string {
     return this.record.Id;

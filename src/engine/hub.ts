@@ -13,7 +13,10 @@ export class Hub extends EventEmitter {
   /** Input that came before the container started (docker run -i attaches first), and its end. */
   private early: Buffer[] = [];
   private earlyEnd = false;
-  constructor(readonly tty: boolean, readonly stdinOnce = false) {
+  constructor(
+    readonly tty: boolean,
+    readonly stdinOnce = false,
+  ) {
     super();
     this.setMaxListeners(0);
   }
@@ -25,15 +28,18 @@ export class Hub extends EventEmitter {
     for (const d of this.early.splice(0)) this.stdin?.write(d);
     if (this.earlyEnd) this.stdin?.end();
     this.earlyEnd = false;
-    const ended = [c.stdout, c.stderr].map((s, i) => new Promise<void>((resolve) => {
-      if (!s) return resolve();
-      s.on('data', (d: Buffer) => {
-        const bytes = this.tty ? d : frame((i + 1) as StreamId, d);
-        if (logFd !== undefined) writeSync(logFd, bytes);
-        this.emit('data', bytes);
-      });
-      s.on('end', resolve).on('close', resolve).on('error', resolve);
-    }));
+    const ended = [c.stdout, c.stderr].map(
+      (s, i) =>
+        new Promise<void>((resolve) => {
+          if (!s) return resolve();
+          s.on('data', (d: Buffer) => {
+            const bytes = this.tty ? d : frame((i + 1) as StreamId, d);
+            if (logFd !== undefined) writeSync(logFd, bytes);
+            this.emit('data', bytes);
+          });
+          s.on('end', resolve).on('close', resolve).on('error', resolve);
+        }),
+    );
     return Promise.all(ended).then(() => undefined);
   }
 

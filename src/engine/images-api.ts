@@ -22,29 +22,56 @@ type Handler = (req: IncomingMessage, res: ServerResponse, q: URLSearchParams, n
 
 /** The image routes, in the shape of server.ts's routes(): [method, path, handler]. The store is the
  *  one `nsx images` sees ($NSX_ROOT/images; /var/lib/nsx/images as root). */
-export function imageRoutes(http: Http, openStore: () => Promise<ImageStore> = defaultStore): [method: string, path: RegExp, handler: Handler][] {
+export function imageRoutes(
+  http: Http,
+  openStore: () => Promise<ImageStore> = defaultStore,
+): [method: string, path: RegExp, handler: Handler][] {
   return [
-    ['GET', /^\/images\/json$/, async (_req, res) => {
-      const store = await openStore();
-      http.send(res, 200, imageSummaries(store.list().map((row) => ({ row, names: store.namesOf(row.manifestDigest), labels: labelsOf(store, row.id) }))));
-    }],
+    [
+      'GET',
+      /^\/images\/json$/,
+      async (_req, res) => {
+        const store = await openStore();
+        http.send(
+          res,
+          200,
+          imageSummaries(
+            store
+              .list()
+              .map((row) => ({ row, names: store.namesOf(row.manifestDigest), labels: labelsOf(store, row.id) })),
+          ),
+        );
+      },
+    ],
     ['POST', /^\/images\/create$/, async (_req, res, q) => createImage(http, res, q, await openStore())],
     // Names have slashes and colons ("localhost:5000/team/app:1"): docker's {name:.*}.
-    ['GET', /^\/images\/(.+)\/json$/, async (_req, res, _q, name) => {
-      const { inspectImage } = await import('../image/verbs.js');
-      const store = await openStore();
-      const doc = asApiError(() => inspectImage(store, name));
-      if (!doc) {
-        const { displayRef } = await import('../image/store.js');
-        throw new ApiError(404, `No such image: ${displayRef(name)}`, 'GET /images/json lists the store; POST /images/create?fromImage=NAME pulls it');
-      }
-      http.send(res, 200, doc);
-    }],
-    ['DELETE', /^\/images\/(.+)$/, async (_req, res, q, name) => {
-      const { removeImage } = await import('../image/verbs.js');
-      const store = await openStore();
-      http.send(res, 200, deleteResponse(asApiError(() => removeImage(store, name, http.flag(q, 'force')))));
-    }],
+    [
+      'GET',
+      /^\/images\/(.+)\/json$/,
+      async (_req, res, _q, name) => {
+        const { inspectImage } = await import('../image/verbs.js');
+        const store = await openStore();
+        const doc = asApiError(() => inspectImage(store, name));
+        if (!doc) {
+          const { displayRef } = await import('../image/store.js');
+          throw new ApiError(
+            404,
+            `No such image: ${displayRef(name)}`,
+            'GET /images/json lists the store; POST /images/create?fromImage=NAME pulls it',
+          );
+        }
+        http.send(res, 200, doc);
+      },
+    ],
+    [
+      'DELETE',
+      /^\/images\/(.+)$/,
+      async (_req, res, q, name) => {
+        const { removeImage } = await import('../image/verbs.js');
+        const store = await openStore();
+        http.send(res, 200, deleteResponse(asApiError(() => removeImage(store, name, http.flag(q, 'force')))));
+      },
+    ],
   ];
 }
 
@@ -67,7 +94,11 @@ function labelsOf(store: ImageStore, configDigest: string): Record<string, strin
 async function createImage(http: Http, res: ServerResponse, q: URLSearchParams, store: ImageStore): Promise<void> {
   const from = q.get('fromImage');
   if (!from) {
-    throw new ApiError(400, q.get('fromSrc') ? 'importing an image (fromSrc) is not supported by nsx' : 'fromImage is required', 'e.g. POST /images/create?fromImage=busybox&tag=latest');
+    throw new ApiError(
+      400,
+      q.get('fromSrc') ? 'importing an image (fromSrc) is not supported by nsx' : 'fromImage is required',
+      'e.g. POST /images/create?fromImage=busybox&tag=latest',
+    );
   }
   const { pullImage } = await import('../image/verbs.js');
   const name = asApiError(() => pullName(from, q.get('tag') ?? ''));
@@ -123,7 +154,17 @@ export function imageSummaries(facts: ImageFacts[]): DockerImageSummary[] {
     let s = byId.get(row.id);
     if (!s) {
       const created = row.created ? Date.parse(row.created) : NaN;
-      s = { Id: row.id, ParentId: '', RepoTags: [], RepoDigests: [], Created: Number.isFinite(created) ? Math.floor(created / 1000) : 0, Size: row.size, SharedSize: -1, Labels: labels, Containers: -1 };
+      s = {
+        Id: row.id,
+        ParentId: '',
+        RepoTags: [],
+        RepoDigests: [],
+        Created: Number.isFinite(created) ? Math.floor(created / 1000) : 0,
+        Size: row.size,
+        SharedSize: -1,
+        Labels: labels,
+        Containers: -1,
+      };
       byId.set(row.id, s);
     }
     for (const t of names.repoTags) if (!s.RepoTags.includes(t)) s.RepoTags.push(t);
@@ -140,7 +181,10 @@ export function pullName(fromImage: string, tag: string): string {
   const m = /^(.*?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(fromImage)!;
   const [, repo, , digest] = m;
   if (/^sha256:[a-f0-9]{64}$/.test(tag)) return `${repo}@${tag}`;
-  if (!isValidTag(tag)) throw new NsxError(`invalid tag "${tag}"`, { hint: 'a tag is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}, or a digest sha256:<64 hex>' });
+  if (!isValidTag(tag))
+    throw new NsxError(`invalid tag "${tag}"`, {
+      hint: 'a tag is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}, or a digest sha256:<64 hex>',
+    });
   return `${repo}:${tag}${digest ? `@${digest}` : ''}`;
 }
 
@@ -192,10 +236,14 @@ export function toApiError(e: unknown): ApiError {
   if (!(e instanceof NsxError)) throw e; // a bug: server.ts answers 500 with the stack
   const message = e.message.replace(/^Error response from daemon: /, '');
   const kind = 'kind' in e ? e.kind : undefined; // a RegistryError's
-  const status = kind === 'not-found' || kind === 'denied' || /^No such image: /.test(message) ? 404
-    : /^conflict: /.test(message) ? 409
-      : /^invalid (reference format|repository name|platform|tag)|is ambiguous/.test(message) ? 400
-        : 500;
+  const status =
+    kind === 'not-found' || kind === 'denied' || /^No such image: /.test(message)
+      ? 404
+      : /^conflict: /.test(message)
+        ? 409
+        : /^invalid (reference format|repository name|platform|tag)|is ambiguous/.test(message)
+          ? 400
+          : 500;
   return new ApiError(status, message, e.info.hint);
 }
 

@@ -47,7 +47,13 @@ export type Transition =
   | { to: 'removing' };
 
 export const initialState = (): ContainerStateRecord => ({
-  Status: 'created', Pid: 0, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: NEVER, FinishedAt: NEVER,
+  Status: 'created',
+  Pid: 0,
+  ExitCode: 0,
+  OOMKilled: false,
+  Error: '',
+  StartedAt: NEVER,
+  FinishedAt: NEVER,
 });
 
 /** The state after a transition (pure). An illegal one is a 409: the engine's bug, or a race that a
@@ -55,11 +61,24 @@ export const initialState = (): ContainerStateRecord => ({
 export function nextState(s: ContainerStateRecord, t: Transition, id: string, now = new Date()): ContainerStateRecord {
   if (!TRANSITIONS[s.Status].includes(t.to)) {
     const next = TRANSITIONS[s.Status].join(', ') || 'nothing else';
-    throw new ApiError(409, `cannot change container ${id} from ${s.Status} to ${t.to}`, `a ${s.Status} container may become ${next}`);
+    throw new ApiError(
+      409,
+      `cannot change container ${id} from ${s.Status} to ${t.to}`,
+      `a ${s.Status} container may become ${next}`,
+    );
   }
   const time = now.toISOString();
   if (t.to === 'running') {
-    return { ...s, Status: 'running', Pid: t.pid, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: time, FinishedAt: NEVER };
+    return {
+      ...s,
+      Status: 'running',
+      Pid: t.pid,
+      ExitCode: 0,
+      OOMKilled: false,
+      Error: '',
+      StartedAt: time,
+      FinishedAt: NEVER,
+    };
   }
   if (t.to === 'removing') return { ...s, Status: 'removing' };
   if ('ending' in t) {
@@ -67,7 +86,14 @@ export function nextState(s: ContainerStateRecord, t: Transition, id: string, no
     // A run that ended before PID 1 ran (a failed step) has no start of its own: docker's is its end.
     const started = s.StartedAt === NEVER ? time : s.StartedAt;
     return {
-      ...s, Status: t.to, Pid: 0, ExitCode: e.exitCode, OOMKilled: e.oomKilled, Error: e.error, StartedAt: started, FinishedAt: time,
+      ...s,
+      Status: t.to,
+      Pid: 0,
+      ExitCode: e.exitCode,
+      OOMKilled: e.oomKilled,
+      Error: e.error,
+      StartedAt: started,
+      FinishedAt: time,
     };
   }
   return { ...s, Status: 'exited', Pid: 0, ...(t.error !== undefined ? { Error: t.error } : {}) };
@@ -92,5 +118,8 @@ export const refusal = {
   removeRestarting: (id: string) => cannotRemove('restarting', id),
 };
 
-const cannotRemove = (what: string, id: string) => new ApiError(409, `You cannot remove a ${what} container ${id}. ` +
-  'Stop the container before attempting removal or force remove');
+const cannotRemove = (what: string, id: string) =>
+  new ApiError(
+    409,
+    `You cannot remove a ${what} container ${id}. ` + 'Stop the container before attempting removal or force remove',
+  );

@@ -1,6 +1,44 @@
 // Docker-style generated names (moby's pkg/namesgenerator: adjective_surname), a short list.
-const LEFT = ['admiring', 'brave', 'clever', 'dazzling', 'eager', 'focused', 'gallant', 'happy', 'jolly', 'keen', 'loving', 'nifty', 'quirky', 'serene', 'tender', 'vibrant', 'wizardly', 'zealous'];
-const RIGHT = ['babbage', 'curie', 'dijkstra', 'einstein', 'feynman', 'hopper', 'kare', 'lamport', 'lovelace', 'noether', 'pike', 'ritchie', 'shannon', 'thompson', 'torvalds', 'turing', 'wozniak', 'yonath'];
+const LEFT = [
+  'admiring',
+  'brave',
+  'clever',
+  'dazzling',
+  'eager',
+  'focused',
+  'gallant',
+  'happy',
+  'jolly',
+  'keen',
+  'loving',
+  'nifty',
+  'quirky',
+  'serene',
+  'tender',
+  'vibrant',
+  'wizardly',
+  'zealous',
+];
+const RIGHT = [
+  'babbage',
+  'curie',
+  'dijkstra',
+  'einstein',
+  'feynman',
+  'hopper',
+  'kare',
+  'lamport',
+  'lovelace',
+  'noether',
+  'pike',
+  'ritchie',
+  'shannon',
+  'thompson',
+  'torvalds',
+  'turing',
+  'wozniak',
+  'yonath',
+];
 
 export function randomName(taken: (n: string) => boolean): string {
   for (let i = 0; ; i++) {

@@ -30,7 +30,8 @@ export async function main(): Promise<void> {
   }
   rmSync(sock, { force: true }); // a socket left by an engine that was killed
   const engine = new Engine(dir);
-  for (const id of engine.recovered) process.stderr.write(`nsxd: container ${id.slice(0, 12)} died with the previous engine: marked exited (137)\n`);
+  for (const id of engine.recovered)
+    process.stderr.write(`nsxd: container ${id.slice(0, 12)} died with the previous engine: marked exited (137)\n`);
   const server = createApiServer(engine);
   // The socket is created with mode 0600 (umask during bind): no moment when others could connect.
   const umask = process.umask(0o177);
@@ -39,7 +40,8 @@ export async function main(): Promise<void> {
   chmodSync(sock, 0o600);
   writeFileSync(join(dir, 'nsxd.pid'), `${process.pid}\n`);
   process.stderr.write(`nsxd: listening on unix://${sock} (pid ${process.pid}, state in ${dir})\n`);
-  for (const id of engine.restartRecovered()) process.stderr.write(`nsxd: container ${id.slice(0, 12)}: started again (its restart policy)\n`);
+  for (const id of engine.restartRecovered())
+    process.stderr.write(`nsxd: container ${id.slice(0, 12)}: started again (its restart policy)\n`);
 
   let stopping = false;
   const stop = async () => {
@@ -57,7 +59,8 @@ export async function main(): Promise<void> {
   };
   for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, () => void stop());
   // The containers die with the engine: a bug in one request must not take them all. Logged, kept going.
-  const report = (what: string) => (e: unknown) => process.stderr.write(`nsxd: ${what} (a bug in namespace-explorer): ${(e as Error)?.stack ?? e}\n`);
+  const report = (what: string) => (e: unknown) =>
+    process.stderr.write(`nsxd: ${what} (a bug in namespace-explorer): ${(e as Error)?.stack ?? e}\n`);
   process.on('unhandledRejection', report('unhandled rejection'));
   process.on('uncaughtException', report('uncaught exception'));
 }

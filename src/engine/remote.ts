@@ -46,9 +46,20 @@ export class RemoteContainer {
   /** Creates the container, stepped and paused at its exit: the body's options (createBody) with
    *  Nsx.Step and Nsx.PauseAtExit, removed when it is over. Nothing runs until run(). */
   static async create(client: EngineClient, body: CreateBody, name?: string): Promise<RemoteContainer> {
-    const stepped: CreateBody = { ...body, HostConfig: { ...body.HostConfig, AutoRemove: true }, Nsx: { ...body.Nsx, Step: true, PauseAtExit: true } };
-    const created = await client.call<Created>('POST', `/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, stepped);
-    if (!created?.Nsx) throw new NsxError('the engine did not answer with the plan of a stepped container', { hint: 'an older nsxd runs: restart it (nsx engine stop; nsx engine start)' });
+    const stepped: CreateBody = {
+      ...body,
+      HostConfig: { ...body.HostConfig, AutoRemove: true },
+      Nsx: { ...body.Nsx, Step: true, PauseAtExit: true },
+    };
+    const created = await client.call<Created>(
+      'POST',
+      `/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`,
+      stepped,
+    );
+    if (!created?.Nsx)
+      throw new NsxError('the engine did not answer with the plan of a stepped container', {
+        hint: 'an older nsxd runs: restart it (nsx engine stop; nsx engine start)',
+      });
     return new RemoteContainer(client, created.Id, created.Nsx.Steps, { root: { path: created.Nsx.Rootfs } });
   }
 
@@ -88,7 +99,9 @@ export class RemoteContainer {
 
   /** Asks the engine where the container stands: the process to enter now. */
   private async refresh(): Promise<void> {
-    const info = await this.client.call<{ State: { Pid: number }; Nsx?: { Step?: { Pid: number; Network?: VethFacts } } }>('GET', this.path('json')).catch(() => undefined);
+    const info = await this.client
+      .call<{ State: { Pid: number }; Nsx?: { Step?: { Pid: number; Network?: VethFacts } } }>('GET', this.path('json'))
+      .catch(() => undefined);
     const pid = info?.Nsx?.Step?.Pid || info?.State.Pid;
     if (pid) this.pid = pid;
     if (info?.Nsx?.Step?.Network) this.network = info.Nsx.Step.Network;
@@ -122,13 +135,25 @@ export class RemoteContainer {
     try {
       await this.client.call('POST', this.path('start'));
       if (this.aborted !== undefined) this.abort(this.aborted);
-      const followed = await this.client.request('GET', this.path('steps'), undefined, lines((e) => (queue = queue.then(() => handle(e)))));
+      const followed = await this.client.request(
+        'GET',
+        this.path('steps'),
+        undefined,
+        lines((e) => (queue = queue.then(() => handle(e)))),
+      );
       if (followed.status >= 400) throw new NsxError(`the engine did not stream the steps: ${followed.body}`);
       this.over();
       await queue;
       const w = await waited;
       await new Promise<void>((r) => (socket.destroyed ? r() : socket.once('close', () => r())));
-      const error = failure ? new NsxError(failure.message, { syscall: failure.syscall, errno: failure.errno, hint: failure.hint, exitCode: w?.StatusCode }) : undefined;
+      const error = failure
+        ? new NsxError(failure.message, {
+            syscall: failure.syscall,
+            errno: failure.errno,
+            hint: failure.hint,
+            exitCode: w?.StatusCode,
+          })
+        : undefined;
       return { exitCode: w?.StatusCode ?? 125, oomKilled, ...(error ? { error } : {}) };
     } finally {
       socket.destroy();

@@ -25,7 +25,13 @@ function send(res: ServerResponse, status: number, body?: unknown): void {
     return;
   }
   const text = JSON.stringify(body) + '\n';
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION, 'Content-Length': Buffer.byteLength(text) }).end(text);
+  res
+    .writeHead(status, {
+      'Content-Type': 'application/json',
+      'Api-Version': API_VERSION,
+      'Content-Length': Buffer.byteLength(text),
+    })
+    .end(text);
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -36,116 +42,207 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new ApiError(400, `invalid JSON in the request body: ${(e as Error).message}`, 'send a JSON object, e.g. {"Rootfs": "/srv/rootfs", "Cmd": ["echo", "hi"]}');
+    throw new ApiError(
+      400,
+      `invalid JSON in the request body: ${(e as Error).message}`,
+      'send a JSON object, e.g. {"Rootfs": "/srv/rootfs", "Cmd": ["echo", "hi"]}',
+    );
   }
 }
 
 export function routes(engine: Engine): [method: string, path: RegExp, handler: Handler][] {
   return [
-    ['GET', /^\/_ping$/, (_q, res) => void res.writeHead(200, { 'Content-Type': 'text/plain', 'Api-Version': API_VERSION }).end('OK')],
+    [
+      'GET',
+      /^\/_ping$/,
+      (_q, res) => void res.writeHead(200, { 'Content-Type': 'text/plain', 'Api-Version': API_VERSION }).end('OK'),
+    ],
     ['HEAD', /^\/_ping$/, (_q, res) => void res.writeHead(200, { 'Api-Version': API_VERSION }).end()],
-    ['GET', /^\/version$/, (_q, res) => send(res, 200, { Version: '0.1.0', ApiVersion: API_VERSION, Os: 'linux', Arch: process.arch, Pid: process.pid })],
-    ['GET', /^\/events$/, (req, res) => {
-      // docker's event stream: one JSON object per line, as they happen, until the client goes.
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
-      res.flushHeaders();
-      const listener = (e: unknown) => res.write(JSON.stringify(e) + '\n');
-      engine.events.on('event', listener);
-      req.on('close', () => engine.events.off('event', listener));
-    }],
+    [
+      'GET',
+      /^\/version$/,
+      (_q, res) =>
+        send(res, 200, {
+          Version: '0.1.0',
+          ApiVersion: API_VERSION,
+          Os: 'linux',
+          Arch: process.arch,
+          Pid: process.pid,
+        }),
+    ],
+    [
+      'GET',
+      /^\/events$/,
+      (req, res) => {
+        // docker's event stream: one JSON object per line, as they happen, until the client goes.
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
+        res.flushHeaders();
+        const listener = (e: unknown) => res.write(JSON.stringify(e) + '\n');
+        engine.events.on('event', listener);
+        req.on('close', () => engine.events.off('event', listener));
+      },
+    ],
     ['GET', /^\/containers\/json$/, (_req, res, q) => send(res, 200, engine.list(flag(q, 'all')))],
-    ['POST', /^\/containers\/create$/, async (req, res, q) => {
-      const body = validate.createBody(await readJson(req));
-      send(res, 201, await engine.create(body, q.get('name') ?? undefined));
-    }],
-    ['POST', /^\/containers\/([^/]+)\/start$/, async (_req, res, _q, id) => send(res, (await engine.start(id)) === 'already' ? 304 : 204)],
-    ['POST', /^\/containers\/([^/]+)\/stop$/, async (_req, res, q, id) => {
-      const t = q.has('t') ? Number(q.get('t')) : 10;
-      if (!Number.isFinite(t) || t < 0) throw new ApiError(400, `invalid value for t: ${q.get('t')}`);
-      send(res, (await engine.stop(id, t)) === 'already' ? 304 : 204);
-    }],
-    ['POST', /^\/containers\/([^/]+)\/kill$/, (_req, res, q, id) => {
-      engine.kill(id, q.get('signal') || 'SIGKILL');
-      send(res, 204);
-    }],
-    ['POST', /^\/containers\/([^/]+)\/wait$/, async (_req, res, q, id) => {
-      const waiting = engine.wait(id, q.get('condition') ?? undefined);
-      // 404 and 400 come at once; otherwise the headers go now, as docker's do, so a client knows
-      // the wait is registered before it starts the container, and the body when it exits.
-      const early = await Promise.race([waiting.then(() => undefined, (e: unknown) => e), new Promise((r) => setImmediate(r, 'waiting'))]);
-      if (early !== 'waiting' && early !== undefined) throw early;
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
-      res.flushHeaders();
-      res.end(JSON.stringify(await waiting) + '\n');
-    }],
+    [
+      'POST',
+      /^\/containers\/create$/,
+      async (req, res, q) => {
+        const body = validate.createBody(await readJson(req));
+        send(res, 201, await engine.create(body, q.get('name') ?? undefined));
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/start$/,
+      async (_req, res, _q, id) => send(res, (await engine.start(id)) === 'already' ? 304 : 204),
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/stop$/,
+      async (_req, res, q, id) => {
+        const t = q.has('t') ? Number(q.get('t')) : 10;
+        if (!Number.isFinite(t) || t < 0) throw new ApiError(400, `invalid value for t: ${q.get('t')}`);
+        send(res, (await engine.stop(id, t)) === 'already' ? 304 : 204);
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/kill$/,
+      (_req, res, q, id) => {
+        engine.kill(id, q.get('signal') || 'SIGKILL');
+        send(res, 204);
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/wait$/,
+      async (_req, res, q, id) => {
+        const waiting = engine.wait(id, q.get('condition') ?? undefined);
+        // 404 and 400 come at once; otherwise the headers go now, as docker's do, so a client knows
+        // the wait is registered before it starts the container, and the body when it exits.
+        const early = await Promise.race([
+          waiting.then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+          new Promise((r) => setImmediate(r, 'waiting')),
+        ]);
+        if (early !== 'waiting' && early !== undefined) throw early;
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
+        res.flushHeaders();
+        res.end(JSON.stringify(await waiting) + '\n');
+      },
+    ],
     ['GET', /^\/containers\/([^/]+)\/json$/, (_req, res, _q, id) => send(res, 200, engine.inspect(id))],
     ['GET', /^\/containers\/([^/]+)\/top$/, (_req, res, _q, id) => send(res, 200, engine.top(id))],
     ['GET', /^\/containers\/([^/]+)\/stats$/, (req, res, q, id) => stats(engine, req, res, q, id)],
     ['GET', /^\/containers\/([^/]+)\/logs$/, (req, res, q, id) => logs(engine, req, res, q, id)],
-    ['POST', /^\/containers\/([^/]+)\/attach$/, (req, res, q, id) => {
-      // Without "Upgrade: tcp" there is no way back in: the output only, as a plain streamed answer.
-      const { hub } = engine.attach(id);
-      if (!flag(q, 'stream')) return send(res, 200); // logs=1 without stream: see GET /logs
-      res.writeHead(200, { 'Content-Type': hub.tty ? RAW_STREAM : MULTIPLEXED_STREAM, 'Api-Version': API_VERSION });
-      res.flushHeaders();
-      follow(hub, req.socket, (d) => res.write(d), () => res.end());
-    }],
-    ['GET', /^\/containers\/([^/]+)\/steps$/, (req, res, _q, id) => {
-      // nsx: the runtime's events of a stepped container as JSON lines (those so far, then as they
-      // come) until its run ends. This client owns the half-built container: if it goes first, so does the container.
-      const f = engine.followSteps(id);
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
-      for (const e of f.events) res.write(JSON.stringify(e) + '\n');
-      if (f.ended) return void res.end();
-      const write = (e: { type: string }) => {
-        res.write(JSON.stringify(e) + '\n');
-        if (e.type === 'cleaned-up') finish(false);
-      };
-      const finish = (early: boolean) => {
-        f.feed.off('event', write);
-        if (early) f.leave();
-        else res.end();
-      };
-      f.feed.on('event', write);
-      res.once('close', () => finish(true));
-    }],
-    ['POST', /^\/containers\/([^/]+)\/step$/, (_req, res, q, id) => {
-      engine.step(id, q.get('action') ?? 'apply', q.has('exit') ? Number(q.get('exit')) : undefined);
-      send(res, 204);
-    }],
-    ['POST', /^\/containers\/([^/]+)\/resize$/, (_req, res, q, id) => {
-      engine.resize(id, size(q, 'h'), size(q, 'w'));
-      send(res, 200);
-    }],
-    ['POST', /^\/containers\/([^/]+)\/exec$/, async (req, res, _q, id) => {
-      const e = engine.createExec(id, validate.execBody(await readJson(req)));
-      send(res, 201, { Id: e.ID });
-    }],
-    ['POST', /^\/exec\/([^/]+)\/start$/, async (req, res, _q, id) => {
-      const body = validate.execStartBody(await readJson(req));
-      const hub = engine.execHub(id);
-      const { finished } = await engine.startExec(id, body.ConsoleSize);
-      if (body.Detach) return send(res, 200);
-      res.writeHead(200, { 'Content-Type': hub.tty ? RAW_STREAM : MULTIPLEXED_STREAM, 'Api-Version': API_VERSION });
-      res.flushHeaders();
-      await execOutput(hub, finished, (d) => res.write(d));
-      res.end();
-    }],
-    ['POST', /^\/exec\/([^/]+)\/resize$/, (_req, res, q, id) => {
-      engine.resizeExec(id, size(q, 'h'), size(q, 'w'));
-      send(res, 200);
-    }],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/attach$/,
+      (req, res, q, id) => {
+        // Without "Upgrade: tcp" there is no way back in: the output only, as a plain streamed answer.
+        const { hub } = engine.attach(id);
+        if (!flag(q, 'stream')) return send(res, 200); // logs=1 without stream: see GET /logs
+        res.writeHead(200, { 'Content-Type': hub.tty ? RAW_STREAM : MULTIPLEXED_STREAM, 'Api-Version': API_VERSION });
+        res.flushHeaders();
+        follow(
+          hub,
+          req.socket,
+          (d) => res.write(d),
+          () => res.end(),
+        );
+      },
+    ],
+    [
+      'GET',
+      /^\/containers\/([^/]+)\/steps$/,
+      (req, res, _q, id) => {
+        // nsx: the runtime's events of a stepped container as JSON lines (those so far, then as they
+        // come) until its run ends. This client owns the half-built container: if it goes first, so does the container.
+        const f = engine.followSteps(id);
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
+        for (const e of f.events) res.write(JSON.stringify(e) + '\n');
+        if (f.ended) return void res.end();
+        const write = (e: { type: string }) => {
+          res.write(JSON.stringify(e) + '\n');
+          if (e.type === 'cleaned-up') finish(false);
+        };
+        const finish = (early: boolean) => {
+          f.feed.off('event', write);
+          if (early) f.leave();
+          else res.end();
+        };
+        f.feed.on('event', write);
+        res.once('close', () => finish(true));
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/step$/,
+      (_req, res, q, id) => {
+        engine.step(id, q.get('action') ?? 'apply', q.has('exit') ? Number(q.get('exit')) : undefined);
+        send(res, 204);
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/resize$/,
+      (_req, res, q, id) => {
+        engine.resize(id, size(q, 'h'), size(q, 'w'));
+        send(res, 200);
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/exec$/,
+      async (req, res, _q, id) => {
+        const e = engine.createExec(id, validate.execBody(await readJson(req)));
+        send(res, 201, { Id: e.ID });
+      },
+    ],
+    [
+      'POST',
+      /^\/exec\/([^/]+)\/start$/,
+      async (req, res, _q, id) => {
+        const body = validate.execStartBody(await readJson(req));
+        const hub = engine.execHub(id);
+        const { finished } = await engine.startExec(id, body.ConsoleSize);
+        if (body.Detach) return send(res, 200);
+        res.writeHead(200, { 'Content-Type': hub.tty ? RAW_STREAM : MULTIPLEXED_STREAM, 'Api-Version': API_VERSION });
+        res.flushHeaders();
+        await execOutput(hub, finished, (d) => res.write(d));
+        res.end();
+      },
+    ],
+    [
+      'POST',
+      /^\/exec\/([^/]+)\/resize$/,
+      (_req, res, q, id) => {
+        engine.resizeExec(id, size(q, 'h'), size(q, 'w'));
+        send(res, 200);
+      },
+    ],
     ['GET', /^\/exec\/([^/]+)\/json$/, (_req, res, _q, id) => send(res, 200, engine.inspectExec(id))],
-    ['DELETE', /^\/containers\/([^/]+)$/, async (_req, res, q, id) => {
-      await engine.remove(id, flag(q, 'force'));
-      send(res, 204);
-    }],
+    [
+      'DELETE',
+      /^\/containers\/([^/]+)$/,
+      async (_req, res, q, id) => {
+        await engine.remove(id, flag(q, 'force'));
+        send(res, 204);
+      },
+    ],
   ];
 }
 
 function size(q: URLSearchParams, k: string): number {
   const n = Number(q.get(k));
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ApiError(400, `invalid ${k === 'h' ? 'height' : 'width'}: ${q.get(k)}`, 'give ?h=ROWS&w=COLUMNS, whole numbers');
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new ApiError(
+      400,
+      `invalid ${k === 'h' ? 'height' : 'width'}: ${q.get(k)}`,
+      'give ?h=ROWS&w=COLUMNS, whole numbers',
+    );
   return n;
 }
 
@@ -176,17 +273,27 @@ export async function upgrade(engine: Engine, req: IncomingMessage, socket: Dupl
   const fail = (e: unknown) => {
     const { status, body: shape } = errorShape(e);
     const body = JSON.stringify(shape) + '\n';
-    socket.end(`HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\n\r\n${body}`,
+    );
   };
   try {
     const attach = /^\/containers\/([^/]+)\/attach$/.exec(path);
     const exec = /^\/exec\/([^/]+)\/start$/.exec(path);
-    if (req.method !== 'POST' || (!attach && !exec)) throw new ApiError(404, `no upgrade on ${req.method} ${path}`, 'only POST /containers/{id}/attach and /exec/{id}/start upgrade the connection');
+    if (req.method !== 'POST' || (!attach && !exec))
+      throw new ApiError(
+        404,
+        `no upgrade on ${req.method} ${path}`,
+        'only POST /containers/{id}/attach and /exec/{id}/start upgrade the connection',
+      );
     // The request's own body (exec start's JSON) comes first on the connection: read it off.
     const length = Number(req.headers['content-length'] ?? 0);
     let buf = head;
     while (buf.length < length) {
-      const chunk = await new Promise<Buffer | null>((r) => { socket.once('data', r); socket.once('end', () => r(null)); });
+      const chunk = await new Promise<Buffer | null>((r) => {
+        socket.once('data', r);
+        socket.once('end', () => r(null));
+      });
       if (chunk === null) return;
       buf = Buffer.concat([buf, chunk]);
     }
@@ -202,7 +309,13 @@ export async function upgrade(engine: Engine, req: IncomingMessage, socket: Dupl
       const { hub } = engine.attach(decodeURIComponent(attach[1]));
       socket.write(upgradeHead(hub.tty));
       if (flag(q, 'stdin')) input(hub, socket, rest);
-      if (flag(q, 'stream')) follow(hub, socket, (d) => socket.write(d), () => socket.end());
+      if (flag(q, 'stream'))
+        follow(
+          hub,
+          socket,
+          (d) => socket.write(d),
+          () => socket.end(),
+        );
       else socket.end();
       return;
     }
@@ -235,18 +348,30 @@ function input(hub: Hub, socket: Duplex, first: Buffer): void {
 
 /** The log file: docker's multiplexed frames without a terminal (stdout=, stderr= pick streams),
  *  the raw stream with one; with follow=1 new output follows until the container exits. */
-async function logs(engine: Engine, req: IncomingMessage, res: ServerResponse, q: URLSearchParams, id: string): Promise<void> {
+async function logs(
+  engine: Engine,
+  req: IncomingMessage,
+  res: ServerResponse,
+  q: URLSearchParams,
+  id: string,
+): Promise<void> {
   if (q.has('stdout') || q.has('stderr')) {
     if (!flag(q, 'stdout') && !flag(q, 'stderr')) throw new ApiError(400, 'You must choose at least one stream');
   }
-  const want = q.has('stdout') || q.has('stderr') ? { stdout: flag(q, 'stdout'), stderr: flag(q, 'stderr') } : { stdout: true, stderr: true };
+  const want =
+    q.has('stdout') || q.has('stderr')
+      ? { stdout: flag(q, 'stdout'), stderr: flag(q, 'stderr') }
+      : { stdout: true, stderr: true };
   const log = engine.logPath(id);
   const tty = engine.attach(id).hub.tty;
   res.writeHead(200, { 'Content-Type': tty ? RAW_STREAM : MULTIPLEXED_STREAM, 'Api-Version': API_VERSION });
   // Picking one stream means reading the frames (they may be cut anywhere between two reads).
-  const picker = tty || (want.stdout && want.stderr) ? undefined : new FrameDecoder((s, d) => {
-    if ((s === 1 && want.stdout) || (s === 2 && want.stderr)) res.write(frame(s, d));
-  });
+  const picker =
+    tty || (want.stdout && want.stderr)
+      ? undefined
+      : new FrameDecoder((s, d) => {
+          if ((s === 1 && want.stdout) || (s === 2 && want.stderr)) res.write(frame(s, d));
+        });
   let at = 0;
   const copy = async () => {
     if (!existsSync(log.path)) return;
@@ -276,7 +401,13 @@ async function logs(engine: Engine, req: IncomingMessage, res: ServerResponse, q
 
 /** docker stats: one sample (stream=0: two, a second apart, so the CPU share can be computed, with
  *  the first as precpu_stats), or a sample a second until the client goes or the container stops. */
-async function stats(engine: Engine, req: IncomingMessage, res: ServerResponse, q: URLSearchParams, id: string): Promise<void> {
+async function stats(
+  engine: Engine,
+  req: IncomingMessage,
+  res: ServerResponse,
+  q: URLSearchParams,
+  id: string,
+): Promise<void> {
   let prev = engine.stats(id); // 404/409 before anything is sent
   const stream = !['0', 'false', 'False'].includes(q.get('stream') ?? 'true');
   let closed = false;

@@ -18,7 +18,11 @@ export interface StepView {
 }
 
 /** GET /containers/{id}/json: docker inspect's shape, plus what nsx can show of the live process (Nsx). */
-export function inspectShape(r: ContainerRecord, facts: Record<string, unknown>, step?: StepView): Record<string, unknown> {
+export function inspectShape(
+  r: ContainerRecord,
+  facts: Record<string, unknown>,
+  step?: StepView,
+): Record<string, unknown> {
   const s = r.State;
   const o = r.Root?.overlay;
   return {
@@ -26,10 +30,31 @@ export function inspectShape(r: ContainerRecord, facts: Record<string, unknown>,
     Created: r.Created,
     Path: r.Path,
     Args: r.Args,
-    State: { Status: s.Status, Running: s.Status === 'running', Paused: false, Restarting: s.Status === 'restarting', OOMKilled: s.OOMKilled, Dead: false, Pid: s.Pid, ExitCode: s.ExitCode, Error: s.Error, StartedAt: s.StartedAt, FinishedAt: s.FinishedAt },
+    State: {
+      Status: s.Status,
+      Running: s.Status === 'running',
+      Paused: false,
+      Restarting: s.Status === 'restarting',
+      OOMKilled: s.OOMKilled,
+      Dead: false,
+      Pid: s.Pid,
+      ExitCode: s.ExitCode,
+      Error: s.Error,
+      StartedAt: s.StartedAt,
+      FinishedAt: s.FinishedAt,
+    },
     Image: r.Image,
     LogPath: r.LogPath,
-    ...(r.Root ? { GraphDriver: { Name: o ? 'overlay2' : 'copy', Data: o ? { LowerDir: o.lowerdirs.join(':'), UpperDir: o.upper, WorkDir: o.work, MergedDir: o.target } : { RootDir: r.Root.path } } } : {}),
+    ...(r.Root
+      ? {
+          GraphDriver: {
+            Name: o ? 'overlay2' : 'copy',
+            Data: o
+              ? { LowerDir: o.lowerdirs.join(':'), UpperDir: o.upper, WorkDir: o.work, MergedDir: o.target }
+              : { RootDir: r.Root.path },
+          },
+        }
+      : {}),
     Name: `/${r.Name}`,
     RestartCount: r.RestartCount ?? 0,
     HostConfig: r.HostConfig,
@@ -56,12 +81,18 @@ export function listShape(r: ContainerRecord, step: StepView | undefined, now = 
 }
 
 /** Docker's STATUS column: "Up 3 seconds", "Exited (7) 2 seconds ago", "Created". */
-export function statusText(r: ContainerRecord, now = Date.now(), step?: { Index: number; Total: number; Id: string; Paused: boolean }): string {
+export function statusText(
+  r: ContainerRecord,
+  now = Date.now(),
+  step?: { Index: number; Total: number; Id: string; Paused: boolean },
+): string {
   const s = r.State;
-  if (step && s.Status === 'created') return `Created, ${step.Paused ? 'paused before' : 'applying'} step ${step.Index}/${step.Total} (${step.Id})`;
+  if (step && s.Status === 'created')
+    return `Created, ${step.Paused ? 'paused before' : 'applying'} step ${step.Index}/${step.Total} (${step.Id})`;
   if (s.Status === 'running') return `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
   if (s.Status === 'exited') return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
-  if (s.Status === 'restarting') return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+  if (s.Status === 'restarting')
+    return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
   if (s.Status === 'removing') return 'Removal In Progress';
   return 'Created';
 }
@@ -73,7 +104,12 @@ export function execShape(record: ExecRecord): Omit<ExecRecord, 'Body'> & { CanR
 }
 
 /** GET /events: one container event (create, start, kill, die, oom, restart, destroy, exec_*). */
-export function eventShape(r: ContainerRecord, Action: string, extra: Record<string, string> = {}, now = Date.now()): Record<string, unknown> {
+export function eventShape(
+  r: ContainerRecord,
+  Action: string,
+  extra: Record<string, string> = {},
+  now = Date.now(),
+): Record<string, unknown> {
   return {
     Type: 'container',
     Action,
@@ -90,6 +126,10 @@ export function eventShape(r: ContainerRecord, Action: string, extra: Record<str
 /** docker's error body, {"message": ...}, with nsx's hint for a learner; anything not an ApiError is
  *  the engine's own failure (500), said as one. */
 export function errorShape(e: unknown): { status: number; body: { message: string; hint?: string } } {
-  if (e instanceof ApiError) return { status: e.status, body: { message: e.message, ...(e.hint ? { hint: e.hint } : {}) } };
-  return { status: 500, body: { message: `the engine failed (a bug in namespace-explorer): ${(e as Error)?.stack ?? e}` } };
+  if (e instanceof ApiError)
+    return { status: e.status, body: { message: e.message, ...(e.hint ? { hint: e.hint } : {}) } };
+  return {
+    status: 500,
+    body: { message: `the engine failed (a bug in namespace-explorer): ${(e as Error)?.stack ?? e}` },
+  };
 }

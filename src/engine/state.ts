@@ -33,7 +33,11 @@ export interface ContainerRecord {
   };
   /** An image's container: its root filesystem as made at create (the writable layer under the
    *  image store's containers/<id>/), reused by every start. */
-  Root?: { path: string; overlay?: import('../runtime/spec.js').OverlayRoot; copied?: { layers: number; reason: string } };
+  Root?: {
+    path: string;
+    overlay?: import('../runtime/spec.js').OverlayRoot;
+    copied?: { layers: number; reason: string };
+  };
   HostConfig: HostConfig;
   State: ContainerStateRecord;
   /** How often the restart policy started it again since it was last started by hand. */

@@ -67,10 +67,14 @@ const bool = (v: unknown, name: string) => (typeof v === 'boolean' ? v : fail(ba
 const got = (v: unknown) => `got ${JSON.stringify(v)}`;
 const int = (v: unknown, name: string) => (Number.isSafeInteger(v) ? v : fail(bad(name, 'a whole number', got(v))));
 const strings = (v: unknown, name: string) =>
-  Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : fail(bad(name, 'an array of strings', `e.g. ["a", "b"], ${got(v)}`));
+  Array.isArray(v) && v.every((x) => typeof x === 'string')
+    ? v
+    : fail(bad(name, 'an array of strings', `e.g. ["a", "b"], ${got(v)}`));
 const stringsOrString = (v: unknown, name: string) => (typeof v === 'string' ? v : strings(v, name));
 const pair = (v: unknown, name: string) =>
-  Array.isArray(v) && v.length === 2 && v.every((x) => Number.isSafeInteger(x) && x >= 0) ? v : fail(bad(name, '[rows, columns], two whole numbers'));
+  Array.isArray(v) && v.length === 2 && v.every((x) => Number.isSafeInteger(x) && x >= 0)
+    ? v
+    : fail(bad(name, '[rows, columns], two whole numbers'));
 
 function fail(e: ApiError): never {
   throw e;
@@ -87,8 +91,18 @@ function restartPolicy(v: unknown, name: string): HostConfig['RestartPolicy'] {
 
 function hostConfig(v: unknown, name: string): HostConfig {
   return fields(object(v, name), `${name}.`, {
-    Memory: int, PidsLimit: int, NanoCpus: int, CapAdd: strings, CapDrop: strings, Privileged: bool,
-    SecurityOpt: strings, NetworkMode: str, AutoRemove: bool, RestartPolicy: restartPolicy, UsernsMode: str, ConsoleSize: pair,
+    Memory: int,
+    PidsLimit: int,
+    NanoCpus: int,
+    CapAdd: strings,
+    CapDrop: strings,
+    Privileged: bool,
+    SecurityOpt: strings,
+    NetworkMode: str,
+    AutoRemove: bool,
+    RestartPolicy: restartPolicy,
+    UsernsMode: str,
+    ConsoleSize: pair,
   }) as HostConfig;
 }
 
@@ -103,9 +117,10 @@ function swap(v: unknown, name: string): [StepId, StepId] {
 }
 
 /** What nsx's own options were: refused, with what to send instead. */
-const INSTEAD = 'send intent instead: Docker\'s fields (Hostname, HostConfig.Memory, PidsLimit, NanoCpus, CapAdd, CapDrop, ' +
+const INSTEAD =
+  "send intent instead: Docker's fields (Hostname, HostConfig.Memory, PidsLimit, NanoCpus, CapAdd, CapDrop, " +
   'SecurityOpt, Privileged, NetworkMode, UsernsMode) and Nsx {Step, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, ' +
-  'TimeOffsets, Swap}; src/engine/body.ts makes such a body from nsx run\'s options';
+  "TimeOffsets, Swap}; src/engine/body.ts makes such a body from nsx run's options";
 const NOT_ACCEPTED = {
   Spec: 'the engine builds the spec from the request itself',
   Plan: 'the engine builds the plan from the request itself',
@@ -119,7 +134,10 @@ function nsx(v: unknown, name: string): NsxOptions {
     }
   }
   return fields(o, `${name}.`, {
-    Step: bool, PauseAtExit: bool, UnsafeChroot: bool, TimeNamespace: bool,
+    Step: bool,
+    PauseAtExit: bool,
+    UnsafeChroot: bool,
+    TimeNamespace: bool,
     RunAs: (x, n) => fields(object(x, n), `${n}.`, { uid: int, gid: int }),
     TimeOffsets: (x, n) => fields(object(x, n), `${n}.`, { monotonic: int, boottime: int }),
     Swap: swap,
@@ -130,8 +148,19 @@ function nsx(v: unknown, name: string): NsxOptions {
 export function createBody(v: unknown): CreateBody {
   if (!isObj(v)) throw notObject('{"Rootfs": "/path/to/rootfs", "Cmd": ["/bin/sh", "-c", "echo hi"]}');
   const body = fields(v, '', {
-    Image: str, Rootfs: str, Cmd: stringsOrString, Entrypoint: stringsOrString, Env: strings, Hostname: str,
-    WorkingDir: str, User: str, Tty: bool, OpenStdin: bool, StdinOnce: bool, HostConfig: hostConfig, Nsx: nsx,
+    Image: str,
+    Rootfs: str,
+    Cmd: stringsOrString,
+    Entrypoint: stringsOrString,
+    Env: strings,
+    Hostname: str,
+    WorkingDir: str,
+    User: str,
+    Tty: bool,
+    OpenStdin: bool,
+    StdinOnce: bool,
+    HostConfig: hostConfig,
+    Nsx: nsx,
   }) as CreateBody;
   const runAs = body.Nsx?.RunAs;
   if (runAs && (runAs.uid === undefined || runAs.gid === undefined)) {
@@ -144,8 +173,15 @@ export function createBody(v: unknown): CreateBody {
 export function execBody(v: unknown): ExecBody {
   if (!isObj(v)) throw notObject('{"Cmd": ["ps"], "AttachStdout": true}');
   return fields(v, '', {
-    Cmd: strings, Env: strings, WorkingDir: str, User: str, Tty: bool, AttachStdin: bool, AttachStdout: bool,
-    AttachStderr: bool, Privileged: bool,
+    Cmd: strings,
+    Env: strings,
+    WorkingDir: str,
+    User: str,
+    Tty: bool,
+    AttachStdin: bool,
+    AttachStdout: bool,
+    AttachStderr: bool,
+    Privileged: bool,
   }) as ExecBody;
 }
 

@@ -12,7 +12,17 @@
 // gzipped at a fixed level with gzip's header fixed (mtime 0, OS byte 3); JSON has a fixed key order.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';
@@ -148,11 +158,15 @@ export function busyboxFiles(busybox: string): TarFile[] {
   try {
     applets = execFileSync(busybox, ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean);
   } catch {
-    throw new NsxError(`no busybox at ${busybox}`, { hint: 'sudo apt-get install busybox-static (or set BUSYBOX=/path/to/a/static/busybox)' });
+    throw new NsxError(`no busybox at ${busybox}`, {
+      hint: 'sudo apt-get install busybox-static (or set BUSYBOX=/path/to/a/static/busybox)',
+    });
   }
   const dir = (name: string, mode = 0o755, uid = 0): TarFile => ({ name, type: 'directory', mode, uid, gid: uid });
   const files: TarFile[] = [
-    ...['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'home', 'var', 'run'].map((d) => dir(d)),
+    ...['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'home', 'var', 'run'].map((d) =>
+      dir(d),
+    ),
     dir('tmp', 0o1777),
     dir('root', 0o700),
     dir('home/learner', 0o755, 1000),
@@ -160,7 +174,8 @@ export function busyboxFiles(busybox: string): TarFile[] {
     { name: 'etc/passwd', type: 'file', mode: 0o644, body: Buffer.from(PASSWD) },
     { name: 'etc/group', type: 'file', mode: 0o644, body: Buffer.from(GROUP) },
   ];
-  for (const a of applets) if (a !== 'bin/busybox') files.push({ name: a, type: 'symlink', mode: 0o777, linkname: '/bin/busybox' });
+  for (const a of applets)
+    if (a !== 'bin/busybox') files.push({ name: a, type: 'symlink', mode: 0o777, linkname: '/bin/busybox' });
   return files;
 }
 
@@ -175,8 +190,10 @@ export function dirFiles(root: string): TarFile[] {
       if (st.isDirectory()) {
         out.push({ name: r, type: 'directory', mode: 0o755 });
         walk(r);
-      } else if (st.isSymbolicLink()) out.push({ name: r, type: 'symlink', mode: 0o777, linkname: readlinkSync(join(root, r)) });
-      else if (st.isFile()) out.push({ name: r, type: 'file', mode: st.mode & 0o111 ? 0o755 : 0o644, body: readFileSync(join(root, r)) });
+      } else if (st.isSymbolicLink())
+        out.push({ name: r, type: 'symlink', mode: 0o777, linkname: readlinkSync(join(root, r)) });
+      else if (st.isFile())
+        out.push({ name: r, type: 'file', mode: st.mode & 0o111 ? 0o755 : 0o644, body: readFileSync(join(root, r)) });
       else throw new NsxError(`${join(root, r)}: only files, directories and symlinks can go into a sandbox layer`);
     }
   };
@@ -196,9 +213,16 @@ export function buildImage(recipe: ImageRecipe, layers: BuiltLayer[], created: s
     architecture: platform().architecture,
     os: 'linux',
     ...(platform().variant ? { variant: platform().variant } : {}),
-    config: { ...recipe.config, Env: recipe.config.Env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
+    config: {
+      ...recipe.config,
+      Env: recipe.config.Env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+    },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: layers.map((l) => ({ created, created_by: `nsx sandbox image layer "${l.name}" (src/image/build.ts)`, ...(recipe.comment ? { comment: recipe.comment } : {}) })),
+    history: layers.map((l) => ({
+      created,
+      created_by: `nsx sandbox image layer "${l.name}" (src/image/build.ts)`,
+      ...(recipe.comment ? { comment: recipe.comment } : {}),
+    })),
   };
   const configBlob = blob(Buffer.from(JSON.stringify(config)));
   const manifest: OciManifest = {
@@ -207,14 +231,23 @@ export function buildImage(recipe: ImageRecipe, layers: BuiltLayer[], created: s
     config: { mediaType: MediaType.ociConfig, digest: configBlob.digest, size: configBlob.size },
     layers: layers.map((l) => ({ mediaType: MediaType.ociLayerGzip, digest: l.digest, size: l.size })),
   };
-  return { ref: formatReference(normalize(recipe.ref)), manifest, manifestBlob: blob(Buffer.from(JSON.stringify(manifest))), config, configBlob, layers };
+  return {
+    ref: formatReference(normalize(recipe.ref)),
+    manifest,
+    manifestBlob: blob(Buffer.from(JSON.stringify(manifest))),
+    config,
+    configBlob,
+    layers,
+  };
 }
 
 export function readRecipes(file: string): Recipes {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Recipes;
   } catch (e) {
-    throw new NsxError(`${file}: ${(e as Error).message}`, { hint: 'the recipes are JSON: { created, layers, images }' });
+    throw new NsxError(`${file}: ${(e as Error).message}`, {
+      hint: 'the recipes are JSON: { created, layers, images }',
+    });
   }
 }
 
@@ -227,7 +260,10 @@ export async function buildAll(recipesFile: string, opts: { busybox?: string } =
     if (built.has(name)) return built.get(name)!;
     const spec = r.layers[name];
     if (!spec) throw new NsxError(`${recipesFile}: no layer "${name}"`);
-    const files = 'busybox' in spec ? busyboxFiles(opts.busybox ?? spec.busybox) : dirFiles(resolve(dirname(recipesFile), spec.dir));
+    const files =
+      'busybox' in spec
+        ? busyboxFiles(opts.busybox ?? spec.busybox)
+        : dirFiles(resolve(dirname(recipesFile), spec.dir));
     const l = await buildLayer(name, files, mtime);
     built.set(name, l);
     return l;
@@ -253,17 +289,23 @@ export function writeLayout(dir: string, image: BuiltImage): void {
   rmSync(tmp, { recursive: true, force: true });
   const blobs = join(tmp, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
-  for (const b of [image.manifestBlob, image.configBlob, ...image.layers]) writeFileSync(join(blobs, b.digest.slice(7)), b.bytes);
+  for (const b of [image.manifestBlob, image.configBlob, ...image.layers])
+    writeFileSync(join(blobs, b.digest.slice(7)), b.bytes);
   writeFileSync(join(tmp, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }) + '\n');
   const index: OciIndex = {
     schemaVersion: 2,
     mediaType: MediaType.ociIndex,
-    manifests: [{
-      mediaType: MediaType.ociManifest,
-      digest: image.manifestBlob.digest,
-      size: image.manifestBlob.size,
-      annotations: { [REF_NAME_ANNOTATION]: normalize(image.ref).tag ?? 'latest', [IMAGE_NAME_ANNOTATION]: image.ref },
-    }],
+    manifests: [
+      {
+        mediaType: MediaType.ociManifest,
+        digest: image.manifestBlob.digest,
+        size: image.manifestBlob.size,
+        annotations: {
+          [REF_NAME_ANNOTATION]: normalize(image.ref).tag ?? 'latest',
+          [IMAGE_NAME_ANNOTATION]: image.ref,
+        },
+      },
+    ],
   };
   writeFileSync(join(tmp, 'index.json'), JSON.stringify(index, null, 2) + '\n');
   rmSync(dir, { recursive: true, force: true });
@@ -281,9 +323,11 @@ export async function loadLayout(store: ImageStore, dir: string, name?: string):
       throw new NsxError(`${dir}: ${d.mediaType} entries are not loaded; only image manifests`);
     }
     const manifest = JSON.parse(read(d.digest).toString('utf8')) as OciManifest;
-    for (const b of [manifest.config, ...manifest.layers]) if (!store.hasBlob(b.digest)) await store.writeBlob(read(b.digest), b.digest);
+    for (const b of [manifest.config, ...manifest.layers])
+      if (!store.hasBlob(b.digest)) await store.writeBlob(read(b.digest), b.digest);
     await store.writeBlob(read(d.digest), d.digest);
-    const ref = name ?? d.annotations?.[IMAGE_NAME_ANNOTATION] ?? `sandbox:${d.annotations?.[REF_NAME_ANNOTATION] ?? 'latest'}`;
+    const ref =
+      name ?? d.annotations?.[IMAGE_NAME_ANNOTATION] ?? `sandbox:${d.annotations?.[REF_NAME_ANNOTATION] ?? 'latest'}`;
     store.addImage(ref, d.digest);
     refs.push(formatReference(normalize(ref)));
   }

@@ -37,9 +37,29 @@
 // root in the layer are root's inside (files owned by other uids in the layer also show as root).
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  closeSync, constants, createReadStream, existsSync, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lutimesSync,
-  mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, symlinkSync, writeFileSync, writeSync,
-  chmodSync, utimesSync, chownSync,
+  closeSync,
+  constants,
+  createReadStream,
+  existsSync,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  linkSync,
+  lchownSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+  chmodSync,
+  utimesSync,
+  chownSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -94,7 +114,10 @@ const DIFFID = /^sha256:([0-9a-f]{64})$/;
 
 function hexOf(diffId: string): string {
   const m = DIFFID.exec(diffId);
-  if (!m) throw new NsxError(`${diffId}: not a sha256 diff id`, { hint: 'diff ids look like sha256: followed by 64 hex digits (image config rootfs.diff_ids)' });
+  if (!m)
+    throw new NsxError(`${diffId}: not a sha256 diff id`, {
+      hint: 'diff ids look like sha256: followed by 64 hex digits (image config rootfs.diff_ids)',
+    });
   return m[1];
 }
 
@@ -133,11 +156,15 @@ export function removeLayer(root: string, diffId: string): void {
 export function entryPath(name: string, what = 'entry'): string[] {
   if (name.includes('\0')) throw new LayerError(`${what} ${JSON.stringify(name)}: a NUL byte in a path`);
   if (name.startsWith('/')) {
-    throw new LayerError(`${what} "${name}": an absolute path`, { hint: 'layer entries must be relative to the layer root (image-spec layer.md); this layer was not made by a normal image builder' });
+    throw new LayerError(`${what} "${name}": an absolute path`, {
+      hint: 'layer entries must be relative to the layer root (image-spec layer.md); this layer was not made by a normal image builder',
+    });
   }
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) {
-    throw new LayerError(`${what} "${name}": a ".." component would climb out of the layer`, { hint: 'a layer may only write inside its own directory: this layer is refused' });
+    throw new LayerError(`${what} "${name}": a ".." component would climb out of the layer`, {
+      hint: 'a layer may only write inside its own directory: this layer is refused',
+    });
   }
   return parts;
 }
@@ -145,8 +172,12 @@ export function entryPath(name: string, what = 'entry'): string[] {
 function compressionOf(head: Buffer): 'gzip' | 'zstd' | 'none' {
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-  if (head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) throw new LayerError('a bzip2-compressed layer: not supported', { hint: 'OCI layers are tar, tar+gzip or tar+zstd' });
-  if (head[0] === 0xfd && head.subarray(1, 6).toString('latin1') === '7zXZ\0') throw new LayerError('an xz-compressed layer: not supported', { hint: 'OCI layers are tar, tar+gzip or tar+zstd' });
+  if (head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68)
+    throw new LayerError('a bzip2-compressed layer: not supported', {
+      hint: 'OCI layers are tar, tar+gzip or tar+zstd',
+    });
+  if (head[0] === 0xfd && head.subarray(1, 6).toString('latin1') === '7zXZ\0')
+    throw new LayerError('an xz-compressed layer: not supported', { hint: 'OCI layers are tar, tar+gzip or tar+zstd' });
   return 'none';
 }
 
@@ -173,7 +204,12 @@ interface DirMeta {
 
 /** Unpacks the layer blob at `blob` (verified against its own digest by the store already) into the
  *  store, once. Returns its record; a layer already unpacked is not touched again. */
-export async function extractLayer(root: string, blob: string, diffId: string, opts: ExtractOptions = {}): Promise<LayerRecord> {
+export async function extractLayer(
+  root: string,
+  blob: string,
+  diffId: string,
+  opts: ExtractOptions = {},
+): Promise<LayerRecord> {
   const hex = hexOf(diffId);
   const existing = readLayerRecord(root, diffId);
   if (existing) return existing;
@@ -279,14 +315,19 @@ async function unpack(
   const [fed, consumed] = await Promise.allSettled([feed(), consume()]);
   file.destroy();
   if (fed.status === 'rejected' || consumed.status === 'rejected') {
-    const errs = [consumed, fed].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
+    const errs = [consumed, fed]
+      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      .map((r) => r.reason);
     throw explain(errs.find((e) => e instanceof NsxError) ?? errs[0], what, kind);
   }
   const actual = `sha256:${hash.digest('hex')}`;
   if (actual !== diffId) {
-    throw new LayerError(`${what}: the uncompressed layer's digest is ${actual}, not the diff id the image config names`, {
-      hint: 'the blob is not the layer the image describes (damaged or tampered with): nothing of it was kept',
-    });
+    throw new LayerError(
+      `${what}: the uncompressed layer's digest is ${actual}, not the diff id the image config names`,
+      {
+        hint: 'the blob is not the layer the image describes (damaged or tampered with): nothing of it was kept',
+      },
+    );
   }
   return state.finish(diffId, bytes);
 }
@@ -312,13 +353,24 @@ function explain(e: unknown, what: string, kind: string): NsxError {
   if (e instanceof NsxError) return e;
   const err = e as NodeJS.ErrnoException;
   const msg = err?.message ?? String(e);
-  if (err?.code?.startsWith('Z_') || /incorrect header check|unexpected end of file|invalid (block type|distance|stored block)/.test(msg)) {
-    return new LayerError(`${what}: not a valid ${kind} stream (${msg})`, { hint: 'the blob is damaged or truncated: remove the image and pull it again' });
+  if (
+    err?.code?.startsWith('Z_') ||
+    /incorrect header check|unexpected end of file|invalid (block type|distance|stored block)/.test(msg)
+  ) {
+    return new LayerError(`${what}: not a valid ${kind} stream (${msg})`, {
+      hint: 'the blob is damaged or truncated: remove the image and pull it again',
+    });
   }
   if (/tar header|Unexpected end of data|Invalid header/i.test(msg)) {
-    return new LayerError(`${what}: not a valid tar archive (${msg})`, { hint: 'the layer is damaged or truncated: remove the image and pull it again' });
+    return new LayerError(`${what}: not a valid tar archive (${msg})`, {
+      hint: 'the layer is damaged or truncated: remove the image and pull it again',
+    });
   }
-  if (err?.code) return new LayerError(`${what}: ${msg}`, { syscall: err.syscall, hint: err.code === 'ENOSPC' ? 'the disk holding the store is full' : undefined });
+  if (err?.code)
+    return new LayerError(`${what}: ${msg}`, {
+      syscall: err.syscall,
+      hint: err.code === 'ENOSPC' ? 'the disk holding the store is full' : undefined,
+    });
   return new LayerError(`${what}: ${msg}`);
 }
 
@@ -357,7 +409,11 @@ class Extraction {
         if (!create) this.fail(name, `its directory ${rel} is not in this layer`);
         mkdirSync(full, { mode: 0o755 });
       } else if (st.isSymbolicLink()) {
-        this.fail(name, `would be written through the symlink ${rel} → ${readlinkSync(full)}`, 'nsx never follows a symlink while unpacking: a layer could use one to write outside its directory; this layer is refused');
+        this.fail(
+          name,
+          `would be written through the symlink ${rel} → ${readlinkSync(full)}`,
+          'nsx never follows a symlink while unpacking: a layer could use one to write outside its directory; this layer is refused',
+        );
       } else if (!st.isDirectory()) {
         this.fail(name, `${rel} is not a directory`);
       }
@@ -387,14 +443,18 @@ class Extraction {
 
   async add(h: Header, body: AsyncIterable<Buffer>): Promise<void> {
     if (++this.entries > this.o.maxEntries) {
-      throw new LayerError(`${this.what}: more than ${this.o.maxEntries} entries, the bound`, { hint: 'a layer made to exhaust the disk\'s inodes, or a very large one: raise the bound only for a layer you trust' });
+      throw new LayerError(`${this.what}: more than ${this.o.maxEntries} entries, the bound`, {
+        hint: "a layer made to exhaust the disk's inodes, or a very large one: raise the bound only for a layer you trust",
+      });
     }
     try {
       await this.entry(h, body);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (e instanceof NsxError || !err?.syscall) throw e; // ours, or the stream's (told in words by explain())
-      throw new LayerError(`${this.what}: "${h.name}": ${err.syscall}: ${err.code ?? err.message}`, { syscall: err.syscall });
+      throw new LayerError(`${this.what}: "${h.name}": ${err.syscall}: ${err.code ?? err.message}`, {
+        syscall: err.syscall,
+      });
     }
     for await (const _ of body) void _; // whatever was not read (a hardlink's or a whiteout's data)
   }
@@ -439,10 +499,14 @@ class Extraction {
       case 'contiguous-file': {
         if (!parts.length) this.fail(h.name, 'a file as the layer root');
         this.replace(full, rel, false);
-        const fd = openSync(full, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        const fd = openSync(
+          full,
+          constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+          0o600,
+        );
         try {
           for await (const chunk of body) {
-            for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
+            for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off);
           }
           this.own(fd, full, h);
           fchmodSync(fd, mode);
@@ -466,7 +530,12 @@ class Extraction {
         const target = entryPath(h.linkname ?? '', `${this.what}: hardlink "${h.name}" to`);
         const from = this.parents(h.name, target, false);
         const st = lstatOrUndefined(from);
-        if (!st) this.fail(h.name, `a hardlink to ${h.linkname}, which is not an earlier entry of this layer`, 'a hardlink may only point to a file of the same layer: this one could reach a file outside it');
+        if (!st)
+          this.fail(
+            h.name,
+            `a hardlink to ${h.linkname}, which is not an earlier entry of this layer`,
+            'a hardlink may only point to a file of the same layer: this one could reach a file outside it',
+          );
         if (st.isDirectory()) this.fail(h.name, `a hardlink to the directory ${h.linkname}`);
         if (from === full) return;
         this.replace(full, rel, false);
@@ -477,7 +546,13 @@ class Extraction {
       case 'block-device': {
         const spec = `${h.type === 'block-device' ? 'b' : 'c'} ${h.devmajor} ${h.devminor}`;
         if (!this.o.allowDevices) {
-          this.fail(h.name, `a device node (${spec}): refused`, this.o.rootless ? 'rootless, nsx cannot create device nodes (mknod needs CAP_MKNOD)' : 'device nodes in images can give a container access to host hardware; allow them only for a trusted image (allowDevices)');
+          this.fail(
+            h.name,
+            `a device node (${spec}): refused`,
+            this.o.rootless
+              ? 'rootless, nsx cannot create device nodes (mknod needs CAP_MKNOD)'
+              : 'device nodes in images can give a container access to host hardware; allow them only for a trusted image (allowDevices)',
+          );
         }
         this.replace(full, rel, false);
         const err = runTool('mknod', ['-m', '600', full, ...spec.split(' ')]);
@@ -549,7 +624,11 @@ class Extraction {
         return leaf ? full : join(this.dest, ...parts);
       });
     if (whiteouts.length) {
-      const err = runToolOnPaths('sh', ['-c', 'for p; do mknod -- "$p" c 0 0 || exit 1; done', 'sh'], paths(whiteouts, true));
+      const err = runToolOnPaths(
+        'sh',
+        ['-c', 'for p; do mknod -- "$p" c 0 0 || exit 1; done', 'sh'],
+        paths(whiteouts, true),
+      );
       if (err) {
         for (const p of paths(whiteouts, true)) {
           const st = lstatOrUndefined(p);
@@ -562,7 +641,8 @@ class Extraction {
       const names = this.o.rootless ? ['user.overlay.opaque'] : ['trusted.overlay.opaque', 'user.overlay.opaque'];
       for (const n of names) {
         const err = runToolOnPaths('setfattr', ['-h', '-n', n, '-v', 'y', '--'], paths(opaque, false));
-        if (err) return `opaque directories could not be marked for overlayfs (${err}${err.includes('not installed') ? ': apt-get install attr' : ''})`;
+        if (err)
+          return `opaque directories could not be marked for overlayfs (${err}${err.includes('not installed') ? ': apt-get install attr' : ''})`;
       }
     }
     return undefined;

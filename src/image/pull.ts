@@ -12,18 +12,47 @@
 // Everything is told as events (PullEvent); src/render/pull.ts prints docker's words from them.
 import { NsxError } from '../runtime/errors.js';
 import {
-  candidates, familiarName, familiarString, formatReference, manifestReference, normalize, parseReference, type ImageReference,
+  candidates,
+  familiarName,
+  familiarString,
+  formatReference,
+  manifestReference,
+  normalize,
+  parseReference,
+  type ImageReference,
 } from './reference.js';
 import { loadRegistriesConfig, type RegistriesConfig } from './registries.js';
 import {
-  checkImageManifest, formatPlatform, hostPlatform, RegistryClient, RegistryError, selectManifest, type Credentials, type FetchedManifest,
+  checkImageManifest,
+  formatPlatform,
+  hostPlatform,
+  RegistryClient,
+  RegistryError,
+  selectManifest,
+  type Credentials,
+  type FetchedManifest,
 } from './registry.js';
 import { shortId, type ImageStore, type Lease, type ResolvedImage } from './store.js';
-import { INDEX_TYPES, type Descriptor, type OciImageConfig, type OciIndex, type OciManifest, type Platform } from './types.js';
+import {
+  INDEX_TYPES,
+  type Descriptor,
+  type OciImageConfig,
+  type OciIndex,
+  type OciManifest,
+  type Platform,
+} from './types.js';
 
 export type PullPolicy = 'always' | 'missing' | 'never';
 
-export type LayerStatus = 'Pulling fs layer' | 'Waiting' | 'Downloading' | 'Verifying Checksum' | 'Download complete' | 'Already exists' | 'Extracting' | 'Pull complete';
+export type LayerStatus =
+  | 'Pulling fs layer'
+  | 'Waiting'
+  | 'Downloading'
+  | 'Verifying Checksum'
+  | 'Download complete'
+  | 'Already exists'
+  | 'Extracting'
+  | 'Pull complete';
 
 export type PullEvent =
   /** Looking up a name in one registry (one per search registry for unqualified names). */
@@ -85,7 +114,9 @@ export async function pull(text: string, opts: PullOptions): Promise<PullResult>
     const local = opts.store.resolve(text);
     if (local) return { ref: local.ref, image: local, pulled: false, upToDate: true };
     if (policy === 'never') {
-      throw new NsxError(`Error response from daemon: No such image: ${familiarString(ref)}`, { hint: 'With --pull never the image must already be in the store (nsx images lists it; nsx pull fetches it).' });
+      throw new NsxError(`Error response from daemon: No such image: ${familiarString(ref)}`, {
+        hint: 'With --pull never the image must already be in the store (nsx images lists it; nsx pull fetches it).',
+      });
     }
     emit({ type: 'missing-locally', ref: familiarString(ref) });
   }
@@ -98,11 +129,20 @@ export async function pull(text: string, opts: PullOptions): Promise<PullResult>
     } catch (e) {
       // An unqualified name moves on to the next registry only when this one does not have it (or
       // cannot be reached); a corrupt or refused download is never papered over by another registry.
-      const next = e instanceof RegistryError && (e.kind === 'not-found' || e.kind === 'denied' || e.kind === 'unreachable') && c !== list[list.length - 1];
+      const next =
+        e instanceof RegistryError &&
+        (e.kind === 'not-found' || e.kind === 'denied' || e.kind === 'unreachable') &&
+        c !== list[list.length - 1];
       if (!next) {
         if (tried.length && e instanceof NsxError) {
-          const where = [...tried.map((t) => `${t.registry} (${t.error.message.replace(/^Error response from daemon: /, '')})`), `${c.domain}`];
-          throw new NsxError(e.message, { ...e.info, hint: `${e.info.hint ? e.info.hint + ' ' : ''}Looked in, in order: ${where.join('; ')}.` });
+          const where = [
+            ...tried.map((t) => `${t.registry} (${t.error.message.replace(/^Error response from daemon: /, '')})`),
+            `${c.domain}`,
+          ];
+          throw new NsxError(e.message, {
+            ...e.info,
+            hint: `${e.info.hint ? e.info.hint + ' ' : ''}Looked in, in order: ${where.join('; ')}.`,
+          });
         }
         throw e;
       }
@@ -112,9 +152,18 @@ export async function pull(text: string, opts: PullOptions): Promise<PullResult>
   throw new NsxError(`no registry to look ${text} up in`); // unreachable: candidates() is never empty
 }
 
-async function pullFrom(c: ImageReference, opts: PullOptions, registries: RegistriesConfig, emit: (e: PullEvent) => void): Promise<PullResult> {
+async function pullFrom(
+  c: ImageReference,
+  opts: PullOptions,
+  registries: RegistriesConfig,
+  emit: (e: PullEvent) => void,
+): Promise<PullResult> {
   const { store } = opts;
-  const client = new RegistryClient(c.domain, { insecure: registries.insecure, timeoutMs: opts.timeoutMs, credentials: opts.credentials });
+  const client = new RegistryClient(c.domain, {
+    insecure: registries.insecure,
+    timeoutMs: opts.timeoutMs,
+    credentials: opts.credentials,
+  });
   const full = formatReference(c);
   const familiar = familiarString(c);
   const names = { familiar: familiarName(c), subject: familiar };
@@ -126,12 +175,21 @@ async function pullFrom(c: ImageReference, opts: PullOptions, registries: Regist
     const want = opts.platform ?? hostPlatform();
     const entry = selectManifest(top.json as OciIndex, want);
     if (!entry) {
-      const offered = (top.json as OciIndex).manifests.filter((d) => d.platform && d.platform.os !== 'unknown').map((d) => formatPlatform(d.platform!));
-      throw new RegistryError(`no matching manifest for ${formatPlatform(want)} in the manifest list entries`, 'not-found', undefined, undefined, `${familiar} is built for: ${offered.join(', ') || 'no platform nsx knows'}.`);
+      const offered = (top.json as OciIndex).manifests
+        .filter((d) => d.platform && d.platform.os !== 'unknown')
+        .map((d) => formatPlatform(d.platform!));
+      throw new RegistryError(
+        `no matching manifest for ${formatPlatform(want)} in the manifest list entries`,
+        'not-found',
+        undefined,
+        undefined,
+        `${familiar} is built for: ${offered.join(', ') || 'no platform nsx knows'}.`,
+      );
     }
     emit({ type: 'platform', platform: formatPlatform(entry.platform!), digest: entry.digest });
     chosen = await client.getManifest(c.path, entry.digest, names);
-    if (INDEX_TYPES.includes(chosen.mediaType)) throw new RegistryError(`${familiar}: an index inside an index is not supported`, 'unsupported');
+    if (INDEX_TYPES.includes(chosen.mediaType))
+      throw new RegistryError(`${familiar}: an index inside an index is not supported`, 'unsupported');
   }
   const manifest = chosen.json as OciManifest;
   checkImageManifest(manifest, familiar);
@@ -163,7 +221,9 @@ async function pullFrom(c: ImageReference, opts: PullOptions, registries: Regist
     await opts.prepare?.({ ref: full, manifestDigest: chosen.digest, manifest, config, emit });
     const upToDate = added.length === 0 && before?.manifestDigest === chosen.digest;
     store.addImage(full, chosen.digest, { repoDigest: top.digest });
-    for (const l of manifest.layers) if (added.includes(l.digest)) emit({ type: 'layer', id: shortId(l.digest), digest: l.digest, status: 'Pull complete' });
+    for (const l of manifest.layers)
+      if (added.includes(l.digest))
+        emit({ type: 'layer', id: shortId(l.digest), digest: l.digest, status: 'Pull complete' });
     emit({ type: 'digest', digest: top.digest });
     emit({
       type: 'status',
@@ -187,9 +247,16 @@ function checkConfig(config: OciImageConfig, manifest: OciManifest, name: string
     throw new RegistryError(`${name}: the image config has no rootfs.diff_ids`, 'protocol');
   }
   if (config.rootfs.diff_ids.length !== manifest.layers.length) {
-    throw new RegistryError(`${name}: the image config lists ${config.rootfs.diff_ids.length} layers but the manifest has ${manifest.layers.length}`, 'protocol');
+    throw new RegistryError(
+      `${name}: the image config lists ${config.rootfs.diff_ids.length} layers but the manifest has ${manifest.layers.length}`,
+      'protocol',
+    );
   }
-  if (config.os && config.os !== 'linux') throw new RegistryError(`${name}: image operating system "${config.os}" cannot be used on this platform`, 'unsupported');
+  if (config.os && config.os !== 'linux')
+    throw new RegistryError(
+      `${name}: image operating system "${config.os}" cannot be used on this platform`,
+      'unsupported',
+    );
 }
 
 async function downloadLayers(

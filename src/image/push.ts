@@ -13,7 +13,15 @@ export type PushLayerStatus = 'Preparing' | 'Waiting' | 'Pushing' | 'Pushed' | '
 export type PushEvent =
   /** "The push refers to repository [docker.io/library/busybox]". */
   | { type: 'push-repository'; repository: string }
-  | { type: 'push-layer'; id: string; digest: string; status: PushLayerStatus; from?: string; current?: number; total?: number }
+  | {
+      type: 'push-layer';
+      id: string;
+      digest: string;
+      status: PushLayerStatus;
+      from?: string;
+      current?: number;
+      total?: number;
+    }
   /** "latest: digest: sha256:… size: 527". */
   | { type: 'pushed'; tag: string; digest: string; size: number };
 
@@ -42,7 +50,12 @@ export async function push(text: string, opts: PushOptions): Promise<{ digest: s
   }
   const image = store.resolve(full)!;
   const registries = opts.registries ?? loadRegistriesConfig();
-  const client = new RegistryClient(ref.domain, { insecure: registries.insecure, timeoutMs: opts.timeoutMs, credentials: opts.credentials, chunkBytes: opts.chunkBytes });
+  const client = new RegistryClient(ref.domain, {
+    insecure: registries.insecure,
+    timeoutMs: opts.timeoutMs,
+    credentials: opts.credentials,
+    chunkBytes: opts.chunkBytes,
+  });
   emit({ type: 'push-repository', repository: repositoryName(ref) });
 
   // Another repository of the same registry that has the blob lets the registry mount it instead.
@@ -72,7 +85,8 @@ export async function push(text: string, opts: PushOptions): Promise<{ digest: s
     if (isLayer) emit({ type: 'push-layer', id, digest: d.digest, status: 'Pushing', current: 0, total: d.size });
     const result = await client.uploadBlob(ref.path, d, store, {
       mountFrom: from,
-      onProgress: (n) => isLayer && emit({ type: 'push-layer', id, digest: d.digest, status: 'Pushing', current: n, total: d.size }),
+      onProgress: (n) =>
+        isLayer && emit({ type: 'push-layer', id, digest: d.digest, status: 'Pushing', current: n, total: d.size }),
     });
     if (!isLayer) continue;
     if (result === 'exists') emit({ type: 'push-layer', id, digest: d.digest, status: 'Layer already exists' });

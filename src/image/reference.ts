@@ -52,7 +52,9 @@ export interface ImageReference {
 
 /** A reference error in docker's words: "invalid reference format: ...". */
 function invalid(message: string): NsxError {
-  return new NsxError(message, { hint: 'An image reference is NAME[:TAG][@DIGEST], in lowercase, e.g. busybox:1.36 or localhost:5000/team/app@sha256:<64 hex>.' });
+  return new NsxError(message, {
+    hint: 'An image reference is NAME[:TAG][@DIGEST], in lowercase, e.g. busybox:1.36 or localhost:5000/team/app@sha256:<64 hex>.',
+  });
 }
 
 /** docker's splitDockerDomain: is the first component a registry host? */
@@ -79,27 +81,34 @@ function splitDockerDomain(name: string): { domain: string; remainder: string; q
  * docker's message for invalid input. Neither adds a default tag nor drops one (see withDefaultTag).
  */
 export function parseReference(text: string): ImageReference {
-  if (identifierRe.test(text)) throw invalid(`invalid repository name (${text}), cannot specify 64-byte hexadecimal strings`);
+  if (identifierRe.test(text))
+    throw invalid(`invalid repository name (${text}), cannot specify 64-byte hexadecimal strings`);
   if (text === '') throw invalid('invalid reference format: repository name must have at least one component');
   const { domain, remainder, qualified } = splitDockerDomain(text);
   const colon = remainder.indexOf(':');
   const remote = colon >= 0 ? remainder.slice(0, colon) : remainder;
-  if (remote.toLowerCase() !== remote) throw invalid(`invalid reference format: repository name (${remote}) must be lowercase`);
+  if (remote.toLowerCase() !== remote)
+    throw invalid(`invalid reference format: repository name (${remote}) must be lowercase`);
   const full = `${domain}/${remainder}`;
   const m = referenceRe.exec(full);
   if (!m) {
     const lower = full.toLowerCase();
-    if (lower !== full && referenceRe.test(lower)) throw invalid('invalid reference format: repository name must be lowercase');
+    if (lower !== full && referenceRe.test(lower))
+      throw invalid('invalid reference format: repository name must be lowercase');
     throw invalid('invalid reference format');
   }
   const name = anchoredNameRe.exec(m[1]);
   if (!name || name[1] === undefined) throw invalid('invalid reference format');
-  if (name[2].length > NAME_TOTAL_LENGTH_MAX) throw invalid(`invalid reference format: repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
+  if (name[2].length > NAME_TOTAL_LENGTH_MAX)
+    throw invalid(
+      `invalid reference format: repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`,
+    );
   const ref: ImageReference = { domain: name[1], path: name[2], qualified };
   if (m[2] !== undefined) ref.tag = m[2];
   if (m[3] !== undefined) {
     // go-digest: only registered algorithms, and sha256 is 64 lowercase hex digits.
-    if (!m[3].startsWith('sha256:')) throw invalid(`invalid reference format: unsupported digest algorithm (${m[3].split(':')[0]})`);
+    if (!m[3].startsWith('sha256:'))
+      throw invalid(`invalid reference format: unsupported digest algorithm (${m[3].split(':')[0]})`);
     if (!SHA256_DIGEST_RE.test(m[3])) throw invalid('invalid reference format: invalid checksum digest format');
     ref.digest = m[3];
   }
@@ -123,7 +132,11 @@ export function repositoryName(ref: Pick<ImageReference, 'domain' | 'path'>): st
 
 /** The full normalized text: "docker.io/library/busybox:latest", "localhost:5000/x@sha256:…". */
 export function formatReference(ref: ImageReference): string {
-  return repositoryName(ref) + (ref.tag !== undefined ? `:${ref.tag}` : '') + (ref.digest !== undefined ? `@${ref.digest}` : '');
+  return (
+    repositoryName(ref) +
+    (ref.tag !== undefined ? `:${ref.tag}` : '') +
+    (ref.digest !== undefined ? `@${ref.digest}` : '')
+  );
 }
 
 /** docker's FamiliarName: docker.io and library/ dropped, "busybox", "dockerinaction/hello_world". */
@@ -138,7 +151,11 @@ export function familiarName(ref: Pick<ImageReference, 'domain' | 'path'>): stri
 
 /** docker's FamiliarString: "busybox:latest", "localhost:5000/x@sha256:…". */
 export function familiarString(ref: ImageReference): string {
-  return familiarName(ref) + (ref.tag !== undefined ? `:${ref.tag}` : '') + (ref.digest !== undefined ? `@${ref.digest}` : '');
+  return (
+    familiarName(ref) +
+    (ref.tag !== undefined ? `:${ref.tag}` : '') +
+    (ref.digest !== undefined ? `@${ref.digest}` : '')
+  );
 }
 
 /** The tag to pull, or the digest when there is one (docker's ParseDockerRef: a digest wins over a tag). */
@@ -159,9 +176,10 @@ export function displayName(ref: ImageReference): string {
  */
 export function candidates(ref: ImageReference, searchRegistries: readonly string[]): ImageReference[] {
   if (ref.qualified) return [ref];
-  const shortPath = ref.path.startsWith(OFFICIAL_REPO_PREFIX) && !ref.path.slice(OFFICIAL_REPO_PREFIX.length).includes('/')
-    ? ref.path.slice(OFFICIAL_REPO_PREFIX.length)
-    : ref.path;
+  const shortPath =
+    ref.path.startsWith(OFFICIAL_REPO_PREFIX) && !ref.path.slice(OFFICIAL_REPO_PREFIX.length).includes('/')
+      ? ref.path.slice(OFFICIAL_REPO_PREFIX.length)
+      : ref.path;
   return searchRegistries.map((registry) => {
     const domain = registry === LEGACY_DEFAULT_DOMAIN ? DEFAULT_DOMAIN : registry;
     const path = domain === DEFAULT_DOMAIN && !shortPath.includes('/') ? OFFICIAL_REPO_PREFIX + shortPath : shortPath;

@@ -60,11 +60,13 @@ export function parseRegistriesConfig(text: string, source = 'registries.json'):
   const list = (key: string, dflt: string[]): string[] => {
     const v = obj[key];
     if (v === undefined) return dflt;
-    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw bad(`"${key}" must be a list of registry hosts`);
+    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string'))
+      throw bad(`"${key}" must be a list of registry hosts`);
     for (const host of v) if (!isValidDomain(host)) throw bad(`"${host}" in "${key}" is not a registry host[:port]`);
     return v;
   };
   const unqualifiedSearchRegistries = list('unqualifiedSearchRegistries', [DEFAULT_DOMAIN]);
-  if (unqualifiedSearchRegistries.length === 0) throw bad('"unqualifiedSearchRegistries" is empty: unqualified names could never be found');
+  if (unqualifiedSearchRegistries.length === 0)
+    throw bad('"unqualifiedSearchRegistries" is empty: unqualified names could never be found');
   return { unqualifiedSearchRegistries, insecure: list('insecure', []), source };
 }

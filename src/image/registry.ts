@@ -20,7 +20,15 @@ import { NsxError } from '../runtime/errors.js';
 import { DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN } from './reference.js';
 import { sha256, type ImageStore, type WrittenBlob } from './store.js';
 import {
-  CONFIG_TYPES, IMAGE_MANIFEST_TYPES, INDEX_TYPES, LAYER_TYPES, MediaType, SCHEMA1_TYPES, type Descriptor, type OciIndex, type OciManifest,
+  CONFIG_TYPES,
+  IMAGE_MANIFEST_TYPES,
+  INDEX_TYPES,
+  LAYER_TYPES,
+  MediaType,
+  SCHEMA1_TYPES,
+  type Descriptor,
+  type OciIndex,
+  type OciManifest,
   type Platform,
 } from './types.js';
 
@@ -37,8 +45,12 @@ export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** What a manifest GET accepts, best first. Schema 1 is accepted only to refuse it clearly. */
 export const MANIFEST_ACCEPT = [
-  MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest,
-  MediaType.dockerSchema1Signed, MediaType.dockerSchema1,
+  MediaType.ociIndex,
+  MediaType.dockerManifestList,
+  MediaType.ociManifest,
+  MediaType.dockerManifest,
+  MediaType.dockerSchema1Signed,
+  MediaType.dockerSchema1,
 ].join(', ');
 
 export interface Credentials {
@@ -94,7 +106,10 @@ export function transportFor(domain: string, insecure: readonly string[] = []): 
 
 /** May credentials be sent to URL? Over TLS, or to loopback, or to a registry listed insecure. */
 export function mayCarryCredentials(url: URL, insecure: readonly string[] = []): boolean {
-  return url.protocol === 'https:' || (url.protocol === 'http:' && (isLoopbackHost(url.hostname) || insecure.includes(url.host)));
+  return (
+    url.protocol === 'https:' ||
+    (url.protocol === 'http:' && (isLoopbackHost(url.hostname) || insecure.includes(url.host)))
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -109,9 +124,10 @@ export function dockerCredentials(domain: string, env: NodeJS.ProcessEnv = proce
   } catch {
     return undefined;
   }
-  const keys = domain === DEFAULT_DOMAIN || domain === LEGACY_DEFAULT_DOMAIN
-    ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', DOCKER_HUB_API_HOST]
-    : [domain, `https://${domain}`, `http://${domain}`, `https://${domain}/v1/`];
+  const keys =
+    domain === DEFAULT_DOMAIN || domain === LEGACY_DEFAULT_DOMAIN
+      ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', DOCKER_HUB_API_HOST]
+      : [domain, `https://${domain}`, `http://${domain}`, `https://${domain}/v1/`];
   for (const k of keys) {
     const a = auths[k];
     if (!a) continue;
@@ -201,7 +217,15 @@ export function parseWWWAuthenticate(header: string): AuthChallenge[] {
 // ---------------------------------------------------------------------------------------------
 // Platforms: which manifest of a multi-platform index this machine runs.
 
-const NODE_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+const NODE_ARCH: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 
 /** linux/amd64, or linux/arm64/v8. */
 export function hostPlatform(arch: string = process.arch): Platform {
@@ -217,7 +241,8 @@ export function formatPlatform(p: Platform): string {
 export function parsePlatform(text: string): Platform {
   const parts = text.split('/');
   if (parts.length === 1) return hostPlatformFor('linux', parts[0]);
-  if (parts.length > 3 || parts.some((p) => !p)) throw new NsxError(`invalid platform "${text}": expected os/arch[/variant], e.g. linux/arm64`);
+  if (parts.length > 3 || parts.some((p) => !p))
+    throw new NsxError(`invalid platform "${text}": expected os/arch[/variant], e.g. linux/arm64`);
   const p = hostPlatformFor(parts[0], parts[1]);
   return parts[2] ? { ...p, variant: parts[2] } : p;
 }
@@ -250,7 +275,8 @@ export function selectManifest(index: OciIndex, want: Platform): Descriptor | un
 // ---------------------------------------------------------------------------------------------
 // Errors: the registry's {"errors":[{"code","message"}]} body, kept for docker's wording.
 
-export type RegistryErrorKind = 'not-found' | 'denied' | 'unreachable' | 'timeout' | 'protocol' | 'integrity' | 'unsupported';
+export type RegistryErrorKind =
+  'not-found' | 'denied' | 'unreachable' | 'timeout' | 'protocol' | 'integrity' | 'unsupported';
 
 export class RegistryError extends NsxError {
   constructor(
@@ -303,7 +329,10 @@ export class RegistryClient {
   private basic = false;
   private challenge?: AuthChallenge;
 
-  constructor(readonly domain: string, opts: RegistryClientOptions = {}) {
+  constructor(
+    readonly domain: string,
+    opts: RegistryClientOptions = {},
+  ) {
     const t = transportFor(domain, opts.insecure);
     this.base = t.base;
     this.secure = t.secure;
@@ -345,7 +374,8 @@ export class RegistryClient {
   private authHeader(scopes: Scope[]): string | undefined {
     const token = this.tokens.get(scopes.join(' '));
     if (token) return `Bearer ${token}`;
-    if (this.basic && this.credentials) return 'Basic ' + Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64');
+    if (this.basic && this.credentials)
+      return 'Basic ' + Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64');
     return undefined;
   }
 
@@ -362,14 +392,19 @@ export class RegistryClient {
   /** The Bearer token flow (as Docker Hub uses): GET realm?service=…&scope=… , Basic auth if we have credentials. */
   private async fetchToken(challenge: AuthChallenge, scopes: Scope[]): Promise<void> {
     const realm = challenge.params.realm;
-    if (!realm) throw new RegistryError(`registry ${this.domain} asked for a Bearer token but named no realm to get it from`, 'protocol');
+    if (!realm)
+      throw new RegistryError(
+        `registry ${this.domain} asked for a Bearer token but named no realm to get it from`,
+        'protocol',
+      );
     let url: URL;
     try {
       url = new URL(realm);
     } catch {
       throw new RegistryError(`registry ${this.domain}: token realm "${realm}" is not a URL`, 'protocol');
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RegistryError(`registry ${this.domain}: token realm "${realm}" is not http(s)`, 'protocol');
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new RegistryError(`registry ${this.domain}: token realm "${realm}" is not http(s)`, 'protocol');
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     const all = new Set(scopes);
     if (challenge.params.scope) for (const s of challenge.params.scope.split(' ')) all.add(s);
@@ -387,12 +422,18 @@ export class RegistryClient {
         'denied',
         res.status,
         'UNAUTHORIZED',
-        this.credentials ? 'The token server refused the credentials in docker\'s config.json.' : 'Log in with docker login (nsx reads ~/.docker/config.json).',
+        this.credentials
+          ? "The token server refused the credentials in docker's config.json."
+          : 'Log in with docker login (nsx reads ~/.docker/config.json).',
       );
     }
     if (!res.ok) {
       await res.discard();
-      throw new RegistryError(`registry ${this.domain}: token server ${url.origin} answered ${res.status}`, 'protocol', res.status);
+      throw new RegistryError(
+        `registry ${this.domain}: token server ${url.origin} answered ${res.status}`,
+        'protocol',
+        res.status,
+      );
     }
     let body: { token?: string; access_token?: string };
     try {
@@ -417,18 +458,28 @@ export class RegistryClient {
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { 'user-agent': 'nsx (namespace-explorer)', ...o.headers };
       if (auth && current.origin === origin) headers.authorization = auth;
-      const res = await timedFetch(current, { method: o.method ?? 'GET', headers, body: o.body }, this.timeoutMs, this.domain);
+      const res = await timedFetch(
+        current,
+        { method: o.method ?? 'GET', headers, body: o.body },
+        this.timeoutMs,
+        this.domain,
+      );
       if (res.status < 300 || res.status >= 400 || res.status === 304) return res;
       const location = res.headers.get('location');
       if (!location || o.method === 'PUT' || o.method === 'PATCH' || o.method === 'POST') return res;
       await res.discard();
-      if (hop >= MAX_REDIRECTS) throw new RegistryError(`registry ${this.domain}: more than ${MAX_REDIRECTS} redirects`, 'protocol');
+      if (hop >= MAX_REDIRECTS)
+        throw new RegistryError(`registry ${this.domain}: more than ${MAX_REDIRECTS} redirects`, 'protocol');
       const next = new URL(location, current);
       // A redirect may go elsewhere (blob storage), but never from TLS to plain HTTP off loopback.
       if (current.protocol === 'https:' && next.protocol !== 'https:' && !isLoopbackHost(next.hostname)) {
-        throw new RegistryError(`registry ${this.domain}: refusing a redirect from HTTPS to ${next.origin}`, 'protocol');
+        throw new RegistryError(
+          `registry ${this.domain}: refusing a redirect from HTTPS to ${next.origin}`,
+          'protocol',
+        );
       }
-      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new RegistryError(`registry ${this.domain}: refusing a redirect to ${next.protocol}`, 'protocol');
+      if (next.protocol !== 'https:' && next.protocol !== 'http:')
+        throw new RegistryError(`registry ${this.domain}: refusing a redirect to ${next.protocol}`, 'protocol');
       // Authorization is for the registry only: dropped as soon as a redirect leaves its origin.
       if (next.origin !== origin) auth = undefined;
       current = next;
@@ -436,7 +487,10 @@ export class RegistryClient {
   }
 
   /** Turns an error response into docker's wording for WHAT ("manifest for busybox:latest"). */
-  private async failure(res: TimedResponse, what: { repo: string; familiar: string; action: 'pull' | 'push'; subject?: string }): Promise<RegistryError> {
+  private async failure(
+    res: TimedResponse,
+    what: { repo: string; familiar: string; action: 'pull' | 'push'; subject?: string },
+  ): Promise<RegistryError> {
     let errors: ErrorBody[] = [];
     try {
       errors = JSON.parse((await res.readBody(MAX_ERROR_BODY_BYTES)).toString('utf8')).errors ?? [];
@@ -444,21 +498,57 @@ export class RegistryClient {
       /* no JSON body (a HEAD, or a proxy's page) */
     }
     const e = errors[0] ?? {};
-    const code = e.code ?? (res.status === 404 ? 'MANIFEST_UNKNOWN' : res.status === 401 ? 'UNAUTHORIZED' : res.status === 403 ? 'DENIED' : undefined);
-    const detail = code ? `${code.toLowerCase().replace(/_/g, ' ')}: ${e.message ?? code.toLowerCase().replace(/_/g, ' ')}` : `HTTP ${res.status}`;
+    const code =
+      e.code ??
+      (res.status === 404
+        ? 'MANIFEST_UNKNOWN'
+        : res.status === 401
+          ? 'UNAUTHORIZED'
+          : res.status === 403
+            ? 'DENIED'
+            : undefined);
+    const detail = code
+      ? `${code.toLowerCase().replace(/_/g, ' ')}: ${e.message ?? code.toLowerCase().replace(/_/g, ' ')}`
+      : `HTTP ${res.status}`;
     if (res.status === 401 || res.status === 403 || code === 'DENIED' || code === 'UNAUTHORIZED') {
-      const msg = what.action === 'pull'
-        ? `Error response from daemon: pull access denied for ${what.familiar}, repository does not exist or may require 'docker login': ${detail}`
-        : `denied: requested access to the resource is denied (${detail})`;
-      return new RegistryError(msg, 'denied', res.status, code, this.credentials ? undefined : `If the repository is private, log in with docker login ${this.domain} (nsx reads ~/.docker/config.json).`);
+      const msg =
+        what.action === 'pull'
+          ? `Error response from daemon: pull access denied for ${what.familiar}, repository does not exist or may require 'docker login': ${detail}`
+          : `denied: requested access to the resource is denied (${detail})`;
+      return new RegistryError(
+        msg,
+        'denied',
+        res.status,
+        code,
+        this.credentials
+          ? undefined
+          : `If the repository is private, log in with docker login ${this.domain} (nsx reads ~/.docker/config.json).`,
+      );
     }
     if (code === 'NAME_UNKNOWN') {
-      return new RegistryError(`Error response from daemon: repository ${what.familiar} not found: ${detail}`, 'not-found', res.status, code, `Check the name; registry ${this.domain} has no repository ${what.repo}.`);
+      return new RegistryError(
+        `Error response from daemon: repository ${what.familiar} not found: ${detail}`,
+        'not-found',
+        res.status,
+        code,
+        `Check the name; registry ${this.domain} has no repository ${what.repo}.`,
+      );
     }
     if (res.status === 404 || code === 'MANIFEST_UNKNOWN') {
-      return new RegistryError(`Error response from daemon: manifest for ${what.subject ?? what.familiar} not found: ${detail}`, 'not-found', res.status, code, `Check the tag; registry ${this.domain} has no such tag or digest in ${what.repo}.`);
+      return new RegistryError(
+        `Error response from daemon: manifest for ${what.subject ?? what.familiar} not found: ${detail}`,
+        'not-found',
+        res.status,
+        code,
+        `Check the tag; registry ${this.domain} has no such tag or digest in ${what.repo}.`,
+      );
     }
-    return new RegistryError(`Error response from daemon: ${this.domain}: ${res.status} ${detail}`, 'protocol', res.status, code);
+    return new RegistryError(
+      `Error response from daemon: ${this.domain}: ${res.status} ${detail}`,
+      'protocol',
+      res.status,
+      code,
+    );
   }
 
   // --- pull --------------------------------------------------------------------------------------
@@ -468,20 +558,36 @@ export class RegistryClient {
    * digest it must equal the one asked for; by tag it must equal the Docker-Content-Digest header
    * when the registry sends one. Schema 1 and unknown media types are refused here.
    */
-  async getManifest(repo: string, reference: string, names: { familiar: string; subject?: string } = { familiar: repo }): Promise<FetchedManifest> {
-    const res = await this.request(`/v2/${repo}/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT }, scopes: [`repository:${repo}:pull`] });
+  async getManifest(
+    repo: string,
+    reference: string,
+    names: { familiar: string; subject?: string } = { familiar: repo },
+  ): Promise<FetchedManifest> {
+    const res = await this.request(`/v2/${repo}/manifests/${reference}`, {
+      headers: { accept: MANIFEST_ACCEPT },
+      scopes: [`repository:${repo}:pull`],
+    });
     if (!res.ok) throw await this.failure(res, { repo, action: 'pull', ...names });
     const declared = Number(res.headers.get('content-length'));
     if (declared > MAX_MANIFEST_BYTES) {
       await res.discard();
-      throw new RegistryError(`manifest for ${names.subject ?? names.familiar} is ${declared} bytes, more than the ${MAX_MANIFEST_BYTES} nsx accepts`, 'unsupported');
+      throw new RegistryError(
+        `manifest for ${names.subject ?? names.familiar} is ${declared} bytes, more than the ${MAX_MANIFEST_BYTES} nsx accepts`,
+        'unsupported',
+      );
     }
     const body = await res.readBody(MAX_MANIFEST_BYTES);
     const digest = sha256(body);
     if (reference.startsWith('sha256:') && digest !== reference) {
-      throw new RegistryError(`manifest verification failed for digest ${reference}: the registry served content with digest ${digest}`, 'integrity', undefined, undefined, 'Nothing was stored. The registry serves corrupt or tampered content.');
+      throw new RegistryError(
+        `manifest verification failed for digest ${reference}: the registry served content with digest ${digest}`,
+        'integrity',
+        undefined,
+        undefined,
+        'Nothing was stored. The registry serves corrupt or tampered content.',
+      );
     }
-    let json: OciManifest | OciIndex & { schemaVersion?: number; mediaType?: string };
+    let json: OciManifest | (OciIndex & { schemaVersion?: number; mediaType?: string });
     try {
       json = JSON.parse(body.toString('utf8'));
     } catch {
@@ -498,11 +604,20 @@ export class RegistryClient {
       );
     }
     if (!IMAGE_MANIFEST_TYPES.includes(mediaType) && !INDEX_TYPES.includes(mediaType)) {
-      throw new RegistryError(`${names.subject ?? names.familiar}: unsupported manifest media type ${mediaType}`, 'unsupported', undefined, undefined, 'nsx pulls OCI and Docker schema 2 images (and multi-platform indexes of them); this is something else.');
+      throw new RegistryError(
+        `${names.subject ?? names.familiar}: unsupported manifest media type ${mediaType}`,
+        'unsupported',
+        undefined,
+        undefined,
+        'nsx pulls OCI and Docker schema 2 images (and multi-platform indexes of them); this is something else.',
+      );
     }
     const header = res.headers.get('docker-content-digest');
     if (header && !reference.startsWith('sha256:') && header !== digest) {
-      throw new RegistryError(`manifest verification failed: registry ${this.domain} says the digest is ${header} but the content's digest is ${digest}`, 'integrity');
+      throw new RegistryError(
+        `manifest verification failed: registry ${this.domain} says the digest is ${header} but the content's digest is ${digest}`,
+        'integrity',
+      );
     }
     return { mediaType, digest, body, json };
   }
@@ -512,7 +627,8 @@ export class RegistryClient {
     const res = await this.request(`/v2/${repo}/blobs/${digest}`, { method: 'HEAD', scopes });
     await res.discard();
     if (res.status === 404) return undefined;
-    if (!res.ok) throw await this.failure(res, { repo, familiar: repo, action: scopes[0].endsWith('push') ? 'push' : 'pull' });
+    if (!res.ok)
+      throw await this.failure(res, { repo, familiar: repo, action: scopes[0].endsWith('push') ? 'push' : 'pull' });
     return Number(res.headers.get('content-length') ?? NaN);
   }
 
@@ -521,9 +637,15 @@ export class RegistryClient {
    * its digest checked, and only then renamed into place (store.writeBlob). A connection closed or
    * silent mid-way is an error, and the store is as before.
    */
-  async downloadBlob(repo: string, desc: Descriptor, store: ImageStore, onProgress?: (bytes: number) => void): Promise<WrittenBlob> {
+  async downloadBlob(
+    repo: string,
+    desc: Descriptor,
+    store: ImageStore,
+    onProgress?: (bytes: number) => void,
+  ): Promise<WrittenBlob> {
     const res = await this.request(`/v2/${repo}/blobs/${desc.digest}`, { scopes: [`repository:${repo}:pull`] });
-    if (!res.ok) throw await this.failure(res, { repo, familiar: repo, action: 'pull', subject: `blob ${desc.digest}` });
+    if (!res.ok)
+      throw await this.failure(res, { repo, familiar: repo, action: 'pull', subject: `blob ${desc.digest}` });
     let received = 0;
     try {
       return await store.writeBlob(res.chunks(), desc.digest, {
@@ -574,7 +696,8 @@ export class RegistryClient {
       await res.discard();
       return 'mounted';
     }
-    if (res.status !== 202) throw await this.failure(res, { repo, familiar, action: 'push', subject: `blob upload ${desc.digest}` });
+    if (res.status !== 202)
+      throw await this.failure(res, { repo, familiar, action: 'push', subject: `blob upload ${desc.digest}` });
     let location = this.uploadLocation(res);
     await res.discard();
     const file = await open(store.blobPath(desc.digest), 'r');
@@ -583,7 +706,8 @@ export class RegistryClient {
         const data = Buffer.alloc(desc.size);
         await file.read(data, 0, desc.size, 0);
         res = await this.uploadRequest(location, 'PUT', data, { digest: desc.digest }, scopes);
-        if (res.status !== 201) throw await this.failure(res, { repo, familiar, action: 'push', subject: `blob upload ${desc.digest}` });
+        if (res.status !== 201)
+          throw await this.failure(res, { repo, familiar, action: 'push', subject: `blob upload ${desc.digest}` });
         await res.discard();
         opts.onProgress?.(desc.size);
         return 'pushed';
@@ -592,14 +716,18 @@ export class RegistryClient {
         const n = Math.min(this.chunkBytes, desc.size - offset);
         const data = Buffer.alloc(n);
         await file.read(data, 0, n, offset);
-        res = await this.uploadRequest(location, 'PATCH', data, {}, scopes, { 'content-range': `${offset}-${offset + n - 1}` });
-        if (res.status !== 202) throw await this.failure(res, { repo, familiar, action: 'push', subject: `blob upload ${desc.digest}` });
+        res = await this.uploadRequest(location, 'PATCH', data, {}, scopes, {
+          'content-range': `${offset}-${offset + n - 1}`,
+        });
+        if (res.status !== 202)
+          throw await this.failure(res, { repo, familiar, action: 'push', subject: `blob upload ${desc.digest}` });
         location = this.uploadLocation(res);
         await res.discard();
         opts.onProgress?.(offset + n);
       }
       res = await this.uploadRequest(location, 'PUT', Buffer.alloc(0), { digest: desc.digest }, scopes);
-      if (res.status !== 201) throw await this.failure(res, { repo, familiar, action: 'push', subject: `blob upload ${desc.digest}` });
+      if (res.status !== 201)
+        throw await this.failure(res, { repo, familiar, action: 'push', subject: `blob upload ${desc.digest}` });
       await res.discard();
       return 'pushed';
     } finally {
@@ -609,7 +737,8 @@ export class RegistryClient {
 
   private uploadLocation(res: TimedResponse): URL {
     const location = res.headers.get('location');
-    if (!location) throw new RegistryError(`registry ${this.domain}: an upload answer without a Location header`, 'protocol');
+    if (!location)
+      throw new RegistryError(`registry ${this.domain}: an upload answer without a Location header`, 'protocol');
     const url = new URL(location, this.base);
     const base = new URL(this.base);
     if (base.protocol === 'https:' && url.protocol !== 'https:' && !isLoopbackHost(url.hostname)) {
@@ -620,11 +749,23 @@ export class RegistryClient {
 
   /** PATCH/PUT to an upload location (which may carry its own query, e.g. _state). Authorization
    *  goes along only when the location is on the registry's own origin. */
-  private async uploadRequest(location: URL, method: string, data: Buffer, query: Record<string, string>, scopes: Scope[], headers: Record<string, string> = {}): Promise<TimedResponse> {
+  private async uploadRequest(
+    location: URL,
+    method: string,
+    data: Buffer,
+    query: Record<string, string>,
+    scopes: Scope[],
+    headers: Record<string, string> = {},
+  ): Promise<TimedResponse> {
     const url = new URL(location);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     const same = url.origin === new URL(this.base).origin;
-    const o: RequestOptions = { method, body: data, scopes, headers: { 'content-type': 'application/octet-stream', ...headers } };
+    const o: RequestOptions = {
+      method,
+      body: data,
+      scopes,
+      headers: { 'content-type': 'application/octet-stream', ...headers },
+    };
     if (!same) return this.send(url, o, undefined);
     return this.request(url.pathname + url.search, o);
   }
@@ -637,11 +778,16 @@ export class RegistryClient {
       headers: { 'content-type': mediaType },
       scopes: [`repository:${repo}:pull,push`],
     });
-    if (res.status !== 201 && res.status !== 200) throw await this.failure(res, { repo, familiar: repo, action: 'push', subject: `${repo}:${reference}` });
+    if (res.status !== 201 && res.status !== 200)
+      throw await this.failure(res, { repo, familiar: repo, action: 'push', subject: `${repo}:${reference}` });
     await res.discard();
     const digest = sha256(body);
     const reported = res.headers.get('docker-content-digest');
-    if (reported && reported !== digest) throw new RegistryError(`registry ${this.domain} stored the manifest as ${reported}, but its digest is ${digest}`, 'integrity');
+    if (reported && reported !== digest)
+      throw new RegistryError(
+        `registry ${this.domain} stored the manifest as ${reported}, but its digest is ${digest}`,
+        'integrity',
+      );
     return digest;
   }
 
@@ -657,7 +803,8 @@ export class RegistryClient {
  *  guessed from its shape (OCI allows leaving it out). */
 export function manifestMediaType(contentType: string | null, json: Record<string, unknown>): string {
   const header = contentType?.split(';')[0].trim().toLowerCase();
-  if (header && header !== 'application/json' && header !== 'application/octet-stream' && header !== 'text/plain') return header;
+  if (header && header !== 'application/json' && header !== 'application/octet-stream' && header !== 'text/plain')
+    return header;
   if (typeof json.mediaType === 'string') return json.mediaType;
   if (json.schemaVersion === 1) return MediaType.dockerSchema1;
   if (Array.isArray(json.manifests)) return MediaType.ociIndex;
@@ -671,16 +818,48 @@ export function checkImageManifest(manifest: OciManifest, name: string): void {
     throw new RegistryError(`${name}: the manifest has no config or layers`, 'protocol');
   }
   for (const d of [manifest.config, ...manifest.layers]) {
-    if (typeof d.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(d.digest)) throw new RegistryError(`${name}: the manifest names an invalid digest "${d.digest}"`, 'unsupported', undefined, undefined, 'nsx accepts sha256 digests only.');
-    if (!Number.isSafeInteger(d.size) || d.size < 0) throw new RegistryError(`${name}: the manifest gives blob ${d.digest} an invalid size`, 'protocol');
+    if (typeof d.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(d.digest))
+      throw new RegistryError(
+        `${name}: the manifest names an invalid digest "${d.digest}"`,
+        'unsupported',
+        undefined,
+        undefined,
+        'nsx accepts sha256 digests only.',
+      );
+    if (!Number.isSafeInteger(d.size) || d.size < 0)
+      throw new RegistryError(`${name}: the manifest gives blob ${d.digest} an invalid size`, 'protocol');
   }
   if (!CONFIG_TYPES.includes(manifest.config.mediaType)) {
-    throw new RegistryError(`${name}: unsupported media type ${manifest.config.mediaType} for the image config`, 'unsupported', undefined, undefined, 'This is an OCI artifact (a Helm chart, a signature…), not a container image.');
+    throw new RegistryError(
+      `${name}: unsupported media type ${manifest.config.mediaType} for the image config`,
+      'unsupported',
+      undefined,
+      undefined,
+      'This is an OCI artifact (a Helm chart, a signature…), not a container image.',
+    );
   }
-  if (manifest.config.size > MAX_CONFIG_BYTES) throw new RegistryError(`${name}: the image config is ${manifest.config.size} bytes, more than nsx accepts`, 'unsupported');
+  if (manifest.config.size > MAX_CONFIG_BYTES)
+    throw new RegistryError(
+      `${name}: the image config is ${manifest.config.size} bytes, more than nsx accepts`,
+      'unsupported',
+    );
   for (const l of manifest.layers) {
-    if (l.mediaType === MediaType.dockerForeignLayerGzip) throw new RegistryError(`${name}: layer ${l.digest} is a foreign (Windows) layer`, 'unsupported', undefined, undefined, 'nsx runs Linux images.');
-    if (!LAYER_TYPES.includes(l.mediaType)) throw new RegistryError(`${name}: unsupported media type ${l.mediaType} for layer ${l.digest}`, 'unsupported', undefined, undefined, 'nsx unpacks tar layers, plain, gzip or zstd compressed.');
+    if (l.mediaType === MediaType.dockerForeignLayerGzip)
+      throw new RegistryError(
+        `${name}: layer ${l.digest} is a foreign (Windows) layer`,
+        'unsupported',
+        undefined,
+        undefined,
+        'nsx runs Linux images.',
+      );
+    if (!LAYER_TYPES.includes(l.mediaType))
+      throw new RegistryError(
+        `${name}: unsupported media type ${l.mediaType} for layer ${l.digest}`,
+        'unsupported',
+        undefined,
+        undefined,
+        'nsx unpacks tar layers, plain, gzip or zstd compressed.',
+      );
   }
 }
 
@@ -705,7 +884,11 @@ export function connectionError(e: unknown, url: URL, method: string): RegistryE
     ENETUNREACH: `dial tcp ${url.host}: connect: network is unreachable`,
     EHOSTUNREACH: `dial tcp ${url.host}: connect: no route to host`,
   };
-  const tls = url.protocol === 'https:' && /EPROTO|ERR_SSL|wrong version|certificate|CERT_|self.signed/i.test(`${code} ${String((e as { cause?: unknown }).cause ?? e)}`);
+  const tls =
+    url.protocol === 'https:' &&
+    /EPROTO|ERR_SSL|wrong version|certificate|CERT_|self.signed/i.test(
+      `${code} ${String((e as { cause?: unknown }).cause ?? e)}`,
+    );
   const hint = tls
     ? `${url.host} did not complete a TLS handshake nsx trusts (${code}). A registry off loopback needs TLS with a trusted certificate, unless it is listed in "insecure" in registries.json.`
     : code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENETUNREACH'
@@ -713,7 +896,13 @@ export function connectionError(e: unknown, url: URL, method: string): RegistryE
       : code === 'bad port'
         ? `Node's fetch refuses port ${port} (one of the fetch standard's blocked ports). Run the registry on another port, e.g. 5000.`
         : `Is the registry running at ${url.origin}?`;
-  return new RegistryError(`Error response from daemon: ${method === 'GET' ? 'Get' : method === 'HEAD' ? 'Head' : method === 'PUT' ? 'Put' : method === 'POST' ? 'Post' : method === 'PATCH' ? 'Patch' : method} "${url.href}": ${what[code] ?? `dial tcp ${url.host}: ${code}`}`, 'unreachable', undefined, undefined, hint);
+  return new RegistryError(
+    `Error response from daemon: ${method === 'GET' ? 'Get' : method === 'HEAD' ? 'Head' : method === 'PUT' ? 'Put' : method === 'POST' ? 'Post' : method === 'PATCH' ? 'Patch' : method} "${url.href}": ${what[code] ?? `dial tcp ${url.host}: ${code}`}`,
+    'unreachable',
+    undefined,
+    undefined,
+    hint,
+  );
 }
 
 export interface TimedResponse {
@@ -728,7 +917,12 @@ export interface TimedResponse {
   discard(): Promise<void>;
 }
 
-async function timedFetch(url: URL, init: { method: string; headers: Record<string, string>; body?: Buffer }, timeoutMs: number, domain: string): Promise<TimedResponse> {
+async function timedFetch(
+  url: URL,
+  init: { method: string; headers: Record<string, string>; body?: Buffer },
+  timeoutMs: number,
+  domain: string,
+): Promise<TimedResponse> {
   const controller = new AbortController();
   let timedOut = false;
   let timer = setTimeout(() => {
@@ -745,7 +939,13 @@ async function timedFetch(url: URL, init: { method: string; headers: Record<stri
     );
   let res: Response;
   try {
-    res = await fetch(url, { method: init.method, headers: init.headers, body: init.body as unknown as RequestInit['body'], redirect: 'manual', signal: controller.signal });
+    res = await fetch(url, {
+      method: init.method,
+      headers: init.headers,
+      body: init.body as unknown as RequestInit['body'],
+      redirect: 'manual',
+      signal: controller.signal,
+    });
   } catch (e) {
     clearTimeout(timer);
     if (timedOut) throw timeoutError();
@@ -802,7 +1002,10 @@ async function timedFetch(url: URL, init: { method: string; headers: Record<stri
         n += c.length;
         if (n > limit) {
           controller.abort();
-          throw new RegistryError(`registry ${domain}: answer to ${init.method} ${url.pathname} is larger than ${limit} bytes`, 'protocol');
+          throw new RegistryError(
+            `registry ${domain}: answer to ${init.method} ${url.pathname} is larger than ${limit} bytes`,
+            'protocol',
+          );
         }
         parts.push(c);
       }

@@ -12,8 +12,21 @@
 import { resolveInside } from '../runtime/securejoin.js';
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync, copyFileSync, existsSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync, readlinkSync,
-  symlinkSync, utimesSync, writeFileSync, type Stats,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  type Stats,
 } from 'node:fs';
 import { release } from 'node:os';
 import { join, posix } from 'node:path';
@@ -22,7 +35,14 @@ import { isRealRoot } from '../runtime/host.js';
 import type { RootfsView } from '../runtime/options.js';
 import { overlayMountData } from '../runtime/steps/rootfs.js';
 import type { IdMapping, OverlayRoot } from '../runtime/spec.js';
-import { extractLayer, layerDiffDir, readLayerRecord, removeLayer, type ExtractOptions, type LayerRecord } from './extract.js';
+import {
+  extractLayer,
+  layerDiffDir,
+  readLayerRecord,
+  removeLayer,
+  type ExtractOptions,
+  type LayerRecord,
+} from './extract.js';
 import { isWhiteoutDevice, lstatOrUndefined, removeTree } from './tree.js';
 import { LAYER_TYPES, type OciImageConfig, type OciManifest } from './types.js';
 
@@ -80,18 +100,30 @@ export function containersDir(root: string): string {
 }
 
 /** Unpacks every layer of the image that is not unpacked yet (each once, shared with other images). */
-export async function unpackImage(store: LayerSource, image: ImageForRootfs, opts: ExtractOptions = {}): Promise<{ diff: string; record: LayerRecord }[]> {
+export async function unpackImage(
+  store: LayerSource,
+  image: ImageForRootfs,
+  opts: ExtractOptions = {},
+): Promise<{ diff: string; record: LayerRecord }[]> {
   const { layers } = image.manifest;
   const diffIds = image.config.rootfs?.diff_ids ?? [];
   if (layers.length !== diffIds.length) {
-    throw new NsxError(`${image.ref}: the manifest has ${layers.length} layers but the config names ${diffIds.length} diff ids`, { hint: 'the image is malformed: remove it and pull it again' });
+    throw new NsxError(
+      `${image.ref}: the manifest has ${layers.length} layers but the config names ${diffIds.length} diff ids`,
+      { hint: 'the image is malformed: remove it and pull it again' },
+    );
   }
   const out: { diff: string; record: LayerRecord }[] = [];
   for (const [i, layer] of layers.entries()) {
     if (!LAYER_TYPES.includes(layer.mediaType)) {
-      throw new NsxError(`${image.ref}: layer ${layer.digest} has media type ${layer.mediaType}, which nsx cannot unpack`, { hint: `nsx unpacks ${LAYER_TYPES.join(', ')}` });
+      throw new NsxError(
+        `${image.ref}: layer ${layer.digest} has media type ${layer.mediaType}, which nsx cannot unpack`,
+        { hint: `nsx unpacks ${LAYER_TYPES.join(', ')}` },
+      );
     }
-    const record = readLayerRecord(store.root, diffIds[i]) ?? (await extractLayer(store.root, store.blobPath(layer.digest), diffIds[i], opts));
+    const record =
+      readLayerRecord(store.root, diffIds[i]) ??
+      (await extractLayer(store.root, store.blobPath(layer.digest), diffIds[i], opts));
     out.push({ diff: layerDiffDir(store.root, diffIds[i]), record });
   }
   return out;
@@ -101,13 +133,28 @@ export async function unpackImage(store: LayerSource, image: ImageForRootfs, opt
  *  fails the pull, which then removes what it downloaded; the layers this hook unpacked go too, and
  *  the store is as it was. */
 export function unpackOnPull(store: LayerSource, opts: ExtractOptions = {}) {
-  return async (ctx: { ref: string; manifest: OciManifest; config: OciImageConfig; emit: (e: { type: 'layer'; id: string; digest: string; status: 'Extracting' }) => void }): Promise<void> => {
+  return async (ctx: {
+    ref: string;
+    manifest: OciManifest;
+    config: OciImageConfig;
+    emit: (e: { type: 'layer'; id: string; digest: string; status: 'Extracting' }) => void;
+  }): Promise<void> => {
     const diffIds = ctx.config.rootfs?.diff_ids ?? [];
     const fresh = diffIds.filter((d) => !readLayerRecord(store.root, d));
     try {
       for (const [i, layer] of ctx.manifest.layers.entries()) {
-        if (fresh.includes(diffIds[i])) ctx.emit({ type: 'layer', id: layer.digest.slice(7, 19), digest: layer.digest, status: 'Extracting' });
-        await unpackImage(store, { ...ctx, manifestDigest: '', manifest: { ...ctx.manifest, layers: [layer] }, config: { ...ctx.config, rootfs: { type: 'layers', diff_ids: [diffIds[i]] } } }, opts);
+        if (fresh.includes(diffIds[i]))
+          ctx.emit({ type: 'layer', id: layer.digest.slice(7, 19), digest: layer.digest, status: 'Extracting' });
+        await unpackImage(
+          store,
+          {
+            ...ctx,
+            manifestDigest: '',
+            manifest: { ...ctx.manifest, layers: [layer] },
+            config: { ...ctx.config, rootfs: { type: 'layers', diff_ids: [diffIds[i]] } },
+          },
+          opts,
+        );
       }
     } catch (e) {
       for (const d of fresh) removeLayer(store.root, d);
@@ -117,7 +164,11 @@ export function unpackOnPull(store: LayerSource, opts: ExtractOptions = {}) {
 }
 
 /** The image's layers as the container will see them, for checks before anything is created. */
-export async function imageView(store: LayerSource, image: ImageForRootfs, opts: ExtractOptions = {}): Promise<LayeredView> {
+export async function imageView(
+  store: LayerSource,
+  image: ImageForRootfs,
+  opts: ExtractOptions = {},
+): Promise<LayeredView> {
   return new LayeredView((await unpackImage(store, image, opts)).reverse());
 }
 
@@ -139,10 +190,15 @@ function overlayInKernel(): boolean {
 }
 
 /** Why the overlay cannot be used for these layers here, or undefined when it can. */
-export function overlayUnavailable(records: LayerRecord[], opts: { rootless: boolean; userns: boolean }): string | undefined {
+export function overlayUnavailable(
+  records: LayerRecord[],
+  opts: { rootless: boolean; userns: boolean },
+): string | undefined {
   if (!overlayInKernel()) return 'this kernel has no overlay filesystem (not in /proc/filesystems)';
-  if (opts.rootless && !kernelAtLeast(5, 11)) return 'mounting overlayfs inside a user namespace needs Linux 5.11 or newer';
-  if (!opts.rootless && opts.userns) return 'a private user namespace as root shifts file owners, which copying does (overlayfs would show the layers\' files as owned by nobody)';
+  if (opts.rootless && !kernelAtLeast(5, 11))
+    return 'mounting overlayfs inside a user namespace needs Linux 5.11 or newer';
+  if (!opts.rootless && opts.userns)
+    return "a private user namespace as root shifts file owners, which copying does (overlayfs would show the layers' files as owned by nobody)";
   const bad = records.find((r) => r.overlayUnavailable);
   if (bad) return `layer ${bad.diffId.slice(0, 19)}…: ${bad.overlayUnavailable}`;
   return undefined;
@@ -152,12 +208,17 @@ function modeFromEnv(): 'overlay' | 'copy' | undefined {
   const v = process.env.NSX_ROOTFS_MODE;
   if (v === undefined || v === '') return undefined;
   if (v === 'overlay' || v === 'copy') return v;
-  throw new NsxError(`NSX_ROOTFS_MODE=${v}: unknown mode`, { hint: 'use overlay or copy, or unset it to let nsx choose' });
+  throw new NsxError(`NSX_ROOTFS_MODE=${v}: unknown mode`, {
+    hint: 'use overlay or copy, or unset it to let nsx choose',
+  });
 }
 
 /** Commas and colons separate overlayfs's options, so no path in them may contain one. */
 function checkOverlayPath(p: string): void {
-  if (/[,:\\]/.test(p)) throw new NsxError(`${p}: overlayfs cannot take a path with "," ":" or "\\" in its options`, { hint: 'move the store (NSX_ROOT) to a plain path, or use NSX_ROOTFS_MODE=copy' });
+  if (/[,:\\]/.test(p))
+    throw new NsxError(`${p}: overlayfs cannot take a path with "," ":" or "\\" in its options`, {
+      hint: 'move the store (NSX_ROOT) to a plain path, or use NSX_ROOTFS_MODE=copy',
+    });
 }
 
 // ---------------------------------------------------------------- the container's directory
@@ -242,7 +303,12 @@ export function containerUsing(root: string, manifestDigest: string): string | f
  * <root>/containers/<id>/ and, in copy mode, the copy. Nothing is mounted here: in overlay mode the
  * rootfs step mounts `mountData` on `path` inside the container's mount namespace.
  */
-export async function prepareRootfs(store: LayerSource, image: ImageForRootfs, containerId: string, opts: PrepareOptions = {}): Promise<PreparedRootfs> {
+export async function prepareRootfs(
+  store: LayerSource,
+  image: ImageForRootfs,
+  containerId: string,
+  opts: PrepareOptions = {},
+): Promise<PreparedRootfs> {
   const rootless = opts.rootless ?? !isRealRoot();
   const layers = await unpackImage(store, image, { ...opts, rootless });
   return createRootfs(store.root, image, layers, containerId, { ...opts, rootless });
@@ -250,7 +316,13 @@ export async function prepareRootfs(store: LayerSource, image: ImageForRootfs, c
 
 /** prepareRootfs once the layers are unpacked (bottom layer first): synchronous, so that it can be
  *  the last thing the run options do. */
-export function createRootfs(root: string, image: ImageForRootfs, layers: { diff: string; record: LayerRecord }[], containerId: string, opts: PrepareOptions = {}): PreparedRootfs {
+export function createRootfs(
+  root: string,
+  image: ImageForRootfs,
+  layers: { diff: string; record: LayerRecord }[],
+  containerId: string,
+  opts: PrepareOptions = {},
+): PreparedRootfs {
   if (!/^[0-9a-f]{64}$/.test(containerId)) throw new NsxError(`container id ${containerId}: expected 64 hex digits`);
   const rootless = opts.rootless ?? !isRealRoot();
   const lowerdirs = [...layers].reverse().map((l) => l.diff);
@@ -264,11 +336,23 @@ export function createRootfs(root: string, image: ImageForRootfs, layers: { diff
   mkdirSync(dir, { mode: 0o711 });
   const remove = () => removeTree(dir);
   try {
-    let reason: string | undefined = wanted === 'copy' ? 'NSX_ROOTFS_MODE=copy' : overlayUnavailable(layers.map((l) => l.record), { rootless, userns });
+    let reason: string | undefined =
+      wanted === 'copy'
+        ? 'NSX_ROOTFS_MODE=copy'
+        : overlayUnavailable(
+            layers.map((l) => l.record),
+            { rootless, userns },
+          );
     let mountData: string | undefined;
     const upper = join(dir, 'upper');
     const work = join(dir, 'work');
-    const overlay: OverlayRoot = { lowerdirs, upper, work, target: join(dir, 'merged'), ...(rootless ? { userxattr: true } : {}) };
+    const overlay: OverlayRoot = {
+      lowerdirs,
+      upper,
+      work,
+      target: join(dir, 'merged'),
+      ...(rootless ? { userxattr: true } : {}),
+    };
     if (!reason) {
       [...lowerdirs, upper, work].forEach(checkOverlayPath);
       mountData = overlayMountData(overlay);
@@ -277,8 +361,19 @@ export function createRootfs(root: string, image: ImageForRootfs, layers: { diff
         mountData = undefined;
       }
     }
-    if (reason && wanted === 'overlay') throw new NsxError(`NSX_ROOTFS_MODE=overlay: ${reason}`, { hint: 'unset NSX_ROOTFS_MODE to let nsx copy the layers instead' });
-    const record: ContainerRecord = { id: containerId, image: image.ref, manifestDigest: image.manifestDigest, mode: reason ? 'copy' : 'overlay', pid: process.pid, started: processStart(process.pid) ?? '', ...(opts.keep ? { keep: true } : {}) };
+    if (reason && wanted === 'overlay')
+      throw new NsxError(`NSX_ROOTFS_MODE=overlay: ${reason}`, {
+        hint: 'unset NSX_ROOTFS_MODE to let nsx copy the layers instead',
+      });
+    const record: ContainerRecord = {
+      id: containerId,
+      image: image.ref,
+      manifestDigest: image.manifestDigest,
+      mode: reason ? 'copy' : 'overlay',
+      pid: process.pid,
+      started: processStart(process.pid) ?? '',
+      ...(opts.keep ? { keep: true } : {}),
+    };
     writeFileSync(join(dir, 'container.json'), JSON.stringify(record, null, 2) + '\n');
 
     if (!reason) {
@@ -315,7 +410,12 @@ function idShifter(uids: IdMapping[], gids: IdMapping[]): Shift {
 
 /** One layer onto the copy: first what it deletes (whiteouts, opaque directories' old contents),
  *  then its own files, with their modes, owners and times; hardlinks within the layer stay hardlinks. */
-export function applyLayer(diff: string, record: LayerRecord, dest: string, o: { rootless: boolean; shift?: Shift }): void {
+export function applyLayer(
+  diff: string,
+  record: LayerRecord,
+  dest: string,
+  o: { rootless: boolean; shift?: Shift },
+): void {
   for (const w of record.whiteouts) removeTree(insideCopy(dest, w));
   for (const d of record.opaque) {
     const p = d ? insideCopy(dest, d) : dest;
@@ -372,9 +472,14 @@ function insideCopy(dest: string, rel: string): string {
 }
 
 function copySpecial(src: string, to: string, st: Stats): void {
-  const args = st.isFIFO() ? ['-m', '600', to, 'p'] : ['-m', '600', to, st.isBlockDevice() ? 'b' : 'c', String(st.rdev >> 8), String(st.rdev & 0xff)];
+  const args = st.isFIFO()
+    ? ['-m', '600', to, 'p']
+    : ['-m', '600', to, st.isBlockDevice() ? 'b' : 'c', String(st.rdev >> 8), String(st.rdev & 0xff)];
   const r = spawnSync('mknod', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new NsxError(`copying ${src}: mknod ${args.slice(3).join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`);
+  if (r.status !== 0)
+    throw new NsxError(
+      `copying ${src}: mknod ${args.slice(3).join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`,
+    );
 }
 
 function meta(to: string, st: Stats, o: { rootless: boolean; shift?: Shift }): void {
@@ -405,13 +510,18 @@ export class LayeredView implements RootfsView {
 
   /** Layers top first. */
   constructor(layers: { diff: string; record: LayerRecord }[]) {
-    this.layers = layers.map((l) => ({ diff: l.diff, whiteouts: new Set(l.record.whiteouts), opaque: new Set(l.record.opaque) }));
+    this.layers = layers.map((l) => ({
+      diff: l.diff,
+      whiteouts: new Set(l.record.whiteouts),
+      opaque: new Set(l.record.opaque),
+    }));
     this.describe = `the image's ${layers.length} layer${layers.length === 1 ? '' : 's'}`;
   }
 
   /** The entry at a literal path (no symlinks followed), from the topmost layer that has it. */
   find(parts: string[]): { diff: string; st: Stats } | undefined {
-    if (!parts.length) return this.layers.length ? { diff: this.layers[0].diff, st: lstatSync(this.layers[0].diff) } : undefined;
+    if (!parts.length)
+      return this.layers.length ? { diff: this.layers[0].diff, st: lstatSync(this.layers[0].diff) } : undefined;
     for (const layer of this.layers) {
       let opaqueAbove = layer.opaque.has('');
       let rel = '';

@@ -11,19 +11,44 @@
 // under a lock file, so concurrent nsx processes do not lose each other's updates.
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync,
-  writeFileSync, writeSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { NsxError } from '../runtime/errors.js';
 import {
-  candidates, DEFAULT_TAG, familiarName, formatReference, parseReference, repositoryName, SHA256_DIGEST_RE, withDefaultTag, type ImageReference,
+  candidates,
+  DEFAULT_TAG,
+  familiarName,
+  formatReference,
+  parseReference,
+  repositoryName,
+  SHA256_DIGEST_RE,
+  withDefaultTag,
+  type ImageReference,
 } from './reference.js';
 import { loadRegistriesConfig } from './registries.js';
 import {
-  MediaType, REF_NAME_ANNOTATION, REPO_DIGEST_ANNOTATION, type Descriptor, type ImageSummary, type OciImageConfig, type OciIndex,
+  MediaType,
+  REF_NAME_ANNOTATION,
+  REPO_DIGEST_ANNOTATION,
+  type Descriptor,
+  type ImageSummary,
+  type OciImageConfig,
+  type OciIndex,
   type OciManifest,
 } from './types.js';
 
@@ -108,7 +133,10 @@ export function chainIds(diffIds: string[]): string[] {
  *  (containerd calls this a lease). Released when the image is in index.json, or on failure. */
 export class Lease {
   readonly digests = new Set<string>();
-  constructor(readonly store: ImageStore, readonly file: string) {}
+  constructor(
+    readonly store: ImageStore,
+    readonly file: string,
+  ) {}
   add(digest: string): void {
     if (this.digests.has(digest)) return;
     this.digests.add(digest);
@@ -148,7 +176,8 @@ export class ImageStore {
 
   /** <root>/images/blobs/sha256/<hex>. Only well-formed sha256 digests: a digest is never a path. */
   blobPath(digest: string): string {
-    if (!SHA256_DIGEST_RE.test(digest)) throw new NsxError(`invalid digest "${digest}": expected sha256:<64 lowercase hex digits>`);
+    if (!SHA256_DIGEST_RE.test(digest))
+      throw new NsxError(`invalid digest "${digest}": expected sha256:<64 lowercase hex digits>`);
     return join(this.blobsDir, digest.slice('sha256:'.length));
   }
 
@@ -189,7 +218,11 @@ export class ImageStore {
    * Streams DATA into ingest/, hashing it; checks the digest (and size) against what was expected,
    * then renames it into blobs/. On any failure the temp file is removed and nothing is in blobs/.
    */
-  async writeBlob(data: Buffer | AsyncIterable<Uint8Array>, expectedDigest?: string, opts: WriteBlobOptions = {}): Promise<WrittenBlob> {
+  async writeBlob(
+    data: Buffer | AsyncIterable<Uint8Array>,
+    expectedDigest?: string,
+    opts: WriteBlobOptions = {},
+  ): Promise<WrittenBlob> {
     if (expectedDigest !== undefined) this.blobPath(expectedDigest); // validates the form
     this.ensureLayout();
     const tmp = join(this.ingestDir, `blob-${process.pid}-${randomBytes(6).toString('hex')}`);
@@ -201,9 +234,15 @@ export class ImageStore {
       for await (const chunk of chunks) {
         size += chunk.length;
         if (opts.expectedSize !== undefined && size > opts.expectedSize) {
-          throw new NsxError(`blob ${expectedDigest ?? ''}: more data than the ${opts.expectedSize} bytes its descriptor declares`.replace('  ', ' '), {
-            hint: 'The registry served something other than the content the manifest names; nothing was stored.',
-          });
+          throw new NsxError(
+            `blob ${expectedDigest ?? ''}: more data than the ${opts.expectedSize} bytes its descriptor declares`.replace(
+              '  ',
+              ' ',
+            ),
+            {
+              hint: 'The registry served something other than the content the manifest names; nothing was stored.',
+            },
+          );
         }
         hash.update(chunk);
         await file.write(chunk);
@@ -219,13 +258,19 @@ export class ImageStore {
     const digest = 'sha256:' + hash.digest('hex');
     const fail = (msg: string) => {
       rmSync(tmp, { force: true });
-      return new NsxError(msg, { hint: 'The download was discarded and nothing was stored. Retry; if it persists the registry serves corrupt or tampered content.' });
+      return new NsxError(msg, {
+        hint: 'The download was discarded and nothing was stored. Retry; if it persists the registry serves corrupt or tampered content.',
+      });
     };
     if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
-      throw fail(`blob ${expectedDigest ?? digest}: got ${size} bytes, expected ${opts.expectedSize} (the transfer was cut short)`);
+      throw fail(
+        `blob ${expectedDigest ?? digest}: got ${size} bytes, expected ${opts.expectedSize} (the transfer was cut short)`,
+      );
     }
     if (expectedDigest !== undefined && digest !== expectedDigest) {
-      throw fail(`filesystem layer verification failed for digest ${expectedDigest}: the content's digest is ${digest}`);
+      throw fail(
+        `filesystem layer verification failed for digest ${expectedDigest}: the content's digest is ${digest}`,
+      );
     }
     const dest = this.blobPath(digest);
     if (existsSync(dest)) {
@@ -239,7 +284,10 @@ export class ImageStore {
   /** A JSON blob (manifest, index, config), checked against its digest before it is trusted. */
   readJson<T>(digest: string): T {
     const data = readFileSync(this.blobPath(digest));
-    if (sha256(data) !== digest) throw new NsxError(`image store: blob ${digest} is corrupt (its content does not match its digest)`, { hint: `Remove the image and pull it again (nsx rmi -f ${shortId(digest)}).` });
+    if (sha256(data) !== digest)
+      throw new NsxError(`image store: blob ${digest} is corrupt (its content does not match its digest)`, {
+        hint: `Remove the image and pull it again (nsx rmi -f ${shortId(digest)}).`,
+      });
     return JSON.parse(data.toString('utf8')) as T;
   }
 
@@ -289,7 +337,9 @@ export class ImageStore {
           continue;
         }
         if (Date.now() > deadline) {
-          throw new NsxError(`image store ${this.imagesDir} is locked by process ${owner}`, { hint: `Another nsx is updating the store; wait for it, or remove ${lock} if that process is not nsx.` });
+          throw new NsxError(`image store ${this.imagesDir} is locked by process ${owner}`, {
+            hint: `Another nsx is updating the store; wait for it, or remove ${lock} if that process is not nsx.`,
+          });
         }
         sleepSync(20);
       }
@@ -350,30 +400,43 @@ export class ImageStore {
   addImage(ref: string, manifestDigest: string, opts: { repoDigest?: string } = {}): void {
     const name = formatReference(withDefaultTag(parseReference(ref)));
     const manifestBytes = readFileSync(this.blobPath(manifestDigest));
-    if (sha256(manifestBytes) !== manifestDigest) throw new NsxError(`image store: manifest ${manifestDigest} is corrupt`);
+    if (sha256(manifestBytes) !== manifestDigest)
+      throw new NsxError(`image store: manifest ${manifestDigest} is corrupt`);
     const manifest = JSON.parse(manifestBytes.toString('utf8')) as OciManifest;
     for (const d of [manifest.config, ...manifest.layers]) {
-      if (!this.hasBlob(d.digest)) throw new NsxError(`image store: manifest ${manifestDigest} names blob ${d.digest}, which is not in the store`);
+      if (!this.hasBlob(d.digest))
+        throw new NsxError(`image store: manifest ${manifestDigest} names blob ${d.digest}, which is not in the store`);
     }
     const descriptor: Descriptor = {
       mediaType: manifest.mediaType ?? MediaType.ociManifest,
       digest: manifestDigest,
       size: manifestBytes.length,
-      annotations: { [REF_NAME_ANNOTATION]: name, ...(opts.repoDigest ? { [REPO_DIGEST_ANNOTATION]: opts.repoDigest } : {}) },
+      annotations: {
+        [REF_NAME_ANNOTATION]: name,
+        ...(opts.repoDigest ? { [REPO_DIGEST_ANNOTATION]: opts.repoDigest } : {}),
+      },
     };
     this.updateIndex((index) => {
       const previous = index.manifests.find((m) => m.annotations?.[REF_NAME_ANNOTATION] === name);
       index.manifests = index.manifests.filter(
-        (m) => m.annotations?.[REF_NAME_ANNOTATION] !== name && !(m.digest === manifestDigest && !m.annotations?.[REF_NAME_ANNOTATION]),
+        (m) =>
+          m.annotations?.[REF_NAME_ANNOTATION] !== name &&
+          !(m.digest === manifestDigest && !m.annotations?.[REF_NAME_ANNOTATION]),
       );
       // A repo digest recorded by an earlier pull of the same image under another tag stays known.
       if (!opts.repoDigest) {
-        const known = index.manifests.find((m) => m.digest === manifestDigest && m.annotations?.[REPO_DIGEST_ANNOTATION] && sameRepo(m, name));
+        const known = index.manifests.find(
+          (m) => m.digest === manifestDigest && m.annotations?.[REPO_DIGEST_ANNOTATION] && sameRepo(m, name),
+        );
         if (known) descriptor.annotations![REPO_DIGEST_ANNOTATION] = known.annotations![REPO_DIGEST_ANNOTATION];
       }
       index.manifests.push(descriptor);
       // The tag moved: the image it named stays, untagged, as docker's "<none>" (dangling) image.
-      if (previous && previous.digest !== manifestDigest && !index.manifests.some((m) => m.digest === previous.digest)) {
+      if (
+        previous &&
+        previous.digest !== manifestDigest &&
+        !index.manifests.some((m) => m.digest === previous.digest)
+      ) {
         const { [REF_NAME_ANNOTATION]: _gone, ...rest } = previous.annotations ?? {};
         index.manifests.push({ ...previous, annotations: rest });
       }
@@ -416,7 +479,11 @@ export class ImageStore {
         const id = this.configDigestOf(m.digest);
         if (id?.slice(7).startsWith(prefix[1])) ids.set(id, [...(ids.get(id) ?? []), m]);
       }
-      if (ids.size > 1) throw new NsxError(`Error response from daemon: image id prefix "${prefix[1]}" is ambiguous: it matches ${ids.size} images`, { hint: 'Give more digits of the IMAGE ID.' });
+      if (ids.size > 1)
+        throw new NsxError(
+          `Error response from daemon: image id prefix "${prefix[1]}" is ambiguous: it matches ${ids.size} images`,
+          { hint: 'Give more digits of the IMAGE ID.' },
+        );
       if (ids.size === 1) return { entries: [...ids.values()][0], byId: true };
     }
     return undefined;
@@ -466,7 +533,12 @@ export class ImageStore {
         ref: name,
       });
     }
-    return rows.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.repository.localeCompare(b.repository) || a.tag.localeCompare(b.tag));
+    return rows.sort(
+      (a, b) =>
+        (b.created ?? '').localeCompare(a.created ?? '') ||
+        a.repository.localeCompare(b.repository) ||
+        a.tag.localeCompare(b.tag),
+    );
   }
 
   /** The names and repo digests of one image, for `image inspect`. */
@@ -516,14 +588,24 @@ export class ImageStore {
       if (found.byId) {
         const repos = new Set(named.map((m) => repositoryName(parseReference(m.annotations![REF_NAME_ANNOTATION]))));
         if (repos.size > 1 && !opts.force) {
-          throw new NsxError(`Error response from daemon: conflict: unable to delete ${id} (must be forced) - image is referenced in multiple repositories`, { exitCode: 1, hint: `Remove it by name, or force: nsx rmi -f ${id}` });
+          throw new NsxError(
+            `Error response from daemon: conflict: unable to delete ${id} (must be forced) - image is referenced in multiple repositories`,
+            { exitCode: 1, hint: `Remove it by name, or force: nsx rmi -f ${id}` },
+          );
         }
-        if (user) throw new NsxError(`Error response from daemon: conflict: unable to delete ${id} (cannot be forced) - image is being used by ${container}`, { exitCode: 1 });
+        if (user)
+          throw new NsxError(
+            `Error response from daemon: conflict: unable to delete ${id} (cannot be forced) - image is being used by ${container}`,
+            { exitCode: 1 },
+          );
         untag = named;
       } else {
         untag = found.entries;
         if (user && !opts.force && named.length <= 1) {
-          throw new NsxError(`Error response from daemon: conflict: unable to remove repository reference "${ref}" (must force) - ${container} is using its referenced image ${id}`, { exitCode: 1 });
+          throw new NsxError(
+            `Error response from daemon: conflict: unable to remove repository reference "${ref}" (must force) - ${container} is using its referenced image ${id}`,
+            { exitCode: 1 },
+          );
         }
       }
       for (const m of untag) {
@@ -531,13 +613,21 @@ export class ImageStore {
         lines.push(`Untagged: ${familiarName(r)}${r.tag !== undefined ? `:${r.tag}` : `@${r.digest}`}`);
       }
       index.manifests = index.manifests.filter((m) => !untag.includes(m));
-      const namesLeft = index.manifests.some((m) => m.digest === manifestDigest && m.annotations?.[REF_NAME_ANNOTATION]);
+      const namesLeft = index.manifests.some(
+        (m) => m.digest === manifestDigest && m.annotations?.[REF_NAME_ANNOTATION],
+      );
       if (!namesLeft && user) {
         // Forced off a container's image: docker keeps the image, untagged, for the container.
-        if (!index.manifests.some((m) => m.digest === manifestDigest)) index.manifests.push({ ...found.entries[0], annotations: {} });
+        if (!index.manifests.some((m) => m.digest === manifestDigest))
+          index.manifests.push({ ...found.entries[0], annotations: {} });
       } else if (!namesLeft) {
-        for (const r of new Set(sameImage.map((m) => m.annotations?.[REPO_DIGEST_ANNOTATION] && m.annotations?.[REF_NAME_ANNOTATION]
-          ? `${familiarName(parseReference(m.annotations[REF_NAME_ANNOTATION]))}@${m.annotations[REPO_DIGEST_ANNOTATION]}` : ''))) {
+        for (const r of new Set(
+          sameImage.map((m) =>
+            m.annotations?.[REPO_DIGEST_ANNOTATION] && m.annotations?.[REF_NAME_ANNOTATION]
+              ? `${familiarName(parseReference(m.annotations[REF_NAME_ANNOTATION]))}@${m.annotations[REPO_DIGEST_ANNOTATION]}`
+              : '',
+          ),
+        )) {
           if (r && !lines.includes(`Untagged: ${r}`)) lines.push(`Untagged: ${r}`);
         }
         index.manifests = index.manifests.filter((m) => m.digest !== manifestDigest);
@@ -567,7 +657,8 @@ export class ImageStore {
     const keptChains = new Set<string>();
     for (const m of index.manifests) {
       try {
-        const diffIds = this.readJson<OciImageConfig>(this.readJson<OciManifest>(m.digest).config.digest).rootfs.diff_ids;
+        const diffIds = this.readJson<OciImageConfig>(this.readJson<OciManifest>(m.digest).config.digest).rootfs
+          .diff_ids;
         diffIds.forEach((d) => keptDiffIds.add(d));
         chainIds(diffIds).forEach((c) => keptChains.add(c));
       } catch {
@@ -652,7 +743,8 @@ function matches(m: Descriptor, c: ImageReference): boolean {
   if (!name) return false;
   const r = parseReference(name);
   if (repositoryName(r) !== repositoryName(c)) return false;
-  if (c.digest !== undefined) return m.digest === c.digest || m.annotations?.[REPO_DIGEST_ANNOTATION] === c.digest || r.digest === c.digest;
+  if (c.digest !== undefined)
+    return m.digest === c.digest || m.annotations?.[REPO_DIGEST_ANNOTATION] === c.digest || r.digest === c.digest;
   return r.tag === c.tag;
 }
 

@@ -42,7 +42,10 @@ export function isWhiteoutDevice(st: Stats): boolean {
 /** Runs a tool with arguments (no shell); returns an error text or undefined on success. */
 export function runTool(cmd: string, args: string[]): string | undefined {
   const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-  if (r.error) return (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? `${cmd}: not installed` : `${cmd}: ${r.error.message}`;
+  if (r.error)
+    return (r.error as NodeJS.ErrnoException).code === 'ENOENT'
+      ? `${cmd}: not installed`
+      : `${cmd}: ${r.error.message}`;
   if (r.status !== 0) return `${cmd}: ${(r.stderr || `exit status ${r.status}`).trim().split('\n')[0]}`;
   return undefined;
 }

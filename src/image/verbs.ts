@@ -10,7 +10,11 @@ import type { ImageStore, ResolvedImage } from './store.js';
 
 /** docker pull NAME: always asks the registry; layers are unpacked as they come (docker's
  *  "Extracting"), so a layer nsx refuses fails the pull, which is then undone. */
-export function pullImage(store: ImageStore, name: string, opts: { platform?: string; onEvent?: (e: PullEvent) => void } = {}): Promise<PullResult> {
+export function pullImage(
+  store: ImageStore,
+  name: string,
+  opts: { platform?: string; onEvent?: (e: PullEvent) => void } = {},
+): Promise<PullResult> {
   return pull(name, {
     store,
     pull: 'always',
@@ -24,7 +28,11 @@ export function pullImage(store: ImageStore, name: string, opts: { platform?: st
  *  (a running `nsx run`'s, or any of the engine's, which keep their root until rm) stays: docker's
  *  conflict. Unpacked layers no image uses any more go with their blobs. */
 export function removeImage(store: ImageStore, ref: string, force = false): string[] {
-  return store.remove(ref, { force, inUse: (d) => containerUsing(store.root, d), onLayerUnused: (diffId) => removeLayer(store.root, diffId) });
+  return store.remove(ref, {
+    force,
+    inUse: (d) => containerUsing(store.root, d),
+    onLayerUnused: (diffId) => removeLayer(store.root, diffId),
+  });
 }
 
 /** docker image inspect NAME's document, or undefined when the store has no such image. */
@@ -37,7 +45,12 @@ export function inspectImage(store: ImageStore, name: string): ReturnType<typeof
 }
 
 /** `docker image inspect`'s document for one image. */
-export function inspectJson(image: ResolvedImage, names: { repoTags: string[]; repoDigests: string[] }, manifestMediaType: string, manifestSize: number) {
+export function inspectJson(
+  image: ResolvedImage,
+  names: { repoTags: string[]; repoDigests: string[] },
+  manifestMediaType: string,
+  manifestSize: number,
+) {
   const c = image.config;
   const size = image.manifest.layers.reduce((n, l) => n + l.size, 0) + image.manifest.config.size;
   return {

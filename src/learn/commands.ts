@@ -31,7 +31,9 @@ export async function play(id: string, a: PlayArgs): Promise<number> {
     try {
       fd = a.events === '-' ? 1 : openSync(a.events, 'w');
     } catch (e) {
-      throw new NsxError(`--events ${a.events}: cannot write there (${(e as NodeJS.ErrnoException).code})`, { hint: 'give a file in a directory you can write to' });
+      throw new NsxError(`--events ${a.events}: cannot write there (${(e as NodeJS.ErrnoException).code})`, {
+        hint: 'give a file in a directory you can write to',
+      });
     }
   }
   const onEvent = (e: PlayerEvent) => {
@@ -44,7 +46,13 @@ export async function play(id: string, a: PlayArgs): Promise<number> {
   for (const s of signals) process.on(s, onSignal);
   try {
     updateLesson(entry.lesson.id, {});
-    const r = await playLesson(entry.lesson, textOf(entry), { ui, onEvent, onContainer: (c) => (current = c), onTour: (t) => (current = t), variant: a.variant });
+    const r = await playLesson(entry.lesson, textOf(entry), {
+      ui,
+      onEvent,
+      onContainer: (c) => (current = c),
+      onTour: (t) => (current = t),
+      variant: a.variant,
+    });
     if (r.completed && a.variant === undefined) updateLesson(entry.lesson.id, { status: 'done' });
     return r.completed ? 0 : r.exitCode || 1;
   } finally {
@@ -67,7 +75,13 @@ export async function learn(a: PlayArgs): Promise<number> {
   }));
   let id: string;
   try {
-    ({ id } = (await Enquirer.prompt({ type: 'select', name: 'id', message: `Pick a lesson (progress: ${progressPath()})`, choices, initial: resumeIndex(progress) } as never)) as { id: string });
+    ({ id } = (await Enquirer.prompt({
+      type: 'select',
+      name: 'id',
+      message: `Pick a lesson (progress: ${progressPath()})`,
+      choices,
+      initial: resumeIndex(progress),
+    } as never)) as { id: string });
   } catch {
     return 0; // Ctrl-C or Esc at the menu
   }

@@ -11,7 +11,10 @@ export function course(): CourseEntry[] {
 
 export function findLesson(id: string): CourseEntry {
   const entry = COURSE.find((e) => e.lesson.id === id || e.dir === id);
-  if (!entry) throw new NsxError(`no lesson "${id}"`, { hint: `the lessons are: ${COURSE.map((e) => e.lesson.id).join(', ')} (nsx lesson --list)` });
+  if (!entry)
+    throw new NsxError(`no lesson "${id}"`, {
+      hint: `the lessons are: ${COURSE.map((e) => e.lesson.id).join(', ')} (nsx lesson --list)`,
+    });
   return entry;
 }
 

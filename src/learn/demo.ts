@@ -8,7 +8,13 @@ import { cgroupDirFor } from './kernel.js';
 
 /** The facts a demo command may name, as {name}. */
 export const DEMO_PLACEHOLDERS = [
-  'pid', 'id', 'rootfs', 'hostIf', 'hostAddress', 'containerAddress', 'nsx',
+  'pid',
+  'id',
+  'rootfs',
+  'hostIf',
+  'hostAddress',
+  'containerAddress',
+  'nsx',
   // The directory of the container's cgroup that holds a controller's files, e.g. {cgroup:memory}.
   ...NSX_CONTROLLERS.map((c) => `cgroup:${c}` as const),
 ] as const;
@@ -70,13 +76,17 @@ export function placeholdersIn(argv: string[]): string[] {
 
 /** argv with every {name} replaced; or the first name that is unknown or has no value now. */
 export function fillPlaceholders(argv: string[], vars: DemoVars): { argv: string[] } | { missing: string } {
-  for (const name of placeholdersIn(argv)) if (!(DEMO_PLACEHOLDERS as readonly string[]).includes(name)) return { missing: name };
+  for (const name of placeholdersIn(argv))
+    if (!(DEMO_PLACEHOLDERS as readonly string[]).includes(name)) return { missing: name };
   return fillFrom(argv, vars);
 }
 
 /** argv with every {name} replaced from vars, whatever the names (a tour's lab and commands give
  *  their own); or the first name vars has no value for. */
-export function fillFrom(argv: string[], vars: Record<string, string | undefined>): { argv: string[] } | { missing: string } {
+export function fillFrom(
+  argv: string[],
+  vars: Record<string, string | undefined>,
+): { argv: string[] } | { missing: string } {
   for (const name of placeholdersIn(argv)) if (vars[name] === undefined) return { missing: name };
   return { argv: argv.map((a) => a.replace(PLACEHOLDER, (_, n: string) => vars[n]!)) };
 }

@@ -75,7 +75,10 @@ export function inNewNamespace(kind: NamespaceKind, procs = processes()): Proces
 /** What `hostname` says inside the UTS namespace of pid (needs root: nsenter). */
 export function hostnameOf(pid: number): string | undefined {
   try {
-    return execFileSync('nsenter', ['-t', String(pid), '-u', 'cat', '/proc/sys/kernel/hostname'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('nsenter', ['-t', String(pid), '-u', 'cat', '/proc/sys/kernel/hostname'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return undefined;
   }
@@ -83,14 +86,24 @@ export function hostnameOf(pid: number): string | undefined {
 
 /** /proc/PID/uid_map as lines of [inside, outside, count]. */
 export function uidMapOf(pid: number): number[][] {
-  return read(`/proc/${pid}/uid_map`).trim().split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/).map(Number));
+  return read(`/proc/${pid}/uid_map`)
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.trim().split(/\s+/).map(Number));
 }
 
 /** The interfaces of pid's network namespace and whether each is up (needs root for others' namespaces). */
 export function linksOf(pid: number): { name: string; up: boolean }[] {
   try {
-    const out = execFileSync('nsenter', ['-t', String(pid), '-n', 'ip', '-o', 'link'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return out.split('\n').filter(Boolean).map((l) => ({ name: l.split(': ')[1].split('@')[0], up: /[<,]UP[,>]/.test(l) }));
+    const out = execFileSync('nsenter', ['-t', String(pid), '-n', 'ip', '-o', 'link'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => ({ name: l.split(': ')[1].split('@')[0], up: /[<,]UP[,>]/.test(l) }));
   } catch {
     return [];
   }
@@ -107,13 +120,20 @@ export function statusField(pid: number, field: string): string | undefined {
 export function cgroupDirFor(lines: string[], controller: string, layout: CgroupLayout): string | undefined {
   const entries = parseProcCgroup(lines.join('\n'));
   const v1 = layout.v1[controller];
-  const entry = v1 !== undefined ? entries.find((e) => e.id !== 0 && e.controllers.includes(controller)) : entries.find((e) => e.id === 0);
+  const entry =
+    v1 !== undefined
+      ? entries.find((e) => e.id !== 0 && e.controllers.includes(controller))
+      : entries.find((e) => e.id === 0);
   const mount = v1 ?? layout.unified;
   return entry && mount !== undefined ? join(mount, entry.path) : undefined;
 }
 
 /** cgroupDirFor a live process. */
-export function cgroupDirOf(pid: number, controller: string, layout: CgroupLayout = detectLayout()): string | undefined {
+export function cgroupDirOf(
+  pid: number,
+  controller: string,
+  layout: CgroupLayout = detectLayout(),
+): string | undefined {
   return cgroupDirFor(read(`/proc/${pid}/cgroup`).split('\n').filter(Boolean), controller, layout);
 }
 
@@ -170,7 +190,16 @@ export function parseMountInfo(text: string): MountEntry[] {
     const [id, parent, dev, root, mountPoint, , ...optional] = line.slice(0, dash).split(' ');
     const [fstype, source] = line.slice(dash + 3).split(' ');
     const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    out.push({ id: Number(id), parent: Number(parent), dev, root: unescape(root), mountPoint: unescape(mountPoint), optional, fstype, source: unescape(source) });
+    out.push({
+      id: Number(id),
+      parent: Number(parent),
+      dev,
+      root: unescape(root),
+      mountPoint: unescape(mountPoint),
+      optional,
+      fstype,
+      source: unescape(source),
+    });
   }
   return out;
 }

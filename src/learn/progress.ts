@@ -23,7 +23,10 @@ function learner(): { home: string; uid?: number; gid?: number } {
   const sudoUser = process.env.SUDO_USER;
   if (process.getuid?.() === 0 && sudoUser && sudoUser !== 'root') {
     try {
-      const entry = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === sudoUser);
+      const entry = readFileSync('/etc/passwd', 'utf8')
+        .split('\n')
+        .map((l) => l.split(':'))
+        .find((f) => f[0] === sudoUser);
       if (entry) return { home: entry[5], uid: Number(entry[2]), gid: Number(entry[3]) };
     } catch {
       /* fall through to this process's home */
@@ -36,7 +39,10 @@ function learner(): { home: string; uid?: number; gid?: number } {
 export function progressPath(): string {
   if (process.env.NSX_PROGRESS) return process.env.NSX_PROGRESS;
   const who = learner();
-  const state = process.env.SUDO_USER && who.uid !== undefined ? join(who.home, '.local', 'state') : (process.env.XDG_STATE_HOME || join(who.home, '.local', 'state'));
+  const state =
+    process.env.SUDO_USER && who.uid !== undefined
+      ? join(who.home, '.local', 'state')
+      : process.env.XDG_STATE_HOME || join(who.home, '.local', 'state');
   return join(state, 'nsx', 'progress.json');
 }
 
@@ -71,7 +77,12 @@ export function writeProgress(p: Progress, path = progressPath()): void {
 export function updateLesson(id: string, change: Partial<LessonProgress>, path = progressPath()): Progress {
   const p = readProgress(path);
   const before = p.lessons[id] ?? { status: 'started', updated: '' };
-  p.lessons[id] = { ...before, ...change, status: change.status ?? (before.status === 'done' ? 'done' : 'started'), updated: new Date().toISOString() };
+  p.lessons[id] = {
+    ...before,
+    ...change,
+    status: change.status ?? (before.status === 'done' ? 'done' : 'started'),
+    updated: new Date().toISOString(),
+  };
   writeProgress(p, path);
   return p;
 }

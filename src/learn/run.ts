@@ -36,14 +36,22 @@ export interface ContainerEnding {
 
 function runOnHost(argv: string[]): { output: string; status: number | null } {
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 10000 });
-  return { output: (r.stdout ?? '') + (r.stderr ?? '') + (r.error ? `${argv[0]}: ${r.error.message}\n` : ''), status: r.status };
+  return {
+    output: (r.stdout ?? '') + (r.stderr ?? '') + (r.error ? `${argv[0]}: ${r.error.message}\n` : ''),
+    status: r.status,
+  };
 }
 
 /** Runs a demo, its {placeholders} filled from the container: inside it (nsenter) or on the host.
  *  Returns the command as run, and what it printed. */
-function runDemo(d: Demo, container: LessonContainer, seen: DemoSeen = {}): { command: string[]; output: string; status: number | null } {
+function runDemo(
+  d: Demo,
+  container: LessonContainer,
+  seen: DemoSeen = {},
+): { command: string[]; output: string; status: number | null } {
   const filled = fillPlaceholders(d.command, demoVars(container, seen));
-  if ('missing' in filled) return { command: d.command, output: `(not run: {${filled.missing}} is not known at this point)`, status: null };
+  if ('missing' in filled)
+    return { command: d.command, output: `(not run: {${filled.missing}} is not known at this point)`, status: null };
   const command = filled.argv;
   if (d.onHost) return { command, ...runOnHost(command) };
   const pid = container.pid;
@@ -73,7 +81,11 @@ export async function playContainer(
   const { ui, emit, variant } = o;
   const rootfs = o.rootfs ?? sandboxRootfs();
   const root = isRealRoot();
-  const who = containerUser(lesson.run.as, o.env ?? process.env, { uid: process.getuid!(), gid: process.getgid!(), root });
+  const who = containerUser(lesson.run.as, o.env ?? process.env, {
+    uid: process.getuid!(),
+    gid: process.getgid!(),
+    root,
+  });
   emit({ type: 'run-as', how: who.how, ...(who.runAs ?? {}), ...(who.note ? { note: who.note } : {}) });
   if (who.runAs) checkRootfsFor(who.runAs, rootfs);
   const { container, total } = await makeLessonContainer(lesson, { rootfs, root, variant: variant?.plan }, who);

@@ -19,9 +19,14 @@ export interface ContainerUser {
 const id = (v: string | undefined): number | undefined => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
 
 /** Decides, from the lesson's wish, nsx's own uid and the environment sudo left. Pure. */
-export function containerUser(as: 'invoking-user' | undefined, env: NodeJS.ProcessEnv, self: HostUser & { root: boolean }): ContainerUser {
+export function containerUser(
+  as: 'invoking-user' | undefined,
+  env: NodeJS.ProcessEnv,
+  self: HostUser & { root: boolean },
+): ContainerUser {
   if (as !== 'invoking-user') return { how: 'as-nsx' };
-  if (!self.root) return { how: 'self', note: `The container runs rootless, as you (uid ${self.uid}): no step below uses root.` };
+  if (!self.root)
+    return { how: 'self', note: `The container runs rootless, as you (uid ${self.uid}): no step below uses root.` };
   const uid = id(env.SUDO_UID);
   if (uid !== undefined && uid !== 0) {
     const gid = id(env.SUDO_GID) ?? uid;
@@ -40,9 +45,17 @@ export function containerUser(as: 'invoking-user' | undefined, env: NodeJS.Proce
 
 /** The root filesystem must be readable and searchable by the user the container runs as. */
 export function checkRootfsFor(user: HostUser, rootfs: string): void {
-  const r = spawnSync('/bin/sh', ['-c', 'test -r "$1" && test -x "$1" && test -x "$1/bin"', 'sh', rootfs], { uid: user.uid, gid: user.gid, env: {}, stdio: 'ignore' });
-  if (r.status === 0) return;
-  throw new NsxError(`the root filesystem ${rootfs} is not readable by uid ${user.uid}, the user this lesson's container runs as`, {
-    hint: 'give others read and search permission on it and every directory above it (chmod o+rx), or keep the checkout where that user can read it',
+  const r = spawnSync('/bin/sh', ['-c', 'test -r "$1" && test -x "$1" && test -x "$1/bin"', 'sh', rootfs], {
+    uid: user.uid,
+    gid: user.gid,
+    env: {},
+    stdio: 'ignore',
   });
+  if (r.status === 0) return;
+  throw new NsxError(
+    `the root filesystem ${rootfs} is not readable by uid ${user.uid}, the user this lesson's container runs as`,
+    {
+      hint: 'give others read and search permission on it and every directory above it (chmod o+rx), or keep the checkout where that user can read it',
+    },
+  );
 }

@@ -10,12 +10,17 @@ export function sandboxRootfs(): string {
   const rootfs = join(root, 'sandbox', 'rootfs', 'busybox');
   if (existsSync(join(rootfs, 'bin', 'busybox'))) return rootfs;
   try {
-    execFileSync('bash', [join(root, 'sandbox', 'build-busybox-rootfs.sh'), rootfs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('bash', [join(root, 'sandbox', 'build-busybox-rootfs.sh'), rootfs], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
   } catch (e) {
     const stderr = String((e as { stderr?: Buffer }).stderr ?? '').trim();
-    throw new NsxError(`cannot build the lessons' root filesystem (${rootfs})${stderr ? `: ${stderr.split('\n')[0]}` : ''}`, {
-      hint: 'install busybox-static (sudo apt-get install busybox-static), then run `npm run sandbox`',
-    });
+    throw new NsxError(
+      `cannot build the lessons' root filesystem (${rootfs})${stderr ? `: ${stderr.split('\n')[0]}` : ''}`,
+      {
+        hint: 'install busybox-static (sudo apt-get install busybox-static), then run `npm run sandbox`',
+      },
+    );
   }
   return rootfs;
 }

@@ -30,7 +30,9 @@ export async function playSession(lesson: Lesson, text: LessonText, opts: Sessio
   if (opts.variant !== undefined && (!variant || !lesson.run)) {
     const names = Object.keys(lesson.variants ?? {});
     throw new NsxError(`the "${lesson.id}" lesson has no variant "${opts.variant}"`, {
-      hint: names.length ? `its variants: ${names.join(', ')} (nsx lesson ${lesson.id} --variant ${names[0]})` : 'it has none; nsx lesson --list shows the lessons that do',
+      hint: names.length
+        ? `its variants: ${names.join(', ')} (nsx lesson ${lesson.id} --variant ${names[0]})`
+        : 'it has none; nsx lesson --list shows the lessons that do',
     });
   }
   const finish = (completed: boolean, exitCode: number): PlayResult => {
@@ -46,7 +48,9 @@ export async function playSession(lesson: Lesson, text: LessonText, opts: Sessio
 
   let exitCode = 0;
   if ((lesson.run || lesson.tour) && lesson.needsRoot && !isRealRoot()) {
-    throw new NsxError(`the "${lesson.id}" lesson needs root`, { hint: 'start it with sudo: sudo nsx learn (or sudo nsx lesson ' + lesson.id + ')' });
+    throw new NsxError(`the "${lesson.id}" lesson needs root`, {
+      hint: 'start it with sudo: sudo nsx learn (or sudo nsx lesson ' + lesson.id + ')',
+    });
   }
   if (lesson.tour) {
     const r = await playTour(lesson.tour, text, ui, emit, opts.onTour);

@@ -28,7 +28,10 @@ export function parseLessonMarkdown(md: string, where = 'lesson.md'): LessonText
       const s = (out.steps[section.id] ??= { text: '', more: '' });
       s[section.part] += text;
     } else if (section.kind === 'variant' || section.kind === 'stop') {
-      const v = ((section.kind === 'variant' ? (out.variants ??= {}) : (out.stops ??= {}))[section.name] ??= { text: '', more: '' });
+      const v = ((section.kind === 'variant' ? (out.variants ??= {}) : (out.stops ??= {}))[section.name] ??= {
+        text: '',
+        more: '',
+      });
       v[section.part] += text;
     } else if (section.kind !== 'ignore') out[section.kind] += text;
   };
@@ -38,14 +41,24 @@ export function parseLessonMarkdown(md: string, where = 'lesson.md'): LessonText
     if (h2) {
       const [kind, arg] = h2[1].trim().split(/\s+/);
       if (kind === 'step') {
-        if (!(STEP_IDS as readonly string[]).includes(arg)) throw new LessonFormatError(`${where}: "## step ${arg}": no such runtime step (one of ${STEP_IDS.join(', ')})`);
+        if (!(STEP_IDS as readonly string[]).includes(arg))
+          throw new LessonFormatError(
+            `${where}: "## step ${arg}": no such runtime step (one of ${STEP_IDS.join(', ')})`,
+          );
         section = { kind: 'step', id: arg as StepId, part: 'text' };
       } else if ((kind === 'variant' || kind === 'stop') && arg) section = { kind, name: arg, part: 'text' };
       else if (kind === 'intro' || kind === 'summary' || kind === 'task') section = { kind };
-      else throw new LessonFormatError(`${where}: unknown section "## ${h2[1]}" (intro, step <id>, stop <id>, summary, task, variant <name>)`);
+      else
+        throw new LessonFormatError(
+          `${where}: unknown section "## ${h2[1]}" (intro, step <id>, stop <id>, summary, task, variant <name>)`,
+        );
       continue;
     }
-    if (h3 && (section.kind === 'step' || section.kind === 'variant' || section.kind === 'stop') && h3[1].trim() === 'more') {
+    if (
+      h3 &&
+      (section.kind === 'step' || section.kind === 'variant' || section.kind === 'stop') &&
+      h3[1].trim() === 'more'
+    ) {
       section = { ...section, part: 'more' };
       continue;
     }
@@ -59,7 +72,11 @@ export function parseLessonMarkdown(md: string, where = 'lesson.md'): LessonText
   out.intro = trim(out.intro);
   out.summary = trim(out.summary);
   out.task = trim(out.task);
-  for (const s of [...Object.values(out.steps), ...Object.values(out.variants ?? {}), ...Object.values(out.stops ?? {})]) {
+  for (const s of [
+    ...Object.values(out.steps),
+    ...Object.values(out.variants ?? {}),
+    ...Object.values(out.stops ?? {}),
+  ]) {
     s!.text = trim(s!.text);
     s!.more = trim(s!.more);
   }

@@ -19,7 +19,12 @@ export interface TourRun {
 
 /** Whether `program` is an executable on PATH (or a path to one). */
 export function installed(program: string, path = process.env.PATH ?? ''): boolean {
-  const candidates = program.includes('/') ? [program] : path.split(delimiter).filter(Boolean).map((d) => join(d, program));
+  const candidates = program.includes('/')
+    ? [program]
+    : path
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, program));
   return candidates.some((f) => {
     try {
       accessSync(f, constants.X_OK);
@@ -31,7 +36,12 @@ export function installed(program: string, path = process.env.PATH ?? ''): boole
 }
 
 /** Runs argv on the host, output and errors interleaved as written; killed after `seconds`. */
-function runAsync(argv: string[], env: NodeJS.ProcessEnv, seconds: number, onChild: (c: ChildProcess | undefined) => void): Promise<{ output: string; status: number | null }> {
+function runAsync(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  seconds: number,
+  onChild: (c: ChildProcess | undefined) => void,
+): Promise<{ output: string; status: number | null }> {
   return new Promise((resolve) => {
     let output = '';
     const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });

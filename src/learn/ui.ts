@@ -14,7 +14,9 @@ let configuredFor: boolean | undefined;
 export function renderMarkdown(md: string, color: boolean): string[] {
   if (!md.trim()) return [];
   if (configuredFor !== color) {
-    marked.use(markedTerminal({ width: WIDTH - 2, reflowText: true, tab: 2, ...(color ? {} : plainStyles()) }) as never);
+    marked.use(
+      markedTerminal({ width: WIDTH - 2, reflowText: true, tab: 2, ...(color ? {} : plainStyles()) }) as never,
+    );
     configuredFor = color;
   }
   const out = (marked.parse(plainListItems(md), { async: false }) as string).replace(/\n+$/, '');
@@ -25,7 +27,14 @@ export function renderMarkdown(md: string, color: boolean): string[] {
 function plainListItems(md: string): string {
   return md
     .split('\n')
-    .map((l) => (/^\s*([-*+]|\d+\.)\s/.test(l) ? l.replace(/\*\*(.+?)\*\*/g, '$1').replace(/(^|[\s(])\*([^*\s][^*]*?)\*/g, '$1$2').replace(/`([^`]+)`/g, '$1') : l))
+    .map((l) =>
+      /^\s*([-*+]|\d+\.)\s/.test(l)
+        ? l
+            .replace(/\*\*(.+?)\*\*/g, '$1')
+            .replace(/(^|[\s(])\*([^*\s][^*]*?)\*/g, '$1$2')
+            .replace(/`([^`]+)`/g, '$1')
+        : l,
+    )
     .join('\n');
 }
 
@@ -34,13 +43,32 @@ function rewrap(line: string): string[] {
   const visible = line.replace(/\x1b\[[0-9;]*m/g, '');
   if (visible.length <= WIDTH) return [line];
   const indent = /^\s*(?:[-*+•]|\d+\.)?\s*/.exec(visible)![0].length;
-  return wrap(visible.slice(indent), indent, WIDTH).map((l, i) => (i === 0 ? visible.slice(0, indent) + l.slice(indent) : l));
+  return wrap(visible.slice(indent), indent, WIDTH).map((l, i) =>
+    i === 0 ? visible.slice(0, indent) + l.slice(indent) : l,
+  );
 }
 
 /** marked-terminal's styles as identity functions: plain text for NO_COLOR and transcripts. */
 function plainStyles(): Record<string, (s: string) => string> {
   const id = (s: string) => s;
-  const keys = ['code', 'blockquote', 'html', 'heading', 'firstHeading', 'hr', 'listitem', 'table', 'paragraph', 'strong', 'em', 'codespan', 'del', 'link', 'href', 'text'];
+  const keys = [
+    'code',
+    'blockquote',
+    'html',
+    'heading',
+    'firstHeading',
+    'hr',
+    'listitem',
+    'table',
+    'paragraph',
+    'strong',
+    'em',
+    'codespan',
+    'del',
+    'link',
+    'href',
+    'text',
+  ];
   return Object.fromEntries(keys.map((k) => [k, id]));
 }
 
@@ -85,7 +113,11 @@ export function makeUI(o: UIOptions): LessonUI {
     async choose(_step, opts) {
       if (!keys) return 'apply';
       for (;;) {
-        out.write(c.bold(opts?.stop ? '  ⏎ run  e explain more  q quit > ' : '  ⏎ apply  e explain more  s shell inside  q quit > '));
+        out.write(
+          c.bold(
+            opts?.stop ? '  ⏎ run  e explain more  q quit > ' : '  ⏎ apply  e explain more  s shell inside  q quit > ',
+          ),
+        );
         const k = await keys.next();
         out.write('\n');
         if (k === null || k === 'q') return 'quit';
@@ -96,7 +128,11 @@ export function makeUI(o: UIOptions): LessonUI {
     },
     async shell(pid, pivoted) {
       if (!keys) return;
-      write([c.dim(`  a shell inside the container as it stands (nsenter -t ${pid} --all${pivoted ? ' -r -w' : ''}); exit to come back`)]);
+      write([
+        c.dim(
+          `  a shell inside the container as it stands (nsenter -t ${pid} --all${pivoted ? ' -r -w' : ''}); exit to come back`,
+        ),
+      ]);
       keys.release();
       try {
         await openShell(pid, pivoted, (m) => write([c.red(`  ${m}`)]));
@@ -109,7 +145,12 @@ export function makeUI(o: UIOptions): LessonUI {
       keys.release();
       const { default: Enquirer } = await import('enquirer');
       try {
-        const { answer } = (await Enquirer.prompt({ type: 'select', name: 'answer', message: q.question, choices: q.choices.map((name, i) => ({ name: String(i), message: name })) })) as { answer: string };
+        const { answer } = (await Enquirer.prompt({
+          type: 'select',
+          name: 'answer',
+          message: q.question,
+          choices: q.choices.map((name, i) => ({ name: String(i), message: name })),
+        })) as { answer: string };
         return Number(answer);
       } catch {
         return undefined; // Ctrl-C at the quiz: no answer

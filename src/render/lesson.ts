@@ -49,7 +49,10 @@ export function commandLines(prompt: string, line: string, width = 80): string[]
 
 /** A program's output as shown: indented, each line cut at 80 columns (the events keep it whole). */
 export function outputLines(text: string): string[] {
-  return text.trimEnd().split('\n').map((l) => clip(`    ${l}`, WIDTH));
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => clip(`    ${l}`, WIDTH));
 }
 
 /** A line of output as shown: indented 4, and folded at 80 columns, its continuations indented 6. */
@@ -66,7 +69,12 @@ function demoLines(e: DemoEvent, { c, container }: LessonRenderContext): string[
   if (e.stop) {
     // Folded, not cut: a tour's outputs are tables and traces whose right-hand end matters (a STATUS
     // column, a system call's result).
-    const output = e.output.trim() ? e.output.trimEnd().split('\n').flatMap((l) => fold(l)) : [];
+    const output = e.output.trim()
+      ? e.output
+          .trimEnd()
+          .split('\n')
+          .flatMap((l) => fold(l))
+      : [];
     const command = commandLines('host', shellLine(e.command)).map((l) => c.cyan(l));
     return [...command, ...output, ...notice, ''];
   }
@@ -96,10 +104,14 @@ export const LESSON_RENDERERS: LessonRenderers = {
   'demo-shown': (e, ctx) => demoLines(e.demo, ctx),
   'demo-cleanup': (e, { c }) => [
     c.dim(`  cleaning up, host$ ${shellLine(e.command)}`),
-    ...(e.status === 0 ? [] : e.output.trimEnd().split('\n').map((l) => c.red(`    ${l}`))),
+    ...(e.status === 0
+      ? []
+      : e.output
+          .trimEnd()
+          .split('\n')
+          .map((l) => c.red(`    ${l}`))),
   ],
-  'lab-removed': (e, { c }) =>
-    e.removed.flatMap((line) => wrap(`cleaning up: ${line}`, 2).map((l) => c.dim(l))),
+  'lab-removed': (e, { c }) => e.removed.flatMap((line) => wrap(`cleaning up: ${line}`, 2).map((l) => c.dim(l))),
   output: (e, { c }) => (e.text.trim() ? [c.dim('  the command printed:'), ...outputLines(e.text), ''] : []),
   stopped: (e, { c }) => {
     const gone = e.what === 'tour' ? 'the lesson started' : 'the container had';

@@ -40,7 +40,8 @@ interface LayerLine {
 
 /** The line of one layer: "a3ed95caeb02: Downloading [=====>    ]  1.2MB/2.5MB". */
 export function layerLine(id: string, l: { status: string; current?: number; total?: number }): string {
-  if ((l.status === 'Downloading' || l.status === 'Pushing') && l.total) return `${id}: ${l.status} ${progressText(l.current ?? 0, l.total)}`;
+  if ((l.status === 'Downloading' || l.status === 'Pushing') && l.total)
+    return `${id}: ${l.status} ${progressText(l.current ?? 0, l.total)}`;
   return `${id}: ${l.status}`;
 }
 
@@ -53,7 +54,10 @@ export function progressText(current: number, total: number): string {
 class LayerBoard {
   private readonly layers = new Map<string, LayerLine>();
   private multi?: cliProgress.MultiBar;
-  constructor(private readonly out: Out, private readonly tty: boolean) {}
+  constructor(
+    private readonly out: Out,
+    private readonly tty: boolean,
+  ) {}
 
   line(text: string): void {
     if (this.multi) this.multi.log(text + '\n');

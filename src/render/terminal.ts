@@ -56,20 +56,30 @@ export function evidenceRows(e: Evidence): [string, string, string, string[]][] 
     if (!mine) continue;
     const host = e.host.ns[k] ?? '';
     const label = k === 'pid_for_children' ? 'ns pid kids' : `ns ${k}`;
-    rows.push([label, host.replace(/^.*:/, ''), mine === host ? '(same as host)' : mine.replace(/^.*:/, '') + ' new', [`ns.${k}`]]);
+    rows.push([
+      label,
+      host.replace(/^.*:/, ''),
+      mine === host ? '(same as host)' : mine.replace(/^.*:/, '') + ' new',
+      [`ns.${k}`],
+    ]);
   }
   if (e.inside) rows.push(['network', '', e.inside.links.join(' '), ['inside.links']]);
-  const ns = p.namespaceMounts !== undefined && p.namespaceMounts !== p.mounts.length ? ` (${p.namespaceMounts} in its namespace)` : '';
+  const ns =
+    p.namespaceMounts !== undefined && p.namespaceMounts !== p.mounts.length
+      ? ` (${p.namespaceMounts} in its namespace)`
+      : '';
   rows.push(['mounts', '', `${p.mounts.length} reachable${ns}`, ['mounts']]);
   rows.push(['root', '', p.root, ['root']]);
   if (e.inside) rows.push(['cwd', '', e.inside.cwd, ['inside.cwd']]);
-  const caps = (set: string[]) => (set.length === 41 ? 'all' : `${set.length}: ${set.map((x) => x.replace('CAP_', '').toLowerCase()).join(',')}`);
+  const caps = (set: string[]) =>
+    set.length === 41 ? 'all' : `${set.length}: ${set.map((x) => x.replace('CAP_', '').toLowerCase()).join(',')}`;
   rows.push(['CapEff', '', caps(p.capEff), ['capEff']]);
   // The bounding set only where it says something the effective set does not (capabilities(7)).
   if (p.capBnd.join() !== p.capEff.join()) rows.push(['CapBnd', '', caps(p.capBnd), ['capBnd']]);
   rows.push(['NoNewPrivs', '', String(p.noNewPrivs ? 1 : 0), ['noNewPrivs']]);
   rows.push(['Seccomp', '', ['0 (off)', '1 (strict)', '2 (filter)'][p.seccomp] ?? String(p.seccomp), ['seccomp']]);
-  const cg = p.cgroups.find((l) => l.includes('nsx/')) ?? p.cgroups.find((l) => l.startsWith('0::')) ?? p.cgroups[0] ?? '';
+  const cg =
+    p.cgroups.find((l) => l.includes('nsx/')) ?? p.cgroups.find((l) => l.startsWith('0::')) ?? p.cgroups[0] ?? '';
   rows.push(['cgroup', '', cg.split(':').slice(2).join(':'), ['cgroups']]);
   return rows;
 }
@@ -117,7 +127,9 @@ export function summarizeRemoved(removed: string[]): string {
       id = m[2];
     } else other.push(r);
   }
-  const cg = hierarchies.length ? [`cgroup nsx/${id.slice(0, 12)}${id.length > 12 ? '…' : ''} (${hierarchies.join(', ')})`] : [];
+  const cg = hierarchies.length
+    ? [`cgroup nsx/${id.slice(0, 12)}${id.length > 12 ? '…' : ''} (${hierarchies.join(', ')})`]
+    : [];
   return [...cg, ...other].join(', ');
 }
 
@@ -125,7 +137,11 @@ export function summarizeRemoved(removed: string[]): string {
 export function renderEvent(e: RuntimeEvent, total: number, c: ChalkInstance): string[] {
   switch (e.type) {
     case 'created':
-      return [c.bold(`container ${e.id.slice(0, 12)}${e.name ? ` (${e.name})` : ''}: ${e.command.join(' ')}`), `  root filesystem: ${e.rootfs}`, ''];
+      return [
+        c.bold(`container ${e.id.slice(0, 12)}${e.name ? ` (${e.name})` : ''}: ${e.command.join(' ')}`),
+        `  root filesystem: ${e.rootfs}`,
+        '',
+      ];
     case 'step-started':
       return stepHeader(e.index, total, e.step, c);
     case 'step-skipped':
@@ -133,11 +149,19 @@ export function renderEvent(e: RuntimeEvent, total: number, c: ChalkInstance): s
     case 'step-applied':
       return e.evidence ? [...evidenceTable(e.evidence, e.changed, c), ''] : [];
     case 'step-failed':
-      return [c.red(`  failed: ${e.error.message}`), ...(e.error.hint ? wrap(e.error.hint, 4).map((l) => c.yellow(l)) : []), ''];
+      return [
+        c.red(`  failed: ${e.error.message}`),
+        ...(e.error.hint ? wrap(e.error.hint, 4).map((l) => c.yellow(l)) : []),
+        '',
+      ];
     case 'started':
       return [c.dim(`the command runs as PID ${e.pid} on the host, PID 1 inside`), ''];
     case 'exited':
-      return [c.dim(`exited: ${e.signal ? `killed by ${e.signal}` : `code ${e.code}`}${e.oomKilled ? ' (OOM kill)' : ''} → status ${e.exitCode}`)];
+      return [
+        c.dim(
+          `exited: ${e.signal ? `killed by ${e.signal}` : `code ${e.code}`}${e.oomKilled ? ' (OOM kill)' : ''} → status ${e.exitCode}`,
+        ),
+      ];
     case 'cleaned-up':
       return e.removed.length ? wrap(`cleaned up: ${summarizeRemoved(e.removed)}`, 0).map((l) => c.dim(l)) : [];
   }

@@ -17,8 +17,17 @@ for (let i = 0; i < args.length; i += 2) {
 `;
 
 /** Writes the files in order as `user`; the first failure, or undefined when all were written. */
-export function writeFilesAs(user: HostUser, writes: [path: string, text: string][]): { path: string; code: string } | undefined {
-  const r = spawnSync(process.execPath, ['-e', WRITER, ...writes.flat()], { uid: user.uid, gid: user.gid, encoding: 'utf8', env: {}, timeout: 10000 });
+export function writeFilesAs(
+  user: HostUser,
+  writes: [path: string, text: string][],
+): { path: string; code: string } | undefined {
+  const r = spawnSync(process.execPath, ['-e', WRITER, ...writes.flat()], {
+    uid: user.uid,
+    gid: user.gid,
+    encoding: 'utf8',
+    env: {},
+    timeout: 10000,
+  });
   if (r.status === 0) return undefined;
   try {
     return JSON.parse(r.stdout) as { path: string; code: string };

@@ -31,9 +31,7 @@ export class NsxError extends Error {
   }
 }
 
-const errnoNames = new Map<number, string>(
-  Object.entries(constants.errno).map(([name, num]) => [num as number, name]),
-);
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, num]) => [num as number, name]));
 
 /** "EPERM" for 1. */
 export function errnoName(errno: number): string {

@@ -10,7 +10,12 @@ export function hintFor(id: StepId, f: FailureFacts, spec: ContainerSpec): strin
   const step = stepById(id);
   // Out of order: the capability this step needs was dropped by a capabilities step already applied.
   const needs = step.needsCap;
-  if (f.errnoName === 'EPERM' && needs && f.before?.includes('capabilities') && !(spec.process.capabilities as readonly string[]).includes(needs)) {
+  if (
+    f.errnoName === 'EPERM' &&
+    needs &&
+    f.before?.includes('capabilities') &&
+    !(spec.process.capabilities as readonly string[]).includes(needs)
+  ) {
     return `${id} needs ${needs}, and the capabilities step, already applied, has dropped it: that is why runtimes make every privileged change first and drop capabilities last (capabilities(7))`;
   }
   return step.hint?.(f, spec);

@@ -11,7 +11,9 @@ import { secureJoin } from './securejoin.js';
 export function hostArch(): 'x86_64' | 'aarch64' {
   if (process.arch === 'x64') return 'x86_64';
   if (process.arch === 'arm64') return 'aarch64';
-  throw new NsxError(`unsupported architecture ${process.arch}`, { hint: 'namespace-explorer supports x86_64 and aarch64 (arm64)' });
+  throw new NsxError(`unsupported architecture ${process.arch}`, {
+    hint: 'namespace-explorer supports x86_64 and aarch64 (arm64)',
+  });
 }
 
 /** Root in the initial user namespace (not merely uid 0 inside some container). */
@@ -54,7 +56,11 @@ export function deviceCgroup(): HostFacts['deviceCgroup'] {
   }
 }
 
-export function hostFacts(rootfs: string, compileSeccomp?: HostFacts['compileSeccomp'], layers?: LayeredRoot): HostFacts {
+export function hostFacts(
+  rootfs: string,
+  compileSeccomp?: HostFacts['compileSeccomp'],
+  layers?: LayeredRoot,
+): HostFacts {
   return {
     arch: hostArch(),
     kernel: release(),

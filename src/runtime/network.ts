@@ -12,13 +12,20 @@ export interface VethFacts {
 }
 
 function ip(args: string[], netnsPid?: number): string {
-  const [cmd, full] = netnsPid === undefined ? ['ip', args] : ['nsenter', ['-t', String(netnsPid), '-n', 'ip', ...args]];
+  const [cmd, full] =
+    netnsPid === undefined ? ['ip', args] : ['nsenter', ['-t', String(netnsPid), '-n', 'ip', ...args]];
   try {
     return execFileSync(cmd, full, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     const err = e as { code?: string; stderr?: string };
-    if (err.code === 'ENOENT') throw new NsxError(`${cmd} not found`, { hint: 'install iproute2 and util-linux (apt-get install iproute2 util-linux)' });
-    throw new NsxError(`ip ${args.join(' ')}: ${(err.stderr ?? '').trim()}`, { syscall: 'netlink', hint: 'creating a veth pair needs root (CAP_NET_ADMIN in the host namespace)' });
+    if (err.code === 'ENOENT')
+      throw new NsxError(`${cmd} not found`, {
+        hint: 'install iproute2 and util-linux (apt-get install iproute2 util-linux)',
+      });
+    throw new NsxError(`ip ${args.join(' ')}: ${(err.stderr ?? '').trim()}`, {
+      syscall: 'netlink',
+      hint: 'creating a veth pair needs root (CAP_NET_ADMIN in the host namespace)',
+    });
   }
 }
 
@@ -33,7 +40,9 @@ function freeSubnet(id: string): [string, string] {
     const b = `10.213.${base >> 8}.${(base & 0xff) + 2}`;
     if (!used.includes(` ${a}/`) && !used.includes(` ${b}/`)) return [a, b];
   }
-  throw new NsxError('no free address for a veth pair in 10.213.0.0/16', { hint: 'remove leftover nsxh* interfaces (ip link del …)' });
+  throw new NsxError('no free address for a veth pair in 10.213.0.0/16', {
+    hint: 'remove leftover nsxh* interfaces (ip link del …)',
+  });
 }
 
 export function hostIfName(id: string): string {

@@ -6,7 +6,17 @@ import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { decodeCapMask } from './capabilities.js';
 
-export const NAMESPACE_KINDS = ['user', 'uts', 'ipc', 'net', 'mnt', 'cgroup', 'time', 'pid', 'pid_for_children'] as const;
+export const NAMESPACE_KINDS = [
+  'user',
+  'uts',
+  'ipc',
+  'net',
+  'mnt',
+  'cgroup',
+  'time',
+  'pid',
+  'pid_for_children',
+] as const;
 export type NamespaceKind = (typeof NAMESPACE_KINDS)[number];
 
 export interface ProcessFacts {
@@ -100,7 +110,9 @@ function rootOf(pid: number, rootfs?: string, overlayUpper?: string): string {
   if (!rootfs) return seen;
   if (overlayUpper) {
     // The overlay exists only in the container's mount namespace: its "/" line there names it.
-    const root = read(`/proc/${pid}/mountinfo`).split('\n').find((l) => l.split(' ')[4] === '/');
+    const root = read(`/proc/${pid}/mountinfo`)
+      .split('\n')
+      .find((l) => l.split(' ')[4] === '/');
     const [, fs = ''] = (root ?? '').split(' - ');
     if (fs.startsWith('overlay ') && fs.split(',').includes(`upperdir=${overlayUpper}`)) return `${rootfs} (overlay)`;
   }
@@ -117,14 +129,20 @@ function rootOf(pid: number, rootfs?: string, overlayUpper?: string): string {
  *  root is the namespace's root, not the chroot). Costs a process start. */
 export function namespaceMountCount(pid: number): number | undefined {
   try {
-    const out = execFileSync('nsenter', ['-t', String(pid), '-m', 'cat', '/proc/self/mountinfo'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('nsenter', ['-t', String(pid), '-m', 'cat', '/proc/self/mountinfo'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return out.split('\n').filter(Boolean).length;
   } catch {
     return undefined;
   }
 }
 
-export function processFacts(pid: number, opts: { rootfs?: string; overlayUpper?: string; namespaceMounts?: boolean } = {}): ProcessFacts {
+export function processFacts(
+  pid: number,
+  opts: { rootfs?: string; overlayUpper?: string; namespaceMounts?: boolean } = {},
+): ProcessFacts {
   const st = parseStatus(read(`/proc/${pid}/status`));
   return {
     pid,
@@ -139,7 +157,10 @@ export function processFacts(pid: number, opts: { rootfs?: string; overlayUpper?
     noNewPrivs: st.NoNewPrivs === '1',
     seccomp: Number(st.Seccomp ?? 0),
     cgroups: read(`/proc/${pid}/cgroup`).trim().split('\n').filter(Boolean),
-    mounts: read(`/proc/${pid}/mountinfo`).split('\n').filter(Boolean).map((l) => l.split(' ')[4]),
+    mounts: read(`/proc/${pid}/mountinfo`)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ')[4]),
     ...(opts.namespaceMounts ? { namespaceMounts: namespaceMountCount(pid) } : {}),
     root: rootOf(pid, opts.rootfs, opts.overlayUpper),
   };
@@ -151,7 +172,16 @@ export function hostView(): Evidence['host'] {
 
 export function parseInside(fields: string[]): InsideFacts {
   const [pid, ppid, uid, gid, hostname, domainname, cwd, links = ''] = fields;
-  return { pid: Number(pid), ppid: Number(ppid), uid: Number(uid), gid: Number(gid), hostname, domainname, cwd, links: links.split(',').filter(Boolean) };
+  return {
+    pid: Number(pid),
+    ppid: Number(ppid),
+    uid: Number(uid),
+    gid: Number(gid),
+    hostname,
+    domainname,
+    cwd,
+    links: links.split(',').filter(Boolean),
+  };
 }
 
 /** The facts that differ between two snapshots, as "key: before → after" pairs (for highlighting). */

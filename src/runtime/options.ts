@@ -10,7 +10,15 @@ import { secureJoin } from './securejoin.js';
 import { DEFAULT_DEVICE_RULES } from './devices/rules.js';
 import { DEFAULT_PROFILE as DEFAULT_APPARMOR_PROFILE } from './lsm/apparmor.js';
 import { checkContainerName, checkCpus, checkHostname, checkId, shown } from './validate.js';
-import { DEFAULT_PATH, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS, defaultMounts, type ContainerSpec, type IdMapping, type NamespaceType } from './spec.js';
+import {
+  DEFAULT_PATH,
+  DOCKER_MASKED_PATHS,
+  DOCKER_READONLY_PATHS,
+  defaultMounts,
+  type ContainerSpec,
+  type IdMapping,
+  type NamespaceType,
+} from './spec.js';
 
 /** The container's root filesystem as the checks see it before it exists as one directory: a
  *  --rootfs directory, or an image's layers (src/image/rootfs.ts, LayeredView). */
@@ -102,11 +110,23 @@ function newId(): string {
 }
 
 function checkRootfs(path: string | undefined): string {
-  if (!path) throw new NsxError('no root filesystem given', { hint: 'pass --rootfs DIR; build a busybox one with `npm run sandbox` (then --rootfs sandbox/rootfs/busybox)' });
-  if (!existsSync(path)) throw new NsxError(`--rootfs ${path}: no such directory`, { hint: 'build the sandbox one with `npm run sandbox`, then use --rootfs sandbox/rootfs/busybox' });
-  if (!statSync(path).isDirectory()) throw new NsxError(`--rootfs ${path}: not a directory`, { hint: 'give the directory that holds the container\'s /bin, /etc, …' });
+  if (!path)
+    throw new NsxError('no root filesystem given', {
+      hint: 'pass --rootfs DIR; build a busybox one with `npm run sandbox` (then --rootfs sandbox/rootfs/busybox)',
+    });
+  if (!existsSync(path))
+    throw new NsxError(`--rootfs ${path}: no such directory`, {
+      hint: 'build the sandbox one with `npm run sandbox`, then use --rootfs sandbox/rootfs/busybox',
+    });
+  if (!statSync(path).isDirectory())
+    throw new NsxError(`--rootfs ${path}: not a directory`, {
+      hint: "give the directory that holds the container's /bin, /etc, …",
+    });
   const real = realpathSync(path);
-  if (real === '/') throw new NsxError('--rootfs /: the host\'s own root cannot be a container\'s root', { hint: 'use a separate directory, e.g. sandbox/rootfs/busybox' });
+  if (real === '/')
+    throw new NsxError("--rootfs /: the host's own root cannot be a container's root", {
+      hint: 'use a separate directory, e.g. sandbox/rootfs/busybox',
+    });
   return real;
 }
 
@@ -128,12 +148,18 @@ function mergeEnv(base: string[], extra: string[]): string[] {
 }
 
 function readDb(view: RootfsView, file: string): string[][] {
-  return (view.readFile(file) ?? '').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+  return (view.readFile(file) ?? '')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(':'));
 }
 
 /** -u user[:group] (or the image's User), names looked up in the container's /etc/passwd and
  *  /etc/group, as docker does. */
-export function resolveUser(rootfs: string | RootfsView, spec: string | undefined): { uid: number; gid: number; additionalGids: number[] } {
+export function resolveUser(
+  rootfs: string | RootfsView,
+  spec: string | undefined,
+): { uid: number; gid: number; additionalGids: number[] } {
   if (!spec) return { uid: 0, gid: 0, additionalGids: [] };
   const view = typeof rootfs === 'string' ? new DirectoryView(rootfs) : rootfs;
   const [u, g] = spec.split(':');
@@ -149,19 +175,30 @@ export function resolveUser(rootfs: string | RootfsView, spec: string | undefine
     name = entry?.[0];
   } else {
     const entry = passwd.find((p) => p[0] === u);
-    if (!entry) throw new NsxError(`-u ${spec}: no user "${u}" in the container's /etc/passwd`, { hint: 'use a numeric uid (e.g. -u 1000) or a user that exists in the root filesystem' });
+    if (!entry)
+      throw new NsxError(`-u ${spec}: no user "${u}" in the container's /etc/passwd`, {
+        hint: 'use a numeric uid (e.g. -u 1000) or a user that exists in the root filesystem',
+      });
     [uid, gid, name] = [checkId(Number(entry[2]), 'uid', spec), Number(entry[3]), u];
   }
   if (g !== undefined) {
     if (/^\d+$/.test(g)) gid = Number(g);
     else {
       const entry = groups.find((x) => x[0] === g);
-      if (!entry) throw new NsxError(`-u ${spec}: no group "${g}" in the container's /etc/group`, { hint: 'use a numeric gid (e.g. -u 1000:1000) or a group that exists in the root filesystem' });
+      if (!entry)
+        throw new NsxError(`-u ${spec}: no group "${g}" in the container's /etc/group`, {
+          hint: 'use a numeric gid (e.g. -u 1000:1000) or a group that exists in the root filesystem',
+        });
       gid = Number(entry[2]);
     }
   }
   checkId(gid, 'gid', spec);
-  const additionalGids = name ? groups.filter((x) => (x[3] ?? '').split(',').includes(name!)).map((x) => Number(x[2])).filter((x) => x !== gid) : [];
+  const additionalGids = name
+    ? groups
+        .filter((x) => (x[3] ?? '').split(',').includes(name!))
+        .map((x) => Number(x[2]))
+        .filter((x) => x !== gid)
+    : [];
   return { uid, gid, additionalGids };
 }
 
@@ -169,15 +206,27 @@ export function resolveUser(rootfs: string | RootfsView, spec: string | undefine
 function parseTimeOffsets(o: RunOptions['timeOffsets'], timeNamespace: boolean): ContainerSpec['linux']['timeOffsets'] {
   const clocks = (['monotonic', 'boottime'] as const).filter((k) => o?.[k] !== undefined);
   if (!clocks.length) return undefined;
-  if (!timeNamespace) throw new NsxError('clock offsets need a time namespace', { hint: 'ask for one too (timeNamespace): the host\'s clocks cannot be offset' });
+  if (!timeNamespace)
+    throw new NsxError('clock offsets need a time namespace', {
+      hint: "ask for one too (timeNamespace): the host's clocks cannot be offset",
+    });
   for (const k of clocks) {
-    if (!Number.isSafeInteger(o![k])) throw new NsxError(`${k} offset ${shown(o![k])}: not a whole number of seconds`, { hint: 'e.g. 86400 for one day ahead' });
+    if (!Number.isSafeInteger(o![k]))
+      throw new NsxError(`${k} offset ${shown(o![k])}: not a whole number of seconds`, {
+        hint: 'e.g. 86400 for one day ahead',
+      });
   }
   return Object.fromEntries(clocks.map((k) => [k, { secs: o![k]!, nanosecs: 0 }]));
 }
 
 const sizeUnits: Record<string, number> = {
-  '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5,
+  '': 1,
+  b: 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+  p: 1024 ** 5,
 };
 
 /**
@@ -204,7 +253,8 @@ function parseMemory(text: string): number {
   if (bytes !== 0 && bytes < MIN_MEMORY_BYTES) {
     throw new NsxError(`--memory ${text}: minimum memory limit allowed is 6MB (${MIN_MEMORY_BYTES} bytes)`, {
       detail: 'memory',
-      hint: 'Docker refuses limits under 6MB too: below that even starting the container\'s first process gets ' +
+      hint:
+        "Docker refuses limits under 6MB too: below that even starting the container's first process gets " +
         'OOM-killed; use e.g. -m 32m',
     });
   }
@@ -222,21 +272,37 @@ function parseCpus(v: string | number | undefined): { quota: number; period: num
   return { quota: Math.round(checkCpus(v) * CPU_PERIOD_US), period: CPU_PERIOD_US };
 }
 
-function parseSecurityOpts(opts: string[] = []): { noNewPrivileges: boolean; seccomp?: string | 'unconfined'; apparmor?: string } {
+function parseSecurityOpts(opts: string[] = []): {
+  noNewPrivileges: boolean;
+  seccomp?: string | 'unconfined';
+  apparmor?: string;
+} {
   let noNewPrivileges = false;
   let seccomp: string | undefined;
   let apparmor: string | undefined;
   for (const o of opts) {
-    const [key, value] = o.includes('=') ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] : o.includes(':') ? o.split(':', 2) : [o, undefined];
+    const [key, value] = o.includes('=')
+      ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)]
+      : o.includes(':')
+        ? o.split(':', 2)
+        : [o, undefined];
     if (key === 'no-new-privileges') {
-      if (value !== undefined && !['true', 'false'].includes(value)) throw new NsxError(`--security-opt ${o}: expected true or false`, { hint: 'write --security-opt no-new-privileges' });
+      if (value !== undefined && !['true', 'false'].includes(value))
+        throw new NsxError(`--security-opt ${o}: expected true or false`, {
+          hint: 'write --security-opt no-new-privileges',
+        });
       noNewPrivileges = value !== 'false';
     } else if (key === 'seccomp') {
-      if (!value) throw new NsxError(`--security-opt ${o}: no profile`, { hint: 'write --security-opt seccomp=PROFILE.json or seccomp=unconfined' });
+      if (!value)
+        throw new NsxError(`--security-opt ${o}: no profile`, {
+          hint: 'write --security-opt seccomp=PROFILE.json or seccomp=unconfined',
+        });
       seccomp = value;
     } else if (key === 'apparmor') {
       if (!value || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(value)) {
-        throw new NsxError(`--security-opt ${o}: not a profile name`, { hint: 'write --security-opt apparmor=PROFILE (a loaded profile) or apparmor=unconfined' });
+        throw new NsxError(`--security-opt ${o}: not a profile name`, {
+          hint: 'write --security-opt apparmor=PROFILE (a loaded profile) or apparmor=unconfined',
+        });
       }
       apparmor = value;
     } else {
@@ -251,7 +317,9 @@ function parseSecurityOpts(opts: string[] = []): { noNewPrivileges: boolean; sec
 /** Subordinate ids for root from /etc/subuid (or /etc/subgid), else docker's customary 100000:65536. */
 function subordinate(file: string): IdMapping {
   try {
-    const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith('root:') || l.startsWith('0:'));
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('root:') || l.startsWith('0:'));
     if (line) {
       const [, start, size] = line.split(':');
       return { containerID: 0, hostID: Number(start), size: Math.min(Number(size), 65536) };
@@ -269,10 +337,15 @@ function checkCommand(view: RootfsView, args: string[], env: string[], image?: s
   const path = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
   const candidates = cmd.includes('/') ? [cmd] : path.split(':').map((d) => `${d}/${cmd}`);
   if (candidates.some((c) => view.has(c))) return;
-  throw new NsxError(`exec: "${cmd}": executable file not found in the root filesystem${cmd.includes('/') ? '' : ` (PATH=${path})`}`, {
-    hint: image ? `list what the image has with: nsx run --entrypoint ls ${image} /bin` : `list what there is with: ls ${view.describe}/bin`,
-    exitCode: 127,
-  });
+  throw new NsxError(
+    `exec: "${cmd}": executable file not found in the root filesystem${cmd.includes('/') ? '' : ` (PATH=${path})`}`,
+    {
+      hint: image
+        ? `list what the image has with: nsx run --entrypoint ls ${image} /bin`
+        : `list what there is with: ls ${view.describe}/bin`,
+      exitCode: 127,
+    },
+  );
 }
 
 /** docker's rule for the command: --entrypoint replaces the image's Entrypoint and drops its Cmd
@@ -294,31 +367,51 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
   const args = image ? imageCommand(image.config, o.command, o.entrypoint) : o.command;
   if (args.length === 0) {
     throw new NsxError('no command specified', {
-      hint: image ? `the image ${image.ref} names no Entrypoint or Cmd: give the command after the image name` : 'give the command after the options, e.g. nsx run --rootfs DIR /bin/sh',
+      hint: image
+        ? `the image ${image.ref} names no Entrypoint or Cmd: give the command after the image name`
+        : 'give the command after the options, e.g. nsx run --rootfs DIR /bin/sh',
     });
   }
   const network = o.network ?? 'none';
-  if (!(NETWORKS as readonly string[]).includes(network)) throw new NsxError(`--network ${network}: unknown mode`, { hint: `use one of ${NETWORKS.join(', ')}` });
+  if (!(NETWORKS as readonly string[]).includes(network))
+    throw new NsxError(`--network ${network}: unknown mode`, { hint: `use one of ${NETWORKS.join(', ')}` });
   const userns = o.userns ?? (o.root ? 'host' : 'private');
-  if (!['host', 'private'].includes(userns)) throw new NsxError(`--userns ${userns}: unknown mode`, { hint: 'use host or private' });
-  if (!o.root && userns === 'host') throw new NsxError('--userns host needs root', { hint: 'as a normal user nsx works through a user namespace: leave out --userns, or use sudo' });
+  if (!['host', 'private'].includes(userns))
+    throw new NsxError(`--userns ${userns}: unknown mode`, { hint: 'use host or private' });
+  if (!o.root && userns === 'host')
+    throw new NsxError('--userns host needs root', {
+      hint: 'as a normal user nsx works through a user namespace: leave out --userns, or use sudo',
+    });
   const memoryBytes = o.memory !== undefined ? parseMemory(o.memory) : undefined;
   const cpus = parseCpus(o.cpus);
-  if (o.pidsLimit !== undefined && (!Number.isInteger(o.pidsLimit) || o.pidsLimit < 1)) throw new NsxError(`--pids-limit ${shown(o.pidsLimit)}: not a positive whole number`, { hint: 'e.g. --pids-limit 64' });
+  if (o.pidsLimit !== undefined && (!Number.isInteger(o.pidsLimit) || o.pidsLimit < 1))
+    throw new NsxError(`--pids-limit ${shown(o.pidsLimit)}: not a positive whole number`, {
+      hint: 'e.g. --pids-limit 64',
+    });
   const limits = memoryBytes !== undefined || o.pidsLimit !== undefined || cpus !== undefined;
-  if (!o.root && limits) throw new NsxError('resource limits (--memory, --pids-limit, --cpus) need root', { hint: 'cgroups are configured by root: run with sudo' });
+  if (!o.root && limits)
+    throw new NsxError('resource limits (--memory, --pids-limit, --cpus) need root', {
+      hint: 'cgroups are configured by root: run with sudo',
+    });
   const capabilities = effectiveCaps({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged });
   const sec = parseSecurityOpts(o.securityOpt);
   const builtin = sec.seccomp === undefined || sec.seccomp === 'default' || sec.seccomp === 'builtin';
-  const seccomp = o.privileged || sec.seccomp === 'unconfined' ? undefined : o.loadSeccomp(builtin ? undefined : sec.seccomp);
+  const seccomp =
+    o.privileged || sec.seccomp === 'unconfined' ? undefined : o.loadSeccomp(builtin ? undefined : sec.seccomp);
   const user = resolveUser(view, o.user ?? (image?.config.User || undefined));
   const id = newId();
   const hostname = o.hostname ? checkHostname(o.hostname) : id.slice(0, 12);
   const name = o.name !== undefined ? checkContainerName(o.name) : undefined;
   // docker's order: its defaults, then the image's Env, then -e; a later NAME wins.
-  const env = mergeEnv([`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, ...(o.tty ? ['TERM=xterm'] : []), ...(image?.config.Env ?? [])], parseEnv(o.env));
+  const env = mergeEnv(
+    [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, ...(o.tty ? ['TERM=xterm'] : []), ...(image?.config.Env ?? [])],
+    parseEnv(o.env),
+  );
   checkCommand(view, args, env, image?.ref);
-  if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw new NsxError(`-w ${o.workdir}: the working directory must be an absolute path`, { hint: `write -w /${o.workdir}` });
+  if (o.workdir !== undefined && !o.workdir.startsWith('/'))
+    throw new NsxError(`-w ${o.workdir}: the working directory must be an absolute path`, {
+      hint: `write -w /${o.workdir}`,
+    });
   const imageDir = image?.config.WorkingDir;
   const cwd = o.workdir ?? (imageDir ? posix.resolve('/', imageDir) : '/');
 
@@ -327,8 +420,12 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
   if (userns === 'private') namespaces.unshift('user');
   if (o.timeNamespace) namespaces.push('time');
   const timeOffsets = parseTimeOffsets(o.timeOffsets, !!o.timeNamespace);
-  const uidMap: IdMapping[] = o.root ? [subordinate('/etc/subuid')] : [{ containerID: 0, hostID: o.uid ?? process.getuid!(), size: 1 }];
-  const gidMap: IdMapping[] = o.root ? [subordinate('/etc/subgid')] : [{ containerID: 0, hostID: o.gid ?? process.getgid!(), size: 1 }];
+  const uidMap: IdMapping[] = o.root
+    ? [subordinate('/etc/subuid')]
+    : [{ containerID: 0, hostID: o.uid ?? process.getuid!(), size: 1 }];
+  const gidMap: IdMapping[] = o.root
+    ? [subordinate('/etc/subgid')]
+    : [{ containerID: 0, hostID: o.gid ?? process.getgid!(), size: 1 }];
   const gid5Mapped = userns === 'host' || gidMap.some((m) => m.containerID <= 5 && 5 < m.containerID + m.size);
   // sysfs can only be mounted by the user namespace that owns the network namespace (sysfs(5), runc).
   const sysfs = userns === 'private' && network === 'host' ? 'bind' : 'mount';
@@ -350,7 +447,9 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
       ...(o.tty ? { terminal: true } : {}),
       // Docker's rule: the default profile unless --privileged or apparmor=unconfined; the lsm step
       // applies it where AppArmor is enabled and says so where it is not.
-      ...(o.privileged || sec.apparmor === 'unconfined' ? {} : { apparmorProfile: sec.apparmor ?? DEFAULT_APPARMOR_PROFILE }),
+      ...(o.privileged || sec.apparmor === 'unconfined'
+        ? {}
+        : { apparmorProfile: sec.apparmor ?? DEFAULT_APPARMOR_PROFILE }),
     },
     root,
     hostname,

@@ -43,7 +43,10 @@ export interface HostFacts {
 
 /** The plan for a spec: every step of STEP_ORDER, in order, skipped ones included (with the reason). */
 export function buildPlan(spec: ContainerSpec, host: HostFacts): PlannedStep[] {
-  if (spec.process.args.length === 0) throw new NsxError('no command to run', { hint: 'give a command after the options, e.g. nsx run --rootfs DIR /bin/sh' });
+  if (spec.process.args.length === 0)
+    throw new NsxError('no command to run', {
+      hint: 'give a command after the options, e.g. nsx run --rootfs DIR /bin/sh',
+    });
   return STEP_ORDER.map((s) => ({ ...describeStep(s), actions: [], notes: [], ...s.build(spec, host) }));
 }
 
@@ -51,7 +54,8 @@ export function buildPlan(spec: ContainerSpec, host: HostFacts): PlannedStep[] {
  *  security settings (the spec's: its user, capabilities, no_new_privs, seccomp filter), in
  *  EXEC_ORDER. `pid` is the container's PID 1 on the host. */
 export function buildExecPlan(spec: ContainerSpec, host: HostFacts, pid: number): PlannedStep[] {
-  if (spec.process.args.length === 0) throw new NsxError('no command to run', { hint: 'give the command after the container, e.g. nsx exec web ps' });
+  if (spec.process.args.length === 0)
+    throw new NsxError('no command to run', { hint: 'give the command after the container, e.g. nsx exec web ps' });
   return EXEC_ORDER.map((s) => ({ ...describeStep(s), actions: [], notes: [], ...s.build(spec, host, pid) }));
 }
 

@@ -48,8 +48,17 @@ export const ABORTED_EXIT = 130;
 function summary(s: PlannedStep): StepSummary {
   const { id, title, syscalls, shell, manPage, why, notes, skip, changesRoot, forks, startsCommand } = s;
   return {
-    id, title, syscalls, shell, manPage, why, notes, ...(skip ? { skip } : {}),
-    ...(changesRoot ? { changesRoot } : {}), ...(forks ? { forks } : {}), ...(startsCommand ? { startsCommand } : {}),
+    id,
+    title,
+    syscalls,
+    shell,
+    manPage,
+    why,
+    notes,
+    ...(skip ? { skip } : {}),
+    ...(changesRoot ? { changesRoot } : {}),
+    ...(forks ? { forks } : {}),
+    ...(startsCommand ? { startsCommand } : {}),
   };
 }
 
@@ -170,7 +179,14 @@ export class Container {
   async run(hooks: RunHooks = {}): Promise<RunResult> {
     this.hooks = hooks;
     const steps = this.plan.map(summary);
-    this.emit({ type: 'created', id: this.id, name: this.spec.name, rootfs: this.spec.root.path, command: this.spec.process.args, steps });
+    this.emit({
+      type: 'created',
+      id: this.id,
+      name: this.spec.name,
+      rootfs: this.spec.root.path,
+      command: this.spec.process.args,
+      steps,
+    });
     // Nobody watches between steps: instructions go out without waiting for each reply (and, past
     // each step, those of the steps after it up to the next host action, fork or exec).
     const pipeline = !hooks.beforeStep && !this.observing;
@@ -226,7 +242,12 @@ export class Container {
       // for memory while PID 1 lives on is counted in the cgroup but does not end the container.
       const oomKilled = st.signal === 9 && (this.cgroup?.oomKilled() ?? false);
       const exitCode = this.aborted ? this.abortedExit : exitCodeFor(st);
-      this.emit({ type: 'exited', exitCode, ...(st.signal !== undefined ? { signal: signalName(st.signal) } : { code: st.code }), oomKilled });
+      this.emit({
+        type: 'exited',
+        exitCode,
+        ...(st.signal !== undefined ? { signal: signalName(st.signal) } : { code: st.code }),
+        oomKilled,
+      });
       if (hooks.afterExit) await this.abortable(hooks.afterExit());
       return await this.finish({ exitCode, oomKilled });
     } catch (e) {
@@ -255,7 +276,15 @@ export class Container {
     // those under the new root: count the namespace's own (a process start, so only here). After
     // pivot_root there is no other root to count from: the old one was detached.
     const namespaceMounts = !!step?.changesRoot && this.spec.nsx.rootMode === 'chroot';
-    return { host: hostView(), process: processFacts(this.pid!, { rootfs: this.spec.root.path, overlayUpper: this.spec.root.overlay?.upper, namespaceMounts }), ...(inside ? { inside } : {}) };
+    return {
+      host: hostView(),
+      process: processFacts(this.pid!, {
+        rootfs: this.spec.root.path,
+        overlayUpper: this.spec.root.overlay?.upper,
+        namespaceMounts,
+      }),
+      ...(inside ? { inside } : {}),
+    };
   }
 
   /** The shim instructions of the steps from `from` on, up to the first host action, fork or exec. */
@@ -347,10 +376,17 @@ export class Container {
         syscall: 'write',
         hint: hintFor('userns', { syscall: 'write', errnoName: code, detail: file }, this.spec),
       });
-    const writes: [string, string][] = [['uid_map', uidMap], ...(setgroups === 'deny' ? [['setgroups', 'deny'] as [string, string]] : []), ['gid_map', gidMap]];
+    const writes: [string, string][] = [
+      ['uid_map', uidMap],
+      ...(setgroups === 'deny' ? [['setgroups', 'deny'] as [string, string]] : []),
+      ['gid_map', gidMap],
+    ];
     // On a user's behalf the user writes them, under the unprivileged rules (the writer's own id only).
     if (this.runAs) {
-      const failed = writeFilesAs(this.runAs, writes.map(([f, t]) => [`/proc/${pid}/${f}`, t]));
+      const failed = writeFilesAs(
+        this.runAs,
+        writes.map(([f, t]) => [`/proc/${pid}/${f}`, t]),
+      );
       const file = failed?.path.split('/').pop() ?? '';
       if (failed) throw fail(file, writes.find(([f]) => f === file)?.[1] ?? '', failed.code);
       return;
@@ -368,7 +404,11 @@ export class Container {
   private teach(e: unknown, step: PlannedStep): NsxError {
     if (e instanceof ShimError) {
       const f = e.failure;
-      const hint = hintFor(step.id, { syscall: f.syscall, errnoName: errnoName(f.errno), detail: f.detail, before: [...this.applied] }, this.spec);
+      const hint = hintFor(
+        step.id,
+        { syscall: f.syscall, errnoName: errnoName(f.errno), detail: f.detail, before: [...this.applied] },
+        this.spec,
+      );
       const exitCode = step.startsCommand ? (f.errno === 2 || f.errno === 20 ? 127 : 126) : 125;
       return new NsxError(`${step.id}: ${e.message}`, { ...e.info, hint, exitCode });
     }

@@ -3,7 +3,13 @@
 import { release } from 'node:os';
 import type { CapabilityName } from './capabilities.js';
 import { hostArch } from './host.js';
-import { assertRuntimeCanStart, compileProfile, defaultProfile, loadProfileFile, type SeccompProfile } from './seccomp/index.js';
+import {
+  assertRuntimeCanStart,
+  compileProfile,
+  defaultProfile,
+  loadProfileFile,
+  type SeccompProfile,
+} from './seccomp/index.js';
 
 /** Docker's default profile, parsed once per process (an engine starts many containers). */
 let builtin: SeccompProfile | undefined;

@@ -42,7 +42,12 @@ export function decodeMessages(buf: Buffer): { messages: string[][]; rest: Buffe
     if (nl < 0) break;
     const len = Number(buf.subarray(at, nl).toString());
     if (buf.length < nl + 1 + len) break;
-    messages.push(buf.subarray(nl + 1, nl + 1 + len).toString().split('\0'));
+    messages.push(
+      buf
+        .subarray(nl + 1, nl + 1 + len)
+        .toString()
+        .split('\0'),
+    );
     at = nl + 1 + len;
   }
   return { messages, rest: buf.subarray(at) };
@@ -90,13 +95,19 @@ class Channel {
 }
 
 export class ShimError extends NsxError {
-  constructor(readonly failure: ShimFailure, hint?: string) {
-    super(`${failure.syscall}${failure.detail ? ` ${failure.detail}` : ''}: ${errnoMessage(failure.errno)} (${errnoName(failure.errno)})`, {
-      syscall: failure.syscall,
-      errno: failure.errno,
-      detail: failure.detail,
-      hint,
-    });
+  constructor(
+    readonly failure: ShimFailure,
+    hint?: string,
+  ) {
+    super(
+      `${failure.syscall}${failure.detail ? ` ${failure.detail}` : ''}: ${errnoMessage(failure.errno)} (${errnoName(failure.errno)})`,
+      {
+        syscall: failure.syscall,
+        errno: failure.errno,
+        detail: failure.detail,
+        hint,
+      },
+    );
   }
 }
 
@@ -130,11 +141,18 @@ export class Shim {
       });
     }
     const base = (Array.isArray(stdio) ? stdio : [stdio, stdio, stdio]).slice(0, 3);
-    const proc = spawn(path, [], { stdio: [...base, 'pipe', 'pipe'], env: {}, ...(as ? { uid: as.uid, gid: as.gid } : {}) });
+    const proc = spawn(path, [], {
+      stdio: [...base, 'pipe', 'pipe'],
+      env: {},
+      ...(as ? { uid: as.uid, gid: as.gid } : {}),
+    });
     if (!proc.pid) throw new NsxError(`cannot start ${path}`, { hint: 'is it executable? run `npm ci` again' });
     const shim = new Shim(proc);
     const hello = await shim.sup.next();
-    if (!hello || hello[0] !== 'worker') throw new NsxError(`${path} did not start its worker`, { hint: 'run `nsx doctor`; the shim needs fork(2) and prctl(PR_SET_CHILD_SUBREAPER)' });
+    if (!hello || hello[0] !== 'worker')
+      throw new NsxError(`${path} did not start its worker`, {
+        hint: 'run `nsx doctor`; the shim needs fork(2) and prctl(PR_SET_CHILD_SUBREAPER)',
+      });
     shim.pid = Number(hello[1]);
     return shim;
   }
@@ -157,7 +175,9 @@ export class Shim {
     const reply = await this.cmd.next();
     if (reply === null) {
       const st = await this.waitExit();
-      throw new NsxError(`the runtime's shim exited during ${op} (${describeExit(st)})`, { hint: 'this is a bug in namespace-explorer or a kernel refusal it did not expect' });
+      throw new NsxError(`the runtime's shim exited during ${op} (${describeExit(st)})`, {
+        hint: 'this is a bug in namespace-explorer or a kernel refusal it did not expect',
+      });
     }
     if (reply[0] === 'ok') return reply.slice(1);
     const [, errno, syscall, detail, stage] = reply;
@@ -173,7 +193,9 @@ export class Shim {
       const sent = this.ahead.shift();
       if (sent === undefined) this.cmd.send(fields);
       else if (sent.length !== fields.length || sent.some((f, i) => f !== fields[i])) {
-        throw new NsxError(`internal error: ${op} is not the instruction that was sent ahead (${sent[0]})`, { hint: 'this is a bug in namespace-explorer' });
+        throw new NsxError(`internal error: ${op} is not the instruction that was sent ahead (${sent[0]})`, {
+          hint: 'this is a bug in namespace-explorer',
+        });
       }
     }
     let first: ShimError | undefined;
@@ -181,7 +203,12 @@ export class Shim {
       const reply = await this.cmd.next();
       if (reply === null) {
         const st = await this.waitExit();
-        throw first ?? new NsxError(`the runtime's shim exited during ${op} (${describeExit(st)})`, { hint: 'this is a bug in namespace-explorer or a kernel refusal it did not expect' });
+        throw (
+          first ??
+          new NsxError(`the runtime's shim exited during ${op} (${describeExit(st)})`, {
+            hint: 'this is a bug in namespace-explorer or a kernel refusal it did not expect',
+          })
+        );
       }
       if (reply[0] !== 'ok' && !first) {
         const [, errno, syscall, detail, stage] = reply;
@@ -209,7 +236,11 @@ export class Shim {
   }
 
   private checkNothingAhead(op: string, never = this.ahead.length > 0): void {
-    if (never) throw new NsxError(`internal error: ${op} sent while instructions sent ahead are unanswered, or ahead of its turn`, { hint: 'this is a bug in namespace-explorer' });
+    if (never)
+      throw new NsxError(
+        `internal error: ${op} sent while instructions sent ahead are unanswered, or ahead of its turn`,
+        { hint: 'this is a bug in namespace-explorer' },
+      );
   }
 
   /** fork: afterwards instructions go to the child (PID 1 of the new PID namespace). */
@@ -282,7 +313,14 @@ export interface EarlyShim {
 export function startShimEarly(stdio: StdioOptions = 'inherit', as?: HostUser): EarlyShim {
   const shim = Shim.start(stdio, as);
   shim.catch(() => {}); // not unhandled while the plan is built: run() awaits it and reports it
-  return { shim, cancel: () => void shim.then((s) => s.close(), () => {}) };
+  return {
+    shim,
+    cancel: () =>
+      void shim.then(
+        (s) => s.close(),
+        () => {},
+      ),
+  };
 }
 
 function childStatus(p: ChildProcess): ExitStatus {

@@ -37,9 +37,12 @@ const LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 export function checkHostname(hostname: string): string {
   const bytes = Buffer.byteLength(hostname);
   if (bytes > HOST_NAME_MAX) {
-    throw new NsxError(`--hostname: ${bytes} bytes, more than the ${HOST_NAME_MAX} the kernel allows (sethostname(2))`, {
-      hint: 'choose a shorter hostname',
-    });
+    throw new NsxError(
+      `--hostname: ${bytes} bytes, more than the ${HOST_NAME_MAX} the kernel allows (sethostname(2))`,
+      {
+        hint: 'choose a shorter hostname',
+      },
+    );
   }
   if (!hostname.split('.').every((l) => LABEL.test(l))) {
     throw new NsxError(`--hostname ${shown(hostname)}: invalid hostname format (RFC 1123)`, {
@@ -65,12 +68,20 @@ export function checkId(id: number, what: 'uid' | 'gid', given: string): number 
 export function checkCpus(v: string | number, cpus = availableParallelism()): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) {
-    throw new NsxError(`--cpus ${shown(v)}: not a positive number of CPUs`, { hint: 'e.g. --cpus 0.5 for half of one CPU' });
+    throw new NsxError(`--cpus ${shown(v)}: not a positive number of CPUs`, {
+      hint: 'e.g. --cpus 0.5 for half of one CPU',
+    });
   }
   if (n < 0.01 || n > cpus) {
-    throw new NsxError(`--cpus ${shown(v)}: range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`, {
-      hint: n < 0.01 ? 'the kernel needs a CFS quota of at least 1 ms per 100 ms period: e.g. --cpus 0.5' : `give at most --cpus ${cpus}`,
-    });
+    throw new NsxError(
+      `--cpus ${shown(v)}: range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`,
+      {
+        hint:
+          n < 0.01
+            ? 'the kernel needs a CFS quota of at least 1 ms per 100 ms period: e.g. --cpus 0.5'
+            : `give at most --cpus ${cpus}`,
+      },
+    );
   }
   return n;
 }

@@ -23,7 +23,16 @@ export function openShell(pid: number, pivoted: boolean, onError: (message: stri
 }
 
 /** Runs a command inside the container and returns what it printed (for demos and checks). */
-export function runInside(pid: number, pivoted: boolean, command: string[], timeoutMs = 10000): { output: string; status: number | null } {
-  const r = spawnSync('nsenter', nsenterArgs(pid, pivoted, command), { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runInside(
+  pid: number,
+  pivoted: boolean,
+  command: string[],
+  timeoutMs = 10000,
+): { output: string; status: number | null } {
+  const r = spawnSync('nsenter', nsenterArgs(pid, pivoted, command), {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return { output: (r.stdout ?? '') + (r.stderr ?? ''), status: r.status };
 }

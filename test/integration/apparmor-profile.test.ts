@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { defaultProfileText } from '../../src/runtime/lsm/apparmor.js';
 
 const parser = spawnSync('sh', ['-c', 'command -v apparmor_parser'], { encoding: 'utf8' }).stdout.trim();
-const parse = (text: string) => spawnSync(parser, ['--skip-kernel-load', '--skip-cache'], { input: text, encoding: 'utf8' });
+const parse = (text: string) =>
+  spawnSync(parser, ['--skip-kernel-load', '--skip-cache'], { input: text, encoding: 'utf8' });
 
 describe('the nsx-default AppArmor profile', () => {
   if (!parser) {
@@ -15,7 +16,10 @@ describe('the nsx-default AppArmor profile', () => {
   }
   it('compiles with apparmor_parser (parsed, not loaded)', () => {
     const r = parse(defaultProfileText());
-    expect({ status: r.status, stderr: r.stderr.replace(/^Cache read\/write disabled.*\n?/m, '') }).toEqual({ status: 0, stderr: '' });
+    expect({ status: r.status, stderr: r.stderr.replace(/^Cache read\/write disabled.*\n?/m, '') }).toEqual({
+      status: 0,
+      stderr: '',
+    });
   });
   it('the same parser refuses a broken profile (the check can fail)', () => {
     expect(parse(defaultProfileText().replace(/\}\s*$/, '')).status).not.toBe(0);

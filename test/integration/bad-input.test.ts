@@ -168,7 +168,10 @@ describe('bad input', () => {
     writeFileSync(join(dir, 'bad-json.json'), '{"defaultAction": "SCMP_ACT_ERRNO",,}');
     writeFileSync(join(dir, 'huge.json'), ' '.repeat(1024 * 1024 + 1));
     writeFileSync(join(dir, 'deny-all.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [] }));
-    writeFileSync(join(dir, 'bad-action.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_FROB' }] }));
+    writeFileSync(
+      join(dir, 'bad-action.json'),
+      JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_FROB' }] }),
+    );
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

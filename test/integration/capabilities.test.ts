@@ -30,22 +30,27 @@ describe('capabilities', () => {
     expect(DOCKER_DEFAULT_CAPS).toHaveLength(14);
   });
 
-  itRoot('the capabilities step leaves exactly the 14 defaults (CAP_SYS_ADMIN only until the seccomp step loads its filter)', async () => {
-    const r = await run([], ['/bin/true']);
-    expect(outcome(r)).toEqual(ok);
-    const defaults = [...DOCKER_DEFAULT_CAPS].sort();
-    const afterCaps = evidenceAfter(r, 'capabilities')!;
-    // The bounding set is final at once; the effective set keeps CAP_SYS_ADMIN because without
-    // no_new_privs seccomp(2) needs it, and the step says so in its notes.
-    expect([...afterCaps.process.capBnd].sort()).toEqual(defaults);
-    expect([...afterCaps.process.capEff].sort()).toEqual([...defaults, 'CAP_SYS_ADMIN'].sort());
-    const step = eventsOf(r, 'step-applied').find((e) => e.step.id === 'capabilities')!.step;
-    expect(step.notes.join(' ')).toMatch(/CAP_SYS_ADMIN stays in the effective set until the seccomp filter is installed/);
-    // After the seccomp step the effective set is Docker's 14, no more.
-    const afterSeccomp = evidenceAfter(r, 'seccomp')!;
-    expect([...afterSeccomp.process.capEff].sort()).toEqual(defaults);
-    expect(afterSeccomp.process.capEff).toHaveLength(14);
-  });
+  itRoot(
+    'the capabilities step leaves exactly the 14 defaults (CAP_SYS_ADMIN only until the seccomp step loads its filter)',
+    async () => {
+      const r = await run([], ['/bin/true']);
+      expect(outcome(r)).toEqual(ok);
+      const defaults = [...DOCKER_DEFAULT_CAPS].sort();
+      const afterCaps = evidenceAfter(r, 'capabilities')!;
+      // The bounding set is final at once; the effective set keeps CAP_SYS_ADMIN because without
+      // no_new_privs seccomp(2) needs it, and the step says so in its notes.
+      expect([...afterCaps.process.capBnd].sort()).toEqual(defaults);
+      expect([...afterCaps.process.capEff].sort()).toEqual([...defaults, 'CAP_SYS_ADMIN'].sort());
+      const step = eventsOf(r, 'step-applied').find((e) => e.step.id === 'capabilities')!.step;
+      expect(step.notes.join(' ')).toMatch(
+        /CAP_SYS_ADMIN stays in the effective set until the seccomp filter is installed/,
+      );
+      // After the seccomp step the effective set is Docker's 14, no more.
+      const afterSeccomp = evidenceAfter(r, 'seccomp')!;
+      expect([...afterSeccomp.process.capEff].sort()).toEqual(defaults);
+      expect(afterSeccomp.process.capEff).toHaveLength(14);
+    },
+  );
 
   itRoot('with no_new_privs the capabilities step itself leaves exactly the 14 defaults', async () => {
     const r = await run(['--security-opt', 'no-new-privileges'], ['/bin/true']);
@@ -60,7 +65,10 @@ describe('capabilities', () => {
   });
 
   itRoot('--cap-drop ALL: chown and raw sockets fail with EPERM, CapEff is 0', async () => {
-    const r = await run(['--cap-drop', 'ALL'], ['/bin/sh', '-c', '/probe try chown; /probe try raw-socket; grep CapEff: /proc/self/status']);
+    const r = await run(
+      ['--cap-drop', 'ALL'],
+      ['/bin/sh', '-c', '/probe try chown; /probe try raw-socket; grep CapEff: /proc/self/status'],
+    );
     expect(outcome(r)).toEqual(ok);
     const [chown, raw] = r.stdout.split('\n');
     expect(chown).toBe('EPERM');
@@ -85,14 +93,20 @@ describe('capabilities', () => {
     expect(r.stderr).toMatch(/sethostname: Operation not permitted/);
   });
 
-  itRoot('--cap-add SYS_ADMIN: sethostname works (the default seccomp profile allows it with that capability)', async () => {
-    const r = await run(['--cap-add', 'SYS_ADMIN'], ['/bin/sh', '-c', '/probe try sethostname; grep -E "^(CapEff|Seccomp):" /proc/self/status']);
-    expect(outcome(r)).toEqual(ok);
-    expect(r.stdout.split('\n')[0]).toBe('ok');
-    const st = statusOf(r);
-    expect(st.Seccomp).toBe('2');
-    expect(decodeCapMask(st.CapEff)).toContain('CAP_SYS_ADMIN');
-  });
+  itRoot(
+    '--cap-add SYS_ADMIN: sethostname works (the default seccomp profile allows it with that capability)',
+    async () => {
+      const r = await run(
+        ['--cap-add', 'SYS_ADMIN'],
+        ['/bin/sh', '-c', '/probe try sethostname; grep -E "^(CapEff|Seccomp):" /proc/self/status'],
+      );
+      expect(outcome(r)).toEqual(ok);
+      expect(r.stdout.split('\n')[0]).toBe('ok');
+      const st = statusOf(r);
+      expect(st.Seccomp).toBe('2');
+      expect(decodeCapMask(st.CapEff)).toContain('CAP_SYS_ADMIN');
+    },
+  );
 
   itRoot('--privileged: every capability this kernel has (that nsx itself holds), and no seccomp filter', async () => {
     const lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
@@ -102,7 +116,10 @@ describe('capabilities', () => {
     // bounding set is full and this is simply every capability: cap_last_cap + 1 of them.
     const ownBounding = BigInt('0x' + parseStatus(readFileSync('/proc/self/status', 'utf8')).CapBnd);
     const expected = kernelAll & ownBounding;
-    if (expected !== kernelAll) console.warn(`this machine's bounding set lacks ${decodeCapMask(kernelAll & ~ownBounding).join(', ')}: --privileged can only grant the rest`);
+    if (expected !== kernelAll)
+      console.warn(
+        `this machine's bounding set lacks ${decodeCapMask(kernelAll & ~ownBounding).join(', ')}: --privileged can only grant the rest`,
+      );
     const r = await run(['--privileged'], STATUS);
     expect(outcome(r)).toEqual(ok);
     const st = statusOf(r);

@@ -8,7 +8,17 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { detectLayout, type CgroupLayout } from '../../src/runtime/cgroups/index.js';
 import type { RuntimeEvent } from '../../src/runtime/events.js';
-import { eventsOf, evidenceAfter, isRoot, itRoot, NSX, run, stripAnsi, TEST_ROOTFS, type NsxResult } from '../helpers.js';
+import {
+  eventsOf,
+  evidenceAfter,
+  isRoot,
+  itRoot,
+  NSX,
+  run,
+  stripAnsi,
+  TEST_ROOTFS,
+  type NsxResult,
+} from '../helpers.js';
 
 const layout: CgroupLayout | undefined = isRoot ? detectLayout() : undefined;
 
@@ -21,7 +31,9 @@ function controllerDir(controller: 'memory' | 'pids' | 'cpu', id: string): { dir
 
 /** Every directory the container could have had: nsx/<id> in each hierarchy nsx uses. */
 function allDirs(id: string): string[] {
-  const mounts = new Set([layout!.v1.memory, layout!.v1.pids, layout!.v1.cpu, layout!.unified].filter((m): m is string => !!m));
+  const mounts = new Set(
+    [layout!.v1.memory, layout!.v1.pids, layout!.v1.cpu, layout!.unified].filter((m): m is string => !!m),
+  );
   return [...mounts].map((m) => join(m, 'nsx', id));
 }
 
@@ -45,11 +57,15 @@ function expectCgroupsGone(r: NsxResult): void {
 function startRun(options: string[], command: string[]) {
   const dir = mkdtempSync(join(tmpdir(), 'nsx-cg-'));
   const file = join(dir, 'events.jsonl');
-  const child = spawn(process.execPath, [NSX, 'run', '--rm', '--events', file, '--rootfs', TEST_ROOTFS, ...options, ...command], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    [NSX, 'run', '--rm', '--events', file, '--rootfs', TEST_ROOTFS, ...options, ...command],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+      detached: true,
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
@@ -58,13 +74,15 @@ function startRun(options: string[], command: string[]) {
   const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
   const events = (): RuntimeEvent[] => {
     try {
-      return readFileSync(file, 'utf8').split('\n').flatMap((l) => {
-        try {
-          return l ? [JSON.parse(l)] : [];
-        } catch {
-          return []; // a line still being written
-        }
-      });
+      return readFileSync(file, 'utf8')
+        .split('\n')
+        .flatMap((l) => {
+          try {
+            return l ? [JSON.parse(l)] : [];
+          } catch {
+            return []; // a line still being written
+          }
+        });
     } catch {
       return [];
     }
@@ -89,32 +107,41 @@ function startRun(options: string[], command: string[]) {
 }
 
 describe('cgroup limits', () => {
-  itRoot(`detects this machine's layout (${layout?.version ?? 'not root'}) and puts the container in nsx/<id> of each hierarchy`, async () => {
-    const r = await run(['-m', '64m'], ['/bin/true']);
-    expect(r.code).toBe(0);
-    const id = idOf(r);
-    const ev = evidenceAfter(r, 'cgroup')!;
-    for (const c of ['memory', 'pids', 'cpu'] as const) {
-      const { version } = controllerDir(c, id);
-      // /proc/PID/cgroup: "N:memory:/nsx/<id>" for a v1 controller, "0::/nsx/<id>" for v2.
-      const line = version === 1 ? ev.process.cgroups.find((l) => l.split(':')[1].split(',').includes(c)) : ev.process.cgroups.find((l) => l.startsWith('0::'));
-      expect(line?.split(':').slice(2).join(':')).toBe(`/nsx/${id}`);
-    }
-    if (layout!.unified) expect(ev.process.cgroups).toContain(`0::/nsx/${id}`);
-    expect(eventsOf(r, 'step-applied').find((e) => e.step.id === 'cgroup')!.changed).toContain('cgroups');
-    expectCgroupsGone(r);
-  });
+  itRoot(
+    `detects this machine's layout (${layout?.version ?? 'not root'}) and puts the container in nsx/<id> of each hierarchy`,
+    async () => {
+      const r = await run(['-m', '64m'], ['/bin/true']);
+      expect(r.code).toBe(0);
+      const id = idOf(r);
+      const ev = evidenceAfter(r, 'cgroup')!;
+      for (const c of ['memory', 'pids', 'cpu'] as const) {
+        const { version } = controllerDir(c, id);
+        // /proc/PID/cgroup: "N:memory:/nsx/<id>" for a v1 controller, "0::/nsx/<id>" for v2.
+        const line =
+          version === 1
+            ? ev.process.cgroups.find((l) => l.split(':')[1].split(',').includes(c))
+            : ev.process.cgroups.find((l) => l.startsWith('0::'));
+        expect(line?.split(':').slice(2).join(':')).toBe(`/nsx/${id}`);
+      }
+      if (layout!.unified) expect(ev.process.cgroups).toContain(`0::/nsx/${id}`);
+      expect(eventsOf(r, 'step-applied').find((e) => e.step.id === 'cgroup')!.changed).toContain('cgroups');
+      expectCgroupsGone(r);
+    },
+  );
 
-  itRoot('-m 32m and a 100 MiB memory hog: OOM-killed, exit 137, oomKilled in the exited event, and nsx says so', async () => {
-    const r = await run(['-m', '32m'], ['/probe', 'memhog', '100']);
-    expect(r.code).toBe(137);
-    expect(r.stdout).not.toMatch(/survived/);
-    const exited = eventsOf(r, 'exited');
-    expect(exited).toHaveLength(1);
-    expect(exited[0]).toMatchObject({ exitCode: 137, signal: 'SIGKILL', oomKilled: true });
-    expect(r.stderr).toMatch(/killed by the kernel's OOM killer \(memory limit 33554432 bytes\)/);
-    expectCgroupsGone(r);
-  });
+  itRoot(
+    '-m 32m and a 100 MiB memory hog: OOM-killed, exit 137, oomKilled in the exited event, and nsx says so',
+    async () => {
+      const r = await run(['-m', '32m'], ['/probe', 'memhog', '100']);
+      expect(r.code).toBe(137);
+      expect(r.stdout).not.toMatch(/survived/);
+      const exited = eventsOf(r, 'exited');
+      expect(exited).toHaveLength(1);
+      expect(exited[0]).toMatchObject({ exitCode: 137, signal: 'SIGKILL', oomKilled: true });
+      expect(r.stderr).toMatch(/killed by the kernel's OOM killer \(memory limit 33554432 bytes\)/);
+      expectCgroupsGone(r);
+    },
+  );
 
   itRoot('-m 64m and an 8 MiB program: it survives, exit 0, not OOM-killed', async () => {
     const r = await run(['-m', '64m'], ['/probe', 'memhog', '8']);
@@ -140,24 +167,30 @@ describe('cgroup limits', () => {
     expectCgroupsGone(r);
   });
 
-  itRoot('--cpus 0.5: a 50 ms quota per 100 ms period in the container\'s cpu cgroup while it runs, gone after', async () => {
-    const c = startRun(['--cpus', '0.5'], ['/bin/sleep', '2']);
-    const created = (await c.waitFor('created')) as Extract<RuntimeEvent, { type: 'created' }>;
-    await c.waitFor('started');
-    const { dir, version } = controllerDir('cpu', created.id);
-    // Inside, /sys/fs/cgroup is an empty directory of the read-only sysfs: read it from the host.
-    if (version === 1) {
-      expect(readFileSync(join(dir, 'cpu.cfs_quota_us'), 'utf8').trim()).toBe('50000');
-      expect(readFileSync(join(dir, 'cpu.cfs_period_us'), 'utf8').trim()).toBe('100000');
-    } else {
-      expect(readFileSync(join(dir, 'cpu.max'), 'utf8').trim()).toBe('50000 100000');
-    }
-    const r = await c.done();
-    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-    const ev = evidenceAfter(r, 'cgroup')!;
-    const cpuLine = version === 1 ? ev.process.cgroups.find((l) => l.split(':')[1].split(',').includes('cpu')) : ev.process.cgroups.find((l) => l.startsWith('0::'));
-    expect(cpuLine).toMatch(new RegExp(`:/nsx/${created.id}$`));
-    expect(existsSync(dir)).toBe(false);
-    expectCgroupsGone(r);
-  });
+  itRoot(
+    "--cpus 0.5: a 50 ms quota per 100 ms period in the container's cpu cgroup while it runs, gone after",
+    async () => {
+      const c = startRun(['--cpus', '0.5'], ['/bin/sleep', '2']);
+      const created = (await c.waitFor('created')) as Extract<RuntimeEvent, { type: 'created' }>;
+      await c.waitFor('started');
+      const { dir, version } = controllerDir('cpu', created.id);
+      // Inside, /sys/fs/cgroup is an empty directory of the read-only sysfs: read it from the host.
+      if (version === 1) {
+        expect(readFileSync(join(dir, 'cpu.cfs_quota_us'), 'utf8').trim()).toBe('50000');
+        expect(readFileSync(join(dir, 'cpu.cfs_period_us'), 'utf8').trim()).toBe('100000');
+      } else {
+        expect(readFileSync(join(dir, 'cpu.max'), 'utf8').trim()).toBe('50000 100000');
+      }
+      const r = await c.done();
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      const ev = evidenceAfter(r, 'cgroup')!;
+      const cpuLine =
+        version === 1
+          ? ev.process.cgroups.find((l) => l.split(':')[1].split(',').includes('cpu'))
+          : ev.process.cgroups.find((l) => l.startsWith('0::'));
+      expect(cpuLine).toMatch(new RegExp(`:/nsx/${created.id}$`));
+      expect(existsSync(dir)).toBe(false);
+      expectCgroupsGone(r);
+    },
+  );
 });

@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import { ContainerCgroup, detectLayout, processCgroups, removeStaleCgroups } from '../../src/runtime/cgroups/index.js';
 
 const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('cgroups-module integration tests skipped: creating cgroups needs root (run the tests with sudo)');
+if (!isRoot)
+  console.warn('cgroups-module integration tests skipped: creating cgroups needs root (run the tests with sudo)');
 const describeAsRoot = isRoot ? describe : describe.skip;
 
 const MiB = 1024 * 1024;

@@ -14,8 +14,13 @@ const ROOTFS = realpathSync(TEST_ROOTFS);
  *  its mount namespace (which sets the root to the namespace's root) and its PID namespace (so that
  *  /proc/self resolves whichever /proc is there). */
 function namespaceMountPoints(pid: number): string[] {
-  const text = execFileSync('nsenter', ['-t', String(pid), '-m', '-p', 'cat', '/proc/self/mountinfo'], { encoding: 'utf8' });
-  return text.split('\n').filter(Boolean).map((l) => l.split(' ')[4]);
+  const text = execFileSync('nsenter', ['-t', String(pid), '-m', '-p', 'cat', '/proc/self/mountinfo'], {
+    encoding: 'utf8',
+  });
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ')[4]);
 }
 
 /** Mount points only the host has (the container mounts no cgroup filesystems, for one). */
@@ -40,7 +45,7 @@ describe('--unsafe-chroot', () => {
     expect(evidenceAfter(r, 'pivot-root')!.process.root).toBe(ROOTFS);
   });
 
-  itRoot('leaves the host\'s mounts in the namespace with chroot, and none with pivot_root', async () => {
+  itRoot("leaves the host's mounts in the namespace with chroot, and none with pivot_root", async () => {
     const chroot = await live(['--unsafe-chroot'], ['/bin/sh', '-c', HOLD], (init) => namespaceMountPoints(init));
     const pivot = await live([], ['/bin/sh', '-c', HOLD], (init) => namespaceMountPoints(init));
     expect(chroot.r.code).toBe(0);
@@ -63,12 +68,15 @@ describe('--unsafe-chroot', () => {
 });
 
 describe('chroot evidence', () => {
-  itRoot('shows that the host\'s mounts are still in the namespace after chroot, and gone after pivot_root', async () => {
-    const chroot = evidenceAfter(await run(['--unsafe-chroot'], ['/bin/true']), 'pivot-root')!;
-    const pivot = evidenceAfter(await run([], ['/bin/true']), 'pivot-root')!;
-    expect(chroot.process.namespaceMounts!).toBeGreaterThan(chroot.process.mounts.length);
-    expect(chroot.process.root).toBe(TEST_ROOTFS);
-    expect(pivot.process.root).toBe(TEST_ROOTFS);
-    expect(pivot.process.mounts).not.toContain('/work');
-  });
+  itRoot(
+    "shows that the host's mounts are still in the namespace after chroot, and gone after pivot_root",
+    async () => {
+      const chroot = evidenceAfter(await run(['--unsafe-chroot'], ['/bin/true']), 'pivot-root')!;
+      const pivot = evidenceAfter(await run([], ['/bin/true']), 'pivot-root')!;
+      expect(chroot.process.namespaceMounts!).toBeGreaterThan(chroot.process.mounts.length);
+      expect(chroot.process.root).toBe(TEST_ROOTFS);
+      expect(pivot.process.root).toBe(TEST_ROOTFS);
+      expect(pivot.process.mounts).not.toContain('/work');
+    },
+  );
 });

@@ -96,16 +96,21 @@ interface Probe {
 /** Runs busybox with these arguments in the cgroup (or, without one, where the test runs). */
 function probe(cgroup: string | undefined, args: string[]): Probe {
   const join_ = 'echo $$ > "$0" || exit 99; exec busybox "$@"';
-  const r = cgroup === undefined
-    ? spawnSync('busybox', args, { encoding: 'utf8' })
-    : spawnSync('sh', ['-c', join_, join(cgroup, 'cgroup.procs'), ...args], { encoding: 'utf8' });
+  const r =
+    cgroup === undefined
+      ? spawnSync('busybox', args, { encoding: 'utf8' })
+      : spawnSync('sh', ['-c', join_, join(cgroup, 'cgroup.procs'), ...args], { encoding: 'utf8' });
   if (r.status === 99) throw new Error(`could not join ${cgroup}: ${r.stderr}`);
   return { status: r.status, stderr: r.stderr.trim() };
 }
 
 const read1 = (node: string) => ['dd', `if=${node}`, 'of=/dev/null', 'count=1'];
-const openOnly = (node: string, dir: 'if' | 'of') =>
-  ['dd', `${dir}=${node}`, `${dir === 'if' ? 'of' : 'if'}=/dev/null`, 'count=0'];
+const openOnly = (node: string, dir: 'if' | 'of') => [
+  'dd',
+  `${dir}=${node}`,
+  `${dir === 'if' ? 'of' : 'if'}=/dev/null`,
+  'count=0',
+];
 const ok = { status: 0 };
 const eperm = (node: string) => ({
   status: 1,
@@ -177,7 +182,10 @@ describe('device cgroup', () => {
     const shim = await Shim.start('ignore');
     try {
       await shim.call({ op: 'unshare', flags: 0x10000000 }); // CLONE_NEWUSER
-      const err = await shim.call(deviceFilterOp(cgroup, DEFAULT_DEVICE_RULES)).then(() => undefined, (e: ShimError) => e);
+      const err = await shim.call(deviceFilterOp(cgroup, DEFAULT_DEVICE_RULES)).then(
+        () => undefined,
+        (e: ShimError) => e,
+      );
       expect(err?.failure).toMatchObject({ syscall: 'bpf', detail: 'BPF_PROG_LOAD', errno: 1 });
       expect(deviceFilterHint(err!.failure)).toMatch(/before unshare\(CLONE_NEWUSER\)/);
     } finally {

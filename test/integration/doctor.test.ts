@@ -14,7 +14,10 @@ const byId = (id: string): Check => {
 };
 
 const hybrid = existsSync('/sys/fs/cgroup/unified');
-if (!hybrid) console.warn('doctor integration: hybrid layout test skipped: /sys/fs/cgroup/unified is absent (this machine is not a hybrid cgroup host)');
+if (!hybrid)
+  console.warn(
+    'doctor integration: hybrid layout test skipped: /sys/fs/cgroup/unified is absent (this machine is not a hybrid cgroup host)',
+  );
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('doctor integration: exit status test skipped: it expects root (run the tests with sudo)');
 
@@ -31,7 +34,10 @@ describe('nsx doctor on this machine', () => {
 
   it('finds every namespace type', () => {
     for (const ns of ['user', 'uts', 'ipc', 'net', 'mnt', 'cgroup', 'time', 'pid']) {
-      expect(byId(`ns-${ns}`)).toMatchObject({ status: 'ok', detail: expect.stringMatching(new RegExp(`^${ns}:\\[\\d+\\]`)) });
+      expect(byId(`ns-${ns}`)).toMatchObject({
+        status: 'ok',
+        detail: expect.stringMatching(new RegExp(`^${ns}:\\[\\d+\\]`)),
+      });
     }
   });
 
@@ -52,18 +58,24 @@ describe('nsx doctor on this machine', () => {
     expect(text).toMatch(/^Ready: /m);
   });
 
-  (isRoot ? it : it.skip)("reads the active LSMs as root even where securityfs is not mounted, and leaves no mount", async () => {
-    const { activeLsms } = await import('../../src/doctor/env.js');
-    const before = readFileSync('/proc/self/mountinfo', 'utf8').match(/ - securityfs /g)?.length ?? 0;
-    const lsms = activeLsms();
-    // Every kernel with an lsm file lists "capability" (commoncap is always active: LSM/index.rst).
-    expect(lsms).toContain('capability');
-    expect(readFileSync('/proc/self/mountinfo', 'utf8').match(/ - securityfs /g)?.length ?? 0).toBe(before);
-  });
+  (isRoot ? it : it.skip)(
+    'reads the active LSMs as root even where securityfs is not mounted, and leaves no mount',
+    async () => {
+      const { activeLsms } = await import('../../src/doctor/env.js');
+      const before = readFileSync('/proc/self/mountinfo', 'utf8').match(/ - securityfs /g)?.length ?? 0;
+      const lsms = activeLsms();
+      // Every kernel with an lsm file lists "capability" (commoncap is always active: LSM/index.rst).
+      expect(lsms).toContain('capability');
+      expect(readFileSync('/proc/self/mountinfo', 'utf8').match(/ - securityfs /g)?.length ?? 0).toBe(before);
+    },
+  );
 
   it('says it cannot know the LSMs without securityfs and without root', async () => {
     const { activeLsms } = await import('../../src/doctor/env.js');
     expect(activeLsms(() => undefined, false)).toBeUndefined();
-    expect(activeLsms((p) => (p === '/sys/kernel/security/lsm' ? 'capability,landlock\n' : undefined), false)).toEqual(['capability', 'landlock']);
+    expect(activeLsms((p) => (p === '/sys/kernel/security/lsm' ? 'capability,landlock\n' : undefined), false)).toEqual([
+      'capability',
+      'landlock',
+    ]);
   });
 });

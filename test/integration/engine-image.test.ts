@@ -13,7 +13,9 @@ const haveBusybox = existsSync('/bin/busybox');
 const itImages = (haveBusybox ? itRoot : it.skip) as typeof it;
 
 describe('images through the engine', () => {
-  if (!haveBusybox) it.skip('[skipped: no /bin/busybox to build the sandbox images from; sudo apt-get install busybox-static]', () => undefined);
+  if (!haveBusybox)
+    it.skip('[skipped: no /bin/busybox to build the sandbox images from; sudo apt-get install busybox-static]', () =>
+      undefined);
   const engine = new TestEngine();
   const store = join(engine.dir, 'nsx-root');
   const env = { NSX_ROOT: store, NSX_REGISTRIES_CONFIG: join(store, 'registries.json') };
@@ -23,7 +25,10 @@ describe('images through the engine', () => {
     if (!isRoot || !haveBusybox) return;
     mkdirSync(store, { recursive: true });
     chmodSync(store, 0o755);
-    writeFileSync(env.NSX_REGISTRIES_CONFIG, JSON.stringify({ unqualifiedSearchRegistries: ['docker.io'], insecure: [] }));
+    writeFileSync(
+      env.NSX_REGISTRIES_CONFIG,
+      JSON.stringify({ unqualifiedSearchRegistries: ['docker.io'], insecure: [] }),
+    );
     const s = new ImageStore(store, { searchRegistries: ['docker.io'] });
     for (const img of await buildAll(join(ROOT, 'sandbox', 'images', 'images.json'))) {
       const dir = join(engine.dir, 'oci', layoutName(img.ref));
@@ -40,7 +45,7 @@ describe('images through the engine', () => {
     rmSync(engine.dir, { recursive: true, force: true });
   });
 
-  itImages('runs the image\'s default command; its writable layer lasts until rm', async () => {
+  itImages("runs the image's default command; its writable layer lasts until rm", async () => {
     const c = await engine.api('POST', '/containers/create?name=hello', { Image: 'dockerinaction/hello_world' });
     expect(c.status).toBe(201);
     expect(containers()).toEqual([c.body.Id]); // made at create, as docker's
@@ -48,17 +53,24 @@ describe('images through the engine', () => {
     expect((await engine.api('POST', '/containers/hello/wait')).body.StatusCode).toBe(0);
     expect(demux((await engine.api('GET', '/containers/hello/logs')).raw).stdout).toBe('hello world\n');
     const info = (await engine.api('GET', '/containers/hello/json')).body;
-    expect(info).toEqual(expect.objectContaining({ Image: 'dockerinaction/hello_world', Path: 'echo', Args: ['hello world'] }));
+    expect(info).toEqual(
+      expect.objectContaining({ Image: 'dockerinaction/hello_world', Path: 'echo', Args: ['hello world'] }),
+    );
     expect(info.GraphDriver.Name).toMatch(/^(overlay2|copy)$/);
     const ps = await nsx(['ps', '-a'], { env: engine.env });
-    expect(ps.stdout).toMatch(/dockerinaction\/hello_world +"echo 'hello world'"|dockerinaction\/hello_world +"echo hello world"/);
+    expect(ps.stdout).toMatch(
+      /dockerinaction\/hello_world +"echo 'hello world'"|dockerinaction\/hello_world +"echo hello world"/,
+    );
     expect(containers()).toEqual([c.body.Id]);
     expect((await engine.api('DELETE', '/containers/hello')).status).toBe(204);
     expect(containers()).toEqual([]);
   });
 
-  itImages('a Cmd replaces the image\'s; a file written survives a restart of the container', async () => {
-    const c = await engine.api('POST', '/containers/create?name=keeper', { Image: 'busybox', Cmd: ['sh', '-c', 'cat /kept 2>/dev/null || echo none; echo was-here > /kept'] });
+  itImages("a Cmd replaces the image's; a file written survives a restart of the container", async () => {
+    const c = await engine.api('POST', '/containers/create?name=keeper', {
+      Image: 'busybox',
+      Cmd: ['sh', '-c', 'cat /kept 2>/dev/null || echo none; echo was-here > /kept'],
+    });
     expect(c.status).toBe(201);
     for (let i = 0; i < 2; i++) {
       expect((await engine.api('POST', '/containers/keeper/start')).status).toBe(204);
@@ -69,7 +81,7 @@ describe('images through the engine', () => {
     expect(containers()).toEqual([]);
   });
 
-  itImages('an image not in the store: 404, docker\'s words, nothing made', async () => {
+  itImages("an image not in the store: 404, docker's words, nothing made", async () => {
     const r = await engine.api('POST', '/containers/create', { Image: 'nsx-no/such-image' });
     expect(r.status).toBe(404);
     expect(r.body.message).toMatch(/^No such image: nsx-no\/such-image/);

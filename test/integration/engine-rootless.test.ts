@@ -23,7 +23,9 @@ describe("a user's engine with no login session", () => {
 
   itRoot('starts under /tmp/nsx-run-UID, mode 0700, and says where its socket is', async () => {
     if (existsSync(`/run/user/${uid}`)) {
-      console.warn(`skipped: /run/user/${uid} exists on this machine (a login session of uid ${uid}), so there is no fallback to test`);
+      console.warn(
+        `skipped: /run/user/${uid} exists on this machine (a login session of uid ${uid}), so there is no fallback to test`,
+      );
       return;
     }
     rmSync(runDir, { recursive: true, force: true });

@@ -9,7 +9,8 @@ import { TEST_ROOTFS, UNPRIVILEGED_UID, isRoot, itRoot, nsx } from '../helpers.j
 
 describe('nsxd, the engine', () => {
   const engine = new TestEngine();
-  const cli = (args: string[], extra: Parameters<typeof nsx>[1] = {}) => nsx(args, { ...extra, env: { ...engine.env, ...extra.env } });
+  const cli = (args: string[], extra: Parameters<typeof nsx>[1] = {}) =>
+    nsx(args, { ...extra, env: { ...engine.env, ...extra.env } });
 
   beforeAll(async () => {
     if (isRoot) await engine.start();
@@ -40,7 +41,7 @@ describe('nsxd, the engine', () => {
     for (const id of [a.body.Id, b.body.Id]) expect((await engine.api('DELETE', `/containers/${id}`)).status).toBe(204);
   });
 
-  itRoot('the container\'s process is a child of the engine (through the shim\'s supervisor)', async () => {
+  itRoot("the container's process is a child of the engine (through the shim's supervisor)", async () => {
     const id = await engine.run(TEST_ROOTFS, ['/bin/sleep', '30'], 'child-of-engine');
     const info = (await engine.api('GET', `/containers/${id}/json`)).body;
     expect(info.State).toEqual(expect.objectContaining({ Status: 'running', Running: true }));
@@ -48,7 +49,9 @@ describe('nsxd, the engine', () => {
     expect(chain.slice(0, 3)).toEqual([info.State.Pid, expect.any(Number), engine.process!.pid]); // PID 1 → supervisor → nsxd
     expect(readFileSync(`/proc/${chain[1]}/cmdline`, 'utf8')).toContain('nsx-shim');
     // nsx's facts beside docker's: namespaces of its own, the cgroup, capabilities, seccomp.
-    expect(info.Nsx.Namespaces.pid).not.toBe(readFileSync('/proc/self/stat') && (await import('node:fs')).readlinkSync('/proc/self/ns/pid'));
+    expect(info.Nsx.Namespaces.pid).not.toBe(
+      readFileSync('/proc/self/stat') && (await import('node:fs')).readlinkSync('/proc/self/ns/pid'),
+    );
     expect(info.Nsx.Seccomp).toBe('filter');
     expect(info.Nsx.Capabilities).toContain('CAP_CHOWN');
     expect(info.Nsx.Capabilities).not.toContain('CAP_SYS_ADMIN');
@@ -71,8 +74,14 @@ describe('nsxd, the engine', () => {
     const logs = await cli(['logs', 'seven']);
     expect(logs.stdout).toBe('to stdout\n'); // docker's logs: each stream to its own
     expect(logs.stderr).toContain('to stderr\n');
-    expect(demux((await engine.api('GET', '/containers/seven/logs?stdout=1&stderr=1')).raw)).toEqual({ stdout: 'to stdout\n', stderr: 'to stderr\n' });
-    expect(demux((await engine.api('GET', '/containers/seven/logs?stdout=0&stderr=1')).raw)).toEqual({ stdout: '', stderr: 'to stderr\n' });
+    expect(demux((await engine.api('GET', '/containers/seven/logs?stdout=1&stderr=1')).raw)).toEqual({
+      stdout: 'to stdout\n',
+      stderr: 'to stderr\n',
+    });
+    expect(demux((await engine.api('GET', '/containers/seven/logs?stdout=0&stderr=1')).raw)).toEqual({
+      stdout: '',
+      stderr: 'to stderr\n',
+    });
     const inspected = JSON.parse((await cli(['inspect', 'seven'])).stdout);
     expect(inspected[0].State.ExitCode).toBe(7);
     expect((await cli(['rm', 'seven'])).code).toBe(0);
@@ -93,7 +102,7 @@ describe('nsxd, the engine', () => {
     await cli(['rm', 'trapper', 'sleeper']);
   });
 
-  itRoot('top lists the container\'s processes with their host PIDs; a stopped container has none', async () => {
+  itRoot("top lists the container's processes with their host PIDs; a stopped container has none", async () => {
     const id = await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', '/bin/sleep 31 & /bin/sleep 32; exit 0'], 'busy-top');
     const pid = (await engine.api('GET', `/containers/${id}/json`)).body.State.Pid;
     let t = (await engine.api('GET', '/containers/busy-top/top')).body;
@@ -102,7 +111,11 @@ describe('nsxd, the engine', () => {
       t = (await engine.api('GET', '/containers/busy-top/top')).body;
     }
     expect(t.Titles).toEqual(['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
-    expect(t.Processes.map((p: string[]) => p[7]).sort()).toEqual(['/bin/sh -c /bin/sleep 31 & /bin/sleep 32; exit 0', '/bin/sleep 31', '/bin/sleep 32']);
+    expect(t.Processes.map((p: string[]) => p[7]).sort()).toEqual([
+      '/bin/sh -c /bin/sleep 31 & /bin/sleep 32; exit 0',
+      '/bin/sleep 31',
+      '/bin/sleep 32',
+    ]);
     expect(t.Processes.map((p: string[]) => Number(p[1]))).toContain(pid); // PID 1 inside, this number outside
     const c = await cli(['top', 'busy-top']);
     expect(c.stdout.split('\n')[0]).toMatch(/^UID +PID +PPID +C +STIME +TTY +TIME +CMD$/);
@@ -116,8 +129,10 @@ describe('nsxd, the engine', () => {
     await cli(['rm', 'done-top']);
   });
 
-  itRoot('stats reads CPU, memory and pids from the container\'s cgroup', async () => {
-    await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'while :; do :; done'], 'spinner', { HostConfig: { Memory: 64 * 1024 * 1024, PidsLimit: 16 } });
+  itRoot("stats reads CPU, memory and pids from the container's cgroup", async () => {
+    await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'while :; do :; done'], 'spinner', {
+      HostConfig: { Memory: 64 * 1024 * 1024, PidsLimit: 16 },
+    });
     const s = (await engine.api('GET', '/containers/spinner/stats?stream=0')).body;
     expect(s.name).toBe('/spinner');
     expect(s.memory_stats.limit).toBe(64 * 1024 * 1024);
@@ -132,7 +147,7 @@ describe('nsxd, the engine', () => {
     await cli(['rm', '-f', 'spinner']);
   });
 
-  itRoot('events tell what happens to containers as it happens, in docker\'s shape and words', async () => {
+  itRoot("events tell what happens to containers as it happens, in docker's shape and words", async () => {
     const { request } = await import('node:http');
     const seen: any[] = [];
     const req = request({ socketPath: engine.socket, path: '/events' }, (res) => {
@@ -155,14 +170,27 @@ describe('nsxd, the engine', () => {
     req.destroy();
     const mine = seen.filter((e) => e.id === id);
     expect(mine.map((e) => e.Action)).toEqual(['create', 'start', 'die', 'destroy']);
-    expect(mine[2]).toEqual(expect.objectContaining({ Type: 'container', status: 'die', Actor: { ID: id, Attributes: expect.objectContaining({ exitCode: '7', name: 'eventful' }) } }));
+    expect(mine[2]).toEqual(
+      expect.objectContaining({
+        Type: 'container',
+        status: 'die',
+        Actor: { ID: id, Attributes: expect.objectContaining({ exitCode: '7', name: 'eventful' }) },
+      }),
+    );
     const lines = (await watching).stdout.split('\n').filter((l) => l.includes(id));
     expect(lines).toHaveLength(4);
-    expect(lines[2]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:]+\\.\\d{9}Z container die ${id} \\(exitCode=7, image=.*, name=eventful\\)$`));
+    expect(lines[2]).toMatch(
+      new RegExp(
+        `^\\d{4}-\\d\\d-\\d\\dT[\\d:]+\\.\\d{9}Z container die ${id} \\(exitCode=7, image=.*, name=eventful\\)$`,
+      ),
+    );
   });
 
   itRoot('start starts a created container again and again; -a follows it and exits with its code', async () => {
-    const c = await engine.api('POST', '/containers/create?name=again', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/sh', '-c', 'echo ran; exit 5'] });
+    const c = await engine.api('POST', '/containers/create?name=again', {
+      Rootfs: TEST_ROOTFS,
+      Cmd: ['/bin/sh', '-c', 'echo ran; exit 5'],
+    });
     expect(c.status).toBe(201);
     const first = await cli(['start', '-a', 'again']);
     expect([first.code, first.stdout]).toEqual([5, 'ran\n']);
@@ -181,14 +209,18 @@ describe('nsxd, the engine', () => {
   });
 
   itRoot('--restart on-failure:2 restarts twice and stops; always restarts until stopped by hand', async () => {
-    await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'echo run; exit 3'], 'flaky', { HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 2 } } });
+    await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'echo run; exit 3'], 'flaky', {
+      HostConfig: { RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 2 } },
+    });
     expect((await cli(['wait', 'flaky'])).stdout).toBe('3\n'); // through the restarts, to the last exit
     const info = (await engine.api('GET', '/containers/flaky/json')).body;
     expect(info.RestartCount).toBe(2);
     expect(info.State).toEqual(expect.objectContaining({ Status: 'exited', Restarting: false, ExitCode: 3 }));
     expect((await cli(['logs', 'flaky'])).stdout).toBe('run\nrun\nrun\n');
 
-    await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'echo up; exit 1'], 'phoenix', { HostConfig: { RestartPolicy: { Name: 'always' } } });
+    await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'echo up; exit 1'], 'phoenix', {
+      HostConfig: { RestartPolicy: { Name: 'always' } },
+    });
     const count = async () => (await engine.api('GET', '/containers/phoenix/json')).body.RestartCount as number;
     for (let i = 0; i < 100 && (await count()) < 3; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await count()).toBeGreaterThanOrEqual(3);
@@ -199,10 +231,18 @@ describe('nsxd, the engine', () => {
     expect(await count()).toBe(stopped);
     expect((await engine.api('GET', '/containers/phoenix/json')).body.State.Status).toBe('exited');
 
-    const bad = await engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], HostConfig: { RestartPolicy: { Name: 'sometimes' } } });
+    const bad = await engine.api('POST', '/containers/create', {
+      Rootfs: TEST_ROOTFS,
+      Cmd: ['/bin/true'],
+      HostConfig: { RestartPolicy: { Name: 'sometimes' } },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toMatch(/^invalid restart policy: unknown policy 'sometimes'/);
-    const both = await engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], HostConfig: { AutoRemove: true, RestartPolicy: { Name: 'always' } } });
+    const both = await engine.api('POST', '/containers/create', {
+      Rootfs: TEST_ROOTFS,
+      Cmd: ['/bin/true'],
+      HostConfig: { AutoRemove: true, RestartPolicy: { Name: 'always' } },
+    });
     expect(both.status).toBe(400);
     await cli(['rm', 'flaky', 'phoenix']);
   });
@@ -210,30 +250,45 @@ describe('nsxd, the engine', () => {
   itRoot('AutoRemove removes the container when it exits', async () => {
     const id = await engine.run(TEST_ROOTFS, ['/bin/true'], 'gone', { HostConfig: { AutoRemove: true } });
     await engine.api('POST', `/containers/${id}/wait`);
-    for (let i = 0; i < 50 && (await engine.api('GET', `/containers/${id}/json`)).status !== 404; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && (await engine.api('GET', `/containers/${id}/json`)).status !== 404; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect((await engine.api('GET', `/containers/${id}/json`)).status).toBe(404);
     expect(readdirSync(join(engine.state, 'containers'))).not.toContain(id);
   });
 
   describe('bad input', () => {
-    itRoot('an unknown container: 404, docker\'s words', async () => {
+    itRoot("an unknown container: 404, docker's words", async () => {
       const r = await engine.api('GET', '/containers/nope/json');
       expect(r.status).toBe(404);
       expect(r.body.message).toBe('No such container: nope');
       const c = await cli(['inspect', 'nope']);
       expect(c.code).toBe(1);
       expect(c.stderr).toContain('Error response from daemon: No such container: nope');
-      for (const verb of [['logs', 'nope'], ['wait', 'nope'], ['stop', 'nope'], ['kill', 'nope'], ['rm', 'nope']]) {
+      for (const verb of [
+        ['logs', 'nope'],
+        ['wait', 'nope'],
+        ['stop', 'nope'],
+        ['kill', 'nope'],
+        ['rm', 'nope'],
+      ]) {
         const v = await cli(verb);
         expect([verb, v.code, v.stderr]).toEqual([verb, 1, expect.stringContaining('No such container: nope')]);
       }
     });
 
-    itRoot('a name already in use: 409, docker\'s words', async () => {
-      const first = await engine.api('POST', '/containers/create?name=taken', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'] });
-      const second = await engine.api('POST', '/containers/create?name=taken', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'] });
+    itRoot("a name already in use: 409, docker's words", async () => {
+      const first = await engine.api('POST', '/containers/create?name=taken', {
+        Rootfs: TEST_ROOTFS,
+        Cmd: ['/bin/true'],
+      });
+      const second = await engine.api('POST', '/containers/create?name=taken', {
+        Rootfs: TEST_ROOTFS,
+        Cmd: ['/bin/true'],
+      });
       expect(second.status).toBe(409);
-      expect(second.body.message).toBe(`Conflict. The container name "/taken" is already in use by container "${first.body.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
+      expect(second.body.message).toBe(
+        `Conflict. The container name "/taken" is already in use by container "${first.body.Id}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
       await engine.api('DELETE', '/containers/taken');
     });
 
@@ -241,7 +296,9 @@ describe('nsxd, the engine', () => {
       const id = await engine.run(TEST_ROOTFS, ['/bin/sleep', '30'], 'busy');
       const r = await engine.api('DELETE', '/containers/busy');
       expect(r.status).toBe(409);
-      expect(r.body.message).toBe(`You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`);
+      expect(r.body.message).toBe(
+        `You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`,
+      );
       const c = await cli(['rm', 'busy']);
       expect(c.code).toBe(1);
       expect(c.stderr).toContain('You cannot remove a running container');
@@ -255,10 +312,16 @@ describe('nsxd, the engine', () => {
       expect(bad.body.message).toMatch(/^invalid JSON in the request body/);
       const noRoot = await engine.api('POST', '/containers/create', { Cmd: ['/bin/true'] });
       expect(noRoot.status).toBe(400);
-      const missing = await engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/nsx-no-such-command'] });
+      const missing = await engine.api('POST', '/containers/create', {
+        Rootfs: TEST_ROOTFS,
+        Cmd: ['/bin/nsx-no-such-command'],
+      });
       expect(missing.status).toBe(400);
       expect(missing.body.message).toMatch(/executable file not found/);
-      const badName = await engine.api('POST', '/containers/create?name=no%20spaces', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'] });
+      const badName = await engine.api('POST', '/containers/create?name=no%20spaces', {
+        Rootfs: TEST_ROOTFS,
+        Cmd: ['/bin/true'],
+      });
       expect(badName.status).toBe(400);
       const badSignal = await engine.api('POST', '/containers/nope/kill?signal=SIGNOPE');
       expect(badSignal.status).toBe(404);
@@ -266,30 +329,57 @@ describe('nsxd, the engine', () => {
       expect((await engine.api('GET', '/containers/json?all=1')).body.length).toBe(before);
     });
 
-    itRoot('takes intent, not instructions: a client\'s spec or plan, or a wrong JSON type, is a 400 naming it', async () => {
-      const before = (await engine.api('GET', '/containers/json?all=1')).body.length;
-      const plan = await engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], Nsx: { Step: true, Plan: [] } });
-      expect(plan.status).toBe(400);
-      expect(plan.body.message).toMatch(/^Nsx\.Plan is not accepted: the engine builds the plan from the request itself$/);
-      expect(plan.body.hint).toMatch(/^send intent instead: Docker's fields .* and Nsx \{Step, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, TimeOffsets, Swap\}/);
-      const spec = await engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], Nsx: { Spec: { id: 'x' } } });
-      expect(spec.status).toBe(400);
-      expect(spec.body.message).toMatch(/^Nsx\.Spec is not accepted: the engine builds the spec/);
-      for (const [body, message] of [
-        [{ Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], HostConfig: { CapAdd: 'ALL' } }, 'HostConfig.CapAdd must be an array of strings'],
-        [{ Rootfs: TEST_ROOTFS, Cmd: ['/bin/true', 2] }, 'Cmd must be an array of strings'],
-        [{ Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], HostConfig: 'host' }, 'HostConfig must be a JSON object'],
-        [`{"Rootfs": "${TEST_ROOTFS}", "Cmd": ["/bin/true"], "HostConfig": {"NanoCpus": 1e400}}`, 'HostConfig.NanoCpus must be a whole number'],
-        [{ Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], HostConfig: { Memory: 0.5 } }, 'HostConfig.Memory must be a whole number'],
-        [{ Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], Nsx: { Swap: ['capabilities', 'mount'] } }, 'Nsx.Swap must be two different step ids'],
-      ] as const) {
-        const r = await engine.api('POST', '/containers/create', body);
-        expect([r.status, r.body.message]).toEqual([400, message]);
-      }
-      const execBad = await engine.api('POST', '/containers/nope/exec', { Cmd: 'ls' });
-      expect([execBad.status, execBad.body.message]).toEqual([400, 'Cmd must be an array of strings']);
-      expect((await engine.api('GET', '/containers/json?all=1')).body.length).toBe(before);
-    });
+    itRoot(
+      "takes intent, not instructions: a client's spec or plan, or a wrong JSON type, is a 400 naming it",
+      async () => {
+        const before = (await engine.api('GET', '/containers/json?all=1')).body.length;
+        const plan = await engine.api('POST', '/containers/create', {
+          Rootfs: TEST_ROOTFS,
+          Cmd: ['/bin/true'],
+          Nsx: { Step: true, Plan: [] },
+        });
+        expect(plan.status).toBe(400);
+        expect(plan.body.message).toMatch(
+          /^Nsx\.Plan is not accepted: the engine builds the plan from the request itself$/,
+        );
+        expect(plan.body.hint).toMatch(
+          /^send intent instead: Docker's fields .* and Nsx \{Step, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, TimeOffsets, Swap\}/,
+        );
+        const spec = await engine.api('POST', '/containers/create', {
+          Rootfs: TEST_ROOTFS,
+          Cmd: ['/bin/true'],
+          Nsx: { Spec: { id: 'x' } },
+        });
+        expect(spec.status).toBe(400);
+        expect(spec.body.message).toMatch(/^Nsx\.Spec is not accepted: the engine builds the spec/);
+        for (const [body, message] of [
+          [
+            { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], HostConfig: { CapAdd: 'ALL' } },
+            'HostConfig.CapAdd must be an array of strings',
+          ],
+          [{ Rootfs: TEST_ROOTFS, Cmd: ['/bin/true', 2] }, 'Cmd must be an array of strings'],
+          [{ Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], HostConfig: 'host' }, 'HostConfig must be a JSON object'],
+          [
+            `{"Rootfs": "${TEST_ROOTFS}", "Cmd": ["/bin/true"], "HostConfig": {"NanoCpus": 1e400}}`,
+            'HostConfig.NanoCpus must be a whole number',
+          ],
+          [
+            { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], HostConfig: { Memory: 0.5 } },
+            'HostConfig.Memory must be a whole number',
+          ],
+          [
+            { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'], Nsx: { Swap: ['capabilities', 'mount'] } },
+            'Nsx.Swap must be two different step ids',
+          ],
+        ] as const) {
+          const r = await engine.api('POST', '/containers/create', body);
+          expect([r.status, r.body.message]).toEqual([400, message]);
+        }
+        const execBad = await engine.api('POST', '/containers/nope/exec', { Cmd: 'ls' });
+        expect([execBad.status, execBad.body.message]).toEqual([400, 'Cmd must be an array of strings']);
+        expect((await engine.api('GET', '/containers/json?all=1')).body.length).toBe(before);
+      },
+    );
 
     itRoot('a client without permission on the socket is refused, and told why', async () => {
       const r = await cli(['ps'], { uid: UNPRIVILEGED_UID });
@@ -317,7 +407,11 @@ describe('nsxd, the engine', () => {
         await new Promise((r) => setImmediate(r));
       }
     })();
-    const ids = await Promise.all(Array.from({ length: 20 }, () => engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'] })));
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        engine.api('POST', '/containers/create', { Rootfs: TEST_ROOTFS, Cmd: ['/bin/true'] }),
+      ),
+    );
     await Promise.all(ids.map((r) => engine.api('DELETE', `/containers/${r.body.Id}`)));
     reading = false;
     await reader;
@@ -327,7 +421,7 @@ describe('nsxd, the engine', () => {
   });
 });
 
-describe('a rootless engine (a user\'s own)', () => {
+describe("a rootless engine (a user's own)", () => {
   const engine = new TestEngine();
   afterAll(async () => {
     await engine.stop();

@@ -6,7 +6,7 @@ import { eventsOf, itRoot, run } from '../helpers.js';
 import { exeOf, nsPidsOf, live } from '../live.js';
 
 describe('exit codes', () => {
-  itRoot('passes the command\'s exit code through', async () => {
+  itRoot("passes the command's exit code through", async () => {
     const r = await run([], ['/bin/sh', '-c', 'exit 7']);
     expect(r.code).toBe(7);
     expect(eventsOf(r, 'exited')).toEqual([expect.objectContaining({ exitCode: 7, code: 7, oomKilled: false })]);

@@ -13,7 +13,10 @@ import { compileForHost, loadSeccomp } from '../../src/runtime/seccomp-host.js';
 import { startShimEarly } from '../../src/runtime/shim.js';
 import { itRoot, TEST_ROOTFS } from '../helpers.js';
 
-function container(shim?: ReturnType<typeof startShimEarly>['shim'], opts: { observing?: boolean; breakStep?: string } = {}): { c: Container; events: RuntimeEvent[] } {
+function container(
+  shim?: ReturnType<typeof startShimEarly>['shim'],
+  opts: { observing?: boolean; breakStep?: string } = {},
+): { c: Container; events: RuntimeEvent[] } {
   const spec = specFromRunOptions({ rootfs: TEST_ROOTFS, command: ['/bin/true'], loadSeccomp, root: true });
   const plan = buildPlan(spec, hostFacts(spec.root.path, compileForHost));
   const broken = plan.find((s) => s.id === opts.breakStep)?.actions.find((a) => a.kind === 'shim' && a.op === 'mount');
@@ -65,9 +68,15 @@ describe('a shim started early', () => {
 });
 
 describe('instructions sent ahead', () => {
-  itRoot('a failure in a later step is that step\'s, with the events of an observed run', async () => {
+  itRoot("a failure in a later step is that step's, with the events of an observed run", async () => {
     const summary = (events: RuntimeEvent[]) =>
-      events.map((e) => (e.type === 'step-failed' ? `${e.type} ${e.step.id} ${e.error.errnoName}` : 'step' in e ? `${e.type} ${e.step.id}` : e.type));
+      events.map((e) =>
+        e.type === 'step-failed'
+          ? `${e.type} ${e.step.id} ${e.error.errnoName}`
+          : 'step' in e
+            ? `${e.type} ${e.step.id}`
+            : e.type,
+      );
     const fast = container(undefined, { breakStep: 'sys' });
     const observed = container(undefined, { breakStep: 'sys', observing: true });
     const [r1, r2] = [await fast.c.run(), await observed.c.run()];
@@ -75,6 +84,11 @@ describe('instructions sent ahead', () => {
     expect(r1.error?.message).toMatch(/^sys: mount .*\(ENODEV\)$/);
     expect(r2.exitCode).toBe(125);
     expect(summary(fast.events)).toEqual(summary(observed.events));
-    expect(summary(fast.events).slice(-4)).toEqual(['step-applied dev', 'step-started sys', 'step-failed sys ENODEV', 'cleaned-up']);
+    expect(summary(fast.events).slice(-4)).toEqual([
+      'step-applied dev',
+      'step-started sys',
+      'step-failed sys ENODEV',
+      'cleaned-up',
+    ]);
   });
 });

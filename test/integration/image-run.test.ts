@@ -4,14 +4,44 @@
 // server versions side by side, rootless, Ctrl-C and kill -9, and the run flow from a real registry.
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { buildAll, buildImage, buildLayer, busyboxFiles, dirFiles, layoutName, loadLayout, writeLayout } from '../../src/image/build.js';
+import {
+  buildAll,
+  buildImage,
+  buildLayer,
+  busyboxFiles,
+  dirFiles,
+  layoutName,
+  loadLayout,
+  writeLayout,
+} from '../../src/image/build.js';
 import { ImageStore } from '../../src/image/store.js';
 import { gzipSync } from 'node:zlib';
 import { makeTar, sha256 } from '../tars.js';
-import { ROOT, TEST_NSX_ROOT, UNPRIVILEGED_UID, eventsOf, evidenceAfter, isRoot, itRoot, nsx, stripAnsi, type NsxResult } from '../helpers.js';
+import {
+  ROOT,
+  TEST_NSX_ROOT,
+  UNPRIVILEGED_UID,
+  eventsOf,
+  evidenceAfter,
+  isRoot,
+  itRoot,
+  nsx,
+  stripAnsi,
+  type NsxResult,
+} from '../helpers.js';
 import { leftovers } from '../leaks.js';
 import { containerInit, readOr, waitFor } from '../live.js';
 import { haveRegistry, haveSkopeo, skopeo, startRegistry, type RunningRegistry } from '../registry.js';
@@ -24,7 +54,10 @@ const haveBusybox = existsSync('/bin/busybox');
 const itImages = (haveBusybox ? itRoot : it.skip) as typeof it;
 
 /** `nsx run --pull never IMAGE …` from the test store. */
-function run(args: string[], extra: { env?: Record<string, string>; uid?: number; timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<NsxResult> {
+function run(
+  args: string[],
+  extra: { env?: Record<string, string>; uid?: number; timeoutMs?: number; onSpawn?: (pid: number) => void } = {},
+): Promise<NsxResult> {
   return nsx(['run', '--pull', 'never', ...args], { ...extra, env: { ...ENV, ...extra.env } });
 }
 
@@ -38,7 +71,9 @@ function layersSnapshot(root = TEST_NSX_ROOT, part = 'layers'): string[] {
       const p = join(dir, name);
       const st = lstatSync(p);
       // A directory's mtime changes when a temporary entry comes and goes: its entries are listed instead.
-      out.push(`${relative(root, p)} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.size} ${st.isDirectory() ? '' : st.mtimeMs} ${st.rdev}`);
+      out.push(
+        `${relative(root, p)} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.size} ${st.isDirectory() ? '' : st.mtimeMs} ${st.rdev}`,
+      );
       if (st.isDirectory()) walk(p);
     }
   };
@@ -87,16 +122,20 @@ afterAll(() => {
 });
 
 describe('nsx run IMAGE', () => {
-  if (!haveBusybox) it.skip('[skipped: no /bin/busybox to build the sandbox images from; sudo apt-get install busybox-static]', () => undefined);
+  if (!haveBusybox)
+    it.skip('[skipped: no /bin/busybox to build the sandbox images from; sudo apt-get install busybox-static]', () =>
+      undefined);
 
-  itImages('runs dockerinaction/hello_world\'s default command from the store', async () => {
+  itImages("runs dockerinaction/hello_world's default command from the store", async () => {
     const r = await run(['dockerinaction/hello_world']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('hello world\n');
     expect(r.code).toBe(0);
     expect(containerDirs()).toEqual([]);
     const cleaned = eventsOf(r, 'cleaned-up')[0];
-    expect(cleaned.removed.join('\n')).toMatch(new RegExp(`${CONTAINERS}/[0-9a-f]{64} \\(the container's writable layer\\)`));
+    expect(cleaned.removed.join('\n')).toMatch(
+      new RegExp(`${CONTAINERS}/[0-9a-f]{64} \\(the container's writable layer\\)`),
+    );
   });
 
   for (const mode of ['overlay', 'copy'] as const) {
@@ -105,7 +144,16 @@ describe('nsx run IMAGE', () => {
 
       itImages('mounts the root as it says, inside the container only', async () => {
         let nsxPid = 0;
-        const running = run(['--entrypoint', 'sh', 'busybox', '-c', 'grep " / / " /proc/self/mountinfo; while [ ! -e /tmp/release ]; do usleep 20000; done'], { env, onSpawn: (p) => (nsxPid = p) });
+        const running = run(
+          [
+            '--entrypoint',
+            'sh',
+            'busybox',
+            '-c',
+            'grep " / / " /proc/self/mountinfo; while [ ! -e /tmp/release ]; do usleep 20000; done',
+          ],
+          { env, onSpawn: (p) => (nsxPid = p) },
+        );
         const init = await containerInit(nsxPid);
         const inside = readOr(`/proc/${init}/mountinfo`);
         const host = readOr('/proc/self/mountinfo');
@@ -118,36 +166,73 @@ describe('nsx run IMAGE', () => {
           expect(inside).toMatch(/ - overlay /);
           expect(host).not.toContain(TEST_NSX_ROOT); // never mounted on the host
           expect(eventsOf(r, 'step-applied').find((e) => e.step.id === 'rootfs')?.step.title).toMatch(/overlayfs/);
-          expect(evidenceAfter(r, 'pivot-root')?.process.root).toMatch(new RegExp(`^${CONTAINERS}/[0-9a-f]{64}/merged \\(overlay\\)$`));
+          expect(evidenceAfter(r, 'pivot-root')?.process.root).toMatch(
+            new RegExp(`^${CONTAINERS}/[0-9a-f]{64}/merged \\(overlay\\)$`),
+          );
         } else {
           expect(rootLine).not.toMatch(/ - overlay /);
-          expect(eventsOf(r, 'step-applied').find((e) => e.step.id === 'rootfs')?.step.notes.join(' ')).toMatch(/copied into this directory.*NSX_ROOTFS_MODE=copy/);
+          expect(
+            eventsOf(r, 'step-applied')
+              .find((e) => e.step.id === 'rootfs')
+              ?.step.notes.join(' '),
+          ).toMatch(/copied into this directory.*NSX_ROOTFS_MODE=copy/);
         }
         expect(containerDirs()).toEqual([]);
       });
 
-      itImages('keeps the container\'s writes in its own layer: gone with it, the image\'s layers untouched', async () => {
-        const before = layersSnapshot();
-        const w = await run(['busybox', 'sh', '-c', 'echo mine > /etc/written && echo extra >> /etc/passwd && rm /bin/ls && mkdir -p /usr/share/new && cat /etc/written && ls /bin/ls 2>&1; exit 0'], { env });
-        expect(w.stderr).toBe('');
-        expect(w.code).toBe(0);
-        expect(w.stdout).toMatch(/^mine\n.*No such file/s);
-        expect(layersSnapshot()).toEqual(before);
-        expect(containerDirs()).toEqual([]);
-        const r = await run(['busybox', 'sh', '-c', 'ls /etc/written 2>&1; grep -c extra /etc/passwd; ls /bin/ls; ls /usr/share/new 2>&1; exit 0'], { env });
-        expect(r.stdout).toMatch(/\/etc\/written: No such file or directory\n0\n\/bin\/ls\n.*No such file/);
-      });
+      itImages(
+        "keeps the container's writes in its own layer: gone with it, the image's layers untouched",
+        async () => {
+          const before = layersSnapshot();
+          const w = await run(
+            [
+              'busybox',
+              'sh',
+              '-c',
+              'echo mine > /etc/written && echo extra >> /etc/passwd && rm /bin/ls && mkdir -p /usr/share/new && cat /etc/written && ls /bin/ls 2>&1; exit 0',
+            ],
+            { env },
+          );
+          expect(w.stderr).toBe('');
+          expect(w.code).toBe(0);
+          expect(w.stdout).toMatch(/^mine\n.*No such file/s);
+          expect(layersSnapshot()).toEqual(before);
+          expect(containerDirs()).toEqual([]);
+          const r = await run(
+            [
+              'busybox',
+              'sh',
+              '-c',
+              'ls /etc/written 2>&1; grep -c extra /etc/passwd; ls /bin/ls; ls /usr/share/new 2>&1; exit 0',
+            ],
+            { env },
+          );
+          expect(r.stdout).toMatch(/\/etc\/written: No such file or directory\n0\n\/bin\/ls\n.*No such file/);
+        },
+      );
 
       itImages('gives server:1 and server:2 each its own files at the same paths', async () => {
         const one = await run(['nsx-sandbox/server:1'], { env });
-        const two = await run(['nsx-sandbox/server:2', 'sh', '-c', 'server; pwd; echo $SERVER_HOME; cat FORMAT'], { env });
+        const two = await run(['nsx-sandbox/server:2', 'sh', '-c', 'server; pwd; echo $SERVER_HOME; cat FORMAT'], {
+          env,
+        });
         expect([one.stderr, two.stderr]).toEqual(['', '']);
         expect(one.stdout).toBe('server 1.0 (/usr/lib/server/VERSION)\n');
-        expect(two.stdout).toBe('server 2.0 (/usr/lib/server/VERSION)\n/usr/lib/server\n/usr/lib/server\nformat 2: records are JSON (cannot read format 1 data without an upgrade)\n');
+        expect(two.stdout).toBe(
+          'server 2.0 (/usr/lib/server/VERSION)\n/usr/lib/server\n/usr/lib/server\nformat 2: records are JSON (cannot read format 1 data without an upgrade)\n',
+        );
       });
 
       itImages('honours whiteouts and opaque directories of the layers', async () => {
-        const r = await run(['nsx-test/whiteouts:1', 'sh', '-c', 'ls /usr/share/demo; ls /opq; ls /bin/vi 2>&1; echo x > /opq/mine; ls /opq; exit 0'], { env });
+        const r = await run(
+          [
+            'nsx-test/whiteouts:1',
+            'sh',
+            '-c',
+            'ls /usr/share/demo; ls /opq; ls /bin/vi 2>&1; echo x > /opq/mine; ls /opq; exit 0',
+          ],
+          { env },
+        );
         expect(r.stderr).toBe('');
         expect(r.stdout).toBe('keep\nnew\nls: /bin/vi: No such file or directory\nmine\nnew\n');
         expect(containerDirs()).toEqual([]);
@@ -156,32 +241,67 @@ describe('nsx run IMAGE', () => {
   }
 
   itImages('with a private user namespace as root, copies with the owners shifted', async () => {
-    const r = await run(['--userns', 'private', 'nsx-sandbox/server:1', 'sh', '-c', 'stat -c "%U %u" /home/learner /usr/lib/server/VERSION; id -u; echo ok > /root/x && cat /root/x']);
+    const r = await run([
+      '--userns',
+      'private',
+      'nsx-sandbox/server:1',
+      'sh',
+      '-c',
+      'stat -c "%U %u" /home/learner /usr/lib/server/VERSION; id -u; echo ok > /root/x && cat /root/x',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('learner 1000\nroot 0\n0\nok\n');
-    expect(eventsOf(r, 'step-applied').find((e) => e.step.id === 'rootfs')?.step.notes.join(' ')).toMatch(/shifts file owners/);
+    expect(
+      eventsOf(r, 'step-applied')
+        .find((e) => e.step.id === 'rootfs')
+        ?.step.notes.join(' '),
+    ).toMatch(/shifts file owners/);
   });
 
-  itImages('runs rootless from the user\'s own store: overlayfs in the user namespace (userxattr)', async () => {
-    const root = join(TEST_NSX_ROOT, 'rootless');
-    mkdirSync(root, { recursive: true });
-    chownSync(root, UNPRIVILEGED_UID, UNPRIVILEGED_UID);
-    const out = join(root, 'oci');
-    const load = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-sandbox-images.mjs'), '--load', '--out', out], {
-      env: { ...process.env, NSX_ROOT: root, NSX_REGISTRIES_CONFIG: REGISTRIES, HOME: root },
-      uid: UNPRIVILEGED_UID,
-      gid: UNPRIVILEGED_UID,
-      encoding: 'utf8',
-    });
-    expect(load.stderr).toBe('');
-    const r = await run(['nsx-sandbox/server:2', 'sh', '-c', 'server; id -u; echo w > /usr/lib/server/VERSION; cat /usr/lib/server/VERSION'], { uid: UNPRIVILEGED_UID, env: { NSX_ROOT: root, HOME: root } });
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('server 2.0 (/usr/lib/server/VERSION)\n0\nw\n');
-    expect(r.events.find((e) => e.type === 'step-applied' && e.step.id === 'rootfs')).toBeDefined();
-    expect(readdirSync(join(root, 'containers'))).toEqual([]);
-    expect(spawnSync('grep', ['-rq', 'w', ...readdirSync(join(root, 'layers', 'sha256')).map((d) => join(root, 'layers', 'sha256', d, 'diff', 'usr/lib/server/VERSION')).filter(existsSync)]).status).not.toBe(0);
-    rmSync(root, { recursive: true, force: true });
-  }, 60000);
+  itImages(
+    "runs rootless from the user's own store: overlayfs in the user namespace (userxattr)",
+    async () => {
+      const root = join(TEST_NSX_ROOT, 'rootless');
+      mkdirSync(root, { recursive: true });
+      chownSync(root, UNPRIVILEGED_UID, UNPRIVILEGED_UID);
+      const out = join(root, 'oci');
+      const load = spawnSync(
+        process.execPath,
+        [join(ROOT, 'scripts', 'build-sandbox-images.mjs'), '--load', '--out', out],
+        {
+          env: { ...process.env, NSX_ROOT: root, NSX_REGISTRIES_CONFIG: REGISTRIES, HOME: root },
+          uid: UNPRIVILEGED_UID,
+          gid: UNPRIVILEGED_UID,
+          encoding: 'utf8',
+        },
+      );
+      expect(load.stderr).toBe('');
+      const r = await run(
+        [
+          'nsx-sandbox/server:2',
+          'sh',
+          '-c',
+          'server; id -u; echo w > /usr/lib/server/VERSION; cat /usr/lib/server/VERSION',
+        ],
+        { uid: UNPRIVILEGED_UID, env: { NSX_ROOT: root, HOME: root } },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('server 2.0 (/usr/lib/server/VERSION)\n0\nw\n');
+      expect(r.events.find((e) => e.type === 'step-applied' && e.step.id === 'rootfs')).toBeDefined();
+      expect(readdirSync(join(root, 'containers'))).toEqual([]);
+      expect(
+        spawnSync('grep', [
+          '-rq',
+          'w',
+          ...readdirSync(join(root, 'layers', 'sha256'))
+            .map((d) => join(root, 'layers', 'sha256', d, 'diff', 'usr/lib/server/VERSION'))
+            .filter(existsSync),
+        ]).status,
+      ).not.toBe(0);
+      rmSync(root, { recursive: true, force: true });
+    },
+    60000,
+  );
 
   itImages('fails like docker for an image not in the store with --pull never, creating nothing', async () => {
     const r = await run(['nsx-sandbox/nothing:here', 'true']);
@@ -204,24 +324,28 @@ describe('nsx run IMAGE', () => {
     expect(containerDirs()).toEqual([]);
   });
 
-  itImages('after kill -9 of nsx, the next run removes the dead container\'s directory; nothing stays mounted', async () => {
-    let nsxPid = 0;
-    const running = run(['busybox', 'sleep', '30'], { onSpawn: (p) => (nsxPid = p) });
-    const init = await containerInit(nsxPid);
-    process.kill(nsxPid, 'SIGKILL');
-    await running;
-    await waitFor(() => !readOr(`/proc/${init}/status`)); // the shim's supervisor kills the container
-    expect(containerDirs().length).toBe(1);
-    expect(leftovers().mounts).toEqual([]);
-    const r = await run(['dockerinaction/hello_world']);
-    expect(r.stdout).toBe('hello world\n');
-    expect(containerDirs()).toEqual([]);
-  });
+  itImages(
+    "after kill -9 of nsx, the next run removes the dead container's directory; nothing stays mounted",
+    async () => {
+      let nsxPid = 0;
+      const running = run(['busybox', 'sleep', '30'], { onSpawn: (p) => (nsxPid = p) });
+      const init = await containerInit(nsxPid);
+      process.kill(nsxPid, 'SIGKILL');
+      await running;
+      await waitFor(() => !readOr(`/proc/${init}/status`)); // the shim's supervisor kills the container
+      expect(containerDirs().length).toBe(1);
+      expect(leftovers().mounts).toEqual([]);
+      const r = await run(['dockerinaction/hello_world']);
+      expect(r.stdout).toBe('hello world\n');
+      expect(containerDirs()).toEqual([]);
+    },
+  );
 });
 
 describe('nsx run IMAGE from a registry', () => {
   const itReg = (haveRegistry && haveBusybox ? itRoot : it.skip) as typeof it;
-  if (!haveRegistry) it.skip('[skipped: no /usr/bin/docker-registry; sudo apt-get install docker-registry]', () => undefined);
+  if (!haveRegistry)
+    it.skip('[skipped: no /usr/bin/docker-registry; sudo apt-get install docker-registry]', () => undefined);
   let reg: RunningRegistry | undefined;
   let store = '';
   beforeAll(async () => {
@@ -229,21 +353,28 @@ describe('nsx run IMAGE from a registry', () => {
     reg = await startRegistry();
     // The builder pushes the sandbox images (npm run sandbox:images -- --push REGISTRY) from a store of its own.
     const pusher = join(TEST_NSX_ROOT, 'pusher');
-    const push = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-sandbox-images.mjs'), '--push', reg.host, '--out', join(pusher, 'oci')], {
-      env: { ...process.env, NSX_ROOT: pusher, NSX_REGISTRIES_CONFIG: REGISTRIES },
-      encoding: 'utf8',
-    });
+    const push = spawnSync(
+      process.execPath,
+      [join(ROOT, 'scripts', 'build-sandbox-images.mjs'), '--push', reg.host, '--out', join(pusher, 'oci')],
+      {
+        env: { ...process.env, NSX_ROOT: pusher, NSX_REGISTRIES_CONFIG: REGISTRIES },
+        encoding: 'utf8',
+      },
+    );
     if (push.status !== 0) throw new Error(`sandbox:images --push failed: ${push.stderr}`);
     store = join(TEST_NSX_ROOT, 'pulled');
     mkdirSync(store, { recursive: true });
-    writeFileSync(join(store, 'registries.json'), JSON.stringify({ unqualifiedSearchRegistries: [reg.host, 'docker.io'], insecure: [] }));
+    writeFileSync(
+      join(store, 'registries.json'),
+      JSON.stringify({ unqualifiedSearchRegistries: [reg.host, 'docker.io'], insecure: [] }),
+    );
   }, 120000);
   afterAll(async () => {
     await reg?.stop();
   });
   const pullEnv = () => ({ NSX_ROOT: store, NSX_REGISTRIES_CONFIG: join(store, 'registries.json') });
 
-  itReg('pulls what it does not have, in docker\'s words, then runs it; a second run pulls nothing', async () => {
+  itReg("pulls what it does not have, in docker's words, then runs it; a second run pulls nothing", async () => {
     const first = await nsx(['run', 'dockerinaction/hello_world'], { env: pullEnv() });
     expect(first.code).toBe(0);
     expect(first.stdout).toBe('hello world\n');
@@ -257,38 +388,61 @@ describe('nsx run IMAGE from a registry', () => {
     expect(second.stdout).toBe('hello world\n');
   });
 
-  itReg('refuses a layer that writes outside itself: the pull fails, the store is as it was, nothing written outside', async () => {
-    const pusher = new ImageStore(join(TEST_NSX_ROOT, 'pusher'), { searchRegistries: ['docker.io'] });
-    const escape = join(tmpdir(), `nsx-escaped-${process.pid}`);
-    const tar = await makeTar([{ name: 'ok', body: 'fine' }, { name: `../../../../../../../..${escape}`, body: 'escaped' }]);
-    const gz = gzipSync(tar);
-    const layer = { name: 'evil', bytes: gz, digest: sha256(gz), size: gz.length, diffId: sha256(tar) };
-    const evil = buildImage({ ref: `${reg!.host}/evil/layer:1`, layers: [], config: { Cmd: ['sh'] } }, [layer], '2024-01-01T00:00:00Z');
-    writeLayout(join(TEST_NSX_ROOT, 'pusher', 'oci', 'evil'), evil);
-    await loadLayout(pusher, join(TEST_NSX_ROOT, 'pusher', 'oci', 'evil'));
-    const pushed = await nsx(['push', `${reg!.host}/evil/layer:1`], { env: { NSX_ROOT: pusher.root, NSX_REGISTRIES_CONFIG: REGISTRIES } });
-    expect(pushed.code).toBe(0);
-    const before = layersSnapshot(store);
-    const blobs = layersSnapshot(store, 'images/blobs');
-    const images = (await nsx(['images', '-q'], { env: pullEnv() })).stdout;
-    for (const argv of [['pull', `${reg!.host}/evil/layer:1`], ['run', `${reg!.host}/evil/layer:1`]]) {
-      const r = await nsx(argv, { env: pullEnv() });
-      expect(r.code).toBe(argv[0] === 'pull' ? 1 : 125);
-      expect(r.stderr).toMatch(/"\.\.\/\.\.\/[^"]*escaped-\d+": a "\.\." component would climb out of the layer/);
-      expect(existsSync(escape)).toBe(false);
-      expect(layersSnapshot(store)).toEqual(before);
-      expect(layersSnapshot(store, 'images/blobs')).toEqual(blobs);
-      expect((await nsx(['images', '-q'], { env: pullEnv() })).stdout).toBe(images);
-      expect(existsSync(join(store, 'containers')) ? readdirSync(join(store, 'containers')) : []).toEqual([]);
-    }
-  });
+  itReg(
+    'refuses a layer that writes outside itself: the pull fails, the store is as it was, nothing written outside',
+    async () => {
+      const pusher = new ImageStore(join(TEST_NSX_ROOT, 'pusher'), { searchRegistries: ['docker.io'] });
+      const escape = join(tmpdir(), `nsx-escaped-${process.pid}`);
+      const tar = await makeTar([
+        { name: 'ok', body: 'fine' },
+        { name: `../../../../../../../..${escape}`, body: 'escaped' },
+      ]);
+      const gz = gzipSync(tar);
+      const layer = { name: 'evil', bytes: gz, digest: sha256(gz), size: gz.length, diffId: sha256(tar) };
+      const evil = buildImage(
+        { ref: `${reg!.host}/evil/layer:1`, layers: [], config: { Cmd: ['sh'] } },
+        [layer],
+        '2024-01-01T00:00:00Z',
+      );
+      writeLayout(join(TEST_NSX_ROOT, 'pusher', 'oci', 'evil'), evil);
+      await loadLayout(pusher, join(TEST_NSX_ROOT, 'pusher', 'oci', 'evil'));
+      const pushed = await nsx(['push', `${reg!.host}/evil/layer:1`], {
+        env: { NSX_ROOT: pusher.root, NSX_REGISTRIES_CONFIG: REGISTRIES },
+      });
+      expect(pushed.code).toBe(0);
+      const before = layersSnapshot(store);
+      const blobs = layersSnapshot(store, 'images/blobs');
+      const images = (await nsx(['images', '-q'], { env: pullEnv() })).stdout;
+      for (const argv of [
+        ['pull', `${reg!.host}/evil/layer:1`],
+        ['run', `${reg!.host}/evil/layer:1`],
+      ]) {
+        const r = await nsx(argv, { env: pullEnv() });
+        expect(r.code).toBe(argv[0] === 'pull' ? 1 : 125);
+        expect(r.stderr).toMatch(/"\.\.\/\.\.\/[^"]*escaped-\d+": a "\.\." component would climb out of the layer/);
+        expect(existsSync(escape)).toBe(false);
+        expect(layersSnapshot(store)).toEqual(before);
+        expect(layersSnapshot(store, 'images/blobs')).toEqual(blobs);
+        expect((await nsx(['images', '-q'], { env: pullEnv() })).stdout).toBe(images);
+        expect(existsSync(join(store, 'containers')) ? readdirSync(join(store, 'containers')) : []).toEqual([]);
+      }
+    },
+  );
 
-  (haveSkopeo ? itReg : it.skip)('runs a sandbox image that skopeo, a client no one here wrote, copied from its OCI layout', async () => {
-    skopeo(['copy', '--dest-tls-verify=false', `oci:${join(OCI, layoutName('nsx-sandbox/server:2'))}:2`, `docker://${reg!.host}/copied/server:2`]);
-    const r = await nsx(['run', `${reg!.host}/copied/server:2`], { env: pullEnv() });
-    expect(r.stdout).toBe('server 2.0 (/usr/lib/server/VERSION)\n');
-    expect(r.code).toBe(0);
-  });
+  (haveSkopeo ? itReg : it.skip)(
+    'runs a sandbox image that skopeo, a client no one here wrote, copied from its OCI layout',
+    async () => {
+      skopeo([
+        'copy',
+        '--dest-tls-verify=false',
+        `oci:${join(OCI, layoutName('nsx-sandbox/server:2'))}:2`,
+        `docker://${reg!.host}/copied/server:2`,
+      ]);
+      const r = await nsx(['run', `${reg!.host}/copied/server:2`], { env: pullEnv() });
+      expect(r.stdout).toBe('server 2.0 (/usr/lib/server/VERSION)\n');
+      expect(r.code).toBe(0);
+    },
+  );
 
   itReg('shares layers: server:2 after server:1 downloads only its own layer', async () => {
     const one = await nsx(['run', 'nsx-sandbox/server:1'], { env: pullEnv() });

@@ -22,7 +22,18 @@ const NOTHING: Leftovers = { mounts: [], cgroups: [], netns: [], veths: [], proc
 const OPTIONS = ['--step', '--network', 'veth', '-m', '64m', '--rootfs', TEST_ROOTFS, '/bin/sleep', '30'];
 
 /** Where to stop: before the first step, or once the named step has been applied. */
-const POSITIONS = ['before step 1', 'cgroup', 'namespaces', 'network', 'fork', 'tmp', 'pivot-root', 'capabilities', 'seccomp', 'exec'] as const;
+const POSITIONS = [
+  'before step 1',
+  'cgroup',
+  'namespaces',
+  'network',
+  'fork',
+  'tmp',
+  'pivot-root',
+  'capabilities',
+  'seccomp',
+  'exec',
+] as const;
 type Position = (typeof POSITIONS)[number];
 type Mode = 'SIGINT' | 'SIGTERM' | 'q' | 'SIGKILL';
 
@@ -101,12 +112,19 @@ class SteppedRun {
       if (v) return v;
       if (this.child.exitCode !== null || this.child.signalCode !== null) break;
     }
-    throw new Error(`nsx --step: ${what} did not happen; events: ${this.events().map((e) => e.type + ('step' in e ? ':' + e.step.id : '')).join(' ')}; stderr: ${this.stderr}`);
+    throw new Error(
+      `nsx --step: ${what} did not happen; events: ${this.events()
+        .map((e) => e.type + ('step' in e ? ':' + e.step.id : ''))
+        .join(' ')}; stderr: ${this.stderr}`,
+    );
   }
 
   /** Waits for the first prompt, then presses Enter until `position` has been applied and nsx waits again. */
   async advanceTo(position: Position): Promise<void> {
-    const created = await this.until('created', (e) => e.find((x) => x.type === 'created') as Extract<RuntimeEvent, { type: 'created' }> | undefined);
+    const created = await this.until(
+      'created',
+      (e) => e.find((x) => x.type === 'created') as Extract<RuntimeEvent, { type: 'created' }> | undefined,
+    );
     const prompted: StepSummary[] = created.steps.filter((s) => !s.skip);
     const k = position === 'before step 1' ? 0 : prompted.findIndex((s) => s.id === position) + 1;
     if (k < 0 || (position !== 'before step 1' && k === 0)) throw new Error(`${position} is skipped in this plan`);
@@ -117,7 +135,10 @@ class SteppedRun {
       await this.until(`step ${prompted[i - 1].id}`, (e) => {
         const applied = e.filter((x) => x.type === 'step-applied').length >= i;
         // Before exec: wait for the next prompt; after exec: for the command to have started.
-        return applied && (last ? e.some((x) => x.type === 'started') : e.filter((x) => x.type === 'step-started').length > i);
+        return (
+          applied &&
+          (last ? e.some((x) => x.type === 'started') : e.filter((x) => x.type === 'step-started').length > i)
+        );
       });
     }
   }
@@ -149,7 +170,12 @@ function leftoversOf(id: string, base: Leftovers, pids: Set<number>): Leftovers 
 }
 
 /** Polls until nothing of the container is left (or ms pass); returns what is left. */
-async function settle(id: string, base: Leftovers, pids: number[], ms = 3000): Promise<{ left: Leftovers; running: number[] }> {
+async function settle(
+  id: string,
+  base: Leftovers,
+  pids: number[],
+  ms = 3000,
+): Promise<{ left: Leftovers; running: number[] }> {
   const set = new Set(pids);
   for (const end = Date.now() + ms; ; await sleep(50)) {
     const left = leftoversOf(id, base, set);
@@ -170,7 +196,7 @@ async function forceClean(id: string, pids: number[]): Promise<string[]> {
       /* gone meanwhile */
     }
   }
-  for (const end = Date.now() + 3000; pids.some(alive) && Date.now() < end; ) await sleep(20);
+  for (const end = Date.now() + 3000; pids.some(alive) && Date.now() < end;) await sleep(20);
   for (const dir of leftovers().cgroups.filter((c) => basename(c) === id)) {
     for (let i = 0; i < 50; i++) {
       try {
@@ -233,7 +259,8 @@ async function interruptAt(position: Position, mode: Mode): Promise<void> {
   } finally {
     if (id) {
       const did = await forceClean(id, pids);
-      if (did.length) console.warn(`interrupt ${mode} after ${position}: the test had to clean up itself: ${did.join('; ')}`);
+      if (did.length)
+        console.warn(`interrupt ${mode} after ${position}: the test had to clean up itself: ${did.join('; ')}`);
     }
     r.remove();
   }
@@ -244,8 +271,17 @@ for (const mode of MODES) {
   describe(`nsx run --step interrupted by ${mode === 'q' ? "'q'" : mode === 'SIGKILL' ? 'SIGKILL of nsx' : mode}`, () => {
     // After exec the command owns stdin (the stepper stops reading it), so 'q' means nothing there.
     for (const position of POSITIONS.filter((p) => !(mode === 'q' && p === 'exec'))) {
-      const where = position === 'before step 1' ? position : position === 'exec' ? 'after exec, while sleep 30 runs' : `after ${position}`;
-      itRoot(`${where}: exits ${EXPECTED_EXIT[mode].code ?? 'by SIGKILL'} and leaves nothing behind`, () => interruptAt(position, mode), 30000);
+      const where =
+        position === 'before step 1'
+          ? position
+          : position === 'exec'
+            ? 'after exec, while sleep 30 runs'
+            : `after ${position}`;
+      itRoot(
+        `${where}: exits ${EXPECTED_EXIT[mode].code ?? 'by SIGKILL'} and leaves nothing behind`,
+        () => interruptAt(position, mode),
+        30000,
+      );
     }
   });
 }
@@ -260,15 +296,18 @@ describe('containers and signals', () => {
     expect(ids[0]).not.toBe(ids[1]);
   });
 
-  itRoot("the container's PID 1 leads its own session, so kill(0, …) inside cannot signal nsx or the user's shell", async () => {
-    // /proc/self/stat: pid (comm) state ppid pgrp session. A process group or session outside the
-    // PID namespace reads as 0. runc makes the container's init a session leader (setsid(2) in
-    // nsexec.c); otherwise the container shares nsx's process group, and kill(0, SIGTERM) inside —
-    // as test/probe's "forks" does — signals nsx and whoever else is in that group on the host.
-    const r = await run([], ['/bin/cat', '/proc/self/stat']);
-    expect(r.code).toBe(0);
-    const [pid, , , ppid, pgrp, session] = r.stdout.replace(/\(.*\)/, 'comm').split(' ');
-    expect({ pid, ppid }).toEqual({ pid: '1', ppid: '0' });
-    expect({ pgrp, session }).toEqual({ pgrp: '1', session: '1' });
-  });
+  itRoot(
+    "the container's PID 1 leads its own session, so kill(0, …) inside cannot signal nsx or the user's shell",
+    async () => {
+      // /proc/self/stat: pid (comm) state ppid pgrp session. A process group or session outside the
+      // PID namespace reads as 0. runc makes the container's init a session leader (setsid(2) in
+      // nsexec.c); otherwise the container shares nsx's process group, and kill(0, SIGTERM) inside —
+      // as test/probe's "forks" does — signals nsx and whoever else is in that group on the host.
+      const r = await run([], ['/bin/cat', '/proc/self/stat']);
+      expect(r.code).toBe(0);
+      const [pid, , , ppid, pgrp, session] = r.stdout.replace(/\(.*\)/, 'comm').split(' ');
+      expect({ pid, ppid }).toEqual({ pid: '1', ppid: '0' });
+      expect({ pgrp, session }).toEqual({ pgrp: '1', session: '1' });
+    },
+  );
 });

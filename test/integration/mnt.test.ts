@@ -12,21 +12,29 @@ import { TEST_ROOTFS, evidenceAfter, itRoot, run } from '../helpers.js';
 import { readOr, HOLD, waitFor, live } from '../live.js';
 
 const ROOTFS = realpathSync(TEST_ROOTFS);
-const mountPoints = (mountinfo: string) => mountinfo.split('\n').filter(Boolean).map((l) => l.split(' ')[4]);
+const mountPoints = (mountinfo: string) =>
+  mountinfo
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ')[4]);
 
 describe('mount namespace', () => {
   itRoot('keeps a tmpfs mounted inside invisible to the host', async () => {
     const source = `nsxmnttest${randomBytes(4).toString('hex')}`;
     const script = `mkdir -p /tmp/x && mount -t tmpfs ${source} /tmp/x && echo mounted; ${HOLD}`;
-    const { r, value } = await live(['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined'], ['/bin/sh', '-c', script], async (init) => {
-      // Wait until the container has mounted it (seen in its own mount table), then look from the host.
-      await waitFor(() => readOr(`/proc/${init}/mountinfo`).includes(source));
-      return {
-        inside: readOr(`/proc/${init}/mountinfo`).includes(source),
-        host: readOr('/proc/self/mountinfo').includes(source),
-        hostInit: readOr('/proc/1/mountinfo').includes(source),
-      };
-    });
+    const { r, value } = await live(
+      ['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined'],
+      ['/bin/sh', '-c', script],
+      async (init) => {
+        // Wait until the container has mounted it (seen in its own mount table), then look from the host.
+        await waitFor(() => readOr(`/proc/${init}/mountinfo`).includes(source));
+        return {
+          inside: readOr(`/proc/${init}/mountinfo`).includes(source),
+          host: readOr('/proc/self/mountinfo').includes(source),
+          hostInit: readOr('/proc/1/mountinfo').includes(source),
+        };
+      },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('mounted');
@@ -42,37 +50,50 @@ describe('mount namespace', () => {
       dir = '';
     });
 
-    itRoot('makes every mount private (mount-private step), so mounts made inside do not propagate to the host', async () => {
-      dir = mkdtempSync(join(tmpdir(), 'nsx-shared-'));
-      chmodSync(dir, 0o755);
-      expect(spawnSync('mount', ['-t', 'tmpfs', 'nsxsharedtest', dir]).status).toBe(0);
-      expect(spawnSync('mount', ['--make-shared', dir]).status).toBe(0);
-      expect(spawnSync('cp', ['-a', TEST_ROOTFS, `${dir}/rootfs`]).status).toBe(0);
-      const hostLine = readOr('/proc/self/mountinfo').split('\n').find((l) => l.split(' ')[4] === dir)!;
-      expect(hostLine.split(' - ')[0]).toMatch(/shared:/); // without the step, the container's copy would be shared too
-      const source = `nsxproptest${randomBytes(4).toString('hex')}`;
-      const script = `mount -t tmpfs ${source} /home && echo mounted; ${HOLD}`;
-      const { r, value } = await live(['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined'], ['/bin/sh', '-c', script], async (init) => {
-        await waitFor(() => readOr(`/proc/${init}/mountinfo`).includes(source));
-        return { inside: readOr(`/proc/${init}/mountinfo`), host: readOr('/proc/self/mountinfo') };
-      }, `${dir}/rootfs`);
-      expect(r.code).toBe(0);
-      expect(r.stdout).toContain('mounted');
-      expect(value.inside).toContain(source);
-      expect(value.host).not.toContain(source);
-      const lines = value.inside.split('\n').filter(Boolean);
-      for (const l of lines) expect(l.split(' - ')[0]).not.toMatch(/shared:/);
-      const ev = evidenceAfter(r, 'mount-private')!;
-      expect(ev.process.ns.mnt).toMatch(/^mnt:\[\d+\]$/);
-      expect(ev.process.ns.mnt).not.toBe(ev.host.ns.mnt);
-    });
+    itRoot(
+      'makes every mount private (mount-private step), so mounts made inside do not propagate to the host',
+      async () => {
+        dir = mkdtempSync(join(tmpdir(), 'nsx-shared-'));
+        chmodSync(dir, 0o755);
+        expect(spawnSync('mount', ['-t', 'tmpfs', 'nsxsharedtest', dir]).status).toBe(0);
+        expect(spawnSync('mount', ['--make-shared', dir]).status).toBe(0);
+        expect(spawnSync('cp', ['-a', TEST_ROOTFS, `${dir}/rootfs`]).status).toBe(0);
+        const hostLine = readOr('/proc/self/mountinfo')
+          .split('\n')
+          .find((l) => l.split(' ')[4] === dir)!;
+        expect(hostLine.split(' - ')[0]).toMatch(/shared:/); // without the step, the container's copy would be shared too
+        const source = `nsxproptest${randomBytes(4).toString('hex')}`;
+        const script = `mount -t tmpfs ${source} /home && echo mounted; ${HOLD}`;
+        const { r, value } = await live(
+          ['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined'],
+          ['/bin/sh', '-c', script],
+          async (init) => {
+            await waitFor(() => readOr(`/proc/${init}/mountinfo`).includes(source));
+            return { inside: readOr(`/proc/${init}/mountinfo`), host: readOr('/proc/self/mountinfo') };
+          },
+          `${dir}/rootfs`,
+        );
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain('mounted');
+        expect(value.inside).toContain(source);
+        expect(value.host).not.toContain(source);
+        const lines = value.inside.split('\n').filter(Boolean);
+        for (const l of lines) expect(l.split(' - ')[0]).not.toMatch(/shared:/);
+        const ev = evidenceAfter(r, 'mount-private')!;
+        expect(ev.process.ns.mnt).toMatch(/^mnt:\[\d+\]$/);
+        expect(ev.process.ns.mnt).not.toBe(ev.host.ns.mnt);
+      },
+    );
   });
 
   itRoot('gives the container a /proc of its own PID namespace', async () => {
     const r = await run([], ['/bin/sh', '-c', 'ls /proc; echo ===; cat /proc/1/cmdline; exit 0']);
     expect(r.code).toBe(0);
     const [ls, cmdline] = r.stdout.split('===\n');
-    const procPids = ls.split(/\s+/).filter((d) => /^\d+$/.test(d)).map(Number);
+    const procPids = ls
+      .split(/\s+/)
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
     expect(procPids).toContain(1);
     expect(procPids.length).toBeLessThanOrEqual(5); // sh, ls and the pipeline's helpers at most
     for (const p of procPids) expect(p).toBeLessThanOrEqual(10);
@@ -100,18 +121,21 @@ describe('mount namespace', () => {
 
   // readlink of /proc/PID/root says only "/" after pivot_root; the evidence names the rootfs by
   // matching device and inode (observe.ts rootOf), and counts the namespace's mounts apart.
-  itRoot('records the rootfs as the process\'s root in the pivot-root evidence', async () => {
+  itRoot("records the rootfs as the process's root in the pivot-root evidence", async () => {
     const r = await run([], ['/bin/true']);
     expect(r.code).toBe(0);
     const ev = evidenceAfter(r, 'pivot-root')!;
     expect(ev.process.root).toBe(ROOTFS);
   });
 
-  itRoot('masks Docker\'s masked paths: files read empty, directories are empty read-only tmpfs', async () => {
+  itRoot("masks Docker's masked paths: files read empty, directories are empty read-only tmpfs", async () => {
     const present = DOCKER_MASKED_PATHS.filter((p) => existsSync(p));
     expect(present.length).toBeGreaterThan(0); // /proc/keys, /proc/interrupts… exist on every kernel
     const script = present
-      .map((p) => `if [ -d ${p} ]; then echo "${p} dir $(ls -A ${p} | wc -l)"; elif [ -e ${p} ]; then echo "${p} file $(cat ${p} | wc -c)"; else echo "${p} absent"; fi`)
+      .map(
+        (p) =>
+          `if [ -d ${p} ]; then echo "${p} dir $(ls -A ${p} | wc -l)"; elif [ -e ${p} ]; then echo "${p} file $(cat ${p} | wc -c)"; else echo "${p} absent"; fi`,
+      )
       .join('; ');
     const r = await run([], ['/bin/sh', '-c', `${script}; echo ===; cat /proc/self/mountinfo`]);
     expect(r.code).toBe(0);

@@ -7,7 +7,11 @@ import { TEST_ROOTFS, evidenceAfter, eventsOf, itRoot, run } from '../helpers.js
 import { readOr, HOLD, waitFor, live } from '../live.js';
 
 /** Interface names from `ip -o link` output ("2: eth0@if6: <…>" → "eth0"). */
-const linkNames = (text: string) => text.split('\n').filter(Boolean).map((l) => l.split(':')[1].trim().split('@')[0]);
+const linkNames = (text: string) =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(':')[1].trim().split('@')[0]);
 const hostLinks = () => linkNames(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }));
 
 /** ping from the host: iputils if installed, else the static busybox of the test rootfs (run on the host). */
@@ -30,7 +34,7 @@ describe('network namespace', () => {
     expect(ev.process.ns.net).not.toBe(ev.host.ns.net);
   });
 
-  itRoot('--network host: no namespace, the host\'s interfaces are there', async () => {
+  itRoot("--network host: no namespace, the host's interfaces are there", async () => {
     const before = hostLinks().filter((n) => !n.startsWith('nsx')); // other containers' veths may come and go
     const r = await run(['--network', 'host'], ['/bin/sh', '-c', 'ip -o link']);
     expect(r.code).toBe(0);
@@ -42,33 +46,36 @@ describe('network namespace', () => {
     expect(ev.process.ns.uts).not.toBe(ev.host.ns.uts); // only the network is shared
   });
 
-  itRoot('--network veth: eth0 with a 10.213.x.y/30 inside, which the host can ping; the pair is gone after', async () => {
-    const script = `ip -o -4 addr show eth0 > /tmp/addr.tmp && mv /tmp/addr.tmp /tmp/addr; ${HOLD}`;
-    const { r, value } = await live(['--network', 'veth'], ['/bin/sh', '-c', script], async (init) => {
-      const file = `/proc/${init}/root/tmp/addr`;
-      await waitFor(() => readOr(file) !== '');
-      const shown = readOr(file); // what `ip` inside the container says about its eth0
-      const address = /inet (10\.213\.\d+\.\d+)\/30 /.exec(shown)?.[1];
-      if (!address) throw new Error(`no 10.213.x.y/30 on eth0 inside: ${JSON.stringify(shown)}`);
-      // Only an address that `ip` inside the container's namespace reported, and that no host interface has.
-      const hostAddrs = execFileSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' });
-      if (hostAddrs.includes(` ${address}/`)) throw new Error(`${address} is a host address, not the container's`);
-      const ping = pingOnce(address);
-      return { shown, address, hostAddrs, ping: { status: ping.status, out: `${ping.stdout}${ping.stderr}` } };
-    });
-    expect(r.code).toBe(0);
-    expect(value.shown).toMatch(/^\d+: eth0\s+inet 10\.213\.\d+\.\d+\/30 /);
-    expect(value.ping).toEqual({ status: 0, out: expect.stringMatching(/\b1 (packets )?received/) });
+  itRoot(
+    '--network veth: eth0 with a 10.213.x.y/30 inside, which the host can ping; the pair is gone after',
+    async () => {
+      const script = `ip -o -4 addr show eth0 > /tmp/addr.tmp && mv /tmp/addr.tmp /tmp/addr; ${HOLD}`;
+      const { r, value } = await live(['--network', 'veth'], ['/bin/sh', '-c', script], async (init) => {
+        const file = `/proc/${init}/root/tmp/addr`;
+        await waitFor(() => readOr(file) !== '');
+        const shown = readOr(file); // what `ip` inside the container says about its eth0
+        const address = /inet (10\.213\.\d+\.\d+)\/30 /.exec(shown)?.[1];
+        if (!address) throw new Error(`no 10.213.x.y/30 on eth0 inside: ${JSON.stringify(shown)}`);
+        // Only an address that `ip` inside the container's namespace reported, and that no host interface has.
+        const hostAddrs = execFileSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' });
+        if (hostAddrs.includes(` ${address}/`)) throw new Error(`${address} is a host address, not the container's`);
+        const ping = pingOnce(address);
+        return { shown, address, hostAddrs, ping: { status: ping.status, out: `${ping.stdout}${ping.stderr}` } };
+      });
+      expect(r.code).toBe(0);
+      expect(value.shown).toMatch(/^\d+: eth0\s+inet 10\.213\.\d+\.\d+\/30 /);
+      expect(value.ping).toEqual({ status: 0, out: expect.stringMatching(/\b1 (packets )?received/) });
 
-    const id = eventsOf(r, 'created')[0].id;
-    const hostIf = `nsxh${id.slice(0, 8)}`;
-    // While it ran, the host end held the other address of the same /30.
-    const [a, b, c, d] = value.address.split('.').map(Number);
-    expect(value.hostAddrs).toMatch(new RegExp(`^\\d+: ${hostIf}\\s+inet ${a}\\.${b}\\.${c}\\.${d - 1}/30 `, 'm'));
-    const ev = evidenceAfter(r, 'network')!;
-    expect(ev.inside!.links).toEqual(expect.arrayContaining(['lo:up', 'eth0:up']));
-    expect(ev.inside!.links).toHaveLength(2);
-    // Gone: deleted by nsx, or by the kernel with the container's network namespace (veth(4)).
-    expect(hostLinks()).not.toContain(hostIf);
-  });
+      const id = eventsOf(r, 'created')[0].id;
+      const hostIf = `nsxh${id.slice(0, 8)}`;
+      // While it ran, the host end held the other address of the same /30.
+      const [a, b, c, d] = value.address.split('.').map(Number);
+      expect(value.hostAddrs).toMatch(new RegExp(`^\\d+: ${hostIf}\\s+inet ${a}\\.${b}\\.${c}\\.${d - 1}/30 `, 'm'));
+      const ev = evidenceAfter(r, 'network')!;
+      expect(ev.inside!.links).toEqual(expect.arrayContaining(['lo:up', 'eth0:up']));
+      expect(ev.inside!.links).toHaveLength(2);
+      // Gone: deleted by nsx, or by the kernel with the container's network namespace (veth(4)).
+      expect(hostLinks()).not.toContain(hostIf);
+    },
+  );
 });

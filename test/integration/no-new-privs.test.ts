@@ -7,18 +7,21 @@ import { eventsOf, evidenceAfter, itRoot, run } from '../helpers.js';
 const STATUS = ['/bin/grep', 'NoNewPrivs:', '/proc/self/status'];
 
 describe('no_new_privs', () => {
-  itRoot('--security-opt no-new-privileges: NoNewPrivs 1 inside, and in the evidence after the no-new-privs step', async () => {
-    const r = await run(['--security-opt', 'no-new-privileges'], STATUS);
-    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(parseStatus(r.stdout).NoNewPrivs).toBe('1');
-    const applied = eventsOf(r, 'step-applied').find((e) => e.step.id === 'no-new-privs');
-    expect(applied).toBeDefined();
-    expect(applied!.evidence!.process.noNewPrivs).toBe(true);
-    expect(applied!.changed).toContain('noNewPrivs');
-    // The step before it had not set it yet.
-    expect(evidenceAfter(r, 'hostname')!.process.noNewPrivs).toBe(false);
-    expect(eventsOf(r, 'step-skipped').map((e) => e.step.id)).not.toContain('no-new-privs');
-  });
+  itRoot(
+    '--security-opt no-new-privileges: NoNewPrivs 1 inside, and in the evidence after the no-new-privs step',
+    async () => {
+      const r = await run(['--security-opt', 'no-new-privileges'], STATUS);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(parseStatus(r.stdout).NoNewPrivs).toBe('1');
+      const applied = eventsOf(r, 'step-applied').find((e) => e.step.id === 'no-new-privs');
+      expect(applied).toBeDefined();
+      expect(applied!.evidence!.process.noNewPrivs).toBe(true);
+      expect(applied!.changed).toContain('noNewPrivs');
+      // The step before it had not set it yet.
+      expect(evidenceAfter(r, 'hostname')!.process.noNewPrivs).toBe(false);
+      expect(eventsOf(r, 'step-skipped').map((e) => e.step.id)).not.toContain('no-new-privs');
+    },
+  );
 
   itRoot('without the option: NoNewPrivs 0 inside, and the step is skipped with its reason', async () => {
     const r = await run([], STATUS);

@@ -6,7 +6,6 @@ import { readlinkSync } from 'node:fs';
 import { evidenceAfter, eventsOf, itRoot, run } from '../helpers.js';
 import { readOr, pids, nsPidsOf, HOLD, live } from '../live.js';
 
-
 describe('PID namespace', () => {
   itRoot('runs the command as PID 1 inside, while the host knows it by its real PID', async () => {
     const r = await run([], ['/probe', 'whoami']);
@@ -31,7 +30,7 @@ describe('PID namespace', () => {
     expect(eventsOf(r, 'started')[0].pid).toBe(value.init);
   });
 
-  itRoot('lets ps inside see only the container\'s processes', async () => {
+  itRoot("lets ps inside see only the container's processes", async () => {
     const r = await run([], ['/bin/sh', '-c', 'sleep 1 & ps -o pid,comm']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');

@@ -20,11 +20,19 @@ const hasTimeNs = (() => {
     return false;
   }
 })();
-const itTime: typeof itRoot = hasTimeNs ? itRoot : ((name: string, fn: never) => it.skip(`${name} [skipped: this kernel has no time namespaces (CONFIG_TIME_NS)]`, fn)) as never;
+const itTime: typeof itRoot = hasTimeNs
+  ? itRoot
+  : (((name: string, fn: never) =>
+      it.skip(`${name} [skipped: this kernel has no time namespaces (CONFIG_TIME_NS)]`, fn)) as never);
 
 async function runWith(o: Partial<RunOptions>, command: string[]) {
   const spec = specFromRunOptions({ rootfs: TEST_ROOTFS, command, loadSeccomp, root: true, ...o });
-  const c = new Container(spec, buildPlan(spec, hostFacts(spec.root.path, compileForHost)), ['ignore', 'pipe', 'pipe'], true);
+  const c = new Container(
+    spec,
+    buildPlan(spec, hostFacts(spec.root.path, compileForHost)),
+    ['ignore', 'pipe', 'pipe'],
+    true,
+  );
   const events: RuntimeEvent[] = [];
   c.on((e) => events.push(e));
   let out = '';
@@ -45,15 +53,21 @@ const evidence = (events: RuntimeEvent[], step: string) => {
 };
 
 describe('time namespace offsets', () => {
-  itTime('put PID 1\'s boot-time and monotonic clocks ahead of the host\'s', async () => {
+  itTime("put PID 1's boot-time and monotonic clocks ahead of the host's", async () => {
     const week = 7 * 86400;
-    const { result, out, events } = await runWith({ timeNamespace: true, timeOffsets: { boottime: week, monotonic: 2 * 86400 } }, ['/bin/sh', '-c', 'cat /proc/uptime; cat /proc/self/timens_offsets']);
+    const { result, out, events } = await runWith(
+      { timeNamespace: true, timeOffsets: { boottime: week, monotonic: 2 * 86400 } },
+      ['/bin/sh', '-c', 'cat /proc/uptime; cat /proc/self/timens_offsets'],
+    );
     const host = uptime(readFileSync('/proc/uptime', 'utf8'));
     expect(result.exitCode).toBe(0);
     const [inside, ...offsets] = out.trim().split('\n');
     expect(uptime(inside) - host).toBeGreaterThan(week - 30);
     expect(uptime(inside) - host).toBeLessThan(week + 1);
-    expect(offsets.map((l) => l.trim().split(/\s+/))).toEqual([['monotonic', '172800', '0'], ['boottime', String(week), '0']]);
+    expect(offsets.map((l) => l.trim().split(/\s+/))).toEqual([
+      ['monotonic', '172800', '0'],
+      ['boottime', String(week), '0'],
+    ]);
     // unshare(CLONE_NEWTIME) leaves the caller where it was; its child, PID 1, is in the new namespace.
     const afterUnshare = evidence(events, 'namespaces')!;
     expect(afterUnshare.process.ns.time).toBe(afterUnshare.host.ns.time);
@@ -61,7 +75,7 @@ describe('time namespace offsets', () => {
     expect(afterFork.process.ns.time).not.toBe(afterFork.host.ns.time);
   });
 
-  itTime('leave the clocks as the host\'s without offsets', async () => {
+  itTime("leave the clocks as the host's without offsets", async () => {
     const { result, out } = await runWith({ timeNamespace: true }, ['/bin/cat', '/proc/uptime']);
     expect(result.exitCode).toBe(0);
     expect(Math.abs(uptime(out) - uptime(readFileSync('/proc/uptime', 'utf8')))).toBeLessThan(30);

@@ -6,12 +6,23 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TEST_ROOTFS, UNPRIVILEGED_UID, evidenceAfter, eventsOf, itRoot, nsx, run, type NsxResult } from '../helpers.js';
+import {
+  TEST_ROOTFS,
+  UNPRIVILEGED_UID,
+  evidenceAfter,
+  eventsOf,
+  itRoot,
+  nsx,
+  run,
+  type NsxResult,
+} from '../helpers.js';
 
 /** The host id the container's 0 maps to when root runs --userns private (what nsx reads too). */
 function subordinateStart(file: string): number {
   try {
-    const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith('root:') || l.startsWith('0:'));
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('root:') || l.startsWith('0:'));
     if (line) return Number(line.split(':')[1]);
   } catch {
     /* no such file */
@@ -44,7 +55,10 @@ describe('user namespace', () => {
   }
 
   itRoot('--userns private as root: uid 0 inside is the first subordinate uid outside', async () => {
-    const r = await run(['--userns', 'private'], ['/bin/sh', '-c', 'cat /proc/self/uid_map; echo ===; cat /proc/self/gid_map; echo ===; id -u; id -g']);
+    const r = await run(
+      ['--userns', 'private'],
+      ['/bin/sh', '-c', 'cat /proc/self/uid_map; echo ===; cat /proc/self/gid_map; echo ===; id -u; id -g'],
+    );
     expect(r.code).toBe(0);
     const [uidMap, gidMap, ids] = r.stdout.split('===\n');
     expect(uidMapLine(uidMap)).toBe(`0 ${SUBUID} 65536`);
@@ -61,7 +75,11 @@ describe('user namespace', () => {
     const rootfs = rootfsCopy();
     mkdirSync(join(rootfs, 'shared'));
     chmodSync(join(rootfs, 'shared'), 0o777);
-    const r = await nsxRun(rootfs, ['--userns', 'private'], ['/bin/sh', '-c', 'touch /shared/f && stat -c "%u %g" /shared/f']);
+    const r = await nsxRun(
+      rootfs,
+      ['--userns', 'private'],
+      ['/bin/sh', '-c', 'touch /shared/f && stat -c "%u %g" /shared/f'],
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe('0 0'); // root's, inside
@@ -74,7 +92,11 @@ describe('user namespace', () => {
     const passwd = join(rootfs, 'etc', 'passwd');
     const before = readFileSync(passwd, 'utf8');
     expect(statSync(passwd).uid).toBe(0);
-    const r = await nsxRun(rootfs, ['--userns', 'private'], ['/bin/sh', '-c', 'stat -c %u /etc/passwd; id -u; echo evil >> /etc/passwd']);
+    const r = await nsxRun(
+      rootfs,
+      ['--userns', 'private'],
+      ['/bin/sh', '-c', 'stat -c %u /etc/passwd; id -u; echo evil >> /etc/passwd'],
+    );
     expect(r.code).not.toBe(0);
     const [owner, me] = r.stdout.trim().split('\n');
     expect(owner).toBe('65534'); // host root is not mapped: the overflow uid, "nobody"
@@ -84,7 +106,14 @@ describe('user namespace', () => {
   });
 
   itRoot('rootless: uid 0 inside is the invoking user, mapped alone', async () => {
-    const r = await nsxAs(UNPRIVILEGED_UID, ['--rm', '--rootfs', TEST_ROOTFS, '/bin/sh', '-c', 'cat /proc/self/uid_map; echo ===; id -u']);
+    const r = await nsxAs(UNPRIVILEGED_UID, [
+      '--rm',
+      '--rootfs',
+      TEST_ROOTFS,
+      '/bin/sh',
+      '-c',
+      'cat /proc/self/uid_map; echo ===; id -u',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const [uidMap, id] = r.stdout.split('===\n');

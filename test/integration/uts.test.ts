@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { evidenceAfter, itRoot, run } from '../helpers.js';
 
 describe('UTS namespace', () => {
-  itRoot('gives the container its own hostname and leaves the host\'s alone', async () => {
+  itRoot("gives the container its own hostname and leaves the host's alone", async () => {
     const before = hostname();
     const r = await run(['-h', 'inside-box'], ['/probe', 'whoami']);
     expect(r.code).toBe(0);

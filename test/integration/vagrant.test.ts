@@ -16,8 +16,14 @@ function which(cmd: string): boolean {
 const hasVagrant = which('vagrant');
 const hasShellcheck = which('shellcheck');
 const hasRuby = which('ruby');
-if (!hasVagrant) console.warn('vagrant: Vagrantfile checks skipped: no vagrant command (sudo bash scripts/install-deps.sh --tests installs Debian\'s)');
-if (!hasShellcheck) console.warn('vagrant: shell script checks skipped: no shellcheck command (sudo bash scripts/install-deps.sh --tests installs it)');
+if (!hasVagrant)
+  console.warn(
+    "vagrant: Vagrantfile checks skipped: no vagrant command (sudo bash scripts/install-deps.sh --tests installs Debian's)",
+  );
+if (!hasShellcheck)
+  console.warn(
+    'vagrant: shell script checks skipped: no shellcheck command (sudo bash scripts/install-deps.sh --tests installs it)',
+  );
 
 /** `vagrant ARGS` in the project folder, with its state in a temporary folder, offline. */
 function vagrant(args: string[], env: Record<string, string> = {}) {
@@ -55,18 +61,26 @@ const itRuby = itWhen(hasRuby, 'no ruby command');
 describe('the Vagrantfile', () => {
   // Without a provider installed (VirtualBox, libvirt, ...) vagrant validates everything but the
   // provider blocks; `ruby -c` below checks those parse.
-  itVagrant('passes vagrant validate', () => {
-    const r = vagrant(['validate', '--ignore-provider']);
-    expect(r.out).toContain('Vagrantfile validated successfully');
-    expect(r.status).toBe(0);
-  }, 60000);
+  itVagrant(
+    'passes vagrant validate',
+    () => {
+      const r = vagrant(['validate', '--ignore-provider']);
+      expect(r.out).toContain('Vagrantfile validated successfully');
+      expect(r.status).toBe(0);
+    },
+    60000,
+  );
 
-  itVagrant('takes CPUs and memory from NSX_VM_CPUS and NSX_VM_MEMORY, and refuses nonsense', () => {
-    expect(vagrant(['validate', '--ignore-provider'], { NSX_VM_CPUS: '4', NSX_VM_MEMORY: '4096' }).status).toBe(0);
-    const bad = vagrant(['validate', '--ignore-provider'], { NSX_VM_MEMORY: '2G' });
-    expect(bad.status).not.toBe(0);
-    expect(bad.out).toContain('NSX_VM_MEMORY="2G" is not a whole number');
-  }, 60000);
+  itVagrant(
+    'takes CPUs and memory from NSX_VM_CPUS and NSX_VM_MEMORY, and refuses nonsense',
+    () => {
+      expect(vagrant(['validate', '--ignore-provider'], { NSX_VM_CPUS: '4', NSX_VM_MEMORY: '4096' }).status).toBe(0);
+      const bad = vagrant(['validate', '--ignore-provider'], { NSX_VM_MEMORY: '2G' });
+      expect(bad.status).not.toBe(0);
+      expect(bad.out).toContain('NSX_VM_MEMORY="2G" is not a whole number');
+    },
+    60000,
+  );
 
   itRuby('parses as Ruby, provider blocks included', () => {
     const r = spawnSync('ruby', ['-c', join(ROOT, 'Vagrantfile')], { encoding: 'utf8' });
@@ -76,8 +90,12 @@ describe('the Vagrantfile', () => {
 
 describe('the shell scripts', () => {
   const scripts = [
-    ...readdirSync(join(ROOT, 'scripts')).filter((f) => f.endsWith('.sh')).map((f) => join('scripts', f)),
-    ...readdirSync(join(ROOT, 'sandbox')).filter((f) => f.endsWith('.sh')).map((f) => join('sandbox', f)),
+    ...readdirSync(join(ROOT, 'scripts'))
+      .filter((f) => f.endsWith('.sh'))
+      .map((f) => join('scripts', f)),
+    ...readdirSync(join(ROOT, 'sandbox'))
+      .filter((f) => f.endsWith('.sh'))
+      .map((f) => join('sandbox', f)),
     join('.ci', 'run'),
   ];
 

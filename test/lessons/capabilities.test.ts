@@ -44,7 +44,11 @@ describe('lesson: capabilities', () => {
     expect([...after.process.capEff].sort()).toEqual([...KEPT].sort());
     expect([...after.process.capBnd].sort()).toEqual([...KEPT].sort());
     const [afterDemo] = demoOutputs(p, 'capabilities', 'host');
-    expect(parseStatus(afterDemo)).toEqual({ CapEff: hex(capsToMask(KEPT)), CapBnd: hex(capsToMask(KEPT)), NoNewPrivs: '1' });
+    expect(parseStatus(afterDemo)).toEqual({
+      CapEff: hex(capsToMask(KEPT)),
+      CapBnd: hex(capsToMask(KEPT)),
+      NoNewPrivs: '1',
+    });
     expect(p.transcript).toMatch(/\*CapEff +12: dac_override,fowner,fsetid,kill,\n +setgid,/); // decoded in full
     expect(p.events.some((e) => e.type === 'step-skipped' && e.step.id === 'seccomp')).toBe(true);
 

@@ -19,10 +19,13 @@ const timeNsSupported = (() => {
     return false;
   }
 })();
-const itTime: typeof itRoot = timeNsSupported ? itRoot : ((name: string, fn: never) => it.skip(`${name} [skipped: this kernel has no time namespaces (CONFIG_TIME_NS)]`, fn)) as never;
+const itTime: typeof itRoot = timeNsSupported
+  ? itRoot
+  : (((name: string, fn: never) =>
+      it.skip(`${name} [skipped: this kernel has no time namespaces (CONFIG_TIME_NS)]`, fn)) as never);
 
 describe('lesson: cgroupns-timens', () => {
-  itTime('shows the cgroup re-rooted inside and PID 1\'s clocks a week ahead', async () => {
+  itTime("shows the cgroup re-rooted inside and PID 1's clocks a week ahead", async () => {
     const p = await playForTest('cgroupns-timens');
     expect(p.completed).toBe(true);
     const created = p.events.find((e) => e.type === 'created');
@@ -63,7 +66,11 @@ describe('lesson: cgroupns-timens', () => {
       solution = undefined;
     });
     const check = () => findLesson('cgroupns-timens').lesson.check();
-    const start = (args: string[]) => spawn('unshare', ['--time', '--fork', '--kill-child', ...args, 'sleep', '60'], { stdio: 'ignore', detached: true });
+    const start = (args: string[]) =>
+      spawn('unshare', ['--time', '--fork', '--kill-child', ...args, 'sleep', '60'], {
+        stdio: 'ignore',
+        detached: true,
+      });
     const until = async (ok: (r: Awaited<ReturnType<typeof check>>) => boolean) => {
       let r = await check();
       for (let i = 0; i < 50 && !ok(r); i++) {
@@ -78,7 +85,9 @@ describe('lesson: cgroupns-timens', () => {
       solution = start([]);
       const r = await until((x) => /offset by only/.test(x.message));
       expect(r.ok).toBe(false);
-      expect(r.message).toMatch(/\(sleep\) is in a time namespace of its own, but its boot-time clock is offset by only 0 s/);
+      expect(r.message).toMatch(
+        /\(sleep\) is in a time namespace of its own, but its boot-time clock is offset by only 0 s/,
+      );
     });
 
     itTime('passes with a process whose boot-time clock is two days ahead', async () => {

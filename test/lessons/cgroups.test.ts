@@ -19,7 +19,7 @@ function seconds(out: string, field: 'real' | 'user'): number {
 }
 
 describe('lesson: cgroups', () => {
-  itRoot('limits memory, processes and CPU, and shows the files and counters of this machine\'s layout', async () => {
+  itRoot("limits memory, processes and CPU, and shows the files and counters of this machine's layout", async () => {
     const layout = detectLayout();
     const p = await playForTest('cgroups');
     expect(p.completed).toBe(true);
@@ -61,7 +61,8 @@ describe('lesson: cgroups', () => {
 
     // Shown with the container's id as <id>, within 80 columns.
     expect(p.transcript).toMatch(/host\$ cat \/\S+\/nsx\/<id>\/pids\.max/);
-    for (const line of p.transcript.split('\n').filter((l) => l.includes('$ '))) expect(line.length).toBeLessThanOrEqual(80);
+    for (const line of p.transcript.split('\n').filter((l) => l.includes('$ ')))
+      expect(line.length).toBeLessThanOrEqual(80);
     expect(p.transcript).toContain('Rule: a cgroup limits what its processes use');
   });
 
@@ -106,13 +107,18 @@ describe('lesson: cgroups', () => {
 
       writeFileSync(join(made, 'pids.max'), '5');
       r = await checkTask();
-      expect(r).toEqual({ ok: false, message: `${made} allows at most 5 processes (pids.max), but no process is in it yet.` });
+      expect(r).toEqual({
+        ok: false,
+        message: `${made} allows at most 5 processes (pids.max), but no process is in it yet.`,
+      });
 
       solution = spawn('sleep', ['60'], { stdio: 'ignore' });
       writeFileSync(join(made, 'cgroup.procs'), String(solution.pid));
       r = await check();
       expect(r.ok).toBe(true);
-      expect(r.message).toBe(`${made} allows at most 5 processes (pids.max), and process ${solution.pid} (sleep) is in it.`);
+      expect(r.message).toBe(
+        `${made} allows at most 5 processes (pids.max), and process ${solution.pid} (sleep) is in it.`,
+      );
     });
   });
 });

@@ -21,8 +21,19 @@ function lessonMaking(file: string): Lesson {
     run: { options: {}, command: ['/bin/true'] },
     focus: ['fork'],
     demos: [
-      { after: 'namespaces', onHost: true, command: ['touch', file], notice: 'made on the host', cleanup: ['rm', file] },
-      { after: 'namespaces', onHost: true, command: ['readlink', '/proc/{pid}/ns/net'], notice: 'the container\'s network namespace, by its host PID' },
+      {
+        after: 'namespaces',
+        onHost: true,
+        command: ['touch', file],
+        notice: 'made on the host',
+        cleanup: ['rm', file],
+      },
+      {
+        after: 'namespaces',
+        onHost: true,
+        command: ['readlink', '/proc/{pid}/ns/net'],
+        notice: "the container's network namespace, by its host PID",
+      },
     ],
     check: async () => ({ ok: false, message: 'n/a' }),
     hints: ['n/a'],
@@ -30,7 +41,13 @@ function lessonMaking(file: string): Lesson {
   };
 }
 
-const TEXT: LessonText = { intro: 'test', steps: { fork: { text: 'fork', more: 'see fork(2)' } }, summary: 's', rule: 'r', task: 't' };
+const TEXT: LessonText = {
+  intro: 'test',
+  steps: { fork: { text: 'fork', more: 'see fork(2)' } },
+  summary: 's',
+  rule: 'r',
+  task: 't',
+};
 
 async function play(lesson: Lesson, quitAt?: string) {
   const events: PlayerEvent[] = [];
@@ -47,7 +64,7 @@ describe('lesson player: demos', () => {
     for (const f of files.splice(0)) rmSync(f, { force: true });
   });
 
-  itRoot('fills {pid} and runs a demo\'s cleanup when the lesson ends', async () => {
+  itRoot("fills {pid} and runs a demo's cleanup when the lesson ends", async () => {
     const file = marker();
     files.push(file);
     const p = await play(lessonMaking(file));
@@ -56,7 +73,9 @@ describe('lesson player: demos', () => {
     expect(demos[0].status).toBe(0); // the file existed during the lesson
     expect(demos[1].command[1]).toMatch(/^\/proc\/\d+\/ns\/net$/);
     expect(demos[1].output.trim()).toMatch(/^net:\[\d+\]$/);
-    expect(p.events).toContainEqual(expect.objectContaining({ type: 'demo-cleanup', command: ['rm', file], status: 0 }));
+    expect(p.events).toContainEqual(
+      expect.objectContaining({ type: 'demo-cleanup', command: ['rm', file], status: 0 }),
+    );
     expect(existsSync(file)).toBe(false);
   });
 

@@ -21,7 +21,13 @@ const lesson: Lesson = {
   // A getter, as a lesson computing its demos for this machine would have: the player reads it once.
   get demos() {
     return [
-      { after: 'exit' as const, beforeCleanup: true, onHost: true, command: ['cat', '{cgroup:pids}/pids.max'], notice: 'still there' },
+      {
+        after: 'exit' as const,
+        beforeCleanup: true,
+        onHost: true,
+        command: ['cat', '{cgroup:pids}/pids.max'],
+        notice: 'still there',
+      },
       { after: 'exit' as const, onHost: true, command: ['ls', '-d', '{cgroup:pids}'], notice: 'gone by now' },
     ];
   },
@@ -42,7 +48,11 @@ describe('lesson player: demos after the command exited', () => {
         cb();
       },
     });
-    const r = await playLesson(lesson, TEXT, { ui: makeUI({ mode: 'print', out }), onEvent: (e) => events.push(e), rootfs: TEST_ROOTFS });
+    const r = await playLesson(lesson, TEXT, {
+      ui: makeUI({ mode: 'print', out }),
+      onEvent: (e) => events.push(e),
+      rootfs: TEST_ROOTFS,
+    });
     expect(r.completed).toBe(true);
     const types = events.map((e) => (e.type === 'demo' ? `demo:${e.output.trim().split('\n')[0]}` : e.type));
     const demos = events.filter((e): e is Extract<PlayerEvent, { type: 'demo' }> => e.type === 'demo');

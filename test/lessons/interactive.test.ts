@@ -31,7 +31,8 @@ describe('the lesson player in a terminal', () => {
     } finally {
       term.close();
     }
-    for (let i = 0; i < 30 && JSON.stringify(leftovers()) !== JSON.stringify(before); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 30 && JSON.stringify(leftovers()) !== JSON.stringify(before); i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(leftovers()).toEqual(before);
   });
 });

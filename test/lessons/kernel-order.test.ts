@@ -16,13 +16,17 @@ import { leftovers } from '../leaks.js';
 import { useTestEngine } from '../engine.js';
 import { commandOutput, demoOutputs, evidence, playForTest } from './play.js';
 
-const applied = (events: PlayerEvent[]) => events.filter((e): e is Extract<RuntimeEvent, { type: 'step-applied' }> => e.type === 'step-applied').map((e) => e.step.id);
-const gone = (pid: number) => !existsSync(`/proc/${pid}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+const applied = (events: PlayerEvent[]) =>
+  events
+    .filter((e): e is Extract<RuntimeEvent, { type: 'step-applied' }> => e.type === 'step-applied')
+    .map((e) => e.step.id);
+const gone = (pid: number) =>
+  !existsSync(`/proc/${pid}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
 
 useTestEngine(); // the check's container comes from nsx run --step, through the engine
 
 describe('lesson: kernel-order', () => {
-  itRoot('applies every step in the runtime\'s order and shows why each is where it is', async () => {
+  itRoot("applies every step in the runtime's order and shows why each is where it is", async () => {
     const p = await playForTest('kernel-order');
     expect(p.completed).toBe(true);
     expect(applied(p.events)).toEqual([...STEP_IDS]);
@@ -51,27 +55,34 @@ describe('lesson: kernel-order', () => {
     expect(p.transcript).toContain('Another way: nsx lesson kernel-order --variant break');
   });
 
-  itRoot('--variant break: capabilities before the mounts, the rootfs mount fails with EPERM, nothing is left', async () => {
-    const p = await playForTest('kernel-order', { variant: 'break' });
-    expect(p.completed).toBe(true); // it failed where it was meant to
-    expect(p.events[0]).toMatchObject({ type: 'lesson-started', variant: 'break' });
-    expect(applied(p.events)).toEqual(['cgroup', 'userns', 'namespaces', 'network', 'fork', 'capabilities']);
-    const failed = p.events.find((e): e is Extract<RuntimeEvent, { type: 'step-failed' }> => e.type === 'step-failed')!;
-    expect(failed.step.id).toBe('rootfs');
-    expect(failed.error).toMatchObject({ syscall: 'mount', errnoName: 'EPERM' });
-    expect(failed.error.hint).toMatch(/^rootfs needs CAP_SYS_ADMIN, and the capabilities step, already applied, has dropped it/);
-    expect(p.transcript).toContain('failed: rootfs: mount');
-    expect(p.transcript).toContain('The bind mount failed with EPERM');
-    expect(p.transcript).not.toContain('What you saw');
+  itRoot(
+    '--variant break: capabilities before the mounts, the rootfs mount fails with EPERM, nothing is left',
+    async () => {
+      const p = await playForTest('kernel-order', { variant: 'break' });
+      expect(p.completed).toBe(true); // it failed where it was meant to
+      expect(p.events[0]).toMatchObject({ type: 'lesson-started', variant: 'break' });
+      expect(applied(p.events)).toEqual(['cgroup', 'userns', 'namespaces', 'network', 'fork', 'capabilities']);
+      const failed = p.events.find(
+        (e): e is Extract<RuntimeEvent, { type: 'step-failed' }> => e.type === 'step-failed',
+      )!;
+      expect(failed.step.id).toBe('rootfs');
+      expect(failed.error).toMatchObject({ syscall: 'mount', errnoName: 'EPERM' });
+      expect(failed.error.hint).toMatch(
+        /^rootfs needs CAP_SYS_ADMIN, and the capabilities step, already applied, has dropped it/,
+      );
+      expect(p.transcript).toContain('failed: rootfs: mount');
+      expect(p.transcript).toContain('The bind mount failed with EPERM');
+      expect(p.transcript).not.toContain('What you saw');
 
-    // Nothing left: the container's processes, its cgroup in every hierarchy.
-    const created = p.events.find((e): e is Extract<RuntimeEvent, { type: 'created' }> => e.type === 'created')!;
-    const pids = p.events.flatMap((e) => (e.type === 'step-applied' && e.evidence ? [e.evidence.process.pid] : []));
-    expect(pids.length).toBeGreaterThan(0);
-    for (const pid of new Set(pids)) expect(gone(pid)).toBe(true);
-    expect(leftovers().cgroups.filter((c) => basename(c) === created.id)).toEqual([]);
-    expect(p.events.some((e) => e.type === 'cleaned-up')).toBe(true);
-  });
+      // Nothing left: the container's processes, its cgroup in every hierarchy.
+      const created = p.events.find((e): e is Extract<RuntimeEvent, { type: 'created' }> => e.type === 'created')!;
+      const pids = p.events.flatMap((e) => (e.type === 'step-applied' && e.evidence ? [e.evidence.process.pid] : []));
+      expect(pids.length).toBeGreaterThan(0);
+      for (const pid of new Set(pids)) expect(gone(pid)).toBe(true);
+      expect(leftovers().cgroups.filter((c) => basename(c) === created.id)).toEqual([]);
+      expect(p.events.some((e) => e.type === 'cleaned-up')).toBe(true);
+    },
+  );
 
   describe('nsx check kernel-order', () => {
     let nsx: ChildProcess | undefined;
@@ -110,11 +121,16 @@ describe('lesson: kernel-order', () => {
       // The solution: nsx run --step, Enter until pivot-root is applied and nsx waits before mask-paths.
       dir = mkdtempSync(join(tmpdir(), 'nsx-kernel-order-'));
       const file = join(dir, 'events.jsonl');
-      nsx = spawn(process.execPath, [NSX, 'run', '--step', '--events', file, '--rootfs', TEST_ROOTFS, '/bin/sh'], { stdio: ['pipe', 'ignore', 'ignore'], env: { ...process.env, NO_COLOR: '1' } });
+      nsx = spawn(process.execPath, [NSX, 'run', '--step', '--events', file, '--rootfs', TEST_ROOTFS, '/bin/sh'], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+        env: { ...process.env, NO_COLOR: '1' },
+      });
       nsx.stdin!.on('error', () => {});
       const prompted = async () => {
         await until(file, 'the first prompt', (e) => e.some((x) => x.type === 'step-started'));
-        const created = events(file).find((x): x is Extract<RuntimeEvent, { type: 'created' }> => x.type === 'created')!;
+        const created = events(file).find(
+          (x): x is Extract<RuntimeEvent, { type: 'created' }> => x.type === 'created',
+        )!;
         return created.steps.filter((s) => !s.skip).map((s) => s.id);
       };
       const steps = await prompted();

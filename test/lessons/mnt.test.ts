@@ -34,40 +34,43 @@ function removeShared() {
 describe('lesson: mnt', () => {
   afterEach(removeShared);
 
-  itRoot('copies the mount table, makes it private, keeps a tmpfs inside from the host, and shows two /procs', async () => {
-    makeShared();
-    const p = await playForTest('mnt');
-    expect(p.completed).toBe(true);
+  itRoot(
+    'copies the mount table, makes it private, keeps a tmpfs inside from the host, and shows two /procs',
+    async () => {
+      makeShared();
+      const p = await playForTest('mnt');
+      expect(p.completed).toBe(true);
 
-    const ns = evidence(p, 'namespaces')!;
-    expect(ns.process.ns.mnt).not.toBe(ns.host.ns.mnt);
+      const ns = evidence(p, 'namespaces')!;
+      expect(ns.process.ns.mnt).not.toBe(ns.host.ns.mnt);
 
-    // The copy keeps the host's shared mounts shared; the step makes them private; the host keeps its own.
-    const [sharedBefore] = demoOutputs(p, 'namespaces').map(Number);
-    expect(sharedBefore).toBeGreaterThanOrEqual(1);
-    const [sharedAfter, , listedInside] = demoOutputs(p, 'mount-private');
-    const [sharedOnHost, listedOnHost] = demoOutputs(p, 'mount-private', 'host');
-    expect(Number(sharedAfter)).toBe(0);
-    expect(Number(sharedOnHost)).toBeGreaterThanOrEqual(1);
+      // The copy keeps the host's shared mounts shared; the step makes them private; the host keeps its own.
+      const [sharedBefore] = demoOutputs(p, 'namespaces').map(Number);
+      expect(sharedBefore).toBeGreaterThanOrEqual(1);
+      const [sharedAfter, , listedInside] = demoOutputs(p, 'mount-private');
+      const [sharedOnHost, listedOnHost] = demoOutputs(p, 'mount-private', 'host');
+      expect(Number(sharedAfter)).toBe(0);
+      expect(Number(sharedOnHost)).toBeGreaterThanOrEqual(1);
 
-    // A tmpfs mounted inside is there inside, and nowhere on the host (then or now).
-    expect(listedInside).toMatch(/^inside-only on \/mnt type tmpfs/);
-    expect(listedOnHost).toBe('no inside-only on the host');
-    expect(hostMounts()).not.toContain('inside-only');
+      // A tmpfs mounted inside is there inside, and nowhere on the host (then or now).
+      expect(listedInside).toMatch(/^inside-only on \/mnt type tmpfs/);
+      expect(listedOnHost).toBe('no inside-only on the host');
+      expect(hostMounts()).not.toContain('inside-only');
 
-    // Two proc filesystems: the host's PID 1 and the container's.
-    const [comms] = demoOutputs(p, 'proc');
-    expect(comms.split('\n')).toEqual([readFileSync('/proc/1/comm', 'utf8').trim(), 'nsx-shim']);
+      // Two proc filesystems: the host's PID 1 and the container's.
+      const [comms] = demoOutputs(p, 'proc');
+      expect(comms.split('\n')).toEqual([readFileSync('/proc/1/comm', 'utf8').trim(), 'nsx-shim']);
 
-    // At the end the container's mount table is its own: container paths only.
-    const out = commandOutput(p);
-    expect(out).toMatch(/^the container's \d+ mount points:/);
-    const points = out.split('\n').slice(1).join(' ').split(/\s+/).filter(Boolean);
-    expect(points).toEqual(expect.arrayContaining(['/', '/proc', '/dev', '/tmp', '/sys']));
-    for (const m of points) expect(m).toMatch(/^\/(proc|dev|sys|tmp)?(\/|$)/);
-    expect(points).not.toContain('/mnt');
-    expect(p.transcript).toContain('Rule: a mount namespace is a private copy of the mount table');
-  });
+      // At the end the container's mount table is its own: container paths only.
+      const out = commandOutput(p);
+      expect(out).toMatch(/^the container's \d+ mount points:/);
+      const points = out.split('\n').slice(1).join(' ').split(/\s+/).filter(Boolean);
+      expect(points).toEqual(expect.arrayContaining(['/', '/proc', '/dev', '/tmp', '/sys']));
+      for (const m of points) expect(m).toMatch(/^\/(proc|dev|sys|tmp)?(\/|$)/);
+      expect(points).not.toContain('/mnt');
+      expect(p.transcript).toContain('Rule: a mount namespace is a private copy of the mount table');
+    },
+  );
 
   describe('nsx check mnt', () => {
     let solution: ChildProcess | undefined;
@@ -96,7 +99,9 @@ describe('lesson: mnt', () => {
     itRoot('fails before the task is done and passes after a correct solution', async () => {
       const { check } = findLesson('mnt').lesson;
       expect((await check()).ok).toBe(false);
-      solution = spawn('unshare', ['--mount', 'sh', '-c', `mount -t tmpfs mytmp ${dir} && exec sleep 60`], { stdio: 'ignore' });
+      solution = spawn('unshare', ['--mount', 'sh', '-c', `mount -t tmpfs mytmp ${dir} && exec sleep 60`], {
+        stdio: 'ignore',
+      });
       const r = await until((x) => x.ok);
       expect(r.ok).toBe(true);
       expect(r.message).toContain(`has the tmpfs "mytmp" at ${dir} in a mount namespace of its own`);
@@ -106,7 +111,11 @@ describe('lesson: mnt', () => {
     itRoot('fails when the mount propagated to the host through a shared mount', async () => {
       const top = makeShared();
       mkdirSync(join(top, 'sub'));
-      solution = spawn('unshare', ['--mount', '--propagation', 'unchanged', 'sh', '-c', `mount -t tmpfs mytmp ${top}/sub && exec sleep 60`], { stdio: 'ignore' });
+      solution = spawn(
+        'unshare',
+        ['--mount', '--propagation', 'unchanged', 'sh', '-c', `mount -t tmpfs mytmp ${top}/sub && exec sleep 60`],
+        { stdio: 'ignore' },
+      );
       const r = await until((x) => /host sees/.test(x.message));
       expect(r.ok).toBe(false);
       expect(r.message).toContain(`the host sees a "mytmp" too, at ${top}/sub`);

@@ -11,7 +11,8 @@ import { itRoot } from '../helpers.js';
 import { waitFor } from '../live.js';
 import { commandOutput, demoOutputs, evidence, playForTest } from './play.js';
 
-const sh = (cmd: string[]) => execFileSync(cmd[0], cmd.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const sh = (cmd: string[]) =>
+  execFileSync(cmd[0], cmd.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const trySh = (cmd: string[]) => {
   try {
     return sh(cmd);
@@ -38,7 +39,9 @@ describe('lesson: net', () => {
     expect(evidence(p, 'namespaces')!.inside!.links).toEqual(['lo:down']);
     expect(demoOutputs(p, 'namespaces')[0]).toMatch(/^lo\s+DOWN/);
     expect(evidence(p, 'network')!.inside!.links).toEqual(expect.arrayContaining(['lo:up', 'eth0:up']));
-    const ping = p.events.find((e): e is Extract<PlayerEvent, { type: 'demo' }> => e.type === 'demo' && e.command[0] === 'ping')!;
+    const ping = p.events.find(
+      (e): e is Extract<PlayerEvent, { type: 'demo' }> => e.type === 'demo' && e.command[0] === 'ping',
+    )!;
     const containerAddress = ping.command[ping.command.length - 1];
     expect(containerAddress).toMatch(/^10\.213\.\d+\.\d+$/);
     expect(ping.status).toBe(0);
@@ -80,10 +83,12 @@ describe('lesson: net', () => {
       sh(['ip', '-n', name, 'link', 'set', inIf, 'up']);
       r = await check();
       expect(r.ok).toBe(true);
-      expect(r.message).toBe(`In network namespace ${name} (/run/netns/${name}), ${inIf} is up with ${b}/30, and its peer ${hostIf} on the host is up with ${a}/30.`);
+      expect(r.message).toBe(
+        `In network namespace ${name} (/run/netns/${name}), ${inIf} is up with ${b}/30, and its peer ${hostIf} on the host is up with ${a}/30.`,
+      );
     });
 
-    itRoot('passes with a process\'s own namespace (unshare --net)', async () => {
+    itRoot("passes with a process's own namespace (unshare --net)", async () => {
       const tag = randomBytes(3).toString('hex');
       const [hostIf, inIf] = [`nsxt${tag}`, `eth-${tag}`];
       const [a, b] = freeSubnet();
@@ -92,7 +97,11 @@ describe('lesson: net', () => {
       cleanups.push(() => void trySh(['ip', 'link', 'del', hostIf])); // the kernel also removes it with the namespace
       // unshare execs sleep in its new namespace: wait until the process's namespace is no longer ours.
       const own = trySh(['readlink', '/proc/self/ns/net']);
-      await waitFor(() => trySh(['readlink', `/proc/${proc.pid}/ns/net`]) !== own && trySh(['cat', `/proc/${proc.pid}/comm`]).trim() === 'sleep');
+      await waitFor(
+        () =>
+          trySh(['readlink', `/proc/${proc.pid}/ns/net`]) !== own &&
+          trySh(['cat', `/proc/${proc.pid}/comm`]).trim() === 'sleep',
+      );
       sh(['ip', 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', inIf, 'netns', String(proc.pid)]);
       sh(['ip', 'addr', 'add', `${a}/30`, 'dev', hostIf]);
       sh(['ip', 'link', 'set', hostIf, 'up']);

@@ -19,7 +19,15 @@ export interface Played {
 
 /** opts.env: the environment the player reads (SUDO_UID, SUDO_GID), instead of the test's own;
  *  opts.variant: a variant of the lesson (nsx lesson <id> --variant <name>). */
-export async function playForTest(id: string, opts: { rootfs?: string; env?: NodeJS.ProcessEnv; variant?: string; /** keep escape codes (to check there are none) */ raw?: boolean } = {}): Promise<Played> {
+export async function playForTest(
+  id: string,
+  opts: {
+    rootfs?: string;
+    env?: NodeJS.ProcessEnv;
+    variant?: string;
+    /** keep escape codes (to check there are none) */ raw?: boolean;
+  } = {},
+): Promise<Played> {
   let transcript = '';
   const out = new Writable({
     write(chunk, _enc, cb) {
@@ -29,13 +37,24 @@ export async function playForTest(id: string, opts: { rootfs?: string; env?: Nod
   });
   const entry = findLesson(id);
   const events: PlayerEvent[] = [];
-  const r = await playLesson(entry.lesson, textOf(entry), { ui: makeUI({ mode: 'print', out }), onEvent: (e) => events.push(e), rootfs: opts.rootfs ?? TEST_ROOTFS, ...(opts.env ? { env: opts.env } : {}), ...(opts.variant ? { variant: opts.variant } : {}) });
+  const r = await playLesson(entry.lesson, textOf(entry), {
+    ui: makeUI({ mode: 'print', out }),
+    onEvent: (e) => events.push(e),
+    rootfs: opts.rootfs ?? TEST_ROOTFS,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.variant ? { variant: opts.variant } : {}),
+  });
   return { ...r, events, transcript: opts.raw ? transcript : stripAnsi(transcript) };
 }
 
 /** The output of the demos run after a step (in order). */
 export function demoOutputs(p: Played, after: string, where: 'inside' | 'host' = 'inside'): string[] {
-  return p.events.filter((e): e is Extract<PlayerEvent, { type: 'demo' }> => e.type === 'demo' && e.after === after && e.onHost === (where === 'host')).map((e) => e.output.trim());
+  return p.events
+    .filter(
+      (e): e is Extract<PlayerEvent, { type: 'demo' }> =>
+        e.type === 'demo' && e.after === after && e.onHost === (where === 'host'),
+    )
+    .map((e) => e.output.trim());
 }
 
 /** The evidence shown after a step. */
@@ -46,7 +65,10 @@ export function evidence(p: Played, step: string): Evidence | undefined {
 
 /** What the lesson's command printed. */
 export function commandOutput(p: Played): string {
-  return p.events.filter((e): e is Extract<PlayerEvent, { type: 'output' }> => e.type === 'output').map((e) => e.text).join('');
+  return p.events
+    .filter((e): e is Extract<PlayerEvent, { type: 'output' }> => e.type === 'output')
+    .map((e) => e.text)
+    .join('');
 }
 
 /** Runs a lesson's check until ok(result) holds or about 5 s pass: a learner's solution takes a

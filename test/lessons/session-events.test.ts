@@ -16,13 +16,21 @@ const plain = {
   mode: 'print' as const,
 };
 
-describe('a container lesson\'s transcript', () => {
+describe("a container lesson's transcript", () => {
   for (const [id, variant] of [['uts'], ['kernel-order', 'break']] as const) {
-    itRoot(`${id}${variant ? ` --variant ${variant}` : ''}: is its events rendered`, async () => {
-      const p = await playForTest(id, variant ? { variant } : {});
-      expect(p.completed).toBe(true);
-      expect(p.events.some((e) => e.type === 'step-applied')).toBe(true);
-      expect(renderLesson(p.events, plain).map((l) => l + '\n').join('')).toBe(p.transcript);
-    }, 120000);
+    itRoot(
+      `${id}${variant ? ` --variant ${variant}` : ''}: is its events rendered`,
+      async () => {
+        const p = await playForTest(id, variant ? { variant } : {});
+        expect(p.completed).toBe(true);
+        expect(p.events.some((e) => e.type === 'step-applied')).toBe(true);
+        expect(
+          renderLesson(p.events, plain)
+            .map((l) => l + '\n')
+            .join(''),
+        ).toBe(p.transcript);
+      },
+      120000,
+    );
   }
 });

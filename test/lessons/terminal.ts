@@ -38,7 +38,7 @@ export function lessonInTerminal(id: string, waitMs: number): LessonTerminal {
     },
     exited,
     async waitFor(text, ms = waitMs) {
-      for (const end = Date.now() + ms; Date.now() < end; ) {
+      for (const end = Date.now() + ms; Date.now() < end;) {
         const rest = screen.slice(seen);
         const m = typeof text === 'string' ? rest.indexOf(text) : rest.search(text);
         if (m >= 0) {

@@ -8,13 +8,17 @@ import { useTestEngine } from '../engine.js';
 
 describe('lesson transcripts', () => {
   for (const { lesson } of COURSE) {
-    itRoot(`${lesson.id}: completes, within 80 columns, without escape codes`, async () => {
-      const p = await playForTest(lesson.id, { raw: true });
-      expect(p.completed).toBe(true);
-      const wide = p.transcript.split('\n').filter((l) => [...l].length > 80);
-      expect(wide).toEqual([]);
-      expect(p.transcript).not.toMatch(/\x1b\[/);
-    }, 120000);
+    itRoot(
+      `${lesson.id}: completes, within 80 columns, without escape codes`,
+      async () => {
+        const p = await playForTest(lesson.id, { raw: true });
+        expect(p.completed).toBe(true);
+        const wide = p.transcript.split('\n').filter((l) => [...l].length > 80);
+        expect(wide).toEqual([]);
+        expect(p.transcript).not.toMatch(/\x1b\[/);
+      },
+      120000,
+    );
   }
 });
 
@@ -30,7 +34,9 @@ describe('lesson: welcome', () => {
     // Another engineer's (or test's) paused container would make this pass already: only assert the
     // failure when none is around.
     if (!before.ok) expect(before.message).toMatch(/No half-built container/);
-    const paused = spawn(process.execPath, [NSX, 'run', '--step', '--rootfs', TEST_ROOTFS, '/bin/true'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const paused = spawn(process.execPath, [NSX, 'run', '--step', '--rootfs', TEST_ROOTFS, '/bin/true'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     try {
       let r = await check();
       for (let i = 0; i < 50 && !r.ok; i++) {

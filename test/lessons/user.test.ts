@@ -14,7 +14,9 @@ const U = UNPRIVILEGED_UID;
 /** The first subordinate uid root maps with --userns private (/etc/subuid, else 100000). */
 function subordinateStart(): number {
   try {
-    const line = readFileSync('/etc/subuid', 'utf8').split('\n').find((l) => l.startsWith('root:') || l.startsWith('0:'));
+    const line = readFileSync('/etc/subuid', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('root:') || l.startsWith('0:'));
     if (line) return Number(line.split(':')[1]);
   } catch {
     /* no such file */
@@ -92,7 +94,9 @@ describe('lesson: user', () => {
         r = await check();
       }
       expect(r.ok).toBe(true);
-      expect(r.message).toContain(`Process ${solution.pid} (sleep) is root in its own user namespace and uid ${U} outside (uid_map: 0 ${U} 1)`);
+      expect(r.message).toContain(
+        `Process ${solution.pid} (sleep) is root in its own user namespace and uid ${U} outside (uid_map: 0 ${U} 1)`,
+      );
     });
 
     itRoot('names the near misses: no mapping, or root mapped to root', async () => {

@@ -1,7 +1,13 @@
 // The AppArmor profile nsx generates (Docker's docker-default, as nsx-default) and how the lsm step
 // finds its way into the kernel. The kernel part runs only where AppArmor is enabled (the VM).
 import { describe, expect, it } from '@jest/globals';
-import { apparmorEnabled, defaultProfileText, execAttrPath, loadedProfiles, loadProfile } from '../../src/runtime/lsm/apparmor.js';
+import {
+  apparmorEnabled,
+  defaultProfileText,
+  execAttrPath,
+  loadedProfiles,
+  loadProfile,
+} from '../../src/runtime/lsm/apparmor.js';
 
 describe('nsx-default', () => {
   const text = defaultProfileText();
@@ -42,10 +48,15 @@ describe('the kernel side', () => {
   });
   it('loads with apparmor_parser --replace, the profile on stdin, and says what failed', () => {
     const calls: unknown[][] = [];
-    const ok = ((cmd: string, args: string[], o: { input: string }) => (calls.push([cmd, args, o.input]), { status: 0 })) as never;
+    const ok = ((cmd: string, args: string[], o: { input: string }) => (
+      calls.push([cmd, args, o.input]),
+      { status: 0 }
+    )) as never;
     loadProfile('profile x {}', ok);
     expect(calls).toEqual([['apparmor_parser', ['--replace', '--skip-cache'], 'profile x {}']]);
     const bad = (() => ({ status: 1, stderr: 'AppArmor parser error at line 3' })) as never;
-    expect(() => loadProfile('profile x {', bad)).toThrow(/could not load the profile: AppArmor parser error at line 3/);
+    expect(() => loadProfile('profile x {', bad)).toThrow(
+      /could not load the profile: AppArmor parser error at line 3/,
+    );
   });
 });

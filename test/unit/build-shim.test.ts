@@ -19,7 +19,10 @@ describe('building the shim', () => {
   it('fails clearly when there is no C compiler', () => {
     const dir = copyTree();
     try {
-      const r = spawnSync(process.execPath, [join(dir, 'scripts', 'build-shim.mjs')], { encoding: 'utf8', env: { ...process.env, CC: '/nonexistent/cc' } });
+      const r = spawnSync(process.execPath, [join(dir, 'scripts', 'build-shim.mjs')], {
+        encoding: 'utf8',
+        env: { ...process.env, CC: '/nonexistent/cc' },
+      });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/no C compiler \("\/nonexistent\/cc"\) found/);
       expect(r.stderr).toMatch(/apt-get install build-essential/);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  CAPABILITY_NAMES, DOCKER_DEFAULT_CAPS, capsToMask, decodeCapMask, effectiveCaps, normalizeCap,
+  CAPABILITY_NAMES,
+  DOCKER_DEFAULT_CAPS,
+  capsToMask,
+  decodeCapMask,
+  effectiveCaps,
+  normalizeCap,
 } from '../../src/runtime/capabilities.js';
 
 describe('capabilities', () => {

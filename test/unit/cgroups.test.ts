@@ -103,7 +103,16 @@ describe('detectLayout', () => {
     expect(layout.version).toBe('hybrid');
     expect(layout.unified).toBe(`${CG}/unified`);
     expect(layout.unifiedControllers).toEqual(['hugetlb']);
-    expect(Object.keys(layout.v1).sort()).toEqual(['blkio', 'cpu', 'cpuacct', 'cpuset', 'devices', 'freezer', 'memory', 'pids']);
+    expect(Object.keys(layout.v1).sort()).toEqual([
+      'blkio',
+      'cpu',
+      'cpuacct',
+      'cpuset',
+      'devices',
+      'freezer',
+      'memory',
+      'pids',
+    ]);
     expect(layout.v1.memory).toBe(`${CG}/memory`);
     expect(layout.v1Named).toEqual({ systemd: `${CG}/systemd` });
   });
@@ -240,7 +249,14 @@ describe('ContainerCgroup on a fake cgroup v2 tree', () => {
 describe('ContainerCgroup on a fake cgroup v1 tree (cpu,cpuacct co-mounted)', () => {
   let layout: CgroupLayout;
   beforeEach(() => {
-    fakeV1Roots(`${CG}/cpu,cpuacct`, `${CG}/memory`, `${CG}/pids`, `${CG}/systemd`, `${CG}/cpuset`, `${CG}/net_cls,net_prio`);
+    fakeV1Roots(
+      `${CG}/cpu,cpuacct`,
+      `${CG}/memory`,
+      `${CG}/pids`,
+      `${CG}/systemd`,
+      `${CG}/cpuset`,
+      `${CG}/net_cls,net_prio`,
+    );
     layout = detectLayout({ mountinfo: MOUNTINFO_V1, fsRoot });
   });
 
@@ -264,7 +280,13 @@ describe('ContainerCgroup on a fake cgroup v1 tree (cpu,cpuacct co-mounted)', ()
     expect(existsSync(join(cpu, 'cpuacct.usage'))).toBe(true); // the co-mounted controller came along
     expect(existsSync(at(CG, 'systemd', 'nsx'))).toBe(false);
     expect(existsSync(at(CG, 'cpuset', 'nsx'))).toBe(false);
-    expect(cg.facts()).toMatchObject({ memoryLimit: 32 * MiB, pidsMax: 20, cpuQuotaUs: 50000, cpuPeriodUs: 100000, oomKills: 0 });
+    expect(cg.facts()).toMatchObject({
+      memoryLimit: 32 * MiB,
+      pidsMax: 20,
+      cpuQuotaUs: 50000,
+      cpuPeriodUs: 100000,
+      oomKills: 0,
+    });
 
     writeFileSync(join(mem, 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 1\n');
     writeFileSync(join(mem, 'memory.usage_in_bytes'), '1234567\n');
@@ -302,7 +324,11 @@ describe('ContainerCgroup on a fake cgroup v1 tree (cpu,cpuacct co-mounted)', ()
 
 describe('ContainerCgroup on a fake hybrid tree', () => {
   it('uses the v1 controllers and also creates a plain dir in the unified hierarchy', () => {
-    fakeV1Roots(...['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'systemd'].map((c) => `${CG}/${c}`));
+    fakeV1Roots(
+      ...['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'systemd'].map(
+        (c) => `${CG}/${c}`,
+      ),
+    );
     fakeV2Root(`${CG}/unified`, '');
     const layout = detectLayout({ mountinfo: MOUNTINFO_HYBRID, fsRoot });
     const id = randomId();
@@ -325,7 +351,9 @@ describe('ContainerCgroup on a fake hybrid tree', () => {
   it('uses a controller from the unified hierarchy when v1 does not mount it', () => {
     fakeV1Roots(`${CG}/memory`, `${CG}/cpu`, `${CG}/devices`);
     fakeV2Root(`${CG}/unified`, 'pids');
-    const mountinfo = MOUNTINFO_HYBRID.split('\n').filter((l) => !l.includes('/pids ')).join('\n');
+    const mountinfo = MOUNTINFO_HYBRID.split('\n')
+      .filter((l) => !l.includes('/pids '))
+      .join('\n');
     const layout = detectLayout({ mountinfo, fsRoot });
     const id = randomId();
     const cg = ContainerCgroup.create(layout, id, { pidsMax: 4 }, fake(layout));
@@ -341,8 +369,10 @@ describe('limit validation', () => {
     fakeV2Root(CG, 'cpu memory pids');
     layout = detectLayout({ mountinfo: MOUNTINFO_V2, fsRoot });
   });
-  const create = (limits: CgroupLimits, id = randomId()) => () =>
-    ContainerCgroup.create(layout, id, limits, fake(layout));
+  const create =
+    (limits: CgroupLimits, id = randomId()) =>
+    () =>
+      ContainerCgroup.create(layout, id, limits, fake(layout));
 
   it('refuses memory below 6MB, as Docker does', () => {
     expect(create({ memoryBytes: 6 * MiB - 1 })).toThrow(/minimum memory limit allowed is 6MB/);

@@ -24,7 +24,7 @@ const shape = (o: Record<string, unknown>): string[] =>
     .sort();
 
 describe('the yargs platform shim', () => {
-  it('has every member of yargs\' own ESM shim, and no other (a yargs upgrade that adds one fails here)', async () => {
+  it("has every member of yargs' own ESM shim, and no other (a yargs upgrade that adds one fails here)", async () => {
     expect(shape(await platformShim())).toEqual(shape(await ownShim()));
   });
 

@@ -11,7 +11,10 @@ import { ROOT } from '../helpers.js';
 
 describe('the course', () => {
   it('lists every lesson folder exactly once, with unique ids', () => {
-    const dirs = readdirSync(join(ROOT, 'lessons'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const dirs = readdirSync(join(ROOT, 'lessons'), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
     expect(COURSE.map((e) => e.dir).sort()).toEqual(dirs);
     const ids = COURSE.map((e) => e.lesson.id);
     expect(new Set(ids).size).toBe(ids.length);
@@ -55,21 +58,22 @@ describe('the course', () => {
       }
     });
     // Only a lesson with a tour has one to check (the others run a container, checked above).
-    if (lesson.tour) it('has words for each stop of its tour, more deeply on request, and no container steps besides', () => {
-      const tour = lesson.tour!;
-      expect(lesson.run).toBeUndefined();
-      expect(lesson.focus).toEqual([]);
-      expect(tour.stops.length).toBeGreaterThan(0);
-      expect(new Set(tour.stops.map((s) => s.id)).size).toBe(tour.stops.length);
-      for (const stop of tour.stops) {
-        expect([stop.id, text.stops?.[stop.id]?.text.length ?? 0]).toEqual([stop.id, expect.any(Number)]);
-        expect(text.stops?.[stop.id]?.text.length ?? 0).toBeGreaterThan(30);
-        expect(text.stops?.[stop.id]?.more ?? '').toMatch(/[a-z_]+\(\d\)/);
-        expect(stop.commands.length).toBeGreaterThan(0);
-      }
-      // Words only for stops that exist.
-      expect(Object.keys(text.stops ?? {}).sort()).toEqual(tour.stops.map((s) => s.id).sort());
-    });
+    if (lesson.tour)
+      it('has words for each stop of its tour, more deeply on request, and no container steps besides', () => {
+        const tour = lesson.tour!;
+        expect(lesson.run).toBeUndefined();
+        expect(lesson.focus).toEqual([]);
+        expect(tour.stops.length).toBeGreaterThan(0);
+        expect(new Set(tour.stops.map((s) => s.id)).size).toBe(tour.stops.length);
+        for (const stop of tour.stops) {
+          expect([stop.id, text.stops?.[stop.id]?.text.length ?? 0]).toEqual([stop.id, expect.any(Number)]);
+          expect(text.stops?.[stop.id]?.text.length ?? 0).toBeGreaterThan(30);
+          expect(text.stops?.[stop.id]?.more ?? '').toMatch(/[a-z_]+\(\d\)/);
+          expect(stop.commands.length).toBeGreaterThan(0);
+        }
+        // Words only for stops that exist.
+        expect(Object.keys(text.stops ?? {}).sort()).toEqual(tour.stops.map((s) => s.id).sort());
+      });
     it('has words for each of its variants, before and after the run', () => {
       for (const [name, v] of Object.entries(lesson.variants ?? {})) {
         expect(v.swap).toHaveLength(2); // two steps of STEP_ORDER, checked again by the engine (Nsx.Swap)
@@ -92,15 +96,27 @@ describe('the course', () => {
 
 describe('lesson.md format', () => {
   it('splits sections and the rule', () => {
-    const t = parseLessonMarkdown('# T\n## intro\nHello.\n## step fork\nFork it.\n### more\nDeeper, see fork(2).\n## summary\nSaw it.\nRule: one line.\n## task\nDo it.\n');
-    expect(t).toEqual({ intro: 'Hello.', steps: { fork: { text: 'Fork it.', more: 'Deeper, see fork(2).' } }, summary: 'Saw it.', rule: 'one line.', task: 'Do it.' });
+    const t = parseLessonMarkdown(
+      '# T\n## intro\nHello.\n## step fork\nFork it.\n### more\nDeeper, see fork(2).\n## summary\nSaw it.\nRule: one line.\n## task\nDo it.\n',
+    );
+    expect(t).toEqual({
+      intro: 'Hello.',
+      steps: { fork: { text: 'Fork it.', more: 'Deeper, see fork(2).' } },
+      summary: 'Saw it.',
+      rule: 'one line.',
+      task: 'Do it.',
+    });
   });
-  it('splits a tour\'s stops', () => {
-    const t = parseLessonMarkdown('## intro\nHi.\n## stop store\nLook.\n### more\nSee unix(7).\n## summary\nS.\nRule: r.\n## task\nT.\n');
+  it("splits a tour's stops", () => {
+    const t = parseLessonMarkdown(
+      '## intro\nHi.\n## stop store\nLook.\n### more\nSee unix(7).\n## summary\nS.\nRule: r.\n## task\nT.\n',
+    );
     expect(t.stops).toEqual({ store: { text: 'Look.', more: 'See unix(7).' } });
   });
   it('names a bad section and the fix', () => {
     expect(() => parseLessonMarkdown('## step forks\n')).toThrow(LessonFormatError);
-    expect(() => parseLessonMarkdown('## outro\n')).toThrow(/unknown section "## outro" \(intro, step <id>, stop <id>, summary, task, variant <name>\)/);
+    expect(() => parseLessonMarkdown('## outro\n')).toThrow(
+      /unknown section "## outro" \(intro, step <id>, stop <id>, summary, task, variant <name>\)/,
+    );
   });
 });

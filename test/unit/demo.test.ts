@@ -3,7 +3,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { accessSync, constants } from 'node:fs';
 import { COURSE } from '../../lessons/index.js';
-import { DEMO_PLACEHOLDERS, commandLines, demoVars, fillPlaceholders, placeholdersIn, shellLine, shownText } from '../../src/learn/demo.js';
+import {
+  DEMO_PLACEHOLDERS,
+  commandLines,
+  demoVars,
+  fillPlaceholders,
+  placeholdersIn,
+  shellLine,
+  shownText,
+} from '../../src/learn/demo.js';
 import { cgroupDirFor } from '../../src/learn/kernel.js';
 
 const container = (network?: { hostIf: string; hostAddress: string; containerAddress: string }) => ({
@@ -14,12 +22,20 @@ const container = (network?: { hostIf: string; hostAddress: string; containerAdd
 });
 
 describe('demo placeholders', () => {
-  it('fills the container\'s facts into every argument, several per argument', () => {
-    const vars = demoVars(container({ hostIf: 'nsxhabababab', hostAddress: '10.213.7.1', containerAddress: '10.213.7.2' }));
-    expect(fillPlaceholders(['ping', '-c', '1', '{containerAddress}'], vars)).toEqual({ argv: ['ping', '-c', '1', '10.213.7.2'] });
+  it("fills the container's facts into every argument, several per argument", () => {
+    const vars = demoVars(
+      container({ hostIf: 'nsxhabababab', hostAddress: '10.213.7.1', containerAddress: '10.213.7.2' }),
+    );
+    expect(fillPlaceholders(['ping', '-c', '1', '{containerAddress}'], vars)).toEqual({
+      argv: ['ping', '-c', '1', '10.213.7.2'],
+    });
     expect(fillPlaceholders(['cat', '/proc/{pid}/cgroup'], vars)).toEqual({ argv: ['cat', '/proc/4242/cgroup'] });
-    expect(fillPlaceholders(['echo', '{hostAddress}-{containerAddress} on {hostIf}'], vars)).toEqual({ argv: ['echo', '10.213.7.1-10.213.7.2 on nsxhabababab'] });
-    expect(fillPlaceholders(['ls', '{rootfs}/bin', '{id}'], vars)).toEqual({ argv: ['ls', '/srv/rootfs/bin', 'ab'.repeat(32)] });
+    expect(fillPlaceholders(['echo', '{hostAddress}-{containerAddress} on {hostIf}'], vars)).toEqual({
+      argv: ['echo', '10.213.7.1-10.213.7.2 on nsxhabababab'],
+    });
+    expect(fillPlaceholders(['ls', '{rootfs}/bin', '{id}'], vars)).toEqual({
+      argv: ['ls', '/srv/rootfs/bin', 'ab'.repeat(32)],
+    });
   });
 
   it('names this nsx as {nsx}, an executable a host demo can start a second container with', () => {
@@ -36,16 +52,21 @@ describe('demo placeholders', () => {
   });
 
   it('names what is not known yet (no veth pair, no process) or not known at all', () => {
-    expect(fillPlaceholders(['ping', '{containerAddress}'], demoVars(container()))).toEqual({ missing: 'containerAddress' });
-    expect(fillPlaceholders(['cat', '/proc/{pid}/status'], demoVars({ ...container(), pid: undefined }))).toEqual({ missing: 'pid' });
+    expect(fillPlaceholders(['ping', '{containerAddress}'], demoVars(container()))).toEqual({
+      missing: 'containerAddress',
+    });
+    expect(fillPlaceholders(['cat', '/proc/{pid}/status'], demoVars({ ...container(), pid: undefined }))).toEqual({
+      missing: 'pid',
+    });
     expect(fillPlaceholders(['echo', '{hostname}'], demoVars(container()))).toEqual({ missing: 'hostname' });
   });
 
-  it('every lesson\'s demos and cleanups name only known placeholders', () => {
+  it("every lesson's demos and cleanups name only known placeholders", () => {
     for (const { lesson } of COURSE) {
       for (const d of lesson.demos) {
         const named = [...placeholdersIn(d.command), ...(Array.isArray(d.cleanup) ? placeholdersIn(d.cleanup) : [])];
-        for (const n of named) expect([lesson.id, n, (DEMO_PLACEHOLDERS as readonly string[]).includes(n)]).toEqual([lesson.id, n, true]);
+        for (const n of named)
+          expect([lesson.id, n, (DEMO_PLACEHOLDERS as readonly string[]).includes(n)]).toEqual([lesson.id, n, true]);
       }
     }
   });
@@ -54,7 +75,9 @@ describe('demo placeholders', () => {
 describe('the demo line shown', () => {
   it('quotes arguments a shell would split or expand, and nothing else', () => {
     expect(shellLine(['cat', '/proc/sysvipc/msg'])).toBe('cat /proc/sysvipc/msg');
-    expect(shellLine(['sh', '-c', 'touch /dev/mqueue/q; cat /dev/mqueue/q'])).toBe("sh -c 'touch /dev/mqueue/q; cat /dev/mqueue/q'");
+    expect(shellLine(['sh', '-c', 'touch /dev/mqueue/q; cat /dev/mqueue/q'])).toBe(
+      "sh -c 'touch /dev/mqueue/q; cat /dev/mqueue/q'",
+    );
     expect(shellLine(['echo', "it's", ''])).toBe("echo 'it'\\''s' ''");
     expect(shellLine(['ip', '-br', 'addr', 'show', 'nsxh1234abcd'])).toBe('ip -br addr show nsxh1234abcd');
   });
@@ -79,16 +102,32 @@ describe('the demo line, fitted to the screen', () => {
   });
 });
 
-describe('{cgroup:<controller>}: the container\'s cgroup directory for a controller', () => {
+describe("{cgroup:<controller>}: the container's cgroup directory for a controller", () => {
   const id = 'ab'.repeat(32);
   const hybrid = {
     version: 'hybrid' as const,
     unified: '/sys/fs/cgroup/unified',
     unifiedControllers: ['hugetlb'],
-    v1: { cpu: '/sys/fs/cgroup/cpu,cpuacct', cpuacct: '/sys/fs/cgroup/cpu,cpuacct', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' },
+    v1: {
+      cpu: '/sys/fs/cgroup/cpu,cpuacct',
+      cpuacct: '/sys/fs/cgroup/cpu,cpuacct',
+      memory: '/sys/fs/cgroup/memory',
+      pids: '/sys/fs/cgroup/pids',
+    },
   };
-  const v2 = { version: 'v2' as const, unified: '/sys/fs/cgroup', unifiedControllers: ['cpu', 'memory', 'pids'], v1: {} };
-  const hybridLines = ['9:name=systemd:/user.slice', `8:pids:/nsx/${id}`, `4:memory:/nsx/${id}`, `3:cpu,cpuacct:/nsx/${id}`, `0::/nsx/${id}`];
+  const v2 = {
+    version: 'v2' as const,
+    unified: '/sys/fs/cgroup',
+    unifiedControllers: ['cpu', 'memory', 'pids'],
+    v1: {},
+  };
+  const hybridLines = [
+    '9:name=systemd:/user.slice',
+    `8:pids:/nsx/${id}`,
+    `4:memory:/nsx/${id}`,
+    `3:cpu,cpuacct:/nsx/${id}`,
+    `0::/nsx/${id}`,
+  ];
 
   it('takes the v1 hierarchy that has the controller, else the unified one, with the path from /proc/PID/cgroup', () => {
     expect(cgroupDirFor(hybridLines, 'memory', hybrid)).toBe(`/sys/fs/cgroup/memory/nsx/${id}`);
@@ -104,11 +143,13 @@ describe('{cgroup:<controller>}: the container\'s cgroup directory for a control
       argv: ['cat', `/sys/fs/cgroup/memory/nsx/${id}/memory.limit_in_bytes`, `/sys/fs/cgroup/pids/nsx/${id}/pids.max`],
     });
     expect(placeholdersIn(['cat', '{cgroup:cpu}/cpu.stat'])).toEqual(['cgroup:cpu']);
-    expect(fillPlaceholders(['cat', '{cgroup:memory}/memory.max'], demoVars(container()))).toEqual({ missing: 'cgroup:memory' });
+    expect(fillPlaceholders(['cat', '{cgroup:memory}/memory.max'], demoVars(container()))).toEqual({
+      missing: 'cgroup:memory',
+    });
     expect(fillPlaceholders(['cat', '{cgroup:blkio}/x'], vars)).toEqual({ missing: 'cgroup:blkio' });
   });
 
-  it('shows the container\'s 64-character id as <id>', () => {
+  it("shows the container's 64-character id as <id>", () => {
     expect(shownText(`cat /sys/fs/cgroup/nsx/${id}/pids.max`, id)).toBe('cat /sys/fs/cgroup/nsx/<id>/pids.max');
     expect(shownText('no id here', id)).toBe('no id here');
   });

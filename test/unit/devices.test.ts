@@ -79,7 +79,10 @@ describe('v1Writes', () => {
       PRIVILEGED_DEVICE_RULES[0],
       { allow: false, type: 'c', major: 1, minor: 11, access: 'w' },
     ];
-    expect(v1Writes(rules)).toEqual([['devices.allow', 'a'], ['devices.deny', 'c 1:11 w']]);
+    expect(v1Writes(rules)).toEqual([
+      ['devices.allow', 'a'],
+      ['devices.deny', 'c 1:11 w'],
+    ]);
   });
   it('refuses lists v1 would apply differently', () => {
     const null_: DeviceRule = { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' };
@@ -153,12 +156,20 @@ describe('the compiled program, run by the interpreter', () => {
     ];
     for (let n = 0; n <= rules.length; n++) {
       const some = rules.slice(0, n);
-      for (const type of ['c', 'b'] as const) for (const major of [1, 7, 8]) for (const minor of [0, 11]) {
-        for (const access of ['r', 'w', 'm', 'rw', 'rm', 'wm', 'rwm']) {
-          expect([n, type, major, minor, access, allows(some, req(type, major, minor, access))])
-            .toEqual([n, type, major, minor, access, decide(some, type, major, minor, access)]);
-        }
-      }
+      for (const type of ['c', 'b'] as const)
+        for (const major of [1, 7, 8])
+          for (const minor of [0, 11]) {
+            for (const access of ['r', 'w', 'm', 'rw', 'rm', 'wm', 'rwm']) {
+              expect([n, type, major, minor, access, allows(some, req(type, major, minor, access))]).toEqual([
+                n,
+                type,
+                major,
+                minor,
+                access,
+                decide(some, type, major, minor, access),
+              ]);
+            }
+          }
     }
   });
 

@@ -132,7 +132,8 @@ function byId(checks: Check[], id: string): Check {
 
 function expectFixesForProblems(checks: Check[]): void {
   for (const k of checks) {
-    if (k.status !== 'ok') expect({ id: k.id, fix: k.fix?.trim() || undefined }).toEqual({ id: k.id, fix: expect.any(String) });
+    if (k.status !== 'ok')
+      expect({ id: k.id, fix: k.fix?.trim() || undefined }).toEqual({ id: k.id, fix: expect.any(String) });
   }
 }
 
@@ -185,7 +186,10 @@ describe('a hybrid host without AppArmor or securityfs', () => {
   const checks = checksOf(hybridHost());
 
   it('detects hybrid, with the controllers on their v1 mounts', () => {
-    expect(byId(checks, 'cgroup-layout')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^hybrid .*\/sys\/fs\/cgroup\/unified with: hugetlb/) });
+    expect(byId(checks, 'cgroup-layout')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/^hybrid .*\/sys\/fs\/cgroup\/unified with: hugetlb/),
+    });
     expect(byId(checks, 'cgroup-memory').detail).toBe('v1, mounted at /sys/fs/cgroup/memory');
     expect(byId(checks, 'cgroup-cpu').detail).toBe('v1, mounted at /sys/fs/cgroup/cpu,cpuacct');
     expect(byId(checks, 'cgroup-pids').detail).toBe('v1, mounted at /sys/fs/cgroup/pids');
@@ -194,12 +198,18 @@ describe('a hybrid host without AppArmor or securityfs', () => {
   it('says Landlock is unknown because securityfs is not mounted, and how to mount it', () => {
     const l = byId(checks, 'landlock');
     expect(l.status).toBe('warn');
-    expect(l.detail).toBe('unknown: securityfs not mounted, and it could not be mounted privately (mount -t securityfs securityfs /sys/kernel/security)');
+    expect(l.detail).toBe(
+      'unknown: securityfs not mounted, and it could not be mounted privately (mount -t securityfs securityfs /sys/kernel/security)',
+    );
     expect(l.fix).toMatch(/mount -t securityfs securityfs \/sys\/kernel\/security/);
   });
 
   it('warns, not fails, that AppArmor is not active', () => {
-    expect(byId(checks, 'apparmor')).toMatchObject({ status: 'warn', critical: false, detail: expect.stringMatching(/not active \(not in this kernel\)/) });
+    expect(byId(checks, 'apparmor')).toMatchObject({
+      status: 'warn',
+      critical: false,
+      detail: expect.stringMatching(/not active \(not in this kernel\)/),
+    });
   });
 
   it('still exits 0: only lessons miss out', () => {
@@ -262,7 +272,11 @@ describe('user namespaces disabled', () => {
     m.uid = 1000;
     m.namespaces = ALL_NS.filter((n) => n !== 'user');
     const checks = checksOf(m);
-    expect(byId(checks, 'ns-user')).toMatchObject({ status: 'fail', critical: true, fix: expect.stringMatching(/CONFIG_USER_NS/) });
+    expect(byId(checks, 'ns-user')).toMatchObject({
+      status: 'fail',
+      critical: true,
+      fix: expect.stringMatching(/CONFIG_USER_NS/),
+    });
     expect(byId(checks, 'userns-allowed').status).toBe('fail');
     expectFixesForProblems(checks);
   });
@@ -279,7 +293,10 @@ describe('no C compiler, shim not built', () => {
     expect(s.detail).toContain(SHIM);
     expect(s.fix).toMatch(/apt-get install build-essential/);
     expect(s.fix).toMatch(/npm ci/);
-    expect(byId(checks, 'c-compiler')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/cannot be built/) });
+    expect(byId(checks, 'c-compiler')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/cannot be built/),
+    });
     expect(exitCodeFor(checks)).toBe(1);
     expectFixesForProblems(checks);
   });
@@ -316,9 +333,15 @@ describe('not root', () => {
 
   it('does not need a cgroup filesystem, where root does', () => {
     const none = pureV2Vm();
-    none.layout = new NsxError('cgroups: no cgroup filesystem with controllers is mounted', { hint: 'mount -t cgroup2 none /sys/fs/cgroup' });
+    none.layout = new NsxError('cgroups: no cgroup filesystem with controllers is mounted', {
+      hint: 'mount -t cgroup2 none /sys/fs/cgroup',
+    });
     none.uid = 1000;
-    expect(byId(checksOf(none), 'cgroup-layout')).toMatchObject({ status: 'warn', critical: false, fix: 'mount -t cgroup2 none /sys/fs/cgroup' });
+    expect(byId(checksOf(none), 'cgroup-layout')).toMatchObject({
+      status: 'warn',
+      critical: false,
+      fix: 'mount -t cgroup2 none /sys/fs/cgroup',
+    });
     none.uid = 0;
     const asRoot = checksOf(none);
     expect(byId(asRoot, 'cgroup-layout')).toMatchObject({ status: 'fail', critical: true });
@@ -329,7 +352,10 @@ describe('not root', () => {
   it('flags uid 0 inside a user namespace', () => {
     const inner = pureV2Vm();
     inner.files['/proc/self/uid_map'] = '0 1000 1\n';
-    expect(byId(checksOf(inner), 'root')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/inside a user namespace \(uid_map: 0 1000 1\)/) });
+    expect(byId(checksOf(inner), 'root')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/inside a user namespace \(uid_map: 0 1000 1\)/),
+    });
   });
 });
 
@@ -378,7 +404,10 @@ describe('kernel', () => {
 
   it('fails below 4.6 (no cgroup namespaces), warns below 5.6 (no time namespaces)', () => {
     expect(withRelease('4.4.0-210-generic')).toMatchObject({ status: 'fail', critical: true });
-    expect(withRelease('4.19.0-26-amd64')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/time namespaces/) });
+    expect(withRelease('4.19.0-26-amd64')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/time namespaces/),
+    });
     expect(withRelease('5.4.0-150-generic').status).toBe('warn');
     expect(withRelease('5.6.0').status).toBe('ok');
     expect(withRelease('10.0.1').status).toBe('ok');
@@ -389,7 +418,11 @@ describe('kernel', () => {
     const m = pureV2Vm();
     m.namespaces = ALL_NS.filter((n) => n !== 'time');
     const checks = checksOf(m);
-    expect(byId(checks, 'ns-time')).toMatchObject({ status: 'warn', critical: false, fix: expect.stringMatching(/CONFIG_TIME_NS/) });
+    expect(byId(checks, 'ns-time')).toMatchObject({
+      status: 'warn',
+      critical: false,
+      fix: expect.stringMatching(/CONFIG_TIME_NS/),
+    });
     expect(exitCodeFor(checks)).toBe(0);
   });
 
@@ -405,7 +438,11 @@ describe('kernel', () => {
     const m = pureV2Vm();
     delete m.files['/proc/sys/kernel/seccomp/actions_avail'];
     const checks = checksOf(m);
-    expect(byId(checks, 'seccomp')).toMatchObject({ status: 'fail', critical: true, fix: expect.stringMatching(/CONFIG_SECCOMP_FILTER/) });
+    expect(byId(checks, 'seccomp')).toMatchObject({
+      status: 'fail',
+      critical: true,
+      fix: expect.stringMatching(/CONFIG_SECCOMP_FILTER/),
+    });
     expect(exitCodeFor(checks)).toBe(1);
     m.files['/proc/self/status'] = 'Name:\tnode\n';
     expect(byId(checksOf(m), 'seccomp').detail).toMatch(/no "Seccomp:" line/);
@@ -414,13 +451,21 @@ describe('kernel', () => {
   it('warns when overlay is not in /proc/filesystems', () => {
     const m = pureV2Vm();
     m.files['/proc/filesystems'] = 'nodev\tproc\n\text4\n';
-    expect(byId(checksOf(m), 'overlayfs')).toMatchObject({ status: 'warn', critical: false, fix: 'sudo modprobe overlay' });
+    expect(byId(checksOf(m), 'overlayfs')).toMatchObject({
+      status: 'warn',
+      critical: false,
+      fix: 'sudo modprobe overlay',
+    });
   });
 
   it('warns when Landlock is not among the active LSMs', () => {
     const m = pureV2Vm();
     m.files['/sys/kernel/security/lsm'] = 'lockdown,capability,yama,apparmor';
-    expect(byId(checksOf(m), 'landlock')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^not active/), fix: expect.stringMatching(/lsm=landlock/) });
+    expect(byId(checksOf(m), 'landlock')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/^not active/),
+      fix: expect.stringMatching(/lsm=landlock/),
+    });
   });
 });
 

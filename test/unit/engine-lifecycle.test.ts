@@ -13,7 +13,11 @@ import type { ContainerRecord, ContainerStateRecord } from '../../src/engine/sta
 
 const ALL: Status[] = ['created', 'running', 'restarting', 'exited', 'removing'];
 const ID = 'c'.repeat(64);
-const at = (Status: Status, more: Partial<ContainerStateRecord> = {}): ContainerStateRecord => ({ ...initialState(), Status, ...more });
+const at = (Status: Status, more: Partial<ContainerStateRecord> = {}): ContainerStateRecord => ({
+  ...initialState(),
+  Status,
+  ...more,
+});
 const ending = { exitCode: 7, oomKilled: false, error: '' };
 
 describe('the container lifecycle', () => {
@@ -49,10 +53,31 @@ describe('the container lifecycle', () => {
   it('sets the fields docker sets with each status', () => {
     const now = new Date('2026-01-01T00:00:00Z');
     const running = nextState(at('created'), { to: 'running', pid: 42 }, ID, now);
-    expect(running).toEqual({ Status: 'running', Pid: 42, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: '2026-01-01T00:00:00.000Z', FinishedAt: NEVER });
+    expect(running).toEqual({
+      Status: 'running',
+      Pid: 42,
+      ExitCode: 0,
+      OOMKilled: false,
+      Error: '',
+      StartedAt: '2026-01-01T00:00:00.000Z',
+      FinishedAt: NEVER,
+    });
     const later = new Date('2026-01-01T00:00:05Z');
-    const exited = nextState(running, { to: 'exited', ending: { exitCode: 137, oomKilled: true, error: 'x' } }, ID, later);
-    expect(exited).toEqual({ Status: 'exited', Pid: 0, ExitCode: 137, OOMKilled: true, Error: 'x', StartedAt: running.StartedAt, FinishedAt: '2026-01-01T00:00:05.000Z' });
+    const exited = nextState(
+      running,
+      { to: 'exited', ending: { exitCode: 137, oomKilled: true, error: 'x' } },
+      ID,
+      later,
+    );
+    expect(exited).toEqual({
+      Status: 'exited',
+      Pid: 0,
+      ExitCode: 137,
+      OOMKilled: true,
+      Error: 'x',
+      StartedAt: running.StartedAt,
+      FinishedAt: '2026-01-01T00:00:05.000Z',
+    });
     // A run that never got to PID 1 (a step failed): docker's StartedAt is then its end.
     const failed = nextState(at('created'), { to: 'exited', ending }, ID, later);
     expect(failed.StartedAt).toBe(failed.FinishedAt);
@@ -92,17 +117,23 @@ describe('create and exec bodies, checked at the HTTP boundary', () => {
     refused({ Rootfs: '/r', HostConfig: 'none' }, /^HostConfig must be a JSON object$/);
     refused({ Rootfs: '/r', HostConfig: { Memory: 1.5 } }, /^HostConfig\.Memory must be a whole number$/);
     refused({ Rootfs: '/r', HostConfig: { PidsLimit: '10' } }, /^HostConfig\.PidsLimit must be a whole number$/);
-    refused({ Rootfs: '/r', HostConfig: { RestartPolicy: { Name: 'always', MaximumRetryCount: 'x' } } }, /^HostConfig\.RestartPolicy\.MaximumRetryCount must be/);
+    refused(
+      { Rootfs: '/r', HostConfig: { RestartPolicy: { Name: 'always', MaximumRetryCount: 'x' } } },
+      /^HostConfig\.RestartPolicy\.MaximumRetryCount must be/,
+    );
     refused({ Rootfs: 7 }, /^Rootfs must be a string$/);
     refused({ Rootfs: '/r', Tty: 'yes' }, /^Tty must be true or false$/);
     refused({ Rootfs: '/r', Nsx: { RunAs: { uid: '1000', gid: 1000 } } }, /^Nsx\.RunAs\.uid must be a whole number$/);
     refused({ Rootfs: '/r', Nsx: { Swap: ['capabilities', 'nope'] } }, /^Nsx\.Swap must be two different step ids$/);
-    refused({ Rootfs: '/r', Nsx: { Swap: ['capabilities', 'capabilities'] } }, /^Nsx\.Swap must be two different step ids$/);
+    refused(
+      { Rootfs: '/r', Nsx: { Swap: ['capabilities', 'capabilities'] } },
+      /^Nsx\.Swap must be two different step ids$/,
+    );
     expect(() => validate.execBody({ Cmd: 'ls' })).toThrow(/^Cmd must be an array of strings$/);
     expect(() => validate.execStartBody({ ConsoleSize: [24] })).toThrow(/^ConsoleSize must be \[rows, columns\]/);
   });
 
-  it('refuses a client\'s spec or plan, saying what to send instead', () => {
+  it("refuses a client's spec or plan, saying what to send instead", () => {
     refused({ Rootfs: '/r', Nsx: { Step: true, Plan: [] } }, /^Nsx\.Plan is not accepted: the engine builds the plan/);
     refused({ Rootfs: '/r', Nsx: { Spec: {} } }, /^Nsx\.Spec is not accepted: the engine builds the spec/);
     let hint: string | undefined;
@@ -111,26 +142,82 @@ describe('create and exec bodies, checked at the HTTP boundary', () => {
     } catch (e) {
       hint = (e as ApiError).hint;
     }
-    expect(hint).toMatch(/send intent instead: .*Nsx \{Step, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, TimeOffsets, Swap\}/);
+    expect(hint).toMatch(
+      /send intent instead: .*Nsx \{Step, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, TimeOffsets, Swap\}/,
+    );
   });
 
   it('takes what the docker CLI sends: nulls as absent, unknown fields ignored', () => {
-    const body = validate.createBody({ Image: 'busybox', Cmd: null, Entrypoint: null, Env: [], Labels: {}, AttachStdin: false, HostConfig: { CapAdd: null, PidsLimit: null, Memory: 0, Binds: null, ConsoleSize: [0, 0], RestartPolicy: { Name: 'no', MaximumRetryCount: 0 } } });
-    expect(body).toEqual({ Image: 'busybox', Env: [], HostConfig: { Memory: 0, ConsoleSize: [0, 0], RestartPolicy: { Name: 'no', MaximumRetryCount: 0 } } });
+    const body = validate.createBody({
+      Image: 'busybox',
+      Cmd: null,
+      Entrypoint: null,
+      Env: [],
+      Labels: {},
+      AttachStdin: false,
+      HostConfig: {
+        CapAdd: null,
+        PidsLimit: null,
+        Memory: 0,
+        Binds: null,
+        ConsoleSize: [0, 0],
+        RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      },
+    });
+    expect(body).toEqual({
+      Image: 'busybox',
+      Env: [],
+      HostConfig: { Memory: 0, ConsoleSize: [0, 0], RestartPolicy: { Name: 'no', MaximumRetryCount: 0 } },
+    });
   });
 });
 
-describe('the client\'s create body (body.ts): nsx run\'s and the lessons\' options as intent', () => {
-  it('says every option a lesson uses in Docker\'s fields or Nsx\'s', () => {
+describe("the client's create body (body.ts): nsx run's and the lessons' options as intent", () => {
+  it("says every option a lesson uses in Docker's fields or Nsx's", () => {
     const body = createBody({
-      rootfs: '/r', command: ['/bin/sh'], hostname: 'h', network: 'veth', unsafeChroot: true, memory: '16m', pidsLimit: 10, cpus: 0.2,
-      capDrop: ['CHOWN'], securityOpt: ['no-new-privileges'], timeNamespace: true, timeOffsets: { boottime: 604800 }, userns: 'private',
-      runAs: { uid: 1000, gid: 1000 }, swap: ['capabilities', 'mount-private'], step: true, pauseAtExit: true,
+      rootfs: '/r',
+      command: ['/bin/sh'],
+      hostname: 'h',
+      network: 'veth',
+      unsafeChroot: true,
+      memory: '16m',
+      pidsLimit: 10,
+      cpus: 0.2,
+      capDrop: ['CHOWN'],
+      securityOpt: ['no-new-privileges'],
+      timeNamespace: true,
+      timeOffsets: { boottime: 604800 },
+      userns: 'private',
+      runAs: { uid: 1000, gid: 1000 },
+      swap: ['capabilities', 'mount-private'],
+      step: true,
+      pauseAtExit: true,
     });
     expect(body).toEqual({
-      Rootfs: '/r', Cmd: ['/bin/sh'], Hostname: 'h', Tty: false, OpenStdin: false, StdinOnce: false,
-      HostConfig: { Memory: 16 * 1024 * 1024, PidsLimit: 10, NanoCpus: 2e8, CapDrop: ['CHOWN'], SecurityOpt: ['no-new-privileges'], NetworkMode: 'veth', UsernsMode: 'private' },
-      Nsx: { Step: true, PauseAtExit: true, UnsafeChroot: true, RunAs: { uid: 1000, gid: 1000 }, TimeNamespace: true, TimeOffsets: { boottime: 604800 }, Swap: ['capabilities', 'mount-private'] },
+      Rootfs: '/r',
+      Cmd: ['/bin/sh'],
+      Hostname: 'h',
+      Tty: false,
+      OpenStdin: false,
+      StdinOnce: false,
+      HostConfig: {
+        Memory: 16 * 1024 * 1024,
+        PidsLimit: 10,
+        NanoCpus: 2e8,
+        CapDrop: ['CHOWN'],
+        SecurityOpt: ['no-new-privileges'],
+        NetworkMode: 'veth',
+        UsernsMode: 'private',
+      },
+      Nsx: {
+        Step: true,
+        PauseAtExit: true,
+        UnsafeChroot: true,
+        RunAs: { uid: 1000, gid: 1000 },
+        TimeNamespace: true,
+        TimeOffsets: { boottime: 604800 },
+        Swap: ['capabilities', 'mount-private'],
+      },
     });
     expect(validate.createBody(JSON.parse(JSON.stringify(body)))).toEqual(body); // the engine takes what the client makes
   });
@@ -139,7 +226,18 @@ describe('the client\'s create body (body.ts): nsx run\'s and the lessons\' opti
 describe('one object per container (EngineContainer)', () => {
   it('changes State only through a transition, saved each time, and forgets everything with dispose()', async () => {
     let saves = 0;
-    const record = { Id: ID, Name: 'x', Created: '', Image: '', Path: '/bin/true', Args: [], Config: { Hostname: '', Env: [], Cmd: [], Image: '' }, HostConfig: {}, State: initialState(), LogPath: '' } as ContainerRecord;
+    const record = {
+      Id: ID,
+      Name: 'x',
+      Created: '',
+      Image: '',
+      Path: '/bin/true',
+      Args: [],
+      Config: { Hostname: '', Env: [], Cmd: [], Image: '' },
+      HostConfig: {},
+      State: initialState(),
+      LogPath: '',
+    } as ContainerRecord;
     const c = new EngineContainer(record, () => saves++);
     expect([c.canStart(), c.canKill(), c.canExec(), c.canRemove(false)]).toEqual([true, false, false, true]);
     c.transition({ to: 'running', pid: 42 });

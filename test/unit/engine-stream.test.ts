@@ -5,7 +5,7 @@ import { createRequest, parseRestart } from '../../src/cli/run/engine-run.js';
 import { markCommandStart, type RunArgs } from '../../src/cli/run/index.js';
 
 describe('multiplexed frames', () => {
-  it('puts docker\'s 8-byte header before each chunk: the stream, three zeros, the length big-endian', () => {
+  it("puts docker's 8-byte header before each chunk: the stream, three zeros, the length big-endian", () => {
     const f = frame(2, Buffer.from('oops\n'));
     expect([...f.subarray(0, 8)]).toEqual([2, 0, 0, 0, 0, 0, 0, 5]);
     expect(f.subarray(8).toString()).toBe('oops\n');
@@ -13,12 +13,20 @@ describe('multiplexed frames', () => {
   });
 
   it('decodes frames cut anywhere, byte by byte too', () => {
-    const all = Buffer.concat([frame(1, Buffer.from('out one\n')), frame(2, Buffer.from('err\n')), frame(1, Buffer.from(''))]);
+    const all = Buffer.concat([
+      frame(1, Buffer.from('out one\n')),
+      frame(2, Buffer.from('err\n')),
+      frame(1, Buffer.from('')),
+    ]);
     for (const size of [1, 3, 8, 9, all.length]) {
       const got: [number, string][] = [];
       const d = new FrameDecoder((s, data) => got.push([s, data.toString()]));
       for (let i = 0; i < all.length; i += size) d.push(all.subarray(i, i + size));
-      expect(got).toEqual([[1, 'out one\n'], [2, 'err\n'], [1, '']]);
+      expect(got).toEqual([
+        [1, 'out one\n'],
+        [2, 'err\n'],
+        [1, ''],
+      ]);
       expect(d.pending).toBe(0);
     }
   });
@@ -33,7 +41,9 @@ describe('multiplexed frames', () => {
   });
 
   it('answers the upgrade as docker does, raw for a terminal', () => {
-    expect(upgradeHead(true)).toBe('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+    expect(upgradeHead(true)).toBe(
+      'HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n',
+    );
     expect(upgradeHead(false)).toContain('application/vnd.docker.multiplexed-stream');
   });
 });
@@ -44,27 +54,93 @@ describe('nsx run through the engine: options → create request', () => {
     expect(parseRestart('no')).toBeUndefined();
     expect(parseRestart('always')).toEqual({ Name: 'always' });
     expect(parseRestart('on-failure:2')).toEqual({ Name: 'on-failure', MaximumRetryCount: 2 });
-    for (const bad of ['sometimes', 'always:3', 'on-failure:x', 'on-failure:1:2']) expect(() => parseRestart(bad)).toThrow(/--restart/);
+    for (const bad of ['sometimes', 'always:3', 'on-failure:x', 'on-failure:1:2'])
+      expect(() => parseRestart(bad)).toThrow(/--restart/);
   });
 
-  it('maps docker run\'s options to the create body', () => {
-    const a = { rootfs: '/r', command: [], name: 'web', memory: '64m', 'pids-limit': 10, cpus: '0.5', 'cap-drop': ['ALL'], tty: true, interactive: true, restart: 'on-failure:3', env: ['A=1'], workdir: '/w', user: '1000', network: 'none' } as RunArgs;
+  it("maps docker run's options to the create body", () => {
+    const a = {
+      rootfs: '/r',
+      command: [],
+      name: 'web',
+      memory: '64m',
+      'pids-limit': 10,
+      cpus: '0.5',
+      'cap-drop': ['ALL'],
+      tty: true,
+      interactive: true,
+      restart: 'on-failure:3',
+      env: ['A=1'],
+      workdir: '/w',
+      user: '1000',
+      network: 'none',
+    } as RunArgs;
     const { body, name } = createRequest(a, ['/bin/sh', '-c', 'echo hi']);
     expect(name).toBe('web');
-    expect(body).toEqual(expect.objectContaining({ Rootfs: '/r', Cmd: ['/bin/sh', '-c', 'echo hi'], Env: ['A=1'], WorkingDir: '/w', User: '1000', Tty: true, OpenStdin: true, StdinOnce: true }));
-    expect(body.HostConfig).toEqual(expect.objectContaining({ Memory: 64 * 1024 * 1024, PidsLimit: 10, NanoCpus: 5e8, CapDrop: ['ALL'], NetworkMode: 'none', RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } }));
+    expect(body).toEqual(
+      expect.objectContaining({
+        Rootfs: '/r',
+        Cmd: ['/bin/sh', '-c', 'echo hi'],
+        Env: ['A=1'],
+        WorkingDir: '/w',
+        User: '1000',
+        Tty: true,
+        OpenStdin: true,
+        StdinOnce: true,
+      }),
+    );
+    expect(body.HostConfig).toEqual(
+      expect.objectContaining({
+        Memory: 64 * 1024 * 1024,
+        PidsLimit: 10,
+        NanoCpus: 5e8,
+        CapDrop: ['ALL'],
+        NetworkMode: 'none',
+        RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 },
+      }),
+    );
   });
 
-  it('takes the first word as the image without --rootfs, and refuses what only runs in nsx\'s own process', () => {
-    expect(createRequest({ command: [], detach: true } as RunArgs, ['busybox', 'ls']).body).toEqual(expect.objectContaining({ Image: 'busybox', Cmd: ['ls'], StdinOnce: false }));
-    expect(() => createRequest({ command: [], trace: true } as RunArgs, ['busybox'])).toThrow(/--trace cannot be used with -d/);
-    expect(() => createRequest({ command: [], rm: true, detach: true, restart: 'always' } as RunArgs, ['busybox'])).toThrow(/both --restart and --rm/);
+  it("takes the first word as the image without --rootfs, and refuses what only runs in nsx's own process", () => {
+    expect(createRequest({ command: [], detach: true } as RunArgs, ['busybox', 'ls']).body).toEqual(
+      expect.objectContaining({ Image: 'busybox', Cmd: ['ls'], StdinOnce: false }),
+    );
+    expect(() => createRequest({ command: [], trace: true } as RunArgs, ['busybox'])).toThrow(
+      /--trace cannot be used with -d/,
+    );
+    expect(() =>
+      createRequest({ command: [], rm: true, detach: true, restart: 'always' } as RunArgs, ['busybox']),
+    ).toThrow(/both --restart and --rm/);
   });
 
   it('finds where the command starts for create and exec too', () => {
-    expect(markCommandStart(['exec', '-it', 'web', 'sh', '-c', 'ls -l'])).toEqual(['exec', '-it', '--', 'web', 'sh', '-c', 'ls -l']);
-    expect(markCommandStart(['create', '--name', 'x', 'busybox', 'ls', '-l'])).toEqual(['create', '--name', 'x', '--', 'busybox', 'ls', '-l']);
-    expect(markCommandStart(['run', '-d', '--restart', 'always', 'busybox', 'top'])).toEqual(['run', '-d', '--restart', 'always', '--', 'busybox', 'top']);
+    expect(markCommandStart(['exec', '-it', 'web', 'sh', '-c', 'ls -l'])).toEqual([
+      'exec',
+      '-it',
+      '--',
+      'web',
+      'sh',
+      '-c',
+      'ls -l',
+    ]);
+    expect(markCommandStart(['create', '--name', 'x', 'busybox', 'ls', '-l'])).toEqual([
+      'create',
+      '--name',
+      'x',
+      '--',
+      'busybox',
+      'ls',
+      '-l',
+    ]);
+    expect(markCommandStart(['run', '-d', '--restart', 'always', 'busybox', 'top'])).toEqual([
+      'run',
+      '-d',
+      '--restart',
+      'always',
+      '--',
+      'busybox',
+      'top',
+    ]);
     expect(markCommandStart(['ps', '-a'])).toEqual(['ps', '-a']);
   });
 });

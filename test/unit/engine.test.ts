@@ -16,7 +16,7 @@ describe('engine config', () => {
     expect(socketPath({ NSX_ENGINE_SOCKET: '/tmp/x.sock' })).toBe('/tmp/x.sock');
     expect(stateDir({ NSX_ENGINE_STATE: '/tmp/st' })).toBe('/tmp/st');
   });
-  it('root\'s engine lives under /run and /var/lib; a user\'s under XDG_RUNTIME_DIR', () => {
+  it("root's engine lives under /run and /var/lib; a user's under XDG_RUNTIME_DIR", () => {
     if (process.getuid?.() === 0) {
       expect(socketPath({})).toBe('/run/nsx/nsxd.sock');
       expect(stateDir({})).toBe('/var/lib/nsx/engine');
@@ -59,14 +59,21 @@ describe('names and signals', () => {
 });
 
 describe('restart policies', () => {
-  it('takes docker\'s names and refuses what docker refuses, in its words', () => {
-    for (const Name of ['', 'no', 'always', 'unless-stopped', 'on-failure']) expect(() => checkRestartPolicy({ RestartPolicy: { Name } })).not.toThrow();
+  it("takes docker's names and refuses what docker refuses, in its words", () => {
+    for (const Name of ['', 'no', 'always', 'unless-stopped', 'on-failure'])
+      expect(() => checkRestartPolicy({ RestartPolicy: { Name } })).not.toThrow();
     expect(() => checkRestartPolicy({})).not.toThrow();
     expect(() => checkRestartPolicy({ RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 2 } })).not.toThrow();
-    expect(() => checkRestartPolicy({ RestartPolicy: { Name: 'always', MaximumRetryCount: 2 } })).toThrow("maximum retry count can only be used with 'on-failure'");
-    expect(() => checkRestartPolicy({ RestartPolicy: { Name: 'on-failure', MaximumRetryCount: -1 } })).toThrow(/positive integer/);
+    expect(() => checkRestartPolicy({ RestartPolicy: { Name: 'always', MaximumRetryCount: 2 } })).toThrow(
+      "maximum retry count can only be used with 'on-failure'",
+    );
+    expect(() => checkRestartPolicy({ RestartPolicy: { Name: 'on-failure', MaximumRetryCount: -1 } })).toThrow(
+      /positive integer/,
+    );
     expect(() => checkRestartPolicy({ RestartPolicy: { Name: 'sometimes' } })).toThrow(/unknown policy 'sometimes'/);
-    expect(() => checkRestartPolicy({ AutoRemove: true, RestartPolicy: { Name: 'always' } })).toThrow(/--restart and --rm/);
+    expect(() => checkRestartPolicy({ AutoRemove: true, RestartPolicy: { Name: 'always' } })).toThrow(
+      /--restart and --rm/,
+    );
   });
 });
 
@@ -84,9 +91,26 @@ describe('docker ps shapes', () => {
     expect(ellipsis('short', 20)).toBe('short');
     expect(ellipsis('/bin/sh -c echo hello; sleep 100', 20)).toBe('/bin/sh -c echo hel…');
     const now = Date.parse('2026-01-01T00:00:10Z');
-    const out = psTable([{ Id: 'f'.repeat(64), Names: ['/web'], Image: 'busybox', Command: '/bin/sh -c echo hello; sleep 100', Created: now / 1000 - 5, Status: 'Up 4 seconds', Ports: [] }], now);
-    expect(out.split('\n')[0]).toBe('CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS         PORTS     NAMES');
-    expect(out.split('\n')[1]).toBe('ffffffffffff   busybox   "/bin/sh -c echo hel…"   5 seconds ago   Up 4 seconds             web');
+    const out = psTable(
+      [
+        {
+          Id: 'f'.repeat(64),
+          Names: ['/web'],
+          Image: 'busybox',
+          Command: '/bin/sh -c echo hello; sleep 100',
+          Created: now / 1000 - 5,
+          Status: 'Up 4 seconds',
+          Ports: [],
+        },
+      ],
+      now,
+    );
+    expect(out.split('\n')[0]).toBe(
+      'CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS         PORTS     NAMES',
+    );
+    expect(out.split('\n')[1]).toBe(
+      'ffffffffffff   busybox   "/bin/sh -c echo hel…"   5 seconds ago   Up 4 seconds             web',
+    );
   });
   it('pads columns three spaces past the widest cell, ten at least (tabwriter)', () => {
     expect(table(['A', 'B'], [['xyz', 'q']])).toBe('A         B\nxyz       q\n');
@@ -94,10 +118,12 @@ describe('docker ps shapes', () => {
   });
   it('says STATUS as docker: Created, Up …, Exited (N) … ago', () => {
     const now = Date.parse('2026-01-01T00:01:00Z');
-    const rec = (State: Partial<ContainerRecord['State']>) => ({ State } as ContainerRecord);
+    const rec = (State: Partial<ContainerRecord['State']>) => ({ State }) as ContainerRecord;
     expect(Engine.statusText(rec({ Status: 'created' }), now)).toBe('Created');
     expect(Engine.statusText(rec({ Status: 'running', StartedAt: '2026-01-01T00:00:30Z' }), now)).toBe('Up 30 seconds');
-    expect(Engine.statusText(rec({ Status: 'exited', ExitCode: 7, FinishedAt: '2026-01-01T00:00:58Z' }), now)).toBe('Exited (7) 2 seconds ago');
+    expect(Engine.statusText(rec({ Status: 'exited', ExitCode: 7, FinishedAt: '2026-01-01T00:00:58Z' }), now)).toBe(
+      'Exited (7) 2 seconds ago',
+    );
   });
 });
 

@@ -6,7 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
-import { buildAll, dirFiles, layoutName, loadLayout, reproducibleGzip, writeLayout, type BuiltImage } from '../../src/image/build.js';
+import {
+  buildAll,
+  dirFiles,
+  layoutName,
+  loadLayout,
+  reproducibleGzip,
+  writeLayout,
+  type BuiltImage,
+} from '../../src/image/build.js';
 import { ImageStore } from '../../src/image/store.js';
 import { ROOT } from '../helpers.js';
 
@@ -77,7 +85,12 @@ describe('the sandbox images (busybox-static)', () => {
   itBusybox('are written one OCI image layout each, and load into the store under their names', async () => {
     const out = join(work, 'oci');
     for (const img of first) writeLayout(join(out, layoutName(img.ref)), img);
-    expect(readdirSync(out).sort()).toEqual(['busybox_latest', 'dockerinaction_hello_world_latest', 'nsx-sandbox_server_1', 'nsx-sandbox_server_2']);
+    expect(readdirSync(out).sort()).toEqual([
+      'busybox_latest',
+      'dockerinaction_hello_world_latest',
+      'nsx-sandbox_server_1',
+      'nsx-sandbox_server_2',
+    ]);
     const dir = join(out, 'nsx-sandbox_server_1');
     expect(JSON.parse(readFileSync(join(dir, 'oci-layout'), 'utf8'))).toEqual({ imageLayoutVersion: '1.0.0' });
     const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
@@ -88,7 +101,9 @@ describe('the sandbox images (busybox-static)', () => {
     expect(await loadLayout(store, dir)).toEqual(['docker.io/nsx-sandbox/server:1']);
     const got = store.resolve('nsx-sandbox/server:1');
     expect(got?.manifestDigest).toBe(first[2].manifestBlob.digest);
-    expect(await loadLayout(store, join(out, 'busybox_latest'), 'localhost:5000/bb:1')).toEqual(['localhost:5000/bb:1']);
+    expect(await loadLayout(store, join(out, 'busybox_latest'), 'localhost:5000/bb:1')).toEqual([
+      'localhost:5000/bb:1',
+    ]);
   });
 });
 

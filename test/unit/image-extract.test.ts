@@ -4,8 +4,20 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import {
-  closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, truncateSync,
-  writeFileSync, writeSync,
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +25,15 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { NsxError } from '../../src/runtime/errors.js';
 import { statfsSpace, UnpackBudget } from '../../src/image/budget.js';
-import { entryPath, extractLayer, layerDiffDir, layersDir, readLayerRecord, removeLayer, LayerError } from '../../src/image/extract.js';
+import {
+  entryPath,
+  extractLayer,
+  layerDiffDir,
+  layersDir,
+  readLayerRecord,
+  removeLayer,
+  LayerError,
+} from '../../src/image/extract.js';
 import { isRoot, itRoot } from '../helpers.js';
 import { layerBlob, makeTar, sha256, type TarEntry } from '../tars.js';
 
@@ -110,8 +130,12 @@ describe('extractLayer', () => {
     expect(readdirSync(layersDir(root))).toEqual([]);
   });
 
-  itRoot('keeps the layer\'s owners as root, and gives every file to the invoking user rootless', async () => {
-    const entries: TarEntry[] = [{ name: 'd/', type: 'directory', uid: 1234, gid: 4321 }, { name: 'd/f', body: 'x', uid: 1234, gid: 4321 }, { name: 'l', type: 'symlink', linkname: 'd', uid: 77, gid: 77 }];
+  itRoot("keeps the layer's owners as root, and gives every file to the invoking user rootless", async () => {
+    const entries: TarEntry[] = [
+      { name: 'd/', type: 'directory', uid: 1234, gid: 4321 },
+      { name: 'd/f', body: 'x', uid: 1234, gid: 4321 },
+      { name: 'l', type: 'symlink', linkname: 'd', uid: 77, gid: 77 },
+    ];
     const { record, diff } = await extract(entries);
     expect(record.ownership).toBe('preserved');
     expect([statSync(join(diff, 'd')).uid, statSync(join(diff, 'd')).gid]).toEqual([1234, 4321]);
@@ -125,7 +149,10 @@ describe('extractLayer', () => {
   });
 
   it('refuses an entry with ".."', async () => {
-    const e = await refused([{ name: 'ok', body: 'x' }, { name: '../../escaped', body: 'x' }]);
+    const e = await refused([
+      { name: 'ok', body: 'x' },
+      { name: '../../escaped', body: 'x' },
+    ]);
     expect(e.message).toMatch(/"\.\.\/\.\.\/escaped": a "\.\." component/);
     expect(existsSync(join(work, 'escaped'))).toBe(false);
   });
@@ -144,8 +171,15 @@ describe('extractLayer', () => {
   });
 
   it('refuses a relative symlink escape too, and one made by replacing a directory', async () => {
-    await refused([{ name: 'up', type: 'symlink', linkname: '../../../../../../..' + outside }, { name: 'up/x', body: 'x' }]);
-    await refused([{ name: 'd/', type: 'directory' }, { name: 'd', type: 'symlink', linkname: outside }, { name: 'd/x', body: 'x' }]);
+    await refused([
+      { name: 'up', type: 'symlink', linkname: '../../../../../../..' + outside },
+      { name: 'up/x', body: 'x' },
+    ]);
+    await refused([
+      { name: 'd/', type: 'directory' },
+      { name: 'd', type: 'symlink', linkname: outside },
+      { name: 'd/x', body: 'x' },
+    ]);
   });
 
   it('refuses a whiteout whose directory became a symlink pointing out', async () => {
@@ -154,11 +188,20 @@ describe('extractLayer', () => {
   });
 
   it('refuses hardlinks to anything outside the layer', async () => {
-    expect((await refused([{ name: 'passwd', type: 'link', linkname: '/etc/passwd' }])).message).toMatch(/absolute path/);
-    expect((await refused([{ name: 'passwd', type: 'link', linkname: '../../../../../../etc/passwd' }])).message).toMatch(/"\.\."/);
-    expect((await refused([{ name: 'passwd', type: 'link', linkname: 'etc/passwd' }])).message).toMatch(/not in this layer|not an earlier entry/);
+    expect((await refused([{ name: 'passwd', type: 'link', linkname: '/etc/passwd' }])).message).toMatch(
+      /absolute path/,
+    );
+    expect(
+      (await refused([{ name: 'passwd', type: 'link', linkname: '../../../../../../etc/passwd' }])).message,
+    ).toMatch(/"\.\."/);
+    expect((await refused([{ name: 'passwd', type: 'link', linkname: 'etc/passwd' }])).message).toMatch(
+      /not in this layer|not an earlier entry/,
+    );
     // through a symlink of the layer that points at the host's /etc
-    const e = await refused([{ name: 'hostetc', type: 'symlink', linkname: '/etc' }, { name: 'passwd', type: 'link', linkname: 'hostetc/passwd' }]);
+    const e = await refused([
+      { name: 'hostetc', type: 'symlink', linkname: '/etc' },
+      { name: 'passwd', type: 'link', linkname: 'hostetc/passwd' },
+    ]);
     expect(e.message).toMatch(/through the symlink hostetc/);
   });
 
@@ -170,7 +213,13 @@ describe('extractLayer', () => {
   });
 
   itRoot('creates device nodes and FIFOs when allowed (as root)', async () => {
-    const { diff } = await extract([{ name: 'null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 }, { name: 'pipe', type: 'fifo', mode: 0o600 }], { allowDevices: true });
+    const { diff } = await extract(
+      [
+        { name: 'null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+        { name: 'pipe', type: 'fifo', mode: 0o600 },
+      ],
+      { allowDevices: true },
+    );
     const st = statSync(join(diff, 'null'));
     expect(st.isCharacterDevice()).toBe(true);
     expect(st.rdev).toBe((1 << 8) | 3);
@@ -189,8 +238,16 @@ describe('extractLayer', () => {
   });
 
   it('refuses at its header a file larger than what is left of the bound', async () => {
-    const e = await refused([{ name: 'small', body: Buffer.alloc(100 << 10) }, { name: 'bomb', body: Buffer.alloc(4 << 20) }], { maxBytes: 1 << 20 });
-    expect(e.message).toMatch(/"bomb": its header declares 4\.0 MiB of data, more than the 924\.0 KiB left of the 1\.0 MiB a layer may unpack to/);
+    const e = await refused(
+      [
+        { name: 'small', body: Buffer.alloc(100 << 10) },
+        { name: 'bomb', body: Buffer.alloc(4 << 20) },
+      ],
+      { maxBytes: 1 << 20 },
+    );
+    expect(e.message).toMatch(
+      /"bomb": its header declares 4\.0 MiB of data, more than the 924\.0 KiB left of the 1\.0 MiB a layer may unpack to/,
+    );
     expect(e.info.hint).toMatch(/before a byte of it was written/);
   });
 
@@ -206,11 +263,25 @@ describe('extractLayer', () => {
 
     it('bounds what a layer may write, less a reserve of 5% (at most 512 MiB): a pull never fills the disk', async () => {
       // 10 MiB free, 5 MiB reserved: 5 MiB for the layer.
-      const ok = await extract([{ name: 'a', body: Buffer.alloc(3 * MiB) }, { name: 'd/', type: 'directory' }], { fsSpace: space(10 * MiB) });
+      const ok = await extract(
+        [
+          { name: 'a', body: Buffer.alloc(3 * MiB) },
+          { name: 'd/', type: 'directory' },
+        ],
+        { fsSpace: space(10 * MiB) },
+      );
       expect(statSync(join(ok.diff, 'a')).size).toBe(3 * MiB);
       removeLayer(root, ok.diffId);
-      const e = await refused([{ name: 'a', body: Buffer.alloc(3 * MiB) }, { name: 'b', body: Buffer.alloc(3 * MiB) }], { fsSpace: space(10 * MiB) });
-      expect(e.message).toMatch(/"b": 3\.0 MiB would leave less than 5\.0 MiB free on the filesystem of .* \(7\.0 MiB free\)/);
+      const e = await refused(
+        [
+          { name: 'a', body: Buffer.alloc(3 * MiB) },
+          { name: 'b', body: Buffer.alloc(3 * MiB) },
+        ],
+        { fsSpace: space(10 * MiB) },
+      );
+      expect(e.message).toMatch(
+        /"b": 3\.0 MiB would leave less than 5\.0 MiB free on the filesystem of .* \(7\.0 MiB free\)/,
+      );
       expect(e.info.hint).toMatch(/free space there \(nsx rmi removes images\), or move the store \(NSX_ROOT\)/);
     });
 
@@ -218,18 +289,27 @@ describe('extractLayer', () => {
       // 1 MiB + 1 byte takes 257 blocks of 4 KiB; 1 MiB + 4 KiB are free beyond the reserve.
       const fits = [{ name: 'f', body: Buffer.alloc(MiB + 1) }];
       removeLayer(root, (await extract(fits, { fsSpace: space(2 * MiB + 4096), reserveBytes: MiB })).diffId);
-      const e = await refused([...fits, { name: 'g', body: 'x' }], { fsSpace: space(2 * MiB + 4096), reserveBytes: MiB });
+      const e = await refused([...fits, { name: 'g', body: 'x' }], {
+        fsSpace: space(2 * MiB + 4096),
+        reserveBytes: MiB,
+      });
       expect(e.message).toMatch(/"g": 4\.0 KiB would leave less than 1\.0 MiB free/);
     });
 
     it('reads the free space again after 64 MiB, to see other writers on the disk', () => {
       let free = 1024 * MiB;
       const calls: string[] = [];
-      const budget = new UnpackBudget('/store', 8 * 1024 * MiB, (dir) => (calls.push(dir), { free, size: 4096 * MiB, blockSize: 4096 }));
+      const budget = new UnpackBudget(
+        '/store',
+        8 * 1024 * MiB,
+        (dir) => (calls.push(dir), { free, size: 4096 * MiB, blockSize: 4096 }),
+      );
       expect(budget.claim(60 * MiB, 'data')).toBeUndefined();
       free = 100 * MiB; // another process wrote 924 MiB meanwhile
       expect(calls).toEqual(['/store']);
-      expect(budget.claim(10 * MiB, 'data')?.why).toMatch(/10\.0 MiB would leave less than 204\.8 MiB free on the filesystem of \/store \(100\.0 MiB free\)/);
+      expect(budget.claim(10 * MiB, 'data')?.why).toMatch(
+        /10\.0 MiB would leave less than 204\.8 MiB free on the filesystem of \/store \(100\.0 MiB free\)/,
+      );
       expect(calls).toEqual(['/store', '/store']);
     });
 
@@ -243,16 +323,33 @@ describe('extractLayer', () => {
 
   describe('sparse files', () => {
     it('refuses a GNU PAX 1.0 sparse entry, naming the real file', async () => {
-      const pax = { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.name': 'usr/lib/hole.img', 'GNU.sparse.realsize': '1048576' };
-      const e = await refused([{ name: 'usr/lib/', type: 'directory' }, { name: 'usr/lib/GNUSparseFile.7/hole.img', pax, body: '1\n500000\n4\ndata' }]);
-      expect(e.message).toMatch(/"usr\/lib\/hole\.img" \(stored as "usr\/lib\/GNUSparseFile\.7\/hole\.img"\): a sparse file \(GNU tar's PAX sparse format 1\.0\): not supported/);
+      const pax = {
+        'GNU.sparse.major': '1',
+        'GNU.sparse.minor': '0',
+        'GNU.sparse.name': 'usr/lib/hole.img',
+        'GNU.sparse.realsize': '1048576',
+      };
+      const e = await refused([
+        { name: 'usr/lib/', type: 'directory' },
+        { name: 'usr/lib/GNUSparseFile.7/hole.img', pax, body: '1\n500000\n4\ndata' },
+      ]);
+      expect(e.message).toMatch(
+        /"usr\/lib\/hole\.img" \(stored as "usr\/lib\/GNUSparseFile\.7\/hole\.img"\): a sparse file \(GNU tar's PAX sparse format 1\.0\): not supported/,
+      );
       expect(e.info.hint).toMatch(/re-create the layer with a tar that stores files whole/);
     });
 
     it('refuses a GNU PAX 0.x sparse entry', async () => {
-      const pax = { 'GNU.sparse.size': '1048576', 'GNU.sparse.numblocks': '1', 'GNU.sparse.offset': '500000', 'GNU.sparse.numbytes': '4' };
+      const pax = {
+        'GNU.sparse.size': '1048576',
+        'GNU.sparse.numblocks': '1',
+        'GNU.sparse.offset': '500000',
+        'GNU.sparse.numbytes': '4',
+      };
       const e = await refused([{ name: 'hole.img', pax, body: 'data' }]);
-      expect(e.message).toMatch(/"hole\.img": a sparse file \(GNU tar's PAX sparse format 0\.0 or 0\.1\): not supported/);
+      expect(e.message).toMatch(
+        /"hole\.img": a sparse file \(GNU tar's PAX sparse format 0\.0 or 0\.1\): not supported/,
+      );
     });
 
     it('refuses the sparse file GNU tar --sparse --format=posix writes', () => {
@@ -264,16 +361,23 @@ describe('extractLayer', () => {
       writeSync(fd, 'data', 500000);
       closeSync(fd);
       const tarFile = join(work, 'sparse.tar');
-      const r = spawnSync('tar', ['--sparse', '--format=posix', '-C', src, '-cf', tarFile, 'hole.img'], { encoding: 'utf8' });
+      const r = spawnSync('tar', ['--sparse', '--format=posix', '-C', src, '-cf', tarFile, 'hole.img'], {
+        encoding: 'utf8',
+      });
       if (r.error) throw new Error(`tar: ${r.error.message} (GNU tar is essential in Debian: apt-get install tar)`);
       expect(r.status).toBe(0);
       const tar = readFileSync(tarFile);
-      return expect(extractLayer(root, tarFile, sha256(tar))).rejects.toThrow(/"hole\.img" \(stored as "\.\/GNUSparseFile\.\d+\/hole\.img"\): a sparse file \(GNU tar's PAX sparse format 1\.0\)/);
+      return expect(extractLayer(root, tarFile, sha256(tar))).rejects.toThrow(
+        /"hole\.img" \(stored as "\.\/GNUSparseFile\.\d+\/hole\.img"\): a sparse file \(GNU tar's PAX sparse format 1\.0\)/,
+      );
     });
   });
 
   it('bounds the number of entries', async () => {
-    const e = await refused(Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, body: '' })), { maxEntries: 10 });
+    const e = await refused(
+      Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, body: '' })),
+      { maxEntries: 10 },
+    );
     expect(e.message).toMatch(/more than 10 entries/);
   });
 

@@ -3,12 +3,30 @@
 // removal, and how the mode is chosen. The overlay mount itself is tested on the kernel
 // (test/integration/image-run.test.ts).
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractLayer, layerDiffDir } from '../../src/image/extract.js';
 import {
-  containerUsing, createRootfs, LayeredView, MOUNT_DATA_MAX, prepareRootfs, removeStaleContainers, unpackImage, type ImageForRootfs,
+  containerUsing,
+  createRootfs,
+  LayeredView,
+  MOUNT_DATA_MAX,
+  prepareRootfs,
+  removeStaleContainers,
+  unpackImage,
+  type ImageForRootfs,
 } from '../../src/image/rootfs.js';
 import { MediaType } from '../../src/image/types.js';
 import { overlayMountData } from '../../src/runtime/steps/rootfs.js';
@@ -29,7 +47,9 @@ afterEach(() => {
 });
 
 /** A store-like source and an image whose layers (bottom first) are the given tars. */
-async function image(layers: TarEntry[][]): Promise<{ store: { root: string; blobPath: (d: string) => string }; image: ImageForRootfs }> {
+async function image(
+  layers: TarEntry[][],
+): Promise<{ store: { root: string; blobPath: (d: string) => string }; image: ImageForRootfs }> {
   const blobs = new Map<string, string>();
   const descs = [];
   const diffIds = [];
@@ -45,7 +65,11 @@ async function image(layers: TarEntry[][]): Promise<{ store: { root: string; blo
     image: {
       ref: 'docker.io/library/test:latest',
       manifestDigest: `sha256:${'b'.repeat(64)}`,
-      manifest: { schemaVersion: 2, config: { mediaType: MediaType.ociConfig, digest: `sha256:${'c'.repeat(64)}`, size: 0 }, layers: descs },
+      manifest: {
+        schemaVersion: 2,
+        config: { mediaType: MediaType.ociConfig, digest: `sha256:${'c'.repeat(64)}`, size: 0 },
+        layers: descs,
+      },
       config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: diffIds } },
     },
   };
@@ -88,22 +112,37 @@ describe('LayeredView: the layers as the container will see them', () => {
   });
 
   it('stops at a non-directory that hides a lower directory', async () => {
-    const { store, image: img } = await image([[{ name: 'x/inner', body: 'below' }], [{ name: 'x', body: 'now a file' }]]);
+    const { store, image: img } = await image([
+      [{ name: 'x/inner', body: 'below' }],
+      [{ name: 'x', body: 'now a file' }],
+    ]);
     const view = new LayeredView((await unpackImage(store, img)).reverse());
     expect(view.readFile('/x')).toBe('now a file');
     expect(view.has('/x/inner')).toBe(false);
   });
 
   it('refuses a symlink loop', async () => {
-    const { store, image: img } = await image([[{ name: 'a', type: 'symlink', linkname: 'b' }, { name: 'b', type: 'symlink', linkname: 'a' }]]);
+    const { store, image: img } = await image([
+      [
+        { name: 'a', type: 'symlink', linkname: 'b' },
+        { name: 'b', type: 'symlink', linkname: 'a' },
+      ],
+    ]);
     const view = new LayeredView((await unpackImage(store, img)).reverse());
     expect(() => view.has('/a')).toThrow(/too many levels of symbolic links/);
   });
 });
 
 describe('createRootfs', () => {
-  it('copy mode: the layers applied bottom up into the container\'s directory, whiteouts and opaque directories honoured', async () => {
-    const { store, image: img } = await image([bottom, [...top, { name: 'bin/sh', body: 'new shell', mode: 0o755 }, { name: 'bin/ash', type: 'link', linkname: 'bin/sh' }]]);
+  it("copy mode: the layers applied bottom up into the container's directory, whiteouts and opaque directories honoured", async () => {
+    const { store, image: img } = await image([
+      bottom,
+      [
+        ...top,
+        { name: 'bin/sh', body: 'new shell', mode: 0o755 },
+        { name: 'bin/ash', type: 'link', linkname: 'bin/sh' },
+      ],
+    ]);
     const layers = await unpackImage(store, img);
     const r = createRootfs(root, img, layers, ID, { mode: 'copy' });
     expect(r.mode).toBe('copy');
@@ -119,7 +158,9 @@ describe('createRootfs', () => {
     expect(statSync(p('bin/ash')).ino).toBe(statSync(p('bin/sh')).ino); // a hardlink stays one
     expect(lstatSync(p('bin/sh')).mtime.getTime()).toBe(new Date(1_000_000_000_000).getTime());
     // the layers are not touched
-    expect(readFileSync(join(layerDiffDir(root, img.config.rootfs.diff_ids[0]), 'bin/gone'), 'utf8')).toMatch(/deleted/);
+    expect(readFileSync(join(layerDiffDir(root, img.config.rootfs.diff_ids[0]), 'bin/gone'), 'utf8')).toMatch(
+      /deleted/,
+    );
     r.remove();
     expect(readdirSync(join(root, 'containers'))).toEqual([]);
     r.remove(); // idempotent
@@ -130,12 +171,23 @@ describe('createRootfs', () => {
     const layers = await unpackImage(store, img);
     const r = createRootfs(root, img, layers, ID, { mode: 'overlay', rootless: false });
     const dir = join(root, 'containers', ID);
-    expect(r).toMatchObject({ mode: 'overlay', upper: join(dir, 'upper'), work: join(dir, 'work'), path: join(dir, 'merged') });
+    expect(r).toMatchObject({
+      mode: 'overlay',
+      upper: join(dir, 'upper'),
+      work: join(dir, 'work'),
+      path: join(dir, 'merged'),
+    });
     expect(r.lowerdirs).toEqual([layers[1].diff, layers[0].diff]);
     expect(r.overlay).toEqual({ lowerdirs: r.lowerdirs, upper: r.upper, work: r.work, target: r.path });
     expect(r.mountData).toBe(`lowerdir=${layers[1].diff}:${layers[0].diff},upperdir=${r.upper},workdir=${r.work}`);
     expect(readdirSync(r.path)).toEqual([]);
-    expect(JSON.parse(readFileSync(join(dir, 'container.json'), 'utf8'))).toMatchObject({ id: ID, image: img.ref, manifestDigest: img.manifestDigest, pid: process.pid, mode: 'overlay' });
+    expect(JSON.parse(readFileSync(join(dir, 'container.json'), 'utf8'))).toMatchObject({
+      id: ID,
+      image: img.ref,
+      manifestDigest: img.manifestDigest,
+      pid: process.pid,
+      mode: 'overlay',
+    });
     expect(containerUsing(root, img.manifestDigest)).toBe(ID);
     expect(containerUsing(root, `sha256:${'d'.repeat(64)}`)).toBe(false);
     r.remove();
@@ -144,21 +196,37 @@ describe('createRootfs', () => {
 
   it('rootless: overlayfs gets userxattr (its marks are user.overlay.* inside a user namespace)', async () => {
     const { store, image: img } = await image([bottom]);
-    const r = createRootfs(root, img, await unpackImage(store, img, { rootless: true }), ID, { mode: 'overlay', rootless: true });
+    const r = createRootfs(root, img, await unpackImage(store, img, { rootless: true }), ID, {
+      mode: 'overlay',
+      rootless: true,
+    });
     expect(r.mountData).toMatch(/,userxattr$/);
     r.remove();
   });
 
-  it('copies instead when overlayfs\'s options would not fit in the page mount(2) takes, and says so', async () => {
+  it("copies instead when overlayfs's options would not fit in the page mount(2) takes, and says so", async () => {
     const { store, image: img } = await image([bottom]);
     const layers = await unpackImage(store, img);
     const many = Array.from({ length: 60 }, () => layers[0]);
-    const r = createRootfs(root, { ...img, config: { ...img.config, rootfs: { type: 'layers', diff_ids: many.map(() => img.config.rootfs.diff_ids[0]) } } }, many, ID, {});
-    expect(overlayMountData({ lowerdirs: many.map((l) => l.diff), upper: 'u', work: 'w', target: 't' }).length).toBeGreaterThan(MOUNT_DATA_MAX);
+    const r = createRootfs(
+      root,
+      {
+        ...img,
+        config: { ...img.config, rootfs: { type: 'layers', diff_ids: many.map(() => img.config.rootfs.diff_ids[0]) } },
+      },
+      many,
+      ID,
+      {},
+    );
+    expect(
+      overlayMountData({ lowerdirs: many.map((l) => l.diff), upper: 'u', work: 'w', target: 't' }).length,
+    ).toBeGreaterThan(MOUNT_DATA_MAX);
     expect(r.mode).toBe('copy');
     expect(r.reason).toMatch(/more than the 4095 mount\(2\) takes/);
     r.remove();
-    expect(() => createRootfs(root, img, many, ID, { mode: 'overlay' })).toThrow(/NSX_ROOTFS_MODE=overlay: overlayfs's options for 60 layers/);
+    expect(() => createRootfs(root, img, many, ID, { mode: 'overlay' })).toThrow(
+      /NSX_ROOTFS_MODE=overlay: overlayfs's options for 60 layers/,
+    );
     expect(readdirSync(join(root, 'containers'))).toEqual([]); // the failure left nothing
   });
 
@@ -174,9 +242,17 @@ describe('createRootfs', () => {
   });
 
   itRoot('copies when a private user namespace as root needs the owners shifted (chown needs root)', async () => {
-    const { store, image: img } = await image([[{ name: 'home/u/', type: 'directory', uid: 1000, gid: 1000 }, { name: 'f', body: 'x' }]]);
+    const { store, image: img } = await image([
+      [
+        { name: 'home/u/', type: 'directory', uid: 1000, gid: 1000 },
+        { name: 'f', body: 'x' },
+      ],
+    ]);
     const layers = await unpackImage(store, img, { rootless: false });
-    const maps = { uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 200000, size: 65536 }] };
+    const maps = {
+      uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+      gidMappings: [{ containerID: 0, hostID: 200000, size: 65536 }],
+    };
     const r = createRootfs(root, img, layers, ID, { rootless: false, ...maps });
     expect(r.mode).toBe('copy');
     expect(r.reason).toMatch(/shifts file owners/);
@@ -191,14 +267,17 @@ describe('createRootfs', () => {
     const mine = await prepareRootfs(store, img, ID, { mode: 'copy' });
     const stale = join(root, 'containers', 'f'.repeat(64));
     mkdirSync(join(stale, 'upper'), { recursive: true });
-    writeFileSync(join(stale, 'container.json'), JSON.stringify({ id: 'f'.repeat(64), pid: 999999999, started: '1', manifestDigest: img.manifestDigest }));
+    writeFileSync(
+      join(stale, 'container.json'),
+      JSON.stringify({ id: 'f'.repeat(64), pid: 999999999, started: '1', manifestDigest: img.manifestDigest }),
+    );
     expect(containerUsing(root, img.manifestDigest)).toBe(ID);
     expect(removeStaleContainers(root)).toEqual([stale]);
     expect(readdirSync(join(root, 'containers'))).toEqual([ID]);
     mine.remove();
   });
 
-  it('never sweeps a directory its owner keeps (an engine\'s stopped container), and counts its image as used', async () => {
+  it("never sweeps a directory its owner keeps (an engine's stopped container), and counts its image as used", async () => {
     const { store, image: img } = await image([bottom]);
     const kept = await prepareRootfs(store, img, ID, { mode: 'copy', keep: true });
     const record = join(root, 'containers', ID, 'container.json');
@@ -212,7 +291,9 @@ describe('createRootfs', () => {
   it('refuses a layer of a media type it cannot unpack', async () => {
     const { store, image: img } = await image([bottom]);
     img.manifest.layers[0].mediaType = 'application/vnd.example.squashfs';
-    await expect(prepareRootfs(store, img, ID)).rejects.toThrow(/media type application\/vnd.example.squashfs, which nsx cannot unpack/);
+    await expect(prepareRootfs(store, img, ID)).rejects.toThrow(
+      /media type application\/vnd.example.squashfs, which nsx cannot unpack/,
+    );
     expect(existsSync(join(root, 'containers', ID))).toBe(false);
   });
 });

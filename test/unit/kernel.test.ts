@@ -13,19 +13,37 @@ describe('mountinfo', () => {
       '',
     ].join('\n');
     expect(parseMountInfo(text)).toEqual([
-      { id: 27, parent: 1, dev: '254:0', root: '/', mountPoint: '/', optional: ['shared:1'], fstype: 'ext4', source: '/dev/vda' },
-      { id: 88, parent: 27, dev: '0:51', root: '/', mountPoint: '/mnt/my dir', optional: ['shared:5', 'master:2'], fstype: 'tmpfs', source: 'mytmp' },
+      {
+        id: 27,
+        parent: 1,
+        dev: '254:0',
+        root: '/',
+        mountPoint: '/',
+        optional: ['shared:1'],
+        fstype: 'ext4',
+        source: '/dev/vda',
+      },
+      {
+        id: 88,
+        parent: 27,
+        dev: '0:51',
+        root: '/',
+        mountPoint: '/mnt/my dir',
+        optional: ['shared:5', 'master:2'],
+        fstype: 'tmpfs',
+        source: 'mytmp',
+      },
       { id: 90, parent: 88, dev: '0:52', root: '/', mountPoint: '/srv', optional: [], fstype: 'proc', source: 'proc' },
     ]);
   });
 
-  it('reads a live process\'s mounts, its root among them', () => {
+  it("reads a live process's mounts, its root among them", () => {
     expect(mountInfo('self').map((m) => m.mountPoint)).toContain('/');
   });
 });
 
 describe('processes', () => {
-  it('NSpid has one entry per PID namespace level: one for a process of the host\'s', () => {
+  it("NSpid has one entry per PID namespace level: one for a process of the host's", () => {
     const ns = nsPidsOf(process.pid);
     expect(ns[0]).toBe(process.pid);
   });
@@ -40,7 +58,11 @@ describe('processes', () => {
     try {
       await new Promise((r) => setTimeout(r, 50));
       expect(startTime(child.pid!)).toBeGreaterThanOrEqual(startTime(process.pid));
-      expect(newestFirst([{ pid: 1 }, { pid: child.pid! }, { pid: process.pid }]).map((p) => p.pid)).toEqual([child.pid, process.pid, 1]);
+      expect(newestFirst([{ pid: 1 }, { pid: child.pid! }, { pid: process.pid }]).map((p) => p.pid)).toEqual([
+        child.pid,
+        process.pid,
+        1,
+      ]);
     } finally {
       child.kill('SIGKILL');
     }

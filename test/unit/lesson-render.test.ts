@@ -18,7 +18,12 @@ const plain: Omit<LessonRenderContext, 'container'> = {
 };
 const step = { id: 'hostname' as const, ...STEP_INFO.hostname, notes: [] };
 const demo: DemoEvent = {
-  type: 'demo', after: 'hostname', command: ['hostname'], onHost: false, output: 'box\n', status: 0,
+  type: 'demo',
+  after: 'hostname',
+  command: ['hostname'],
+  onHost: false,
+  output: 'box\n',
+  status: 0,
   notice: 'its own name',
 };
 
@@ -34,13 +39,16 @@ const SAMPLES: { [K in PlayerEvent['type']]: Extract<PlayerEvent, { type: K }> }
   'stop-running': { type: 'stop-running', id: 'one' },
   demo,
   'demo-shown': { type: 'demo-shown', demo: { ...demo, held: true } },
-  'demo-cleanup': { type: 'demo-cleanup', command: ['rm', '/tmp/x'], 
-    output: 'rm: no such file\n', status: 1 },
+  'demo-cleanup': { type: 'demo-cleanup', command: ['rm', '/tmp/x'], output: 'rm: no such file\n', status: 1 },
   'lab-removed': { type: 'lab-removed', removed: ['the lab'] },
   output: { type: 'output', text: 'hello\n' },
   stopped: { type: 'stopped', what: 'container' },
   'variant-ended': {
-    type: 'variant-ended', name: 'break', asMeant: false, failsAt: 'rootfs', more: 'Why, see capabilities(7).',
+    type: 'variant-ended',
+    name: 'break',
+    asMeant: false,
+    failsAt: 'rootfs',
+    more: 'Why, see capabilities(7).',
   },
   summary: { type: 'summary', text: 'What happened.', rule: 'one line' },
   task: { type: 'task', lesson: 't', text: 'Do it.' },
@@ -52,7 +60,9 @@ const SAMPLES: { [K in PlayerEvent['type']]: Extract<PlayerEvent, { type: K }> }
   'step-skipped': { type: 'step-skipped', index: 9, step, reason: 'no UTS namespace' },
   'step-applied': { type: 'step-applied', index: 9, step, changed: [] },
   'step-failed': {
-    type: 'step-failed', index: 9, step,
+    type: 'step-failed',
+    index: 9,
+    step,
     error: { message: 'sethostname: Operation not permitted', hint: 'needs CAP_SYS_ADMIN' },
   },
   started: { type: 'started', pid: 4242 },
@@ -93,29 +103,49 @@ async function played(lesson: Lesson, text: LessonText) {
 }
 
 const tourLesson: Lesson = {
-  id: 'render-test', title: 'render (test)', minutes: 1, needsRoot: false, manPages: ['echo(1)'], focus: [], demos: [],
+  id: 'render-test',
+  title: 'render (test)',
+  minutes: 1,
+  needsRoot: false,
+  manPages: ['echo(1)'],
+  focus: [],
+  demos: [],
   tour: {
     setup: async () => ({ vars: {}, env: {}, teardown: async () => ['the test lab'] }),
     stops: [{ id: 'one', title: 'First', commands: [{ command: ['echo', 'hi'], notice: 'it says hi' }] }],
   },
   variants: { other: { title: 'another way', swap: ['capabilities', 'mount-private'] } },
-  check: async () => ({ ok: false, message: 'n/a' }), hints: ['n/a'],
+  check: async () => ({ ok: false, message: 'n/a' }),
+  hints: ['n/a'],
   quiz: [{ question: 'What did it say?', choices: ['hi', 'bye'], answer: 0, why: 'echo(1) prints its arguments.' }],
 };
 const TEXT: LessonText = {
-  intro: 'An **intro**.', steps: {}, stops: { one: { text: 'The stop.', more: 'More, see echo(1).' } },
-  summary: 'It said hi.', rule: 'echo echoes', task: 'Say hi.',
+  intro: 'An **intro**.',
+  steps: {},
+  stops: { one: { text: 'The stop.', more: 'More, see echo(1).' } },
+  summary: 'It said hi.',
+  rule: 'echo echoes',
+  task: 'Say hi.',
 };
 
-describe('a session\'s transcript', () => {
+describe("a session's transcript", () => {
   it('is its events rendered: the recorded events give the same text, every time', async () => {
     const welcome = findLesson('welcome');
-    for (const [lesson, text] of [[tourLesson, TEXT], [welcome.lesson, textOf(welcome)]] as const) {
+    for (const [lesson, text] of [
+      [tourLesson, TEXT],
+      [welcome.lesson, textOf(welcome)],
+    ] as const) {
       const p = await played(lesson, text);
       expect(p.completed).toBe(true);
-      const again = renderLesson(p.events, plain).map((l) => l + '\n').join('');
+      const again = renderLesson(p.events, plain)
+        .map((l) => l + '\n')
+        .join('');
       expect(again).toBe(p.transcript);
-      expect(renderLesson(p.events, plain).map((l) => l + '\n').join('')).toBe(again);
+      expect(
+        renderLesson(p.events, plain)
+          .map((l) => l + '\n')
+          .join(''),
+      ).toBe(again);
       expect(p.transcript).toContain(lesson.title);
     }
   });
@@ -124,13 +154,25 @@ describe('a session\'s transcript', () => {
     const p = await played(tourLesson, TEXT);
     const kinds = p.events.map((e) => e.type);
     expect(kinds).toEqual([
-      'lesson-started', 'intro', 'stop-reached', 'explained', 'explained', 'stop-running', 'demo', 'lab-removed',
-      'summary', 'task', 'quiz', 'variant-offered', 'lesson-finished',
+      'lesson-started',
+      'intro',
+      'stop-reached',
+      'explained',
+      'explained',
+      'stop-running',
+      'demo',
+      'lab-removed',
+      'summary',
+      'task',
+      'quiz',
+      'variant-offered',
+      'lesson-finished',
     ]);
     expect(p.events).toContainEqual({ type: 'explained', step: 'one', more: true, text: 'More, see echo(1).' });
     const quiz = { type: 'quiz', question: 'What did it say?', choices: ['hi', 'bye'], answer: 0, correct: undefined };
     expect(p.events).toContainEqual(expect.objectContaining(quiz));
-    const stop = /\[1\/1\] First\n\n {2}The stop\.\n\n {2}More, see echo\(1\)\.\n\n {2}host\$ echo hi\n {4}hi\n {2}→ it/;
+    const stop =
+      /\[1\/1\] First\n\n {2}The stop\.\n\n {2}More, see echo\(1\)\.\n\n {2}host\$ echo hi\n {4}hi\n {2}→ it/;
     expect(p.transcript).toMatch(stop);
   });
 });

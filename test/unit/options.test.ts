@@ -14,14 +14,26 @@ beforeAll(() => {
   mkdirSync(join(rootfs, 'bin'));
   mkdirSync(join(rootfs, 'etc'));
   writeFileSync(join(rootfs, 'bin', 'sh'), '');
-  writeFileSync(join(rootfs, 'etc', 'passwd'), 'root:x:0:0::/root:/bin/sh\nlearner:x:1000:1000::/home/learner:/bin/sh\n');
+  writeFileSync(
+    join(rootfs, 'etc', 'passwd'),
+    'root:x:0:0::/root:/bin/sh\nlearner:x:1000:1000::/home/learner:/bin/sh\n',
+  );
   writeFileSync(join(rootfs, 'etc', 'group'), 'root:x:0:\nwheel:x:10:learner\nlearner:x:1000:\n');
   symlinkSync('/bin/sh', join(rootfs, 'bin', 'ash'));
 });
 afterAll(() => rmSync(rootfs, { recursive: true, force: true }));
 
-const seccomp: RunOptions['loadSeccomp'] = (p) => ({ profile: { defaultAction: 'SCMP_ACT_ALLOW' }, source: p ?? 'default' });
-const opts = (o: Partial<RunOptions> = {}): RunOptions => ({ rootfs, command: ['sh'], loadSeccomp: seccomp, root: true, ...o });
+const seccomp: RunOptions['loadSeccomp'] = (p) => ({
+  profile: { defaultAction: 'SCMP_ACT_ALLOW' },
+  source: p ?? 'default',
+});
+const opts = (o: Partial<RunOptions> = {}): RunOptions => ({
+  rootfs,
+  command: ['sh'],
+  loadSeccomp: seccomp,
+  root: true,
+  ...o,
+});
 
 function error(o: Partial<RunOptions>): NsxError {
   try {
@@ -34,13 +46,15 @@ function error(o: Partial<RunOptions>): NsxError {
 }
 
 describe('specFromRunOptions', () => {
-  it('gives docker\'s defaults as root', () => {
+  it("gives docker's defaults as root", () => {
     const s = specFromRunOptions(opts());
     expect(s.id).toMatch(/^[0-9a-f]{64}$/);
     expect(s.hostname).toBe(s.id.slice(0, 12));
     expect(s.linux.namespaces.map((n) => n.type).sort()).toEqual(['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts']);
     expect(s.process.env).toContain(`HOSTNAME=${s.hostname}`);
-    expect(s.process.env.find((e) => e.startsWith('PATH='))).toBe('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    expect(s.process.env.find((e) => e.startsWith('PATH='))).toBe(
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    );
     expect(s.linux.seccomp?.source).toBe('default');
     expect(s.process.capabilities).toHaveLength(14);
     expect(s.linux.resources).toBeUndefined();
@@ -65,10 +79,14 @@ describe('specFromRunOptions', () => {
 
   it('turns limits into resources', () => {
     const s = specFromRunOptions(opts({ memory: '64m', pidsLimit: 20, cpus: '0.5' }));
-    expect(s.linux.resources).toEqual({ memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 20 }, cpu: { quota: 50000, period: 100000 } });
+    expect(s.linux.resources).toEqual({
+      memory: { limit: 64 * 1024 * 1024 },
+      pids: { limit: 20 },
+      cpu: { quota: 50000, period: 100000 },
+    });
   });
 
-  it('takes docker\'s smallest limits, and -m 0 for no limit', () => {
+  it("takes docker's smallest limits, and -m 0 for no limit", () => {
     const s = specFromRunOptions(opts({ memory: '6m', cpus: '0.01' }));
     expect(s.linux.resources).toEqual({ memory: { limit: 6 * 1024 * 1024 }, cpu: { quota: 1000, period: 100000 } });
     expect(specFromRunOptions(opts({ memory: '0' })).linux.resources).toEqual({ memory: { limit: 0 } });
@@ -134,7 +152,7 @@ describe('specFromRunOptions', () => {
     expect(e.message.split('\n')).toHaveLength(1);
   });
 
-  it('gives a missing command docker\'s 127', () => {
+  it("gives a missing command docker's 127", () => {
     expect(error({ command: ['nosuch'] }).exitCode).toBe(127);
   });
 
@@ -144,7 +162,7 @@ describe('specFromRunOptions', () => {
 });
 
 describe('resolveUser', () => {
-  it('looks names up in the container\'s /etc/passwd and /etc/group', () => {
+  it("looks names up in the container's /etc/passwd and /etc/group", () => {
     expect(resolveUser(rootfs, 'learner')).toEqual({ uid: 1000, gid: 1000, additionalGids: [10] });
     expect(resolveUser(rootfs, '1000:10')).toEqual({ uid: 1000, gid: 10, additionalGids: [] }); // wheel (10) is the primary group here
     expect(resolveUser(rootfs, '4242')).toEqual({ uid: 4242, gid: 0, additionalGids: [] });

@@ -4,7 +4,12 @@ import { CAPABILITY_NAMES, DOCKER_DEFAULT_CAPS, capNumber } from '../../src/runt
 import type { Action, ShimAction } from '../../src/runtime/actions.js';
 import { buildExecPlan, buildPlan, swapSteps, type HostFacts, type PlannedStep } from '../../src/runtime/plan.js';
 import type { ShimOp } from '../../src/runtime/shim-ops.js';
-import { DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS, defaultMounts, type ContainerSpec } from '../../src/runtime/spec.js';
+import {
+  DOCKER_MASKED_PATHS,
+  DOCKER_READONLY_PATHS,
+  defaultMounts,
+  type ContainerSpec,
+} from '../../src/runtime/spec.js';
 import { EXEC_IDS, STEP_IDS, STEP_INFO } from '../../src/runtime/steps.js';
 import { CLONE, MS, mountFlags } from '../../src/runtime/steps/common.js';
 import { DEFAULT_DEVICE_RULES, compileDeviceRules } from '../../src/runtime/devices/index.js';
@@ -19,7 +24,12 @@ function host(over: Partial<HostFacts> = {}): HostFacts {
     deviceCgroup: 'v1',
     lastCap: 40,
     bounding: [...CAPABILITY_NAMES],
-    pathKind: (p) => (p === '/proc/acpi' || p === '/sys/firmware' ? 'dir' : p === '/proc/kcore' || DOCKER_READONLY_PATHS.includes(p) ? 'file' : 'absent'),
+    pathKind: (p) =>
+      p === '/proc/acpi' || p === '/sys/firmware'
+        ? 'dir'
+        : p === '/proc/kcore' || DOCKER_READONLY_PATHS.includes(p)
+          ? 'file'
+          : 'absent',
     compileSeccomp: () => Buffer.alloc(16, 1),
     rootfsHas: (p) => p === '/',
     resolve: (p) => `${ROOT}${p === '/' ? '' : p}`,
@@ -30,7 +40,13 @@ function host(over: Partial<HostFacts> = {}): HostFacts {
 function spec(over: Partial<ContainerSpec> = {}, linux: Partial<ContainerSpec['linux']> = {}): ContainerSpec {
   return {
     id: 'a'.repeat(64),
-    process: { args: ['/bin/sh'], env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 }, capabilities: [...DOCKER_DEFAULT_CAPS] },
+    process: {
+      args: ['/bin/sh'],
+      env: ['PATH=/bin'],
+      cwd: '/',
+      user: { uid: 0, gid: 0 },
+      capabilities: [...DOCKER_DEFAULT_CAPS],
+    },
     root: { path: ROOT },
     hostname: 'box',
     mounts: defaultMounts({ sysfs: 'mount', ptsGid: true }),
@@ -50,7 +66,8 @@ function spec(over: Partial<ContainerSpec> = {}, linux: Partial<ContainerSpec['l
 const step = (plan: PlannedStep[], id: string) => plan.find((s) => s.id === id)!;
 const ops = (s: PlannedStep) => s.actions.map((a) => (a.kind === 'shim' ? a.op : `host:${a.op}`));
 /** The shim actions of a step with this op. */
-const shimOps = <K extends ShimOp['op']>(s: PlannedStep, op: K) => s.actions.filter((a): a is Extract<ShimAction, { op: K }> => a.kind === 'shim' && a.op === op);
+const shimOps = <K extends ShimOp['op']>(s: PlannedStep, op: K) =>
+  s.actions.filter((a): a is Extract<ShimAction, { op: K }> => a.kind === 'shim' && a.op === op);
 
 describe('STEP_ORDER', () => {
   it('is the order real runtimes use', () => {
@@ -89,8 +106,16 @@ describe('buildPlan', () => {
 
   it('creates the namespaces in one unshare with exactly the asked flags', () => {
     const s = step(buildPlan(spec(), host()), 'namespaces');
-    expect(s.actions).toEqual([{ kind: 'shim', op: 'unshare', flags: CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNS | CLONE.NEWCGROUP | CLONE.NEWNET }]);
-    expect(shimOps(s, 'unshare')[0].flags).toBe(CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNS | CLONE.NEWCGROUP | CLONE.NEWNET);
+    expect(s.actions).toEqual([
+      {
+        kind: 'shim',
+        op: 'unshare',
+        flags: CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNS | CLONE.NEWCGROUP | CLONE.NEWNET,
+      },
+    ]);
+    expect(shimOps(s, 'unshare')[0].flags).toBe(
+      CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNS | CLONE.NEWCGROUP | CLONE.NEWNET,
+    );
     expect(s.syscalls[0]).toContain('CLONE_NEWNET');
     expect(s.shell).toBe('unshare --uts --ipc --net --mount --cgroup');
   });
@@ -100,28 +125,53 @@ describe('buildPlan', () => {
   });
 
   it('writes the id maps from the host between unshare(CLONE_NEWUSER) and becoming root inside', () => {
-    const s = spec({}, { namespaces: [{ type: 'user' }, { type: 'pid' }, { type: 'uts' }, { type: 'mount' }], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] });
+    const s = spec(
+      {},
+      {
+        namespaces: [{ type: 'user' }, { type: 'pid' }, { type: 'uts' }, { type: 'mount' }],
+        uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+        gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+      },
+    );
     const userns = step(buildPlan(s, host({ root: false })), 'userns');
     expect(ops(userns)).toEqual(['unshare', 'host:id-maps', 'setresgid', 'setresuid']);
-    expect(userns.actions[1]).toEqual({ kind: 'host', op: 'id-maps', uidMap: '0 1000 1\n', gidMap: '0 1000 1\n', setgroups: 'deny' });
+    expect(userns.actions[1]).toEqual({
+      kind: 'host',
+      op: 'id-maps',
+      uidMap: '0 1000 1\n',
+      gidMap: '0 1000 1\n',
+      setgroups: 'deny',
+    });
   });
 
   it('refuses a user namespace without maps', () => {
-    expect(() => buildPlan(spec({}, { namespaces: [{ type: 'user' }, { type: 'mount' }] }), host())).toThrow(/uid and gid mappings/);
+    expect(() => buildPlan(spec({}, { namespaces: [{ type: 'user' }, { type: 'mount' }] }), host())).toThrow(
+      /uid and gid mappings/,
+    );
   });
 
   it('mounts into the rootfs before pivot_root, and masks after it', () => {
     const plan = buildPlan(spec(), host());
     const [proc] = shimOps(step(plan, 'proc'), 'mount');
-    expect(proc).toEqual({ kind: 'shim', op: 'mount', source: 'proc', target: `${ROOT}/proc`, fstype: 'proc', flags: MS.NOSUID | MS.NOEXEC | MS.NODEV, data: '' });
+    expect(proc).toEqual({
+      kind: 'shim',
+      op: 'mount',
+      source: 'proc',
+      target: `${ROOT}/proc`,
+      fstype: 'proc',
+      flags: MS.NOSUID | MS.NOEXEC | MS.NODEV,
+      data: '',
+    });
     const mask = shimOps(step(plan, 'mask-paths'), 'mount').map((a) => [a.source, a.target]);
     expect(mask).toContainEqual(['/dev/null', '/proc/kcore']);
     expect(mask).toContainEqual(['tmpfs', '/proc/acpi']);
     expect(mask.some(([, target]) => target.startsWith(ROOT))).toBe(false);
   });
 
-  it('makes read-only paths read-only by a bind remount that keeps /proc\'s locked flags', () => {
-    const remount = shimOps(step(buildPlan(spec(), host()), 'mask-paths'), 'mount').find((a) => a.target === '/proc/sys' && a.flags & MS.REMOUNT)!;
+  it("makes read-only paths read-only by a bind remount that keeps /proc's locked flags", () => {
+    const remount = shimOps(step(buildPlan(spec(), host()), 'mask-paths'), 'mount').find(
+      (a) => a.target === '/proc/sys' && a.flags & MS.REMOUNT,
+    )!;
     expect(remount.flags).toBe(MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC);
   });
 
@@ -170,11 +220,15 @@ describe('buildPlan', () => {
   });
 
   it('refuses a hostname without a UTS namespace', () => {
-    expect(() => buildPlan(spec({}, { namespaces: [{ type: 'pid' }, { type: 'mount' }] }), host())).toThrow(/UTS namespace/);
+    expect(() => buildPlan(spec({}, { namespaces: [{ type: 'pid' }, { type: 'mount' }] }), host())).toThrow(
+      /UTS namespace/,
+    );
   });
 
   it('refuses --network veth without root', () => {
-    expect(() => buildPlan(spec({ nsx: { rootMode: 'pivot_root', network: 'veth' } }), host({ root: false }))).toThrow(/needs root/);
+    expect(() => buildPlan(spec({ nsx: { rootMode: 'pivot_root', network: 'veth' } }), host({ root: false }))).toThrow(
+      /needs root/,
+    );
   });
 
   it('passes argv and env to exec in one instruction', () => {
@@ -185,11 +239,18 @@ describe('buildPlan', () => {
 
 describe('whole plans: every action of every step', () => {
   const sh = (op: ShimOp): Action => ({ kind: 'shim', ...op });
-  const mount = (source: string, target: string, fstype: string, flags: number, data = '') => sh({ op: 'mount', source, target, fstype, flags, data });
+  const mount = (source: string, target: string, fstype: string, flags: number, data = '') =>
+    sh({ op: 'mount', source, target, fstype, flags, data });
   const mkdir = (path: string) => sh({ op: 'mkdir', path, mode: 0o755 });
-  const device = (d: string) => [sh({ op: 'touch', path: `${ROOT}/dev/${d}` }), mount(`/dev/${d}`, `${ROOT}/dev/${d}`, '', MS.BIND)];
+  const device = (d: string) => [
+    sh({ op: 'touch', path: `${ROOT}/dev/${d}` }),
+    mount(`/dev/${d}`, `${ROOT}/dev/${d}`, '', MS.BIND),
+  ];
   const link = (target: string, name: string) => sh({ op: 'symlink', target, path: `${ROOT}/dev/${name}` });
-  const readOnly = (p: string) => [mount(p, p, '', MS.BIND | MS.REC), mount(p, p, '', MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC)];
+  const readOnly = (p: string) => [
+    mount(p, p, '', MS.BIND | MS.REC),
+    mount(p, p, '', MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC),
+  ];
   const kept = [...DOCKER_DEFAULT_CAPS];
   const dropped = CAPABILITY_NAMES.filter((c) => !kept.includes(c));
   const actionsOf = (plan: PlannedStep[]) => Object.fromEntries(plan.map((s) => [s.id, s.actions]));
@@ -200,35 +261,59 @@ describe('whole plans: every action of every step', () => {
     cgroup: [{ kind: 'host', op: 'cgroup', limits: {} }],
     devices: [{ kind: 'host', op: 'devices', via: 'v1', rules: [...DEFAULT_DEVICE_RULES] }],
     userns: [],
-    namespaces: [sh({ op: 'unshare', flags: CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWNET | CLONE.NEWNS | CLONE.NEWCGROUP })],
+    namespaces: [
+      sh({ op: 'unshare', flags: CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWNET | CLONE.NEWNS | CLONE.NEWCGROUP }),
+    ],
     network: [sh({ op: 'loopback_up' })],
     fork: [sh({ op: 'unshare', flags: CLONE.NEWPID }), sh({ op: 'fork' })],
     'mount-private': [mount('', '/', '', MS.REC | MS.PRIVATE)],
     rootfs: [mount(ROOT, ROOT, '', MS.BIND | MS.REC)],
     proc: [mkdir(`${ROOT}/proc`), mount('proc', `${ROOT}/proc`, 'proc', MS.NOSUID | MS.NODEV | MS.NOEXEC)],
     dev: [
-      mkdir(`${ROOT}/dev`), mount('tmpfs', `${ROOT}/dev`, 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k'),
+      mkdir(`${ROOT}/dev`),
+      mount('tmpfs', `${ROOT}/dev`, 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k'),
       ...['null', 'zero', 'full', 'random', 'urandom', 'tty'].flatMap(device),
-      link('/proc/self/fd', 'fd'), link('/proc/self/fd/0', 'stdin'), link('/proc/self/fd/1', 'stdout'), link('/proc/self/fd/2', 'stderr'), link('pts/ptmx', 'ptmx'),
-      mkdir(`${ROOT}/dev/pts`), mount('devpts', `${ROOT}/dev/pts`, 'devpts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5'),
-      mkdir(`${ROOT}/dev/shm`), mount('shm', `${ROOT}/dev/shm`, 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=1777,size=65536k'),
-      mkdir(`${ROOT}/dev/mqueue`), mount('mqueue', `${ROOT}/dev/mqueue`, 'mqueue', MS.NOSUID | MS.NODEV | MS.NOEXEC),
+      link('/proc/self/fd', 'fd'),
+      link('/proc/self/fd/0', 'stdin'),
+      link('/proc/self/fd/1', 'stdout'),
+      link('/proc/self/fd/2', 'stderr'),
+      link('pts/ptmx', 'ptmx'),
+      mkdir(`${ROOT}/dev/pts`),
+      mount('devpts', `${ROOT}/dev/pts`, 'devpts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5'),
+      mkdir(`${ROOT}/dev/shm`),
+      mount('shm', `${ROOT}/dev/shm`, 'tmpfs', MS.NOSUID | MS.NODEV | MS.NOEXEC, 'mode=1777,size=65536k'),
+      mkdir(`${ROOT}/dev/mqueue`),
+      mount('mqueue', `${ROOT}/dev/mqueue`, 'mqueue', MS.NOSUID | MS.NODEV | MS.NOEXEC),
     ],
     sys: [mkdir(`${ROOT}/sys`), mount('sysfs', `${ROOT}/sys`, 'sysfs', MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC)],
     tmp: [mkdir(`${ROOT}/tmp`), mount('tmpfs', `${ROOT}/tmp`, 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777')],
     'pivot-root': [sh({ op: 'pivot_root', root: ROOT })],
     'mask-paths': [
-      mount('tmpfs', '/proc/acpi', 'tmpfs', MS.RDONLY), mount('/dev/null', '/proc/kcore', '', MS.BIND), mount('tmpfs', '/sys/firmware', 'tmpfs', MS.RDONLY),
+      mount('tmpfs', '/proc/acpi', 'tmpfs', MS.RDONLY),
+      mount('/dev/null', '/proc/kcore', '', MS.BIND),
+      mount('tmpfs', '/sys/firmware', 'tmpfs', MS.RDONLY),
       ...['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'].flatMap(readOnly),
     ],
     hostname: [sh({ op: 'sethostname', name: 'box' })],
     'no-new-privs': [],
     capabilities: [
-      sh({ op: 'bset_drop', caps: dropped }), sh({ op: 'keep_caps', on: true }), sh({ op: 'setgroups', gids: [] }),
-      sh({ op: 'setresgid', gid: 0 }), sh({ op: 'setresuid', uid: 0 }), sh({ op: 'keep_caps', on: false }),
-      sh({ op: 'capset', effective: [...kept, 'CAP_SYS_ADMIN'], permitted: [...kept, 'CAP_SYS_ADMIN'], inheritable: [] }),
+      sh({ op: 'bset_drop', caps: dropped }),
+      sh({ op: 'keep_caps', on: true }),
+      sh({ op: 'setgroups', gids: [] }),
+      sh({ op: 'setresgid', gid: 0 }),
+      sh({ op: 'setresuid', uid: 0 }),
+      sh({ op: 'keep_caps', on: false }),
+      sh({
+        op: 'capset',
+        effective: [...kept, 'CAP_SYS_ADMIN'],
+        permitted: [...kept, 'CAP_SYS_ADMIN'],
+        inheritable: [],
+      }),
     ],
-    seccomp: [sh({ op: 'seccomp', flags: 0, filter: '01'.repeat(16) }), sh({ op: 'capset', effective: kept, permitted: kept, inheritable: [] })],
+    seccomp: [
+      sh({ op: 'seccomp', flags: 0, filter: '01'.repeat(16) }),
+      sh({ op: 'capset', effective: kept, permitted: kept, inheritable: [] }),
+    ],
     exec: [sh({ op: 'chdir', path: '/' }), sh({ op: 'exec', argv: ['/bin/sh'], env: ['PATH=/bin'] })],
   });
 
@@ -242,14 +327,23 @@ describe('whole plans: every action of every step', () => {
     const limits = { memoryBytes: 64 << 20, pidsMax: 20, cpuQuotaUs: 50000, cpuPeriodUs: 100000 };
     expect(actionsOf(plan)).toEqual({ ...defaults(), cgroup: [{ kind: 'host', op: 'cgroup', limits }] });
     expect(step(plan, 'cgroup').syscalls).toEqual([
-      'mkdir("/sys/fs/cgroup/…/nsx/<id>")', 'write("memory.max", "67108864")', 'write("memory.swap.max", "0") (if the file exists)',
-      'write("pids.max", "20")', 'write("cpu.max", "50000 100000")', 'write("cgroup.procs", pid)',
+      'mkdir("/sys/fs/cgroup/…/nsx/<id>")',
+      'write("memory.max", "67108864")',
+      'write("memory.swap.max", "0") (if the file exists)',
+      'write("pids.max", "20")',
+      'write("cpu.max", "50000 100000")',
+      'write("cgroup.procs", pid)',
     ]);
   });
 
   it('rootless: no cgroup, a user namespace with its maps, no supplementary groups', () => {
-    const maps = { uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] };
-    const namespaces = ['user', 'pid', 'ipc', 'uts', 'mount', 'cgroup', 'network'].map((type) => ({ type: type as 'pid' }));
+    const maps = {
+      uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+      gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+    };
+    const namespaces = ['user', 'pid', 'ipc', 'uts', 'mount', 'cgroup', 'network'].map((type) => ({
+      type: type as 'pid',
+    }));
     const plan = buildPlan(spec({}, { namespaces, ...maps }), host({ root: false }));
     const whole = defaults();
     expect(actionsOf(plan)).toEqual({
@@ -259,7 +353,8 @@ describe('whole plans: every action of every step', () => {
       userns: [
         sh({ op: 'unshare', flags: CLONE.NEWUSER }),
         { kind: 'host', op: 'id-maps', uidMap: '0 1000 1\n', gidMap: '0 1000 1\n', setgroups: 'deny' },
-        sh({ op: 'setresgid', gid: 0 }), sh({ op: 'setresuid', uid: 0 }),
+        sh({ op: 'setresgid', gid: 0 }),
+        sh({ op: 'setresuid', uid: 0 }),
       ],
       capabilities: whole.capabilities.filter((a) => !(a.kind === 'shim' && a.op === 'setgroups')),
     });
@@ -269,25 +364,34 @@ describe('whole plans: every action of every step', () => {
 
   it("devices: v1's rules, or on a cgroup2-only machine the eBPF program; --privileged: none", () => {
     const v1 = step(buildPlan(spec(), host()), 'devices');
-    expect(v1.notes[0]).toMatch(/^cgroup v1 devices controller, the last matching rule wins: deny  a \*:\* rwm; allow c \*:\* m; /);
+    expect(v1.notes[0]).toMatch(
+      /^cgroup v1 devices controller, the last matching rule wins: deny  a \*:\* rwm; allow c \*:\* m; /,
+    );
     const bpf = step(buildPlan(spec(), host({ deviceCgroup: 'bpf' })), 'devices');
     expect(bpf.actions).toEqual([{ kind: 'host', op: 'devices', via: 'bpf', rules: [...DEFAULT_DEVICE_RULES] }]);
-    expect(bpf.notes[0]).toContain(`an eBPF program of ${compileDeviceRules(DEFAULT_DEVICE_RULES).length} instructions`);
+    expect(bpf.notes[0]).toContain(
+      `an eBPF program of ${compileDeviceRules(DEFAULT_DEVICE_RULES).length} instructions`,
+    );
     expect(bpf.manPage).toBe('bpf(2)');
-    expect(step(buildPlan(spec({}, { devices: undefined }), host()), 'devices').skip).toMatch(/--privileged: every device is allowed/);
+    expect(step(buildPlan(spec({}, { devices: undefined }), host()), 'devices').skip).toMatch(
+      /--privileged: every device is allowed/,
+    );
     expect(step(buildPlan(spec(), host({ deviceCgroup: undefined })), 'devices').skip).toMatch(/no cgroup filesystem/);
   });
 });
 
 describe('step properties: what code outside the runtime asks of a step, carried in the plan', () => {
   it('pivot-root changes the root (also as chroot), fork forks, exec starts the command; no other step does', () => {
-    for (const p of [buildPlan(spec(), host()), buildPlan(spec({ nsx: { rootMode: 'chroot', network: 'none' } }), host())]) {
+    for (const p of [
+      buildPlan(spec(), host()),
+      buildPlan(spec({ nsx: { rootMode: 'chroot', network: 'none' } }), host()),
+    ]) {
       expect(p.filter((s) => s.changesRoot).map((s) => s.id)).toEqual(['pivot-root']);
       expect(p.filter((s) => s.forks).map((s) => s.id)).toEqual(['fork']);
       expect(p.filter((s) => s.startsCommand).map((s) => s.id)).toEqual(['exec']);
     }
   });
-  it('docker exec: joining the namespaces enters the container\'s root; fork and exec as in the container', () => {
+  it("docker exec: joining the namespaces enters the container's root; fork and exec as in the container", () => {
     const p = buildExecPlan(spec(), host(), 42);
     expect(p.filter((s) => s.changesRoot).map((s) => s.id)).toEqual(['namespaces']);
     expect(p.filter((s) => s.forks).map((s) => s.id)).toEqual(['fork']);
@@ -310,7 +414,10 @@ describe('swapSteps', () => {
 
 describe('mountFlags', () => {
   it('splits OCI options into flags and data', () => {
-    expect(mountFlags(['nosuid', 'noexec', 'mode=755', 'size=65536k'])).toEqual({ flags: MS.NOSUID | MS.NOEXEC, data: 'mode=755,size=65536k' });
+    expect(mountFlags(['nosuid', 'noexec', 'mode=755', 'size=65536k'])).toEqual({
+      flags: MS.NOSUID | MS.NOEXEC,
+      data: 'mode=755,size=65536k',
+    });
     expect(mountFlags(['rbind', 'ro'])).toEqual({ flags: MS.BIND | MS.REC | MS.RDONLY, data: '' });
   });
 });
@@ -330,7 +437,9 @@ describe('capabilities on this kernel and for this user', () => {
     s.process.user = { uid: 1000, gid: 1000 };
     s.process.noNewPrivileges = true;
     const caps = buildPlan(s, host()).find((x) => x.id === 'capabilities')!;
-    expect(shimOps(caps, 'capset')).toEqual([{ kind: 'shim', op: 'capset', effective: [], permitted: [], inheritable: [] }]);
+    expect(shimOps(caps, 'capset')).toEqual([
+      { kind: 'shim', op: 'capset', effective: [], permitted: [], inheritable: [] },
+    ]);
   });
 });
 
@@ -338,7 +447,9 @@ describe('capabilities nsx itself lacks', () => {
   it('are left out, and the step says so', () => {
     const s = spec();
     s.process.capabilities = [...CAPABILITY_NAMES];
-    const caps = buildPlan(s, host({ bounding: CAPABILITY_NAMES.filter((c) => c !== 'CAP_SYS_RESOURCE') })).find((x) => x.id === 'capabilities')!;
+    const caps = buildPlan(s, host({ bounding: CAPABILITY_NAMES.filter((c) => c !== 'CAP_SYS_RESOURCE') })).find(
+      (x) => x.id === 'capabilities',
+    )!;
     const [capset] = shimOps(caps, 'capset');
     expect(capset.effective).not.toContain('CAP_SYS_RESOURCE');
     expect(capset.effective).toContain('CAP_SYS_ADMIN');
@@ -356,9 +467,12 @@ describe('shellQuote', () => {
 });
 
 describe('-t: the console', () => {
-  const ops = (p: PlannedStep[], id: string) => p.find((s) => s.id === id)!.actions.map((a) => (a.kind === 'shim' ? [a.op, ...Object.values(a).slice(2)].join(' ') : a.op));
+  const ops = (p: PlannedStep[], id: string) =>
+    p
+      .find((s) => s.id === id)!
+      .actions.map((a) => (a.kind === 'shim' ? [a.op, ...Object.values(a).slice(2)].join(' ') : a.op));
 
-  it('opens the container\'s own devpts ptmx at the end of the dev step, after devpts is mounted', () => {
+  it("opens the container's own devpts ptmx at the end of the dev step, after devpts is mounted", () => {
     const s = spec();
     const p = buildPlan({ ...s, process: { ...s.process, terminal: true } }, host());
     const dev = ops(p, 'dev');
@@ -377,7 +491,7 @@ describe('buildExecPlan (docker exec)', () => {
     return buildExecPlan({ ...s, process: { ...s.process, args: ['ps', '-ef'], cwd: '/srv', ...over } }, host(h), 4242);
   };
 
-  it('follows EXEC_ORDER: the container\'s cgroup, its namespaces, a fork into its PID namespace, its security settings, exec', () => {
+  it("follows EXEC_ORDER: the container's cgroup, its namespaces, a fork into its PID namespace, its security settings, exec", () => {
     const p = exec();
     expect(p.map((s) => s.id)).toEqual([...EXEC_IDS]);
     expect(p[0].actions).toEqual([{ kind: 'host', op: 'cgroup-join', id: 'a'.repeat(64) }]);
@@ -390,10 +504,11 @@ describe('buildExecPlan (docker exec)', () => {
     ]);
   });
 
-  it('takes the same capabilities and seccomp filter as the container\'s own plan', () => {
+  it("takes the same capabilities and seccomp filter as the container's own plan", () => {
     const own = buildPlan(spec(), host());
     const p = exec();
-    for (const id of ['capabilities', 'seccomp', 'no-new-privs'] as const) expect(p.find((s) => s.id === id)!.actions).toEqual(own.find((s) => s.id === id)!.actions);
+    for (const id of ['capabilities', 'seccomp', 'no-new-privs'] as const)
+      expect(p.find((s) => s.id === id)!.actions).toEqual(own.find((s) => s.id === id)!.actions);
   });
 
   it('joins no cgroup rootless (the container has none of its own) and gives -t its terminal after the fork', () => {

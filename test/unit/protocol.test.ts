@@ -20,8 +20,25 @@ describe('shim wire format', () => {
 
 describe('markCommandStart', () => {
   it('ends the options at the first word that is not one, as docker run does', () => {
-    expect(markCommandStart(['run', '--rootfs', 'r', '-m', '64m', 'sh', '-c', 'ls -l'])).toEqual(['run', '--rootfs', 'r', '-m', '64m', '--', 'sh', '-c', 'ls -l']);
-    expect(markCommandStart(['run', '--step', '--rootfs=r', 'ps', '-ef'])).toEqual(['run', '--step', '--rootfs=r', '--', 'ps', '-ef']);
+    expect(markCommandStart(['run', '--rootfs', 'r', '-m', '64m', 'sh', '-c', 'ls -l'])).toEqual([
+      'run',
+      '--rootfs',
+      'r',
+      '-m',
+      '64m',
+      '--',
+      'sh',
+      '-c',
+      'ls -l',
+    ]);
+    expect(markCommandStart(['run', '--step', '--rootfs=r', 'ps', '-ef'])).toEqual([
+      'run',
+      '--step',
+      '--rootfs=r',
+      '--',
+      'ps',
+      '-ef',
+    ]);
     expect(markCommandStart(['run', '--rootfs', 'r', '--', 'ps'])).toEqual(['run', '--rootfs', 'r', '--', 'ps']);
     expect(markCommandStart(['doctor', '--json'])).toEqual(['doctor', '--json']);
   });
@@ -34,15 +51,43 @@ describe('evidence', () => {
     expect(st.NoNewPrivs).toBe('1');
   });
   it('parses what the shim reports from inside', () => {
-    expect(parseInside(['1', '0', '0', '0', 'box', '(none)', '/', 'lo:up,eth0:down'])).toEqual({ pid: 1, ppid: 0, uid: 0, gid: 0, hostname: 'box', domainname: '(none)', cwd: '/', links: ['lo:up', 'eth0:down'] });
+    expect(parseInside(['1', '0', '0', '0', 'box', '(none)', '/', 'lo:up,eth0:down'])).toEqual({
+      pid: 1,
+      ppid: 0,
+      uid: 0,
+      gid: 0,
+      hostname: 'box',
+      domainname: '(none)',
+      cwd: '/',
+      links: ['lo:up', 'eth0:down'],
+    });
   });
   it('names exactly the facts a step changed', () => {
     const base: Evidence = {
       host: { hostname: 'vm', ns: { uts: 'uts:[1]' } },
-      process: { pid: 10, nsPids: [10], ns: { uts: 'uts:[1]', pid: 'pid:[2]' }, uid: [0], gid: [0], uidMap: '', gidMap: '', capEff: [], capBnd: [], noNewPrivs: false, seccomp: 0, cgroups: [], mounts: [], root: '/' },
+      process: {
+        pid: 10,
+        nsPids: [10],
+        ns: { uts: 'uts:[1]', pid: 'pid:[2]' },
+        uid: [0],
+        gid: [0],
+        uidMap: '',
+        gidMap: '',
+        capEff: [],
+        capBnd: [],
+        noNewPrivs: false,
+        seccomp: 0,
+        cgroups: [],
+        mounts: [],
+        root: '/',
+      },
       inside: parseInside(['10', '1', '0', '0', 'vm', '', '/', 'lo:down']),
     };
-    const after: Evidence = { ...base, process: { ...base.process, ns: { ...base.process.ns, uts: 'uts:[9]' } }, inside: { ...base.inside!, hostname: 'box' } };
+    const after: Evidence = {
+      ...base,
+      process: { ...base.process, ns: { ...base.process.ns, uts: 'uts:[9]' } },
+      inside: { ...base.inside!, hostname: 'box' },
+    };
     expect(changedFacts(base, after).sort()).toEqual(['inside.hostname', 'ns.uts']);
     expect(changedFacts(undefined, after)).toEqual([]);
   });

@@ -1,26 +1,76 @@
 // The terminal renderer: 80 columns, no colour with NO_COLOR, and the changed facts marked.
 import { describe, expect, it } from '@jest/globals';
 import { Chalk } from 'chalk';
-import { evidenceTable, renderEvent, splitValue, stepHeader, summarizeRemoved, wrap } from '../../src/render/terminal.js';
+import {
+  evidenceTable,
+  renderEvent,
+  splitValue,
+  stepHeader,
+  summarizeRemoved,
+  wrap,
+} from '../../src/render/terminal.js';
 import { STEP_IDS, STEP_INFO } from '../../src/runtime/steps.js';
 import type { Evidence } from '../../src/runtime/observe.js';
 import { stripAnsi } from '../helpers.js';
 
 const c = new Chalk({ level: 1 });
 const evidence: Evidence = {
-  host: { hostname: 'a-rather-long-host-name.example.internal', ns: { uts: 'uts:[4026531838]', pid: 'pid:[4026531836]', pid_for_children: 'pid:[4026531836]' } },
-  process: {
-    pid: 123456, nsPids: [123456, 1], ns: { uts: 'uts:[4026532178]', pid: 'pid:[4026532250]', pid_for_children: 'pid:[4026532250]' }, uid: [0], gid: [0],
-    uidMap: '0 100000 65536', gidMap: '0 100000 65536', capEff: ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID'],
-    capBnd: [], noNewPrivs: true, seccomp: 2, cgroups: ['4:memory:/nsx/' + 'f'.repeat(64)], mounts: Array(20).fill('/'), root: '/very/long/path/to/the/root/filesystem/of/this/container/busybox',
+  host: {
+    hostname: 'a-rather-long-host-name.example.internal',
+    ns: { uts: 'uts:[4026531838]', pid: 'pid:[4026531836]', pid_for_children: 'pid:[4026531836]' },
   },
-  inside: { pid: 1, ppid: 0, uid: 0, gid: 0, hostname: 'a-container-with-a-very-long-hostname-indeed', domainname: '', cwd: '/', links: ['lo:up'] },
+  process: {
+    pid: 123456,
+    nsPids: [123456, 1],
+    ns: { uts: 'uts:[4026532178]', pid: 'pid:[4026532250]', pid_for_children: 'pid:[4026532250]' },
+    uid: [0],
+    gid: [0],
+    uidMap: '0 100000 65536',
+    gidMap: '0 100000 65536',
+    capEff: [
+      'CAP_CHOWN',
+      'CAP_DAC_OVERRIDE',
+      'CAP_FSETID',
+      'CAP_FOWNER',
+      'CAP_MKNOD',
+      'CAP_NET_RAW',
+      'CAP_SETGID',
+      'CAP_SETUID',
+    ],
+    capBnd: [],
+    noNewPrivs: true,
+    seccomp: 2,
+    cgroups: ['4:memory:/nsx/' + 'f'.repeat(64)],
+    mounts: Array(20).fill('/'),
+    root: '/very/long/path/to/the/root/filesystem/of/this/container/busybox',
+  },
+  inside: {
+    pid: 1,
+    ppid: 0,
+    uid: 0,
+    gid: 0,
+    hostname: 'a-container-with-a-very-long-hostname-indeed',
+    domainname: '',
+    cwd: '/',
+    links: ['lo:up'],
+  },
 };
 
 describe('terminal renderer', () => {
   it('keeps every line within 80 columns', () => {
     const lines = [
-      ...STEP_IDS.flatMap((id, i) => stepHeader(i, STEP_IDS.length, { id, ...STEP_INFO[id], notes: ['a note that is long enough to need wrapping onto a second line of text, surely'] }, c)),
+      ...STEP_IDS.flatMap((id, i) =>
+        stepHeader(
+          i,
+          STEP_IDS.length,
+          {
+            id,
+            ...STEP_INFO[id],
+            notes: ['a note that is long enough to need wrapping onto a second line of text, surely'],
+          },
+          c,
+        ),
+      ),
       ...evidenceTable(evidence, ['ns.uts'], c),
     ];
     for (const l of lines) expect(stripAnsi(l).length).toBeLessThanOrEqual(80);
@@ -31,7 +81,16 @@ describe('terminal renderer', () => {
     expect(rows.find((r) => r.includes('ns pid '))).toMatch(/^ {2}ns pid/);
   });
   it('prints no escape codes at level 0 (NO_COLOR)', () => {
-    const out = renderEvent({ type: 'step-failed', index: 0, step: { id: 'hostname', ...STEP_INFO.hostname, notes: [] }, error: { message: 'sethostname: Operation not permitted', hint: 'needs CAP_SYS_ADMIN' } }, 18, new Chalk({ level: 0 }));
+    const out = renderEvent(
+      {
+        type: 'step-failed',
+        index: 0,
+        step: { id: 'hostname', ...STEP_INFO.hostname, notes: [] },
+        error: { message: 'sethostname: Operation not permitted', hint: 'needs CAP_SYS_ADMIN' },
+      },
+      18,
+      new Chalk({ level: 0 }),
+    );
     expect(out.join('\n')).not.toMatch(/\x1b/);
     expect(out.join('\n')).toMatch(/failed: sethostname: Operation not permitted\n {4}needs CAP_SYS_ADMIN/);
   });
@@ -66,7 +125,9 @@ describe('terminal renderer', () => {
 describe('summarizeRemoved', () => {
   it('names the cgroup once, with its hierarchies', () => {
     const id = 'ab'.repeat(32);
-    expect(summarizeRemoved([`/sys/fs/cgroup/memory/nsx/${id}`, `/sys/fs/cgroup/pids/nsx/${id}`, 'veth nsxhabababab'])).toBe('cgroup nsx/abababababab… (memory, pids), veth nsxhabababab');
+    expect(
+      summarizeRemoved([`/sys/fs/cgroup/memory/nsx/${id}`, `/sys/fs/cgroup/pids/nsx/${id}`, 'veth nsxhabababab']),
+    ).toBe('cgroup nsx/abababababab… (memory, pids), veth nsxhabababab');
     expect(summarizeRemoved([`/sys/fs/cgroup/nsx/${id}`])).toBe('cgroup nsx/abababababab… (cgroup)');
   });
 });

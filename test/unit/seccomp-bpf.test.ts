@@ -33,11 +33,14 @@ describe('encodeFilter / decodeFilter', () => {
 describe('runFilter', () => {
   it('loads nr, arch and both halves of each argument from seccomp_data', () => {
     const probe = (offset: number): number =>
-      runFilter(encodeFilter([ins(OP.LD_W_ABS, offset), ins(OP.JEQ_K, 0xdead, 0, 1), ins(OP.RET_K, 1), ins(OP.RET_K, 2)]), {
-        nr: 0xdead,
-        arch: 0xdead,
-        args: [0xdeadn, 0xdead00000000n, 0n, 0n, 0n, 0xdeadn << 32n],
-      });
+      runFilter(
+        encodeFilter([ins(OP.LD_W_ABS, offset), ins(OP.JEQ_K, 0xdead, 0, 1), ins(OP.RET_K, 1), ins(OP.RET_K, 2)]),
+        {
+          nr: 0xdead,
+          arch: 0xdead,
+          args: [0xdeadn, 0xdead00000000n, 0n, 0n, 0n, 0xdeadn << 32n],
+        },
+      );
     expect(probe(0)).toBe(1); // nr
     expect(probe(4)).toBe(1); // arch
     expect(probe(16)).toBe(1); // args[0] low
@@ -49,33 +52,65 @@ describe('runFilter', () => {
 
   it('runs ALU AND, JGT/JGE unsigned, JSET and JA', () => {
     const prog = (code: number, k: number, a: number): number =>
-      runFilter(encodeFilter([ins(OP.LD_W_ABS, 16), ins(code, k, 0, 1), ins(OP.RET_K, 1), ins(OP.RET_K, 0)]), { nr: 0, arch: 0, args: [BigInt(a)] });
+      runFilter(encodeFilter([ins(OP.LD_W_ABS, 16), ins(code, k, 0, 1), ins(OP.RET_K, 1), ins(OP.RET_K, 0)]), {
+        nr: 0,
+        arch: 0,
+        args: [BigInt(a)],
+      });
     expect(prog(OP.JGT_K, 5, 6)).toBe(1);
     expect(prog(OP.JGT_K, 5, 5)).toBe(0);
     expect(prog(OP.JGE_K, 5, 5)).toBe(1);
     expect(prog(OP.JGT_K, 0x7fffffff, 0x80000000)).toBe(1); // unsigned, not signed
     expect(prog(OP.JSET_K, 0x10, 0x30)).toBe(1);
     expect(prog(OP.JSET_K, 0x10, 0x20)).toBe(0);
-    const and = encodeFilter([ins(OP.LD_W_ABS, 16), ins(OP.AND_K, 0xf0), ins(OP.JEQ_K, 0x30, 0, 1), ins(OP.RET_K, 1), ins(OP.RET_K, 0)]);
+    const and = encodeFilter([
+      ins(OP.LD_W_ABS, 16),
+      ins(OP.AND_K, 0xf0),
+      ins(OP.JEQ_K, 0x30, 0, 1),
+      ins(OP.RET_K, 1),
+      ins(OP.RET_K, 0),
+    ]);
     expect(runFilter(and, { nr: 0, arch: 0, args: [0x3fn] })).toBe(1);
     const ja = encodeFilter([ins(OP.JA, 1), ins(OP.RET_K, 1), ins(OP.RET_K, 2)]);
     expect(runFilter(ja, { nr: 0, arch: 0 })).toBe(2);
   });
 
   it('stores negative nr and arguments as the kernel sees them', () => {
-    const prog = encodeFilter([ins(OP.LD_W_ABS, 0), ins(OP.JEQ_K, 0xffffffff, 0, 1), ins(OP.RET_K, 1), ins(OP.RET_K, 0)]);
+    const prog = encodeFilter([
+      ins(OP.LD_W_ABS, 0),
+      ins(OP.JEQ_K, 0xffffffff, 0, 1),
+      ins(OP.RET_K, 1),
+      ins(OP.RET_K, 0),
+    ]);
     expect(runFilter(prog, { nr: -1, arch: 0 })).toBe(1);
-    const hi = encodeFilter([ins(OP.LD_W_ABS, 20), ins(OP.JEQ_K, 0xffffffff, 0, 1), ins(OP.RET_K, 1), ins(OP.RET_K, 0)]);
+    const hi = encodeFilter([
+      ins(OP.LD_W_ABS, 20),
+      ins(OP.JEQ_K, 0xffffffff, 0, 1),
+      ins(OP.RET_K, 1),
+      ins(OP.RET_K, 0),
+    ]);
     expect(runFilter(hi, { nr: 0, arch: 0, args: [-1n] })).toBe(1);
   });
 
   it('throws on opcodes it does not know, bad loads, and running off the end', () => {
-    expect(() => runFilter(encodeFilter([ins(0x07 /* TAX */, 0), ins(OP.RET_K, 0)]), { nr: 0, arch: 0 })).toThrow(/opcode 0x7/);
-    expect(() => runFilter(encodeFilter([ins(OP.LD_W_ABS, 2), ins(OP.RET_K, 0)]), { nr: 0, arch: 0 })).toThrow(/offset 2/);
-    expect(() => runFilter(encodeFilter([ins(OP.LD_W_ABS, 64), ins(OP.RET_K, 0)]), { nr: 0, arch: 0 })).toThrow(/offset 64/);
-    expect(() => runFilter(encodeFilter([ins(OP.LD_W_ABS, 0)]), { nr: 0, arch: 0 })).toThrow(/ran past the last instruction/);
-    expect(() => runFilter(encodeFilter([ins(OP.JEQ_K, 0, 5, 5), ins(OP.RET_K, 0)]), { nr: 0, arch: 0 })).toThrow(/ran past/);
-    expect(() => runFilter(encodeFilter([ins(OP.RET_K, 0)]), { nr: 0, arch: 0, args: [0n, 0n, 0n, 0n, 0n, 0n, 0n] })).toThrow(/at most 6/);
+    expect(() => runFilter(encodeFilter([ins(0x07 /* TAX */, 0), ins(OP.RET_K, 0)]), { nr: 0, arch: 0 })).toThrow(
+      /opcode 0x7/,
+    );
+    expect(() => runFilter(encodeFilter([ins(OP.LD_W_ABS, 2), ins(OP.RET_K, 0)]), { nr: 0, arch: 0 })).toThrow(
+      /offset 2/,
+    );
+    expect(() => runFilter(encodeFilter([ins(OP.LD_W_ABS, 64), ins(OP.RET_K, 0)]), { nr: 0, arch: 0 })).toThrow(
+      /offset 64/,
+    );
+    expect(() => runFilter(encodeFilter([ins(OP.LD_W_ABS, 0)]), { nr: 0, arch: 0 })).toThrow(
+      /ran past the last instruction/,
+    );
+    expect(() => runFilter(encodeFilter([ins(OP.JEQ_K, 0, 5, 5), ins(OP.RET_K, 0)]), { nr: 0, arch: 0 })).toThrow(
+      /ran past/,
+    );
+    expect(() =>
+      runFilter(encodeFilter([ins(OP.RET_K, 0)]), { nr: 0, arch: 0, args: [0n, 0n, 0n, 0n, 0n, 0n, 0n] }),
+    ).toThrow(/at most 6/);
   });
 });
 
@@ -140,7 +175,13 @@ describe('the compiled program', () => {
   it('has no x32 check on aarch64', () => {
     const c = compileProfile(profile, { arch: 'aarch64', caps: [], kernel: '6.1' });
     const lines = disassemble(c.filter);
-    expect(lines.slice(0, 5)).toEqual(['0000: ld  [4]', '0001: jeq #0xc00000b7 jt 3 jf 2', '0002: ret SCMP_ACT_ERRNO(EPERM)', '0003: ld  [0]', '0004: jeq #0x0000003f jt 5 jf 6']);
+    expect(lines.slice(0, 5)).toEqual([
+      '0000: ld  [4]',
+      '0001: jeq #0xc00000b7 jt 3 jf 2',
+      '0002: ret SCMP_ACT_ERRNO(EPERM)',
+      '0003: ld  [0]',
+      '0004: jeq #0x0000003f jt 5 jf 6',
+    ]);
     expect(runFilter(c.filter, { nr: 64, arch: AUDIT_ARCH.aarch64, args: [1n] })).toBe(0x7fff0000);
     expect(runFilter(c.filter, { nr: 64, arch: AUDIT_ARCH.aarch64, args: [2n] })).toBe(0x00050001);
   });

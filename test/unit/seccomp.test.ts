@@ -28,8 +28,19 @@ const ENOSYS = errno(38);
 
 /** Docker's default capability set (moby oci/caps/defaults.go), spelled out to pin it. */
 const DOCKER_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
   'CAP_AUDIT_WRITE',
 ];
 const KERNEL = '6.1.0-13-amd64';
@@ -51,14 +62,39 @@ function profileWith(syscalls: unknown[], extra: Record<string, unknown> = {}): 
   return parseProfile(JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', ...extra, syscalls }), 'test.json');
 }
 
-function compile(p: SeccompProfile, arch: SeccompArch = 'x86_64', caps: string[] = DOCKER_CAPS, kernel = KERNEL): CompiledFilter {
+function compile(
+  p: SeccompProfile,
+  arch: SeccompArch = 'x86_64',
+  caps: string[] = DOCKER_CAPS,
+  kernel = KERNEL,
+): CompiledFilter {
   return compileProfile(p, { arch, caps, kernel });
 }
 
 describe('generated syscall tables', () => {
   it('agree with known numbers', () => {
-    const x = { read: 0, write: 1, mount: 165, clone: 56, clone3: 435, lseek: 8, fcntl: 72, newfstatat: 262, arch_prctl: 158 };
-    const a = { read: 63, write: 64, mount: 40, clone: 220, clone3: 435, lseek: 62, fcntl: 25, newfstatat: 79, fstat: 80 };
+    const x = {
+      read: 0,
+      write: 1,
+      mount: 165,
+      clone: 56,
+      clone3: 435,
+      lseek: 8,
+      fcntl: 72,
+      newfstatat: 262,
+      arch_prctl: 158,
+    };
+    const a = {
+      read: 63,
+      write: 64,
+      mount: 40,
+      clone: 220,
+      clone3: 435,
+      lseek: 62,
+      fcntl: 25,
+      newfstatat: 79,
+      fstat: 80,
+    };
     for (const [name, nr] of Object.entries(x)) expect([name, syscallNumber('x86_64', name)]).toEqual([name, nr]);
     for (const [name, nr] of Object.entries(a)) expect([name, syscallNumber('aarch64', name)]).toEqual([name, nr]);
   });
@@ -74,7 +110,8 @@ describe('generated syscall tables', () => {
     expect(a.get('sync_file_range')).toBe(84);
     expect(a.has('sync_file_range2')).toBe(false);
     // 32-bit names of the __NR3264_* slots and legacy syscalls arm64 never had.
-    for (const name of ['llseek', '_llseek', 'fcntl64', 'mmap2', 'fstatat64', 'open', 'fork', 'stat']) expect([name, a.has(name)]).toEqual([name, false]);
+    for (const name of ['llseek', '_llseek', 'fcntl64', 'mmap2', 'fstatat64', 'open', 'fork', 'stat'])
+      expect([name, a.has(name)]).toEqual([name, false]);
     expect(a.has('arch_specific_syscall')).toBe(false);
     expect(a.has('syscalls')).toBe(false);
   });
@@ -119,7 +156,8 @@ describe.each(['x86_64', 'aarch64'] as const)("Docker's default profile on %s", 
     expect(main.args).toEqual([]);
     const known = main.names.filter((n) => syscallNumber(arch, n) !== undefined);
     expect(known.length).toBeGreaterThan(200);
-    for (const name of known) expect([name, describeAction(call(docker, arch, name))]).toEqual([name, 'SCMP_ACT_ALLOW']);
+    for (const name of known)
+      expect([name, describeAction(call(docker, arch, name))]).toEqual([name, 'SCMP_ACT_ALLOW']);
   });
 
   it('allows read, refuses mount with EPERM unless CAP_SYS_ADMIN', () => {
@@ -146,7 +184,8 @@ describe.each(['x86_64', 'aarch64'] as const)("Docker's default profile on %s", 
   });
 
   it('allows only the listed personality values', () => {
-    for (const p of [0n, 8n, 0x20000n, 0x20008n, 0xffffffffn]) expect(call(docker, arch, 'personality', [p])).toBe(ALLOW);
+    for (const p of [0n, 8n, 0x20000n, 0x20008n, 0xffffffffn])
+      expect(call(docker, arch, 'personality', [p])).toBe(ALLOW);
     expect(call(docker, arch, 'personality', [0x12345n])).toBe(EPERM);
     // Only the high word differs from an allowed value: still refused.
     expect(call(docker, arch, 'personality', [1n << 32n])).toBe(EPERM);
@@ -200,26 +239,55 @@ describe.each(['x86_64', 'aarch64'] as const)("Docker's default profile on %s", 
 /** What the kernel should compute, in plain bigint arithmetic. */
 function reference(op: string, arg: bigint, value: bigint, valueTwo: bigint): boolean {
   switch (op) {
-    case 'SCMP_CMP_EQ': return arg === value;
-    case 'SCMP_CMP_NE': return arg !== value;
-    case 'SCMP_CMP_LT': return arg < value;
-    case 'SCMP_CMP_LE': return arg <= value;
-    case 'SCMP_CMP_GT': return arg > value;
-    case 'SCMP_CMP_GE': return arg >= value;
-    case 'SCMP_CMP_MASKED_EQ': return (arg & value) === valueTwo;
+    case 'SCMP_CMP_EQ':
+      return arg === value;
+    case 'SCMP_CMP_NE':
+      return arg !== value;
+    case 'SCMP_CMP_LT':
+      return arg < value;
+    case 'SCMP_CMP_LE':
+      return arg <= value;
+    case 'SCMP_CMP_GT':
+      return arg > value;
+    case 'SCMP_CMP_GE':
+      return arg >= value;
+    case 'SCMP_CMP_MASKED_EQ':
+      return (arg & value) === valueTwo;
   }
   throw new Error(op);
 }
 
 const U64_MAX = (1n << 64n) - 1n;
 const BOUNDARIES = [
-  0n, 1n, 0x7fffffffn, 0x80000000n, 0xfffffffen, 0xffffffffn, 0x100000000n, 0x100000001n, 0x1ffffffffn,
-  0xdeadbeef00000000n, 0xdeadbeef00000001n, 0x7fffffffffffffffn, 0x8000000000000000n, U64_MAX - 1n, U64_MAX,
+  0n,
+  1n,
+  0x7fffffffn,
+  0x80000000n,
+  0xfffffffen,
+  0xffffffffn,
+  0x100000000n,
+  0x100000001n,
+  0x1ffffffffn,
+  0xdeadbeef00000000n,
+  0xdeadbeef00000001n,
+  0x7fffffffffffffffn,
+  0x8000000000000000n,
+  U64_MAX - 1n,
+  U64_MAX,
 ];
 
 /** The operands plus their neighbours and high/low-word variations. */
 function probes(value: bigint): bigint[] {
-  const near = [value - 1n, value, value + 1n, value ^ (1n << 32n), value ^ 1n, value ^ (1n << 63n), value & 0xffffffffn, value >> 32n];
+  const near = [
+    value - 1n,
+    value,
+    value + 1n,
+    value ^ (1n << 32n),
+    value ^ 1n,
+    value ^ (1n << 63n),
+    value & 0xffffffffn,
+    value >> 32n,
+  ];
   return [...new Set([...BOUNDARIES, ...near].filter((v) => v >= 0n && v <= U64_MAX))];
 }
 
@@ -298,7 +366,12 @@ describe('rule order and actions', () => {
   it('checks conditional rules in file order, then the first unconditional rule', () => {
     const p = profileWith([
       { names: ['ioctl'], action: 'SCMP_ACT_ALLOW' },
-      { names: ['ioctl'], action: 'SCMP_ACT_ERRNO', errnoRet: 25, args: [{ index: 1, value: 0x5401, op: 'SCMP_CMP_EQ' }] },
+      {
+        names: ['ioctl'],
+        action: 'SCMP_ACT_ERRNO',
+        errnoRet: 25,
+        args: [{ index: 1, value: 0x5401, op: 'SCMP_CMP_EQ' }],
+      },
       { names: ['ioctl'], action: 'SCMP_ACT_LOG', args: [{ index: 1, value: 0x5400, op: 'SCMP_CMP_GE' }] },
       { names: ['ioctl'], action: 'SCMP_ACT_KILL_PROCESS' }, // never reached: the first unconditional wins
     ]);
@@ -309,7 +382,11 @@ describe('rule order and actions', () => {
   });
 
   it('gives syscalls whose conditions all fail the default action', () => {
-    const c = compile(profileWith([{ names: ['kill'], action: 'SCMP_ACT_ALLOW', args: [{ index: 1, value: 0, op: 'SCMP_CMP_EQ' }] }], { defaultErrnoRet: 13 }));
+    const c = compile(
+      profileWith([{ names: ['kill'], action: 'SCMP_ACT_ALLOW', args: [{ index: 1, value: 0, op: 'SCMP_CMP_EQ' }] }], {
+        defaultErrnoRet: 13,
+      }),
+    );
     expect(call(c, 'x86_64', 'kill', [1n, 0n])).toBe(ALLOW);
     expect(call(c, 'x86_64', 'kill', [1n, 9n])).toBe(errno(13));
   });
@@ -327,11 +404,19 @@ describe('rule order and actions', () => {
       { names: ['lseek'], action: 'SCMP_ACT_LOG' },
     ];
     const expected: Record<string, number> = {
-      read: 0x7fff0000, write: 0x00050026, close: 0, stat: 0, fstat: 0x80000000, lstat: 0x00030000, poll: 0x7ff00007, lseek: 0x7ffc0000,
+      read: 0x7fff0000,
+      write: 0x00050026,
+      close: 0,
+      stat: 0,
+      fstat: 0x80000000,
+      lstat: 0x00030000,
+      poll: 0x7ff00007,
+      lseek: 0x7ffc0000,
     };
     const withDefault = compile(profileWith(rules, { defaultErrnoRet: 22 }));
     const without = compile(profileWith(rules));
-    for (const [name, ret] of Object.entries(expected)) expect([name, call(withDefault, 'x86_64', name)]).toEqual([name, ret]);
+    for (const [name, ret] of Object.entries(expected))
+      expect([name, call(withDefault, 'x86_64', name)]).toEqual([name, ret]);
     expect(call(withDefault, 'x86_64', 'open')).toBe(errno(22));
     expect(call(without, 'x86_64', 'open')).toBe(EPERM);
     expect(call(withDefault, 'x86_64', 'mmap')).toBe(errno(22)); // default action
@@ -339,7 +424,10 @@ describe('rule order and actions', () => {
   });
 
   it('uses the default action for foreign ABIs whatever it is', () => {
-    const kill = parseProfile('{"defaultAction":"SCMP_ACT_KILL_PROCESS","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}', 'k.json');
+    const kill = parseProfile(
+      '{"defaultAction":"SCMP_ACT_KILL_PROCESS","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}',
+      'k.json',
+    );
     const c = compile(kill, 'aarch64');
     expect(call(c, 'aarch64', 'read')).toBe(ALLOW);
     expect(runFilter(c.filter, { nr: 63, arch: AUDIT_ARCH.x86_64 })).toBe(0x80000000);
@@ -354,7 +442,8 @@ describe('rule order and actions', () => {
       { names: ['getpid'], action: 'SCMP_ACT_ALLOW', includes: { minKernel: '5.10' } },
       { names: ['getppid'], action: 'SCMP_ACT_ALLOW', excludes: { minKernel: '5.10' } },
     ]);
-    const run = (arch: SeccompArch, caps: string[], kernel: string, name: string): boolean => call(compile(p, arch, caps, kernel), arch, name) === ALLOW;
+    const run = (arch: SeccompArch, caps: string[], kernel: string, name: string): boolean =>
+      call(compile(p, arch, caps, kernel), arch, name) === ALLOW;
     expect(run('x86_64', ['CAP_SYS_ADMIN'], '6.1', 'read')).toBe(false);
     expect(run('x86_64', ['CAP_SYS_ADMIN', 'CAP_NET_ADMIN'], '6.1', 'read')).toBe(true);
     expect(run('x86_64', [], '6.1', 'write')).toBe(true);
@@ -402,8 +491,14 @@ describe('compile errors', () => {
   });
 
   it('refuses unknown capability names and architectures in the options', () => {
-    expect(thrownNsxError(() => compile(defaultProfile(), 'x86_64', ['sys_admin'])).message).toMatch(/"sys_admin" is not a capability name/);
-    expect(thrownNsxError(() => compileProfile(defaultProfile(), { arch: 'riscv64' as SeccompArch, caps: [], kernel: KERNEL })).message).toMatch(/architecture "riscv64"/);
+    expect(thrownNsxError(() => compile(defaultProfile(), 'x86_64', ['sys_admin'])).message).toMatch(
+      /"sys_admin" is not a capability name/,
+    );
+    expect(
+      thrownNsxError(() =>
+        compileProfile(defaultProfile(), { arch: 'riscv64' as SeccompArch, caps: [], kernel: KERNEL }),
+      ).message,
+    ).toMatch(/architecture "riscv64"/);
   });
 
   it("uses capabilities.ts's Docker default set", () => {

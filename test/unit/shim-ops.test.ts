@@ -46,14 +46,37 @@ describe('shim operations', () => {
   });
 
   it('encodes ops as the wire fields the C reads', () => {
-    expect(encodeShimOp({ op: 'mount', source: '', target: '/x', fstype: 'tmpfs', flags: 6, data: 'mode=755' })).toEqual(['mount', '', '/x', 'tmpfs', '6', 'mode=755']);
-    expect(encodeShimOp({ op: 'exec', argv: ['sh', '-c', 'true'], env: ['PATH=/bin'] })).toEqual(['exec', '3', 'sh', '-c', 'true', 'PATH=/bin']);
-    expect(encodeShimOp({ op: 'capset', effective: ['CAP_CHOWN', 'CAP_SYS_ADMIN'], permitted: ['CAP_CHOWN'], inheritable: [] }))
-      .toEqual(['capset', String(1n | (1n << 21n)), '1', '0']);
-    expect(encodeShimOp({ op: 'bset_drop', caps: ['CAP_SYS_ADMIN', 'CAP_NET_RAW'] })).toEqual(['bset_drop', '21', '13']);
+    expect(
+      encodeShimOp({ op: 'mount', source: '', target: '/x', fstype: 'tmpfs', flags: 6, data: 'mode=755' }),
+    ).toEqual(['mount', '', '/x', 'tmpfs', '6', 'mode=755']);
+    expect(encodeShimOp({ op: 'exec', argv: ['sh', '-c', 'true'], env: ['PATH=/bin'] })).toEqual([
+      'exec',
+      '3',
+      'sh',
+      '-c',
+      'true',
+      'PATH=/bin',
+    ]);
+    expect(
+      encodeShimOp({
+        op: 'capset',
+        effective: ['CAP_CHOWN', 'CAP_SYS_ADMIN'],
+        permitted: ['CAP_CHOWN'],
+        inheritable: [],
+      }),
+    ).toEqual(['capset', String(1n | (1n << 21n)), '1', '0']);
+    expect(encodeShimOp({ op: 'bset_drop', caps: ['CAP_SYS_ADMIN', 'CAP_NET_RAW'] })).toEqual([
+      'bset_drop',
+      '21',
+      '13',
+    ]);
     expect(encodeShimOp({ op: 'keep_caps', on: true })).toEqual(['keep_caps', '1']);
     expect(encodeShimOp({ op: 'setgroups', gids: [] })).toEqual(['setgroups']);
-    expect(encodeShimOp({ op: 'symlink', target: '/proc/self/fd', path: '/r/dev/fd' })).toEqual(['symlink', '/proc/self/fd', '/r/dev/fd']);
+    expect(encodeShimOp({ op: 'symlink', target: '/proc/self/fd', path: '/r/dev/fd' })).toEqual([
+      'symlink',
+      '/proc/self/fd',
+      '/r/dev/fd',
+    ]);
     expect(encodeShimOp({ op: 'mkdir', path: '/r/tmp', mode: 0o755 })).toEqual(['mkdir', '/r/tmp', '493']);
     expect(encodeShimOp({ op: 'fork' })).toEqual(['fork']);
   });

@@ -9,42 +9,88 @@ import { fold, type TourRun } from '../../src/learn/tour.js';
 import { makeUI } from '../../src/learn/ui.js';
 
 function lessonWith(tour: Tour): Lesson {
-  return { id: 'tour-test', title: 'tour (test)', minutes: 1, needsRoot: false, manPages: ['intro(1)'], focus: [], demos: [], tour, check: async () => ({ ok: false, message: 'n/a' }), hints: ['n/a'], quiz: [] };
+  return {
+    id: 'tour-test',
+    title: 'tour (test)',
+    minutes: 1,
+    needsRoot: false,
+    manPages: ['intro(1)'],
+    focus: [],
+    demos: [],
+    tour,
+    check: async () => ({ ok: false, message: 'n/a' }),
+    hints: ['n/a'],
+    quiz: [],
+  };
 }
 
-const TEXT: LessonText = { intro: 'test', steps: {}, stops: { one: { text: 'the first stop', more: 'deeper, see echo(1)' }, two: { text: 'the second stop', more: '' } }, summary: 's', rule: 'r', task: 't' };
+const TEXT: LessonText = {
+  intro: 'test',
+  steps: {},
+  stops: { one: { text: 'the first stop', more: 'deeper, see echo(1)' }, two: { text: 'the second stop', more: '' } },
+  summary: 's',
+  rule: 'r',
+  task: 't',
+};
 
 async function play(tour: Tour, o: { quitAt?: string; onTour?: (t: TourRun) => void } = {}) {
   const events: PlayerEvent[] = [];
   let transcript = '';
-  const ui = makeUI({ mode: 'print', out: new Writable({ write: (c, _e, cb) => ((transcript += c.toString()), cb()) }) });
+  const ui = makeUI({
+    mode: 'print',
+    out: new Writable({ write: (c, _e, cb) => ((transcript += c.toString()), cb()) }),
+  });
   const choose = ui.choose.bind(ui);
   ui.choose = async (stop) => (stop.id === o.quitAt ? 'quit' : choose(stop));
-  const r = await playLesson(lessonWith(tour), TEXT, { ui, onEvent: (e) => events.push(e), ...(o.onTour ? { onTour: o.onTour } : {}) });
+  const r = await playLesson(lessonWith(tour), TEXT, {
+    ui,
+    onEvent: (e) => events.push(e),
+    ...(o.onTour ? { onTour: o.onTour } : {}),
+  });
   const demos = events.filter((e): e is Extract<PlayerEvent, { type: 'demo' }> => e.type === 'demo');
   return { ...r, events, demos, transcript };
 }
 
 /** A lab that records its teardown. */
 function lab(log: string[]) {
-  return async () => ({ vars: { word: 'lab-value' }, env: { TOUR_TEST: 'from-the-lab' }, teardown: async () => (log.push('teardown'), ['removed the test lab']) });
+  return async () => ({
+    vars: { word: 'lab-value' },
+    env: { TOUR_TEST: 'from-the-lab' },
+    teardown: async () => (log.push('teardown'), ['removed the test lab']),
+  });
 }
 
 describe('lesson player: tours', () => {
-  it('runs the stops in order with the lab\'s values and environment, passes values on, skips what is not installed, and tears the lab down', async () => {
+  it("runs the stops in order with the lab's values and environment, passes values on, skips what is not installed, and tears the lab down", async () => {
     const log: string[] = [];
     const p = await play({
       setup: lab(log),
       stops: [
-        { id: 'one', title: 'First', commands: [
-          { command: ['echo', '{word}'], notice: 'a value of the lab' },
-          { command: ['sh', '-c', 'echo $TOUR_TEST; echo 4242'], notice: 'gives its last line', gives: (out) => ({ number: out.trim().split('\n').pop()! }) },
-        ] },
-        { id: 'two', title: 'Second', commands: [
-          { command: ['echo', 'got', '{number}'], notice: 'a value an earlier command gave' },
-          { command: ['no-such-program-nsx', '--x'], needs: { program: 'no-such-program-nsx', why: 'a package nobody has' }, notice: 'skipped' },
-          { command: ['echo', '{unknown}'], notice: 'never known' },
-        ] },
+        {
+          id: 'one',
+          title: 'First',
+          commands: [
+            { command: ['echo', '{word}'], notice: 'a value of the lab' },
+            {
+              command: ['sh', '-c', 'echo $TOUR_TEST; echo 4242'],
+              notice: 'gives its last line',
+              gives: (out) => ({ number: out.trim().split('\n').pop()! }),
+            },
+          ],
+        },
+        {
+          id: 'two',
+          title: 'Second',
+          commands: [
+            { command: ['echo', 'got', '{number}'], notice: 'a value an earlier command gave' },
+            {
+              command: ['no-such-program-nsx', '--x'],
+              needs: { program: 'no-such-program-nsx', why: 'a package nobody has' },
+              notice: 'skipped',
+            },
+            { command: ['echo', '{unknown}'], notice: 'never known' },
+          ],
+        },
       ],
     });
     expect(p.completed).toBe(true);
@@ -52,18 +98,34 @@ describe('lesson player: tours', () => {
       ['one', 'echo lab-value', 'lab-value', 0],
       ['one', 'sh -c echo $TOUR_TEST; echo 4242', 'from-the-lab\n4242', 0],
       ['two', 'echo got 4242', 'got 4242', 0],
-      ['two', 'no-such-program-nsx --x', '(not run: no-such-program-nsx is not installed here; it is a package nobody has)', null],
+      [
+        'two',
+        'no-such-program-nsx --x',
+        '(not run: no-such-program-nsx is not installed here; it is a package nobody has)',
+        null,
+      ],
       ['two', 'echo {unknown}', '(not run: {unknown} is not known at this point)', null],
     ]);
     expect(log).toEqual(['teardown']);
-    expect(p.transcript).toMatch(/\[1\/2\] First[\s\S]*the first stop[\s\S]*deeper, see echo\(1\)[\s\S]*\[2\/2\] Second/);
+    expect(p.transcript).toMatch(
+      /\[1\/2\] First[\s\S]*the first stop[\s\S]*deeper, see echo\(1\)[\s\S]*\[2\/2\] Second/,
+    );
     expect(p.transcript).toContain('cleaning up: removed the test lab');
     expect(p.events.at(-1)).toEqual({ type: 'lesson-finished', id: 'tour-test', completed: true, exitCode: 0 });
   });
 
   it('tears the lab down when the learner quits at a stop, and runs nothing after', async () => {
     const log: string[] = [];
-    const p = await play({ setup: lab(log), stops: [{ id: 'one', title: 'First', commands: [{ command: ['true'], notice: 'n' }] }, { id: 'two', title: 'Second', commands: [{ command: ['true'], notice: 'n' }] }] }, { quitAt: 'two' });
+    const p = await play(
+      {
+        setup: lab(log),
+        stops: [
+          { id: 'one', title: 'First', commands: [{ command: ['true'], notice: 'n' }] },
+          { id: 'two', title: 'Second', commands: [{ command: ['true'], notice: 'n' }] },
+        ],
+      },
+      { quitAt: 'two' },
+    );
     expect([p.completed, p.exitCode]).toEqual([false, 130]);
     expect(p.demos.map((d) => d.after)).toEqual(['one']);
     expect(log).toEqual(['teardown']);
@@ -73,7 +135,22 @@ describe('lesson player: tours', () => {
     const log: string[] = [];
     let run: TourRun | undefined;
     const t0 = Date.now();
-    const playing = play({ setup: lab(log), stops: [{ id: 'one', title: 'First', commands: [{ command: ['sleep', '30'], notice: 'n' }, { command: ['true'], notice: 'never' }] }] }, { onTour: (t) => (run = t) });
+    const playing = play(
+      {
+        setup: lab(log),
+        stops: [
+          {
+            id: 'one',
+            title: 'First',
+            commands: [
+              { command: ['sleep', '30'], notice: 'n' },
+              { command: ['true'], notice: 'never' },
+            ],
+          },
+        ],
+      },
+      { onTour: (t) => (run = t) },
+    );
     await new Promise((r) => setTimeout(r, 500));
     run!.abort(130);
     const p = await playing;
@@ -84,7 +161,14 @@ describe('lesson player: tours', () => {
   });
 
   it('lets a failed setup through as the error it is (the setup undoes its own half)', async () => {
-    await expect(play({ setup: async () => { throw new Error('no lab today'); }, stops: [{ id: 'one', title: 'First', commands: [] }] })).rejects.toThrow('no lab today');
+    await expect(
+      play({
+        setup: async () => {
+          throw new Error('no lab today');
+        },
+        stops: [{ id: 'one', title: 'First', commands: [] }],
+      }),
+    ).rejects.toThrow('no lab today');
   });
 
   it('folds wide output at 80 columns instead of cutting it', () => {

@@ -2,11 +2,20 @@
 // profile check that the runtime's own last syscalls get through (seccomp/runtime-needs.ts).
 import { describe, expect, it } from '@jest/globals';
 import { checkContainerName, checkCpus, checkHostname, checkId, MAX_ID, shown } from '../../src/runtime/validate.js';
-import { blockedRuntimeSyscalls, compileProfile, defaultProfile, profileFromJsonValue } from '../../src/runtime/seccomp/index.js';
+import {
+  blockedRuntimeSyscalls,
+  compileProfile,
+  defaultProfile,
+  profileFromJsonValue,
+} from '../../src/runtime/seccomp/index.js';
 
 describe('container names (docker: [a-zA-Z0-9][a-zA-Z0-9_.-]+)', () => {
-  it.each(['web', 'web-1', 'a.b_c', '/web', '0x'])('accepts %s', (n) => expect(checkContainerName(n)).toBe(n.replace(/^\//, '')));
-  it.each(['../x', 'a', '-web', 'we b', 'a/b', '', 'é1'])('refuses %j', (n) => expect(() => checkContainerName(n)).toThrow(/invalid container name/));
+  it.each(['web', 'web-1', 'a.b_c', '/web', '0x'])('accepts %s', (n) =>
+    expect(checkContainerName(n)).toBe(n.replace(/^\//, '')),
+  );
+  it.each(['../x', 'a', '-web', 'we b', 'a/b', '', 'é1'])('refuses %j', (n) =>
+    expect(() => checkContainerName(n)).toThrow(/invalid container name/),
+  );
   it('refuses a name over 128 characters, and takes one of 128', () => {
     expect(checkContainerName('a'.repeat(128))).toHaveLength(128);
     expect(() => checkContainerName('a'.repeat(129))).toThrow(/129 characters/);
@@ -26,7 +35,9 @@ describe('user and group ids (0 to 2^31-1, as docker)', () => {
     expect(checkId(0, 'uid', '0')).toBe(0);
     expect(checkId(MAX_ID, 'uid', String(MAX_ID))).toBe(2147483647);
   });
-  it.each([2 ** 31, 2 ** 32, -1, NaN])('refuses %d', (id) => expect(() => checkId(id, 'gid', String(id))).toThrow(/out of range/));
+  it.each([2 ** 31, 2 ** 32, -1, NaN])('refuses %d', (id) =>
+    expect(() => checkId(id, 'gid', String(id))).toThrow(/out of range/),
+  );
 });
 
 describe('--cpus (0.01 to the machine CPUs)', () => {
@@ -35,7 +46,9 @@ describe('--cpus (0.01 to the machine CPUs)', () => {
     expect(checkCpus(2, 2)).toBe(2);
   });
   it('refuses more than the machine has, in docker words', () =>
-    expect(() => checkCpus('3', 2)).toThrow('--cpus 3: range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available'));
+    expect(() => checkCpus('3', 2)).toThrow(
+      '--cpus 3: range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available',
+    ));
   it('refuses less than 0.01', () => expect(() => checkCpus('0.001', 2)).toThrow(/range of CPUs/));
   it('never prints NaN', () => expect(() => checkCpus(NaN, 2)).toThrow('--cpus a value that is not a number'));
   it('shows strings escaped', () => expect(shown('a\nb')).toBe('a\\nb'));

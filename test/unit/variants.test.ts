@@ -17,7 +17,9 @@ const lesson: Lesson = {
   needsRoot: true,
   manPages: ['capabilities(7)'],
   run: { options: {}, command: ['/bin/true'] },
-  variants: { break: { title: 'capabilities before the mounts', swap: ['capabilities', 'mount-private'], failsAt: 'rootfs' } },
+  variants: {
+    break: { title: 'capabilities before the mounts', swap: ['capabilities', 'mount-private'], failsAt: 'rootfs' },
+  },
   focus: [],
   demos: [],
   check: async () => ({ ok: false, message: 'n/a' }),
@@ -28,7 +30,9 @@ const TEXT: LessonText = { intro: 'test', steps: {}, summary: 's', rule: 'r', ta
 
 describe('lesson variants', () => {
   it('have their words in lesson.md: "## variant <name>", and its "### more" for after the run', () => {
-    const t = parseLessonMarkdown('## intro\nHi.\n## variant break\nWe swap two steps.\n### more\nWhy not, see capabilities(7).\n## summary\nS.\nRule: r.\n## task\nT.\n');
+    const t = parseLessonMarkdown(
+      '## intro\nHi.\n## variant break\nWe swap two steps.\n### more\nWhy not, see capabilities(7).\n## summary\nS.\nRule: r.\n## task\nT.\n',
+    );
     expect(t.variants).toEqual({ break: { text: 'We swap two steps.', more: 'Why not, see capabilities(7).' } });
     expect(parseLessonMarkdown('## intro\nHi.\n').variants).toBeUndefined();
   });
@@ -36,10 +40,15 @@ describe('lesson variants', () => {
   it('an unknown variant is refused before anything is made, naming the ones there are', async () => {
     const events: PlayerEvent[] = [];
     const ui = makeUI({ mode: 'print', out: new Writable({ write: (_c, _e, cb) => cb() }) });
-    const play = (variant: string, l: Lesson = lesson) => playLesson(l, TEXT, { ui, variant, onEvent: (e) => events.push(e) });
+    const play = (variant: string, l: Lesson = lesson) =>
+      playLesson(l, TEXT, { ui, variant, onEvent: (e) => events.push(e) });
     await expect(play('brake')).rejects.toThrow(new NsxError('the "variant-test" lesson has no variant "brake"'));
-    await expect(play('brake')).rejects.toMatchObject({ info: { hint: 'its variants: break (nsx lesson variant-test --variant break)' } });
-    await expect(play('break', { ...lesson, variants: undefined })).rejects.toMatchObject({ info: { hint: expect.stringMatching(/it has none/) } });
+    await expect(play('brake')).rejects.toMatchObject({
+      info: { hint: 'its variants: break (nsx lesson variant-test --variant break)' },
+    });
+    await expect(play('break', { ...lesson, variants: undefined })).rejects.toMatchObject({
+      info: { hint: expect.stringMatching(/it has none/) },
+    });
     expect(events).toEqual([]);
   });
 
@@ -47,7 +56,8 @@ describe('lesson variants', () => {
     const withVariants = COURSE.filter((e) => e.lesson.variants);
     const lines = listing({ lessons: {} } as never);
     for (const { lesson: l } of withVariants) {
-      for (const [name, v] of Object.entries(l.variants!)) expect(lines).toContain(`       --variant ${name}: ${v.title}`);
+      for (const [name, v] of Object.entries(l.variants!))
+        expect(lines).toContain(`       --variant ${name}: ${v.title}`);
     }
   });
 });

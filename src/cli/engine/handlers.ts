@@ -3,7 +3,16 @@ import { NsxError } from '../../runtime/errors.js';
 import { FrameDecoder } from '../../engine/stream.js';
 import { consoleSize, runSession } from './session.js';
 import { apiError, EngineClient, engineClient, startEngine } from '../../engine/client.js';
-import { STATS_HEADER, engineMessages, eventLine, psTable, statsRow, table, type PsRow, type StatsSample } from './messages.js';
+import {
+  STATS_HEADER,
+  engineMessages,
+  eventLine,
+  psTable,
+  statsRow,
+  table,
+  type PsRow,
+  type StatsSample,
+} from './messages.js';
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
@@ -29,7 +38,8 @@ export async function engineStop(): Promise<number> {
   const v = await client.call<{ Pid?: number }>('GET', '/version');
   if (!v?.Pid) throw new NsxError('the engine did not say its pid', { hint: 'stop it by hand: kill the nsxd process' });
   process.kill(v.Pid, 'SIGTERM');
-  for (let i = 0; i < 300 && (await client.ping().catch(() => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 300 && (await client.ping().catch(() => false)); i++)
+    await new Promise((r) => setTimeout(r, 100));
   err(engineMessages.stopped(v.Pid) + '\n');
   return 0;
 }
@@ -57,7 +67,12 @@ export async function ps(a: { all?: boolean; quiet?: boolean; 'no-trunc'?: boole
 
 export async function logs(a: { container: string; follow?: boolean }): Promise<number> {
   const client = await engineClient();
-  const r = await client.request('GET', `/containers/${enc(a.container)}/logs?stdout=1&stderr=1${a.follow ? '&follow=1' : ''}`, undefined, await streamWriter(client, a.container));
+  const r = await client.request(
+    'GET',
+    `/containers/${enc(a.container)}/logs?stdout=1&stderr=1${a.follow ? '&follow=1' : ''}`,
+    undefined,
+    await streamWriter(client, a.container),
+  );
   if (r.status >= 400) throw apiError(r);
   return 0;
 }
@@ -114,7 +129,10 @@ export async function inspect(a: { containers: string[] }): Promise<number> {
 /** docker top: the container's processes with their host PIDs. */
 export async function top(a: { container: string }): Promise<number> {
   const client = await engineClient();
-  const t = await client.call<{ Titles: string[]; Processes: string[][] }>('GET', `/containers/${enc(a.container)}/top`);
+  const t = await client.call<{ Titles: string[]; Processes: string[][] }>(
+    'GET',
+    `/containers/${enc(a.container)}/top`,
+  );
   out(table(t!.Titles, t!.Processes, 20));
   return 0;
 }
@@ -124,9 +142,16 @@ export async function top(a: { container: string }): Promise<number> {
 export async function stats(a: { containers?: string[]; stream?: boolean }): Promise<number> {
   const client = await engineClient();
   for (;;) {
-    const names = a.containers?.length ? a.containers : ((await client.call<PsRow[]>('GET', '/containers/json')) ?? []).map((r) => r.Id);
-    const samples = await Promise.all(names.map((c) => client.call<StatsSample>('GET', `/containers/${enc(c)}/stats?stream=0`)));
-    const text = table(STATS_HEADER, samples.map((s) => statsRow(s!)));
+    const names = a.containers?.length
+      ? a.containers
+      : ((await client.call<PsRow[]>('GET', '/containers/json')) ?? []).map((r) => r.Id);
+    const samples = await Promise.all(
+      names.map((c) => client.call<StatsSample>('GET', `/containers/${enc(c)}/stats?stream=0`)),
+    );
+    const text = table(
+      STATS_HEADER,
+      samples.map((s) => statsRow(s!)),
+    );
     if (a.stream === false) {
       out(text);
       return 0;
@@ -155,7 +180,11 @@ export async function events(): Promise<number> {
 /** docker start [-a]: starts created or exited containers; with -a, follows the output and exits
  *  with the container's code. */
 export async function start(a: { containers: string[]; attach?: boolean }): Promise<number> {
-  if (a.attach && a.containers.length > 1) throw new NsxError('you cannot start and attach multiple containers at once', { hint: 'nsx start -a one container; nsx start several without -a', exitCode: 1 });
+  if (a.attach && a.containers.length > 1)
+    throw new NsxError('you cannot start and attach multiple containers at once', {
+      hint: 'nsx start -a one container; nsx start several without -a',
+      exitCode: 1,
+    });
   if (!a.attach) {
     return each(a.containers, async (client, c) => {
       await client.call('POST', `/containers/${enc(c)}/start`);
@@ -165,7 +194,12 @@ export async function start(a: { containers: string[]; attach?: boolean }): Prom
   const client = await engineClient();
   const c = enc(a.containers[0]);
   await client.call('POST', `/containers/${c}/start`);
-  const r = await client.request('GET', `/containers/${c}/logs?stdout=1&stderr=1&follow=1`, undefined, await streamWriter(client, a.containers[0]));
+  const r = await client.request(
+    'GET',
+    `/containers/${c}/logs?stdout=1&stderr=1&follow=1`,
+    undefined,
+    await streamWriter(client, a.containers[0]),
+  );
   if (r.status >= 400) throw apiError(r);
   const w = await client.call<{ StatusCode: number }>('POST', `/containers/${c}/wait`);
   return w?.StatusCode ?? 0;
@@ -181,8 +215,22 @@ async function streamWriter(client: EngineClient, container: string): Promise<(d
 }
 
 /** docker exec: create the exec, start it attached (or -d), exit with its code. */
-export async function exec(a: { container?: string; command: string[]; detach?: boolean; interactive?: boolean; tty?: boolean; env?: string[]; workdir?: string; user?: string; privileged?: boolean }): Promise<number> {
-  if (!a.container || !a.command.length) throw new NsxError('"nsx exec" requires a container and a command', { hint: 'e.g. nsx exec web ps, or nsx exec -it web sh', exitCode: 1 });
+export async function exec(a: {
+  container?: string;
+  command: string[];
+  detach?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  privileged?: boolean;
+}): Promise<number> {
+  if (!a.container || !a.command.length)
+    throw new NsxError('"nsx exec" requires a container and a command', {
+      hint: 'e.g. nsx exec web ps, or nsx exec -it web sh',
+      exitCode: 1,
+    });
   const client = await engineClient();
   const body = {
     Cmd: a.command,
@@ -202,12 +250,22 @@ export async function exec(a: { container?: string; command: string[]; detach?: 
       await client.call('POST', `/exec/${id}/start`, { Detach: true });
       return 0;
     }
-    const { socket, head } = await client.hijack(`/exec/${id}/start`, { Detach: false, Tty: !!a.tty, ...(a.tty && consoleSize() ? { ConsoleSize: consoleSize() } : {}) });
-    await runSession(socket, head, { tty: !!a.tty, stdin: !!a.interactive, resize: (h, w) => client.call('POST', `/exec/${id}/resize?h=${h}&w=${w}`) });
+    const { socket, head } = await client.hijack(`/exec/${id}/start`, {
+      Detach: false,
+      Tty: !!a.tty,
+      ...(a.tty && consoleSize() ? { ConsoleSize: consoleSize() } : {}),
+    });
+    await runSession(socket, head, {
+      tty: !!a.tty,
+      stdin: !!a.interactive,
+      resize: (h, w) => client.call('POST', `/exec/${id}/resize?h=${h}&w=${w}`),
+    });
   } catch (e) {
     // docker's exit codes for a command that cannot run: 127 not found, 126 not executable.
-    if (e instanceof NsxError && /executable file not found|no such file/i.test(e.message)) throw new NsxError(e.message, { ...e.info, exitCode: 127 });
-    if (e instanceof NsxError && /permission denied|not executable/i.test(e.message)) throw new NsxError(e.message, { ...e.info, exitCode: 126 });
+    if (e instanceof NsxError && /executable file not found|no such file/i.test(e.message))
+      throw new NsxError(e.message, { ...e.info, exitCode: 127 });
+    if (e instanceof NsxError && /permission denied|not executable/i.test(e.message))
+      throw new NsxError(e.message, { ...e.info, exitCode: 126 });
     throw e;
   }
   const info = await client.call<{ ExitCode: number | null }>('GET', `/exec/${id}/json`);
@@ -218,14 +276,27 @@ export async function exec(a: { container?: string; command: string[]; detach?: 
 export async function attach(a: { container: string; 'no-stdin'?: boolean }): Promise<number> {
   const client = await engineClient();
   const c = enc(a.container);
-  const info = await client.call<{ State: { Running: boolean }; Config: { Tty?: boolean; OpenStdin?: boolean } }>('GET', `/containers/${c}/json`);
-  if (!info?.State.Running) throw new NsxError('You cannot attach to a stopped container, start it first', { hint: `nsx start -a ${a.container}`, exitCode: 1 });
+  const info = await client.call<{ State: { Running: boolean }; Config: { Tty?: boolean; OpenStdin?: boolean } }>(
+    'GET',
+    `/containers/${c}/json`,
+  );
+  if (!info?.State.Running)
+    throw new NsxError('You cannot attach to a stopped container, start it first', {
+      hint: `nsx start -a ${a.container}`,
+      exitCode: 1,
+    });
   const stdin = !!info.Config.OpenStdin && !a['no-stdin'];
-  const { socket, head } = await client.hijack(`/containers/${c}/attach?stream=1&stdout=1&stderr=1${stdin ? '&stdin=1' : ''}`);
+  const { socket, head } = await client.hijack(
+    `/containers/${c}/attach?stream=1&stdout=1&stderr=1${stdin ? '&stdin=1' : ''}`,
+  );
   const tty = !!info.Config.Tty;
   const size = tty ? consoleSize() : undefined; // this terminal's size, as docker attach sends it
   if (size) await client.call('POST', `/containers/${c}/resize?h=${size[0]}&w=${size[1]}`).catch(() => {});
-  await runSession(socket, head, { tty, stdin, resize: (h, w) => client.call('POST', `/containers/${c}/resize?h=${h}&w=${w}`) });
+  await runSession(socket, head, {
+    tty,
+    stdin,
+    resize: (h, w) => client.call('POST', `/containers/${c}/resize?h=${h}&w=${w}`),
+  });
   const w = await client.call<{ StatusCode: number }>('POST', `/containers/${c}/wait`);
   return w?.StatusCode ?? 0;
 }

@@ -20,8 +20,14 @@ export function ellipsis(s: string, n: number): string {
 /** docker ps's table (Go's tabwriter with minwidth 10, padding 3): each column as wide as its widest
  *  cell plus three spaces, and at least ten (docker top: twenty). */
 export function table(header: string[], rows: string[][], minWidth = 10): string {
-  const widths = header.map((h, i) => Math.max(minWidth, 3 + Math.max(h.length, ...rows.map((r) => [...(r[i] ?? '')].length))));
-  const line = (cells: string[]) => cells.map((c = '', i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i] - [...c].length))).join('').trimEnd();
+  const widths = header.map((h, i) =>
+    Math.max(minWidth, 3 + Math.max(h.length, ...rows.map((r) => [...(r[i] ?? '')].length))),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((c = '', i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i] - [...c].length)))
+      .join('')
+      .trimEnd();
   return [header, ...rows].map(line).join('\n') + '\n';
 }
 
@@ -44,9 +50,12 @@ export function psTable(rows: PsRow[], now = Date.now(), trunc = true): string {
 
 export const engineMessages = {
   started: (pid: number) => `nsx: started the engine (nsxd, pid ${pid})`,
-  alreadyRunning: (pid: number | undefined, socket: string) => `nsx: the engine is already running (nsxd${pid ? `, pid ${pid}` : ''}) on unix://${socket}`,
-  stopped: (pid: number | undefined) => `nsx: stopped the engine (nsxd${pid ? `, pid ${pid}` : ''}); its containers were stopped with it`,
-  notRunning: (socket: string) => `nsx: the engine is not running (no answer on unix://${socket}); start it with: nsx engine start`,
+  alreadyRunning: (pid: number | undefined, socket: string) =>
+    `nsx: the engine is already running (nsxd${pid ? `, pid ${pid}` : ''}) on unix://${socket}`,
+  stopped: (pid: number | undefined) =>
+    `nsx: stopped the engine (nsxd${pid ? `, pid ${pid}` : ''}); its containers were stopped with it`,
+  notRunning: (socket: string) =>
+    `nsx: the engine is not running (no answer on unix://${socket}); start it with: nsx engine start`,
   status: (pid: number | undefined, socket: string, total: number, running: number) =>
     `nsx: the engine is running (nsxd${pid ? `, pid ${pid}` : ''}) on unix://${socket}: ${total} container${total === 1 ? '' : 's'}, ${running} running`,
 };
@@ -55,7 +64,7 @@ export const engineMessages = {
 export function bytesSize(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  while (n >= 1024 && i < units.length - 1) ((n /= 1024), i++);
   return `${parseFloat(n.toPrecision(4))}${units[i]}`;
 }
 
@@ -69,7 +78,16 @@ export interface StatsSample {
   precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage: number };
 }
 
-export const STATS_HEADER = ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS'];
+export const STATS_HEADER = [
+  'CONTAINER ID',
+  'NAME',
+  'CPU %',
+  'MEM USAGE / LIMIT',
+  'MEM %',
+  'NET I/O',
+  'BLOCK I/O',
+  'PIDS',
+];
 
 /** docker stats' row: CPU % as docker computes it (container CPU time / host CPU time × CPUs). */
 export function statsRow(s: StatsSample): string[] {
@@ -90,9 +108,19 @@ export function statsRow(s: StatsSample): string[] {
 }
 
 /** docker events' line: "2026-01-01T00:00:00.000000000Z container die ID (exitCode=7, image=…, name=…)". */
-export function eventLine(e: { Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; timeNano: number }): string {
+export function eventLine(e: {
+  Type: string;
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  timeNano: number;
+}): string {
   const ms = Math.floor(e.timeNano / 1e6);
-  const time = new Date(ms).toISOString().replace(/\.(\d{3})Z$/, (_m, f) => `.${f}${String(Math.floor(e.timeNano % 1e6)).padStart(6, '0')}Z`);
-  const attrs = Object.entries(e.Actor.Attributes).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(', ');
+  const time = new Date(ms)
+    .toISOString()
+    .replace(/\.(\d{3})Z$/, (_m, f) => `.${f}${String(Math.floor(e.timeNano % 1e6)).padStart(6, '0')}Z`);
+  const attrs = Object.entries(e.Actor.Attributes)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
   return `${time} ${e.Type} ${e.Action} ${e.Actor.ID} (${attrs})`;
 }

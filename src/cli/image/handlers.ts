@@ -24,7 +24,8 @@ export async function pullHandler(args: PullArgs): Promise<number> {
   try {
     const ref = parseReference(args.name);
     const render = pullRenderer(process.stdout, { quiet: args.quiet });
-    if (!args.quiet && ref.tag === undefined && ref.digest === undefined) process.stdout.write('Using default tag: latest\n');
+    if (!args.quiet && ref.tag === undefined && ref.digest === undefined)
+      process.stdout.write('Using default tag: latest\n');
     try {
       const result = await pullImage(store, args.name, { platform: args.platform, onEvent: (e) => render.onEvent(e) });
       render.finish();
@@ -113,4 +114,3 @@ export function inspectHandler(args: InspectArgs): number {
   for (const m of missing) process.stderr.write(`Error: No such image: ${m}\n`);
   return missing.length ? 1 : 0;
 }
-

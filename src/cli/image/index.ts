@@ -12,11 +12,22 @@ export interface InspectArgs {
 }
 
 export function imageInspectCommand(exit: ExitHolder) {
-  return lazyCommand(exit, {
-    command: 'inspect <images..>',
-    describe: 'Show an image as JSON (docker image inspect)',
-    builder: (y) => y.positional('images', { type: 'string', array: true, demandOption: true, describe: 'NAME[:TAG], NAME@DIGEST or IMAGE ID' }),
-  }, () => import('./handlers.js'), (h) => h.inspectHandler);
+  return lazyCommand(
+    exit,
+    {
+      command: 'inspect <images..>',
+      describe: 'Show an image as JSON (docker image inspect)',
+      builder: (y) =>
+        y.positional('images', {
+          type: 'string',
+          array: true,
+          demandOption: true,
+          describe: 'NAME[:TAG], NAME@DIGEST or IMAGE ID',
+        }),
+    },
+    () => import('./handlers.js'),
+    (h) => h.inspectHandler,
+  );
 }
 
 export function imageCommand(exit: ExitHolder): CommandModule<object, object> {

@@ -29,11 +29,23 @@ export function created(iso: string | undefined, now = Date.now()): string {
 /** Columns padded as Go's tabwriter does for docker (3 spaces between columns). */
 export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] + 3))).join('').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] + 3)))
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** `docker images`: REPOSITORY TAG [DIGEST] IMAGE ID CREATED SIZE. */
-export function imagesTable(rows: ImageSummary[], opts: { digests?: boolean; noTrunc?: boolean; now?: number } = {}): string {
+export function imagesTable(
+  rows: ImageSummary[],
+  opts: { digests?: boolean; noTrunc?: boolean; now?: number } = {},
+): string {
   const head = ['REPOSITORY', 'TAG', ...(opts.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
   const body = rows.map((r) => [
     r.repository,

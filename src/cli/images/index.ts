@@ -10,17 +10,24 @@ export interface ImagesArgs {
 }
 
 export function imagesCommand(exit: ExitHolder, command: string | readonly string[] = 'images [repository]') {
-  return lazyCommand(exit, {
-    command,
-    describe: 'List the images in the store',
-    builder: (y) =>
-      y
-        .positional('repository', { type: 'string', describe: 'Only this REPOSITORY[:TAG]' })
-        .options({
-          all: { alias: 'a', type: 'boolean', describe: 'Show all images (there are no hidden intermediate images in nsx)' },
+  return lazyCommand(
+    exit,
+    {
+      command,
+      describe: 'List the images in the store',
+      builder: (y) =>
+        y.positional('repository', { type: 'string', describe: 'Only this REPOSITORY[:TAG]' }).options({
+          all: {
+            alias: 'a',
+            type: 'boolean',
+            describe: 'Show all images (there are no hidden intermediate images in nsx)',
+          },
           quiet: { alias: 'q', type: 'boolean', describe: 'Only image IDs' },
           digests: { type: 'boolean', describe: 'Show digests' },
           'no-trunc': { type: 'boolean', describe: "Don't truncate output" },
         }),
-  }, () => import('../image/handlers.js'), (h) => h.imagesHandler);
+    },
+    () => import('../image/handlers.js'),
+    (h) => h.imagesHandler,
+  );
 }

@@ -9,41 +9,67 @@ const playOptions = <T>(y: Argv<T>) =>
     auto: { type: 'boolean', describe: 'Classroom mode: no prompts, a readable pause between steps' },
     delay: { type: 'number', describe: 'Seconds between steps with --auto', default: 3 },
     print: { type: 'boolean', describe: 'A plain transcript, no prompts (also when output is not a terminal)' },
-    events: { type: 'string', describe: 'Write the lesson\'s events as JSON lines to FILE' },
+    events: { type: 'string', describe: "Write the lesson's events as JSON lines to FILE" },
   });
 
 export function learnCommand(exit: ExitHolder) {
-  return lazyCommand(exit, {
-    command: 'learn',
-    describe: 'Pick a lesson from the course (resumes where you stopped)',
-    builder: (y) => playOptions(y),
-  }, load, (m) => m.learn);
+  return lazyCommand(
+    exit,
+    {
+      command: 'learn',
+      describe: 'Pick a lesson from the course (resumes where you stopped)',
+      builder: (y) => playOptions(y),
+    },
+    load,
+    (m) => m.learn,
+  );
 }
 
 export function lessonCommand(exit: ExitHolder) {
-  return lazyCommand(exit, {
-    command: 'lesson [id]',
-    describe: 'Start one lesson directly, or list them (--list)',
-    builder: (y) =>
-      playOptions(y)
-        .positional('id', { type: 'string', describe: 'Lesson id (nsx lesson --list)' })
-        .option('list', { type: 'boolean', describe: 'List the lessons with your progress' })
-        .option('variant', { type: 'string', describe: 'Play another way of the lesson, e.g. --variant break (nsx lesson --list names them)' }),
-  }, load, (m) => (a) => (a.list || !a.id ? m.printList() : m.play(a.id, a)));
+  return lazyCommand(
+    exit,
+    {
+      command: 'lesson [id]',
+      describe: 'Start one lesson directly, or list them (--list)',
+      builder: (y) =>
+        playOptions(y)
+          .positional('id', { type: 'string', describe: 'Lesson id (nsx lesson --list)' })
+          .option('list', { type: 'boolean', describe: 'List the lessons with your progress' })
+          .option('variant', {
+            type: 'string',
+            describe: 'Play another way of the lesson, e.g. --variant break (nsx lesson --list names them)',
+          }),
+    },
+    load,
+    (m) => (a) => (a.list || !a.id ? m.printList() : m.play(a.id, a)),
+  );
 }
 
 export function checkCommand(exit: ExitHolder) {
-  return lazyCommand(exit, {
-    command: 'check <lesson>',
-    describe: 'Check the lesson\'s try-it-yourself task against the live kernel',
-    builder: (y) => y.positional('lesson', { type: 'string', demandOption: true }).option('hint', { type: 'boolean', describe: 'Show the next hint instead' }),
-  }, load, (m) => (a) => m.check(a.lesson, !!a.hint));
+  return lazyCommand(
+    exit,
+    {
+      command: 'check <lesson>',
+      describe: "Check the lesson's try-it-yourself task against the live kernel",
+      builder: (y) =>
+        y
+          .positional('lesson', { type: 'string', demandOption: true })
+          .option('hint', { type: 'boolean', describe: 'Show the next hint instead' }),
+    },
+    load,
+    (m) => (a) => m.check(a.lesson, !!a.hint),
+  );
 }
 
 export function progressCommand(exit: ExitHolder) {
-  return lazyCommand(exit, {
-    command: 'progress',
-    describe: 'Show where you are in the course (--reset starts over)',
-    builder: (y) => y.option('reset', { type: 'boolean', describe: 'Forget all progress' }),
-  }, load, (m) => (a) => m.progressCommand(!!a.reset));
+  return lazyCommand(
+    exit,
+    {
+      command: 'progress',
+      describe: 'Show where you are in the course (--reset starts over)',
+      builder: (y) => y.option('reset', { type: 'boolean', describe: 'Forget all progress' }),
+    },
+    load,
+    (m) => (a) => m.progressCommand(!!a.reset),
+  );
 }

@@ -15,11 +15,20 @@ const enc = encodeURIComponent;
 export function parseRestart(v: string | undefined): HostConfig['RestartPolicy'] | undefined {
   if (v === undefined || v === '' || v === 'no') return undefined;
   const [name, max, ...extra] = v.split(':');
-  if (extra.length || !['always', 'unless-stopped', 'on-failure'].includes(name) || (max !== undefined && name !== 'on-failure')) {
-    throw new NsxError(`--restart ${v}: invalid restart policy`, { hint: 'use no, always, unless-stopped, on-failure or on-failure:N (N: how many times)' });
+  if (
+    extra.length ||
+    !['always', 'unless-stopped', 'on-failure'].includes(name) ||
+    (max !== undefined && name !== 'on-failure')
+  ) {
+    throw new NsxError(`--restart ${v}: invalid restart policy`, {
+      hint: 'use no, always, unless-stopped, on-failure or on-failure:N (N: how many times)',
+    });
   }
   if (max === undefined) return { Name: name };
-  if (!/^\d+$/.test(max)) throw new NsxError(`--restart ${v}: maximum retry count must be a whole number`, { hint: 'e.g. --restart on-failure:2' });
+  if (!/^\d+$/.test(max))
+    throw new NsxError(`--restart ${v}: maximum retry count must be a whole number`, {
+      hint: 'e.g. --restart on-failure:2',
+    });
   return { Name: name, MaximumRetryCount: Number(max) };
 }
 
@@ -30,21 +39,48 @@ const IN_PROCESS_ONLY = ['step', 'trace', 'events', 'unsafe-chroot'] as const;
 /** docker run's options → the engine's create request (docker's ContainerCreateRequest). */
 export function createRequest(a: RunArgs, command: string[]): { body: CreateBody; name?: string } {
   for (const k of IN_PROCESS_ONLY) {
-    if (a[k]) throw new NsxError(`--${k} cannot be used with -d, -i, -t, --restart or nsx create`, { hint: `--${k} runs the container in this process: leave out -d, -i, -t and --restart (or --${k})` });
+    if (a[k])
+      throw new NsxError(`--${k} cannot be used with -d, -i, -t, --restart or nsx create`, {
+        hint: `--${k} runs the container in this process: leave out -d, -i, -t and --restart (or --${k})`,
+      });
   }
-  if (a.rm && a.restart && a.restart !== 'no') throw new NsxError('conflicting options: cannot specify both --restart and --rm', { hint: 'a container removed when it exits cannot be restarted: choose one' });
+  if (a.rm && a.restart && a.restart !== 'no')
+    throw new NsxError('conflicting options: cannot specify both --restart and --rm', {
+      hint: 'a container removed when it exits cannot be restarted: choose one',
+    });
   let image: string | undefined;
   let cmd = command;
   if (a.rootfs === undefined) {
-    if (!cmd.length) throw new NsxError('"nsx run" requires an image (or --rootfs DIR)', { hint: 'e.g. nsx run -d busybox sleep 100' });
+    if (!cmd.length)
+      throw new NsxError('"nsx run" requires an image (or --rootfs DIR)', {
+        hint: 'e.g. nsx run -d busybox sleep 100',
+      });
     [image, ...cmd] = cmd;
   }
   const body = createBody({
-    image, rootfs: a.rootfs, command: cmd, entrypoint: a.entrypoint, env: a.env, hostname: a.hostname,
-    workdir: a.workdir, user: a.user, memory: a.memory, pidsLimit: a['pids-limit'], cpus: a.cpus,
-    capAdd: a['cap-add'], capDrop: a['cap-drop'], privileged: a.privileged, securityOpt: a['security-opt'],
-    network: a.network, userns: a.userns, rm: a.rm, restart: parseRestart(a.restart), tty: a.tty,
-    interactive: a.interactive, detach: a.detach, ...(a.tty && consoleSize() ? { consoleSize: consoleSize() } : {}),
+    image,
+    rootfs: a.rootfs,
+    command: cmd,
+    entrypoint: a.entrypoint,
+    env: a.env,
+    hostname: a.hostname,
+    workdir: a.workdir,
+    user: a.user,
+    memory: a.memory,
+    pidsLimit: a['pids-limit'],
+    cpus: a.cpus,
+    capAdd: a['cap-add'],
+    capDrop: a['cap-drop'],
+    privileged: a.privileged,
+    securityOpt: a['security-opt'],
+    network: a.network,
+    userns: a.userns,
+    rm: a.rm,
+    restart: parseRestart(a.restart),
+    tty: a.tty,
+    interactive: a.interactive,
+    detach: a.detach,
+    ...(a.tty && consoleSize() ? { consoleSize: consoleSize() } : {}),
   });
   return { body, name: a.name };
 }
@@ -59,9 +95,16 @@ async function ensurePulled(ref: string, policy: string | undefined, root: boole
 async function create(client: EngineClient, a: RunArgs, command: string[], root: boolean): Promise<string> {
   const { body, name } = createRequest(a, command);
   if (body.Image) await ensurePulled(body.Image, a.pull, root);
-  else if (a.pull !== undefined) throw new NsxError('--pull applies to an image, and --rootfs runs a directory', { hint: 'leave out --pull, or give an image instead of --rootfs' });
+  else if (a.pull !== undefined)
+    throw new NsxError('--pull applies to an image, and --rootfs runs a directory', {
+      hint: 'leave out --pull, or give an image instead of --rootfs',
+    });
   try {
-    const created = await client.call<{ Id: string }>('POST', `/containers/create${name ? `?name=${enc(name)}` : ''}`, body);
+    const created = await client.call<{ Id: string }>(
+      'POST',
+      `/containers/create${name ? `?name=${enc(name)}` : ''}`,
+      body,
+    );
     return created!.Id;
   } catch (e) {
     throw runError(e);
@@ -72,7 +115,11 @@ async function create(client: EngineClient, a: RunArgs, command: string[], root:
  *  cannot be executed, 125 anything else (docker's "Exit status" rules). */
 export function runError(e: unknown): unknown {
   if (!(e instanceof NsxError)) return e;
-  const code = /executable file not found/.test(e.message) ? 127 : /permission denied|not executable/i.test(e.message) ? 126 : 125;
+  const code = /executable file not found/.test(e.message)
+    ? 127
+    : /permission denied|not executable/i.test(e.message)
+      ? 126
+      : 125;
   return new NsxError(e.message, { ...e.info, exitCode: code });
 }
 
@@ -95,11 +142,21 @@ export async function runThroughEngine(a: RunArgs, command: string[], root: bool
     return 0;
   }
   // Attached: the stream and the wait first, so nothing it writes and no quick exit is missed.
-  const { socket, head } = await client.hijack(`/containers/${c}/attach?stream=1&stdout=1&stderr=1${a.interactive ? '&stdin=1' : ''}`);
-  const waited = client.call<{ StatusCode: number; Error?: { Message: string } | null }>('POST', `/containers/${c}/wait?condition=${a.rm ? 'removed' : 'next-exit'}`);
-  const session = runSession(socket, head, { tty: !!a.tty, stdin: !!a.interactive, resize: (h, w) => client.call('POST', `/containers/${c}/resize?h=${h}&w=${w}`) });
+  const { socket, head } = await client.hijack(
+    `/containers/${c}/attach?stream=1&stdout=1&stderr=1${a.interactive ? '&stdin=1' : ''}`,
+  );
+  const waited = client.call<{ StatusCode: number; Error?: { Message: string } | null }>(
+    'POST',
+    `/containers/${c}/wait?condition=${a.rm ? 'removed' : 'next-exit'}`,
+  );
+  const session = runSession(socket, head, {
+    tty: !!a.tty,
+    stdin: !!a.interactive,
+    resize: (h, w) => client.call('POST', `/containers/${c}/resize?h=${h}&w=${w}`),
+  });
   // Without a terminal, docker proxies the signals nsx gets to the container (--sig-proxy).
-  const proxy = (sig: NodeJS.Signals) => void client.call('POST', `/containers/${c}/kill?signal=${sig}`).catch(() => {});
+  const proxy = (sig: NodeJS.Signals) =>
+    void client.call('POST', `/containers/${c}/kill?signal=${sig}`).catch(() => {});
   const signals: NodeJS.Signals[] = a.tty ? [] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, proxy);
   try {

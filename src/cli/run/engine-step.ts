@@ -20,26 +20,55 @@ export async function stepThroughEngine(a: RunArgs, command: string[], root: boo
   const events = a.events ? eventWriter(a.events) : undefined; // a bad path changes nothing: opened first
   const client = await engineClient();
   const terminal = !!(process.stdin.isTTY && process.stdout.isTTY);
-  const { body, name } = createRequest({ ...a, step: false, trace: false, events: undefined, 'unsafe-chroot': false, rm: true, tty: terminal, interactive: true }, command);
+  const { body, name } = createRequest(
+    {
+      ...a,
+      step: false,
+      trace: false,
+      events: undefined,
+      'unsafe-chroot': false,
+      rm: true,
+      tty: terminal,
+      interactive: true,
+    },
+    command,
+  );
   body.Nsx = { Step: true, ...(a['unsafe-chroot'] ? { UnsafeChroot: true } : {}) };
   body.StdinOnce = true;
   if (body.Image) {
     const { imageForRun, parsePullPolicy } = await import('./image.js');
     (await imageForRun(body.Image, parsePullPolicy(a.pull), !root)).remove();
   }
-  const created = await client.call<{ Id: string }>('POST', `/containers/create${name ? `?name=${enc(name)}` : ''}`, body);
+  const created = await client.call<{ Id: string }>(
+    'POST',
+    `/containers/create${name ? `?name=${enc(name)}` : ''}`,
+    body,
+  );
   const id = created!.Id;
   const c = enc(id);
   const chalk = makeChalk(process.stderr);
   let total = 0;
-  const stepper = new Stepper({ get total() { return total; }, pid: () => pidOf(client, c) }, chalk);
+  const stepper = new Stepper(
+    {
+      get total() {
+        return total;
+      },
+      pid: () => pidOf(client, c),
+    },
+    chalk,
+  );
 
   // The output (and, once the command runs, the input) through attach; the exit code through wait.
   let startInput!: () => void;
   const inputGate = new Promise<void>((r) => (startInput = r));
   const { socket, head } = await client.hijack(`/containers/${c}/attach?stream=1&stdin=1&stdout=1&stderr=1`);
   const waited = client.call<{ StatusCode: number }>('POST', `/containers/${c}/wait?condition=removed`);
-  const session = runSession(socket, head, { tty: terminal, stdin: true, inputAfter: inputGate, resize: (h, w) => client.call('POST', `/containers/${c}/resize?h=${h}&w=${w}`) });
+  const session = runSession(socket, head, {
+    tty: terminal,
+    stdin: true,
+    inputAfter: inputGate,
+    resize: (h, w) => client.call('POST', `/containers/${c}/resize?h=${h}&w=${w}`),
+  });
 
   let failure: Extract<RuntimeEvent, { type: 'step-failed' }> | undefined;
   let queue = Promise.resolve();
@@ -50,7 +79,8 @@ export async function stepThroughEngine(a: RunArgs, command: string[], root: boo
     if (e.type === 'step-failed') failure = e;
     stepper.onEvent(e);
     if (e.type === 'started') startInput();
-    if (e.type === 'step-started') queue = queue.then(async () => void (await answer(await stepper.beforeStep(e.step, e.index))));
+    if (e.type === 'step-started')
+      queue = queue.then(async () => void (await answer(await stepper.beforeStep(e.step, e.index))));
   };
   const signalExit: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
   const onSignal = (sig: NodeJS.Signals) => {
@@ -68,7 +98,8 @@ export async function stepThroughEngine(a: RunArgs, command: string[], root: boo
     startInput();
     await Promise.race([session, new Promise((r) => setTimeout(r, 2000))]);
     socket.destroy();
-    if (failure) process.stderr.write(`nsx: ${failure.error.message}${failure.error.hint ? `\n  ${failure.error.hint}` : ''}\n`);
+    if (failure)
+      process.stderr.write(`nsx: ${failure.error.message}${failure.error.hint ? `\n  ${failure.error.hint}` : ''}\n`);
     return w?.StatusCode ?? 0;
   } finally {
     for (const s of signals) process.off(s, onSignal);
@@ -79,6 +110,8 @@ export async function stepThroughEngine(a: RunArgs, command: string[], root: boo
 
 /** The process to enter now: the engine knows it (inspect's Nsx.Step.Pid, or State.Pid once running). */
 async function pidOf(client: EngineClient, c: string): Promise<number | undefined> {
-  const info = await client.call<{ State: { Pid: number }; Nsx?: { Step?: { Pid: number } } }>('GET', `/containers/${c}/json`).catch(() => undefined);
+  const info = await client
+    .call<{ State: { Pid: number }; Nsx?: { Step?: { Pid: number } } }>('GET', `/containers/${c}/json`)
+    .catch(() => undefined);
   return info?.Nsx?.Step?.Pid || info?.State.Pid || undefined;
 }

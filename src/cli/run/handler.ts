@@ -21,7 +21,9 @@ export function eventWriter(target: string): { write: (e: RuntimeEvent) => void;
     fd = target === '-' ? 1 : openSync(target, 'w');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new NsxError(`--events ${target}: cannot write there (${code})`, { hint: 'give a file in a directory you can write to, or - for standard output' });
+    throw new NsxError(`--events ${target}: cannot write there (${code})`, {
+      hint: 'give a file in a directory you can write to, or - for standard output',
+    });
   }
   return {
     write: (e) => writeSync(fd, JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n'),
@@ -57,7 +59,10 @@ export async function runContainer(a: RunArgs): Promise<number> {
     // nsx run IMAGE [COMMAND…]; with --rootfs every word is the command.
     let command = (a.command ?? []).map(String);
     if (a.rootfs === undefined) {
-      if (!command.length) throw new NsxError('"nsx run" requires an image (or --rootfs DIR)', { hint: 'e.g. nsx run busybox echo hello, or nsx run --rootfs sandbox/rootfs/busybox /bin/sh' });
+      if (!command.length)
+        throw new NsxError('"nsx run" requires an image (or --rootfs DIR)', {
+          hint: 'e.g. nsx run busybox echo hello, or nsx run --rootfs sandbox/rootfs/busybox /bin/sh',
+        });
       if (/^[./]/.test(command[0])) {
         throw new NsxError(`"${command[0]}": invalid reference format (a path is not an image name)`, {
           hint: 'nsx run IMAGE [COMMAND…] runs an image (busybox, localhost:5000/x:1); to run a directory, give --rootfs DIR, e.g. nsx run --rootfs sandbox/rootfs/busybox /bin/sh',
@@ -68,7 +73,9 @@ export async function runContainer(a: RunArgs): Promise<number> {
       image = await imageForRun(command[0], policy, !root);
       command = command.slice(1);
     } else if (a.pull !== undefined) {
-      throw new NsxError('--pull applies to an image, and --rootfs runs a directory', { hint: 'leave out --pull, or give an image instead of --rootfs' });
+      throw new NsxError('--pull applies to an image, and --rootfs runs a directory', {
+        hint: 'leave out --pull, or give an image instead of --rootfs',
+      });
     }
     return await runSpec(a, command, root, image, (c) => (container = c));
   } catch (e) {
@@ -78,7 +85,9 @@ export async function runContainer(a: RunArgs): Promise<number> {
     try {
       image?.remove();
     } catch (e) {
-      process.stderr.write(`nsx: could not remove the container's writable layer: ${(e as Error).message}\n  the next nsx run removes it\n`);
+      process.stderr.write(
+        `nsx: could not remove the container's writable layer: ${(e as Error).message}\n  the next nsx run removes it\n`,
+      );
     }
   }
 }
@@ -111,7 +120,9 @@ async function runSpec(
     if (result.error) process.stderr.write(`nsx: ${result.error.describe()}\n`);
     if (result.oomKilled) {
       const limit = spec.linux.resources?.memory?.limit;
-      process.stderr.write(`nsx: the container was killed by the kernel's OOM killer${limit ? ` (memory limit ${limit} bytes)` : ''}\n`);
+      process.stderr.write(
+        `nsx: the container was killed by the kernel's OOM killer${limit ? ` (memory limit ${limit} bytes)` : ''}\n`,
+      );
     }
     return result.exitCode;
   } finally {
@@ -128,29 +139,32 @@ function prepare(
   shim: Promise<Shim>,
   render: typeof import('../../render/terminal.js') | undefined,
 ) {
-  const { spec, plan } = planContainer({
-    rootfs: a.rootfs,
-    image: image?.run,
-    entrypoint: a.entrypoint,
-    command,
-    name: a.name,
-    hostname: a.hostname,
-    env: a.env,
-    workdir: a.workdir,
-    user: a.user,
-    memory: a.memory,
-    pidsLimit: a['pids-limit'],
-    cpus: a.cpus,
-    capAdd: a['cap-add'],
-    capDrop: a['cap-drop'],
-    privileged: a.privileged,
-    securityOpt: a['security-opt'],
-    network: a.network,
-    userns: a.userns,
-    unsafeChroot: a['unsafe-chroot'],
-    loadSeccomp,
-    root,
-  }, image?.view); // an overlay root is empty on the host until the rootfs step mounts it: planned from the layers
+  const { spec, plan } = planContainer(
+    {
+      rootfs: a.rootfs,
+      image: image?.run,
+      entrypoint: a.entrypoint,
+      command,
+      name: a.name,
+      hostname: a.hostname,
+      env: a.env,
+      workdir: a.workdir,
+      user: a.user,
+      memory: a.memory,
+      pidsLimit: a['pids-limit'],
+      cpus: a.cpus,
+      capAdd: a['cap-add'],
+      capDrop: a['cap-drop'],
+      privileged: a.privileged,
+      securityOpt: a['security-opt'],
+      network: a.network,
+      userns: a.userns,
+      unsafeChroot: a['unsafe-chroot'],
+      loadSeccomp,
+      root,
+    },
+    image?.view,
+  ); // an overlay root is empty on the host until the rootfs step mounts it: planned from the layers
   const container = new Container(spec, plan, 'inherit', !!(a.trace || a.events), undefined, shim);
   const total = plan.length;
 
@@ -158,7 +172,14 @@ function prepare(
   if (events) container.on(events.write);
   if (render) {
     const c = render.makeChalk(process.stderr);
-    container.on((e) => process.stderr.write(render.renderEvent(e, total, c).map((l) => l + '\n').join('')));
+    container.on((e) =>
+      process.stderr.write(
+        render
+          .renderEvent(e, total, c)
+          .map((l) => l + '\n')
+          .join(''),
+      ),
+    );
   }
   return { spec, container, events };
 }

@@ -14,7 +14,9 @@ const POLICIES = ['always', 'missing', 'never'] as const;
 export function parsePullPolicy(v: string | undefined): PullPolicy {
   if (v === undefined) return 'missing';
   if ((POLICIES as readonly string[]).includes(v)) return v as PullPolicy;
-  throw new NsxError(`--pull ${v}: unknown policy`, { hint: 'use always (ask the registry every time), missing (the default: only when not in the store) or never' });
+  throw new NsxError(`--pull ${v}: unknown policy`, {
+    hint: 'use always (ask the registry every time), missing (the default: only when not in the store) or never',
+  });
 }
 
 export interface RunImage {
@@ -31,7 +33,12 @@ export async function imageForRun(text: string, policy: PullPolicy, rootless: bo
   const render = pullRenderer(process.stderr);
   let image;
   try {
-    ({ image } = await pull(text, { store, pull: policy, onEvent: (e) => render.onEvent(e), prepare: unpackOnPull(store, { rootless }) }));
+    ({ image } = await pull(text, {
+      store,
+      pull: policy,
+      onEvent: (e) => render.onEvent(e),
+      prepare: unpackOnPull(store, { rootless }),
+    }));
   } finally {
     render.finish();
   }

@@ -35,8 +35,29 @@ export interface RunArgs {
 
 /** The options that take a value (the rest are flags): needed to find where the command starts. */
 const VALUE_OPTIONS = new Set([
-  'rootfs', 'pull', 'entrypoint', 'name', 'hostname', 'h', 'env', 'e', 'workdir', 'w', 'user', 'u', 'memory', 'm', 'pids-limit', 'cpus',
-  'cap-add', 'cap-drop', 'security-opt', 'network', 'userns', 'events', 'restart',
+  'rootfs',
+  'pull',
+  'entrypoint',
+  'name',
+  'hostname',
+  'h',
+  'env',
+  'e',
+  'workdir',
+  'w',
+  'user',
+  'u',
+  'memory',
+  'm',
+  'pids-limit',
+  'cpus',
+  'cap-add',
+  'cap-drop',
+  'security-opt',
+  'network',
+  'userns',
+  'events',
+  'restart',
 ]);
 
 /** The verbs whose words after the options are IMAGE [COMMAND…] (run, create) or CONTAINER COMMAND… (exec). */
@@ -53,7 +74,12 @@ export function markCommandStart(argv: string[]): string[] {
     if (t === '--') return argv;
     if (t.startsWith('-') && t !== '-') {
       const name = t.replace(/^--?/, '');
-      if (!name.includes('=') && VALUE_OPTIONS.has(name) && !(t.startsWith('-') && !t.startsWith('--') && name.length > 1)) i++;
+      if (
+        !name.includes('=') &&
+        VALUE_OPTIONS.has(name) &&
+        !(t.startsWith('-') && !t.startsWith('--') && name.length > 1)
+      )
+        i++;
       continue;
     }
     return [...argv.slice(0, i), '--', ...argv.slice(i)];
@@ -65,20 +91,43 @@ export function markCommandStart(argv: string[]): string[] {
  *  command as one list (commandWords) and split them themselves. */
 const runOptions = (y: Argv) =>
   y
-    .positional('image', { type: 'string', describe: 'The image (pulled when not in the store); left out with --rootfs' })
-    .positional('command', { type: 'string', array: true, default: [], describe: 'The command and its arguments (default: the image\'s)' })
+    .positional('image', {
+      type: 'string',
+      describe: 'The image (pulled when not in the store); left out with --rootfs',
+    })
+    .positional('command', {
+      type: 'string',
+      array: true,
+      default: [],
+      describe: "The command and its arguments (default: the image's)",
+    })
     .options({
-      rootfs: { type: 'string', describe: 'Run on a root filesystem directory instead of an image (build one: npm run sandbox)' },
+      rootfs: {
+        type: 'string',
+        describe: 'Run on a root filesystem directory instead of an image (build one: npm run sandbox)',
+      },
       pull: { type: 'string', describe: 'Pull the image: always | missing (default: when not in the store) | never' },
       entrypoint: { type: 'string', describe: 'Replace the image\'s ENTRYPOINT (and its CMD); "" clears it' },
       name: { type: 'string', describe: 'A name for the container' },
       hostname: { alias: 'h', type: 'string', describe: 'Container host name (default: the short id)' },
-      rm: { type: 'boolean', describe: 'Remove the container when it exits (without -d, -i, -t, --restart: always done)' },
-      detach: { alias: 'd', type: 'boolean', describe: 'Through the engine: start it in the background and print its id' },
+      rm: {
+        type: 'boolean',
+        describe: 'Remove the container when it exits (without -d, -i, -t, --restart: always done)',
+      },
+      detach: {
+        alias: 'd',
+        type: 'boolean',
+        describe: 'Through the engine: start it in the background and print its id',
+      },
       interactive: { alias: 'i', type: 'boolean', describe: 'Through the engine: keep its stdin open and send yours' },
       tty: { alias: 't', type: 'boolean', describe: 'Through the engine: a pseudo-terminal for the command' },
       restart: { type: 'string', describe: 'Through the engine: no | always | unless-stopped | on-failure[:N]' },
-      env: { alias: 'e', type: 'string', array: true, describe: 'Set an environment variable: NAME=value, or NAME to copy it' },
+      env: {
+        alias: 'e',
+        type: 'string',
+        array: true,
+        describe: 'Set an environment variable: NAME=value, or NAME to copy it',
+      },
       workdir: { alias: 'w', type: 'string', describe: 'Working directory inside the container' },
       user: { alias: 'u', type: 'string', describe: 'User to run as: name|uid[:group|gid]' },
       memory: { alias: 'm', type: 'string', describe: 'Memory limit, e.g. 64m (cgroup)' },
@@ -87,37 +136,62 @@ const runOptions = (y: Argv) =>
       'cap-add': { type: 'string', array: true, describe: 'Add a Linux capability (or ALL)' },
       'cap-drop': { type: 'string', array: true, describe: 'Drop a Linux capability (or ALL)' },
       privileged: { type: 'boolean', describe: 'All capabilities, no seccomp, no masked paths' },
-      'security-opt': { type: 'string', array: true, describe: 'no-new-privileges | seccomp=PROFILE.json | seccomp=unconfined' },
+      'security-opt': {
+        type: 'string',
+        array: true,
+        describe: 'no-new-privileges | seccomp=PROFILE.json | seccomp=unconfined',
+      },
       network: { type: 'string', describe: 'none (only lo) | host | veth (a pair to the host)', default: 'none' },
       userns: { type: 'string', describe: 'host | private (default: host as root, private otherwise)' },
-      step: { type: 'boolean', describe: 'Through the engine, pause before every step (nsx ps shows it): Enter applies, s opens a shell inside, c continues, q quits' },
+      step: {
+        type: 'boolean',
+        describe:
+          'Through the engine, pause before every step (nsx ps shows it): Enter applies, s opens a shell inside, c continues, q quits',
+      },
       trace: { type: 'boolean', describe: 'Print every step and its evidence without pausing' },
-      events: { type: 'string', describe: 'Write the runtime\'s events as JSON lines to FILE (- for stdout)' },
-      'unsafe-chroot': { type: 'boolean', describe: 'Use chroot instead of pivot_root (UNSAFE: for the chroot lesson)' },
+      events: { type: 'string', describe: "Write the runtime's events as JSON lines to FILE (- for stdout)" },
+      'unsafe-chroot': {
+        type: 'boolean',
+        describe: 'Use chroot instead of pivot_root (UNSAFE: for the chroot lesson)',
+      },
     })
     .parserConfiguration({ 'populate--': true })
     .example('nsx run dockerinaction/hello_world', 'Pull the image if needed and run its default command')
     .example('sudo nsx run --step --rootfs sandbox/rootfs/busybox /bin/sh', 'Build a container step by step')
     .example('sudo nsx run --rm -m 64m --pids-limit 32 --rootfs sandbox/rootfs/busybox ps', 'Limits and ps inside')
     .example('sudo nsx run -it busybox sh', 'A shell in a terminal, through the engine (nsx ps shows it)')
-    .example('sudo nsx run -d --name web --restart on-failure:3 busybox httpd -f', 'In the background, through the engine');
+    .example(
+      'sudo nsx run -d --name web --restart on-failure:3 busybox httpd -f',
+      'In the background, through the engine',
+    );
 
 export function runCommand(exit: ExitHolder) {
-  return lazyCommand(exit, {
-    command: 'run [options] [image] [command..]',
-    describe: 'Run a command in a new container, one kernel feature at a time',
-    builder: runOptions,
-  }, () => import('./handler.js'), (h) => (a) => h.runContainer({ ...a, command: commandWords(a) }));
+  return lazyCommand(
+    exit,
+    {
+      command: 'run [options] [image] [command..]',
+      describe: 'Run a command in a new container, one kernel feature at a time',
+      builder: runOptions,
+    },
+    () => import('./handler.js'),
+    (h) => (a) => h.runContainer({ ...a, command: commandWords(a) }),
+  );
 }
 
 /** nsx create: docker create — the container made by the engine, not started (nsx start starts it). */
 export function createCommand(exit: ExitHolder) {
-  return lazyCommand(exit, {
-    command: 'create [options] [image] [command..]',
-    describe: 'Create a container through the engine without starting it (nsx start starts it)',
-    builder: runOptions,
-  }, () => Promise.all([import('../../runtime/host.js'), import('./engine-run.js')]),
-  ([host, m]) => (a) => m.createContainer(a, commandWords(a), host.isRealRoot()));
+  return lazyCommand(
+    exit,
+    {
+      command: 'create [options] [image] [command..]',
+      describe: 'Create a container through the engine without starting it (nsx start starts it)',
+      builder: runOptions,
+    },
+    () => Promise.all([import('../../runtime/host.js'), import('./engine-run.js')]),
+    ([host, m]) =>
+      (a) =>
+        m.createContainer(a, commandWords(a), host.isRealRoot()),
+  );
 }
 
 /** The image and the command arrive together after "--" (markCommandStart). */

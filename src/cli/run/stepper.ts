@@ -44,7 +44,11 @@ export class Stepper {
     }
     for (;;) {
       const last = !!step.startsCommand;
-      this.out.write(this.c.bold(`  ⏎ apply  s shell inside  c continue  q quit${last ? '  (after this, the command owns the terminal)' : ''} > `));
+      this.out.write(
+        this.c.bold(
+          `  ⏎ apply  s shell inside  c continue  q quit${last ? '  (after this, the command owns the terminal)' : ''} > `,
+        ),
+      );
       const key = await this.keys.next();
       this.out.write('\n');
       if (key === null || key === 'q') return 'quit';

@@ -7,13 +7,18 @@ export interface TagArgs {
 }
 
 export function tagCommand(exit: ExitHolder, command: string | readonly string[] = 'tag <source> <target>') {
-  return lazyCommand(exit, {
-    command,
-    describe: 'Create a tag TARGET that refers to the image SOURCE',
-    builder: (y) =>
-      y
-        .positional('source', { type: 'string', demandOption: true, describe: 'SOURCE_IMAGE[:TAG]' })
-        .positional('target', { type: 'string', demandOption: true, describe: 'TARGET_IMAGE[:TAG]' })
-        .example('nsx tag busybox localhost:5000/busybox:1.36', 'Name an image for a local registry'),
-  }, () => import('../image/handlers.js'), (h) => h.tagHandler);
+  return lazyCommand(
+    exit,
+    {
+      command,
+      describe: 'Create a tag TARGET that refers to the image SOURCE',
+      builder: (y) =>
+        y
+          .positional('source', { type: 'string', demandOption: true, describe: 'SOURCE_IMAGE[:TAG]' })
+          .positional('target', { type: 'string', demandOption: true, describe: 'TARGET_IMAGE[:TAG]' })
+          .example('nsx tag busybox localhost:5000/busybox:1.36', 'Name an image for a local registry'),
+    },
+    () => import('../image/handlers.js'),
+    (h) => h.tagHandler,
+  );
 }

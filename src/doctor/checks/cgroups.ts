@@ -32,7 +32,9 @@ export function checkCgroupLayout(env: DoctorEnv, layout: CgroupLayout | Error):
     case 'v1':
       return c.ok(`v1 (${v1Mounts.size} controller hierarchies)`);
     case 'hybrid':
-      return c.ok(`hybrid (${v1Mounts.size} v1 hierarchies; ${unified} with: ${layout.unifiedControllers.join(' ') || 'no controllers'})`);
+      return c.ok(
+        `hybrid (${v1Mounts.size} v1 hierarchies; ${unified} with: ${layout.unifiedControllers.join(' ') || 'no controllers'})`,
+      );
   }
 }
 
@@ -46,14 +48,21 @@ function placement(layout: CgroupLayout, controller: NsxController): string | un
   return undefined;
 }
 
-const CONFIG: Record<NsxController, string> = { memory: 'CONFIG_MEMCG', pids: 'CONFIG_CGROUP_PIDS', cpu: 'CONFIG_CGROUP_SCHED' };
+const CONFIG: Record<NsxController, string> = {
+  memory: 'CONFIG_MEMCG',
+  pids: 'CONFIG_CGROUP_PIDS',
+  cpu: 'CONFIG_CGROUP_SCHED',
+};
 const OPTION: Record<NsxController, string> = { memory: '--memory', pids: '--pids-limit', cpu: '--cpus' };
 
 /** cgroups(7) "/proc/cgroups": the controllers built into the kernel, and whether each is enabled. */
 function kernelState(env: DoctorEnv, controller: NsxController): 'enabled' | 'disabled' | 'absent' | 'unknown' {
   const text = env.readFile('/proc/cgroups');
   if (text === undefined) return 'unknown';
-  const row = text.split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[0] === controller);
+  const row = text
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => f[0] === controller);
   if (!row) return 'absent';
   return row[3] === '0' ? 'disabled' : 'enabled';
 }
@@ -77,7 +86,10 @@ export function checkController(env: DoctorEnv, layout: CgroupLayout | Error, co
   const where = placement(layout, controller);
   if (where) return c.ok(where);
   const disabled = kernelState(env, controller) === 'disabled' ? ' (switched off: /proc/cgroups says enabled 0)' : '';
-  return c.warn(`not available${disabled}: ${OPTION[controller]} will not work`, controllerFix(env, layout, controller));
+  return c.warn(
+    `not available${disabled}: ${OPTION[controller]} will not work`,
+    controllerFix(env, layout, controller),
+  );
 }
 
 export function checkCgroups(env: DoctorEnv): Check[] {

@@ -24,12 +24,14 @@ export function checkCompiler(env: DoctorEnv): Check {
   const c = checker('c-compiler', 'C compiler', false);
   const cc = env.which('cc');
   if (cc) return c.ok(`cc is ${cc}`);
-  const why = env.executable(env.shimPath()) ? 'the shim is built, so only rebuilding it needs one' : 'the shim cannot be built';
+  const why = env.executable(env.shimPath())
+    ? 'the shim is built, so only rebuilding it needs one'
+    : 'the shim cannot be built';
   return c.warn(`no cc on PATH: ${why}`, 'sudo apt-get install build-essential');
 }
 
 const TOOLS: Array<{ cmd: string; pkg: string; use: string }> = [
-  { cmd: 'nsenter', pkg: 'util-linux', use: 'joins a container\'s namespaces (--network veth, the lessons)' },
+  { cmd: 'nsenter', pkg: 'util-linux', use: "joins a container's namespaces (--network veth, the lessons)" },
   { cmd: 'ip', pkg: 'iproute2', use: 'sets up --network veth' },
 ];
 
@@ -49,7 +51,10 @@ export function checkSandbox(env: DoctorEnv): Check {
   const busybox = join(rootfs, 'bin', 'busybox');
   if (env.executable(busybox)) return c.ok(rootfs);
   const install = env.exists('/bin/busybox') ? '' : 'sudo apt-get install busybox-static, then ';
-  return c.warn(`not built: no ${busybox}; the examples use it as --rootfs`, `${install}cd ${env.packageRoot()} && npm run sandbox`);
+  return c.warn(
+    `not built: no ${busybox}; the examples use it as --rootfs`,
+    `${install}cd ${env.packageRoot()} && npm run sandbox`,
+  );
 }
 
 /**
@@ -60,9 +65,15 @@ export function checkRoot(env: DoctorEnv): Check {
   const c = checker('root', 'user', false);
   const uid = env.uid();
   if (uid !== 0) {
-    return c.warn(`uid ${uid}: rootless mode: cgroup limits and --network veth need root (sudo)`, 'run nsx with sudo to use --memory, --pids-limit, --cpus and --network veth');
+    return c.warn(
+      `uid ${uid}: rootless mode: cgroup limits and --network veth need root (sudo)`,
+      'run nsx with sudo to use --memory, --pids-limit, --cpus and --network veth',
+    );
   }
   const map = env.readFile('/proc/self/uid_map')?.trim().split(/\s+/).join(' ');
   if (map === undefined || map === '0 0 4294967295') return c.ok('root (uid 0 in the initial user namespace)');
-  return c.warn(`uid 0 inside a user namespace (uid_map: ${map}): cgroup limits and --network veth may be refused`, 'run nsx as root on the host (not inside a container or user namespace)');
+  return c.warn(
+    `uid 0 inside a user namespace (uid_map: ${map}): cgroup limits and --network veth may be refused`,
+    'run nsx as root on the host (not inside a container or user namespace)',
+  );
 }

@@ -9,7 +9,8 @@ export function parseRelease(release: string): [number, number] | undefined {
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
 
-const atLeast = (v: [number, number], major: number, minor: number) => v[0] > major || (v[0] === major && v[1] >= minor);
+const atLeast = (v: [number, number], major: number, minor: number) =>
+  v[0] > major || (v[0] === major && v[1] >= minor);
 
 /**
  * uname(2) release against namespaces(7) "VERSIONS"-style history: every container nsx starts
@@ -20,11 +21,25 @@ export function checkKernel(env: DoctorEnv): Check {
   const c = checker('kernel', 'kernel', true);
   const release = env.kernelRelease();
   const v = parseRelease(release);
-  const upgrade = 'upgrade the kernel (Debian 12 ships 6.1): sudo apt-get install linux-image-amd64 (or -arm64), then reboot';
-  if (!v) return c.warn(`${release}: cannot read a version number from it`, 'check `uname -r`; nsx expects Linux 5.6 or later');
-  if (!atLeast(v, 4, 6)) return c.fail(`${release}: older than 4.6, so no cgroup namespaces, which every container gets`, upgrade);
-  if (!atLeast(v, 4, 18)) return c.warn(`${release}: older than 4.18, the oldest kernel Node.js 20 supports; no time namespaces (5.6)`, upgrade);
-  if (!atLeast(v, 5, 6)) return c.warn(`${release}: older than 5.6, so no time namespaces (only the cgroupns-timens lesson asks for one)`, upgrade);
+  const upgrade =
+    'upgrade the kernel (Debian 12 ships 6.1): sudo apt-get install linux-image-amd64 (or -arm64), then reboot';
+  if (!v)
+    return c.warn(
+      `${release}: cannot read a version number from it`,
+      'check `uname -r`; nsx expects Linux 5.6 or later',
+    );
+  if (!atLeast(v, 4, 6))
+    return c.fail(`${release}: older than 4.6, so no cgroup namespaces, which every container gets`, upgrade);
+  if (!atLeast(v, 4, 18))
+    return c.warn(
+      `${release}: older than 4.18, the oldest kernel Node.js 20 supports; no time namespaces (5.6)`,
+      upgrade,
+    );
+  if (!atLeast(v, 5, 6))
+    return c.warn(
+      `${release}: older than 5.6, so no time namespaces (only the cgroupns-timens lesson asks for one)`,
+      upgrade,
+    );
   return c.ok(`${release}: has every namespace type nsx uses (time namespaces since 5.6)`);
 }
 
@@ -40,14 +55,70 @@ interface NamespaceKind {
 }
 
 const NAMESPACES: NamespaceKind[] = [
-  { name: 'user', title: 'user namespace', config: 'CONFIG_USER_NS', since: '3.8', neededAsRoot: false, neededRootless: true },
-  { name: 'uts', title: 'UTS namespace', config: 'CONFIG_UTS_NS', since: '2.6.19', neededAsRoot: true, neededRootless: true },
-  { name: 'ipc', title: 'IPC namespace', config: 'CONFIG_IPC_NS', since: '2.6.19', neededAsRoot: true, neededRootless: true },
-  { name: 'net', title: 'network namespace', config: 'CONFIG_NET_NS', since: '2.6.29', neededAsRoot: true, neededRootless: true },
-  { name: 'mnt', title: 'mount namespace', config: 'CONFIG_NAMESPACES', since: '2.4.19', neededAsRoot: true, neededRootless: true },
-  { name: 'cgroup', title: 'cgroup namespace', config: 'CONFIG_CGROUPS', since: '4.6', neededAsRoot: true, neededRootless: true },
-  { name: 'time', title: 'time namespace', config: 'CONFIG_TIME_NS', since: '5.6', neededAsRoot: false, neededRootless: false },
-  { name: 'pid', title: 'PID namespace', config: 'CONFIG_PID_NS', since: '2.6.24', neededAsRoot: true, neededRootless: true },
+  {
+    name: 'user',
+    title: 'user namespace',
+    config: 'CONFIG_USER_NS',
+    since: '3.8',
+    neededAsRoot: false,
+    neededRootless: true,
+  },
+  {
+    name: 'uts',
+    title: 'UTS namespace',
+    config: 'CONFIG_UTS_NS',
+    since: '2.6.19',
+    neededAsRoot: true,
+    neededRootless: true,
+  },
+  {
+    name: 'ipc',
+    title: 'IPC namespace',
+    config: 'CONFIG_IPC_NS',
+    since: '2.6.19',
+    neededAsRoot: true,
+    neededRootless: true,
+  },
+  {
+    name: 'net',
+    title: 'network namespace',
+    config: 'CONFIG_NET_NS',
+    since: '2.6.29',
+    neededAsRoot: true,
+    neededRootless: true,
+  },
+  {
+    name: 'mnt',
+    title: 'mount namespace',
+    config: 'CONFIG_NAMESPACES',
+    since: '2.4.19',
+    neededAsRoot: true,
+    neededRootless: true,
+  },
+  {
+    name: 'cgroup',
+    title: 'cgroup namespace',
+    config: 'CONFIG_CGROUPS',
+    since: '4.6',
+    neededAsRoot: true,
+    neededRootless: true,
+  },
+  {
+    name: 'time',
+    title: 'time namespace',
+    config: 'CONFIG_TIME_NS',
+    since: '5.6',
+    neededAsRoot: false,
+    neededRootless: false,
+  },
+  {
+    name: 'pid',
+    title: 'PID namespace',
+    config: 'CONFIG_PID_NS',
+    since: '2.6.24',
+    neededAsRoot: true,
+    neededRootless: true,
+  },
 ];
 
 /**
@@ -64,8 +135,15 @@ export function checkNamespace(env: DoctorEnv, ns: NamespaceKind): Check {
   if (target !== undefined) return c.ok(`${target} (${path})`);
   if (env.exists(path)) return c.ok(`${path} exists`);
   const needed =
-    ns.name === 'time' ? 'only the cgroupns-timens lesson asks for one' : ns.name === 'user' ? 'nsx without root needs it' : 'every container needs it';
-  return c.bad(`not supported: no ${path} (${needed})`, `use a kernel built with ${ns.config}=y (Linux ${ns.since} or later)`);
+    ns.name === 'time'
+      ? 'only the cgroupns-timens lesson asks for one'
+      : ns.name === 'user'
+        ? 'nsx without root needs it'
+        : 'every container needs it';
+  return c.bad(
+    `not supported: no ${path} (${needed})`,
+    `use a kernel built with ${ns.config}=y (Linux ${ns.since} or later)`,
+  );
 }
 
 export function checkNamespaces(env: DoctorEnv): Check[] {
@@ -93,10 +171,17 @@ function usernsBlocks(env: DoctorEnv): UsernsBlock[] {
   const persist = 'and put the setting in /etc/sysctl.d/99-userns.conf to keep it after a reboot';
   const max = env.readFile('/proc/sys/user/max_user_namespaces')?.trim();
   if (max === '0') {
-    blocks.push({ detail: 'user.max_user_namespaces is 0', fix: `sudo sysctl -w user.max_user_namespaces=15000 ${persist}`, rootToo: true });
+    blocks.push({
+      detail: 'user.max_user_namespaces is 0',
+      fix: `sudo sysctl -w user.max_user_namespaces=15000 ${persist}`,
+      rootToo: true,
+    });
   }
   if (env.readFile('/proc/sys/kernel/unprivileged_userns_clone')?.trim() === '0') {
-    blocks.push({ detail: 'kernel.unprivileged_userns_clone is 0', fix: `sudo sysctl -w kernel.unprivileged_userns_clone=1 ${persist}` });
+    blocks.push({
+      detail: 'kernel.unprivileged_userns_clone is 0',
+      fix: `sudo sysctl -w kernel.unprivileged_userns_clone=1 ${persist}`,
+    });
   }
   if (env.readFile('/proc/sys/kernel/apparmor_restrict_unprivileged_userns')?.trim() === '1' && apparmorEnabled(env)) {
     blocks.push({
@@ -111,7 +196,11 @@ function usernsBlocks(env: DoctorEnv): UsernsBlock[] {
 export function checkUsernsAllowed(env: DoctorEnv): Check {
   const root = env.uid() === 0;
   const c = checker('userns-allowed', 'unprivileged userns', !root);
-  if (!env.exists('/proc/self/ns/user')) return c.bad('no user namespaces in this kernel (see "user namespace")', 'use a kernel built with CONFIG_USER_NS=y');
+  if (!env.exists('/proc/self/ns/user'))
+    return c.bad(
+      'no user namespaces in this kernel (see "user namespace")',
+      'use a kernel built with CONFIG_USER_NS=y',
+    );
   const blocks = usernsBlocks(env);
   if (blocks.length === 0) {
     const max = env.readFile('/proc/sys/user/max_user_namespaces')?.trim();
@@ -150,5 +239,8 @@ export function checkOverlayfs(env: DoctorEnv): Check {
   const c = checker('overlayfs', 'overlayfs', false);
   const types = (env.readFile('/proc/filesystems') ?? '').split('\n').map((l) => l.trim().split(/\s+/).pop());
   if (types.includes('overlay')) return c.ok('"overlay" is in /proc/filesystems');
-  return c.warn('not in /proc/filesystems (module not loaded, or not built); only layered root filesystems need it', 'sudo modprobe overlay');
+  return c.warn(
+    'not in /proc/filesystems (module not loaded, or not built); only layered root filesystems need it',
+    'sudo modprobe overlay',
+  );
 }

@@ -5,7 +5,9 @@ import { checker, type Check } from '../types.js';
 /** AppArmor's module parameter (Documentation/admin-guide/LSM/apparmor.rst): "Y" when enabled at boot;
  *  or the kernel's list of active LSMs names it. */
 export function apparmorEnabled(env: DoctorEnv): boolean {
-  return env.readFile('/sys/module/apparmor/parameters/enabled')?.trim() === 'Y' || !!env.activeLsms()?.includes('apparmor');
+  return (
+    env.readFile('/sys/module/apparmor/parameters/enabled')?.trim() === 'Y' || !!env.activeLsms()?.includes('apparmor')
+  );
 }
 
 /** securityfs is mounted when mountinfo (proc(5)) has a mount of that type. */
@@ -23,11 +25,20 @@ export function checkLandlock(env: DoctorEnv): Check {
   if (active === undefined) {
     if (!securityfsMounted(env)) {
       if (env.uid() !== 0) {
-        return c.warn('unknown: securityfs is not mounted, and reading it elsewhere needs root', 'run sudo nsx doctor (it reads the list in a mount namespace of its own)');
+        return c.warn(
+          'unknown: securityfs is not mounted, and reading it elsewhere needs root',
+          'run sudo nsx doctor (it reads the list in a mount namespace of its own)',
+        );
       }
-      return c.warn('unknown: securityfs not mounted, and it could not be mounted privately (mount -t securityfs securityfs /sys/kernel/security)', 'sudo mount -t securityfs securityfs /sys/kernel/security, then run nsx doctor again');
+      return c.warn(
+        'unknown: securityfs not mounted, and it could not be mounted privately (mount -t securityfs securityfs /sys/kernel/security)',
+        'sudo mount -t securityfs securityfs /sys/kernel/security, then run nsx doctor again',
+      );
     }
-    return c.warn('unknown: no /sys/kernel/security/lsm (kernel older than 4.15?)', 'Landlock needs Linux 5.13 or later with CONFIG_SECURITY_LANDLOCK=y');
+    return c.warn(
+      'unknown: no /sys/kernel/security/lsm (kernel older than 4.15?)',
+      'Landlock needs Linux 5.13 or later with CONFIG_SECURITY_LANDLOCK=y',
+    );
   }
   if (active.includes('landlock')) return c.ok(`active (LSMs: ${active.join(',')})`);
   return c.warn(

@@ -27,16 +27,23 @@ export interface Created {
 export async function create(engine: Engine, body: CreateBody, name?: string): Promise<Created> {
   const taken = (n: string) => engine.all().find((c) => c.record.Name === n);
   if (name !== undefined && name !== '') {
-    if (!VALID_NAME.test(name)) throw new ApiError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (!VALID_NAME.test(name))
+      throw new ApiError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     name = name.replace(/^\//, '');
     const holder = taken(name);
     if (holder) throw nameInUse(name, holder.id);
   } else name = randomName((n) => !!taken(n));
   const useImage = typeof body.Image === 'string' && body.Image !== '' && body.Rootfs === undefined;
-  if (!useImage && typeof body.Rootfs !== 'string') throw new ApiError(400, 'no image and no root filesystem given', 'give "Image": an image in the store, or "Rootfs": a root filesystem directory (build the sandbox one with `npm run sandbox`)');
-  const cmd = typeof body.Cmd === 'string' ? ['/bin/sh', '-c', body.Cmd] : body.Cmd ?? [];
-  const entrypoint = typeof body.Entrypoint === 'string' ? [body.Entrypoint] : body.Entrypoint ?? undefined;
-  if (entrypoint !== undefined && entrypoint.length > 1) throw new ApiError(400, 'Entrypoint must be one program (an array of one string), or [] to clear the image\'s');
+  if (!useImage && typeof body.Rootfs !== 'string')
+    throw new ApiError(
+      400,
+      'no image and no root filesystem given',
+      'give "Image": an image in the store, or "Rootfs": a root filesystem directory (build the sandbox one with `npm run sandbox`)',
+    );
+  const cmd = typeof body.Cmd === 'string' ? ['/bin/sh', '-c', body.Cmd] : (body.Cmd ?? []);
+  const entrypoint = typeof body.Entrypoint === 'string' ? [body.Entrypoint] : (body.Entrypoint ?? undefined);
+  if (entrypoint !== undefined && entrypoint.length > 1)
+    throw new ApiError(400, "Entrypoint must be one program (an array of one string), or [] to clear the image's");
   const h: HostConfig = body.HostConfig ?? {};
   checkRestartPolicy(h);
   const draft: ContainerRecord = {
@@ -89,14 +96,23 @@ export async function create(engine: Engine, body: CreateBody, name?: string): P
     ...(useImage ? { Root: spec.root } : {}),
     Path: spec.process.args[0],
     Args: spec.process.args.slice(1),
-    Config: { ...draft.Config, Hostname: spec.hostname ?? '', Env: spec.process.env, ...(useImage ? {} : { Rootfs: spec.root.path }) },
+    Config: {
+      ...draft.Config,
+      Hostname: spec.hostname ?? '',
+      Env: spec.process.env,
+      ...(useImage ? {} : { Rootfs: spec.root.path }),
+    },
     LogPath: join(engine.dir, 'containers', spec.id, 'container.log'),
   };
   mkdirSync(join(engine.dir, 'containers', r.Id), { recursive: true, mode: 0o700 });
   const c = engine.add(r);
   c.planned = planned;
   engine.event(c, 'create');
-  return { Id: r.Id, Warnings: [], ...(r.Nsx?.Step ? { Nsx: { Steps: planned.plan.map(summary), Rootfs: spec.root.path } } : {}) };
+  return {
+    Id: r.Id,
+    Warnings: [],
+    ...(r.Nsx?.Step ? { Nsx: { Steps: planned.plan.map(summary), Rootfs: spec.root.path } } : {}),
+  };
 }
 
 /** A step as the runtime's events describe it (runtime.ts's summary). */

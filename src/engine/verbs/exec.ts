@@ -27,7 +27,13 @@ export function createExec(engine: Engine, c: EngineContainer, body: ExecBody): 
     Running: false,
     ExitCode: null,
     Pid: 0,
-    ProcessConfig: { tty: !!body.Tty, entrypoint: body.Cmd[0], arguments: body.Cmd.slice(1), user: body.User ?? '', privileged: !!body.Privileged },
+    ProcessConfig: {
+      tty: !!body.Tty,
+      entrypoint: body.Cmd[0],
+      arguments: body.Cmd.slice(1),
+      user: body.User ?? '',
+      privileged: !!body.Privileged,
+    },
     OpenStdin: !!body.AttachStdin,
     Body: body,
   };
@@ -37,7 +43,12 @@ export function createExec(engine: Engine, c: EngineContainer, body: ExecBody): 
 }
 
 /** docker exec (start). Resolves once it runs; `finished` when it has exited. */
-export async function startExec(engine: Engine, c: EngineContainer, e: Exec, consoleSize?: [number, number]): Promise<{ finished: Promise<void> }> {
+export async function startExec(
+  engine: Engine,
+  c: EngineContainer,
+  e: Exec,
+  consoleSize?: [number, number],
+): Promise<{ finished: Promise<void> }> {
   const id = e.record.ID;
   if (e.container) throw new ApiError(409, `Exec ${id} has already been started`);
   if (!c.canExec()) throw refusal.notRunning(c.id);
@@ -48,16 +59,37 @@ export async function startExec(engine: Engine, c: EngineContainer, e: Exec, con
   try {
     const image = r.Root ? await imageRun(engine.root, r.Image, r.Root) : undefined;
     view = image?.view;
-    const base = { ...r, Config: { ...r.Config, Tty: !!b.Tty, Cmd: b.Cmd!, Entrypoint: [], Env: [...r.Config.Env, ...(b.Env ?? [])], WorkingDir: b.WorkingDir || r.Config.WorkingDir, User: b.User || r.Config.User }, HostConfig: { ...r.HostConfig, Privileged: r.HostConfig.Privileged || b.Privileged }, Nsx: { ...r.Nsx, RunAs: undefined } }; // the engine's own process joins it
+    const base = {
+      ...r,
+      Config: {
+        ...r.Config,
+        Tty: !!b.Tty,
+        Cmd: b.Cmd!,
+        Entrypoint: [],
+        Env: [...r.Config.Env, ...(b.Env ?? [])],
+        WorkingDir: b.WorkingDir || r.Config.WorkingDir,
+        User: b.User || r.Config.User,
+      },
+      HostConfig: { ...r.HostConfig, Privileged: r.HostConfig.Privileged || b.Privileged },
+      Nsx: { ...r.Nsx, RunAs: undefined },
+    }; // the engine's own process joins it
     spec = { ...specFromRunOptions(makeOptions(engine.root, base, undefined, image?.run)), id: r.Id };
   } catch (err) {
     if (err instanceof NsxError) {
       e.record.ExitCode = err.exitCode;
-      throw new ApiError(err.exitCode === 127 || err.exitCode === 126 ? 400 : 500, `OCI runtime exec failed: ${err.message}`, err.info.hint);
+      throw new ApiError(
+        err.exitCode === 127 || err.exitCode === 126 ? 400 : 500,
+        `OCI runtime exec failed: ${err.message}`,
+        err.info.hint,
+      );
     }
     throw err;
   }
-  const plan = buildExecPlan(spec, hostFacts(spec.root.path, compileForHost, spec.root.overlay ? view : undefined), r.State.Pid);
+  const plan = buildExecPlan(
+    spec,
+    hostFacts(spec.root.path, compileForHost, spec.root.overlay ? view : undefined),
+    r.State.Pid,
+  );
   const container = new Container(spec, plan, [b.AttachStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], false);
   e.container = container;
   let drained: Promise<void> = Promise.resolve();
@@ -87,7 +119,11 @@ export async function startExec(engine: Engine, c: EngineContainer, e: Exec, con
   const first = await Promise.race([started.then(() => undefined), run]);
   if (first !== undefined && first.error) {
     await finished;
-    throw new ApiError(first.exitCode === 126 || first.exitCode === 127 ? 400 : 500, `OCI runtime exec failed: ${first.error.message}`, first.error.info.hint);
+    throw new ApiError(
+      first.exitCode === 126 || first.exitCode === 127 ? 400 : 500,
+      `OCI runtime exec failed: ${first.error.message}`,
+      first.error.info.hint,
+    );
   }
   return { finished };
 }

@@ -55,7 +55,12 @@ export async function imageRun(root: boolean, ref: string, existing?: ContainerR
   const { LayeredView, createRootfs, unpackImage } = await import('../../image/rootfs.js');
   const store = new ImageStore();
   const image = store.resolve(ref);
-  if (!image) throw new ApiError(404, `No such image: ${ref}`, 'the engine runs images from the store: nsx pull it first (nsx images lists the store)');
+  if (!image)
+    throw new ApiError(
+      404,
+      `No such image: ${ref}`,
+      'the engine runs images from the store: nsx pull it first (nsx images lists the store)',
+    );
   const rootless = !root;
   const layers = await unpackImage(store, image, { rootless });
   let made = existing;
@@ -70,7 +75,9 @@ export async function imageRun(root: boolean, ref: string, existing?: ContainerR
       prepare: (id, maps) => {
         if (made) return made;
         const p = createRootfs(store.root, image, layers, id, { rootless, keep: true, ...maps }); // kept: the engine owns it, across its restarts
-        made = p.overlay ? { path: p.path, overlay: p.overlay } : { path: p.path, copied: { layers: layers.length, reason: p.reason ?? 'copy mode' } };
+        made = p.overlay
+          ? { path: p.path, overlay: p.overlay }
+          : { path: p.path, copied: { layers: layers.length, reason: p.reason ?? 'copy mode' } };
         return made;
       },
     },

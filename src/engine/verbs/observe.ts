@@ -17,13 +17,15 @@ function pidsOf(r: ContainerRecord): string[] {
   } catch {
     return [];
   }
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
-    try {
-      return readlinkSync(`/proc/${pid}/ns/pid`) === ns;
-    } catch {
-      return false; // gone meanwhile
-    }
-  });
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        return readlinkSync(`/proc/${pid}/ns/pid`) === ns;
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
 }
 
 /** One sample of docker's stats: CPU time (ns) of the container's processes (utime + stime, and
@@ -44,7 +46,8 @@ export function stats(root: boolean, r: ContainerRecord): Record<string, unknown
   }
   const cpuLine = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const system = cpuLine.reduce((a, b) => a + b, 0) * TICK_NS;
-  let facts: { memoryCurrent?: number; memoryLimit?: number | 'max'; pidsCurrent?: number; pidsMax?: number | 'max' } = {};
+  let facts: { memoryCurrent?: number; memoryLimit?: number | 'max'; pidsCurrent?: number; pidsMax?: number | 'max' } =
+    {};
   if (root) {
     try {
       facts = ContainerCgroup.open(detectLayout(), r.Id).facts();
@@ -57,7 +60,10 @@ export function stats(root: boolean, r: ContainerRecord): Record<string, unknown
     read: new Date().toISOString(),
     id: r.Id,
     name: `/${r.Name}`,
-    pids_stats: { current: facts.pidsCurrent ?? pidsOf(r).length, ...(typeof facts.pidsMax === 'number' ? { limit: facts.pidsMax } : {}) },
+    pids_stats: {
+      current: facts.pidsCurrent ?? pidsOf(r).length,
+      ...(typeof facts.pidsMax === 'number' ? { limit: facts.pidsMax } : {}),
+    },
     memory_stats: facts.memoryCurrent !== undefined ? { usage: facts.memoryCurrent, limit: memLimit } : {},
     cpu_stats: { cpu_usage: { total_usage: ticks * TICK_NS }, system_cpu_usage: system, online_cpus: cpus().length },
   };
@@ -69,8 +75,36 @@ export function top(r: ContainerRecord): { Titles: string[]; Processes: string[]
   if (r.State.Status !== 'running' || !r.State.Pid) throw new ApiError(409, `container ${r.Id} is not running`);
   const pids = pidsOf(r);
   if (!pids.length) throw new ApiError(409, `container ${r.Id} is not running`);
-  const out = spawnSync('ps', ['-o', 'user=UID', '-o', 'pid=PID', '-o', 'ppid=PPID', '-o', 'c=C', '-o', 'stime=STIME', '-o', 'tty=TTY', '-o', 'time=TIME', '-o', 'cmd=CMD', '-p', pids.join(',')], { encoding: 'utf8' }); // docker's ps -ef columns
-  if (out.status !== 0 && !out.stdout) throw new ApiError(500, `ps failed: ${out.stderr || out.error?.message}`, 'ps(1) comes with procps: apt-get install procps');
+  const out = spawnSync(
+    'ps',
+    [
+      '-o',
+      'user=UID',
+      '-o',
+      'pid=PID',
+      '-o',
+      'ppid=PPID',
+      '-o',
+      'c=C',
+      '-o',
+      'stime=STIME',
+      '-o',
+      'tty=TTY',
+      '-o',
+      'time=TIME',
+      '-o',
+      'cmd=CMD',
+      '-p',
+      pids.join(','),
+    ],
+    { encoding: 'utf8' },
+  ); // docker's ps -ef columns
+  if (out.status !== 0 && !out.stdout)
+    throw new ApiError(
+      500,
+      `ps failed: ${out.stderr || out.error?.message}`,
+      'ps(1) comes with procps: apt-get install procps',
+    );
   const [head, ...lines] = out.stdout.trimEnd().split('\n');
   const Titles = head.trim().split(/\s+/);
   const Processes = lines.map((l) => {
@@ -87,8 +121,18 @@ export function facts(r: ContainerRecord): Record<string, unknown> {
     try {
       const status = parseStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
       const cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
-      const seccomp = ({ '0': 'disabled', '1': 'strict', '2': 'filter' } as Record<string, string>)[status.Seccomp ?? ''] ?? 'unknown';
-      return { Rootfs: r.Rootfs, Pid: pid, Namespaces: namespacesOf(pid), Cgroup: cgroup, Capabilities: decodeCapMask(status.CapEff ?? '0'), Seccomp: seccomp, NoNewPrivs: status.NoNewPrivs === '1' };
+      const seccomp =
+        ({ '0': 'disabled', '1': 'strict', '2': 'filter' } as Record<string, string>)[status.Seccomp ?? ''] ??
+        'unknown';
+      return {
+        Rootfs: r.Rootfs,
+        Pid: pid,
+        Namespaces: namespacesOf(pid),
+        Cgroup: cgroup,
+        Capabilities: decodeCapMask(status.CapEff ?? '0'),
+        Seccomp: seccomp,
+        NoNewPrivs: status.NoNewPrivs === '1',
+      };
     } catch {
       /* it just exited: fall through to what was asked for */
     }
@@ -101,5 +145,12 @@ export function facts(r: ContainerRecord): Record<string, unknown> {
     /* checked at create */
   }
   const unconfined = h.Privileged || (h.SecurityOpt ?? []).some((o) => /^seccomp[=:]unconfined$/.test(o));
-  return { Rootfs: r.Rootfs, Pid: 0, Namespaces: {}, Cgroup: [], Capabilities: caps, Seccomp: unconfined ? 'disabled' : 'filter' };
+  return {
+    Rootfs: r.Rootfs,
+    Pid: 0,
+    Namespaces: {},
+    Cgroup: [],
+    Capabilities: caps,
+    Seccomp: unconfined ? 'disabled' : 'filter',
+  };
 }

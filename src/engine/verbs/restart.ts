@@ -12,12 +12,19 @@ import { start } from './start.js';
 export function checkRestartPolicy(h: HostConfig): void {
   const p = h.RestartPolicy;
   if (!p || p.Name === '' || p.Name === 'no') {
-    if (p?.MaximumRetryCount) throw new ApiError(400, `invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+    if (p?.MaximumRetryCount)
+      throw new ApiError(400, `invalid restart policy: maximum retry count can only be used with 'on-failure'`);
     return;
   }
-  if (!['always', 'unless-stopped', 'on-failure'].includes(p.Name)) throw new ApiError(400, `invalid restart policy: unknown policy '${p.Name}'; use one of 'no', 'always', 'unless-stopped', or 'on-failure'`);
-  if (p.Name !== 'on-failure' && p.MaximumRetryCount) throw new ApiError(400, `invalid restart policy: maximum retry count can only be used with 'on-failure'`);
-  if (p.MaximumRetryCount !== undefined && (!Number.isInteger(p.MaximumRetryCount) || p.MaximumRetryCount < 0)) throw new ApiError(400, 'invalid restart policy: maximum retry count must be a positive integer');
+  if (!['always', 'unless-stopped', 'on-failure'].includes(p.Name))
+    throw new ApiError(
+      400,
+      `invalid restart policy: unknown policy '${p.Name}'; use one of 'no', 'always', 'unless-stopped', or 'on-failure'`,
+    );
+  if (p.Name !== 'on-failure' && p.MaximumRetryCount)
+    throw new ApiError(400, `invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  if (p.MaximumRetryCount !== undefined && (!Number.isInteger(p.MaximumRetryCount) || p.MaximumRetryCount < 0))
+    throw new ApiError(400, 'invalid restart policy: maximum retry count must be a positive integer');
   if (h.AutoRemove) throw new ApiError(400, `conflicting options: cannot specify both --restart and --rm`);
 }
 
@@ -34,25 +41,31 @@ export function restartWanted(engine: Engine, c: EngineContainer, result: Pick<R
 /** The next restart, after the back-off; a failed one leaves it exited, with why. */
 export function scheduleRestart(engine: Engine, c: EngineContainer): void {
   const count = c.record.RestartCount ?? 0;
-  c.restartTimer = setTimeout(() => {
-    c.restartTimer = undefined;
-    start(engine, c, true).catch((e: Error) => {
-      c.transition({ to: 'exited', error: `restart ${count} failed: ${e.message}` });
-      c.settle();
-    });
-  }, Math.min(100 * 2 ** (count - 1), 60_000));
+  c.restartTimer = setTimeout(
+    () => {
+      c.restartTimer = undefined;
+      start(engine, c, true).catch((e: Error) => {
+        c.transition({ to: 'exited', error: `restart ${count} failed: ${e.message}` });
+        c.settle();
+      });
+    },
+    Math.min(100 * 2 ** (count - 1), 60_000),
+  );
 }
 
 /** Containers that died with (or were stopped by) the previous engine and whose restart policy says
  *  so start again (docker's daemon does the same at boot). Returns their ids. */
 export function restartRecovered(engine: Engine): string[] {
-  const again = [...engine.recovered, ...engine.stoppedWithEngine].map((id) => engine.get(id)).filter((c): c is EngineContainer => {
-    return !!c && restartWanted(engine, c, { exitCode: c.record.State.ExitCode });
-  });
+  const again = [...engine.recovered, ...engine.stoppedWithEngine]
+    .map((id) => engine.get(id))
+    .filter((c): c is EngineContainer => {
+      return !!c && restartWanted(engine, c, { exitCode: c.record.State.ExitCode });
+    });
   for (const c of again) {
     c.record.RestartCount = (c.record.RestartCount ?? 0) + 1;
     start(engine, c, true).catch((e: Error) => {
-      if (c.status === 'exited') c.transition({ to: 'exited', error: `restart after the engine's start failed: ${e.message}` });
+      if (c.status === 'exited')
+        c.transition({ to: 'exited', error: `restart after the engine's start failed: ${e.message}` });
     });
   }
   return again.map((c) => c.id);

@@ -24,7 +24,11 @@ export async function start(engine: Engine, c: EngineContainer, byPolicy = false
   }
   const rootDir = c.rootDir();
   if (rootDir && !existsSync(rootDir)) {
-    throw new ApiError(500, `the container's root filesystem is gone (${rootDir})`, 'remove the container (nsx rm) and create it again');
+    throw new ApiError(
+      500,
+      `the container's root filesystem is gone (${rootDir})`,
+      'remove the container (nsx rm) and create it again',
+    );
   }
   let made = c.planned;
   c.planned = undefined; // the plan made at create serves its first start; later ones are made anew
@@ -42,9 +46,17 @@ export async function start(engine: Engine, c: EngineContainer, byPolicy = false
   const { spec, plan } = made;
   const logFd = openSync(r.LogPath, 'a', 0o600);
   const n = r.Nsx ?? {};
-  const container = new Container(spec, plan, [r.Config.OpenStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], !!n.Step, n.RunAs);
+  const container = new Container(
+    spec,
+    plan,
+    [r.Config.OpenStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    !!n.Step,
+    n.RunAs,
+  );
   const hub = c.hub();
-  const s: Stepping | undefined = n.Step ? { events: [], feed: new EventEmitter(), total: plan.length, followed: false, ended: false } : undefined;
+  const s: Stepping | undefined = n.Step
+    ? { events: [], feed: new EventEmitter(), total: plan.length, followed: false, ended: false }
+    : undefined;
   container.on((e) => {
     if (s) {
       s.events.push(e);
@@ -61,20 +73,40 @@ export async function start(engine: Engine, c: EngineContainer, byPolicy = false
     drained = hub.connect(x, logFd);
     if (size && size[0] > 0 && size[1] > 0) x.resize(size[0], size[1]); // applied as the terminal is made
   };
-  const beforeStep = s && ((step: PlannedStep, index: number) => new Promise<'apply' | 'quit'>((answer) => (s.paused = { index, step, answer })));
+  const beforeStep =
+    s &&
+    ((step: PlannedStep, index: number) =>
+      new Promise<'apply' | 'quit'>((answer) => (s.paused = { index, step, answer })));
   // After the command's exit, before the cleanup: one more pause, for a client that asked for it.
-  const afterExit = s && n.PauseAtExit ? () => new Promise<void>((go) => (s.paused = { index: plan.length, step: { id: 'exit', title: 'The command has exited' }, answer: () => go() })) : undefined;
-  const done = container.run({ spawned, ...(beforeStep ? { beforeStep } : {}), ...(afterExit ? { afterExit } : {}) }).then(async (result) => {
-    await Promise.race([drained, new Promise((res) => setTimeout(res, 2000))]); // the last output, into the log first
-    return exited(engine, c, result);
-  });
+  const afterExit =
+    s && n.PauseAtExit
+      ? () =>
+          new Promise<void>(
+            (go) =>
+              (s.paused = {
+                index: plan.length,
+                step: { id: 'exit', title: 'The command has exited' },
+                answer: () => go(),
+              }),
+          )
+      : undefined;
+  const done = container
+    .run({ spawned, ...(beforeStep ? { beforeStep } : {}), ...(afterExit ? { afterExit } : {}) })
+    .then(async (result) => {
+      await Promise.race([drained, new Promise((res) => setTimeout(res, 2000))]); // the last output, into the log first
+      return exited(engine, c, result);
+    });
   c.run = { container, done, logFd, ...(s ? { stepping: s } : {}) };
   if (s) return 'started';
   const started = new Promise<void>((resolve) => container.on((e) => e.type === 'started' && resolve()));
   const first = await Promise.race([started.then(() => undefined), done]);
   if (first !== undefined) {
     const err = first.error;
-    throw new ApiError(first.exitCode === 126 || first.exitCode === 127 ? 400 : 500, `failed to start container ${r.Id.slice(0, 12)}: ${err?.message ?? `exit code ${first.exitCode}`}`, err?.info.hint);
+    throw new ApiError(
+      first.exitCode === 126 || first.exitCode === 127 ? 400 : 500,
+      `failed to start container ${r.Id.slice(0, 12)}: ${err?.message ?? `exit code ${first.exitCode}`}`,
+      err?.info.hint,
+    );
   }
   return 'started';
 }
@@ -93,7 +125,7 @@ function exited(engine: Engine, c: EngineContainer, result: RunResult): RunResul
   if (!engine.has(r.Id)) return result; // removed meanwhile (rm -f)
   if (result.oomKilled) engine.event(c, 'oom');
   engine.event(c, 'die', { exitCode: String(result.exitCode) });
-  if (again) return scheduleRestart(engine, c), result;
+  if (again) return (scheduleRestart(engine, c), result);
   if (r.HostConfig.AutoRemove) engine.forget(c);
   c.settle();
   return result;

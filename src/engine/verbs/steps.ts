@@ -15,7 +15,16 @@ export function stepOf(c: EngineContainer): StepView | undefined {
   if (!current) return undefined;
   const x = c.run.container;
   const net = x.network; // the veth pair (--network veth): its names and addresses
-  return { Index: current.index + 1, Total: s.total, Id: current.step.id, Title: current.step.title, Paused: !!s.paused, Pid: x.pid ?? 0, Applied: [...x.applied], ...(net ? { Network: net } : {}) };
+  return {
+    Index: current.index + 1,
+    Total: s.total,
+    Id: current.step.id,
+    Title: current.step.title,
+    Paused: !!s.paused,
+    Pid: x.pid ?? 0,
+    Applied: [...x.applied],
+    ...(net ? { Network: net } : {}),
+  };
 }
 
 export interface StepFollower {
@@ -29,7 +38,12 @@ export interface StepFollower {
 export function followSteps(c: EngineContainer): StepFollower {
   const run = c.run;
   const s = run?.stepping;
-  if (!run || !s) throw new ApiError(409, `container ${c.id} is not being stepped`, 'create it with {"Nsx": {"Step": true}} (nsx run --step) and start it');
+  if (!run || !s)
+    throw new ApiError(
+      409,
+      `container ${c.id} is not being stepped`,
+      'create it with {"Nsx": {"Step": true}} (nsx run --step) and start it',
+    );
   s.followed = true;
   // The stepping client owns the half-built container: when it goes (q, Ctrl-C, even kill -9), so does the container.
   return { events: [...s.events], feed: s.feed, ended: s.ended, leave: () => !s.ended && run.container.abort() };
@@ -41,8 +55,14 @@ export function step(c: EngineContainer, action: string, exit?: number): void {
   const s = c.run?.stepping;
   if (!s || s.ended) throw new ApiError(409, `container ${c.id} is not being stepped`);
   if (action === 'abort') return void c.run?.container.abort(exit);
-  if (action !== 'apply' && action !== 'quit') throw new ApiError(400, `invalid action: ${action}`, 'use apply, quit or abort');
-  if (!s.paused) throw new ApiError(409, `container ${c.id} is not paused before a step`, 'wait for its step-started event (GET /containers/{id}/steps)');
+  if (action !== 'apply' && action !== 'quit')
+    throw new ApiError(400, `invalid action: ${action}`, 'use apply, quit or abort');
+  if (!s.paused)
+    throw new ApiError(
+      409,
+      `container ${c.id} is not paused before a step`,
+      'wait for its step-started event (GET /containers/{id}/steps)',
+    );
   const { answer } = s.paused;
   s.paused = undefined;
   answer(action);

@@ -4,7 +4,10 @@
 import type { EngineContainer } from '../container.js';
 import { ApiError } from '../errors.js';
 
-export async function wait(c: EngineContainer, condition = 'not-running'): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+export async function wait(
+  c: EngineContainer,
+  condition = 'not-running',
+): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
   if (!['not-running', 'next-exit', 'removed'].includes(condition)) {
     throw new ApiError(400, `invalid condition: "${condition}"`, 'use not-running, next-exit or removed');
   }

@@ -9,11 +9,30 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NsxError, errnoMessage, errnoNumber } from '../errors.js';
 import {
-  enableControllers, fsError, genericHint, isErrno, readCpu, readMemoryV1, readMemoryV2, readOptional, readPids,
-  setCpuV1, setCpuV2, setMemoryV1, setMemoryV2, setPidsMax, writeProcs, type MemoryCounters,
+  enableControllers,
+  fsError,
+  genericHint,
+  isErrno,
+  readCpu,
+  readMemoryV1,
+  readMemoryV2,
+  readOptional,
+  readPids,
+  setCpuV1,
+  setCpuV2,
+  setMemoryV1,
+  setMemoryV2,
+  setPidsMax,
+  writeProcs,
+  type MemoryCounters,
 } from './files.js';
 import {
-  NSX_CONTROLLERS, missingControllerError, placeController, type CgroupLayout, type NsxController, type Placement,
+  NSX_CONTROLLERS,
+  missingControllerError,
+  placeController,
+  type CgroupLayout,
+  type NsxController,
+  type Placement,
 } from './layout.js';
 import { checkLimits, type CgroupLimits, type CheckedLimits } from './limits.js';
 
@@ -66,7 +85,8 @@ function makeCgroupDir(dir: string, dirs: CgroupDirs): boolean {
     dirs.mkdir(dir);
   } catch (err) {
     if (isErrno(err, 'EEXIST')) return false;
-    const hint = genericHint((err as NodeJS.ErrnoException).code, dir) ??
+    const hint =
+      genericHint((err as NodeJS.ErrnoException).code, dir) ??
       'check that the cgroup filesystem is mounted there (grep cgroup /proc/self/mountinfo)';
     throw fsError(err, 'mkdir', dir, hint);
   }
@@ -214,7 +234,8 @@ export class ContainerCgroup {
             syscall: 'mkdir',
             errno: errnoNumber('EEXIST'),
             detail: h.dir,
-            hint: `a container with id ${id} is running, or a killed nsx left its cgroup behind; ` +
+            hint:
+              `a container with id ${id} is running, or a killed nsx left its cgroup behind; ` +
               `nsx removes empty leftovers at start-up, or rmdir ${h.dir} yourself`,
           });
         }
@@ -323,7 +344,7 @@ export class ContainerCgroup {
             busy
               ? `processes are still in it (cat ${join(h.dir, 'cgroup.procs')}); a cgroup can only be removed ` +
                   'once they have exited — kill them and try again'
-              : genericHint((err as NodeJS.ErrnoException).code, h.dir) ?? 'see cgroups(7) "Removing cgroups"',
+              : (genericHint((err as NodeJS.ErrnoException).code, h.dir) ?? 'see cgroups(7) "Removing cgroups"'),
           );
           break;
         }

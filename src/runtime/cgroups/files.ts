@@ -30,7 +30,7 @@ export function fsError(err: unknown, syscall: string, path: string, hint: strin
     return new NsxError(message, { syscall, detail: path, hint });
   }
   const text = errnoMessage(errno);
-  const message = `${syscall} ${path}: ${text === code ? moreErrnoText[code] ?? code : text}`;
+  const message = `${syscall} ${path}: ${text === code ? (moreErrnoText[code] ?? code) : text}`;
   return new NsxError(message, { syscall, errno, detail: path, hint });
 }
 
@@ -129,7 +129,10 @@ export function readControllers(dir: string): string[] {
  */
 export function readSubtreeControl(dir: string): string[] {
   const text = readOptional(join(dir, 'cgroup.subtree_control')) ?? '';
-  return text.split(/\s+/).filter(Boolean).map((t) => t.replace(/^\+/, ''));
+  return text
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((t) => t.replace(/^\+/, ''));
 }
 
 /**
@@ -151,17 +154,23 @@ export function enableControllers(dir: string, controllers: string[]): void {
     if (code === 'ENOENT') {
       const available = readControllers(dir);
       const missing = wanted.filter((c) => !available.includes(c));
-      return `${missing.join(', ') || wanted.join(', ')} not listed in ${join(dir, 'cgroup.controllers')}, ` +
-        'so it cannot be enabled for children; enable it in the parent\'s cgroup.subtree_control first';
+      return (
+        `${missing.join(', ') || wanted.join(', ')} not listed in ${join(dir, 'cgroup.controllers')}, ` +
+        "so it cannot be enabled for children; enable it in the parent's cgroup.subtree_control first"
+      );
     }
     if (code === 'EBUSY') {
-      return `${dir} has processes in it (cat ${join(dir, 'cgroup.procs')}), and cgroup v2's "no internal processes" ` +
+      return (
+        `${dir} has processes in it (cat ${join(dir, 'cgroup.procs')}), and cgroup v2's "no internal processes" ` +
         'rule forbids enabling controllers for children then; move them into a leaf cgroup ' +
-        `(e.g. ${join(dir, 'init')}) first, as Docker-in-Docker entrypoints do`;
+        `(e.g. ${join(dir, 'init')}) first, as Docker-in-Docker entrypoints do`
+      );
     }
     if (code === 'EINVAL' && wanted.includes('cpu')) {
-      return 'the cpu controller can only be enabled while every realtime (SCHED_FIFO/RR) process is in the root ' +
-        'cgroup (cgroup-v2.rst "CPU"); check with ps -eo pid,cls,comm | grep -E "FF|RR"';
+      return (
+        'the cpu controller can only be enabled while every realtime (SCHED_FIFO/RR) process is in the root ' +
+        'cgroup (cgroup-v2.rst "CPU"); check with ps -eo pid,cls,comm | grep -E "FF|RR"'
+      );
     }
     return genericHint(code, file) ?? 'write "+<controller>" names listed in cgroup.controllers';
   });
@@ -176,12 +185,16 @@ export function writeProcs(dir: string, pid: number): void {
   writeKernelFile(file, String(pid), (code) => {
     if (code === 'ESRCH') return `process ${pid} no longer exists (it exited before it could be moved)`;
     if (code === 'EBUSY') {
-      return `${dir} has controllers enabled in its cgroup.subtree_control; cgroup v2's "no internal processes" ` +
-        'rule allows processes only in leaf cgroups';
+      return (
+        `${dir} has controllers enabled in its cgroup.subtree_control; cgroup v2's "no internal processes" ` +
+        'rule allows processes only in leaf cgroups'
+      );
     }
     if (code === 'EINVAL') {
-      return `the kernel refused to move ${pid}: a realtime (SCHED_FIFO/RR) process cannot join a cgroup whose ` +
-        'cpu controller gives it no realtime budget';
+      return (
+        `the kernel refused to move ${pid}: a realtime (SCHED_FIFO/RR) process cannot join a cgroup whose ` +
+        'cpu controller gives it no realtime budget'
+      );
     }
     if (code === 'ENOENT') return `${dir} is gone (was the container's cgroup removed?)`;
     return genericHint(code, file) ?? 'see cgroups(7)';
@@ -218,8 +231,10 @@ export function setMemoryV1(dir: string, bytes: number): void {
 function memoryHint(code: string | undefined, dir: string, version: 1 | 2): string {
   if (code === 'ENOENT') return notEnabledHint('memory', dir, version);
   if (code === 'EBUSY') {
-    return 'the cgroup already uses more memory than the new limit and the kernel could not reclaim enough; ' +
-      'set a larger limit, or set it before adding processes';
+    return (
+      'the cgroup already uses more memory than the new limit and the kernel could not reclaim enough; ' +
+      'set a larger limit, or set it before adding processes'
+    );
   }
   if (code === 'EINVAL') {
     return version === 1
@@ -273,7 +288,7 @@ export function setPidsMax(dir: string, max: number, version: 1 | 2): void {
       ? notEnabledHint('pids', dir, version)
       : code === 'EINVAL'
         ? 'pids.max takes a whole number or "max"'
-        : genericHint(code, dir) ?? 'see cgroups(7)',
+        : (genericHint(code, dir) ?? 'see cgroups(7)'),
   );
 }
 
@@ -311,8 +326,9 @@ function cpuHint(code: string | undefined, dir: string, version: 1 | 2): string 
     return notEnabledHint('cpu', dir, version) + bandwidth;
   }
   if (code === 'EINVAL') {
-    return 'the quota must be at least 1000µs (1ms) per period, and no larger than an enclosing cgroup\'s quota ' +
-      'allows';
+    return (
+      "the quota must be at least 1000µs (1ms) per period, and no larger than an enclosing cgroup's quota " + 'allows'
+    );
   }
   return genericHint(code, dir) ?? 'see cgroups(7)';
 }

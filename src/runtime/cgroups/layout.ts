@@ -77,7 +77,14 @@ function parseMountInfo(text: string): MountInfoEntry[] {
  * Everything else is a controller, so controllers added by future kernels are still recognised.
  */
 const V1_NON_CONTROLLER_OPTIONS = new Set([
-  'rw', 'ro', 'none', 'noprefix', 'clone_children', 'cpuset_v2_mode', 'xattr', 'favordynmods',
+  'rw',
+  'ro',
+  'none',
+  'noprefix',
+  'clone_children',
+  'cpuset_v2_mode',
+  'xattr',
+  'favordynmods',
 ]);
 
 function v1Controllers(superOptions: string[]): { controllers: string[]; name?: string } {
@@ -127,7 +134,7 @@ export function detectLayout(opts: { mountinfo?: string; fsRoot?: string } = {})
         detail: '/proc/self/mountinfo',
         hint:
           'mount the unified hierarchy: mount -t cgroup2 none /sys/fs/cgroup (systemd does this at boot; ' +
-          'inside a container, start it with the host\'s /sys/fs/cgroup available)',
+          "inside a container, start it with the host's /sys/fs/cgroup available)",
       },
     );
   }
@@ -205,7 +212,10 @@ export function parseProcCgroup(text: string): ProcCgroupEntry[] {
     if (a < 0 || b < 0) continue;
     out.push({
       id: Number(line.slice(0, a)),
-      controllers: line.slice(a + 1, b).split(',').filter(Boolean),
+      controllers: line
+        .slice(a + 1, b)
+        .split(',')
+        .filter(Boolean),
       path: line.slice(b + 1),
     });
   }

@@ -49,7 +49,7 @@ export function checkLimits(limits: CgroupLimits): CheckedLimits {
         `memory limit ${memoryBytes} bytes: minimum memory limit allowed is 6MB (${MIN_MEMORY_BYTES} bytes)`,
         {
           detail: 'memory',
-          hint: 'below that even starting the container\'s first process gets OOM-killed (Docker refuses it too)',
+          hint: "below that even starting the container's first process gets OOM-killed (Docker refuses it too)",
         },
       );
     }
@@ -68,7 +68,8 @@ export function checkLimits(limits: CgroupLimits): CheckedLimits {
     if (!Number.isSafeInteger(cpuQuotaUs) || cpuQuotaUs < MIN_CPU_QUOTA_US) {
       throw new NsxError(`cpu quota ${cpuQuotaUs}µs: out of range; the smallest CFS quota is ${MIN_CPU_QUOTA_US}µs`, {
         detail: 'cpu',
-        hint: 'the kernel needs a quota of at least 1ms per period (cpu.max, cpu.cfs_quota_us); ' +
+        hint:
+          'the kernel needs a quota of at least 1ms per period (cpu.max, cpu.cfs_quota_us); ' +
           'e.g. 50000 per 100000 is half a CPU',
       });
     }

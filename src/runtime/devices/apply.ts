@@ -54,15 +54,17 @@ function v1Hint(code: string): string {
  *  detail "BPF_PROG_LOAD" or "BPF_PROG_ATTACH <dir>", and the errno. */
 export function deviceFilterHint(failure: { syscall: string; detail: string; errno: number }): string | undefined {
   const name = errnoName(failure.errno);
-  if (failure.syscall === 'open') return 'the cgroup directory is missing: create the container\'s cgroup first';
+  if (failure.syscall === 'open') return "the cgroup directory is missing: create the container's cgroup first";
   if (failure.syscall !== 'bpf') return undefined;
   if (name === 'EPERM') {
-    return 'bpf(2) needs CAP_BPF or CAP_SYS_ADMIN in the host\'s user namespace: run it as root, before ' +
-      'unshare(CLONE_NEWUSER) (a rootless container gets no device filter)';
+    return (
+      "bpf(2) needs CAP_BPF or CAP_SYS_ADMIN in the host's user namespace: run it as root, before " +
+      'unshare(CLONE_NEWUSER) (a rootless container gets no device filter)'
+    );
   }
   if (name === 'EACCES' || name === 'EINVAL') {
     return failure.detail.startsWith('BPF_PROG_LOAD')
-      ? 'the kernel verifier refused the program: a bug in nsx\'s compiler (src/runtime/devices/ebpf.ts)'
+      ? "the kernel verifier refused the program: a bug in nsx's compiler (src/runtime/devices/ebpf.ts)"
       : 'is the directory on the cgroup2 filesystem? BPF_CGROUP_DEVICE attaches to v2 cgroups only';
   }
   return undefined;

@@ -79,7 +79,12 @@ const insn = (code: number, dst: number, src: number, off: number, imm: number):
 });
 
 /** Registers: R0 the result, R1 the context on entry (then a scratch register), R2-R5 the request. */
-const R0 = 0, R1 = 1, TYPE = 2, ACC = 3, MAJOR = 4, MINOR = 5;
+const R0 = 0,
+  R1 = 1,
+  TYPE = 2,
+  ACC = 3,
+  MAJOR = 4,
+  MINOR = 5;
 
 /** One rule's block: its tests, each jumping past the block's end on mismatch, then the verdict. */
 function ruleBlock(rule: DeviceRule): BpfInsn[] {
@@ -156,17 +161,28 @@ export function disassemble(prog: readonly BpfInsn[]): string[] {
 function describeInsn(x: BpfInsn, pc: number): string {
   const to = `goto pc${x.off >= 0 ? '+' : ''}${x.off} (-> ${pc + 1 + x.off})`;
   switch (x.code) {
-    case OP.LDX_W: return `r${x.dst} = *(u32 *)(r${x.src} +${x.off})`;
-    case OP.AND32_K: return `w${x.dst} &= 0x${(x.imm >>> 0).toString(16)}`;
-    case OP.RSH32_K: return `w${x.dst} >>= ${x.imm}`;
-    case OP.MOV32_X: return `w${x.dst} = w${x.src}`;
-    case OP.MOV64_K: return `r${x.dst} = ${x.imm}`;
-    case OP.JA: return to;
-    case OP.JEQ_K: return `if r${x.dst} == 0x${(x.imm >>> 0).toString(16)} ${to}`;
-    case OP.JNE_K: return `if r${x.dst} != 0x${(x.imm >>> 0).toString(16)} ${to}`;
-    case OP.JNE_X: return `if r${x.dst} != r${x.src} ${to}`;
-    case OP.EXIT: return 'exit';
-    default: return `(unknown opcode 0x${x.code.toString(16)})`;
+    case OP.LDX_W:
+      return `r${x.dst} = *(u32 *)(r${x.src} +${x.off})`;
+    case OP.AND32_K:
+      return `w${x.dst} &= 0x${(x.imm >>> 0).toString(16)}`;
+    case OP.RSH32_K:
+      return `w${x.dst} >>= ${x.imm}`;
+    case OP.MOV32_X:
+      return `w${x.dst} = w${x.src}`;
+    case OP.MOV64_K:
+      return `r${x.dst} = ${x.imm}`;
+    case OP.JA:
+      return to;
+    case OP.JEQ_K:
+      return `if r${x.dst} == 0x${(x.imm >>> 0).toString(16)} ${to}`;
+    case OP.JNE_K:
+      return `if r${x.dst} != 0x${(x.imm >>> 0).toString(16)} ${to}`;
+    case OP.JNE_X:
+      return `if r${x.dst} != r${x.src} ${to}`;
+    case OP.EXIT:
+      return 'exit';
+    default:
+      return `(unknown opcode 0x${x.code.toString(16)})`;
   }
 }
 
@@ -228,14 +244,30 @@ export function runDeviceProgram(prog: readonly BpfInsn[], req: DeviceRequest): 
         set(x.dst, BigInt(ctx.readUInt32LE(x.off)));
         break;
       }
-      case OP.AND32_K: set(x.dst, (get(pc, x.dst) & U32) & (BigInt(x.imm >>> 0))); break;
-      case OP.RSH32_K: set(x.dst, (get(pc, x.dst) & U32) >> BigInt(x.imm & 31)); break;
-      case OP.MOV32_X: set(x.dst, get(pc, x.src) & U32); break;
-      case OP.MOV64_K: set(x.dst, s64(x.imm) & U64); break;
-      case OP.JA: next += x.off; break;
-      case OP.JEQ_K: if (get(pc, x.dst) === s64(x.imm)) next += x.off; break;
-      case OP.JNE_K: if (get(pc, x.dst) !== s64(x.imm)) next += x.off; break;
-      case OP.JNE_X: if (get(pc, x.dst) !== get(pc, x.src)) next += x.off; break;
+      case OP.AND32_K:
+        set(x.dst, get(pc, x.dst) & U32 & BigInt(x.imm >>> 0));
+        break;
+      case OP.RSH32_K:
+        set(x.dst, (get(pc, x.dst) & U32) >> BigInt(x.imm & 31));
+        break;
+      case OP.MOV32_X:
+        set(x.dst, get(pc, x.src) & U32);
+        break;
+      case OP.MOV64_K:
+        set(x.dst, s64(x.imm) & U64);
+        break;
+      case OP.JA:
+        next += x.off;
+        break;
+      case OP.JEQ_K:
+        if (get(pc, x.dst) === s64(x.imm)) next += x.off;
+        break;
+      case OP.JNE_K:
+        if (get(pc, x.dst) !== s64(x.imm)) next += x.off;
+        break;
+      case OP.JNE_X:
+        if (get(pc, x.dst) !== get(pc, x.src)) next += x.off;
+        break;
       case OP.EXIT: {
         const r0 = get(pc, 0);
         trace.push({ pc, text: describeInsn(x, pc), regs: regs.slice(0, 6) });

@@ -94,7 +94,10 @@ function canonicalAccess(access: string): string {
 
 export function validateRule(rule: DeviceRule): void {
   // The kernel's dev_t has a 12-bit major and a 20-bit minor (include/linux/kdev_t.h, MINORBITS 20).
-  for (const [name, v, max] of [['major', rule.major, 0xfff], ['minor', rule.minor, 0xfffff]] as const) {
+  for (const [name, v, max] of [
+    ['major', rule.major, 0xfff],
+    ['minor', rule.minor, 0xfffff],
+  ] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > max)) {
       const hint = 'leave it out for "any" (*)';
       throw new NsxError(`device rule ${name} ${v} is not a number from 0 to ${max}`, { hint });
@@ -157,7 +160,8 @@ export function v1Writes(rules: readonly DeviceRule[]): [V1File, string][] {
   for (const rule of rules.slice(1)) {
     if (rule.type === 'a' || rule.allow === first.allow) {
       throw new NsxError(`device rule "${formatRule(rule)}" cannot be applied to a v1 devices cgroup as written`, {
-        hint: `after "${formatRule(first)}" v1 takes only ${first.allow ? 'denies' : 'allows'} of c or b devices: ` +
+        hint:
+          `after "${formatRule(first)}" v1 takes only ${first.allow ? 'denies' : 'allows'} of c or b devices: ` +
           'its exception list has no order, so a later rule could not override an earlier one (devices.rst)',
       });
     }

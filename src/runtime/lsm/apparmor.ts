@@ -68,7 +68,10 @@ export function apparmorEnabled(read: (p: string) => string | undefined = readTe
  *  securityfs is not mounted. */
 export function loadedProfiles(read: (p: string) => string | undefined = readText): string[] | undefined {
   const text = read('/sys/kernel/security/apparmor/profiles');
-  return text?.split('\n').filter(Boolean).map((l) => l.replace(/ \([a-z]+\)$/, ''));
+  return text
+    ?.split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace(/ \([a-z]+\)$/, ''));
 }
 
 /** Where a process asks for a profile at its next exec: the AppArmor-specific file since Linux 5.8

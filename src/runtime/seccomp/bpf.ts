@@ -98,7 +98,12 @@ export function decodeFilter(filter: Buffer): SockFilter[] {
   }
   const out: SockFilter[] = [];
   for (let off = 0; off < filter.length; off += 8) {
-    out.push({ code: filter.readUInt16LE(off), jt: filter[off + 2], jf: filter[off + 3], k: filter.readUInt32LE(off + 4) });
+    out.push({
+      code: filter.readUInt16LE(off),
+      jt: filter[off + 2],
+      jf: filter[off + 3],
+      k: filter.readUInt32LE(off + 4),
+    });
   }
   return out;
 }
@@ -120,7 +125,8 @@ function seccompDataBytes(data: SeccompData): Buffer {
   buf.writeUInt32LE(data.arch >>> 0, SECCOMP_DATA.arch);
   buf.writeBigUInt64LE(BigInt.asUintN(64, data.instructionPointer ?? 0n), SECCOMP_DATA.instructionPointer);
   const args = data.args ?? [];
-  if (args.length > 6) throw bad(`seccomp data: ${args.length} arguments, a syscall has at most 6`, 'pass args[0] to args[5] only');
+  if (args.length > 6)
+    throw bad(`seccomp data: ${args.length} arguments, a syscall has at most 6`, 'pass args[0] to args[5] only');
   args.forEach((a, i) => buf.writeBigUInt64LE(BigInt.asUintN(64, a), SECCOMP_DATA.argLow(i)));
   return buf;
 }
@@ -133,7 +139,8 @@ function seccompDataBytes(data: SeccompData): Buffer {
  */
 export function runFilter(filter: Buffer, data: SeccompData): number {
   const program = decodeFilter(filter);
-  if (program.length > BPF_MAXINSNS) throw bad(`seccomp filter: ${program.length} instructions, more than BPF_MAXINSNS (${BPF_MAXINSNS})`);
+  if (program.length > BPF_MAXINSNS)
+    throw bad(`seccomp filter: ${program.length} instructions, more than BPF_MAXINSNS (${BPF_MAXINSNS})`);
   const mem = seccompDataBytes(data);
   let a = 0;
   let pc = 0;
@@ -143,7 +150,8 @@ export function runFilter(filter: Buffer, data: SeccompData): number {
     const jump = (taken: boolean): number => pc + 1 + (taken ? jt : jf);
     switch (code) {
       case OP.LD_W_ABS:
-        if (k % 4 !== 0 || k + 4 > SECCOMP_DATA.size) throw bad(`seccomp filter: instruction ${pc} loads at offset ${k}, outside seccomp_data or unaligned`);
+        if (k % 4 !== 0 || k + 4 > SECCOMP_DATA.size)
+          throw bad(`seccomp filter: instruction ${pc} loads at offset ${k}, outside seccomp_data or unaligned`);
         a = mem.readUInt32LE(k);
         pc++;
         break;
@@ -169,10 +177,14 @@ export function runFilter(filter: Buffer, data: SeccompData): number {
       case OP.RET_K:
         return k;
       default:
-        throw bad(`seccomp filter: instruction ${pc} has opcode 0x${code.toString(16)}, which this interpreter does not run`);
+        throw bad(
+          `seccomp filter: instruction ${pc} has opcode 0x${code.toString(16)}, which this interpreter does not run`,
+        );
     }
   }
-  throw bad(`seccomp filter: execution ran past the last instruction (pc ${pc} of ${program.length}); every path must end in RET`);
+  throw bad(
+    `seccomp filter: execution ran past the last instruction (pc ${pc} of ${program.length}); every path must end in RET`,
+  );
 }
 
 /** "SCMP_ACT_ERRNO(EPERM)" for 0x00050001: a filter result in the profile's vocabulary. */

@@ -89,7 +89,9 @@ export function compileProfile(profile: SeccompProfile, opts: CompileOptions): C
     if (block.length > MAX_JUMP) {
       throw new NsxError(
         `seccomp profile ${profile.source}: the rules for ${group.name} compile to ${block.length} instructions, more than the ${MAX_JUMP} a classic BPF jump can skip`,
-        { hint: `simplify the argument conditions on ${group.name} (rules ${group.rules.map((r) => r.where).join(', ')})` },
+        {
+          hint: `simplify the argument conditions on ${group.name} (rules ${group.rules.map((r) => r.where).join(', ')})`,
+        },
       );
     }
     program.push(jump(OP.JEQ_K, nr, 0, block.length), ...block);
@@ -97,13 +99,17 @@ export function compileProfile(profile: SeccompProfile, opts: CompileOptions): C
   // A syscall newer than our table cannot be named by the profile, so it would get the default
   // action: with an errno default, programs that probe for new calls (glibc falls back only on
   // ENOSYS) would break. Answer "not implemented" instead, as runc's -ENOSYS stub does.
-  if (defaultRet !== SECCOMP_RET_ALLOW) program.push(jump(OP.JGT_K, maxSyscall(arch), 0, 1), ret(SECCOMP_RET_ERRNO | ENOSYS));
+  if (defaultRet !== SECCOMP_RET_ALLOW)
+    program.push(jump(OP.JGT_K, maxSyscall(arch), 0, 1), ret(SECCOMP_RET_ERRNO | ENOSYS));
   program.push(ret(defaultRet));
 
   if (program.length > BPF_MAXINSNS) {
-    throw new NsxError(`seccomp profile ${profile.source}: compiles to ${program.length} BPF instructions, more than the kernel's limit of ${BPF_MAXINSNS}`, {
-      hint: 'list fewer syscalls or argument conditions (BPF_MAXINSNS in linux/bpf_common.h)',
-    });
+    throw new NsxError(
+      `seccomp profile ${profile.source}: compiles to ${program.length} BPF instructions, more than the kernel's limit of ${BPF_MAXINSNS}`,
+      {
+        hint: 'list fewer syscalls or argument conditions (BPF_MAXINSNS in linux/bpf_common.h)',
+      },
+    );
   }
   return { filter: encodeFilter(program), instructions: program.length, skipped };
 }
@@ -151,7 +157,12 @@ export function kernelAtLeast(running: KernelVersion, min: KernelVersion): boole
  * kernel >= its minKernel), or if an include fails (arch not listed, a cap missing, kernel
  * older than minKernel). Empty lists are no condition.
  */
-export function ruleApplies(rule: SeccompRule, dockerArch: string, caps: ReadonlySet<string>, kernel: KernelVersion): boolean {
+export function ruleApplies(
+  rule: SeccompRule,
+  dockerArch: string,
+  caps: ReadonlySet<string>,
+  kernel: KernelVersion,
+): boolean {
   const { includes, excludes } = rule;
   if (excludes.arches.includes(dockerArch)) return false;
   if (excludes.caps.some((c) => caps.has(c))) return false;
@@ -189,7 +200,10 @@ interface SyscallGroup {
 }
 
 /** Rules that apply, by syscall number, in file order; names this arch lacks go to skipped. */
-function groupBySyscall(rules: SeccompRule[], arch: SeccompArch): { bySyscall: Map<number, SyscallGroup>; skipped: string[] } {
+function groupBySyscall(
+  rules: SeccompRule[],
+  arch: SeccompArch,
+): { bySyscall: Map<number, SyscallGroup>; skipped: string[] } {
   const bySyscall = new Map<number, SyscallGroup>();
   const skipped = new Set<string>();
   for (const rule of rules) {
@@ -218,12 +232,7 @@ function groupBySyscall(rules: SeccompRule[], arch: SeccompArch): { bySyscall: M
  * JSET (this also sends nr -1 and other huge numbers to the default action).
  */
 function archCheck(arch: SeccompArch, defaultRet: number): SockFilter[] {
-  const out = [
-    load(SECCOMP_DATA.arch),
-    jump(OP.JEQ_K, AUDIT_ARCH[arch], 1, 0),
-    ret(defaultRet),
-    load(SECCOMP_DATA.nr),
-  ];
+  const out = [load(SECCOMP_DATA.arch), jump(OP.JEQ_K, AUDIT_ARCH[arch], 1, 0), ret(defaultRet), load(SECCOMP_DATA.nr)];
   if (arch === 'x86_64') out.push(jump(OP.JSET_K, X32_SYSCALL_BIT, 0, 1), ret(defaultRet));
   return out;
 }
@@ -312,7 +321,9 @@ function ret(value: number): SockFilter {
 
 function jump(code: number, k: number, jt: number, jf: number): SockFilter {
   if (jt > MAX_JUMP || jf > MAX_JUMP) {
-    throw new NsxError(`seccomp: internal error: jump of ${Math.max(jt, jf)} instructions`, { hint: 'this is a bug in compile.ts' });
+    throw new NsxError(`seccomp: internal error: jump of ${Math.max(jt, jf)} instructions`, {
+      hint: 'this is a bug in compile.ts',
+    });
   }
   return { code, jt, jf, k: k >>> 0 };
 }
@@ -356,12 +367,18 @@ class Assembler {
       if (typeof item.jt === 'number' && typeof item.jf === 'number') return item as SockFilter;
       const offset = (t: Target): number => {
         if (t === NEXT) return 0;
-        if (t.pos === undefined || t.pos <= pc) throw new NsxError(`${this.context}: internal error: unplaced or backward jump`, { hint: 'this is a bug in compile.ts' });
+        if (t.pos === undefined || t.pos <= pc)
+          throw new NsxError(`${this.context}: internal error: unplaced or backward jump`, {
+            hint: 'this is a bug in compile.ts',
+          });
         const off = t.pos - pc - 1;
         if (off > MAX_JUMP) {
-          throw new NsxError(`${this.context}: a jump of ${off} instructions is longer than classic BPF's ${MAX_JUMP}`, {
-            hint: 'simplify the argument conditions for this syscall',
-          });
+          throw new NsxError(
+            `${this.context}: a jump of ${off} instructions is longer than classic BPF's ${MAX_JUMP}`,
+            {
+              hint: 'simplify the argument conditions for this syscall',
+            },
+          );
         }
         return off;
       };

@@ -33,9 +33,12 @@ export function loadProfileFile(path: string): SeccompProfile {
       });
     }
     if (st.size > MAX_PROFILE_BYTES) {
-      throw new NsxError(`seccomp profile ${path}: ${st.size} bytes, more than the ${MAX_PROFILE_BYTES} a profile may have`, {
-        hint: "a seccomp profile is a small JSON file (Docker's default is about 20 KiB): check the path",
-      });
+      throw new NsxError(
+        `seccomp profile ${path}: ${st.size} bytes, more than the ${MAX_PROFILE_BYTES} a profile may have`,
+        {
+          hint: "a seccomp profile is a small JSON file (Docker's default is about 20 KiB): check the path",
+        },
+      );
     }
     text = readFileSync(path, 'utf8');
   } catch (err) {
@@ -49,15 +52,24 @@ function profileReadError(path: string, err: NodeJS.ErrnoException): NsxError {
   switch (err.code) {
     case 'ENOENT':
       return new NsxError(`seccomp profile ${path}: no such file`, {
-        hint: 'check the path (relative paths are from the current directory), or use seccomp=default for Docker\'s default profile',
+        hint: "check the path (relative paths are from the current directory), or use seccomp=default for Docker's default profile",
         errno: err.errno,
       });
     case 'EACCES':
-      return new NsxError(`seccomp profile ${path}: permission denied`, { hint: 'make the file readable by the user running nsx', errno: err.errno });
+      return new NsxError(`seccomp profile ${path}: permission denied`, {
+        hint: 'make the file readable by the user running nsx',
+        errno: err.errno,
+      });
     case 'EISDIR':
-      return new NsxError(`seccomp profile ${path}: is a directory`, { hint: 'name the JSON file itself, not its directory', errno: err.errno });
+      return new NsxError(`seccomp profile ${path}: is a directory`, {
+        hint: 'name the JSON file itself, not its directory',
+        errno: err.errno,
+      });
     default:
-      return new NsxError(`seccomp profile ${path}: cannot read: ${err.message}`, { hint: 'check the file exists and is readable', errno: err.errno });
+      return new NsxError(`seccomp profile ${path}: cannot read: ${err.message}`, {
+        hint: 'check the file exists and is readable',
+        errno: err.errno,
+      });
   }
 }
 

@@ -38,11 +38,29 @@ export type SeccompOp = (typeof SECCOMP_OPS)[number];
 
 /** libseccomp's architecture tokens, as "architectures" and "archMap" spell them. */
 export const SECCOMP_ARCH_TOKENS = [
-  'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32', 'SCMP_ARCH_ARM', 'SCMP_ARCH_AARCH64',
-  'SCMP_ARCH_MIPS', 'SCMP_ARCH_MIPS64', 'SCMP_ARCH_MIPS64N32', 'SCMP_ARCH_MIPSEL', 'SCMP_ARCH_MIPSEL64',
-  'SCMP_ARCH_MIPSEL64N32', 'SCMP_ARCH_PPC', 'SCMP_ARCH_PPC64', 'SCMP_ARCH_PPC64LE', 'SCMP_ARCH_S390',
-  'SCMP_ARCH_S390X', 'SCMP_ARCH_PARISC', 'SCMP_ARCH_PARISC64', 'SCMP_ARCH_RISCV64', 'SCMP_ARCH_LOONGARCH64',
-  'SCMP_ARCH_M68K', 'SCMP_ARCH_SH', 'SCMP_ARCH_SHEB',
+  'SCMP_ARCH_X86',
+  'SCMP_ARCH_X86_64',
+  'SCMP_ARCH_X32',
+  'SCMP_ARCH_ARM',
+  'SCMP_ARCH_AARCH64',
+  'SCMP_ARCH_MIPS',
+  'SCMP_ARCH_MIPS64',
+  'SCMP_ARCH_MIPS64N32',
+  'SCMP_ARCH_MIPSEL',
+  'SCMP_ARCH_MIPSEL64',
+  'SCMP_ARCH_MIPSEL64N32',
+  'SCMP_ARCH_PPC',
+  'SCMP_ARCH_PPC64',
+  'SCMP_ARCH_PPC64LE',
+  'SCMP_ARCH_S390',
+  'SCMP_ARCH_S390X',
+  'SCMP_ARCH_PARISC',
+  'SCMP_ARCH_PARISC64',
+  'SCMP_ARCH_RISCV64',
+  'SCMP_ARCH_LOONGARCH64',
+  'SCMP_ARCH_M68K',
+  'SCMP_ARCH_SH',
+  'SCMP_ARCH_SHEB',
 ] as const;
 
 /**
@@ -50,9 +68,29 @@ export const SECCOMP_ARCH_TOKENS = [
  * ScmpArch.String(), which moby compares against (so amd64 and arm64, not x86_64 and aarch64).
  */
 export const DOCKER_ARCH_NAMES = [
-  'x86', 'amd64', 'x32', 'arm', 'arm64', 'mips', 'mips64', 'mips64n32', 'mipsel', 'mipsel64',
-  'mipsel64n32', 'ppc', 'ppc64', 'ppc64le', 's390', 's390x', 'parisc', 'parisc64', 'riscv64', 'loong64',
-  'm68k', 'sh', 'sheb',
+  'x86',
+  'amd64',
+  'x32',
+  'arm',
+  'arm64',
+  'mips',
+  'mips64',
+  'mips64n32',
+  'mipsel',
+  'mipsel64',
+  'mipsel64n32',
+  'ppc',
+  'ppc64',
+  'ppc64le',
+  's390',
+  's390x',
+  'parisc',
+  'parisc64',
+  'riscv64',
+  'loong64',
+  'm68k',
+  'sh',
+  'sheb',
 ] as const;
 
 /** Flags for the seccomp(2) call itself (OCI "flags"); recorded for the loader, not compiled. */
@@ -148,11 +186,19 @@ export function profileFromJsonValue(root: unknown, source: string): SeccompProf
   ]);
   for (const key of ['listenerPath', 'listenerMetadata']) {
     if (has(top, key)) {
-      v.fail(key, 'is set, but nsx does not support SCMP_ACT_NOTIFY (the only action that uses a listener)', 'remove it');
+      v.fail(
+        key,
+        'is set, but nsx does not support SCMP_ACT_NOTIFY (the only action that uses a listener)',
+        'remove it',
+      );
     }
   }
   if (!has(top, 'defaultAction')) {
-    v.fail('defaultAction', 'is missing', 'add e.g. "defaultAction": "SCMP_ACT_ERRNO"; to run without seccomp, use seccomp=unconfined instead of a profile');
+    v.fail(
+      'defaultAction',
+      'is missing',
+      'add e.g. "defaultAction": "SCMP_ACT_ERRNO"; to run without seccomp, use seccomp=unconfined instead of a profile',
+    );
   }
   if (has(top, 'architectures') && has(top, 'archMap')) {
     v.fail('architectures', 'and archMap are both set', 'use one of them, as Docker requires');
@@ -160,10 +206,17 @@ export function profileFromJsonValue(root: unknown, source: string): SeccompProf
   const profile: SeccompProfile = {
     source,
     defaultAction: v.action(top.defaultAction, 'defaultAction'),
-    defaultErrnoRet: top.defaultErrnoRet === undefined || top.defaultErrnoRet === null ? undefined : v.retData(top.defaultErrnoRet, 'defaultErrnoRet'),
-    architectures: v.optionalArray(top.architectures, 'architectures').map((a, i) => v.oneOf(a, `architectures[${i}]`, SECCOMP_ARCH_TOKENS, 'an architecture')),
+    defaultErrnoRet:
+      top.defaultErrnoRet === undefined || top.defaultErrnoRet === null
+        ? undefined
+        : v.retData(top.defaultErrnoRet, 'defaultErrnoRet'),
+    architectures: v
+      .optionalArray(top.architectures, 'architectures')
+      .map((a, i) => v.oneOf(a, `architectures[${i}]`, SECCOMP_ARCH_TOKENS, 'an architecture')),
     archMap: v.optionalArray(top.archMap, 'archMap').map((e, i) => parseArchMapEntry(v, e, `archMap[${i}]`)),
-    flags: v.optionalArray(top.flags, 'flags').map((f, i) => v.oneOf(f, `flags[${i}]`, SECCOMP_FLAGS, 'a seccomp filter flag')),
+    flags: v
+      .optionalArray(top.flags, 'flags')
+      .map((f, i) => v.oneOf(f, `flags[${i}]`, SECCOMP_FLAGS, 'a seccomp filter flag')),
     syscalls: v.optionalArray(top.syscalls, 'syscalls').map((r, i) => parseRule(v, r, `syscalls[${i}]`)),
     unknownNames: [],
   };
@@ -184,13 +237,18 @@ function parseArchMapEntry(v: Validator, value: JsonValue, where: string): Secco
 
 function parseRule(v: Validator, value: JsonValue, where: string): SeccompRule {
   const o = v.object(value, where, ['names', 'name', 'action', 'errnoRet', 'args', 'includes', 'excludes', 'comment']);
-  if (!has(o, 'action')) v.fail(`${where}.action`, 'is missing', 'every rule needs an action, e.g. "action": "SCMP_ACT_ALLOW"');
+  if (!has(o, 'action'))
+    v.fail(`${where}.action`, 'is missing', 'every rule needs an action, e.g. "action": "SCMP_ACT_ALLOW"');
   const action = v.action(o.action, `${where}.action`);
   let errnoRet: number | undefined;
   if (o.errnoRet !== undefined && o.errnoRet !== null) {
     // Stricter than Docker, which ignores it: errnoRet on ALLOW/KILL/... would be a misunderstanding.
     if (action !== 'SCMP_ACT_ERRNO' && action !== 'SCMP_ACT_TRACE') {
-      v.fail(`${where}.errnoRet`, `is set but the action is ${action}`, 'errnoRet only applies to SCMP_ACT_ERRNO and SCMP_ACT_TRACE; remove it or change the action');
+      v.fail(
+        `${where}.errnoRet`,
+        `is set but the action is ${action}`,
+        'errnoRet only applies to SCMP_ACT_ERRNO and SCMP_ACT_TRACE; remove it or change the action',
+      );
     }
     errnoRet = v.retData(o.errnoRet, `${where}.errnoRet`);
   }
@@ -211,7 +269,8 @@ function parseRule(v: Validator, value: JsonValue, where: string): SeccompRule {
 function ruleNames(v: Validator, o: JsonObject, where: string): string[] {
   const hasName = o.name !== undefined && o.name !== null && o.name !== '';
   const hasNames = o.names !== undefined && o.names !== null;
-  if (hasName && hasNames) v.fail(`${where}.name`, 'and names are both set', 'use "names": [...] only (name is the old spelling)');
+  if (hasName && hasNames)
+    v.fail(`${where}.name`, 'and names are both set', 'use "names": [...] only (name is the old spelling)');
   if (hasName) return [v.nonEmptyString(o.name, `${where}.name`)];
   if (!hasNames) v.fail(`${where}.names`, 'is missing', 'list the syscalls the rule is about, e.g. "names": ["mount"]');
   const names = v.array(o.names, `${where}.names`).map((n, i) => v.nonEmptyString(n, `${where}.names[${i}]`));
@@ -222,17 +281,30 @@ function ruleNames(v: Validator, o: JsonObject, where: string): string[] {
 function parseArg(v: Validator, value: JsonValue, where: string): SeccompArg {
   const o = v.object(value, where, ['index', 'value', 'valueTwo', 'op']);
   for (const key of ['index', 'value', 'op']) {
-    if (!has(o, key)) v.fail(`${where}.${key}`, 'is missing', 'an argument condition needs index, value and op (valueTwo only for SCMP_CMP_MASKED_EQ)');
+    if (!has(o, key))
+      v.fail(
+        `${where}.${key}`,
+        'is missing',
+        'an argument condition needs index, value and op (valueTwo only for SCMP_CMP_MASKED_EQ)',
+      );
   }
   const index = v.integer(o.index, `${where}.index`);
   if (index < 0 || index > 5) {
-    v.fail(`${where}.index`, `is ${index}, outside 0..5`, 'syscalls have at most 6 arguments, numbered from 0 (seccomp_data.args[6])');
+    v.fail(
+      `${where}.index`,
+      `is ${index}, outside 0..5`,
+      'syscalls have at most 6 arguments, numbered from 0 (seccomp_data.args[6])',
+    );
   }
   const op = v.oneOf(o.op, `${where}.op`, SECCOMP_OPS, 'a seccomp comparison');
   const valueTwo = o.valueTwo === undefined || o.valueTwo === null ? 0n : v.u64(o.valueTwo, `${where}.valueTwo`);
   // Stricter than Docker (libseccomp ignores it): a valueTwo elsewhere suggests a misread op.
   if (valueTwo !== 0n && op !== 'SCMP_CMP_MASKED_EQ') {
-    v.fail(`${where}.valueTwo`, `is set but op is ${op}`, 'only SCMP_CMP_MASKED_EQ uses valueTwo ((arg & value) == valueTwo); remove it');
+    v.fail(
+      `${where}.valueTwo`,
+      `is set but op is ${op}`,
+      'only SCMP_CMP_MASKED_EQ uses valueTwo ((arg & value) == valueTwo); remove it',
+    );
   }
   return { index, value: v.u64(o.value, `${where}.value`), valueTwo, op };
 }
@@ -277,7 +349,11 @@ function parseMinKernel(v: Validator, value: JsonValue, where: string): KernelVe
   const m = /^(\d+)\.(\d+)$/.exec(s);
   const version = m ? { kernel: Number(m[1]), major: Number(m[2]) } : undefined;
   if (!version || version.kernel > 255 || version.major > 255 || (version.kernel === 0 && version.major === 0)) {
-    return v.fail(where, `"${s}" is not a kernel version`, 'write "<kernel>.<major>", e.g. "4.8" (the patch level is not compared, as in Docker)');
+    return v.fail(
+      where,
+      `"${s}" is not a kernel version`,
+      'write "<kernel>.<major>", e.g. "4.8" (the patch level is not compared, as in Docker)',
+    );
   }
   return version;
 }
@@ -321,14 +397,19 @@ class Validator {
     for (const key of Object.keys(value)) {
       if (!known.includes(key)) {
         const at = where === '(top level)' ? key : `${where}.${key}`;
-        this.fail(at, 'is not a known field', `known fields here: ${known.join(', ')} (nsx rejects unknown fields so a typo cannot silently change a rule)`);
+        this.fail(
+          at,
+          'is not a known field',
+          `known fields here: ${known.join(', ')} (nsx rejects unknown fields so a typo cannot silently change a rule)`,
+        );
       }
     }
     return value as JsonObject;
   }
 
   array(value: JsonValue | undefined, where: string): JsonValue[] {
-    if (!Array.isArray(value)) return this.fail(where, `is ${this.typeName(value)}, not an array`, 'write a JSON array, e.g. [...]');
+    if (!Array.isArray(value))
+      return this.fail(where, `is ${this.typeName(value)}, not an array`, 'write a JSON array, e.g. [...]');
     return value;
   }
 
@@ -338,7 +419,8 @@ class Validator {
   }
 
   string(value: JsonValue | undefined, where: string): string {
-    if (typeof value !== 'string') return this.fail(where, `is ${this.typeName(value)}, not a string`, 'write it in double quotes');
+    if (typeof value !== 'string')
+      return this.fail(where, `is ${this.typeName(value)}, not a string`, 'write it in double quotes');
     return value;
   }
 
@@ -358,14 +440,22 @@ class Validator {
 
   action(value: JsonValue | undefined, where: string): SeccompAction {
     if (value === 'SCMP_ACT_NOTIFY') {
-      this.fail(where, '"SCMP_ACT_NOTIFY" is not supported by nsx', 'notify needs a user-space agent listening on a socket (seccomp_unotify(2)); use SCMP_ACT_ERRNO or SCMP_ACT_LOG instead');
+      this.fail(
+        where,
+        '"SCMP_ACT_NOTIFY" is not supported by nsx',
+        'notify needs a user-space agent listening on a socket (seccomp_unotify(2)); use SCMP_ACT_ERRNO or SCMP_ACT_LOG instead',
+      );
     }
     return this.oneOf(value, where, SECCOMP_ACTIONS, 'a seccomp action');
   }
 
   integer(value: JsonValue | undefined, where: string): number {
     if (typeof value !== 'number' || !Number.isInteger(value)) {
-      return this.fail(where, `is ${typeof value === 'bigint' ? value.toString() : JSON.stringify(value)}, not an integer in range`, 'write a whole number without quotes');
+      return this.fail(
+        where,
+        `is ${typeof value === 'bigint' ? value.toString() : JSON.stringify(value)}, not an integer in range`,
+        'write a whole number without quotes',
+      );
     }
     return value;
   }
@@ -374,7 +464,11 @@ class Validator {
   retData(value: JsonValue | undefined, where: string): number {
     const n = this.integer(value, where);
     if (n < 0 || n > MAX_RET_DATA) {
-      this.fail(where, `is ${n}, outside 0..${MAX_RET_DATA}`, 'a filter returns the errno in the 16-bit SECCOMP_RET_DATA field; use an errno number such as 1 (EPERM) or 38 (ENOSYS)');
+      this.fail(
+        where,
+        `is ${n}, outside 0..${MAX_RET_DATA}`,
+        'a filter returns the errno in the 16-bit SECCOMP_RET_DATA field; use an errno number such as 1 (EPERM) or 38 (ENOSYS)',
+      );
     }
     return n;
   }
@@ -385,6 +479,10 @@ class Validator {
       const b = BigInt(value);
       if (b >= 0n && b <= U64_MAX) return b;
     }
-    return this.fail(where, `is ${typeof value === 'bigint' ? value.toString() : JSON.stringify(value)}, not an unsigned 64-bit integer`, `write a whole number from 0 to ${U64_MAX} without quotes (negative values: write their two's complement, e.g. -1 is ${U64_MAX})`);
+    return this.fail(
+      where,
+      `is ${typeof value === 'bigint' ? value.toString() : JSON.stringify(value)}, not an unsigned 64-bit integer`,
+      `write a whole number from 0 to ${U64_MAX} without quotes (negative values: write their two's complement, e.g. -1 is ${U64_MAX})`,
+    );
   }
 }

@@ -30,9 +30,12 @@ export function assertRuntimeCanStart(filter: Buffer, arch: SeccompArch, source:
   const blocked = blockedRuntimeSyscalls(filter, arch);
   if (!blocked.length) return;
   const list = blocked.map((b) => `${b.name} (${b.action})`).join(', ');
-  throw new NsxError(`seccomp profile ${source}: it blocks ${list}, which the runtime needs after installing the filter`, {
-    hint:
-      `the container's command could never start: allow ${blocked.map((b) => b.name).join(', ')} in the profile ` +
-      "(Docker's default profile allows them), or use --security-opt seccomp=unconfined",
-  });
+  throw new NsxError(
+    `seccomp profile ${source}: it blocks ${list}, which the runtime needs after installing the filter`,
+    {
+      hint:
+        `the container's command could never start: allow ${blocked.map((b) => b.name).join(', ')} in the profile ` +
+        "(Docker's default profile allows them), or use --security-opt seccomp=unconfined",
+    },
+  );
 }

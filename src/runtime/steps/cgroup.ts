@@ -31,11 +31,14 @@ export const cgroup: Step<'cgroup'> = {
   syscalls: ['mkdir("/sys/fs/cgroup/…/nsx/<id>")', 'write("memory.max"…)', 'write("cgroup.procs", pid)'],
   shell: 'mkdir /sys/fs/cgroup/nsx/<id> && echo $$ > /sys/fs/cgroup/nsx/<id>/cgroup.procs',
   manPage: 'cgroups(7)',
-  why: 'Children inherit their parent\'s cgroup, so joining it first puts every later process under the limits.',
+  why: "Children inherit their parent's cgroup, so joining it first puts every later process under the limits.",
 
   build(spec, host) {
     const r = spec.linux.resources;
-    if (!host.root && !r) return { skip: 'running without root: nsx creates cgroups only as root (a normal user would need a delegated subtree, cgroups(7))' };
+    if (!host.root && !r)
+      return {
+        skip: 'running without root: nsx creates cgroups only as root (a normal user would need a delegated subtree, cgroups(7))',
+      };
     const limits = limitsOf(spec);
     return {
       actions: [{ kind: 'host', op: 'cgroup', limits }],

@@ -20,13 +20,30 @@ export const CLONE = {
 
 /** mount(2) flags (linux/mount.h). */
 export const MS = {
-  RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, REMOUNT: 32, NOATIME: 1024, BIND: 4096, REC: 16384,
-  PRIVATE: 1 << 18, SLAVE: 1 << 19, RELATIME: 1 << 21, STRICTATIME: 1 << 24,
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  REMOUNT: 32,
+  NOATIME: 1024,
+  BIND: 4096,
+  REC: 16384,
+  PRIVATE: 1 << 18,
+  SLAVE: 1 << 19,
+  RELATIME: 1 << 21,
+  STRICTATIME: 1 << 24,
 } as const;
 
 const MOUNT_FLAGS: Record<string, number> = {
-  ro: MS.RDONLY, nosuid: MS.NOSUID, nodev: MS.NODEV, noexec: MS.NOEXEC, noatime: MS.NOATIME,
-  relatime: MS.RELATIME, strictatime: MS.STRICTATIME, bind: MS.BIND, rbind: MS.BIND | MS.REC,
+  ro: MS.RDONLY,
+  nosuid: MS.NOSUID,
+  nodev: MS.NODEV,
+  noexec: MS.NOEXEC,
+  noatime: MS.NOATIME,
+  relatime: MS.RELATIME,
+  strictatime: MS.STRICTATIME,
+  bind: MS.BIND,
+  rbind: MS.BIND | MS.REC,
 };
 
 /** OCI mount options → mount(2) flags and the filesystem's data string. */
@@ -52,7 +69,13 @@ export function needsAdminForSeccomp(spec: ContainerSpec): boolean {
 }
 
 /** A mount(2) instruction, its filesystem type and data "" (NULL) unless given. */
-export function mount(m: { source: string; target: string; fstype?: string; flags: number; data?: string }): ShimAction {
+export function mount(m: {
+  source: string;
+  target: string;
+  fstype?: string;
+  flags: number;
+  data?: string;
+}): ShimAction {
   return shim({ op: 'mount', fstype: '', data: '', ...m });
 }
 
@@ -102,10 +125,12 @@ export const rootless = (): boolean => process.getuid?.() !== 0;
 /** Why a mount failed: shared by every step that mounts (mount(2), mount_namespaces(7)). */
 export function mountHint(f: FailureFacts, spec: ContainerSpec): string | undefined {
   const e = f.errnoName;
-  if (e === 'ENOENT') return `the mount point ${f.detail ?? ''} does not exist in the root filesystem and could not be made: check --rootfs`;
+  if (e === 'ENOENT')
+    return `the mount point ${f.detail ?? ''} does not exist in the root filesystem and could not be made: check --rootfs`;
   if (e === 'EPERM' && spec.linux.namespaces.some((n) => n.type === 'user'))
-    return 'inside a user namespace the kernel refuses some mounts (sysfs needs a network namespace owned by the container\'s user namespace, /proc a PID namespace owned by it, and flags inherited from the host are locked): see user_namespaces(7), mount_namespaces(7)';
+    return "inside a user namespace the kernel refuses some mounts (sysfs needs a network namespace owned by the container's user namespace, /proc a PID namespace owned by it, and flags inherited from the host are locked): see user_namespaces(7), mount_namespaces(7)";
   if (e === 'EPERM') return `mounting needs CAP_SYS_ADMIN in the mount namespace's owning user namespace: ${asRoot}`;
-  if (e === 'EACCES' && rootless()) return 'a normal user cannot reach the root filesystem or mount over it: make it readable (chmod a+rx on its path)';
+  if (e === 'EACCES' && rootless())
+    return 'a normal user cannot reach the root filesystem or mount over it: make it readable (chmod a+rx on its path)';
   return undefined;
 }

@@ -9,7 +9,11 @@ import type { Step } from './step.js';
 export const dev: Step<'dev'> = {
   id: 'dev',
   title: 'Build a minimal /dev',
-  syscalls: ['mount("tmpfs", "ROOTFS/dev", "tmpfs", …)', 'mount("/dev/null", "ROOTFS/dev/null", NULL, MS_BIND, NULL)', 'mount("devpts", "ROOTFS/dev/pts", "devpts", …, "newinstance,ptmxmode=0666")'],
+  syscalls: [
+    'mount("tmpfs", "ROOTFS/dev", "tmpfs", …)',
+    'mount("/dev/null", "ROOTFS/dev/null", NULL, MS_BIND, NULL)',
+    'mount("devpts", "ROOTFS/dev/pts", "devpts", …, "newinstance,ptmxmode=0666")',
+  ],
   shell: 'mount -t tmpfs tmpfs ROOTFS/dev && touch ROOTFS/dev/null && mount --bind /dev/null ROOTFS/dev/null',
   manPage: 'tmpfs(5)',
   why: 'The container gets only harmless devices (null, zero, full, random, urandom, tty), its own pseudo-terminals, shared memory and POSIX message queues.',
@@ -34,8 +38,16 @@ export const dev: Step<'dev'> = {
     // docker run -t: the terminal comes from the container's own devpts instance, just mounted.
     return {
       actions: [...actions, shim({ op: 'console', ptmx: posix.join(devDir, 'pts', 'ptmx') })],
-      syscalls: [...dev.syscalls, 'open("ROOTFS/dev/pts/ptmx")', 'ioctl(TIOCGPTPEER)', 'dup2(pty, 0|1|2)', 'ioctl(0, TIOCSCTTY)'],
-      notes: ["-t: a pseudo-terminal from the container's own devpts becomes PID 1's stdin, stdout, stderr and controlling terminal; its master goes to the supervisor, which copies it to nsx (pts(4))"],
+      syscalls: [
+        ...dev.syscalls,
+        'open("ROOTFS/dev/pts/ptmx")',
+        'ioctl(TIOCGPTPEER)',
+        'dup2(pty, 0|1|2)',
+        'ioctl(0, TIOCSCTTY)',
+      ],
+      notes: [
+        "-t: a pseudo-terminal from the container's own devpts becomes PID 1's stdin, stdout, stderr and controlling terminal; its master goes to the supervisor, which copies it to nsx (pts(4))",
+      ],
     };
   },
 

@@ -13,7 +13,7 @@ export const devices: Step<'devices'> = {
   shell: 'echo a > /sys/fs/cgroup/devices/nsx/<id>/devices.deny && echo "c 1:3 rwm" > …/devices.allow',
   manPage: 'cgroups(7)',
   why:
-    "CAP_MKNOD lets the container make any device node, and a node is only a major and minor number: without " +
+    'CAP_MKNOD lets the container make any device node, and a node is only a major and minor number: without ' +
     "this wall a container could make /dev/sda or /dev/kmsg and use the host's disk or kernel log. Docker's rules " +
     'deny every device, then allow mknod of any (so image builds still work) and read/write/mknod of the ' +
     "nodes its /dev holds (Documentation/admin-guide/cgroup-v1/devices.rst). First after the cgroup: it is one of the cgroup's controllers.",
@@ -39,18 +39,24 @@ export const devices: Step<'devices'> = {
     const length = compileDeviceRules(rules).length;
     return {
       actions: [{ kind: 'host', op: 'devices', via: 'bpf', rules }],
-      syscalls: ['bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, …)', 'bpf(BPF_PROG_ATTACH, cgroup, BPF_CGROUP_DEVICE)'],
+      syscalls: [
+        'bpf(BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, …)',
+        'bpf(BPF_PROG_ATTACH, cgroup, BPF_CGROUP_DEVICE)',
+      ],
       shell: '(no standard tool: bpftool cgroup attach CGROUP device PROGRAM)',
       manPage: 'bpf(2)',
       why:
         'cgroup v2 has no device files: the rules become an eBPF program the kernel runs at every mknod and open of ' +
         'a device node in the cgroup, returning allow or deny (cgroup-v2.rst, "Device controller"). ' +
-        devices.why.split(': without')[0] + '.',
+        devices.why.split(': without')[0] +
+        '.',
       notes: [`an eBPF program of ${length} instructions, compiled from: ${lines.join('; ')}`],
     };
   },
 
   hint: (f) =>
     deviceFilterHint({ syscall: f.syscall, detail: f.detail ?? '', errno: errnoNumber(f.errnoName) ?? 0 }) ??
-    (f.errnoName === 'EINVAL' ? 'the kernel refused a devices.allow/deny line: see devices.rst for the syntax' : undefined),
+    (f.errnoName === 'EINVAL'
+      ? 'the kernel refused a devices.allow/deny line: see devices.rst for the syntax'
+      : undefined),
 };

@@ -12,10 +12,13 @@ function pathOf(spec: ContainerSpec): string {
 /** Why execve failed; docker exec's exec step fails the same ways. */
 export function execHint(f: FailureFacts, spec: ContainerSpec): string | undefined {
   const e = f.errnoName;
-  if (e === 'ENOENT') return `"${f.detail}" is not in the root filesystem (PATH inside: ${pathOf(spec)}), or its ELF interpreter (dynamic loader) or #! interpreter is missing there; look with: ls ${spec.root.path}/bin`;
-  if (e === 'EACCES') return `"${f.detail}" is not executable by the container's user (check its mode and the directories above it)`;
+  if (e === 'ENOENT')
+    return `"${f.detail}" is not in the root filesystem (PATH inside: ${pathOf(spec)}), or its ELF interpreter (dynamic loader) or #! interpreter is missing there; look with: ls ${spec.root.path}/bin`;
+  if (e === 'EACCES')
+    return `"${f.detail}" is not executable by the container's user (check its mode and the directories above it)`;
   if (e === 'ENOEXEC') return `"${f.detail}" is not a program for this machine (wrong architecture or missing #! line)`;
-  if (e === 'EPERM') return 'execve was refused: a seccomp profile or an LSM forbids it, or the file has file capabilities the bounding set no longer allows (capabilities(7))';
+  if (e === 'EPERM')
+    return 'execve was refused: a seccomp profile or an LSM forbids it, or the file has file capabilities the bounding set no longer allows (capabilities(7))';
   return undefined;
 }
 
@@ -31,11 +34,11 @@ export function execActions(spec: ContainerSpec) {
 
 export const exec: Step<'exec'> = {
   id: 'exec',
-  title: 'Execute the container\'s command',
+  title: "Execute the container's command",
   syscalls: ['execve(path, argv, envp)'],
   shell: 'exec COMMAND',
   manPage: 'execve(2)',
-  why: 'The runtime\'s code is replaced by the command, which runs as PID 1 of the container; when it exits, the container is over.',
+  why: "The runtime's code is replaced by the command, which runs as PID 1 of the container; when it exits, the container is over.",
   startsCommand: true,
 
   build: execActions,

@@ -11,13 +11,18 @@ export const fork: Step<'fork'> = {
   syscalls: ['unshare(CLONE_NEWPID)', 'fork()'],
   shell: 'unshare --pid --fork',
   manPage: 'pid_namespaces(7)',
-  why: 'unshare(CLONE_NEWPID) does not move the caller: the children it creates afterwards are in the new PID namespace, and the first one is PID 1. With a new time namespace, the same fork makes its first process too: the child starts in the caller\'s time_for_children namespace, and the offsets are fixed from then on.',
+  why: "unshare(CLONE_NEWPID) does not move the caller: the children it creates afterwards are in the new PID namespace, and the first one is PID 1. With a new time namespace, the same fork makes its first process too: the child starts in the caller's time_for_children namespace, and the offsets are fixed from then on.",
   needsCap: 'CAP_SYS_ADMIN',
   forks: true,
 
   build(spec) {
     if (!has(spec, 'pid')) {
-      return { actions: [shim({ op: 'fork' })], notes: ['no PID namespace: the child shares the host\'s PIDs'], syscalls: ['fork()'], shell: '' };
+      return {
+        actions: [shim({ op: 'fork' })],
+        notes: ["no PID namespace: the child shares the host's PIDs"],
+        syscalls: ['fork()'],
+        shell: '',
+      };
     }
     return { actions: [shim({ op: 'unshare', flags: CLONE.NEWPID }), shim({ op: 'fork' })] };
   },

@@ -8,8 +8,14 @@ import type { Step } from './step.js';
 export const maskPaths: Step<'mask-paths'> = {
   id: 'mask-paths',
   title: 'Mask and write-protect sensitive paths',
-  syscalls: ['mount("/dev/null", "/proc/kcore", NULL, MS_BIND, NULL)', 'mount("tmpfs", "/proc/acpi", "tmpfs", MS_RDONLY, NULL)', 'mount("/proc/sys", "/proc/sys", NULL, MS_BIND | MS_REC, NULL)', 'mount(NULL, "/proc/sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)'],
-  shell: 'mount --bind /dev/null /proc/kcore && mount --rbind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys',
+  syscalls: [
+    'mount("/dev/null", "/proc/kcore", NULL, MS_BIND, NULL)',
+    'mount("tmpfs", "/proc/acpi", "tmpfs", MS_RDONLY, NULL)',
+    'mount("/proc/sys", "/proc/sys", NULL, MS_BIND | MS_REC, NULL)',
+    'mount(NULL, "/proc/sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)',
+  ],
+  shell:
+    'mount --bind /dev/null /proc/kcore && mount --rbind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys',
   manPage: 'proc(5)',
   why: 'Some /proc and /sys files describe or control the whole machine; Docker hides them (maskedPaths) or makes them read-only (readonlyPaths).',
   needsCap: 'CAP_SYS_ADMIN',

@@ -9,7 +9,7 @@ export const mountPrivate: Step<'mount-private'> = {
   syscalls: ['mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)'],
   shell: 'mount --make-rprivate /',
   manPage: 'mount_namespaces(7)',
-  why: 'A new mount namespace starts with a copy of the caller\'s mounts, and with systemd they are shared: making them private stops mounts propagating between host and container (in a user namespace the kernel already turns shared into slave).',
+  why: "A new mount namespace starts with a copy of the caller's mounts, and with systemd they are shared: making them private stops mounts propagating between host and container (in a user namespace the kernel already turns shared into slave).",
   needsCap: 'CAP_SYS_ADMIN',
 
   build(spec) {

@@ -18,13 +18,17 @@ const NS_FLAG: Record<Exclude<NamespaceType, 'user' | 'pid'>, [number, string]> 
 export function namespaceHint(f: FailureFacts, _spec: ContainerSpec): string | undefined {
   const e = f.errnoName;
   if (f.detail?.endsWith('/timens_offsets')) {
-    if (e === 'ERANGE') return 'time_namespaces(7): an offset may not make the clock negative inside the namespace, nor push it past about 146 years';
-    if (e === 'EACCES') return 'time_namespaces(7): the offsets can be written only before the first process enters the time namespace';
-    if (e === 'EPERM') return 'writing timens_offsets needs CAP_SYS_TIME in the user namespace that owns the time namespace';
+    if (e === 'ERANGE')
+      return 'time_namespaces(7): an offset may not make the clock negative inside the namespace, nor push it past about 146 years';
+    if (e === 'EACCES')
+      return 'time_namespaces(7): the offsets can be written only before the first process enters the time namespace';
+    if (e === 'EPERM')
+      return 'writing timens_offsets needs CAP_SYS_TIME in the user namespace that owns the time namespace';
     return undefined;
   }
   if (e === 'EPERM') return `creating namespaces needs CAP_SYS_ADMIN: ${asRoot}`;
-  if (e === 'EINVAL' && f.detail && (Number(f.detail) & 0x80)) return 'this kernel has no time namespaces (CONFIG_TIME_NS, Linux 5.6+): leave out the time namespace';
+  if (e === 'EINVAL' && f.detail && Number(f.detail) & 0x80)
+    return 'this kernel has no time namespaces (CONFIG_TIME_NS, Linux 5.6+): leave out the time namespace';
   if (e === 'EINVAL') return 'this kernel lacks one of the namespace types asked for: run `nsx doctor`';
   return undefined;
 }
@@ -48,7 +52,10 @@ export const namespaces: Step<'namespaces'> = {
     const offsets = has(spec, 'time') ? Object.entries(spec.linux.timeOffsets ?? {}) : [];
     const offsetText = offsets.map(([clock, o]) => `${clock} ${o.secs} ${o.nanosecs ?? 0}\n`).join('');
     return {
-      syscalls: [`unshare(${chosen.map((t) => NS_FLAG[t][1]).join(' | ')})`, ...(offsets.length ? [`write("/proc/self/timens_offsets", "${offsetText.replace(/\n/g, '\\n')}")`] : [])],
+      syscalls: [
+        `unshare(${chosen.map((t) => NS_FLAG[t][1]).join(' | ')})`,
+        ...(offsets.length ? [`write("/proc/self/timens_offsets", "${offsetText.replace(/\n/g, '\\n')}")`] : []),
+      ],
       shell: `unshare ${chosen.map((t) => `--${t === 'network' ? 'net' : t}`).join(' ')}${offsets.map(([clock, o]) => ` --${clock} ${o.secs}`).join('')}`,
       actions: [
         shim({ op: 'unshare', flags }),

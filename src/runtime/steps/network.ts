@@ -15,10 +15,14 @@ export const network: Step<'network'> = {
   needsCap: 'CAP_NET_ADMIN',
 
   build(spec, host) {
-    if (spec.nsx.network === 'host' || !has(spec, 'network')) return { skip: '--network host: the host\'s network stack is shared' };
+    if (spec.nsx.network === 'host' || !has(spec, 'network'))
+      return { skip: "--network host: the host's network stack is shared" };
     const actions: Action[] = [shim({ op: 'loopback_up' })];
     if (spec.nsx.network === 'veth') {
-      if (!host.root) throw new NsxError('--network veth needs root', { hint: 'creating a veth pair in the host namespace needs CAP_NET_ADMIN there: run with sudo, or use --network none' });
+      if (!host.root)
+        throw new NsxError('--network veth needs root', {
+          hint: 'creating a veth pair in the host namespace needs CAP_NET_ADMIN there: run with sudo, or use --network none',
+        });
       actions.push({ kind: 'host', op: 'veth' });
       return {
         actions,
@@ -29,5 +33,8 @@ export const network: Step<'network'> = {
     return { actions };
   },
 
-  hint: (f) => (f.errnoName === 'EPERM' ? 'bringing up lo needs CAP_NET_ADMIN in the network namespace\'s owning user namespace' : undefined),
+  hint: (f) =>
+    f.errnoName === 'EPERM'
+      ? "bringing up lo needs CAP_NET_ADMIN in the network namespace's owning user namespace"
+      : undefined,
 };

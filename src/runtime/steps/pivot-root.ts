@@ -25,19 +25,27 @@ export const pivotRoot: Step<'pivot-root'> = {
         shell: 'chroot ROOTFS',
         manPage: 'chroot(2)',
         why: 'chroot(2) changes only the directory that "/" means for this process and its children ("This call changes an ingredient in the pathname resolution process and does nothing else"): nothing is unmounted, the host\'s mounts stay in the mount namespace, and a process with CAP_SYS_CHROOT can climb out.',
-        notes: ['chroot only changes how "/" is resolved for this process; the host\'s mounts stay in the namespace and a process with CAP_SYS_CHROOT can escape (chroot(2)).'],
+        notes: [
+          'chroot only changes how "/" is resolved for this process; the host\'s mounts stay in the namespace and a process with CAP_SYS_CHROOT can escape (chroot(2)).',
+        ],
         actions: [shim({ op: 'chroot', root: spec.root.path }), ...after],
       };
     }
-    if (!has(spec, 'mount')) throw new NsxError('pivot_root needs a mount namespace', { hint: 'add the mount namespace, or use chroot (unsafe)' });
+    if (!has(spec, 'mount'))
+      throw new NsxError('pivot_root needs a mount namespace', {
+        hint: 'add the mount namespace, or use chroot (unsafe)',
+      });
     return { actions: [shim({ op: 'pivot_root', root: spec.root.path }), ...after] };
   },
 
   hint(f) {
     const e = f.errnoName;
-    if (e === 'EINVAL') return 'pivot_root(2): the new root must be a mount point whose mount and parent mount are not shared, and the current root must not be initramfs or a chroot: is --rootfs on a shared mount, or is nsx itself running from initramfs?';
-    if (e === 'EBUSY') return 'pivot_root(2): the new root is on the current root mount (is --rootfs the host\'s own root?)';
-    if (e === 'ENOENT' || e === 'ENOTDIR') return 'the root filesystem directory is missing: build one with `npm run sandbox` and pass --rootfs sandbox/rootfs/busybox';
+    if (e === 'EINVAL')
+      return 'pivot_root(2): the new root must be a mount point whose mount and parent mount are not shared, and the current root must not be initramfs or a chroot: is --rootfs on a shared mount, or is nsx itself running from initramfs?';
+    if (e === 'EBUSY')
+      return "pivot_root(2): the new root is on the current root mount (is --rootfs the host's own root?)";
+    if (e === 'ENOENT' || e === 'ENOTDIR')
+      return 'the root filesystem directory is missing: build one with `npm run sandbox` and pass --rootfs sandbox/rootfs/busybox';
     return undefined;
   },
 };

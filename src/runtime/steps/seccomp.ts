@@ -10,14 +10,18 @@ export const seccomp: Step<'seccomp'> = {
   id: 'seccomp',
   title: 'Install the seccomp filter',
   syscalls: ['seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog)'],
-  shell: 'setpriv --seccomp-filter FILE (newer util-linux; compiled BPF); docker run --security-opt seccomp=profile.json',
+  shell:
+    'setpriv --seccomp-filter FILE (newer util-linux; compiled BPF); docker run --security-opt seccomp=profile.json',
   manPage: 'seccomp(2)',
   why: 'A BPF program the kernel runs on every system call of this process and the children it creates, returning an action: allow, fail with an errno, kill, trap (SIGSYS), log or notify a tracer.',
 
   build(spec, host) {
     const sc = spec.linux.seccomp;
     if (!sc) return { skip: 'seccomp=unconfined: no filter' };
-    if (!host.compileSeccomp) throw new NsxError('no seccomp compiler for this host', { hint: 'seccomp profiles compile for x86_64 and aarch64' });
+    if (!host.compileSeccomp)
+      throw new NsxError('no seccomp compiler for this host', {
+        hint: 'seccomp profiles compile for x86_64 and aarch64',
+      });
     const filter = host.compileSeccomp(sc.profile, sc.source, spec.process.capabilities);
     const actions: Action[] = [shim({ op: 'seccomp', flags: 0, filter: filter.toString('hex') })];
     if (needsAdminForSeccomp(spec)) {
@@ -30,8 +34,10 @@ export const seccomp: Step<'seccomp'> = {
 
   hint(f) {
     const e = f.errnoName;
-    if (e === 'EACCES') return 'seccomp(2): without no_new_privs, installing a filter needs CAP_SYS_ADMIN; add --security-opt no-new-privileges';
-    if (e === 'EINVAL') return 'seccomp(2) EINVAL: this kernel may lack CONFIG_SECCOMP_FILTER (run `nsx doctor`), or the program exceeds 4096 instructions; otherwise please report this profile as a bug in namespace-explorer';
+    if (e === 'EACCES')
+      return 'seccomp(2): without no_new_privs, installing a filter needs CAP_SYS_ADMIN; add --security-opt no-new-privileges';
+    if (e === 'EINVAL')
+      return 'seccomp(2) EINVAL: this kernel may lack CONFIG_SECCOMP_FILTER (run `nsx doctor`), or the program exceeds 4096 instructions; otherwise please report this profile as a bug in namespace-explorer';
     return undefined;
   },
 };

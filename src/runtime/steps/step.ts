@@ -60,7 +60,14 @@ export interface ExecStep<Id extends string = string> extends Omit<Step<Id>, 'bu
 export function describeStep<Id extends string>(s: Step<Id> | ExecStep<Id>): StepInfo & StepProperties & { id: Id } {
   const { id, title, syscalls, shell, manPage, why, changesRoot, forks, startsCommand } = s;
   return {
-    id, title, syscalls, shell, manPage, why,
-    ...(changesRoot ? { changesRoot } : {}), ...(forks ? { forks } : {}), ...(startsCommand ? { startsCommand } : {}),
+    id,
+    title,
+    syscalls,
+    shell,
+    manPage,
+    why,
+    ...(changesRoot ? { changesRoot } : {}),
+    ...(forks ? { forks } : {}),
+    ...(startsCommand ? { startsCommand } : {}),
   };
 }

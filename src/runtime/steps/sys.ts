@@ -9,7 +9,7 @@ export const sys: Step<'sys'> = {
   syscalls: ['mount("sysfs", "ROOTFS/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)'],
   shell: 'mount -t sysfs -o ro sysfs ROOTFS/sys',
   manPage: 'sysfs(5)',
-  why: 'Programs expect /sys; read-only, it cannot be used to change the host\'s kernel settings.',
+  why: "Programs expect /sys; read-only, it cannot be used to change the host's kernel settings.",
   needsCap: 'CAP_SYS_ADMIN',
 
   build(spec, host) {

@@ -9,7 +9,7 @@ export const tmp: Step<'tmp'> = {
   syscalls: ['mount("tmpfs", "ROOTFS/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")'],
   shell: 'mount -t tmpfs -o mode=1777 tmpfs ROOTFS/tmp',
   manPage: 'tmpfs(5)',
-  why: 'Scratch space that lives in memory and vanishes with the container\'s mount namespace.',
+  why: "Scratch space that lives in memory and vanishes with the container's mount namespace.",
   needsCap: 'CAP_SYS_ADMIN',
 
   build(spec, host) {

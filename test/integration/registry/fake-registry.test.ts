@@ -23,7 +23,9 @@ afterAll(() => {
   for (const d of temps) rmSync(d, { recursive: true, force: true });
 });
 
-const image = buildImage({ layers: [{ 'a.txt': 'layer one\n' }, { 'b.txt': 'layer two, a little longer than the first\n'.repeat(50) }] });
+const image = buildImage({
+  layers: [{ 'a.txt': 'layer one\n' }, { 'b.txt': 'layer two, a little longer than the first\n'.repeat(50) }],
+});
 const noCreds = () => undefined;
 
 /** A store that already holds one image, so "unchanged" means something. */
@@ -41,7 +43,11 @@ describe('the Bearer token flow (as Docker Hub does it)', () => {
     reg = await startFakeRegistry({ auth: 'bearer', anonymousPull: true });
     reg.add('library/hello', 'latest', image);
     const store = new ImageStore(tempDir());
-    const r = await pull(`${reg.host}/library/hello`, { store, credentials: noCreds, registries: { unqualifiedSearchRegistries: [], insecure: [] } });
+    const r = await pull(`${reg.host}/library/hello`, {
+      store,
+      credentials: noCreds,
+      registries: { unqualifiedSearchRegistries: [], insecure: [] },
+    });
     expect(r.image.manifestDigest).toBe(image.manifestDigest);
     const token = reg.requests.find((q) => q.url.startsWith('/token'))!;
     const u = new URL(token.url, 'http://x');
@@ -50,22 +56,33 @@ describe('the Bearer token flow (as Docker Hub does it)', () => {
     expect(token.authorization).toBeUndefined();
     // One token for the whole pull: every request after the first 401 carries it.
     expect(reg.requests.filter((q) => q.url.startsWith('/token'))).toHaveLength(1);
-    expect(reg.requests.filter((q) => q.url.startsWith('/v2/library/hello/blobs/')).every((q) => q.authorization?.startsWith('Bearer tok-'))).toBe(true);
+    expect(
+      reg.requests
+        .filter((q) => q.url.startsWith('/v2/library/hello/blobs/'))
+        .every((q) => q.authorization?.startsWith('Bearer tok-')),
+    ).toBe(true);
   });
 
-  it('private repository: credentials from docker\'s config.json go to the token server, Basic', async () => {
+  it("private repository: credentials from docker's config.json go to the token server, Basic", async () => {
     reg = await startFakeRegistry({ auth: 'bearer', users: { alice: 's3cret' } });
     reg.add('alice/private', 'v1', image);
     const dockerConfig = tempDir();
-    writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+    writeFileSync(
+      join(dockerConfig, 'config.json'),
+      JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }),
+    );
     const root = tempDir();
-    const r = await nsx(['pull', `${reg.host}/alice/private:v1`], { env: { NSX_ROOT: root, DOCKER_CONFIG: dockerConfig, NSX_REGISTRIES_CONFIG: join(root, 'none.json') } });
+    const r = await nsx(['pull', `${reg.host}/alice/private:v1`], {
+      env: { NSX_ROOT: root, DOCKER_CONFIG: dockerConfig, NSX_REGISTRIES_CONFIG: join(root, 'none.json') },
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const token = reg.requests.find((q) => q.url.startsWith('/token'))!;
     expect(token.authorization).toBe('Basic ' + Buffer.from('alice:s3cret').toString('base64'));
     // The registry itself never sees the password.
-    expect(reg.requests.filter((q) => q.url.startsWith('/v2/')).some((q) => q.authorization?.startsWith('Basic'))).toBe(false);
+    expect(reg.requests.filter((q) => q.url.startsWith('/v2/')).some((q) => q.authorization?.startsWith('Basic'))).toBe(
+      false,
+    );
   });
 
   it('no credentials for a private repository: docker\'s "pull access denied", store unchanged', async () => {
@@ -79,12 +96,14 @@ describe('the Bearer token flow (as Docker Hub does it)', () => {
     expect(listing(store.root)).toEqual(before);
   });
 
-  it('wrong credentials: the token server\'s refusal, store unchanged', async () => {
+  it("wrong credentials: the token server's refusal, store unchanged", async () => {
     reg = await startFakeRegistry({ auth: 'bearer', users: { alice: 's3cret' } });
     reg.add('alice/private', 'v1', image);
     const store = await populatedStore();
     const before = listing(store.root);
-    await expect(pull(`${reg.host}/alice/private:v1`, { store, credentials: () => ({ username: 'alice', password: 'wrong' }) })).rejects.toThrow('unauthorized: incorrect username or password');
+    await expect(
+      pull(`${reg.host}/alice/private:v1`, { store, credentials: () => ({ username: 'alice', password: 'wrong' }) }),
+    ).rejects.toThrow('unauthorized: incorrect username or password');
     expect(listing(store.root)).toEqual(before);
   });
 
@@ -112,24 +131,37 @@ describe('registries that misbehave: a clear error, the store unchanged', () => 
     // Nothing half-written anywhere: no temp files, no leases.
     expect(listing(store.root)).toEqual(before);
   });
-  const opts = (extra: Partial<PullOptions> = {}): PullOptions => ({ store, credentials: noCreds, timeoutMs: 800, ...extra });
+  const opts = (extra: Partial<PullOptions> = {}): PullOptions => ({
+    store,
+    credentials: noCreds,
+    timeoutMs: 800,
+    ...extra,
+  });
   const layer = image.layers[1];
 
   it('an unknown image (404)', async () => {
-    await expect(pull(`${reg.host}/bad/image:nope`, opts())).rejects.toThrow(`Error response from daemon: manifest for ${reg.host}/bad/image:nope not found: manifest unknown: manifest unknown`);
-    await expect(pull(`${reg.host}/no/such`, opts())).rejects.toThrow(`Error response from daemon: repository ${reg.host}/no/such not found: name unknown: repository name not known to registry`);
+    await expect(pull(`${reg.host}/bad/image:nope`, opts())).rejects.toThrow(
+      `Error response from daemon: manifest for ${reg.host}/bad/image:nope not found: manifest unknown: manifest unknown`,
+    );
+    await expect(pull(`${reg.host}/no/such`, opts())).rejects.toThrow(
+      `Error response from daemon: repository ${reg.host}/no/such not found: name unknown: repository name not known to registry`,
+    );
   });
 
   it('a blob whose content does not match its digest (same size)', async () => {
     const wrong = Buffer.from(layer.bytes);
     wrong[wrong.length - 1] ^= 0xff;
     reg.blobs.set(layer.digest, wrong);
-    await expect(pull(`${reg.host}/bad/image`, opts())).rejects.toThrow(`filesystem layer verification failed for digest ${layer.digest}`);
+    await expect(pull(`${reg.host}/bad/image`, opts())).rejects.toThrow(
+      `filesystem layer verification failed for digest ${layer.digest}`,
+    );
   });
 
   it('a blob longer than its descriptor says', async () => {
     reg.blobs.set(layer.digest, Buffer.concat([layer.bytes, Buffer.alloc(10)]));
-    await expect(pull(`${reg.host}/bad/image`, opts())).rejects.toThrow(`more data than the ${layer.size} bytes its descriptor declares`);
+    await expect(pull(`${reg.host}/bad/image`, opts())).rejects.toThrow(
+      `more data than the ${layer.size} bytes its descriptor declares`,
+    );
   });
 
   it('a server that closes the connection mid-blob', async () => {
@@ -140,13 +172,17 @@ describe('registries that misbehave: a clear error, the store unchanged', () => 
       setTimeout(() => res.socket?.destroy(), 50);
       return true;
     };
-    await expect(pull(`${reg.host}/bad/image`, opts())).rejects.toThrow(`error pulling blob ${layer.digest} from ${reg.host}: the connection closed after 100 of ${layer.size} bytes`);
+    await expect(pull(`${reg.host}/bad/image`, opts())).rejects.toThrow(
+      `error pulling blob ${layer.digest} from ${reg.host}: the connection closed after 100 of ${layer.size} bytes`,
+    );
   });
 
   it('a registry that hangs before answering, or in the middle of a blob: a timeout', async () => {
     reg.intercept = (req) => req.url!.includes('/manifests/'); // never answered
     const t0 = Date.now();
-    await expect(pull(`${reg.host}/bad/image`, opts())).rejects.toThrow(`registry ${reg.host} did not answer within 0.8 s (GET /v2/bad/image/manifests/latest)`);
+    await expect(pull(`${reg.host}/bad/image`, opts())).rejects.toThrow(
+      `registry ${reg.host} did not answer within 0.8 s (GET /v2/bad/image/manifests/latest)`,
+    );
     expect(Date.now() - t0).toBeLessThan(5000);
     reg.intercept = (req, res) => {
       if (!req.url!.endsWith(layer.digest)) return false;
@@ -154,7 +190,9 @@ describe('registries that misbehave: a clear error, the store unchanged', () => 
       res.write(layer.bytes.subarray(0, 10)); // then silence
       return true;
     };
-    await expect(pull(`${reg.host}/bad/image`, opts())).rejects.toThrow(`did not answer within 0.8 s (GET /v2/bad/image/blobs/${layer.digest})`);
+    await expect(pull(`${reg.host}/bad/image`, opts())).rejects.toThrow(
+      `did not answer within 0.8 s (GET /v2/bad/image/blobs/${layer.digest})`,
+    );
   });
 
   it('unknown media types: a layer, a config (an artifact), a manifest', async () => {
@@ -164,35 +202,72 @@ describe('registries that misbehave: a clear error, the store unchanged', () => 
       f(m);
       return Buffer.from(JSON.stringify(m));
     };
-    reg.addManifest('bad/layer', 'latest', variant((m) => (m.layers[0].mediaType = 'application/vnd.example.unknown')), MediaType.ociManifest);
-    await expect(pull(`${reg.host}/bad/layer`, opts())).rejects.toThrow(`unsupported media type application/vnd.example.unknown for layer ${image.layers[0].digest}`);
-    reg.addManifest('bad/config', 'latest', variant((m) => (m.config.mediaType = 'application/vnd.cncf.helm.config.v1+json')), MediaType.ociManifest);
-    await expect(pull(`${reg.host}/bad/config`, opts())).rejects.toThrow('unsupported media type application/vnd.cncf.helm.config.v1+json for the image config');
+    reg.addManifest(
+      'bad/layer',
+      'latest',
+      variant((m) => (m.layers[0].mediaType = 'application/vnd.example.unknown')),
+      MediaType.ociManifest,
+    );
+    await expect(pull(`${reg.host}/bad/layer`, opts())).rejects.toThrow(
+      `unsupported media type application/vnd.example.unknown for layer ${image.layers[0].digest}`,
+    );
+    reg.addManifest(
+      'bad/config',
+      'latest',
+      variant((m) => (m.config.mediaType = 'application/vnd.cncf.helm.config.v1+json')),
+      MediaType.ociManifest,
+    );
+    await expect(pull(`${reg.host}/bad/config`, opts())).rejects.toThrow(
+      'unsupported media type application/vnd.cncf.helm.config.v1+json for the image config',
+    );
     reg.addManifest('bad/manifest', 'latest', image.manifestBytes, 'application/vnd.example.manifest+json');
-    await expect(pull(`${reg.host}/bad/manifest`, opts())).rejects.toThrow('unsupported manifest media type application/vnd.example.manifest+json');
+    await expect(pull(`${reg.host}/bad/manifest`, opts())).rejects.toThrow(
+      'unsupported manifest media type application/vnd.example.manifest+json',
+    );
   });
 
   it('a Docker schema 1 manifest: refused, saying why', async () => {
-    reg.addManifest('old/image', 'latest', Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'old/image', tag: 'latest', fsLayers: [] })), MediaType.dockerSchema1Signed);
-    await expect(pull(`${reg.host}/old/image`, opts())).rejects.toThrow('Docker Image manifest version 2, schema 1 is not supported');
+    reg.addManifest(
+      'old/image',
+      'latest',
+      Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'old/image', tag: 'latest', fsLayers: [] })),
+      MediaType.dockerSchema1Signed,
+    );
+    await expect(pull(`${reg.host}/old/image`, opts())).rejects.toThrow(
+      'Docker Image manifest version 2, schema 1 is not supported',
+    );
   });
 
   it('a manifest that is not what its digest or Docker-Content-Digest says', async () => {
     reg.intercept = (req, res) => {
       if (!req.url!.includes('/manifests/')) return false;
-      res.writeHead(200, { 'content-type': image.mediaType, 'docker-content-digest': sha('something else') }).end(image.manifestBytes);
+      res
+        .writeHead(200, { 'content-type': image.mediaType, 'docker-content-digest': sha('something else') })
+        .end(image.manifestBytes);
       return true;
     };
-    await expect(pull(`${reg.host}/bad/image`, opts())).rejects.toThrow(`says the digest is ${sha('something else')} but the content's digest is ${image.manifestDigest}`);
+    await expect(pull(`${reg.host}/bad/image`, opts())).rejects.toThrow(
+      `says the digest is ${sha('something else')} but the content's digest is ${image.manifestDigest}`,
+    );
     const other = 'sha256:' + '0'.repeat(64);
-    await expect(pull(`${reg.host}/bad/image@${other}`, opts())).rejects.toThrow(`manifest verification failed for digest ${other}`);
+    await expect(pull(`${reg.host}/bad/image@${other}`, opts())).rejects.toThrow(
+      `manifest verification failed for digest ${other}`,
+    );
   });
 
   it('the CLI: one line naming the problem and exit 1, no stack trace', async () => {
     reg.blobs.set(layer.digest, Buffer.alloc(layer.size));
-    const r = await nsx(['pull', `${reg.host}/bad/image`], { env: { NSX_ROOT: store.root, NSX_REGISTRIES_CONFIG: join(store.root, 'none.json'), NSX_REGISTRY_TIMEOUT_MS: '2000' } });
+    const r = await nsx(['pull', `${reg.host}/bad/image`], {
+      env: {
+        NSX_ROOT: store.root,
+        NSX_REGISTRIES_CONFIG: join(store.root, 'none.json'),
+        NSX_REGISTRY_TIMEOUT_MS: '2000',
+      },
+    });
     expect(r.code).toBe(1);
-    expect(r.stderr.split('\n')[0]).toBe(`nsx: filesystem layer verification failed for digest ${layer.digest}: the content's digest is ${sha(Buffer.alloc(layer.size))}`);
+    expect(r.stderr.split('\n')[0]).toBe(
+      `nsx: filesystem layer verification failed for digest ${layer.digest}: the content's digest is ${sha(Buffer.alloc(layer.size))}`,
+    );
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
@@ -210,11 +285,18 @@ describe('shared layers', () => {
       await pull(`${reg.host}/app/one`, { store, credentials: noCreds });
       const events: string[] = [];
       const seen = reg.requests.length;
-      await pull(`${reg.host}/app/two`, { store, credentials: noCreds, onEvent: (e) => e.type === 'layer' && events.push(`${e.id}: ${e.status}`) });
+      await pull(`${reg.host}/app/two`, {
+        store,
+        credentials: noCreds,
+        onEvent: (e) => e.type === 'layer' && events.push(`${e.id}: ${e.status}`),
+      });
       const id = (d: string) => d.slice(7, 19);
       expect(events).toContain(`${id(two.layers[0].digest)}: Already exists`);
       expect(events).toContain(`${id(two.layers[1].digest)}: Download complete`);
-      const blobGets = reg.requests.slice(seen).filter((q) => q.method === 'GET' && q.url.includes('/blobs/')).map((q) => q.url.split('/').pop());
+      const blobGets = reg.requests
+        .slice(seen)
+        .filter((q) => q.method === 'GET' && q.url.includes('/blobs/'))
+        .map((q) => q.url.split('/').pop());
       expect(blobGets.sort()).toEqual([two.configBlob.digest, two.layers[1].digest].sort());
     } finally {
       await reg.close();
@@ -232,7 +314,7 @@ describe('redirects and unqualified names', () => {
     await new Promise<void>((r) => (storage ? storage.close(() => r()) : r()));
   });
 
-  it('a blob redirected to another origin is fetched without the registry\'s Authorization', async () => {
+  it("a blob redirected to another origin is fetched without the registry's Authorization", async () => {
     reg = await startFakeRegistry({ auth: 'bearer', anonymousPull: true });
     reg.add('r/x', 'latest', image);
     const seen: (string | undefined)[] = [];
@@ -271,7 +353,11 @@ describe('redirects and unqualified names', () => {
     reg.intercept = (req, res) => {
       if (!req.url!.startsWith('/v2/alice')) return false;
       if (req.headers.authorization) return false;
-      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${reg.host}/redirect-token",service="fake-registry"` }).end();
+      res
+        .writeHead(401, {
+          'www-authenticate': `Bearer realm="http://${reg.host}/redirect-token",service="fake-registry"`,
+        })
+        .end();
       return true;
     };
     const original = reg.intercept;
@@ -283,7 +369,9 @@ describe('redirects and unqualified names', () => {
       return original(req, res);
     };
     const store = new ImageStore(tempDir());
-    await expect(pull(`${reg.host}/alice/private:v1`, { store, credentials: () => ({ username: 'alice', password: 's3cret' }) })).rejects.toThrow();
+    await expect(
+      pull(`${reg.host}/alice/private:v1`, { store, credentials: () => ({ username: 'alice', password: 's3cret' }) }),
+    ).rejects.toThrow();
     const toRealm = reg.requests.find((q) => q.url.startsWith('/redirect-token'));
     expect(toRealm?.authorization).toMatch(/^Basic /);
     expect(seen).toEqual([undefined]);
@@ -304,7 +392,13 @@ describe('redirects and unqualified names', () => {
     expect(events).toEqual([reg.host, other.host]);
     expect(r.ref).toBe(`${other.host}/team/app:latest`);
     // Both lack it: the last registry's error, with where it looked.
-    await expect(pull('team/none', { store, credentials: noCreds, registries: { unqualifiedSearchRegistries: [reg.host, other.host], insecure: [] } })).rejects.toMatchObject({
+    await expect(
+      pull('team/none', {
+        store,
+        credentials: noCreds,
+        registries: { unqualifiedSearchRegistries: [reg.host, other.host], insecure: [] },
+      }),
+    ).rejects.toMatchObject({
       message: `Error response from daemon: repository ${other.host}/team/none not found: name unknown: repository name not known to registry`,
       info: { hint: expect.stringContaining(`Looked in, in order: ${reg.host} (`) },
     });

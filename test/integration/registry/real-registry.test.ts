@@ -13,7 +13,8 @@ import { push } from '../../../src/image/push.js';
 import { hostPlatform } from '../../../src/image/registry.js';
 
 const describeRegistry = haveRegistry && haveSkopeo ? describe : describe.skip;
-if (!haveRegistry || !haveSkopeo) console.warn('skipped: the registry tests need docker-registry and skopeo (sudo bash scripts/install-deps.sh)');
+if (!haveRegistry || !haveSkopeo)
+  console.warn('skipped: the registry tests need docker-registry and skopeo (sudo bash scripts/install-deps.sh)');
 
 const temps: string[] = [];
 function tempRoot(): string {
@@ -25,7 +26,10 @@ function tempRoot(): string {
 describeRegistry('a real registry (docker-registry on loopback)', () => {
   let reg: RunningRegistry;
   let configFile: string;
-  const hello = buildImage({ layers: [{ 'hello.txt': 'hello world\n' }, { 'etc/motd': 'second layer\n', 'bin/x': 'x' }], cmd: ['/hello'] });
+  const hello = buildImage({
+    layers: [{ 'hello.txt': 'hello world\n' }, { 'etc/motd': 'second layer\n', 'bin/x': 'x' }],
+    cmd: ['/hello'],
+  });
 
   beforeAll(async () => {
     reg = await startRegistry();
@@ -37,7 +41,11 @@ describeRegistry('a real registry (docker-registry on loopback)', () => {
     for (const d of temps) rmSync(d, { recursive: true, force: true });
   });
 
-  const env = (root: string) => ({ NSX_ROOT: root, NSX_REGISTRIES_CONFIG: configFile, NSX_REGISTRY_TIMEOUT_MS: '10000' });
+  const env = (root: string) => ({
+    NSX_ROOT: root,
+    NSX_REGISTRIES_CONFIG: configFile,
+    NSX_REGISTRY_TIMEOUT_MS: '10000',
+  });
 
   it('nsx push writes what skopeo reads, nsx pull gets the same bytes back, a second pull downloads nothing', async () => {
     const a = tempRoot();
@@ -55,7 +63,13 @@ describeRegistry('a real registry (docker-registry on loopback)', () => {
     const inspected = JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${reg.host}/test/hello:1.0`]));
     expect(inspected.Digest).toBe(hello.manifestDigest);
     expect(inspected.Layers).toEqual(hello.layers.map((l) => l.digest));
-    const rawConfig = skopeo(['inspect', '--tls-verify=false', '--config', '--raw', `docker://${reg.host}/test/hello:1.0`]);
+    const rawConfig = skopeo([
+      'inspect',
+      '--tls-verify=false',
+      '--config',
+      '--raw',
+      `docker://${reg.host}/test/hello:1.0`,
+    ]);
     expect(sha(Buffer.from(rawConfig))).toBe(hello.configBlob.digest);
 
     // A push of what the registry has sends no layer again.
@@ -69,9 +83,13 @@ describeRegistry('a real registry (docker-registry on loopback)', () => {
     const lines = first.stdout.split('\n');
     expect(lines[0]).toBe('1.0: Pulling from test/hello');
     // Non-TTY: one plain line per status, no bars; layers finish in any order.
-    expect(lines.slice(1, 3).sort()).toEqual(hello.layers.map((l) => `${l.digest.slice(7, 19)}: Pulling fs layer`).sort());
+    expect(lines.slice(1, 3).sort()).toEqual(
+      hello.layers.map((l) => `${l.digest.slice(7, 19)}: Pulling fs layer`).sort(),
+    );
     expect(first.stdout).not.toContain('[=');
-    expect(first.stdout).toContain(`Digest: ${hello.manifestDigest}\nStatus: Downloaded newer image for ${reg.host}/test/hello:1.0\n${reg.host}/test/hello:1.0\n`);
+    expect(first.stdout).toContain(
+      `Digest: ${hello.manifestDigest}\nStatus: Downloaded newer image for ${reg.host}/test/hello:1.0\n${reg.host}/test/hello:1.0\n`,
+    );
     for (const l of hello.layers) {
       expect(first.stdout).toContain(`${l.digest.slice(7, 19)}: Download complete`);
       expect(readFileSync(new ImageStore(b).blobPath(l.digest)).equals(l.bytes)).toBe(true);
@@ -84,7 +102,9 @@ describeRegistry('a real registry (docker-registry on loopback)', () => {
     const before = listing(b);
     const second = await nsx(['pull', `${reg.host}/test/hello:1.0`], { env: env(b) });
     expect(second.code).toBe(0);
-    expect(second.stdout).toBe(`1.0: Pulling from test/hello\nDigest: ${hello.manifestDigest}\nStatus: Image is up to date for ${reg.host}/test/hello:1.0\n${reg.host}/test/hello:1.0\n`);
+    expect(second.stdout).toBe(
+      `1.0: Pulling from test/hello\nDigest: ${hello.manifestDigest}\nStatus: Image is up to date for ${reg.host}/test/hello:1.0\n${reg.host}/test/hello:1.0\n`,
+    );
     expect(listing(b)).toEqual(before);
   });
 
@@ -96,18 +116,28 @@ describeRegistry('a real registry (docker-registry on loopback)', () => {
     const b = tempRoot();
     const r = await nsx(['pull', 'dockerinaction/hello_world'], { env: env(b) });
     expect(r.stderr).toBe('');
-    expect(r.stdout.startsWith('Using default tag: latest\nlatest: Pulling from dockerinaction/hello_world\n')).toBe(true);
+    expect(r.stdout.startsWith('Using default tag: latest\nlatest: Pulling from dockerinaction/hello_world\n')).toBe(
+      true,
+    );
     expect(r.stdout).toContain(`Status: Downloaded newer image for ${reg.host}/dockerinaction/hello_world:latest`);
     // The short name finds it locally too (the search list applies to the store).
     const events: PullEvent[] = [];
-    const found = await pull('dockerinaction/hello_world', { store: new ImageStore(b, { searchRegistries: [reg.host, 'docker.io'] }), pull: 'missing', onEvent: (e) => events.push(e) });
+    const found = await pull('dockerinaction/hello_world', {
+      store: new ImageStore(b, { searchRegistries: [reg.host, 'docker.io'] }),
+      pull: 'missing',
+      onEvent: (e) => events.push(e),
+    });
     expect(found.pulled).toBe(false);
     expect(events).toEqual([]);
 
     const images = await nsx(['images'], { env: env(b) });
     const lines = images.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
-    expect(lines[1]).toMatch(new RegExp(`^${reg.host}/dockerinaction/hello_world\\s+latest\\s+${hello.configBlob.digest.slice(7, 19)}\\s+\\d+ (months|years) ago\\s+\\d`));
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^${reg.host}/dockerinaction/hello_world\\s+latest\\s+${hello.configBlob.digest.slice(7, 19)}\\s+\\d+ (months|years) ago\\s+\\d`,
+      ),
+    );
   });
 
   it('--pull missing: "Unable to find image … locally" once, then the local image', async () => {
@@ -116,15 +146,29 @@ describeRegistry('a real registry (docker-registry on loopback)', () => {
     const events: PullEvent[] = [];
     const a = tempRoot();
     await addToStore(new ImageStore(a), `${reg.host}/lesson/hello:latest`, hello);
-    await push(`${reg.host}/lesson/hello:latest`, { store: new ImageStore(a), registries: { unqualifiedSearchRegistries: [reg.host], insecure: [] } });
-    const r1 = await pull('lesson/hello', { store, pull: 'missing', onEvent: (e) => events.push(e), registries: { unqualifiedSearchRegistries: [reg.host], insecure: [] } });
+    await push(`${reg.host}/lesson/hello:latest`, {
+      store: new ImageStore(a),
+      registries: { unqualifiedSearchRegistries: [reg.host], insecure: [] },
+    });
+    const r1 = await pull('lesson/hello', {
+      store,
+      pull: 'missing',
+      onEvent: (e) => events.push(e),
+      registries: { unqualifiedSearchRegistries: [reg.host], insecure: [] },
+    });
     expect(r1.pulled).toBe(true);
     expect(events[0]).toEqual({ type: 'missing-locally', ref: 'lesson/hello:latest' });
     expect(events.filter((e) => e.type === 'layer' && e.status === 'Download complete')).toHaveLength(2);
-    const r2 = await pull('lesson/hello', { store, pull: 'missing', registries: { unqualifiedSearchRegistries: [reg.host], insecure: [] } });
+    const r2 = await pull('lesson/hello', {
+      store,
+      pull: 'missing',
+      registries: { unqualifiedSearchRegistries: [reg.host], insecure: [] },
+    });
     expect(r2.pulled).toBe(false);
     expect(r2.image.manifestDigest).toBe(hello.manifestDigest);
-    await expect(pull('lesson/absent', { store, pull: 'never' })).rejects.toThrow('No such image: lesson/absent:latest');
+    await expect(pull('lesson/absent', { store, pull: 'never' })).rejects.toThrow(
+      'No such image: lesson/absent:latest',
+    );
   });
 
   it('chunked uploads (PATCH) and cross-repository mounts', async () => {
@@ -139,7 +183,11 @@ describeRegistry('a real registry (docker-registry on loopback)', () => {
 
     store.tag(`${reg.host}/chunks/big:1`, `${reg.host}/chunks/copy:1`);
     const statuses: string[] = [];
-    await push(`${reg.host}/chunks/copy:1`, { store, registries, onEvent: (e) => e.type === 'push-layer' && statuses.push(`${e.status}${e.from ? ' ' + e.from : ''}`) });
+    await push(`${reg.host}/chunks/copy:1`, {
+      store,
+      registries,
+      onEvent: (e) => e.type === 'push-layer' && statuses.push(`${e.status}${e.from ? ' ' + e.from : ''}`),
+    });
     expect(statuses.filter((s) => s === 'Mounted from chunks/big')).toHaveLength(2);
 
     const b = new ImageStore(tempRoot());
@@ -154,21 +202,38 @@ describeRegistry('a real registry (docker-registry on loopback)', () => {
       const layout = tempRoot();
       writeOciLayout(layout, 'v1', [img]);
       // --format v2s2: skopeo converts the manifest to Docker schema 2 (the config's bytes stay).
-      skopeo(['copy', '--dest-tls-verify=false', '--format', format, `oci:${layout}:v1`, `docker://${reg.host}/skopeo/${format}:v1`]);
+      skopeo([
+        'copy',
+        '--dest-tls-verify=false',
+        '--format',
+        format,
+        `oci:${layout}:v1`,
+        `docker://${reg.host}/skopeo/${format}:v1`,
+      ]);
       const b = tempRoot();
       const r = await nsx(['pull', `${reg.host}/skopeo/${format}:v1`], { env: env(b) });
       expect(r.stderr).toBe('');
       const image = new ImageStore(b).resolve(`${reg.host}/skopeo/${format}:v1`)!;
       expect(image.configDigest).toBe(img.configBlob.digest);
       expect(image.config.rootfs.diff_ids).toEqual([img.layers[0].diffId]);
-      expect(image.manifest.mediaType).toBe(format === 'oci' ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json');
+      expect(image.manifest.mediaType).toBe(
+        format === 'oci'
+          ? 'application/vnd.oci.image.manifest.v1+json'
+          : 'application/vnd.docker.distribution.manifest.v2+json',
+      );
     }
   });
 
   it('a multi-platform index: the host platform, or the one asked for', async () => {
-    const amd64 = buildImage({ layers: [{ 'arch': 'amd64' }], platform: { os: 'linux', architecture: 'amd64' } });
-    const arm64 = buildImage({ layers: [{ 'arch': 'arm64' }], platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
-    const armv7 = buildImage({ layers: [{ 'arch': 'arm/v7' }], platform: { os: 'linux', architecture: 'arm', variant: 'v7' } });
+    const amd64 = buildImage({ layers: [{ arch: 'amd64' }], platform: { os: 'linux', architecture: 'amd64' } });
+    const arm64 = buildImage({
+      layers: [{ arch: 'arm64' }],
+      platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+    });
+    const armv7 = buildImage({
+      layers: [{ arch: 'arm/v7' }],
+      platform: { os: 'linux', architecture: 'arm', variant: 'v7' },
+    });
     const layout = tempRoot();
     writeOciLayout(layout, 'multi', [armv7, amd64, arm64]);
     skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${layout}:multi`, `docker://${reg.host}/multi/arch:1`]);
@@ -189,21 +254,31 @@ describeRegistry('a real registry (docker-registry on loopback)', () => {
     expect(store.hasBlob(armv7.layers[0].digest)).toBe(false);
 
     const other = new ImageStore(tempRoot());
-    const v7 = await pull(`${reg.host}/multi/arch:1`, { store: other, registries, platform: { os: 'linux', architecture: 'arm', variant: 'v7' } });
+    const v7 = await pull(`${reg.host}/multi/arch:1`, {
+      store: other,
+      registries,
+      platform: { os: 'linux', architecture: 'arm', variant: 'v7' },
+    });
     expect(v7.image.manifestDigest).toBe(armv7.manifestDigest);
-    await expect(pull(`${reg.host}/multi/arch:1`, { store: other, registries, platform: { os: 'linux', architecture: 's390x' } })).rejects.toThrow('no matching manifest for linux/s390x in the manifest list entries');
+    await expect(
+      pull(`${reg.host}/multi/arch:1`, { store: other, registries, platform: { os: 'linux', architecture: 's390x' } }),
+    ).rejects.toThrow('no matching manifest for linux/s390x in the manifest list entries');
   });
 
-  it('an unknown repository or tag: docker\'s error, exit 1, the store unchanged', async () => {
+  it("an unknown repository or tag: docker's error, exit 1, the store unchanged", async () => {
     const b = tempRoot();
     await addToStore(new ImageStore(b), 'keep:1', hello);
     const before = listing(b);
     const r = await nsx(['pull', `${reg.host}/test/hello:nope`], { env: env(b) });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`nsx: Error response from daemon: manifest for ${reg.host}/test/hello:nope not found: manifest unknown: manifest unknown`);
+    expect(r.stderr).toContain(
+      `nsx: Error response from daemon: manifest for ${reg.host}/test/hello:nope not found: manifest unknown: manifest unknown`,
+    );
     const r2 = await nsx(['pull', `${reg.host}/no/such`], { env: env(b) });
     expect(r2.code).toBe(1);
-    expect(r2.stderr).toMatch(/Error response from daemon: (repository .* not found: name unknown|manifest for .* not found)/);
+    expect(r2.stderr).toMatch(
+      /Error response from daemon: (repository .* not found: name unknown|manifest for .* not found)/,
+    );
     expect(listing(b)).toEqual(before);
   });
 
@@ -233,10 +308,14 @@ describeRegistry('a real registry (docker-registry on loopback)', () => {
     // By id while named in two repositories: docker's conflict, then -f.
     const conflict = await nsx(['rmi', id], { env: e });
     expect(conflict.code).toBe(1);
-    expect(conflict.stderr).toContain(`conflict: unable to delete ${id} (must be forced) - image is referenced in multiple repositories`);
+    expect(conflict.stderr).toContain(
+      `conflict: unable to delete ${id} (must be forced) - image is referenced in multiple repositories`,
+    );
     expect((await nsx(['rmi', 'hello:1'], { env: e })).stdout).toBe('Untagged: hello:1\n');
     const gone = await nsx(['rmi', `${reg.host}/hello:2`], { env: e });
-    expect(gone.stdout.split('\n')).toEqual(expect.arrayContaining([`Untagged: ${reg.host}/hello:2`, `Deleted: ${hello.configBlob.digest}`]));
+    expect(gone.stdout.split('\n')).toEqual(
+      expect.arrayContaining([`Untagged: ${reg.host}/hello:2`, `Deleted: ${hello.configBlob.digest}`]),
+    );
     expect(listing(join(root, 'images', 'blobs'))).toEqual([]);
     const none = await nsx(['rmi', 'hello:1'], { env: e });
     expect(none.code).toBe(1);

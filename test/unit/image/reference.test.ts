@@ -1,7 +1,12 @@
 // Image references as docker parses them: the cases of distribution/reference's own tests.
 import { describe, expect, it } from '@jest/globals';
 import {
-  candidates, familiarString, formatReference, normalize, parseReference, isValidDomain,
+  candidates,
+  familiarString,
+  formatReference,
+  normalize,
+  parseReference,
+  isValidDomain,
 } from '../../../src/image/reference.js';
 import { parseRegistriesConfig, registriesConfigPath } from '../../../src/image/registries.js';
 
@@ -23,14 +28,22 @@ describe('parseReference + default tag (docker pull NAME)', () => {
     [`redis@${D}`, `docker.io/library/redis@${D}`, `redis@${D}`],
     ['127.0.0.1:5000/library/debian', '127.0.0.1:5000/library/debian:latest', '127.0.0.1:5000/library/debian:latest'],
     ['[fc00::1]:5000/docker/docker', '[fc00::1]:5000/docker/docker:latest', '[fc00::1]:5000/docker/docker:latest'],
-    ['example.com:8000/private/moonbase', 'example.com:8000/private/moonbase:latest', 'example.com:8000/private/moonbase:latest'],
+    [
+      'example.com:8000/private/moonbase',
+      'example.com:8000/private/moonbase:latest',
+      'example.com:8000/private/moonbase:latest',
+    ],
     ['Foo/bar', 'Foo/bar:latest', 'Foo/bar:latest'], // an uppercase first part is a host
     ['test_com/foo', 'docker.io/test_com/foo:latest', 'test_com/foo:latest'],
     ['xn--n3h.com:18080/foo', 'xn--n3h.com:18080/foo:latest', 'xn--n3h.com:18080/foo:latest'],
     ['192.168.0.1', 'docker.io/library/192.168.0.1:latest', '192.168.0.1:latest'],
     ['docker---rules/docker', 'docker.io/docker---rules/docker:latest', 'docker---rules/docker:latest'],
     ['dock__er/docker', 'docker.io/dock__er/docker:latest', 'dock__er/docker:latest'],
-    ['docker.io/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a', 'docker.io/library/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a:latest', '1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a:latest'],
+    [
+      'docker.io/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a',
+      'docker.io/library/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a:latest',
+      '1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a:latest',
+    ],
   ];
   it.each(table)('%s → %s', (input, full, familiar) => {
     const r = normalize(input);
@@ -39,7 +52,13 @@ describe('parseReference + default tag (docker pull NAME)', () => {
   });
 
   it('keeps domain, path, tag and digest apart', () => {
-    expect(parseReference(`localhost:5000/team/app:1.0@${D}`)).toEqual({ domain: 'localhost:5000', path: 'team/app', tag: '1.0', digest: D, qualified: true });
+    expect(parseReference(`localhost:5000/team/app:1.0@${D}`)).toEqual({
+      domain: 'localhost:5000',
+      path: 'team/app',
+      tag: '1.0',
+      digest: D,
+      qualified: true,
+    });
     expect(parseReference('busybox')).toEqual({ domain: 'docker.io', path: 'library/busybox', qualified: false });
     expect(parseReference('dockerinaction/hello_world').qualified).toBe(false);
     expect(parseReference('docker.io/library/alpine').qualified).toBe(true);
@@ -79,20 +98,25 @@ describe('unqualified names and the search list', () => {
   it('one candidate per search registry, in order; only docker.io adds library/', () => {
     const list = candidates(normalize('busybox'), ['localhost:5000', 'docker.io']).map(formatReference);
     expect(list).toEqual(['localhost:5000/busybox:latest', 'docker.io/library/busybox:latest']);
-    expect(candidates(normalize('dockerinaction/hello_world'), ['localhost:5000', 'index.docker.io']).map(formatReference)).toEqual([
-      'localhost:5000/dockerinaction/hello_world:latest',
-      'docker.io/dockerinaction/hello_world:latest',
-    ]);
+    expect(
+      candidates(normalize('dockerinaction/hello_world'), ['localhost:5000', 'index.docker.io']).map(formatReference),
+    ).toEqual(['localhost:5000/dockerinaction/hello_world:latest', 'docker.io/dockerinaction/hello_world:latest']);
   });
   it('a qualified name stands for itself', () => {
-    expect(candidates(normalize('quay.io/x/y'), ['localhost:5000']).map(formatReference)).toEqual(['quay.io/x/y:latest']);
-    expect(candidates(normalize('docker.io/library/alpine'), ['localhost:5000']).map(formatReference)).toEqual(['docker.io/library/alpine:latest']);
+    expect(candidates(normalize('quay.io/x/y'), ['localhost:5000']).map(formatReference)).toEqual([
+      'quay.io/x/y:latest',
+    ]);
+    expect(candidates(normalize('docker.io/library/alpine'), ['localhost:5000']).map(formatReference)).toEqual([
+      'docker.io/library/alpine:latest',
+    ]);
   });
 });
 
 describe('registries.json', () => {
   it('reads the search list and insecure registries', () => {
-    expect(parseRegistriesConfig('{"unqualifiedSearchRegistries":["localhost:5000","docker.io"],"insecure":["myreg:5000"]}')).toMatchObject({
+    expect(
+      parseRegistriesConfig('{"unqualifiedSearchRegistries":["localhost:5000","docker.io"],"insecure":["myreg:5000"]}'),
+    ).toMatchObject({
       unqualifiedSearchRegistries: ['localhost:5000', 'docker.io'],
       insecure: ['myreg:5000'],
     });
@@ -102,11 +126,16 @@ describe('registries.json', () => {
     ['not json', 'not valid JSON'],
     ['[]', 'must be a JSON object'],
     ['{"unqualifiedSearchRegistries": "docker.io"}', '"unqualifiedSearchRegistries" must be a list of registry hosts'],
-    ['{"unqualifiedSearchRegistries": ["http://x"]}', '"http://x" in "unqualifiedSearchRegistries" is not a registry host[:port]'],
+    [
+      '{"unqualifiedSearchRegistries": ["http://x"]}',
+      '"http://x" in "unqualifiedSearchRegistries" is not a registry host[:port]',
+    ],
     ['{"unqualifiedSearchRegistries": []}', '"unqualifiedSearchRegistries" is empty'],
     ['{"searchRegistries": []}', 'unknown key "searchRegistries"'],
   ])('refuses %s', (text, message) => {
-    expect(() => parseRegistriesConfig(text, '/etc/nsx/registries.json')).toThrow(`registries config /etc/nsx/registries.json: ${message}`);
+    expect(() => parseRegistriesConfig(text, '/etc/nsx/registries.json')).toThrow(
+      `registries config /etc/nsx/registries.json: ${message}`,
+    );
   });
   it('is found per user, overridable by NSX_REGISTRIES_CONFIG', () => {
     expect(registriesConfigPath({}, 0)).toBe('/etc/nsx/registries.json');
@@ -115,7 +144,9 @@ describe('registries.json', () => {
     expect(registriesConfigPath({ NSX_REGISTRIES_CONFIG: '/t/r.json' }, 0)).toBe('/t/r.json');
   });
   it('knows a registry host', () => {
-    expect(['localhost:5000', '[::1]:5000', 'docker.io', '127.0.0.1:5000', 'registry-1.docker.io'].every(isValidDomain)).toBe(true);
+    expect(
+      ['localhost:5000', '[::1]:5000', 'docker.io', '127.0.0.1:5000', 'registry-1.docker.io'].every(isValidDomain),
+    ).toBe(true);
     expect(['http://x', 'a/b', '', 'x:y'].some(isValidDomain)).toBe(false);
   });
 });

@@ -2,8 +2,17 @@
 // security rules (which hosts go without TLS, where credentials may go).
 import { describe, expect, it } from '@jest/globals';
 import {
-  checkImageManifest, connectionError, dockerCredentials, hostPlatform, isLoopbackHost, manifestMediaType, mayCarryCredentials, parsePlatform,
-  parseWWWAuthenticate, selectManifest, transportFor,
+  checkImageManifest,
+  connectionError,
+  dockerCredentials,
+  hostPlatform,
+  isLoopbackHost,
+  manifestMediaType,
+  mayCarryCredentials,
+  parsePlatform,
+  parseWWWAuthenticate,
+  selectManifest,
+  transportFor,
 } from '../../../src/image/registry.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,18 +20,38 @@ import { join } from 'node:path';
 import { MediaType, type Descriptor, type OciIndex, type OciManifest } from '../../../src/image/types.js';
 
 describe('WWW-Authenticate', () => {
-  it('Docker Hub\'s Bearer challenge', () => {
-    expect(parseWWWAuthenticate('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"')).toEqual([
-      { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/busybox:pull' } },
+  it("Docker Hub's Bearer challenge", () => {
+    expect(
+      parseWWWAuthenticate(
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"',
+      ),
+    ).toEqual([
+      {
+        scheme: 'bearer',
+        params: {
+          realm: 'https://auth.docker.io/token',
+          service: 'registry.docker.io',
+          scope: 'repository:library/busybox:pull',
+        },
+      },
     ]);
   });
   it('Basic, token values, spaces, escapes, case', () => {
-    expect(parseWWWAuthenticate('Basic realm="Registry Realm"')).toEqual([{ scheme: 'basic', params: { realm: 'Registry Realm' } }]);
-    expect(parseWWWAuthenticate('BEARER Realm=https://x/token , Service=reg')).toEqual([{ scheme: 'bearer', params: { realm: 'https://x/token', service: 'reg' } }]);
-    expect(parseWWWAuthenticate('Bearer realm="a\\"b",scope="repository:x:pull,push"')[0].params).toEqual({ realm: 'a"b', scope: 'repository:x:pull,push' });
+    expect(parseWWWAuthenticate('Basic realm="Registry Realm"')).toEqual([
+      { scheme: 'basic', params: { realm: 'Registry Realm' } },
+    ]);
+    expect(parseWWWAuthenticate('BEARER Realm=https://x/token , Service=reg')).toEqual([
+      { scheme: 'bearer', params: { realm: 'https://x/token', service: 'reg' } },
+    ]);
+    expect(parseWWWAuthenticate('Bearer realm="a\\"b",scope="repository:x:pull,push"')[0].params).toEqual({
+      realm: 'a"b',
+      scope: 'repository:x:pull,push',
+    });
   });
   it('several challenges in one header', () => {
-    expect(parseWWWAuthenticate('Basic realm="r", Bearer realm="https://t/token",service="s"').map((c) => c.scheme)).toEqual(['basic', 'bearer']);
+    expect(
+      parseWWWAuthenticate('Basic realm="r", Bearer realm="https://t/token",service="s"').map((c) => c.scheme),
+    ).toEqual(['basic', 'bearer']);
   });
   it('nothing usable', () => {
     expect(parseWWWAuthenticate('')).toEqual([]);
@@ -50,7 +79,11 @@ describe('transport: TLS unless loopback or configured insecure', () => {
   });
   it('loopback is 127.0.0.0/8, ::1 and localhost only', () => {
     expect(['localhost', '127.0.0.1', '127.255.255.254', '::1', '[::1]'].every(isLoopbackHost)).toBe(true);
-    expect(['127.0.0.256', '0.0.0.0', '::', '::ffff:127.0.0.1', '1.127.0.0', 'localhost.evil.com', '127.0.0.1.nip.io'].some(isLoopbackHost)).toBe(false);
+    expect(
+      ['127.0.0.256', '0.0.0.0', '::', '::ffff:127.0.0.1', '1.127.0.0', 'localhost.evil.com', '127.0.0.1.nip.io'].some(
+        isLoopbackHost,
+      ),
+    ).toBe(false);
   });
   it('credentials go over TLS, to loopback, or to a registry listed insecure', () => {
     expect(mayCarryCredentials(new URL('https://auth.docker.io/token'))).toBe(true);
@@ -61,17 +94,23 @@ describe('transport: TLS unless loopback or configured insecure', () => {
   });
 });
 
-describe('credentials from docker\'s config.json', () => {
+describe("credentials from docker's config.json", () => {
   it('auth (base64 user:password) by registry, Docker Hub under its v1 URL', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nsx-dockercfg-'));
     try {
-      writeFileSync(join(dir, 'config.json'), JSON.stringify({
-        auths: {
-          'https://index.docker.io/v1/': { auth: Buffer.from('hubuser:hub:pw').toString('base64') },
-          'localhost:5000': { username: 'u', password: 'p' },
-        },
-      }));
-      expect(dockerCredentials('docker.io', { DOCKER_CONFIG: dir })).toEqual({ username: 'hubuser', password: 'hub:pw' });
+      writeFileSync(
+        join(dir, 'config.json'),
+        JSON.stringify({
+          auths: {
+            'https://index.docker.io/v1/': { auth: Buffer.from('hubuser:hub:pw').toString('base64') },
+            'localhost:5000': { username: 'u', password: 'p' },
+          },
+        }),
+      );
+      expect(dockerCredentials('docker.io', { DOCKER_CONFIG: dir })).toEqual({
+        username: 'hubuser',
+        password: 'hub:pw',
+      });
       expect(dockerCredentials('localhost:5000', { DOCKER_CONFIG: dir })).toEqual({ username: 'u', password: 'p' });
       expect(dockerCredentials('quay.io', { DOCKER_CONFIG: dir })).toBeUndefined();
       expect(dockerCredentials('quay.io', { DOCKER_CONFIG: join(dir, 'none') })).toBeUndefined();
@@ -82,9 +121,17 @@ describe('credentials from docker\'s config.json', () => {
 });
 
 describe('platform selection in an index', () => {
-  const d = (architecture: string, variant?: string, mediaType: string = MediaType.ociManifest, os = 'linux'): Descriptor => ({
+  const d = (
+    architecture: string,
+    variant?: string,
+    mediaType: string = MediaType.ociManifest,
+    os = 'linux',
+  ): Descriptor => ({
     mediaType,
-    digest: `sha256:${(architecture + (variant ?? '') + os).padEnd(64, '0').replace(/[^a-f0-9]/g, 'a').slice(0, 64)}`,
+    digest: `sha256:${(architecture + (variant ?? '') + os)
+      .padEnd(64, '0')
+      .replace(/[^a-f0-9]/g, 'a')
+      .slice(0, 64)}`,
     size: 1,
     platform: { os, architecture, ...(variant ? { variant } : {}) },
   });
@@ -98,7 +145,9 @@ describe('platform selection in an index', () => {
     const amd = d('amd64');
     const arm = d('arm64', 'v8');
     expect(selectManifest(index(d('arm', 'v7'), amd, arm), { os: 'linux', architecture: 'amd64' })).toBe(amd);
-    expect(selectManifest(index(d('arm', 'v7'), amd, arm), { os: 'linux', architecture: 'arm64', variant: 'v8' })).toBe(arm);
+    expect(selectManifest(index(d('arm', 'v7'), amd, arm), { os: 'linux', architecture: 'arm64', variant: 'v8' })).toBe(
+      arm,
+    );
   });
   it('arm64 without a variant is v8', () => {
     const arm = d('arm64');
@@ -130,7 +179,9 @@ describe('platform selection in an index', () => {
 describe('media types', () => {
   it('from Content-Type, else the document', () => {
     expect(manifestMediaType('application/vnd.oci.image.index.v1+json; charset=utf-8', {})).toBe(MediaType.ociIndex);
-    expect(manifestMediaType('application/json', { mediaType: MediaType.dockerManifest })).toBe(MediaType.dockerManifest);
+    expect(manifestMediaType('application/json', { mediaType: MediaType.dockerManifest })).toBe(
+      MediaType.dockerManifest,
+    );
     expect(manifestMediaType(null, { schemaVersion: 1 })).toBe(MediaType.dockerSchema1);
     expect(manifestMediaType('application/json', { schemaVersion: 2, manifests: [] })).toBe(MediaType.ociIndex);
     expect(manifestMediaType(null, { schemaVersion: 2, config: {}, layers: [] })).toBe(MediaType.ociManifest);
@@ -149,9 +200,21 @@ describe('media types', () => {
     expect(() => checkImageManifest(ok, 'x')).not.toThrow();
   });
   it.each([
-    ['a foreign layer', (m: OciManifest) => (m.layers[0].mediaType = MediaType.dockerForeignLayerGzip), 'foreign (Windows) layer'],
-    ['an unknown layer type', (m: OciManifest) => (m.layers[0].mediaType = 'application/x-unknown'), 'unsupported media type application/x-unknown for layer'],
-    ['an artifact config', (m: OciManifest) => (m.config.mediaType = 'application/vnd.cncf.helm.config.v1+json'), 'for the image config'],
+    [
+      'a foreign layer',
+      (m: OciManifest) => (m.layers[0].mediaType = MediaType.dockerForeignLayerGzip),
+      'foreign (Windows) layer',
+    ],
+    [
+      'an unknown layer type',
+      (m: OciManifest) => (m.layers[0].mediaType = 'application/x-unknown'),
+      'unsupported media type application/x-unknown for layer',
+    ],
+    [
+      'an artifact config',
+      (m: OciManifest) => (m.config.mediaType = 'application/vnd.cncf.helm.config.v1+json'),
+      'for the image config',
+    ],
     ['a sha512 digest', (m: OciManifest) => (m.layers[0].digest = `sha512:${'a'.repeat(128)}`), 'invalid digest'],
     ['a path in a digest', (m: OciManifest) => (m.layers[0].digest = 'sha256:../../../etc/passwd'), 'invalid digest'],
     ['a negative size', (m: OciManifest) => (m.layers[0].size = -1), 'invalid size'],
@@ -163,13 +226,33 @@ describe('media types', () => {
   });
 });
 
-describe('connection errors in docker\'s words', () => {
+describe("connection errors in docker's words", () => {
   const fail = (code: string) => Object.assign(new TypeError('fetch failed'), { cause: { code } });
   it.each([
-    ['ENOTFOUND', 'https://registry-1.docker.io/v2/', 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host', 'No network'],
-    ['ECONNREFUSED', 'http://127.0.0.1:5000/v2/', 'Get "http://127.0.0.1:5000/v2/": dial tcp 127.0.0.1:5000: connect: connection refused', 'Is the registry running at http://127.0.0.1:5000?'],
-    ['ERR_SSL_WRONG_VERSION_NUMBER', 'https://myreg:5000/v2/', 'Get "https://myreg:5000/v2/": dial tcp myreg:5000: ERR_SSL_WRONG_VERSION_NUMBER', 'unless it is listed in "insecure"'],
-    ['bad port', 'http://127.0.0.1:6000/v2/', 'Get "http://127.0.0.1:6000/v2/": dial tcp 127.0.0.1:6000: bad port', 'blocked ports'],
+    [
+      'ENOTFOUND',
+      'https://registry-1.docker.io/v2/',
+      'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host',
+      'No network',
+    ],
+    [
+      'ECONNREFUSED',
+      'http://127.0.0.1:5000/v2/',
+      'Get "http://127.0.0.1:5000/v2/": dial tcp 127.0.0.1:5000: connect: connection refused',
+      'Is the registry running at http://127.0.0.1:5000?',
+    ],
+    [
+      'ERR_SSL_WRONG_VERSION_NUMBER',
+      'https://myreg:5000/v2/',
+      'Get "https://myreg:5000/v2/": dial tcp myreg:5000: ERR_SSL_WRONG_VERSION_NUMBER',
+      'unless it is listed in "insecure"',
+    ],
+    [
+      'bad port',
+      'http://127.0.0.1:6000/v2/',
+      'Get "http://127.0.0.1:6000/v2/": dial tcp 127.0.0.1:6000: bad port',
+      'blocked ports',
+    ],
   ])('%s', (code, url, message, hint) => {
     const e = connectionError(fail(code), new URL(url), 'GET');
     expect(e.message).toContain(`Error response from daemon: ${message}`);

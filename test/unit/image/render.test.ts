@@ -11,7 +11,7 @@ const sink = () => {
 const D = `sha256:${'ab'.repeat(32)}`;
 
 describe('pull output', () => {
-  it('non-TTY: docker\'s lines, no bars, no byte counts', () => {
+  it("non-TTY: docker's lines, no bars, no byte counts", () => {
     const out = sink();
     const r = pullRenderer(out);
     const events: PullEvent[] = [
@@ -25,7 +25,12 @@ describe('pull output', () => {
       { type: 'layer', id: 'a3ed95caeb02', digest: D, status: 'Download complete' },
       { type: 'layer', id: '1db09adb5ddd', digest: D, status: 'Already exists' },
       { type: 'digest', digest: D },
-      { type: 'status', status: 'downloaded', message: 'Downloaded newer image for dockerinaction/hello_world:latest', ref: 'docker.io/dockerinaction/hello_world:latest' },
+      {
+        type: 'status',
+        status: 'downloaded',
+        message: 'Downloaded newer image for dockerinaction/hello_world:latest',
+        ref: 'docker.io/dockerinaction/hello_world:latest',
+      },
     ];
     events.forEach((e) => r.onEvent(e));
     r.finish();
@@ -48,7 +53,12 @@ describe('pull output', () => {
     const out = sink();
     const r = pullRenderer(out, { quiet: true });
     r.onEvent({ type: 'pulling-from', tag: 'latest', repository: 'library/busybox', registry: 'docker.io' });
-    r.onEvent({ type: 'status', status: 'up-to-date', message: 'Image is up to date for busybox:latest', ref: 'docker.io/library/busybox:latest' });
+    r.onEvent({
+      type: 'status',
+      status: 'up-to-date',
+      message: 'Image is up to date for busybox:latest',
+      ref: 'docker.io/library/busybox:latest',
+    });
     expect(out.text).toBe('docker.io/library/busybox:latest\n');
   });
 
@@ -59,7 +69,18 @@ describe('pull output', () => {
     expect(layerLine('a3ed95caeb02', { status: 'Pull complete' })).toBe('a3ed95caeb02: Pull complete');
     expect(dockerBar(0, 10, 10)).toBe('[          ]');
     expect(dockerBar(10, 10, 10)).toBe('[=========>]');
-    const out = { text: '', isTTY: true, columns: 100, write: (s: string) => ((out.text += s), true), on: () => out, removeListener: () => out, cursorTo: () => true, clearLine: () => true, moveCursor: () => true, clearScreenDown: () => true };
+    const out = {
+      text: '',
+      isTTY: true,
+      columns: 100,
+      write: (s: string) => ((out.text += s), true),
+      on: () => out,
+      removeListener: () => out,
+      cursorTo: () => true,
+      clearLine: () => true,
+      moveCursor: () => true,
+      clearScreenDown: () => true,
+    };
     const r = pullRenderer(out as never, { tty: true });
     r.onEvent({ type: 'pulling-from', tag: 'latest', repository: 'library/busybox', registry: 'docker.io' });
     r.onEvent({ type: 'layer', id: 'a3ed95caeb02', digest: D, status: 'Downloading', current: 50, total: 100 });
@@ -72,7 +93,7 @@ describe('pull output', () => {
 });
 
 describe('push output', () => {
-  it('docker\'s lines', () => {
+  it("docker's lines", () => {
     const out = sink();
     const r = pushRenderer(out);
     r.onEvent({ type: 'push-repository', repository: 'localhost:5000/busybox' });
@@ -81,11 +102,20 @@ describe('push output', () => {
     r.onEvent({ type: 'push-layer', id: 'a3ed95caeb02', digest: D, status: 'Pushed' });
     r.onEvent({ type: 'push-layer', id: '1db09adb5ddd', digest: D, status: 'Mounted from', from: 'library/other' });
     r.onEvent({ type: 'pushed', tag: 'latest', digest: D, size: 527 });
-    expect(out.text).toBe(['The push refers to repository [localhost:5000/busybox]', 'a3ed95caeb02: Preparing', 'a3ed95caeb02: Pushed', '1db09adb5ddd: Mounted from library/other', `latest: digest: ${D} size: 527`, ''].join('\n'));
+    expect(out.text).toBe(
+      [
+        'The push refers to repository [localhost:5000/busybox]',
+        'a3ed95caeb02: Preparing',
+        'a3ed95caeb02: Pushed',
+        '1db09adb5ddd: Mounted from library/other',
+        `latest: digest: ${D} size: 527`,
+        '',
+      ].join('\n'),
+    );
   });
 });
 
-describe('docker\'s units', () => {
+describe("docker's units", () => {
   it.each([
     [527, '527B'],
     [1234, '1.234kB'],
@@ -107,10 +137,21 @@ describe('docker\'s units', () => {
   it('CREATED of an image without a date', () => expect(created(undefined)).toBe('N/A'));
   it('the images table', () => {
     const now = Date.parse('2024-01-15T00:00:00Z');
-    const row = { repository: 'busybox', tag: 'latest', digest: D, id: `sha256:${'c'.repeat(64)}`, created: '2024-01-01T00:00:00Z', size: 4_260_000, manifestDigest: D };
+    const row = {
+      repository: 'busybox',
+      tag: 'latest',
+      digest: D,
+      id: `sha256:${'c'.repeat(64)}`,
+      created: '2024-01-01T00:00:00Z',
+      size: 4_260_000,
+      manifestDigest: D,
+    };
     expect(imagesTable([row], { now })).toBe(
-      'REPOSITORY   TAG      IMAGE ID       CREATED       SIZE\n' + `busybox      latest   ${'c'.repeat(12)}   2 weeks ago   4.26MB\n`,
+      'REPOSITORY   TAG      IMAGE ID       CREATED       SIZE\n' +
+        `busybox      latest   ${'c'.repeat(12)}   2 weeks ago   4.26MB\n`,
     );
-    expect(imagesTable([row], { now, digests: true }).split('\n')[0]).toBe(`REPOSITORY   TAG      DIGEST${' '.repeat(D.length - 6 + 3)}IMAGE ID       CREATED       SIZE`);
+    expect(imagesTable([row], { now, digests: true }).split('\n')[0]).toBe(
+      `REPOSITORY   TAG      DIGEST${' '.repeat(D.length - 6 + 3)}IMAGE ID       CREATED       SIZE`,
+    );
   });
 });

@@ -38,7 +38,9 @@ describe('blobs', () => {
     expect(w).toEqual({ digest: sha('hello'), size: 5, existed: false });
     expect(s.blobPath(w.digest)).toBe(join(s.root, 'images', 'blobs', 'sha256', sha('hello').slice(7)));
     expect(readFileSync(s.blobPath(w.digest), 'utf8')).toBe('hello');
-    expect(JSON.parse(readFileSync(join(s.root, 'images', 'oci-layout'), 'utf8'))).toEqual({ imageLayoutVersion: '1.0.0' });
+    expect(JSON.parse(readFileSync(join(s.root, 'images', 'oci-layout'), 'utf8'))).toEqual({
+      imageLayoutVersion: '1.0.0',
+    });
     expect(JSON.parse(readFileSync(join(s.root, 'images', 'index.json'), 'utf8')).manifests).toEqual([]);
     expect((await s.writeBlob(Buffer.from('hello'))).existed).toBe(true);
   });
@@ -47,9 +49,15 @@ describe('blobs', () => {
     const s = newStore();
     s.ensureLayout();
     const before = listing(s.root);
-    await expect(s.writeBlob(Buffer.from('evil'), sha('good'))).rejects.toThrow(`verification failed for digest ${sha('good')}`);
-    await expect(s.writeBlob(Buffer.from('good'), sha('good'), { expectedSize: 3 })).rejects.toThrow('more data than the 3 bytes');
-    await expect(s.writeBlob(Buffer.from('good'), sha('good'), { expectedSize: 10 })).rejects.toThrow('got 4 bytes, expected 10');
+    await expect(s.writeBlob(Buffer.from('evil'), sha('good'))).rejects.toThrow(
+      `verification failed for digest ${sha('good')}`,
+    );
+    await expect(s.writeBlob(Buffer.from('good'), sha('good'), { expectedSize: 3 })).rejects.toThrow(
+      'more data than the 3 bytes',
+    );
+    await expect(s.writeBlob(Buffer.from('good'), sha('good'), { expectedSize: 10 })).rejects.toThrow(
+      'got 4 bytes, expected 10',
+    );
     expect(listing(s.root)).toEqual(before);
     expect(s.hasBlob(sha('good'))).toBe(false);
   });
@@ -71,7 +79,13 @@ describe('blobs', () => {
 
   it('digests are never paths', () => {
     const s = newStore();
-    for (const bad of ['sha256:../../etc/passwd', 'sha256:' + 'A'.repeat(64), 'md5:' + 'a'.repeat(32), '../x', `sha256:${'a'.repeat(63)}/`]) {
+    for (const bad of [
+      'sha256:../../etc/passwd',
+      'sha256:' + 'A'.repeat(64),
+      'md5:' + 'a'.repeat(32),
+      '../x',
+      `sha256:${'a'.repeat(63)}/`,
+    ]) {
       expect(() => s.blobPath(bad)).toThrow('invalid digest');
     }
   });
@@ -89,8 +103,20 @@ describe('index.json', () => {
     const s = newStore();
     await addToStore(s, 'busybox', imgA);
     const entry = JSON.parse(readFileSync(join(s.root, 'images', 'index.json'), 'utf8')).manifests[0];
-    expect(entry).toMatchObject({ digest: imgA.manifestDigest, size: imgA.manifestBytes.length, annotations: { 'org.opencontainers.image.ref.name': 'docker.io/library/busybox:latest' } });
-    for (const ref of ['busybox', 'busybox:latest', 'docker.io/library/busybox:latest', `busybox@${imgA.manifestDigest}`, imgA.configBlob.digest, imgA.configBlob.digest.slice(7, 19), imgA.manifestDigest]) {
+    expect(entry).toMatchObject({
+      digest: imgA.manifestDigest,
+      size: imgA.manifestBytes.length,
+      annotations: { 'org.opencontainers.image.ref.name': 'docker.io/library/busybox:latest' },
+    });
+    for (const ref of [
+      'busybox',
+      'busybox:latest',
+      'docker.io/library/busybox:latest',
+      `busybox@${imgA.manifestDigest}`,
+      imgA.configBlob.digest,
+      imgA.configBlob.digest.slice(7, 19),
+      imgA.manifestDigest,
+    ]) {
       expect(s.resolve(ref)?.manifestDigest).toBe(imgA.manifestDigest);
     }
     const r = s.resolve('busybox')!;
@@ -110,7 +136,7 @@ describe('index.json', () => {
     expect(s.resolve('hello')?.manifestDigest).toBe(imgA.manifestDigest);
   });
 
-  it('concurrent writers do not lose each other\'s names (the lock)', async () => {
+  it("concurrent writers do not lose each other's names (the lock)", async () => {
     const s = newStore();
     await addToStore(s, 'a:0', imgA);
     // Eight processes each add eight tags at the same time.
@@ -122,10 +148,18 @@ describe('index.json', () => {
     if (!existsSync(new URL('../../../dist/src/image/store.js', import.meta.url))) {
       throw new Error('dist/src/image/store.js is missing: run npm run build first (npm test does)');
     }
-    await Promise.all(Array.from({ length: 8 }, (_, p) => new Promise<void>((resolve, reject) => {
-      const c = spawn(process.execPath, ['--input-type=module', '-e', script, s.root, String(p)], { stdio: 'inherit' });
-      c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer ${p} exited ${code}`))));
-    })));
+    await Promise.all(
+      Array.from(
+        { length: 8 },
+        (_, p) =>
+          new Promise<void>((resolve, reject) => {
+            const c = spawn(process.execPath, ['--input-type=module', '-e', script, s.root, String(p)], {
+              stdio: 'inherit',
+            });
+            c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer ${p} exited ${code}`))));
+          }),
+      ),
+    );
     expect(s.list().filter((r) => r.repository.startsWith('p'))).toHaveLength(64);
     expect(existsSync(join(s.root, 'images', 'index.json.lock'))).toBe(false);
   });
@@ -156,14 +190,19 @@ describe('images, tag and rmi as docker does them', () => {
     expect(s.list()[0].size).toBe(imgB.configBlob.size + imgB.layers.reduce((n, l) => n + l.size, 0));
     // Moving a tag leaves the image it named as <none>:<none> when nothing else names it.
     await addToStore(s, 'localhost:5000/app:2', imgA);
-    expect(s.list().find((r) => r.id === imgB.configBlob.digest)).toMatchObject({ repository: '<none>', tag: '<none>' });
+    expect(s.list().find((r) => r.id === imgB.configBlob.digest)).toMatchObject({
+      repository: '<none>',
+      tag: '<none>',
+    });
   });
 
   it('tag refuses digests and unknown sources', async () => {
     const s = newStore();
     await addToStore(s, 'app:1', imgA);
     expect(() => s.tag('nope', 'x')).toThrow('No such image: nope');
-    expect(() => s.tag('app:1', `x@${imgA.manifestDigest}`)).toThrow('refusing to create a tag with a digest reference');
+    expect(() => s.tag('app:1', `x@${imgA.manifestDigest}`)).toThrow(
+      'refusing to create a tag with a digest reference',
+    );
     expect(() => s.tag('app:1', 'X')).toThrow('must be lowercase');
   });
 
@@ -196,12 +235,18 @@ describe('images, tag and rmi as docker does them', () => {
     await addToStore(s, 'one:1', imgA);
     s.tag('one:1', 'two:1');
     const id = imgA.configBlob.digest.slice(7, 19);
-    expect(() => s.remove(id)).toThrow(`conflict: unable to delete ${id} (must be forced) - image is referenced in multiple repositories`);
+    expect(() => s.remove(id)).toThrow(
+      `conflict: unable to delete ${id} (must be forced) - image is referenced in multiple repositories`,
+    );
     expect(() => s.remove('one:1', { inUse: () => 'c0ffee0123456789' })).not.toThrow(); // another name remains
-    expect(() => s.remove('two:1', { inUse: () => 'c0ffee0123456789' })).toThrow(`conflict: unable to remove repository reference "two:1" (must force) - container c0ffee012345 is using its referenced image ${id}`);
+    expect(() => s.remove('two:1', { inUse: () => 'c0ffee0123456789' })).toThrow(
+      `conflict: unable to remove repository reference "two:1" (must force) - container c0ffee012345 is using its referenced image ${id}`,
+    );
     expect(s.remove('two:1', { force: true, inUse: () => true })).toEqual(['Untagged: two:1']);
     expect(s.hasBlob(imgA.manifestDigest)).toBe(true); // kept, untagged, for the container
-    expect(() => s.remove(id, { force: true, inUse: () => true })).toThrow('(cannot be forced) - image is being used by a container');
+    expect(() => s.remove(id, { force: true, inUse: () => true })).toThrow(
+      '(cannot be forced) - image is being used by a container',
+    );
     expect(s.remove(id)).toContain(`Deleted: ${imgA.configBlob.digest}`);
     expect(() => s.remove('one:1')).toThrow('Error response from daemon: No such image: one:1');
     expect(() => s.remove('never')).toThrow('No such image: never:latest');
@@ -216,7 +261,7 @@ describe('images, tag and rmi as docker does them', () => {
     expect(lines).toContain(`Deleted: ${imgA.configBlob.digest}`);
   });
 
-  it('half-written files of a dead nsx are cleaned up; a live one\'s are not', () => {
+  it("half-written files of a dead nsx are cleaned up; a live one's are not", () => {
     const s = newStore();
     s.ensureLayout();
     writeFileSync(join(s.ingestDir, 'blob-999999999-abcdef'), 'half');

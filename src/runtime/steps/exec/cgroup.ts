@@ -5,11 +5,11 @@ import type { ExecStep } from '../step.js';
 
 export const execCgroup: ExecStep<'cgroup'> = {
   id: 'cgroup',
-  title: 'Join the container\'s cgroup',
+  title: "Join the container's cgroup",
   syscalls: ['write("/sys/fs/cgroup/…/nsx/<id>/cgroup.procs", pid)'],
   shell: 'echo $$ > /sys/fs/cgroup/…/nsx/<id>/cgroup.procs',
   manPage: 'cgroups(7)',
-  why: 'The new process counts against the container\'s limits like every other process of it.',
+  why: "The new process counts against the container's limits like every other process of it.",
 
   build(spec, host) {
     if (!host.root) return { skip: 'running without root: the container has no cgroup of its own' };
