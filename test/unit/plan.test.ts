@@ -365,7 +365,7 @@ describe('whole plans: every action of every step', () => {
   it("devices: v1's rules, or on a cgroup2-only machine the eBPF program; --privileged: none", () => {
     const v1 = step(buildPlan(spec(), host()), 'devices');
     expect(v1.notes[0]).toMatch(
-      /^cgroup v1 devices controller, the last matching rule wins: deny  a \*:\* rwm; allow c \*:\* m; /,
+      /^cgroup v1 devices controller, the last matching rule wins: deny a \*:\* rwm; allow c \*:\* m; /,
     );
     const bpf = step(buildPlan(spec(), host({ deviceCgroup: 'bpf' })), 'devices');
     expect(bpf.actions).toEqual([{ kind: 'host', op: 'devices', via: 'bpf', rules: [...DEFAULT_DEVICE_RULES] }]);

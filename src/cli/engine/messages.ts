@@ -64,7 +64,7 @@ export const engineMessages = {
 export function bytesSize(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) ((n /= 1024), i++);
+  for (; n >= 1024 && i < units.length - 1; i++) n /= 1024;
   return `${parseFloat(n.toPrecision(4))}${units[i]}`;
 }
 

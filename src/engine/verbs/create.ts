@@ -6,7 +6,7 @@ import type { StepSummary } from '../../runtime/events.js';
 import { NsxError } from '../../runtime/errors.js';
 import { planContainer } from '../../runtime/make.js';
 import type { PlannedStep } from '../../runtime/plan.js';
-import { EngineContainer, removeRoot } from '../container.js';
+import { removeRoot } from '../container.js';
 import type { Engine } from '../engine.js';
 import { ApiError, nameInUse } from '../errors.js';
 import { initialState } from '../lifecycle.js';

@@ -29,7 +29,7 @@ export const devices: Step<'devices'> = {
       };
     }
     if (!host.deviceCgroup) return { skip: 'no cgroup filesystem with a device controller on this machine' };
-    const lines = rules.map((r) => `${r.allow ? 'allow' : 'deny '} ${formatRule(r)}`);
+    const lines = rules.map((r) => `${r.allow ? 'allow' : 'deny'} ${formatRule(r)}`);
     if (host.deviceCgroup === 'v1') {
       return {
         actions: [{ kind: 'host', op: 'devices', via: 'v1', rules }],
