@@ -122,15 +122,13 @@ export function engineCommands(exit: ExitHolder): AnyCommand[] {
         command: 'start <containers..>',
         describe: 'Start created or stopped containers (-a: follow the output, exit with its code)',
         builder: (y) =>
-          y
-            .positional('containers', containers)
-            .options({
-              attach: {
-                alias: 'a',
-                type: 'boolean',
-                describe: "Attach STDOUT/STDERR and exit with the container's code",
-              },
-            }),
+          y.positional('containers', containers).options({
+            attach: {
+              alias: 'a',
+              type: 'boolean',
+              describe: "Attach STDOUT/STDERR and exit with the container's code",
+            },
+          }),
       },
       load,
       (h) => h.start,
@@ -189,15 +187,13 @@ export function engineCommands(exit: ExitHolder): AnyCommand[] {
         command: 'stop <containers..>',
         describe: 'Stop running containers (SIGTERM, then SIGKILL after --time seconds)',
         builder: (y) =>
-          y
-            .positional('containers', containers)
-            .options({
-              time: {
-                alias: 't',
-                type: 'number',
-                describe: 'Seconds to wait before killing the container (default 10)',
-              },
-            }),
+          y.positional('containers', containers).options({
+            time: {
+              alias: 't',
+              type: 'number',
+              describe: 'Seconds to wait before killing the container (default 10)',
+            },
+          }),
       },
       load,
       (h) => h.stop,
@@ -208,11 +204,9 @@ export function engineCommands(exit: ExitHolder): AnyCommand[] {
         command: 'kill <containers..>',
         describe: 'Kill running containers (SIGKILL, or --signal)',
         builder: (y) =>
-          y
-            .positional('containers', containers)
-            .options({
-              signal: { alias: 's', type: 'string', describe: 'Signal to send to the container (default KILL)' },
-            }),
+          y.positional('containers', containers).options({
+            signal: { alias: 's', type: 'string', describe: 'Signal to send to the container (default KILL)' },
+          }),
       },
       load,
       (h) => h.kill,
@@ -223,15 +217,13 @@ export function engineCommands(exit: ExitHolder): AnyCommand[] {
         command: 'rm <containers..>',
         describe: 'Remove containers (-f: a running one too, killed first)',
         builder: (y) =>
-          y
-            .positional('containers', containers)
-            .options({
-              force: {
-                alias: 'f',
-                type: 'boolean',
-                describe: 'Force the removal of a running container (uses SIGKILL)',
-              },
-            }),
+          y.positional('containers', containers).options({
+            force: {
+              alias: 'f',
+              type: 'boolean',
+              describe: 'Force the removal of a running container (uses SIGKILL)',
+            },
+          }),
       },
       load,
       (h) => h.rm,
