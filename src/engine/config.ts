@@ -29,13 +29,13 @@ export function socketPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Makes dir (and its parents) and checks that it is this user's alone: a real directory, owned by
- *  the caller, no access for group or others. Under /tmp anyone could have made it first (a symlink,
+ *  the caller, writable by nobody else (the socket in it is mode 0600; others may traverse). Under /tmp anyone could have made it first (a symlink,
  *  or a directory of theirs to catch the socket): then refuse, and say how to fix it. */
 export function privateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = lstatSync(dir);
   const uid = process.getuid?.();
-  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) {
     throw new NsxError(
       `${dir} is not a directory of this user's alone (owner ${st.uid}, mode ${(st.mode & 0o7777).toString(8)})`,
       {

@@ -290,7 +290,7 @@ describe('nsx run, exec and attach through the engine', () => {
         step = (await inspect('halfway')).Nsx.Step;
         if (step?.Paused && step.Applied.includes('namespaces')) break;
       }
-      expect(step.Applied).toEqual(['cgroup', 'namespaces']);
+      expect(step.Applied).toEqual(['cgroup', 'devices', 'namespaces']);
       expect(step.Pid).toBeGreaterThan(0);
       // The shim has made its namespaces: the host sees them on the paused process.
       expect(readlinkSync(`/proc/${step.Pid}/ns/uts`)).not.toBe(readlinkSync('/proc/self/ns/uts'));

@@ -154,7 +154,7 @@ describe("a user's runtime directory (no login session: /tmp, as podman)", () =>
     expect(runtimeDir({}, (p) => p === `/run/user/${uid}`)).toBe(`/run/user/${uid}`);
     expect(runtimeDir({}, () => false)).toBe(`/tmp/nsx-run-${uid}`);
   });
-  it('refuses a directory others can enter, and makes a missing one mode 0700', async () => {
+  it('refuses a directory others can write to, and makes a missing one mode 0700', async () => {
     const { privateDir } = await import('../../src/engine/config.js');
     const { chmodSync, statSync } = await import('node:fs');
     const base = mkdtempSync(join(tmpdir(), 'nsx-private-'));
@@ -162,8 +162,8 @@ describe("a user's runtime directory (no login session: /tmp, as podman)", () =>
       const made = join(base, 'a', 'nsx');
       privateDir(made);
       expect(statSync(made).mode & 0o777).toBe(0o700);
-      chmodSync(made, 0o755);
-      expect(() => privateDir(made)).toThrow(/not a directory of this user's alone \(owner \d+, mode 755\)/);
+      chmodSync(made, 0o775);
+      expect(() => privateDir(made)).toThrow(/not a directory of this user's alone \(owner \d+, mode 775\)/);
     } finally {
       rmSync(base, { recursive: true, force: true });
     }
