@@ -13,7 +13,7 @@ describe('the lesson player in a terminal', () => {
     try {
       await waitFor('⏎ apply'); // at the namespaces step
       key('e');
-      await waitFor('copies of the caller'); // the deeper paragraph
+      await waitFor('copied from the'); // the deeper paragraph
       await waitFor('⏎ apply');
       key('\r');
       await waitFor(/ns uts .* new/); // evidence after the step

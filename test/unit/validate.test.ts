@@ -61,17 +61,23 @@ describe("a profile must let the runtime's own last syscalls through", () => {
     const filter = compileProfile(defaultProfile(), { arch: 'x86_64', caps: [], kernel: '6.1.0' }).filter;
     expect(blockedRuntimeSyscalls(filter, 'x86_64')).toEqual([]);
   });
-  it('a profile that denies everything blocks all five, with its action', () => {
+  it('a profile that kills on everything blocks all five, with its action', () => {
     const blocked = blockedRuntimeSyscalls(compile({ defaultAction: 'SCMP_ACT_KILL_PROCESS', syscalls: [] }), 'x86_64');
     expect(blocked.map((b) => b.name)).toEqual(['read', 'write', 'chdir', 'execve', 'exit_group']);
     expect(blocked[0].action).toBe('SCMP_ACT_KILL_PROCESS');
+  });
+  it('one that fails everything with an errno blocks read, write and exit_group (exec reports its own EPERM)', () => {
+    const blocked = blockedRuntimeSyscalls(compile({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [] }), 'x86_64');
+    expect(blocked.map((b) => b.name)).toEqual(['read', 'write', 'exit_group']);
   });
   it('a profile that denies only mkdir blocks none', () => {
     const json = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] };
     expect(blockedRuntimeSyscalls(compile(json), 'x86_64')).toEqual([]);
   });
-  it('a profile that denies execve alone is named for it (aarch64 too)', () => {
-    const json = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['execve'], action: 'SCMP_ACT_ERRNO' }] };
+  it('a profile that kills on execve alone is named for it (aarch64 too); an errno there is left to the exec step', () => {
+    const errno = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['execve'], action: 'SCMP_ACT_ERRNO' }] };
+    expect(blockedRuntimeSyscalls(compile(errno), 'x86_64')).toEqual([]);
+    const json = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['execve'], action: 'SCMP_ACT_KILL' }] };
     const arm = compileProfile(profileFromJsonValue(json, 't'), { arch: 'aarch64', caps: [], kernel: '6.1.0' }).filter;
     expect(blockedRuntimeSyscalls(compile(json), 'x86_64').map((b) => b.name)).toEqual(['execve']);
     expect(blockedRuntimeSyscalls(arm, 'aarch64').map((b) => b.name)).toEqual(['execve']);
