@@ -170,10 +170,12 @@ export function parentChain(pid: number): number[] {
   return chain;
 }
 
+/** Whether the process runs. A zombie (exited, its parent has not reaped it yet: Node reaps its
+ *  children asynchronously) counts as gone, as lessons/engine-lab.ts counts it. */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }

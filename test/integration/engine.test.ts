@@ -161,8 +161,23 @@ describe('nsxd, the engine', () => {
       });
     });
     req.end();
-    const watching = cli(['events'], { timeoutMs: 4000 }); // killed after 4 s: it follows until then
-    await new Promise((r) => setTimeout(r, 1000)); // both are listening
+    // `nsx events` follows until killed. Both listeners must be subscribed before the container is
+    // made: markers are created until each has seen one (on a loaded machine a CLI takes seconds).
+    const { spawn } = await import('node:child_process');
+    const { NSX } = await import('../helpers.js');
+    const watcher = spawn(process.execPath, [NSX, 'events'], { env: { ...process.env, ...engine.env } });
+    let watched = '';
+    watcher.stdout.on('data', (d) => (watched += d));
+    const closed = new Promise((r) => watcher.on('close', r));
+    for (let i = 0, end = Date.now() + 20000; Date.now() < end; i++) {
+      const marker = await engine.api('POST', `/containers/create?name=marker-${i}`, {
+        Rootfs: TEST_ROOTFS,
+        Cmd: ['true'],
+      });
+      await engine.api('DELETE', `/containers/marker-${i}`);
+      await new Promise((r) => setTimeout(r, 200));
+      if (watched.includes(marker.body.Id) && seen.some((e) => e.id === marker.body.Id)) break;
+    }
     const id = await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'exit 7'], 'eventful');
     await engine.api('POST', `/containers/${id}/wait`);
     await engine.api('DELETE', `/containers/${id}`);
@@ -177,7 +192,10 @@ describe('nsxd, the engine', () => {
         Actor: { ID: id, Attributes: expect.objectContaining({ exitCode: '7', name: 'eventful' }) },
       }),
     );
-    const lines = (await watching).stdout.split('\n').filter((l) => l.includes(id));
+    await new Promise((r) => setTimeout(r, 300));
+    watcher.kill();
+    await closed;
+    const lines = watched.split('\n').filter((l) => l.includes(id));
     expect(lines).toHaveLength(4);
     expect(lines[2]).toMatch(
       new RegExp(
