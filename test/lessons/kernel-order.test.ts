@@ -61,7 +61,15 @@ describe('lesson: kernel-order', () => {
       const p = await playForTest('kernel-order', { variant: 'break' });
       expect(p.completed).toBe(true); // it failed where it was meant to
       expect(p.events[0]).toMatchObject({ type: 'lesson-started', variant: 'break' });
-      expect(applied(p.events)).toEqual(['cgroup', 'devices', 'userns', 'namespaces', 'network', 'fork', 'capabilities']);
+      expect(applied(p.events)).toEqual([
+        'cgroup',
+        'devices',
+        'userns',
+        'namespaces',
+        'network',
+        'fork',
+        'capabilities',
+      ]);
       const failed = p.events.find(
         (e): e is Extract<RuntimeEvent, { type: 'step-failed' }> => e.type === 'step-failed',
       )!;
