@@ -38,19 +38,10 @@ import {
   type OciManifest,
 } from './types.js';
 
-export { checkImageManifest, manifestMediaType, MAX_CONFIG_BYTES } from './manifest-check.js';
-export { formatPlatform, hostPlatform, parsePlatform, selectManifest } from './platform.js';
-export {
-  DOCKER_HUB_API_HOST,
-  dockerCredentials,
-  hostOf,
-  isLoopbackHost,
-  mayCarryCredentials,
-  parseWWWAuthenticate,
-  transportFor,
-  type AuthChallenge,
-  type Credentials,
-} from './registry-auth.js';
+// Everything these modules export is the registry client's API too.
+export * from './manifest-check.js';
+export * from './platform.js';
+export * from './registry-auth.js';
 export { connectionError, RegistryError, type RegistryErrorKind, type TimedResponse } from './registry-http.js';
 
 /** The largest manifest accepted (containerd's limit). */
