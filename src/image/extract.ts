@@ -49,7 +49,6 @@ import {
   lutimesSync,
   mkdirSync,
   openSync,
-  readFileSync,
   readSync,
   readdirSync,
   readlinkSync,
@@ -63,11 +62,12 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import * as zlib from 'node:zlib';
 import { extract as tarExtract, type Extract, type Header } from 'tar-stream';
 import { NsxError } from '../runtime/errors.js';
 import { isRealRoot } from '../runtime/host.js';
 import { UnpackBudget, type FsSpace } from './budget.js';
+import { compressionOf, decompressor } from './compression.js';
+import { hexOf, layerDir, layersDir, LayerError, readLayerRecord, type LayerRecord } from './layers.js';
 import { isWhiteoutDevice, lstatOrUndefined, removeTree, runTool, runToolOnPaths } from './tree.js';
 
 export const DEFAULT_MAX_BYTES = 8 * 1024 ** 3;
@@ -90,65 +90,6 @@ export interface ExtractOptions {
   rootless?: boolean;
 }
 
-export interface LayerRecord {
-  diffId: string;
-  /** Bytes of the uncompressed tar. */
-  size: number;
-  entries: number;
-  /** Paths (relative to the root, no leading "/") this layer deletes from the layers below. */
-  whiteouts: string[];
-  /** Directories ("" is the root) whose contents in the layers below this layer hides. */
-  opaque: string[];
-  /** How diff/ is marked for overlayfs; absent when it is not (see overlayUnavailable). */
-  overlay?: { whiteouts: 'chardev-0-0'; opaqueXattrs: string[] };
-  /** Why overlayfs cannot use this layer (the copying fallback still can). */
-  overlayUnavailable?: string;
-  /** preserved: uid/gid from the tar (root); invoking-user: all files belong to the user who unpacked it. */
-  ownership: 'preserved' | 'invoking-user';
-}
-
-/** A layer that may not be unpacked: the message names the entry and the rule. */
-export class LayerError extends NsxError {}
-
-const DIFFID = /^sha256:([0-9a-f]{64})$/;
-
-function hexOf(diffId: string): string {
-  const m = DIFFID.exec(diffId);
-  if (!m)
-    throw new NsxError(`${diffId}: not a sha256 diff id`, {
-      hint: 'diff ids look like sha256: followed by 64 hex digits (image config rootfs.diff_ids)',
-    });
-  return m[1];
-}
-
-export function layersDir(root: string): string {
-  return join(root, 'layers', 'sha256');
-}
-
-/** <root>/layers/sha256/<hex>: holds diff/ (the tree) and layer.json (the record). */
-export function layerDir(root: string, diffId: string): string {
-  return join(layersDir(root), hexOf(diffId));
-}
-
-/** The unpacked tree, usable as an overlayfs lower dir. */
-export function layerDiffDir(root: string, diffId: string): string {
-  return join(layerDir(root, diffId), 'diff');
-}
-
-/** The record of an unpacked layer, or undefined when it is not (completely) unpacked. */
-export function readLayerRecord(root: string, diffId: string): LayerRecord | undefined {
-  try {
-    return JSON.parse(readFileSync(join(layerDir(root, diffId), 'layer.json'), 'utf8')) as LayerRecord;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Removes an unpacked layer (when no image uses it any more). */
-export function removeLayer(root: string, diffId: string): void {
-  removeTree(layerDir(root, diffId));
-}
-
 /** The components of a tar entry name, or a LayerError. Names are relative (image-spec layer.md);
  *  "./" prefixes and trailing slashes are fine. An absolute name is refused rather than stripped
  *  (docker and GNU tar strip the leading "/"; nsx treats it as the bad input it is), and so is any
@@ -167,32 +108,6 @@ export function entryPath(name: string, what = 'entry'): string[] {
     });
   }
   return parts;
-}
-
-function compressionOf(head: Buffer): 'gzip' | 'zstd' | 'none' {
-  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-  if (head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68)
-    throw new LayerError('a bzip2-compressed layer: not supported', {
-      hint: 'OCI layers are tar, tar+gzip or tar+zstd',
-    });
-  if (head[0] === 0xfd && head.subarray(1, 6).toString('latin1') === '7zXZ\0')
-    throw new LayerError('an xz-compressed layer: not supported', { hint: 'OCI layers are tar, tar+gzip or tar+zstd' });
-  return 'none';
-}
-
-function decompressor(kind: 'gzip' | 'zstd' | 'none'): NodeJS.ReadWriteStream | undefined {
-  if (kind === 'gzip') return zlib.createGunzip({ chunkSize: 256 * 1024 });
-  if (kind === 'zstd') {
-    const make = (zlib as unknown as { createZstdDecompress?: () => NodeJS.ReadWriteStream }).createZstdDecompress;
-    if (!make) {
-      throw new LayerError(`a zstd-compressed layer: this Node.js (${process.version}) has no zstd decoder`, {
-        hint: 'Node.js 22.15 or newer decodes zstd; or use an image with gzip layers (docker pushes gzip unless told otherwise)',
-      });
-    }
-    return make();
-  }
-  return undefined;
 }
 
 interface DirMeta {

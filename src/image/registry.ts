@@ -7,37 +7,45 @@
 //   PATCH <location> … PUT <location>?digest=  send the bytes, in chunks or at once
 //   PUT  /v2/<repo>/manifests/<tag>          publish the image
 //
-// Security rules, each in one place below: plain HTTP only for loopback registries or those listed
+// Security rules, each in one place: plain HTTP only for loopback registries or those listed
 // insecure (transportFor); credentials only to the registry itself and to a token realm over TLS or
-// on loopback (mayCarryCredentials); redirects followed by hand, dropping Authorization when they
-// leave the registry's origin and refusing HTTPS→HTTP downgrades (send); every response
-// bounded in time (timeouts) and size (readBody); every digest checked (getManifest, downloadBlob).
-import { readFileSync } from 'node:fs';
+// on loopback (mayCarryCredentials), both in registry-auth.ts; redirects followed by hand, dropping
+// Authorization when they leave the registry's origin and refusing HTTPS→HTTP downgrades (send);
+// every response bounded in time (timeouts) and size (readBody), in registry-http.ts; every digest
+// checked (getManifest, downloadBlob). Platforms are in platform.ts, manifest checks in
+// manifest-check.ts; this module re-exports them, so its importers need know only it.
 import { open } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { NsxError } from '../runtime/errors.js';
-import { DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN } from './reference.js';
+import { manifestMediaType } from './manifest-check.js';
+import {
+  dockerCredentials,
+  isLoopbackHost,
+  mayCarryCredentials,
+  parseWWWAuthenticate,
+  transportFor,
+  type AuthChallenge,
+  type Credentials,
+} from './registry-auth.js';
+import { causeOf, RegistryError, timedFetch, type ErrorBody, type TimedResponse } from './registry-http.js';
 import { sha256, type ImageStore, type WrittenBlob } from './store.js';
 import {
-  CONFIG_TYPES,
   IMAGE_MANIFEST_TYPES,
   INDEX_TYPES,
-  LAYER_TYPES,
   MediaType,
   SCHEMA1_TYPES,
   type Descriptor,
   type OciIndex,
   type OciManifest,
-  type Platform,
 } from './types.js';
 
-/** Docker Hub's API host: "docker.io" is a name, the registry answers at registry-1.docker.io. */
-export const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
+// Everything these modules export is the registry client's API too.
+export * from './manifest-check.js';
+export * from './platform.js';
+export * from './registry-auth.js';
+export { connectionError, RegistryError, type RegistryErrorKind, type TimedResponse } from './registry-http.js';
+
 /** The largest manifest accepted (containerd's limit). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-/** The largest image config accepted. */
-export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MAX_REDIRECTS = 5;
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -52,11 +60,6 @@ export const MANIFEST_ACCEPT = [
   MediaType.dockerSchema1Signed,
   MediaType.dockerSchema1,
 ].join(', ');
-
-export interface Credentials {
-  username: string;
-  password: string;
-}
 
 export interface RegistryClientOptions {
   /** Registries (host[:port]) reached over plain HTTP although not on loopback. */
@@ -73,227 +76,6 @@ export interface RegistryClientOptions {
 export function defaultTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   const v = Number(env.NSX_REGISTRY_TIMEOUT_MS);
   return Number.isFinite(v) && v > 0 ? v : DEFAULT_TIMEOUT_MS;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Transport: which scheme and host a registry name means.
-
-/** The host part of "host[:port]" ("[::1]:5000" → "::1"). */
-export function hostOf(domain: string): string {
-  const v6 = /^\[([^\]]+)\]/.exec(domain);
-  if (v6) return v6[1];
-  return domain.replace(/:\d+$/, '');
-}
-
-/** localhost, 127.0.0.0/8 and ::1: where Docker allows a registry without TLS. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
-  return !!v4 && Number(v4[1]) === 127 && v4.slice(2).every((x) => Number(x) <= 255);
-}
-
-/**
- * The base URL of a registry's API. TLS unless the registry is on loopback or listed insecure
- * (docker's rule: 127.0.0.0/8 is insecure by default, anything else only by configuration).
- */
-export function transportFor(domain: string, insecure: readonly string[] = []): { base: string; secure: boolean } {
-  const name = domain === DEFAULT_DOMAIN || domain === LEGACY_DEFAULT_DOMAIN ? DOCKER_HUB_API_HOST : domain;
-  const plain = isLoopbackHost(hostOf(name)) || insecure.includes(domain) || insecure.includes(name);
-  return { base: `${plain ? 'http' : 'https'}://${name}`, secure: !plain };
-}
-
-/** May credentials be sent to URL? Over TLS, or to loopback, or to a registry listed insecure. */
-export function mayCarryCredentials(url: URL, insecure: readonly string[] = []): boolean {
-  return (
-    url.protocol === 'https:' ||
-    (url.protocol === 'http:' && (isLoopbackHost(url.hostname) || insecure.includes(url.host)))
-  );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Credentials: docker's own config.json, so `docker login` works for nsx too.
-
-/** Reads auths from $DOCKER_CONFIG/config.json (~/.docker/config.json). Credential helpers are not run. */
-export function dockerCredentials(domain: string, env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
-  const file = join(env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker'), 'config.json');
-  let auths: Record<string, { auth?: string; username?: string; password?: string }>;
-  try {
-    auths = JSON.parse(readFileSync(file, 'utf8')).auths ?? {};
-  } catch {
-    return undefined;
-  }
-  const keys =
-    domain === DEFAULT_DOMAIN || domain === LEGACY_DEFAULT_DOMAIN
-      ? ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', DOCKER_HUB_API_HOST]
-      : [domain, `https://${domain}`, `http://${domain}`, `https://${domain}/v1/`];
-  for (const k of keys) {
-    const a = auths[k];
-    if (!a) continue;
-    if (a.username && a.password) return { username: a.username, password: a.password };
-    if (a.auth) {
-      const text = Buffer.from(a.auth, 'base64').toString('utf8');
-      const colon = text.indexOf(':');
-      if (colon > 0) return { username: text.slice(0, colon), password: text.slice(colon + 1) };
-    }
-  }
-  return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
-// WWW-Authenticate (RFC 7235): `Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"`
-
-export interface AuthChallenge {
-  /** Lowercased: "bearer", "basic". */
-  scheme: string;
-  params: Record<string, string>;
-}
-
-/** Parses a WWW-Authenticate header into its challenges; parameter names lowercased, quotes undone. */
-export function parseWWWAuthenticate(header: string): AuthChallenge[] {
-  const out: AuthChallenge[] = [];
-  let i = 0;
-  const s = header;
-  const skipWs = () => {
-    while (i < s.length && (s[i] === ' ' || s[i] === '\t')) i++;
-  };
-  const token = () => {
-    const m = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/.exec(s.slice(i));
-    if (!m) return '';
-    i += m[0].length;
-    return m[0];
-  };
-  while (i < s.length) {
-    skipWs();
-    if (s[i] === ',') {
-      i++;
-      continue;
-    }
-    const scheme = token();
-    if (!scheme) break;
-    const challenge: AuthChallenge = { scheme: scheme.toLowerCase(), params: {} };
-    out.push(challenge);
-    for (;;) {
-      skipWs();
-      const save = i;
-      const name = token();
-      skipWs();
-      if (!name || s[i] !== '=') {
-        // Not a parameter: the next challenge's scheme (or a token68, which registries do not use).
-        i = save;
-        break;
-      }
-      i++;
-      skipWs();
-      let value = '';
-      if (s[i] === '"') {
-        i++;
-        while (i < s.length && s[i] !== '"') {
-          if (s[i] === '\\' && i + 1 < s.length) i++;
-          value += s[i++];
-        }
-        i++;
-      } else {
-        // Unquoted: RFC 7235 wants a token, but realms like https://x/token appear unquoted in the wild.
-        const m = /^[^\s,"]*/.exec(s.slice(i))!;
-        value = m[0];
-        i += value.length;
-      }
-      challenge.params[name.toLowerCase()] = value;
-      skipWs();
-      if (s[i] === ',') {
-        i++;
-        // After a comma comes another parameter, or the next challenge (scheme then space).
-        skipWs();
-        const look = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\s*=/.exec(s.slice(i));
-        if (!look) break;
-      } else break;
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Platforms: which manifest of a multi-platform index this machine runs.
-
-const NODE_ARCH: Record<string, string> = {
-  x64: 'amd64',
-  arm64: 'arm64',
-  arm: 'arm',
-  ia32: '386',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-  riscv64: 'riscv64',
-};
-
-/** linux/amd64, or linux/arm64/v8. */
-export function hostPlatform(arch: string = process.arch): Platform {
-  const architecture = NODE_ARCH[arch] ?? arch;
-  return architecture === 'arm64' ? { os: 'linux', architecture, variant: 'v8' } : { os: 'linux', architecture };
-}
-
-export function formatPlatform(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-
-/** Parses "linux/arm64/v8", "linux/amd64", "arm64". */
-export function parsePlatform(text: string): Platform {
-  const parts = text.split('/');
-  if (parts.length === 1) return hostPlatformFor('linux', parts[0]);
-  if (parts.length > 3 || parts.some((p) => !p))
-    throw new NsxError(`invalid platform "${text}": expected os/arch[/variant], e.g. linux/arm64`);
-  const p = hostPlatformFor(parts[0], parts[1]);
-  return parts[2] ? { ...p, variant: parts[2] } : p;
-}
-
-function hostPlatformFor(os: string, architecture: string): Platform {
-  return architecture === 'arm64' ? { os, architecture, variant: 'v8' } : { os, architecture };
-}
-
-/** arm64's only variant is v8, and an index may leave it out: the two mean the same. */
-function normalVariant(p: Platform): string | undefined {
-  return p.architecture === 'arm64' && (p.variant === undefined || p.variant === '') ? 'v8' : p.variant || undefined;
-}
-
-/**
- * The entry of INDEX for WANT (containerd's matcher, simplified): same os and architecture, and the
- * same variant; an entry without a variant matches when no exact one exists. Entries that are not
- * image manifests (attestations, nested indexes) are never chosen.
- */
-export function selectManifest(index: OciIndex, want: Platform): Descriptor | undefined {
-  const images = index.manifests.filter((d) => IMAGE_MANIFEST_TYPES.includes(d.mediaType) && d.platform);
-  const same = images.filter((d) => d.platform!.os === want.os && d.platform!.architecture === want.architecture);
-  const wantVariant = normalVariant(want);
-  return (
-    same.find((d) => normalVariant(d.platform!) === wantVariant) ??
-    same.find((d) => normalVariant(d.platform!) === undefined) ??
-    (wantVariant === undefined ? same[0] : undefined)
-  );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Errors: the registry's {"errors":[{"code","message"}]} body, kept for docker's wording.
-
-export type RegistryErrorKind =
-  'not-found' | 'denied' | 'unreachable' | 'timeout' | 'protocol' | 'integrity' | 'unsupported';
-
-export class RegistryError extends NsxError {
-  constructor(
-    message: string,
-    readonly kind: RegistryErrorKind,
-    readonly status?: number,
-    readonly code?: string,
-    hint?: string,
-  ) {
-    super(message, hint ? { hint } : {});
-    this.name = 'RegistryError';
-  }
-}
-
-interface ErrorBody {
-  code?: string;
-  message?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -797,227 +579,4 @@ export class RegistryClient {
     await res.discard();
     return res.status;
   }
-}
-
-/** The media type of a manifest: the Content-Type header, else the document's own mediaType, else
- *  guessed from its shape (OCI allows leaving it out). */
-export function manifestMediaType(contentType: string | null, json: Record<string, unknown>): string {
-  const header = contentType?.split(';')[0].trim().toLowerCase();
-  if (header && header !== 'application/json' && header !== 'application/octet-stream' && header !== 'text/plain')
-    return header;
-  if (typeof json.mediaType === 'string') return json.mediaType;
-  if (json.schemaVersion === 1) return MediaType.dockerSchema1;
-  if (Array.isArray(json.manifests)) return MediaType.ociIndex;
-  if (json.config && Array.isArray(json.layers)) return MediaType.ociManifest;
-  return header ?? 'unknown';
-}
-
-/** Checks that MANIFEST describes a container image nsx can unpack: config and layer media types. */
-export function checkImageManifest(manifest: OciManifest, name: string): void {
-  if (!manifest || typeof manifest !== 'object' || !manifest.config || !Array.isArray(manifest.layers)) {
-    throw new RegistryError(`${name}: the manifest has no config or layers`, 'protocol');
-  }
-  for (const d of [manifest.config, ...manifest.layers]) {
-    if (typeof d.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(d.digest))
-      throw new RegistryError(
-        `${name}: the manifest names an invalid digest "${d.digest}"`,
-        'unsupported',
-        undefined,
-        undefined,
-        'nsx accepts sha256 digests only.',
-      );
-    if (!Number.isSafeInteger(d.size) || d.size < 0)
-      throw new RegistryError(`${name}: the manifest gives blob ${d.digest} an invalid size`, 'protocol');
-  }
-  if (!CONFIG_TYPES.includes(manifest.config.mediaType)) {
-    throw new RegistryError(
-      `${name}: unsupported media type ${manifest.config.mediaType} for the image config`,
-      'unsupported',
-      undefined,
-      undefined,
-      'This is an OCI artifact (a Helm chart, a signature…), not a container image.',
-    );
-  }
-  if (manifest.config.size > MAX_CONFIG_BYTES)
-    throw new RegistryError(
-      `${name}: the image config is ${manifest.config.size} bytes, more than nsx accepts`,
-      'unsupported',
-    );
-  for (const l of manifest.layers) {
-    if (l.mediaType === MediaType.dockerForeignLayerGzip)
-      throw new RegistryError(
-        `${name}: layer ${l.digest} is a foreign (Windows) layer`,
-        'unsupported',
-        undefined,
-        undefined,
-        'nsx runs Linux images.',
-      );
-    if (!LAYER_TYPES.includes(l.mediaType))
-      throw new RegistryError(
-        `${name}: unsupported media type ${l.mediaType} for layer ${l.digest}`,
-        'unsupported',
-        undefined,
-        undefined,
-        'nsx unpacks tar layers, plain, gzip or zstd compressed.',
-      );
-  }
-}
-
-function causeOf(e: unknown): string {
-  const err = e as { message?: string; cause?: { message?: string; code?: string } };
-  return err?.cause?.code ?? err?.cause?.message ?? err?.message ?? String(e);
-}
-
-// ---------------------------------------------------------------------------------------------
-// fetch with timeouts: one for the headers, then one for every silence while the body is read.
-
-/** A failed connection in Go's (docker's) words: "dial tcp: lookup HOST: no such host". */
-export function connectionError(e: unknown, url: URL, method: string): RegistryError {
-  const code = causeOf(e);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  const what: Record<string, string> = {
-    ENOTFOUND: `dial tcp: lookup ${host}: no such host`,
-    EAI_AGAIN: `dial tcp: lookup ${host}: temporary failure in name resolution`,
-    ECONNREFUSED: `dial tcp ${url.host.includes(':') ? url.host : `${url.host}:${port}`}: connect: connection refused`,
-    ECONNRESET: `read tcp ${url.host}: connection reset by peer`,
-    ENETUNREACH: `dial tcp ${url.host}: connect: network is unreachable`,
-    EHOSTUNREACH: `dial tcp ${url.host}: connect: no route to host`,
-  };
-  const tls =
-    url.protocol === 'https:' &&
-    /EPROTO|ERR_SSL|wrong version|certificate|CERT_|self.signed/i.test(
-      `${code} ${String((e as { cause?: unknown }).cause ?? e)}`,
-    );
-  const hint = tls
-    ? `${url.host} did not complete a TLS handshake nsx trusts (${code}). A registry off loopback needs TLS with a trusted certificate, unless it is listed in "insecure" in registries.json.`
-    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENETUNREACH'
-      ? 'No network, or no such registry. Offline, serve images from a local registry and list it first in registries.json ("unqualifiedSearchRegistries").'
-      : code === 'bad port'
-        ? `Node's fetch refuses port ${port} (one of the fetch standard's blocked ports). Run the registry on another port, e.g. 5000.`
-        : `Is the registry running at ${url.origin}?`;
-  return new RegistryError(
-    `Error response from daemon: ${method === 'GET' ? 'Get' : method === 'HEAD' ? 'Head' : method === 'PUT' ? 'Put' : method === 'POST' ? 'Post' : method === 'PATCH' ? 'Patch' : method} "${url.href}": ${what[code] ?? `dial tcp ${url.host}: ${code}`}`,
-    'unreachable',
-    undefined,
-    undefined,
-    hint,
-  );
-}
-
-export interface TimedResponse {
-  status: number;
-  ok: boolean;
-  headers: Headers;
-  /** The body as chunks; each wait for the next chunk is bounded by the timeout. */
-  chunks(): AsyncIterable<Uint8Array>;
-  /** The whole body, at most LIMIT bytes (more is an error). */
-  readBody(limit: number): Promise<Buffer>;
-  /** Drops the body (frees the connection). */
-  discard(): Promise<void>;
-}
-
-async function timedFetch(
-  url: URL,
-  init: { method: string; headers: Record<string, string>; body?: Buffer },
-  timeoutMs: number,
-  domain: string,
-): Promise<TimedResponse> {
-  const controller = new AbortController();
-  let timedOut = false;
-  let timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, timeoutMs);
-  const timeoutError = () =>
-    new RegistryError(
-      `registry ${domain} did not answer within ${timeoutMs / 1000} s (${init.method} ${url.pathname})`,
-      'timeout',
-      undefined,
-      undefined,
-      'The registry hangs or the network is down. Nothing was stored. Check the registry, then pull again.',
-    );
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: init.method,
-      headers: init.headers,
-      body: init.body as unknown as RequestInit['body'],
-      redirect: 'manual',
-      signal: controller.signal,
-    });
-  } catch (e) {
-    clearTimeout(timer);
-    if (timedOut) throw timeoutError();
-    throw connectionError(e, url, init.method);
-  }
-  const rearm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
-  };
-  rearm();
-  const chunks = async function* (): AsyncIterable<Uint8Array> {
-    if (!res.body) {
-      clearTimeout(timer);
-      return;
-    }
-    const reader = res.body.getReader();
-    let finished = false;
-    try {
-      for (;;) {
-        let r: ReadableStreamReadResult<Uint8Array>;
-        try {
-          r = await reader.read();
-        } catch (e) {
-          finished = true; // the stream errored: nothing to cancel
-          if (timedOut) throw timeoutError();
-          throw e;
-        }
-        if (r.done) {
-          finished = true;
-          return;
-        }
-        rearm();
-        yield r.value;
-      }
-    } finally {
-      clearTimeout(timer);
-      // The consumer stopped early (an error, a size limit): close the connection.
-      if (!finished) await reader.cancel().catch(() => undefined);
-      reader.releaseLock();
-    }
-  };
-  return {
-    status: res.status,
-    ok: res.ok,
-    headers: res.headers,
-    chunks,
-    async readBody(limit: number) {
-      const parts: Uint8Array[] = [];
-      let n = 0;
-      for await (const c of chunks()) {
-        n += c.length;
-        if (n > limit) {
-          controller.abort();
-          throw new RegistryError(
-            `registry ${domain}: answer to ${init.method} ${url.pathname} is larger than ${limit} bytes`,
-            'protocol',
-          );
-        }
-        parts.push(c);
-      }
-      return Buffer.concat(parts);
-    },
-    async discard() {
-      clearTimeout(timer);
-      try {
-        await res.body?.cancel();
-      } catch {
-        /* already closed */
-      }
-    },
-  };
 }

@@ -35,14 +35,8 @@ import { isRealRoot } from '../runtime/host.js';
 import type { RootfsView } from '../runtime/options.js';
 import { overlayMountData } from '../runtime/steps/rootfs.js';
 import type { IdMapping, OverlayRoot } from '../runtime/spec.js';
-import {
-  extractLayer,
-  layerDiffDir,
-  readLayerRecord,
-  removeLayer,
-  type ExtractOptions,
-  type LayerRecord,
-} from './extract.js';
+import { extractLayer, type ExtractOptions } from './extract.js';
+import { layerDiffDir, readLayerRecord, removeLayer, type LayerRecord } from './layers.js';
 import { isWhiteoutDevice, lstatOrUndefined, removeTree } from './tree.js';
 import { LAYER_TYPES, type OciImageConfig, type OciManifest } from './types.js';
 

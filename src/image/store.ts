@@ -10,22 +10,7 @@
 // blobs/: a reader never sees a half-written or wrong blob. index.json is replaced by rename too,
 // under a lock file, so concurrent nsx processes do not lose each other's updates.
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { open } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { NsxError } from '../runtime/errors.js';
@@ -40,6 +25,7 @@ import {
   withDefaultTag,
   type ImageReference,
 } from './reference.js';
+import { ingestBlob, Lease, leasedBlobs, removeDeadIngest, withLockFile, writeFileAtomic } from './ingest.js';
 import { loadRegistriesConfig } from './registries.js';
 import {
   MediaType,
@@ -51,6 +37,8 @@ import {
   type OciIndex,
   type OciManifest,
 } from './types.js';
+
+export { Lease } from './ingest.js';
 
 /** The runtime's root: $NSX_ROOT, else /var/lib/nsx as root, else $XDG_DATA_HOME/nsx (~/.local/share/nsx). */
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string {
@@ -104,19 +92,6 @@ export function shortId(digest: string): string {
   return digest.replace(/^sha256:/, '').slice(0, 12);
 }
 
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** sha256 of bytes, as "sha256:<hex>". */
 export function sha256(data: Buffer | string): string {
   return 'sha256:' + createHash('sha256').update(data).digest('hex');
@@ -127,27 +102,6 @@ export function chainIds(diffIds: string[]): string[] {
   const out: string[] = [];
   for (const d of diffIds) out.push(out.length === 0 ? d : sha256(`${out[out.length - 1]} ${d}`));
   return out;
-}
-
-/** A pull in progress: the blobs it wrote, which garbage collection must not delete meanwhile
- *  (containerd calls this a lease). Released when the image is in index.json, or on failure. */
-export class Lease {
-  readonly digests = new Set<string>();
-  constructor(
-    readonly store: ImageStore,
-    readonly file: string,
-  ) {}
-  add(digest: string): void {
-    if (this.digests.has(digest)) return;
-    this.digests.add(digest);
-    // Replaced by rename: a garbage collector reading it never sees half a list.
-    writeFileSync(`${this.file}.new`, JSON.stringify({ pid: process.pid, digests: [...this.digests] }));
-    renameSync(`${this.file}.new`, this.file);
-  }
-  release(): void {
-    rmSync(this.file, { force: true });
-    rmSync(`${this.file}.new`, { force: true });
-  }
 }
 
 export class ImageStore {
@@ -190,28 +144,9 @@ export class ImageStore {
     mkdirSync(this.blobsDir, { recursive: true });
     mkdirSync(this.ingestDir, { recursive: true });
     const layout = join(this.imagesDir, 'oci-layout');
-    if (!existsSync(layout)) this.writeFileAtomic(layout, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    if (!existsSync(layout)) writeFileAtomic(this.ingestDir, layout, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     const index = join(this.imagesDir, 'index.json');
-    if (!existsSync(index)) this.writeFileAtomic(index, JSON.stringify(EMPTY_INDEX));
-  }
-
-  /** Writes a file by temp + fsync + rename: readers see the old file or the new one, never half. */
-  private writeFileAtomic(path: string, data: string | Buffer): void {
-    const tmp = join(this.ingestDir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-    mkdirSync(this.ingestDir, { recursive: true });
-    const fd = openSync(tmp, 'wx', 0o644);
-    try {
-      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      renameSync(tmp, path);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw e;
-    }
+    if (!existsSync(index)) writeFileAtomic(this.ingestDir, index, JSON.stringify(EMPTY_INDEX));
   }
 
   /**
@@ -225,53 +160,7 @@ export class ImageStore {
   ): Promise<WrittenBlob> {
     if (expectedDigest !== undefined) this.blobPath(expectedDigest); // validates the form
     this.ensureLayout();
-    const tmp = join(this.ingestDir, `blob-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const hash = createHash('sha256');
-    let size = 0;
-    const file = await open(tmp, 'wx', 0o644);
-    try {
-      const chunks: AsyncIterable<Uint8Array> | Uint8Array[] = Buffer.isBuffer(data) ? [data] : data;
-      for await (const chunk of chunks) {
-        size += chunk.length;
-        if (opts.expectedSize !== undefined && size > opts.expectedSize) {
-          throw new NsxError(
-            `blob ${expectedDigest ?? ''}: more data than the ${opts.expectedSize} bytes its descriptor declares`.replace(
-              '  ',
-              ' ',
-            ),
-            {
-              hint: 'The registry served something other than the content the manifest names; nothing was stored.',
-            },
-          );
-        }
-        hash.update(chunk);
-        await file.write(chunk);
-        opts.onProgress?.(size);
-      }
-      await file.sync();
-    } catch (e) {
-      await file.close().catch(() => undefined);
-      rmSync(tmp, { force: true });
-      throw e;
-    }
-    await file.close();
-    const digest = 'sha256:' + hash.digest('hex');
-    const fail = (msg: string) => {
-      rmSync(tmp, { force: true });
-      return new NsxError(msg, {
-        hint: 'The download was discarded and nothing was stored. Retry; if it persists the registry serves corrupt or tampered content.',
-      });
-    };
-    if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
-      throw fail(
-        `blob ${expectedDigest ?? digest}: got ${size} bytes, expected ${opts.expectedSize} (the transfer was cut short)`,
-      );
-    }
-    if (expectedDigest !== undefined && digest !== expectedDigest) {
-      throw fail(
-        `filesystem layer verification failed for digest ${expectedDigest}: the content's digest is ${digest}`,
-      );
-    }
+    const { tmp, digest, size } = await ingestBlob(this.ingestDir, data, expectedDigest, opts);
     const dest = this.blobPath(digest);
     if (existsSync(dest)) {
       rmSync(tmp, { force: true });
@@ -308,7 +197,7 @@ export class ImageStore {
     return this.withLock(() => {
       const index = this.readIndex();
       const result = fn(index);
-      this.writeFileAtomic(join(this.imagesDir, 'index.json'), JSON.stringify(index, null, 2) + '\n');
+      writeFileAtomic(this.ingestDir, join(this.imagesDir, 'index.json'), JSON.stringify(index, null, 2) + '\n');
       return result;
     });
   }
@@ -316,71 +205,13 @@ export class ImageStore {
   /** A lock file created with O_EXCL holding our pid; a lock whose process is gone is stale and taken over. */
   withLock<T>(fn: () => T): T {
     this.ensureLayout();
-    const lock = join(this.imagesDir, 'index.json.lock');
-    const deadline = Date.now() + (this.opts.lockTimeoutMs ?? 10000);
-    for (;;) {
-      try {
-        const fd = openSync(lock, 'wx', 0o644);
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        let owner = NaN;
-        try {
-          owner = Number(readFileSync(lock, 'utf8'));
-        } catch {
-          continue; // released meanwhile
-        }
-        if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
-          rmSync(lock, { force: true });
-          continue;
-        }
-        if (Date.now() > deadline) {
-          throw new NsxError(`image store ${this.imagesDir} is locked by process ${owner}`, {
-            hint: `Another nsx is updating the store; wait for it, or remove ${lock} if that process is not nsx.`,
-          });
-        }
-        sleepSync(20);
-      }
-    }
-    try {
-      return fn();
-    } finally {
-      rmSync(lock, { force: true });
-    }
+    return withLockFile(join(this.imagesDir, 'index.json.lock'), this.opts.lockTimeoutMs ?? 10000, this.imagesDir, fn);
   }
 
   /** Starts a lease: blobs added to it survive garbage collection until it is released. */
   lease(): Lease {
     this.ensureLayout();
     return new Lease(this, join(this.ingestDir, `lease-${process.pid}-${randomBytes(6).toString('hex')}.json`));
-  }
-
-  /** Blobs held by the leases of live processes (stale lease files are removed). */
-  private leasedBlobs(except?: string): Set<string> {
-    const held = new Set<string>();
-    let names: string[] = [];
-    try {
-      names = readdirSync(this.ingestDir);
-    } catch {
-      return held;
-    }
-    for (const name of names.filter((n) => n.startsWith('lease-') && n.endsWith('.json'))) {
-      const file = join(this.ingestDir, name);
-      if (file === except) continue;
-      try {
-        const l = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; digests: string[] };
-        if (!pidAlive(l.pid)) {
-          rmSync(file, { force: true });
-          continue;
-        }
-        for (const d of l.digests) held.add(d);
-      } catch {
-        /* removed meanwhile: its pull is over */
-      }
-    }
-    return held;
   }
 
   /** Removes, under the lock, those of DIGESTS that no image in index.json and no other pull in
@@ -390,7 +221,7 @@ export class ImageStore {
     if (list.length === 0) return;
     this.withLock(() => {
       const used = this.referencedBlobs(this.readIndex());
-      for (const d of this.leasedBlobs(own?.file)) used.add(d);
+      for (const d of leasedBlobs(this.ingestDir, own?.file)) used.add(d);
       for (const d of list) if (!used.has(d)) rmSync(this.blobPath(d), { force: true });
     });
   }
@@ -633,7 +464,7 @@ export class ImageStore {
         index.manifests = index.manifests.filter((m) => m.digest !== manifestDigest);
         lines.push(`Deleted: ${configDigest}`);
       }
-      this.writeFileAtomic(join(this.imagesDir, 'index.json'), JSON.stringify(index, null, 2) + '\n');
+      writeFileAtomic(this.ingestDir, join(this.imagesDir, 'index.json'), JSON.stringify(index, null, 2) + '\n');
       if (!namesLeft && !user) lines.push(...this.collectGarbage(index, manifestDigest, unusedLayers));
     });
     for (const d of unusedLayers) onLayerUnused?.(d);
@@ -644,7 +475,7 @@ export class ImageStore {
    *  REMOVED's layers that went, and collects their diff ids into UNUSEDLAYERS. Under the lock. */
   private collectGarbage(index: OciIndex, removed: string, unusedLayers: string[]): string[] {
     const used = this.referencedBlobs(index);
-    for (const d of this.leasedBlobs()) used.add(d);
+    for (const d of leasedBlobs(this.ingestDir)) used.add(d);
     const lines: string[] = [];
     // What the removed image was made of, read before its blobs go.
     let removedConfig: OciImageConfig | undefined;
@@ -713,22 +544,7 @@ export class ImageStore {
 
   /** Removes half-written blobs left by nsx processes that died (never those of live ones). */
   cleanIngest(): void {
-    let names: string[] = [];
-    try {
-      names = readdirSync(this.ingestDir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const pid = Number(/^(?:blob|\.tmp|lease)-(\d+)-/.exec(name)?.[1]);
-      if (pid && !pidAlive(pid)) {
-        try {
-          unlinkSync(join(this.ingestDir, name));
-        } catch {
-          /* gone already */
-        }
-      }
-    }
+    removeDeadIngest(this.ingestDir);
   }
 }
 

@@ -2,7 +2,7 @@
 // `nsx pull` and POST /images/create, `nsx rmi` and DELETE /images/{name}, `nsx image inspect` and
 // GET /images/{name}/json are the same code: only how they print differs.
 import { readFileSync } from 'node:fs';
-import { removeLayer } from './extract.js';
+import { removeLayer } from './layers.js';
 import { pull, type PullEvent, type PullResult } from './pull.js';
 import { parsePlatform } from './registry.js';
 import { containerUsing, unpackOnPull } from './rootfs.js';

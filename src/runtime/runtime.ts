@@ -12,6 +12,7 @@ import { changedFacts, hostView, parseInside, processFacts, type Evidence } from
 import type { Action, CgroupLimits, HostAction } from './actions.js';
 import { deviceFilterOp, writeV1DeviceRules, type DeviceRule } from './devices/index.js';
 import type { PlannedStep } from './plan.js';
+import { describeStep } from './steps/step.js';
 import { removeVeth, setupVeth, type VethFacts } from './network.js';
 import { Shim, ShimError, signalName, type ExitStatus, type HostUser } from './shim.js';
 import { writeFilesAs } from './as-user.js';
@@ -46,20 +47,7 @@ export function exitCodeFor(st: ExitStatus): number {
 export const ABORTED_EXIT = 130;
 
 function summary(s: PlannedStep): StepSummary {
-  const { id, title, syscalls, shell, manPage, why, notes, skip, changesRoot, forks, startsCommand } = s;
-  return {
-    id,
-    title,
-    syscalls,
-    shell,
-    manPage,
-    why,
-    notes,
-    ...(skip ? { skip } : {}),
-    ...(changesRoot ? { changesRoot } : {}),
-    ...(forks ? { forks } : {}),
-    ...(startsCommand ? { startsCommand } : {}),
-  };
+  return { ...describeStep(s), notes: s.notes, ...(s.skip ? { skip: s.skip } : {}) };
 }
 
 /** A shim instruction without the action's kind: what goes on the wire. */

@@ -25,15 +25,8 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { NsxError } from '../../src/runtime/errors.js';
 import { statfsSpace, UnpackBudget } from '../../src/image/budget.js';
-import {
-  entryPath,
-  extractLayer,
-  layerDiffDir,
-  layersDir,
-  readLayerRecord,
-  removeLayer,
-  LayerError,
-} from '../../src/image/extract.js';
+import { entryPath, extractLayer } from '../../src/image/extract.js';
+import { layerDiffDir, layersDir, readLayerRecord, removeLayer, LayerError } from '../../src/image/layers.js';
 import { isRoot, itRoot } from '../helpers.js';
 import { layerBlob, makeTar, sha256, type TarEntry } from '../tars.js';
 

@@ -17,7 +17,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extractLayer, layerDiffDir } from '../../src/image/extract.js';
+import { extractLayer } from '../../src/image/extract.js';
+import { layerDiffDir } from '../../src/image/layers.js';
 import {
   containerUsing,
   createRootfs,

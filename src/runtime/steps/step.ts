@@ -56,8 +56,11 @@ export interface ExecStep<Id extends string = string> extends Omit<Step<Id>, 'bu
   build(spec: ContainerSpec, host: HostFacts, pid: number): StepBuild;
 }
 
-/** A step's data for a plan (no functions: a plan travels as JSON). */
-export function describeStep<Id extends string>(s: Step<Id> | ExecStep<Id>): StepInfo & StepProperties & { id: Id } {
+/** A step's data for a plan or an event (no functions: a plan travels as JSON): of a Step, an
+ *  ExecStep, or a PlannedStep, whose other fields (actions, notes, skip) it leaves behind. */
+export function describeStep<Id extends string>(
+  s: StepInfo & StepProperties & { id: Id },
+): StepInfo & StepProperties & { id: Id } {
   const { id, title, syscalls, shell, manPage, why, changesRoot, forks, startsCommand } = s;
   return {
     id,
