@@ -64,8 +64,19 @@ export const STEP_IDS: readonly StepId[] = STEP_ORDER.map((s) => s.id);
 
 /** docker exec's order (runc exec, nsenter): a new process joins what the container already has.
  *  The ids are the container's steps whose kernel feature each one joins (namespaces: setns(2));
- *  no_new_privs, capabilities and seccomp are the container's own steps. */
-export const EXEC_ORDER = [execCgroup, execNamespaces, execFork, noNewPrivs, capabilities, seccomp, execExec] as const;
+ *  no_new_privs, capabilities, lsm and seccomp are the container's own steps. The AppArmor profile
+ *  where runc's setns_init_linux.go applies it: after the user switch (finalizeNamespace), before
+ *  the seccomp filter of a no_new_privs process; nsx's filter comes after it in both cases. */
+export const EXEC_ORDER = [
+  execCgroup,
+  execNamespaces,
+  execFork,
+  noNewPrivs,
+  capabilities,
+  lsm,
+  seccomp,
+  execExec,
+] as const;
 
 export type ExecStepId = (typeof EXEC_ORDER)[number]['id'] & StepId;
 

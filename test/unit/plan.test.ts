@@ -570,6 +570,16 @@ describe('buildExecPlan (docker exec)', () => {
       expect(p.find((s) => s.id === id)!.actions).toEqual(own.find((s) => s.id === id)!.actions);
   });
 
+  it("applies the container's AppArmor profile after the user switch, before seccomp (runc's setns_init)", () => {
+    expect(EXEC_IDS.indexOf('lsm')).toBe(EXEC_IDS.indexOf('capabilities') + 1);
+    expect(EXEC_IDS.indexOf('lsm')).toBe(EXEC_IDS.indexOf('seccomp') - 1);
+    const apparmor = { execAttr: '/proc/self/attr/apparmor/exec', profiles: ['nsx-default'] };
+    expect(exec({}, { apparmor }).find((s) => s.id === 'lsm')!.actions).toEqual([
+      { kind: 'shim', op: 'write', path: '/proc/self/attr/apparmor/exec', text: 'exec nsx-default' },
+    ]);
+    expect(exec().find((s) => s.id === 'lsm')!.skip).toMatch(/AppArmor is not enabled/);
+  });
+
   it('joins no cgroup rootless (the container has none of its own) and gives -t its terminal after the fork', () => {
     const p = exec({ terminal: true }, { root: false });
     expect(p[0].skip).toMatch(/without root/);
