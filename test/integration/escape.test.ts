@@ -30,6 +30,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestEngine } from '../engine.js';
+import { apparmorEnabled } from '../../src/runtime/lsm/apparmor.js';
 import { TEST_ROOTFS, isRoot, nsx, run } from '../helpers.js';
 
 const hasLoop = spawnSync('losetup', ['--version']).status === 0;
@@ -175,5 +176,31 @@ describe('the escape suite: a default container is contained, --privileged is no
   itReady('the climb is a real test: after chroot (--unsafe-chroot) instead of pivot_root it escapes', async () => {
     const r = await run(['--unsafe-chroot'], ['/probe', 'climb'], { events: false });
     expect(r.stdout).toBe('escaped\n');
+  });
+
+  // AppArmor's wall, alone: with --cap-add SYS_ADMIN the capability and Docker's seccomp profile both
+  // allow mount(2), so only nsx-default's "deny mount," stops it (EACCES, apparmor.rst); unconfined, it
+  // succeeds. Only where the kernel has AppArmor (the VM; CI's kernel and this kind of machine have none).
+  const aaWhy =
+    why ??
+    (apparmorEnabled()
+      ? undefined
+      : 'AppArmor is not enabled on this machine (/sys/module/apparmor/parameters/enabled)');
+  const itAppArmor = (aaWhy === undefined
+    ? it
+    : (name: string, fn: never) => it.skip(`${name} [skipped: ${aaWhy}]`, fn)) as never as typeof it;
+
+  itAppArmor('AppArmor: nsx-default refuses mount even with CAP_SYS_ADMIN; apparmor=unconfined does not', async () => {
+    const script = 'cat /proc/self/attr/current; /probe try mount';
+    const confined = await run(['--cap-add', 'SYS_ADMIN'], ['/bin/sh', '-c', script], { events: false });
+    expect(confined.stdout).toBe('nsx-default (enforce)\nEACCES\n');
+    const free = await run(
+      ['--cap-add', 'SYS_ADMIN', '--security-opt', 'apparmor=unconfined'],
+      ['/bin/sh', '-c', script],
+      {
+        events: false,
+      },
+    );
+    expect(free.stdout).toBe('unconfined\nok\n');
   });
 });
