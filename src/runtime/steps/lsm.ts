@@ -64,7 +64,7 @@ export const lsm: Step<'lsm'> = {
   hint(f, spec) {
     const p = spec.process.apparmorProfile;
     if (f.errnoName === 'ENOENT' && f.syscall === 'open')
-      return 'this kernel has no attr file for AppArmor in /proc/self/attr: is securityfs/AppArmor really enabled? run `nsx doctor`';
+      return 'this kernel has no AppArmor attr file under /proc/self/attr (proc(5)): is AppArmor enabled? run `nsx doctor`';
     if (f.errnoName === 'ENOENT')
       return `the kernel has no AppArmor profile named ${p}: load it with apparmor_parser -r, or run with --security-opt apparmor=unconfined`;
     if (f.errnoName === 'EACCES' || f.errnoName === 'EPERM')
