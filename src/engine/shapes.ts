@@ -3,7 +3,10 @@
 import { ApiError } from './errors.js';
 import type { ExecRecord } from './container.js';
 import { humanDuration } from './humanize.js';
-import type { ContainerRecord } from './state.js';
+import type { ContainerRecord, SecurityRecord } from './state.js';
+import { formatRule } from '../runtime/devices/rules.js';
+import type { PlannedStep } from '../runtime/plan.js';
+import type { ContainerSpec } from '../runtime/spec.js';
 
 /** A stepped container's step, for ps and inspect: 1-based, of the plan's steps. */
 export interface StepView {
@@ -25,6 +28,7 @@ export function inspectShape(
 ): Record<string, unknown> {
   const s = r.State;
   const o = r.Root?.overlay;
+  const sec = r.Security;
   return {
     Id: r.Id,
     Created: r.Created,
@@ -57,10 +61,31 @@ export function inspectShape(
       : {}),
     Name: `/${r.Name}`,
     RestartCount: r.RestartCount ?? 0,
-    HostConfig: r.HostConfig,
+    HostConfig: { ...r.HostConfig, ...(sec ? { DeviceCgroupRules: deviceCgroupRules(sec) } : {}) },
     Config: r.Config,
-    Nsx: { ...facts, ...(step ? { Step: step } : {}) },
+    AppArmorProfile: sec?.AppArmorProfile ?? '',
+    Nsx: { ...facts, ...(sec ? { Devices: sec.Devices } : {}), ...(step ? { Step: step } : {}) },
   };
+}
+
+/** What the plan's devices and lsm steps do, kept with the container for inspect. `apparmor`: AppArmor
+ *  is enabled on this machine (then a container without a profile is docker's "unconfined"). */
+export function securityOf(plan: PlannedStep[], spec: ContainerSpec, apparmor: boolean): SecurityRecord {
+  const devices = plan.find((s) => s.id === 'devices');
+  const set = devices?.actions.find((a) => a.kind === 'host' && a.op === 'devices');
+  const Devices: SecurityRecord['Devices'] =
+    set?.kind === 'host' && set.op === 'devices'
+      ? { Mode: set.via, Rules: set.rules.map((r) => `${r.allow ? 'allow' : 'deny'} ${formatRule(r)}`) }
+      : { Rules: [], Why: devices?.skip ?? 'no devices step' };
+  const lsm = plan.find((s) => s.id === 'lsm');
+  const profile = spec.process.apparmorProfile;
+  const AppArmorProfile = profile ? (lsm && !lsm.skip ? profile : '') : apparmor ? 'unconfined' : '';
+  return { AppArmorProfile, Devices };
+}
+
+/** docker's HostConfig.DeviceCgroupRules: the allow rules, in devices.allow's syntax ("c 1:3 rwm"). */
+function deviceCgroupRules(sec: SecurityRecord): string[] {
+  return sec.Devices.Rules.filter((r) => r.startsWith('allow ')).map((r) => r.slice('allow '.length));
 }
 
 /** GET /containers/json: one row of docker ps. */

@@ -46,9 +46,21 @@ export interface ContainerRecord {
   ManuallyStopped?: boolean;
   /** nsx: built one step at a time, each applied when its client says so (nsx run --step). */
   Nsx?: NsxOptions;
+  /** The walls its plan gave it (made at create, from the devices and lsm steps): see securityOf. */
+  Security?: SecurityRecord;
   /** Stopped by the engine's own shutdown: started again at the next engine's start if its policy says so. */
   StoppedWithEngine?: boolean;
   LogPath: string;
+}
+
+/** What the devices and lsm steps of a container's plan do (shapes.ts securityOf). */
+export interface SecurityRecord {
+  /** docker inspect's AppArmorProfile: the profile applied, "unconfined" where AppArmor is enabled but
+   *  none is asked for (--privileged, apparmor=unconfined), "" where AppArmor is not enabled. */
+  AppArmorProfile: string;
+  /** The device cgroup's rules in order, the last match wins ("deny a *:* rwm", "allow c 1:3 rwm"),
+   *  and how they are set: v1's devices.deny/allow or a cgroup2 eBPF program; no Mode: none set, Why says why. */
+  Devices: { Mode?: 'v1' | 'bpf'; Rules: string[]; Why?: string };
 }
 
 /** What nsx adds to docker's create request (and keeps with the container). */

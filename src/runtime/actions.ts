@@ -17,6 +17,8 @@ export type HostAction =
   /** The device cgroup: v1's devices.deny/devices.allow in a devices cgroup of the container's own,
    *  or an eBPF program attached to its cgroup2 directory (by the shim: Node cannot call bpf(2)). */
   | { kind: 'host'; op: 'devices'; via: 'v1' | 'bpf'; rules: DeviceRule[] }
+  /** Load the generated AppArmor profile (nsx-default) into the kernel with apparmor_parser(8). */
+  | { kind: 'host'; op: 'apparmor-load'; profile: string }
   /** docker exec: move the shim into the running container's cgroup. */
   | { kind: 'host'; op: 'cgroup-join'; id: string }
   /** Write /proc/PID/uid_map, setgroups (when 'deny') and gid_map, in that order (user_namespaces(7)). */

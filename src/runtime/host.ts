@@ -5,6 +5,7 @@ import { posix } from 'node:path';
 import { decodeCapMask, lastCap } from './capabilities.js';
 import { detectLayout } from './cgroups/index.js';
 import { NsxError } from './errors.js';
+import { apparmorEnabled, execAttrPath, loadedProfiles } from './lsm/apparmor.js';
 import type { HostFacts } from './plan.js';
 import { secureJoin } from './securejoin.js';
 
@@ -56,6 +57,15 @@ export function deviceCgroup(): HostFacts['deviceCgroup'] {
   }
 }
 
+/** AppArmor as the lsm step needs it, where it is enabled (apparmor.rst): which profiles are loaded
+ *  and which attr file asks for one at exec. The attr file is looked up here, in nsx's /proc: the
+ *  container's own /proc, where the step writes it, is the same kernel's and has the same files. */
+export function apparmorFacts(): HostFacts['apparmor'] {
+  if (!apparmorEnabled()) return undefined;
+  const profiles = loadedProfiles();
+  return { execAttr: execAttrPath(), ...(profiles ? { profiles } : {}) };
+}
+
 export function hostFacts(
   rootfs: string,
   compileSeccomp?: HostFacts['compileSeccomp'],
@@ -66,6 +76,7 @@ export function hostFacts(
     kernel: release(),
     root: isRealRoot(),
     deviceCgroup: deviceCgroup(),
+    apparmor: apparmorFacts(),
     lastCap: lastCap(() => readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
     bounding: ownBoundingSet(),
     pathKind,

@@ -27,6 +27,10 @@ export interface HostFacts {
   /** How this machine's device cgroup is set: v1's devices controller (devices.allow/deny), or, on
    *  a cgroup2-only machine, an eBPF program attached to the container's cgroup; absent: neither. */
   deviceCgroup?: 'v1' | 'bpf';
+  /** AppArmor, where it is enabled (/sys/module/apparmor/parameters/enabled is Y): the profiles the
+   *  kernel has loaded (absent when securityfs cannot be read) and the attr file a process writes
+   *  "exec PROFILE" to (lsm/apparmor.ts execAttrPath). Absent: not enabled. */
+  apparmor?: { profiles?: readonly string[]; execAttr: string };
   /** The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap). */
   lastCap: number;
   /** nsx's own bounding set: no process it starts can have a capability outside it (capabilities(7)). */

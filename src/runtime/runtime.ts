@@ -16,6 +16,7 @@ import { describeStep } from './steps/step.js';
 import { removeVeth, setupVeth, type VethFacts } from './network.js';
 import { Shim, ShimError, signalName, type ExitStatus, type HostUser } from './shim.js';
 import { writeFilesAs } from './as-user.js';
+import { defaultProfileText, loadProfile } from './lsm/apparmor.js';
 import type { ShimOp } from './shim-ops.js';
 import type { ContainerSpec } from './spec.js';
 
@@ -324,6 +325,9 @@ export class Container {
         return;
       case 'devices':
         return this.setDevices(a.via, a.rules);
+      case 'apparmor-load':
+        loadProfile(defaultProfileText(a.profile));
+        return;
       case 'id-maps':
         return this.writeIdMaps(a);
       case 'veth':

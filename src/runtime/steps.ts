@@ -14,6 +14,7 @@ import { execExec } from './steps/exec/exec.js';
 import { execFork } from './steps/exec/fork.js';
 import { execNamespaces } from './steps/exec/namespaces.js';
 import { fork } from './steps/fork.js';
+import { lsm } from './steps/lsm.js';
 import { hostname } from './steps/hostname.js';
 import { maskPaths } from './steps/mask-paths.js';
 import { mountPrivate } from './steps/mount-private.js';
@@ -47,6 +48,9 @@ export const STEP_ORDER = [
   pivotRoot, //    switch root and detach the host's tree (or chroot, unsafe, for the lesson)
   maskPaths, //    hide and write-protect sensitive /proc and /sys files, as Docker does
   hostname, //     needs the UTS namespace
+  lsm, //          the AppArmor profile for the next execve: where runc applies it (standard_init_linux.go:
+  //               after pivot_root and sethostname, before no_new_privs, seccomp and the user switch;
+  //               runc's masked paths come after it, nsx's before), in the container's own /proc
   noNewPrivs, //   before seccomp, so the filter can be installed without CAP_SYS_ADMIN
   capabilities, // switch user, shrink the bounding, permitted and effective sets
   seccomp, //      last before exec: the filter would otherwise block the runtime's own calls
@@ -60,8 +64,19 @@ export const STEP_IDS: readonly StepId[] = STEP_ORDER.map((s) => s.id);
 
 /** docker exec's order (runc exec, nsenter): a new process joins what the container already has.
  *  The ids are the container's steps whose kernel feature each one joins (namespaces: setns(2));
- *  no_new_privs, capabilities and seccomp are the container's own steps. */
-export const EXEC_ORDER = [execCgroup, execNamespaces, execFork, noNewPrivs, capabilities, seccomp, execExec] as const;
+ *  no_new_privs, capabilities, lsm and seccomp are the container's own steps. The AppArmor profile
+ *  where runc's setns_init_linux.go applies it: after the user switch (finalizeNamespace), before
+ *  the seccomp filter of a no_new_privs process; nsx's filter comes after it in both cases. */
+export const EXEC_ORDER = [
+  execCgroup,
+  execNamespaces,
+  execFork,
+  noNewPrivs,
+  capabilities,
+  lsm,
+  seccomp,
+  execExec,
+] as const;
 
 export type ExecStepId = (typeof EXEC_ORDER)[number]['id'] & StepId;
 

@@ -285,7 +285,7 @@ describe('nsx run, exec and attach through the engine', () => {
       for (const end = Date.now() + 15000; !step?.Paused && Date.now() < end; await sleep(50))
         step = (await inspect('halfway'))?.Nsx?.Step;
       expect(step).toEqual(expect.objectContaining({ Index: 1, Id: 'cgroup', Paused: true, Applied: [] }));
-      child.stdin.write('\n\n\n'); // cgroup, devices, userns is skipped as root: namespaces next
+      child.stdin.write('\n\n\n'); // cgroup, devices; userns is skipped as root: namespaces next
       for (const end = Date.now() + 15000; Date.now() < end; await sleep(50)) {
         step = (await inspect('halfway')).Nsx.Step;
         if (step?.Paused && step.Applied.includes('namespaces')) break;

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATE_FILE } from '../../src/engine/state.js';
+import { deviceCgroup } from '../../src/runtime/host.js';
+import { apparmorEnabled } from '../../src/runtime/lsm/apparmor.js';
 import { TestEngine, demux, parentChain } from '../engine.js';
 import { TEST_ROOTFS, UNPRIVILEGED_UID, isRoot, itRoot, nsx } from '../helpers.js';
 
@@ -39,6 +41,31 @@ describe('nsxd, the engine', () => {
     expect(table.stdout.split('\n')[0]).toMatch(/^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$/);
     expect(table.stdout).toMatch(new RegExp(`${a.body.Id.slice(0, 12)} .* Created `));
     for (const id of [a.body.Id, b.body.Id]) expect((await engine.api('DELETE', `/containers/${id}`)).status).toBe(204);
+  });
+
+  itRoot('inspect shows the device rules the container got and its AppArmor profile', async () => {
+    const aa = apparmorEnabled();
+    const mode = deviceCgroup();
+    const made = async (name: string, HostConfig: Record<string, unknown>) => {
+      const c = await engine.api('POST', `/containers/create?name=${name}`, {
+        Rootfs: TEST_ROOTFS,
+        Cmd: ['/bin/true'],
+        HostConfig,
+      });
+      expect(c.status).toBe(201);
+      return (await engine.api('GET', `/containers/${name}/json`)).body;
+    };
+    const plain = await made('walls', {});
+    expect(plain.HostConfig.DeviceCgroupRules).toEqual(expect.arrayContaining(['c *:* m', 'b *:* m', 'c 1:3 rwm']));
+    expect(plain.Nsx.Devices.Mode).toBe(mode); // v1's devices controller or cgroup2's eBPF, as this machine has
+    expect(plain.Nsx.Devices.Rules[0]).toBe('deny a *:* rwm');
+    expect(plain.AppArmorProfile).toBe(aa ? 'nsx-default' : ''); // docker's "" where there is no AppArmor
+    const privileged = await made('nowalls', { Privileged: true });
+    expect(privileged.HostConfig.DeviceCgroupRules).toEqual([]);
+    expect(privileged.Nsx.Devices).toEqual({ Rules: [], Why: expect.stringMatching(/^--privileged/) });
+    expect(privileged.AppArmorProfile).toBe(aa ? 'unconfined' : '');
+    for (const name of ['walls', 'nowalls'])
+      expect((await engine.api('DELETE', `/containers/${name}`)).status).toBe(204);
   });
 
   itRoot("the container's process is a child of the engine (through the shim's supervisor)", async () => {

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { findLesson } from '../../src/learn/course.js';
 import type { PlayerEvent } from '../../src/learn/player.js';
 import type { RuntimeEvent } from '../../src/runtime/events.js';
+import { apparmorEnabled } from '../../src/runtime/lsm/apparmor.js';
 import { STEP_IDS } from '../../src/runtime/steps.js';
 import { NSX, TEST_ROOTFS, itRoot } from '../helpers.js';
 import { leftovers } from '../leaks.js';
@@ -29,8 +30,15 @@ describe('lesson: kernel-order', () => {
   itRoot("applies every step in the runtime's order and shows why each is where it is", async () => {
     const p = await playForTest('kernel-order');
     expect(p.completed).toBe(true);
-    expect(applied(p.events)).toEqual([...STEP_IDS]);
-    expect(p.events.some((e) => e.type === 'step-skipped')).toBe(false);
+    // Every step does something, but the lsm step needs AppArmor: without it, skipped (and says why).
+    const aa = apparmorEnabled();
+    expect(applied(p.events)).toEqual(STEP_IDS.filter((id) => aa || id !== 'lsm'));
+    const skipped = p.events.filter(
+      (e): e is Extract<RuntimeEvent, { type: 'step-skipped' }> => e.type === 'step-skipped',
+    );
+    expect(skipped.map((e) => [e.step.id, e.reason])).toEqual(
+      aa ? [] : [['lsm', expect.stringMatching(/AppArmor is not enabled on this machine/)]],
+    );
 
     // The user namespace first: uid 0 inside is another uid outside.
     expect(evidence(p, 'userns')!.process.uidMap).toMatch(/^0 [1-9]\d* \d+$/);

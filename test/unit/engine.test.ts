@@ -9,6 +9,10 @@ import { ApiError } from '../../src/engine/errors.js';
 import { humanDuration } from '../../src/engine/humanize.js';
 import { VALID_NAME, randomName } from '../../src/engine/names.js';
 import { loadState, saveState, type ContainerRecord } from '../../src/engine/state.js';
+import { inspectShape, securityOf } from '../../src/engine/shapes.js';
+import { DEFAULT_DEVICE_RULES } from '../../src/runtime/devices/rules.js';
+import type { PlannedStep } from '../../src/runtime/plan.js';
+import type { ContainerSpec } from '../../src/runtime/spec.js';
 import { bytesSize, ellipsis, psTable, statsRow, table } from '../../src/cli/engine/messages.js';
 
 describe('engine config', () => {
@@ -167,5 +171,61 @@ describe("a user's runtime directory (no login session: /tmp, as podman)", () =>
     } finally {
       rmSync(base, { recursive: true, force: true });
     }
+  });
+});
+
+describe("docker inspect's walls: the device rules and the AppArmor profile (shapes.ts securityOf)", () => {
+  const planned = (devices: Partial<PlannedStep>, lsm: Partial<PlannedStep>) =>
+    [
+      { id: 'devices', actions: [], notes: [], ...devices },
+      { id: 'lsm', actions: [], notes: [], ...lsm },
+    ] as PlannedStep[];
+  const spec = (apparmorProfile?: string) => ({ process: { apparmorProfile } }) as ContainerSpec;
+  const rules = [...DEFAULT_DEVICE_RULES];
+  const record = (Security: ContainerRecord['Security']) =>
+    ({ Id: 'a'.repeat(64), Name: 'x', State: {}, HostConfig: {}, Config: {}, Security }) as unknown as ContainerRecord;
+
+  it('a default container where AppArmor is enabled: the eBPF rules, nsx-default', () => {
+    const sec = securityOf(
+      planned(
+        { actions: [{ kind: 'host', op: 'devices', via: 'bpf', rules }] },
+        { actions: [{ kind: 'shim', op: 'write', path: '/proc/self/attr/apparmor/exec', text: 'exec nsx-default' }] },
+      ),
+      spec('nsx-default'),
+      true,
+    );
+    expect(sec.AppArmorProfile).toBe('nsx-default');
+    expect(sec.Devices.Mode).toBe('bpf');
+    expect(sec.Devices.Rules.slice(0, 3)).toEqual(['deny a *:* rwm', 'allow c *:* m', 'allow b *:* m']);
+    const shown = inspectShape(record(sec), {});
+    expect(shown.AppArmorProfile).toBe('nsx-default');
+    expect((shown.HostConfig as { DeviceCgroupRules: string[] }).DeviceCgroupRules).toEqual(
+      expect.arrayContaining(['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 136:* rwm']),
+    );
+    expect((shown.HostConfig as { DeviceCgroupRules: string[] }).DeviceCgroupRules).not.toContain('a *:* rwm');
+    expect(shown.Nsx).toMatchObject({ Devices: { Mode: 'bpf', Rules: sec.Devices.Rules } });
+  });
+
+  it('without AppArmor the profile is "" (as docker); --privileged where it is enabled: "unconfined", no rules', () => {
+    const skipped = planned({ actions: [{ kind: 'host', op: 'devices', via: 'v1', rules }] }, { skip: 'no AppArmor' });
+    expect(securityOf(skipped, spec('nsx-default'), false)).toMatchObject({
+      AppArmorProfile: '',
+      Devices: { Mode: 'v1' },
+    });
+    const privileged = planned({ skip: '--privileged: every device is allowed' }, { skip: '--privileged' });
+    const sec = securityOf(privileged, spec(undefined), true);
+    expect(sec).toEqual({
+      AppArmorProfile: 'unconfined',
+      Devices: { Rules: [], Why: '--privileged: every device is allowed' },
+    });
+    expect((inspectShape(record(sec), {}).HostConfig as { DeviceCgroupRules: string[] }).DeviceCgroupRules).toEqual([]);
+    expect(securityOf(privileged, spec(undefined), false).AppArmorProfile).toBe('');
+  });
+
+  it("a container recorded before the fields existed: docker's empty profile, no device fields", () => {
+    const shown = inspectShape(record(undefined), {});
+    expect(shown.AppArmorProfile).toBe('');
+    expect(shown.HostConfig).toEqual({});
+    expect(shown.Nsx).toEqual({});
   });
 });

@@ -13,6 +13,7 @@ import {
 import { EXEC_IDS, STEP_IDS, STEP_INFO } from '../../src/runtime/steps.js';
 import { CLONE, MS, mountFlags } from '../../src/runtime/steps/common.js';
 import { DEFAULT_DEVICE_RULES, compileDeviceRules } from '../../src/runtime/devices/index.js';
+import { thrownNsxError } from '../helpers.js';
 
 const ROOT = '/var/lib/nsx/rootfs';
 
@@ -46,6 +47,7 @@ function spec(over: Partial<ContainerSpec> = {}, linux: Partial<ContainerSpec['l
       cwd: '/',
       user: { uid: 0, gid: 0 },
       capabilities: [...DOCKER_DEFAULT_CAPS],
+      apparmorProfile: 'nsx-default', // as options.ts sets it without --privileged or apparmor=unconfined
     },
     root: { path: ROOT },
     hostname: 'box',
@@ -79,6 +81,9 @@ describe('STEP_ORDER', () => {
     expect(at('mount-private')).toBeLessThan(at('rootfs'));
     expect(at('tmp')).toBeLessThan(at('pivot-root'));
     expect(at('pivot-root')).toBeLessThan(at('hostname'));
+    // runc's standard_init_linux.go: apparmor.ApplyProfile after sethostname, before no_new_privs.
+    expect(at('hostname')).toBeLessThan(at('lsm'));
+    expect(at('lsm')).toBeLessThan(at('no-new-privs'));
     expect(at('no-new-privs')).toBeLessThan(at('capabilities'));
     expect(at('capabilities')).toBeLessThan(at('seccomp'));
     expect(STEP_IDS[STEP_IDS.length - 1]).toBe('exec');
@@ -98,9 +103,9 @@ describe('buildPlan', () => {
     expect(buildPlan(spec(), host()).map((s) => s.id)).toEqual([...STEP_IDS]);
   });
 
-  it('skips the user namespace and no_new_privs by default, with the reason', () => {
+  it('skips the user namespace, the lsm (no AppArmor) and no_new_privs by default, with the reason', () => {
     const plan = buildPlan(spec(), host());
-    expect(plan.filter((s) => s.skip).map((s) => s.id)).toEqual(['userns', 'no-new-privs']);
+    expect(plan.filter((s) => s.skip).map((s) => s.id)).toEqual(['userns', 'lsm', 'no-new-privs']);
     expect(step(plan, 'userns').skip).toMatch(/--userns host/);
   });
 
@@ -295,6 +300,7 @@ describe('whole plans: every action of every step', () => {
       ...['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'].flatMap(readOnly),
     ],
     hostname: [sh({ op: 'sethostname', name: 'box' })],
+    lsm: [], // host() has no AppArmor
     'no-new-privs': [],
     capabilities: [
       sh({ op: 'bset_drop', caps: dropped }),
@@ -377,6 +383,59 @@ describe('whole plans: every action of every step', () => {
       /--privileged: every device is allowed/,
     );
     expect(step(buildPlan(spec(), host({ deviceCgroup: undefined })), 'devices').skip).toMatch(/no cgroup filesystem/);
+  });
+});
+
+describe('lsm: the AppArmor profile, applied at exec where AppArmor is enabled', () => {
+  const attr = '/proc/self/attr/apparmor/exec';
+  const enabled = (profiles?: string[]) => host({ apparmor: { execAttr: attr, ...(profiles ? { profiles } : {}) } });
+  const load = { kind: 'host', op: 'apparmor-load', profile: 'nsx-default' };
+  const write = (profile: string) => ({ kind: 'shim', op: 'write', path: attr, text: `exec ${profile}` });
+
+  it('enabled: nsx-default is loaded when the kernel lacks it, then asked for at exec; the whole plan', () => {
+    const plan = buildPlan(spec(), enabled(['docker-default', 'other']));
+    const lsm = step(plan, 'lsm');
+    expect(lsm.skip).toBeUndefined();
+    expect(lsm.actions).toEqual([load, write('nsx-default')]);
+    expect(lsm.syscalls).toEqual([`write("${attr}", "exec nsx-default")`]);
+    // Only the lsm step differs from the plan on a machine without AppArmor.
+    const without = buildPlan(spec(), host());
+    expect(plan.map((s) => (s.id === 'lsm' ? [] : s.actions))).toEqual(without.map((s) => s.actions));
+    // Already loaded: only the write. securityfs unreadable (profiles unknown): loaded again, --replace.
+    expect(step(buildPlan(spec(), enabled(['nsx-default'])), 'lsm').actions).toEqual([write('nsx-default')]);
+    expect(step(buildPlan(spec(), enabled()), 'lsm').actions).toEqual([load, write('nsx-default')]);
+    // The older kernels' shared attr file, as execAttrPath found it.
+    const old = buildPlan(spec(), host({ apparmor: { execAttr: '/proc/self/attr/exec', profiles: ['nsx-default'] } }));
+    expect(step(old, 'lsm').actions).toEqual([
+      { kind: 'shim', op: 'write', path: '/proc/self/attr/exec', text: 'exec nsx-default' },
+    ]);
+  });
+
+  it('enabled: a profile named with apparmor=NAME is only written, never generated; not loaded: an error naming it', () => {
+    const named = (p: string) => spec({ process: { ...spec().process, apparmorProfile: p } });
+    expect(step(buildPlan(named('mine'), enabled(['mine'])), 'lsm').actions).toEqual([write('mine')]);
+    const e = thrownNsxError(() => buildPlan(named('absent'), enabled(['mine'])));
+    expect(e.message).toBe('AppArmor profile absent is not loaded in the kernel');
+    expect(e.info.hint).toMatch(/apparmor_parser -r \/etc\/apparmor.d\/absent/);
+  });
+
+  it('disabled (this machine, CI): skipped with the reason, and a note when a profile was named', () => {
+    const lsm = step(buildPlan(spec(), host()), 'lsm');
+    expect(lsm.actions).toEqual([]);
+    expect(lsm.skip).toMatch(/AppArmor is not enabled on this machine/);
+    expect(lsm.notes).toEqual([]);
+    const named = step(buildPlan(spec({ process: { ...spec().process, apparmorProfile: 'mine' } }), host()), 'lsm');
+    expect(named.skip).toMatch(/AppArmor is not enabled/);
+    expect(named.notes).toEqual(['the profile mine (--security-opt apparmor=mine) is not applied: no AppArmor']);
+  });
+
+  it('unconfined and --privileged: skipped, saying which, even where AppArmor is enabled', () => {
+    const unconfined = spec({ process: { ...spec().process, apparmorProfile: undefined } });
+    const u = buildPlan(unconfined, enabled(['nsx-default']));
+    expect(step(u, 'lsm')).toMatchObject({ actions: [], skip: expect.stringMatching(/^apparmor=unconfined/) });
+    const privileged = spec({ process: { ...spec().process, apparmorProfile: undefined } }, { devices: undefined });
+    expect(step(buildPlan(privileged, enabled()), 'lsm').skip).toMatch(/^--privileged: no AppArmor profile/);
+    expect(step(buildPlan(spec(), { ...enabled(), root: false }), 'lsm').skip).toMatch(/without root/);
   });
 });
 
@@ -509,6 +568,16 @@ describe('buildExecPlan (docker exec)', () => {
     const p = exec();
     for (const id of ['capabilities', 'seccomp', 'no-new-privs'] as const)
       expect(p.find((s) => s.id === id)!.actions).toEqual(own.find((s) => s.id === id)!.actions);
+  });
+
+  it("applies the container's AppArmor profile after the user switch, before seccomp (runc's setns_init)", () => {
+    expect(EXEC_IDS.indexOf('lsm')).toBe(EXEC_IDS.indexOf('capabilities') + 1);
+    expect(EXEC_IDS.indexOf('lsm')).toBe(EXEC_IDS.indexOf('seccomp') - 1);
+    const apparmor = { execAttr: '/proc/self/attr/apparmor/exec', profiles: ['nsx-default'] };
+    expect(exec({}, { apparmor }).find((s) => s.id === 'lsm')!.actions).toEqual([
+      { kind: 'shim', op: 'write', path: '/proc/self/attr/apparmor/exec', text: 'exec nsx-default' },
+    ]);
+    expect(exec().find((s) => s.id === 'lsm')!.skip).toMatch(/AppArmor is not enabled/);
   });
 
   it('joins no cgroup rootless (the container has none of its own) and gives -t its terminal after the fork', () => {

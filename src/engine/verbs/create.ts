@@ -6,7 +6,9 @@ import type { StepSummary } from '../../runtime/events.js';
 import { NsxError } from '../../runtime/errors.js';
 import { planContainer } from '../../runtime/make.js';
 import type { PlannedStep } from '../../runtime/plan.js';
+import { apparmorEnabled } from '../../runtime/lsm/apparmor.js';
 import { removeRoot } from '../container.js';
+import { securityOf } from '../shapes.js';
 import type { Engine } from '../engine.js';
 import { ApiError, nameInUse } from '../errors.js';
 import { initialState } from '../lifecycle.js';
@@ -103,6 +105,7 @@ export async function create(engine: Engine, body: CreateBody, name?: string): P
       ...(useImage ? {} : { Rootfs: spec.root.path }),
     },
     LogPath: join(engine.dir, 'containers', spec.id, 'container.log'),
+    Security: securityOf(planned.plan, spec, apparmorEnabled()),
   };
   mkdirSync(join(engine.dir, 'containers', r.Id), { recursive: true, mode: 0o700 });
   const c = engine.add(r);
