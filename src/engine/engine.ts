@@ -70,9 +70,12 @@ export class Engine {
     if (this.root) {
       // A paused one's processes were frozen when its supervisor killed them: a v1-frozen task dies
       // of SIGKILL only once thawed, and its cgroup can go only then.
+      // Thawed, they die; their cgroups go once empty (remove() waits for that, as the runtime's does).
       for (const id of frozen) {
         try {
-          ContainerCgroup.open(detectLayout(), id).thaw();
+          const cg = ContainerCgroup.open(detectLayout(), id);
+          cg.thaw();
+          cg.remove().catch(() => undefined); // still busy after its wait: the next start's sweep takes it
         } catch {
           /* its cgroup is gone already */
         }

@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectLayout } from '../../src/runtime/cgroups/index.js';
+import { TestEngine } from '../engine.js';
 import { TEST_ROOTFS, isRoot, nsx } from '../helpers.js';
 
 const DOCKER = '/usr/local/bin/docker';
@@ -385,4 +386,28 @@ describe('the docker CLI drives nsxd', () => {
       expect(none.stderr).toContain('you must provide one or more flags');
     },
   );
+});
+
+describe('a paused container when its engine dies', () => {
+  const engine = new TestEngine();
+  afterAll(async () => {
+    await engine.stop();
+    rmSync(engine.dir, { recursive: true, force: true });
+  });
+
+  itDocker('SIGKILL on the engine: the next engine thaws what the supervisor killed, and nothing is left', async () => {
+    await engine.start();
+    const id = await engine.run(TEST_ROOTFS, ['/bin/sleep', '600'], 'frozen-when-engine-died');
+    const pid = (await engine.api('GET', `/containers/${id}/json`)).body.State.Pid as number;
+    expect((await engine.api('POST', `/containers/${id}/pause`)).status).toBe(204);
+    await engine.stop('SIGKILL');
+    // v1: a frozen task does not die of its supervisor's SIGKILL until it is thawed.
+    await engine.start();
+    const s = (await engine.api('GET', `/containers/${id}/json`)).body.State;
+    expect(s).toEqual(expect.objectContaining({ Status: 'exited', Paused: false, ExitCode: 137 }));
+    for (let i = 0; i < 100 && (existsSync(`/proc/${pid}`) || cgroupDirs(id).length); i++) await sleep(100);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(cgroupDirs(id)).toEqual([]);
+    expect((await engine.api('DELETE', `/containers/${id}`)).status).toBe(204);
+  });
 });
