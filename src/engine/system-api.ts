@@ -127,9 +127,10 @@ async function info(engine: Engine): Promise<Record<string, unknown>> {
   return {
     ID: createHash('sha256').update(`nsx-${hostname()}`).digest('hex').slice(0, 36),
     Containers: all.length,
-    ContainersRunning: count(['running', 'restarting']),
+    // moby's daemon/info.go counts by status: running, paused, and all the others as stopped.
+    ContainersRunning: count(['running']),
     ContainersPaused: count(['paused']),
-    ContainersStopped: count(['exited', 'created']),
+    ContainersStopped: all.length - count(['running', 'paused']),
     Images: images,
     Driver: 'overlay2',
     DriverStatus: [['Backing Filesystem', 'nsx image store (overlayfs, or a copy where overlay is refused)']],
