@@ -100,9 +100,11 @@ export class EngineContainer {
     return can.remove(this.status, force) && (force || !this.run);
   }
 
-  /** Running, or stepped and not yet running: what docker ps lists without -a. */
+  /** Running (paused too), or stepped and not yet running: what docker ps lists without -a. */
   get live(): boolean {
-    return this.status === 'running' || this.status === 'restarting' || !!this.run?.stepping;
+    return (
+      this.status === 'running' || this.status === 'paused' || this.status === 'restarting' || !!this.run?.stepping
+    );
   }
 
   /** Its output and input, across its runs (made at its first attach or start). */

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { detectLayout, removeStaleCgroups } from '../runtime/cgroups/index.js';
+import { ContainerCgroup, detectLayout, removeStaleCgroups } from '../runtime/cgroups/index.js';
 import { isRealRoot } from '../runtime/host.js';
 import { EngineContainer, type Exec, type ExecRecord } from './container.js';
 import { ApiError, noSuchContainer } from './errors.js';
@@ -18,8 +18,13 @@ import { create, type Created } from './verbs/create.js';
 import { createExec, resizeExec, startExec } from './verbs/exec.js';
 import { attach, logPath, resize } from './verbs/io.js';
 import { facts, stats, top } from './verbs/observe.js';
+import { pause, thawAfterSignal, unpause } from './verbs/pause.js';
+import { pruneContainers } from './verbs/prune.js';
 import { remove } from './verbs/remove.js';
+import { rename } from './verbs/rename.js';
+import { restart } from './verbs/restart-now.js';
 import { restartRecovered } from './verbs/restart.js';
+import { update, type UpdateBody } from './verbs/update.js';
 import { start } from './verbs/start.js';
 import { followSteps, step, stepOf, type StepFollower } from './verbs/steps.js';
 import { cancelRestart, kill, stop } from './verbs/stop.js';
@@ -50,9 +55,11 @@ export class Engine {
     for (const r of loadState(dir).containers) this.containers.set(r.Id, new EngineContainer(r, save));
     // Containers that were running when the previous engine died: their supervisors saw the engine's
     // end of the socket close and killed them (SIGKILL). Say so in their state.
+    const frozen: string[] = [];
     for (const c of this.containers.values()) {
       const s = c.record.State;
-      if (s.Status === 'running' || s.Status === 'restarting' || s.Status === 'removing') {
+      if (s.Status === 'paused') frozen.push(c.id);
+      if (s.Status === 'running' || s.Status === 'paused' || s.Status === 'restarting' || s.Status === 'removing') {
         const error = 'the engine stopped while the container ran: its supervisor killed it';
         c.transition({ to: 'exited', ending: { exitCode: 137, oomKilled: s.OOMKilled, error } });
         this.recovered.push(c.id);
@@ -61,6 +68,18 @@ export class Engine {
     }
     this.save();
     if (this.root) {
+      // A paused one's processes were frozen when its supervisor killed them: a v1-frozen task dies
+      // of SIGKILL only once thawed, and its cgroup can go only then.
+      // Thawed, they die; their cgroups go once empty (remove() waits for that, as the runtime's does).
+      for (const id of frozen) {
+        try {
+          const cg = ContainerCgroup.open(detectLayout(), id);
+          cg.thaw();
+          cg.remove().catch(() => undefined); // still busy after its wait: the next start's sweep takes it
+        } catch {
+          /* its cgroup is gone already */
+        }
+      }
       try {
         removeStaleCgroups(detectLayout()); // what a supervisor could not remove (none, normally)
       } catch {
@@ -135,6 +154,12 @@ export class Engine {
   stop = (ref: string, t?: number) => stop(this, this.find(ref), t);
   wait = async (ref: string, condition?: string) => wait(this.find(ref), condition);
   remove = (ref: string, force: boolean) => remove(this, this.find(ref), force);
+  pause = (ref: string) => pause(this, this.find(ref));
+  unpause = (ref: string) => unpause(this, this.find(ref));
+  restart = (ref: string, t?: number) => restart(this, this.find(ref), t);
+  rename = (ref: string, name: string) => rename(this, this.find(ref), name);
+  update = (ref: string, body: UpdateBody) => update(this, this.find(ref), body);
+  prune = (filters?: Record<string, string[]>) => pruneContainers(this, filters);
   attach = (ref: string): { hub: Hub; record: ContainerRecord } => attach(this.find(ref));
   resize = (ref: string, rows: number, cols: number) => resize(this.find(ref), rows, cols);
   logPath = (ref: string) => logPath(this.find(ref));
@@ -171,6 +196,7 @@ export class Engine {
     for (const c of runs) c.record.StoppedWithEngine = true;
     const all = runs.map((c) => c.run!);
     for (const run of all) run.container.abort(137);
+    for (const c of runs) thawAfterSignal(this, c); // a frozen one acts on the kill once thawed
     await Promise.all(all.map((run) => run.done));
     this.save();
   }

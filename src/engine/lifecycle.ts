@@ -1,9 +1,12 @@
 // A container's lifecycle as an explicit state machine, as youki's ContainerStatus (can_start(),
 // can_kill()…): the transitions the engine may make, the fields docker sets with each (State.Pid,
 // ExitCode, StartedAt, FinishedAt, OOMKilled, Error: moby's container/state.go SetRunning,
-// SetStopped, SetRestarting), and the guards the verbs ask. nsx has no pause (no freezer verb).
+// SetStopped, SetRestarting, SetPaused, SetUnpaused), and the guards the verbs ask.
 //   created ──start──▶ running ──exit──▶ exited ──start──▶ running
-//      │                  └──exit, policy──▶ restarting ──timer──▶ running
+//      │               │  ▲ └──exit, policy──▶ restarting ──timer──▶ running
+//      │          pause│  │unpause (or kill/stop: the signal, then thawed, as docker's kill)
+//      │               ▼  │
+//      │              paused ──exit (a v2 freezer lets SIGKILL through)──▶ exited
 //      └──failed before running──▶ exited          └──stop / failed restart──▶ exited
 // A run that ends before PID 1 runs leaves the status it started from for exited or restarting.
 // removing is docker's status while rm runs (moby's SetRemovalInProgress); nsx's rm forgets the
@@ -21,7 +24,9 @@ export const NEVER = '0001-01-01T00:00:00Z';
 /** Which status may follow which. */
 export const TRANSITIONS: Readonly<Record<Status, readonly Status[]>> = {
   created: ['running', 'exited', 'restarting', 'removing'],
-  running: ['exited', 'restarting'],
+  running: ['exited', 'restarting', 'paused'],
+  // docker's Paused is a flag on a running container: its process still runs (frozen, cgroup freezer).
+  paused: ['running', 'exited', 'restarting'],
   // A run may end before PID 1 runs (a step failed, the client quit): from the status it started in.
   restarting: ['running', 'exited', 'restarting', 'removing'],
   exited: ['running', 'exited', 'restarting', 'removing'],
@@ -40,6 +45,9 @@ export interface Ending {
 export type Transition =
   /** PID 1 runs (the runtime's 'started' event). */
   | { to: 'running'; pid: number }
+  /** docker pause / unpause: the freezer froze or thawed its processes; Pid and times stay. */
+  | { to: 'paused' }
+  | { to: 'running'; resumed: true }
   /** A run ended: exited, or restarting when its policy starts it again. */
   | { to: 'exited' | 'restarting'; ending: Ending }
   /** No run ended: a scheduled restart cancelled, or failed (error), or the engine died (ending). */
@@ -68,6 +76,11 @@ export function nextState(s: ContainerStateRecord, t: Transition, id: string, no
     );
   }
   const time = now.toISOString();
+  if (t.to === 'paused') return { ...s, Status: 'paused' };
+  if (t.to === 'running' && 'resumed' in t) {
+    if (s.Status !== 'paused') throw new ApiError(409, `Container ${id} is not paused`);
+    return { ...s, Status: 'running' };
+  }
   if (t.to === 'running') {
     return {
       ...s,
@@ -103,11 +116,17 @@ export function nextState(s: ContainerStateRecord, t: Transition, id: string, no
 export const can = {
   /** docker start: not when it runs (that is a 304, "already started"), nor while it is removed. */
   start: (s: Status) => s === 'created' || s === 'exited' || s === 'restarting',
-  /** docker kill and exec and top and stats: only a running container. */
-  kill: (s: Status) => s === 'running',
+  /** docker kill: a running or paused container (the paused one is thawed after the signal). */
+  kill: (s: Status) => s === 'running' || s === 'paused',
+  /** docker exec: only a running container, not a paused one (daemon/exec.go). */
   exec: (s: Status) => s === 'running',
-  /** docker rm without -f: not a running or restarting one. */
-  remove: (s: Status, force: boolean) => force || (s !== 'running' && s !== 'restarting'),
+  /** docker top and stats: its processes are there, frozen or not. */
+  observe: (s: Status) => s === 'running' || s === 'paused',
+  /** docker pause: only a running one (daemon/pause.go); unpause: only a paused one. */
+  pause: (s: Status) => s === 'running',
+  unpause: (s: Status) => s === 'paused',
+  /** docker rm without -f: not a running, paused or restarting one. */
+  remove: (s: Status, force: boolean) => force || (s !== 'running' && s !== 'restarting' && s !== 'paused'),
 };
 
 /** docker's wording when a guard says no. */
@@ -116,6 +135,19 @@ export const refusal = {
   notRunning: (id: string) => new ApiError(409, `Container ${id} is not running`),
   removeRunning: (id: string) => cannotRemove('running', id),
   removeRestarting: (id: string) => cannotRemove('restarting', id),
+  // moby's daemon/delete.go: a paused container is refused in its own words.
+  removePaused: (id: string) =>
+    new ApiError(
+      409,
+      `cannot remove container "${id}": container is paused and must be unpaused first: ` +
+        'Unpause and then stop the container before attempting removal or force remove',
+    ),
+  // moby's daemon/pause.go, unpause.go, start.go, exec.go.
+  alreadyPaused: (id: string) => new ApiError(409, `Container ${id} is already paused`),
+  notPaused: (id: string) => new ApiError(409, `Container ${id} is not paused`),
+  restarting: (id: string) => new ApiError(409, `Container ${id} is restarting, wait until the container is running`),
+  startPaused: () => new ApiError(409, 'cannot start a paused container, try unpause instead'),
+  execPaused: (id: string) => new ApiError(409, `Container ${id} is paused, unpause the container before exec`),
 };
 
 const cannotRemove = (what: string, id: string) =>

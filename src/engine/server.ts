@@ -10,6 +10,8 @@ import type { Hub } from './hub.js';
 import { errorShape } from './shapes.js';
 import * as validate from './validate.js';
 import { imageRoutes } from './images-api.js';
+import { noSuchEndpoint, systemRoutes } from './system-api.js';
+import { updateBody } from './verbs/update.js';
 import { FrameDecoder, MULTIPLEXED_STREAM, RAW_STREAM, frame, upgradeHead } from './stream.js';
 
 /** The API version nsx's shapes follow (docker 24's); a /v1.NN/ prefix on a path is accepted. */
@@ -99,11 +101,7 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
     [
       'POST',
       /^\/containers\/([^/]+)\/stop$/,
-      async (_req, res, q, id) => {
-        const t = q.has('t') ? Number(q.get('t')) : 10;
-        if (!Number.isFinite(t) || t < 0) throw new ApiError(400, `invalid value for t: ${q.get('t')}`);
-        send(res, (await engine.stop(id, t)) === 'already' ? 304 : 204);
-      },
+      async (_req, res, q, id) => send(res, (await engine.stop(id, timeout(q))) === 'already' ? 304 : 204),
     ],
     [
       'POST',
@@ -132,6 +130,43 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
         res.flushHeaders();
         res.end(JSON.stringify(await waiting) + '\n');
       },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/pause$/,
+      async (_req, res, _q, id) => {
+        await engine.pause(id);
+        send(res, 204);
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/unpause$/,
+      (_req, res, _q, id) => {
+        engine.unpause(id);
+        send(res, 204);
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/restart$/,
+      async (_req, res, q, id) => {
+        await engine.restart(id, timeout(q));
+        send(res, 204);
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/rename$/,
+      (_req, res, q, id) => {
+        engine.rename(id, q.get('name') ?? '');
+        send(res, 204);
+      },
+    ],
+    [
+      'POST',
+      /^\/containers\/([^/]+)\/update$/,
+      async (req, res, _q, id) => send(res, 200, engine.update(id, updateBody(await readJson(req)))),
     ],
     ['GET', /^\/containers\/([^/]+)\/json$/, (_req, res, _q, id) => send(res, 200, engine.inspect(id))],
     ['GET', /^\/containers\/([^/]+)\/top$/, (_req, res, _q, id) => send(res, 200, engine.top(id))],
@@ -233,6 +268,13 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
       },
     ],
   ];
+}
+
+/** stop's and restart's ?t=: seconds before SIGKILL (default 10). */
+function timeout(q: URLSearchParams): number {
+  const t = q.has('t') ? Number(q.get('t')) : 10;
+  if (!Number.isFinite(t) || t < 0) throw new ApiError(400, `invalid value for t: ${q.get('t')}`);
+  return t;
 }
 
 function size(q: URLSearchParams, k: string): number {
@@ -432,13 +474,16 @@ async function stats(
 }
 
 export function createApiServer(engine: Engine): Server {
-  const table = [...routes(engine), ...imageRoutes({ send, flag, version: API_VERSION })];
+  const http = { send, flag, version: API_VERSION };
+  // The system routes first: their POST /containers/prune and /images/{name}/tag would otherwise
+  // be taken for a container's or an image's own path.
+  const table = [...systemRoutes(engine, http), ...routes(engine), ...imageRoutes(http)];
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://nsxd');
     const path = url.pathname.replace(/^\/v1\.\d+(?=\/)/, '');
     try {
       const match = table.map(([m, re, h]) => [m, re.exec(path), h] as const).filter(([, m]) => m);
-      if (!match.length) throw new ApiError(404, `page not found: ${req.method} ${path}`);
+      if (!match.length) throw noSuchEndpoint(req.method ?? 'GET', path);
       const hit = match.find(([m]) => m === req.method);
       if (!hit) throw new ApiError(405, `${req.method} is not allowed on ${path}`);
       const [, m, handler] = hit;

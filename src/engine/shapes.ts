@@ -36,8 +36,9 @@ export function inspectShape(
     Args: r.Args,
     State: {
       Status: s.Status,
-      Running: s.Status === 'running',
-      Paused: false,
+      // docker's Paused is a flag on a running container (its processes exist, frozen).
+      Running: s.Status === 'running' || s.Status === 'paused',
+      Paused: s.Status === 'paused',
       Restarting: s.Status === 'restarting',
       OOMKilled: s.OOMKilled,
       Dead: false,
@@ -115,6 +116,7 @@ export function statusText(
   if (step && s.Status === 'created')
     return `Created, ${step.Paused ? 'paused before' : 'applying'} step ${step.Index}/${step.Total} (${step.Id})`;
   if (s.Status === 'running') return `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
+  if (s.Status === 'paused') return `Up ${humanDuration(now - Date.parse(s.StartedAt))} (Paused)`;
   if (s.Status === 'exited') return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
   if (s.Status === 'restarting')
     return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;

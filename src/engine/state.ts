@@ -82,7 +82,7 @@ export interface NsxOptions {
 }
 
 export interface ContainerStateRecord {
-  Status: 'created' | 'running' | 'restarting' | 'exited' | 'removing';
+  Status: 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing';
   Pid: number;
   ExitCode: number;
   OOMKilled: boolean;

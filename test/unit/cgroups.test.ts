@@ -339,8 +339,12 @@ describe('ContainerCgroup on a fake hybrid tree', () => {
       fake(layout),
     );
     // devices too (the devices step writes its rules there): every process of the container joins it.
-    expect(cg.paths).toEqual(['memory', 'pids', 'cpu', 'devices', 'unified'].map((h) => at(CG, h, 'nsx', id)));
+    // and the freezer (docker pause writes freezer.state there), the same way.
+    expect(cg.paths).toEqual(
+      ['memory', 'pids', 'cpu', 'devices', 'freezer', 'unified'].map((h) => at(CG, h, 'nsx', id)),
+    );
     expect([cg.devicesDir, cg.unifiedDir]).toEqual([at(CG, 'devices', 'nsx', id), at(CG, 'unified', 'nsx', id)]);
+    expect(cg.freezerDir).toBe(at(CG, 'freezer', 'nsx', id));
     expect(read(at(CG, 'unified', 'cgroup.subtree_control'))).toBe(''); // nothing to enable there
     expect(existsSync(at(CG, 'cpuacct', 'nsx'))).toBe(false);
     expect(cg.facts()).toMatchObject({ memoryLimit: 16 * MiB, pidsMax: 7, cpuQuotaUs: 200000 });
@@ -349,7 +353,7 @@ describe('ContainerCgroup on a fake hybrid tree', () => {
   });
 
   it('uses a controller from the unified hierarchy when v1 does not mount it', () => {
-    fakeV1Roots(`${CG}/memory`, `${CG}/cpu`, `${CG}/devices`);
+    fakeV1Roots(`${CG}/memory`, `${CG}/cpu`, `${CG}/devices`, `${CG}/freezer`);
     fakeV2Root(`${CG}/unified`, 'pids');
     const mountinfo = MOUNTINFO_HYBRID.split('\n')
       .filter((l) => !l.includes('/pids '))

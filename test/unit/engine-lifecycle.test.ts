@@ -11,7 +11,7 @@ import { NEVER, TRANSITIONS, can, initialState, nextState, type Status } from '.
 import * as validate from '../../src/engine/validate.js';
 import type { ContainerRecord, ContainerStateRecord } from '../../src/engine/state.js';
 
-const ALL: Status[] = ['created', 'running', 'restarting', 'exited', 'removing'];
+const ALL: Status[] = ['created', 'running', 'paused', 'restarting', 'exited', 'removing'];
 const ID = 'c'.repeat(64);
 const at = (Status: Status, more: Partial<ContainerStateRecord> = {}): ContainerStateRecord => ({
   ...initialState(),
@@ -24,7 +24,8 @@ describe('the container lifecycle', () => {
   it('has exactly these transitions', () => {
     expect(TRANSITIONS).toEqual({
       created: ['running', 'exited', 'restarting', 'removing'],
-      running: ['exited', 'restarting'],
+      running: ['exited', 'restarting', 'paused'],
+      paused: ['running', 'exited', 'restarting'],
       restarting: ['running', 'exited', 'restarting', 'removing'],
       exited: ['running', 'exited', 'restarting', 'removing'],
       removing: ['exited'],
@@ -88,10 +89,24 @@ describe('the container lifecycle', () => {
     expect(nextState(restarting, { to: 'exited', error: 'restart 2 failed: x' }, ID).Error).toBe('restart 2 failed: x');
   });
 
+  it('pauses and unpauses a running container, keeping its pid and times', () => {
+    const running = nextState(at('created'), { to: 'running', pid: 42 }, ID);
+    const paused = nextState(running, { to: 'paused' }, ID);
+    expect(paused).toEqual({ ...running, Status: 'paused' });
+    expect(nextState(paused, { to: 'running', resumed: true }, ID)).toEqual(running);
+    expect(() => nextState(running, { to: 'running', resumed: true }, ID)).toThrow(`from running to running`);
+    expect(() => nextState(at('exited'), { to: 'paused' }, ID)).toThrow(`cannot change container ${ID} from exited`);
+    // killed while paused (a v2 freezer lets SIGKILL through): it exits from paused.
+    expect(nextState(paused, { to: 'exited', ending: { ...ending, exitCode: 137 } }, ID).Status).toBe('exited');
+  });
+
   it('guards the verbs as docker does', () => {
     expect(ALL.filter((s) => can.start(s))).toEqual(['created', 'restarting', 'exited']);
-    expect(ALL.filter((s) => can.kill(s))).toEqual(['running']);
+    expect(ALL.filter((s) => can.kill(s))).toEqual(['running', 'paused']);
     expect(ALL.filter((s) => can.exec(s))).toEqual(['running']);
+    expect(ALL.filter((s) => can.observe(s))).toEqual(['running', 'paused']);
+    expect(ALL.filter((s) => can.pause(s))).toEqual(['running']);
+    expect(ALL.filter((s) => can.unpause(s))).toEqual(['paused']);
     expect(ALL.filter((s) => can.remove(s, false))).toEqual(['created', 'exited', 'removing']);
     expect(ALL.filter((s) => can.remove(s, true))).toEqual(ALL);
   });

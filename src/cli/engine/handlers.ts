@@ -78,7 +78,10 @@ export async function logs(a: { container: string; follow?: boolean }): Promise<
 }
 
 /** For verbs on several containers, docker's way: each one's result (or error) in turn; status 1 if any failed. */
-async function each(containers: string[], fn: (client: EngineClient, c: string) => Promise<void>): Promise<number> {
+export async function each(
+  containers: string[],
+  fn: (client: EngineClient, c: string) => Promise<void>,
+): Promise<number> {
   const client = await engineClient();
   let status = 0;
   for (const c of containers) {

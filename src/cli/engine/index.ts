@@ -1,6 +1,7 @@
 // The engine and the verbs that talk to it: nsx engine start|stop|status, and docker's ps, logs,
 // wait, inspect, stop, kill, rm. Every verb is a client of nsxd; one finding no engine starts it.
 import { lazyCommand, type AnyCommand, type ExitHolder } from '../types.js';
+import { lifecycleCommands } from './lifecycle.js';
 
 const load = () => import('./handlers.js');
 const containers = {
@@ -228,5 +229,6 @@ export function engineCommands(exit: ExitHolder): AnyCommand[] {
       load,
       (h) => h.rm,
     ),
+    ...lifecycleCommands(exit),
   ];
 }

@@ -20,7 +20,7 @@ import { imageRun, makeOptions } from './make.js';
 /** docker exec (create): a process to start in a running container. */
 export function createExec(engine: Engine, c: EngineContainer, body: ExecBody): ExecRecord {
   if (!body.Cmd?.length) throw new ApiError(400, 'No exec command specified', 'give "Cmd": ["program", "args"…]');
-  if (!c.canExec()) throw refusal.notRunning(c.id);
+  if (!c.canExec()) throw c.status === 'paused' ? refusal.execPaused(c.id) : refusal.notRunning(c.id);
   const record: ExecRecord = {
     ID: randomBytes(32).toString('hex'),
     ContainerID: c.id,
@@ -51,7 +51,7 @@ export async function startExec(
 ): Promise<{ finished: Promise<void> }> {
   const id = e.record.ID;
   if (e.container) throw new ApiError(409, `Exec ${id} has already been started`);
-  if (!c.canExec()) throw refusal.notRunning(c.id);
+  if (!c.canExec()) throw c.status === 'paused' ? refusal.execPaused(c.id) : refusal.notRunning(c.id);
   const r = c.record;
   const b = e.record.Body;
   let spec: ContainerSpec;

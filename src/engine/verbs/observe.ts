@@ -7,6 +7,7 @@ import { decodeCapMask, effectiveCaps } from '../../runtime/capabilities.js';
 import { ContainerCgroup, detectLayout } from '../../runtime/cgroups/index.js';
 import { namespacesOf, parseStatus } from '../../runtime/observe.js';
 import { ApiError } from '../errors.js';
+import { can } from '../lifecycle.js';
 import type { ContainerRecord } from '../state.js';
 
 /** The host PIDs of the processes in the container's PID namespace. */
@@ -32,7 +33,7 @@ function pidsOf(r: ContainerRecord): string[] {
  *  their reaped children's, from /proc/PID/stat), the host's CPU time, memory and pids from the
  *  container's cgroup (cgroups(7)). */
 export function stats(root: boolean, r: ContainerRecord): Record<string, unknown> {
-  if (r.State.Status !== 'running' || !r.State.Pid) throw new ApiError(409, `container ${r.Id} is not running`);
+  if (!can.observe(r.State.Status) || !r.State.Pid) throw new ApiError(409, `container ${r.Id} is not running`);
   const TICK_NS = 1e9 / 100; // USER_HZ: /proc counts CPU time in 1/100 s (proc(5))
   let ticks = 0;
   for (const pid of pidsOf(r)) {
@@ -72,7 +73,7 @@ export function stats(root: boolean, r: ContainerRecord): Record<string, unknown
 /** docker top: the container's processes as the host sees them (ps(1) on the host, the processes
  *  whose PID namespace is the container's): host PIDs, not the 1, 2, 3 seen inside. */
 export function top(r: ContainerRecord): { Titles: string[]; Processes: string[][] } {
-  if (r.State.Status !== 'running' || !r.State.Pid) throw new ApiError(409, `container ${r.Id} is not running`);
+  if (!can.observe(r.State.Status) || !r.State.Pid) throw new ApiError(409, `container ${r.Id} is not running`);
   const pids = pidsOf(r);
   if (!pids.length) throw new ApiError(409, `container ${r.Id} is not running`);
   const out = spawnSync(
@@ -116,7 +117,7 @@ export function top(r: ContainerRecord): { Titles: string[]; Processes: string[]
 
 /** Namespace ids, cgroup, capabilities and seccomp mode: read from /proc when it runs, else the spec's. */
 export function facts(r: ContainerRecord): Record<string, unknown> {
-  const pid = r.State.Status === 'running' ? r.State.Pid : 0;
+  const pid = can.observe(r.State.Status) ? r.State.Pid : 0;
   if (pid) {
     try {
       const status = parseStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -9,6 +9,7 @@ import { Container, type RunResult } from '../../runtime/runtime.js';
 import type { EngineContainer, Stepping } from '../container.js';
 import type { Engine } from '../engine.js';
 import { ApiError } from '../errors.js';
+import { refusal } from '../lifecycle.js';
 import { imageRun, makeOptions } from './make.js';
 import { restartWanted, scheduleRestart } from './restart.js';
 
@@ -16,6 +17,7 @@ import { restartWanted, scheduleRestart } from './restart.js';
  *  stepped one resolves at once: its client applies the steps (POST …/step). */
 export async function start(engine: Engine, c: EngineContainer, byPolicy = false): Promise<'started' | 'already'> {
   const r = c.record;
+  if (c.status === 'paused') throw refusal.startPaused();
   if (!c.canStart()) return 'already';
   if (!byPolicy) {
     r.ManuallyStopped = false;

@@ -5,6 +5,7 @@ import type { EngineContainer } from '../container.js';
 import type { Engine } from '../engine.js';
 import { ApiError } from '../errors.js';
 import { refusal } from '../lifecycle.js';
+import { thawAfterSignal } from './pause.js';
 
 /** docker kill: a signal to PID 1 (SIGKILL by default). */
 export function kill(engine: Engine, c: EngineContainer, ref: string, signal = 'SIGKILL'): void {
@@ -13,6 +14,7 @@ export function kill(engine: Engine, c: EngineContainer, ref: string, signal = '
   c.record.ManuallyStopped = true;
   c.run!.container.signal(sig);
   engine.event(c, 'kill', { signal: String(sig) });
+  if (sig === 9 || sig === 15) thawAfterSignal(engine, c); // SIGTERM: nsx's stop signal
 }
 
 /** docker stop: SIGTERM, then SIGKILL after t seconds. Resolves when it has exited. */
@@ -23,6 +25,7 @@ export async function stop(engine: Engine, c: EngineContainer, t = 10): Promise<
   if (!run) return 'already';
   run.container.signal(15);
   engine.event(c, 'kill', { signal: '15' });
+  thawAfterSignal(engine, c);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((res) => (timer = setTimeout(() => res('late'), t * 1000)));
   if ((await Promise.race([run.done, late])) === 'late') run.container.signal(9);

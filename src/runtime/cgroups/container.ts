@@ -17,12 +17,17 @@ import {
   readMemoryV1,
   readMemoryV2,
   readOptional,
+  readFreezerStateV1,
+  readFrozenV2,
   readPids,
   setCpuV1,
   setCpuV2,
   setMemoryV1,
   setMemoryV2,
+  setFreezeV2,
+  setFreezerStateV1,
   setPidsMax,
+  updateMemoryV1,
   writeProcs,
   type MemoryCounters,
 } from './files.js';
@@ -141,15 +146,18 @@ export class ContainerCgroup {
    *  directory (where a device eBPF program attaches), where there are such hierarchies. */
   readonly devicesDir?: string;
   readonly unifiedDir?: string;
+  /** Its cgroup in v1's freezer hierarchy (freezer.state), where there is one. */
+  readonly freezerDir?: string;
 
   private constructor(
     id: string,
     hierarchies: Hierarchy[],
     controllerDirs: ControllerDirs,
     dirs: CgroupDirs,
-    special: { devices?: string; unified?: string } = {},
+    special: { devices?: string; unified?: string; freezer?: string } = {},
   ) {
     this.devicesDir = special.devices;
+    this.freezerDir = special.freezer;
     this.unifiedDir = special.unified;
     this.id = id;
     this.hierarchies = hierarchies;
@@ -185,6 +193,9 @@ export class ContainerCgroup {
     // v1's devices controller, wherever it is mounted (hybrid too, as runc does): the devices step
     // writes its rules there; a process of the container (docker exec's too) joins it with the rest.
     const devices = layout.v1.devices !== undefined ? add(layout.v1.devices, 1).dir : undefined;
+    // v1's freezer the same way (docker pause, as runc's v1 freezer): the container's processes join
+    // it at the cgroup step, so freezer.state freezes them all; without it, cgroup2's cgroup.freeze.
+    const freezer = layout.v1.freezer !== undefined ? add(layout.v1.freezer, 1).dir : undefined;
     if (layout.unified !== undefined) {
       const h = add(layout.unified, 2);
       for (const p of placements.filter((x) => x.version === 2)) {
@@ -193,7 +204,7 @@ export class ContainerCgroup {
     }
     const v2Controllers = placements.filter((p) => p.version === 2).map((p) => p.controller);
     const unified = hierarchies.find((h) => h.version === 2)?.dir;
-    return { hierarchies, controllerDirs, v2Controllers, special: { devices, unified } };
+    return { hierarchies, controllerDirs, v2Controllers, special: { devices, unified, freezer } };
   }
 
   /**
@@ -269,6 +280,78 @@ export class ContainerCgroup {
     if (l.pidsMax !== undefined && pids) setPidsMax(pids.dir, l.pidsMax, pids.version);
     const cpu = this.controllerDirs.get('cpu');
     if (l.cpu !== undefined && cpu) (cpu.version === 2 ? setCpuV2 : setCpuV1)(cpu.dir, l.cpu.quotaUs, l.cpu.periodUs);
+  }
+
+  /**
+   * Limits changed while the container runs (docker update): only those given, written to the live
+   * cgroup. Memory keeps nsx's no-swap rule (memsw = memory on v1, memory.swap.max = 0 on v2).
+   */
+  update(limits: CgroupLimits & { pidsUnlimited?: boolean }): void {
+    const checked = checkLimits(limits);
+    const mem = this.controllerDirs.get('memory');
+    const pids = this.controllerDirs.get('pids');
+    const cpu = this.controllerDirs.get('cpu');
+    const need = (c: NsxController, present: unknown) => {
+      if (!present)
+        throw new NsxError(`${c} limit: the container's cgroup has no ${c} controller`, {
+          detail: c,
+          hint: `the ${c} controller was not available when the container started (grep cgroup /proc/self/mountinfo)`,
+        });
+    };
+    if (checked.memoryBytes !== undefined) need('memory', mem);
+    if (checked.pidsMax !== undefined || limits.pidsUnlimited) need('pids', pids);
+    if (checked.cpu !== undefined) need('cpu', cpu);
+    if (checked.memoryBytes !== undefined && mem)
+      (mem.version === 2 ? setMemoryV2 : updateMemoryV1)(mem.dir, checked.memoryBytes);
+    if (pids && (checked.pidsMax !== undefined || limits.pidsUnlimited))
+      setPidsMax(pids.dir, checked.pidsMax ?? 'max', pids.version);
+    if (checked.cpu !== undefined && cpu)
+      (cpu.version === 2 ? setCpuV2 : setCpuV1)(cpu.dir, checked.cpu.quotaUs, checked.cpu.periodUs);
+  }
+
+  /**
+   * docker pause: every process of the container stopped by the freezer (v1 freezer.state FROZEN,
+   * cgroup-v1/freezer-subsystem.rst; v2 cgroup.freeze 1, cgroup-v2.rst "Core Interface Files").
+   * Freezing takes a moment: v1 reads FREEZING, v2's cgroup.events "frozen 0", until every task is
+   * frozen; this waits for that (up to ~2 s, as runc retries), else thaws and throws.
+   */
+  async freeze(): Promise<void> {
+    const where = this.freezerWhere();
+    const deadline = Date.now() + 2000;
+    for (;;) {
+      if (where.version === 1) setFreezerStateV1(where.dir, 'FROZEN');
+      else setFreezeV2(where.dir, true);
+      if (this.frozen()) return;
+      if (Date.now() > deadline) break;
+      await sleep(10);
+    }
+    this.thaw();
+    throw new NsxError(`freeze ${where.dir}: the container's processes did not all freeze within 2 s`, {
+      detail: where.dir,
+      hint: 'a process stuck in the kernel (uninterruptible sleep, D in ps) cannot be frozen; try again',
+    });
+  }
+
+  /** docker unpause: THAWED (v1) / cgroup.freeze 0 (v2); the processes run on where they stopped. */
+  thaw(): void {
+    const where = this.freezerWhere();
+    if (where.version === 1) setFreezerStateV1(where.dir, 'THAWED');
+    else setFreezeV2(where.dir, false);
+  }
+
+  /** Whether every process is frozen now (v1 freezer.state FROZEN; v2 cgroup.events "frozen 1"). */
+  frozen(): boolean {
+    const where = this.freezerWhere();
+    return where.version === 1 ? readFreezerStateV1(where.dir) === 'FROZEN' : readFrozenV2(where.dir) === true;
+  }
+
+  /** v1's freezer hierarchy where it is mounted, else the container's cgroup2 directory. */
+  private freezerWhere(): { dir: string; version: 1 | 2 } {
+    if (this.freezerDir) return { dir: this.freezerDir, version: 1 };
+    if (this.unifiedDir) return { dir: this.unifiedDir, version: 2 };
+    throw new NsxError(`freezer: container ${this.id} has no freezer cgroup`, {
+      hint: 'neither a v1 freezer hierarchy nor cgroup2 is mounted (grep cgroup /proc/self/mountinfo)',
+    });
   }
 
   /**

@@ -228,6 +228,19 @@ export function setMemoryV1(dir: string, bytes: number): void {
   if (exists(memsw)) writeKernelFile(memsw, String(bytes), (code) => memoryHint(code, dir, 1));
 }
 
+/**
+ * A new memory limit for a v1 cgroup that has one (docker update). The kernel keeps memsw >=
+ * memory at every write (cgroup-v1/memory.rst), so a higher limit raises memsw first and a lower
+ * one lowers memory first; both end at the same value (no swap, as setMemoryV1).
+ */
+export function updateMemoryV1(dir: string, bytes: number): void {
+  const memsw = join(dir, 'memory.memsw.limit_in_bytes');
+  const current = parseLimit(readOptional(join(dir, 'memory.limit_in_bytes')));
+  if (!exists(memsw) || current === 'max' || current === undefined || bytes <= current) return setMemoryV1(dir, bytes);
+  writeKernelFile(memsw, String(bytes), (code) => memoryHint(code, dir, 1));
+  writeKernelFile(join(dir, 'memory.limit_in_bytes'), String(bytes), (code) => memoryHint(code, dir, 1));
+}
+
 function memoryHint(code: string | undefined, dir: string, version: 1 | 2): string {
   if (code === 'ENOENT') return notEnabledHint('memory', dir, version);
   if (code === 'EBUSY') {
@@ -282,7 +295,7 @@ export function readMemoryV1(dir: string): MemoryCounters {
  * pids (cgroup-v2.rst "PID Interface Files"; the same file in cgroup-v1/pids.rst): once the cgroup
  * holds pids.max tasks, fork(2) and clone(2) fail with EAGAIN.
  */
-export function setPidsMax(dir: string, max: number, version: 1 | 2): void {
+export function setPidsMax(dir: string, max: number | 'max', version: 1 | 2): void {
   writeKernelFile(join(dir, 'pids.max'), String(max), (code) =>
     code === 'ENOENT'
       ? notEnabledHint('pids', dir, version)
@@ -343,4 +356,43 @@ export function readCpu(dir: string, version: 1 | 2): { quotaUs?: number | 'max'
     quotaUs: parseLimit(readOptional(join(dir, 'cpu.cfs_quota_us'))),
     periodUs: parseCount(readOptional(join(dir, 'cpu.cfs_period_us'))),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// freezer
+
+/**
+ * v1 (cgroup-v1/freezer-subsystem.rst): writing FROZEN to freezer.state stops every task of the
+ * cgroup (they cannot run, nor handle signals, until THAWED); reading it says THAWED, FREEZING (not
+ * all frozen yet) or FROZEN. Unlike SIGSTOP and SIGCONT, which the tasks can observe (the doc's
+ * reason for the freezer), freezing is invisible to them.
+ */
+export function setFreezerStateV1(dir: string, state: 'FROZEN' | 'THAWED'): void {
+  writeKernelFile(join(dir, 'freezer.state'), state, (code) =>
+    code === 'ENOENT'
+      ? notEnabledHint('freezer', dir, 1)
+      : (genericHint(code, dir) ?? 'see cgroup-v1/freezer-subsystem.rst'),
+  );
+}
+
+export function readFreezerStateV1(dir: string): string | undefined {
+  return readOptional(join(dir, 'freezer.state'))?.trim();
+}
+
+/**
+ * v2 (cgroup-v2.rst "Core Interface Files"): cgroup.freeze 1 freezes the cgroup and its
+ * descendants, 0 thaws; cgroup.events' "frozen 1" says when every task is frozen. A frozen task
+ * still dies of SIGKILL in v2 (the v1 freezer holds even that until THAWED).
+ */
+export function setFreezeV2(dir: string, frozen: boolean): void {
+  writeKernelFile(join(dir, 'cgroup.freeze'), frozen ? '1' : '0', (code) =>
+    code === 'ENOENT'
+      ? `${dir} has no cgroup.freeze: the cgroup v2 freezer needs Linux 5.2`
+      : (genericHint(code, dir) ?? 'see cgroup-v2.rst "Core Interface Files"'),
+  );
+}
+
+export function readFrozenV2(dir: string): boolean | undefined {
+  const v = keyedValue(readOptional(join(dir, 'cgroup.events')), 'frozen');
+  return v === undefined ? undefined : v === 1;
 }
