@@ -93,6 +93,12 @@ export function printList(): number {
   return 0;
 }
 
+/** nsx check with no lesson: the lessons, and how to check one. */
+export function checkList(): number {
+  process.stdout.write(`Which lesson? nsx check <lesson> checks its try-it-yourself task:\n${listing().join('\n')}\n`);
+  return 0;
+}
+
 /** nsx check <lesson> [--hint]: the try-it-yourself task, checked against the live kernel. */
 export async function check(id: string, hint: boolean): Promise<number> {
   const { lesson } = findLesson(id);
