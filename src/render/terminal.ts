@@ -231,7 +231,7 @@ export function evidenceTable(e: Evidence, changed: string[], c: ChalkInstance, 
     ...(changed.length ? ['* changed by this step'] : []),
     ...(left ? [`${left} more row${left === 1 ? '' : 's'}${o.more ? `: ${o.more}` : ''}`] : []),
   ];
-  if (notes.length) lines.push(c.dim(`  ${notes.join('; ')}`));
+  if (notes.length) lines.push(...wrap(notes.join('; '), 2, width).map((l) => c.dim(l)));
   return lines;
 }
 
