@@ -221,10 +221,17 @@ export function evidenceTable(e: Evidence, changed: string[], c: ChalkInstance, 
   for (const { label, host, inside, keys } of rows) {
     const hit = keys.some((k) => changed.includes(k));
     const mark = hit ? c.green('*') : ' ';
-    const [first, ...more] = hit ? splitValue(inside, insideWidth) : [cut(inside, insideWidth)];
+    // A changed path too long for its column goes whole on the line below, where it can be copied.
+    const wholePath = hit && inside.startsWith('/') && inside.length > insideWidth && inside.length <= width - 4;
+    const [first, ...more] = wholePath
+      ? ['(below)', `\0${inside}`]
+      : hit
+        ? splitValue(inside, insideWidth)
+        : [cut(inside, insideWidth)];
     const text = ` ${mark}${label.padEnd(12)} ${cut(host, hostWidth).padEnd(hostWidth)} ${first}`;
     lines.push(hit ? c.bold(text) : text);
-    for (const m of more) lines.push(c.bold(`${' '.repeat(insideAt - 1)} ${m}`));
+    for (const m of more)
+      lines.push(c.bold(m.startsWith('\0') ? `    ${m.slice(1)}` : `${' '.repeat(insideAt - 1)} ${m}`));
   }
   const left = all.length - rows.length;
   const notes = [
