@@ -173,7 +173,10 @@ export const LESSON_RENDERERS: LessonRenderers = {
       ? [
           ...evidenceTable(e.evidence, e.changed, c, {
             short: true,
-            more: mode === 'interactive' ? 't at the next prompt shows them' : 'nsx run --trace shows every row',
+            more:
+              mode === 'interactive'
+                ? 't at the next prompt shows them'
+                : 'played in a terminal, t at a prompt shows them',
           }),
           '',
         ]
