@@ -26,7 +26,7 @@ export function checkUserNamespace(procs: ProcessInfo[] = processes()): CheckRes
   if (rootToRoot)
     return {
       ok: false,
-      message: `Process ${rootToRoot.pid} (${rootToRoot.comm}) is root inside, but root outside too (0 maps to 0): do it as your normal user, without sudo.`,
+      message: `Process ${rootToRoot.pid} (${rootToRoot.comm}) is root inside, but root outside too (0 maps to 0): do it as your normal user, without sudo, or as another uid through setpriv --reuid.`,
     };
   return { ok: false, message: 'No running process is root in a user namespace of its own yet.' };
 }
@@ -81,7 +81,7 @@ const user: Lesson = {
   hints: [
     'unshare(1) makes user namespaces for normal users too; read its options about mapping users.',
     'A new user namespace maps nobody at first: without a mapping you are 65534 inside, not 0.',
-    'Run it as your normal user, without sudo: as root, 0 inside would be 0 outside.',
+    'Run it as your normal user, without sudo: as root, 0 inside would be 0 outside. Only root here? setpriv(1) starts a command as any other uid.',
     'Keep the process running (a shell waiting for input) and check from another terminal.',
   ],
   quiz: [

@@ -37,6 +37,8 @@ export async function play(id: string, a: PlayArgs): Promise<number> {
     }
   }
   const onEvent = (e: PlayerEvent) => {
+    // nsx check counts only what was made after the task was shown (kernel.ts countOnlyStartedSince).
+    if (e.type === 'task') updateLesson(entry.lesson.id, { taskShownAt: new Date().toISOString() });
     if (fd !== undefined) writeSync(fd, JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n');
   };
   // What Ctrl-C aborts: the lesson's container, or its tour (which then tears its lab down).
@@ -93,6 +95,12 @@ export function printList(): number {
   return 0;
 }
 
+/** nsx check with no lesson: the lessons, and how to check one. */
+export function checkList(): number {
+  process.stdout.write(`Which lesson? nsx check <lesson> checks its try-it-yourself task:\n${listing().join('\n')}\n`);
+  return 0;
+}
+
 /** nsx check <lesson> [--hint]: the try-it-yourself task, checked against the live kernel. */
 export async function check(id: string, hint: boolean): Promise<number> {
   const { lesson } = findLesson(id);
@@ -100,11 +108,22 @@ export async function check(id: string, hint: boolean): Promise<number> {
     const shown = readProgress().lessons[lesson.id]?.hints ?? 0;
     const next = lesson.hints[Math.min(shown, lesson.hints.length - 1)];
     updateLesson(lesson.id, { hints: Math.min(shown + 1, lesson.hints.length) });
-    process.stdout.write(`hint ${Math.min(shown + 1, lesson.hints.length)}/${lesson.hints.length}: ${next}\n`);
+    const { prose } = await import('../render/terminal.js');
+    const text = `hint ${Math.min(shown + 1, lesson.hints.length)}/${lesson.hints.length}: ${next}`;
+    process.stdout.write(prose(text, 0).join('\n') + '\n');
     return 0;
   }
+  const shownAt = readProgress().lessons[lesson.id]?.taskShownAt;
+  const since = shownAt ? Date.parse(shownAt) : undefined;
+  const { countOnlyStartedSince } = await import('./kernel.js');
+  countOnlyStartedSince(since);
   const r = await lesson.check();
-  process.stdout.write(`${r.ok ? '✓' : '✗'} ${r.message}\n`);
+  const { prose } = await import('../render/terminal.js');
+  const window = since
+    ? `(counting only processes started after the task was shown, ${new Date(since).toLocaleTimeString()})`
+    : `(the task has not been shown here yet, so every process on this machine counts: nsx lesson ${lesson.id} shows it)`;
+  process.stdout.write(prose(`${r.ok ? '✓' : '✗'} ${r.message}`, 0).join('\n') + '\n');
+  process.stdout.write(prose(window, 2).join('\n') + '\n');
   if (r.ok) updateLesson(lesson.id, { checked: true });
   else process.stdout.write(`  (nsx check ${lesson.id} --hint for a nudge)\n`);
   return r.ok ? 0 : 1;

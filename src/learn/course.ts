@@ -9,12 +9,39 @@ export function course(): CourseEntry[] {
   return COURSE;
 }
 
+/** Levenshtein distance (insert, delete, substitute), with a swap of two neighbours counting one
+ *  (Damerau's "optimal string alignment"): "pdi" is one from "pid". */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.length][b.length];
+}
+
+/** The lesson ids close to a mistyped one (at most 2 edits, and fewer than the word's length). */
+export function suggestLessons(id: string): string[] {
+  const scored = COURSE.map((e) => e.lesson.id)
+    .map((name) => ({ name, d: editDistance(id.toLowerCase(), name) }))
+    .filter(({ d, name }) => d <= 2 && d < Math.min(id.length, name.length));
+  const best = Math.min(...scored.map((s) => s.d));
+  return scored.filter((s) => s.d === best).map((s) => s.name);
+}
+
 export function findLesson(id: string): CourseEntry {
   const entry = COURSE.find((e) => e.lesson.id === id || e.dir === id);
-  if (!entry)
+  if (!entry) {
+    const close = suggestLessons(id);
+    const mean = close.length ? `did you mean ${close.map((n) => `"${n}"`).join(' or ')}? ` : '';
     throw new NsxError(`no lesson "${id}"`, {
-      hint: `the lessons are: ${COURSE.map((e) => e.lesson.id).join(', ')} (nsx lesson --list)`,
+      hint: `${mean}the lessons are: ${COURSE.map((e) => e.lesson.id).join(', ')} (nsx lesson --list)`,
     });
+  }
   return entry;
 }
 

@@ -35,6 +35,8 @@ export type LessonEvent =
   | { type: 'container-planned'; id: string; total: number; focus: string[] }
   /** A step's (or a tour stop's) words from lesson.md: its text, or its "### more" (more: true). */
   | { type: 'explained'; step: string; more: boolean; text: string }
+  /** The learner asked for the whole evidence table of the last step applied ("t" at the prompt). */
+  | { type: 'table-asked' }
   /** A tour's stop is reached (index from 0), and, once the learner goes on, its commands run. */
   | { type: 'stop-reached'; index: number; total: number; id: string; title: string }
   | { type: 'stop-running'; id: string }

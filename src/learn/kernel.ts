@@ -23,12 +23,42 @@ function read(path: string): string {
   }
 }
 
-/** Every process whose details this user may read. */
+let countSince: number | undefined;
+
+/** From now on processes() lists only processes started at or after `ms` (epoch milliseconds), or
+ *  every process again with undefined. nsx check sets it to when the lesson showed its task, so a
+ *  check judges what the learner made, not whatever else runs on the machine. */
+export function countOnlyStartedSince(ms: number | undefined): void {
+  countSince = ms;
+}
+
+let clockTicks: number | undefined;
+
+/** When pid started, in epoch milliseconds: field 22 of /proc/PID/stat (starttime, in clock ticks
+ *  since boot) plus btime of /proc/stat (the boot, in whole seconds), as proc(5) describes them;
+ *  sysconf(_SC_CLK_TCK) from getconf(1). Undefined when the process is gone. */
+export function startedAt(pid: number): number | undefined {
+  if (!read(`/proc/${pid}/stat`)) return undefined;
+  const btime = Number(/^btime (\d+)/m.exec(read('/proc/stat'))?.[1]);
+  if (!btime) return undefined;
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100; // USER_HZ on every Linux architecture nsx supports (x86_64, aarch64)
+    }
+  }
+  return btime * 1000 + (startTime(pid) * 1000) / clockTicks;
+}
+
+/** Every process whose details this user may read (started since countOnlyStartedSince's time,
+ *  when it was set). */
 export function processes(): ProcessInfo[] {
   const out: ProcessInfo[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     const pid = Number(d);
+    if (countSince !== undefined && (startedAt(pid) ?? 0) < countSince) continue;
     const ns: ProcessInfo['ns'] = {};
     for (const k of NAMESPACE_KINDS) {
       try {

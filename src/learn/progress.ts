@@ -10,6 +10,9 @@ export interface LessonProgress {
   checked?: boolean;
   /** How many hints `nsx check --hint` has shown. */
   hints?: number;
+  /** When the lesson last showed its try-it-yourself task (ISO 8601): `nsx check` counts only
+   *  processes started after it, so that it never passes on someone else's. */
+  taskShownAt?: string;
   updated: string;
 }
 

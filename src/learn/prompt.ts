@@ -1,7 +1,8 @@
 // The prompt at a stop, one for both kinds of stop: a focus step of a lesson's container and a stop
 // of a tour. The stop's words first (its "### more" too in a transcript, where nobody can ask), a
 // pause on a projector, then the learner's choice: apply (run) / explain more / a shell inside the
-// container as it stands (container steps only: a tour has no container) / quit.
+// container as it stands (container steps only: a tour has no container) / the whole evidence table
+// of the last step (t) / quit.
 import type { Emit } from './events.js';
 import type { LessonUI } from './ui.js';
 
@@ -33,5 +34,6 @@ export async function promptAtStop(ui: Prompts, emit: Emit, stop: Stop): Promise
     if (choice === 'apply' || choice === 'quit') return choice;
     if (choice === 'more') more(stop.words?.more || stop.noMore);
     if (choice === 'shell') await stop.shell?.();
+    if (choice === 'table') emit({ type: 'table-asked' });
   }
 }

@@ -5,22 +5,23 @@ import { marked } from 'marked';
 import { markedTerminal } from 'marked-terminal';
 import { KeyReader } from '../ui/keys.js';
 import { openShell } from '../ui/shell.js';
-import { WIDTH, wrap } from '../render/terminal.js';
+import { proseWidth, visibleLength, wrap } from '../render/terminal.js';
 import type { QuizQuestion } from './lesson.js';
 
-let configuredFor: boolean | undefined;
+let configuredFor: string | undefined;
 
-/** Markdown for a terminal, wrapped at 80 columns, in colour only when asked. */
-export function renderMarkdown(md: string, color: boolean): string[] {
+/** Markdown for a terminal, wrapped to the prose width (proseWidth(): the terminal's, at most 100),
+ *  in colour only when asked. */
+export function renderMarkdown(md: string, color: boolean, width = proseWidth()): string[] {
   if (!md.trim()) return [];
-  if (configuredFor !== color) {
+  if (configuredFor !== `${color}/${width}`) {
     marked.use(
-      markedTerminal({ width: WIDTH - 2, reflowText: true, tab: 2, ...(color ? {} : plainStyles()) }) as never,
+      markedTerminal({ width: width - 2, reflowText: true, tab: 2, ...(color ? {} : plainStyles()) }) as never,
     );
-    configuredFor = color;
+    configuredFor = `${color}/${width}`;
   }
   const out = (marked.parse(plainListItems(md), { async: false }) as string).replace(/\n+$/, '');
-  return out.split('\n').flatMap((l) => (l ? rewrap(`  ${l}`) : [l]));
+  return out.split('\n').flatMap((l) => (l ? rewrap(`  ${l}`, width) : [l]));
 }
 
 /** marked-terminal leaves inline markup in list items as typed (**s**): drop the markers there. */
@@ -38,12 +39,12 @@ function plainListItems(md: string): string {
     .join('\n');
 }
 
-/** Lines marked-terminal did not wrap (list items) broken at 80 columns, under their own indent. */
-function rewrap(line: string): string[] {
+/** Lines marked-terminal did not wrap (list items) broken at the width, under their own indent. */
+function rewrap(line: string, width: number): string[] {
   const visible = line.replace(/\x1b\[[0-9;]*m/g, '');
-  if (visible.length <= WIDTH) return [line];
+  if (visibleLength(visible) <= width) return [line];
   const indent = /^\s*(?:[-*+•]|\d+\.)?\s*/.exec(visible)![0].length;
-  return wrap(visible.slice(indent), indent, WIDTH).map((l, i) =>
+  return wrap(visible.slice(indent), indent, width).map((l, i) =>
     i === 0 ? visible.slice(0, indent) + l.slice(indent) : l,
   );
 }
@@ -82,7 +83,7 @@ export interface LessonUI {
   markdown(md: string): string[];
   /** Before a focus step: apply it, explain more, open a shell inside, or quit. Before a tour's
    *  stop (o.stop): run its commands, explain more, or quit (there is no container to open). */
-  choose(step: { id: string }, o?: { stop?: boolean }): Promise<'apply' | 'more' | 'shell' | 'quit'>;
+  choose(step: { id: string }, o?: { stop?: boolean }): Promise<'apply' | 'more' | 'shell' | 'table' | 'quit'>;
   /** A shell inside the container as it stands (interactive only). */
   shell(pid: number, pivoted: boolean): Promise<void>;
   /** A quiz question: the index chosen, or undefined when nobody answers (auto, print). */
@@ -115,7 +116,9 @@ export function makeUI(o: UIOptions): LessonUI {
       for (;;) {
         out.write(
           c.bold(
-            opts?.stop ? '  ⏎ run  e explain more  q quit > ' : '  ⏎ apply  e explain more  s shell inside  q quit > ',
+            opts?.stop
+              ? '  ⏎ run  e explain more  q quit > '
+              : '  ⏎ apply  e explain more  s shell inside  t whole table  q quit > ',
           ),
         );
         const k = await keys.next();
@@ -123,6 +126,7 @@ export function makeUI(o: UIOptions): LessonUI {
         if (k === null || k === 'q') return 'quit';
         if (k === 'e') return 'more';
         if (k === 's' && !opts?.stop) return 'shell';
+        if (k === 't' && !opts?.stop) return 'table';
         if (k === '\r' || k === '\n' || k === ' ') return 'apply';
       }
     },

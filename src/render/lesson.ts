@@ -4,7 +4,8 @@
 import type { ChalkInstance } from 'chalk';
 import type { DemoEvent, PlayerEvent } from '../learn/events.js';
 import { shellLine } from '../shellwords.js';
-import { clip, evidenceTable, stepHeader, wrap, WIDTH } from './terminal.js';
+import type { Evidence } from '../runtime/observe.js';
+import { evidenceTable, prose, screenWidth, stepHeader, wrap } from './terminal.js';
 
 export interface LessonRenderContext {
   c: ChalkInstance;
@@ -14,6 +15,8 @@ export interface LessonRenderContext {
   mode: 'interactive' | 'auto' | 'print';
   /** The lesson's container, from its 'container-planned' event (lessonRenderer keeps it). */
   container?: { id: string; total: number; focus: string[] };
+  /** The last focus step's evidence, for 't' (the whole table). */
+  last?: { evidence: Evidence; changed: string[] };
 }
 
 type Renderer<K extends PlayerEvent['type']> = (
@@ -29,8 +32,8 @@ export function shownText(text: string, id: string): string {
 }
 
 /** A demo's line as shown: "  host$ " and the command, broken between words to fit `width`
- *  columns, continuation lines indented under the command. */
-export function commandLines(prompt: string, line: string, width = 80): string[] {
+ *  columns (the screen's), continuation lines indented under the command. */
+export function commandLines(prompt: string, line: string, width = screenWidth()): string[] {
   const head = `  ${prompt}$ `;
   const indent = ' '.repeat(head.length + 2);
   const out: string[] = [];
@@ -47,16 +50,17 @@ export function commandLines(prompt: string, line: string, width = 80): string[]
   return out;
 }
 
-/** A program's output as shown: indented, each line cut at 80 columns (the events keep it whole). */
-export function outputLines(text: string): string[] {
+/** A program's output as shown: indented, each line folded at the screen's width, never cut (a cut
+ *  `ip route` line lost its device; the events keep it whole). */
+export function outputLines(text: string, width = screenWidth()): string[] {
   return text
     .trimEnd()
     .split('\n')
-    .map((l) => clip(`    ${l}`, WIDTH));
+    .flatMap((l) => fold(l, width));
 }
 
-/** A line of output as shown: indented 4, and folded at 80 columns, its continuations indented 6. */
-export function fold(line: string, width = WIDTH): string[] {
+/** A line of output as shown: indented 4, and folded at the width, its continuations indented 6. */
+export function fold(line: string, width = screenWidth()): string[] {
   const out = [`    ${line}`.slice(0, width)];
   for (let rest = line.slice(width - 4); rest.length; rest = rest.slice(width - 6)) {
     out.push(`      ${rest.slice(0, width - 6)}`);
@@ -65,7 +69,7 @@ export function fold(line: string, width = WIDTH): string[] {
 }
 
 function demoLines(e: DemoEvent, { c, container }: LessonRenderContext): string[] {
-  const notice = wrap(`→ ${e.notice}`, 2).map((l) => c.yellow(l));
+  const notice = prose(`→ ${e.notice}`, 2).map((l) => c.yellow(l));
   if (e.stop) {
     // Folded, not cut: a tour's outputs are tables and traces whose right-hand end matters (a STATUS
     // column, a system call's result).
@@ -92,13 +96,15 @@ export const LESSON_RENDERERS: LessonRenderers = {
   intro: (e, { markdown }) => markdown(e.text),
   'variant-intro': (e, { c, markdown }) => [
     '',
-    ...wrap(`Variant "${e.name}": ${e.title}`, 0).map((l) => c.bold(l)),
+    ...prose(`Variant "${e.name}": ${e.title}`, 0).map((l) => c.bold(l)),
     ...markdown(e.text),
   ],
-  'run-as': (e, { c }) => (e.note ? ['', ...wrap(e.note, 0).map((l) => c.yellow(l)), ''] : []),
+  'run-as': (e, { c }) => (e.note ? ['', ...prose(e.note, 0).map((l) => c.yellow(l)), ''] : []),
   'container-planned': none,
   explained: (e, { markdown }) => (e.text ? ['', ...markdown(e.text)] : []),
   'stop-reached': (e, { c }) => ['', c.bold(`[${e.index + 1}/${e.total}] ${e.title}`)],
+  'table-asked': (_e, { c, last }) =>
+    last ? ['', ...evidenceTable(last.evidence, last.changed, c, { short: false }), ''] : [],
   'stop-running': () => [''],
   demo: (e, ctx) => (e.held ? [] : demoLines(e, ctx)),
   'demo-shown': (e, ctx) => demoLines(e.demo, ctx),
@@ -116,20 +122,20 @@ export const LESSON_RENDERERS: LessonRenderers = {
   stopped: (e, { c }) => {
     const gone = e.what === 'tour' ? 'the lesson started' : 'the container had';
     const stopped = `Stopped. Everything ${gone} is removed; \`nsx learn\` picks this lesson up again.`;
-    return wrap(stopped, 0).map((l) => c.dim(l));
+    return prose(stopped, 0).map((l) => c.dim(l));
   },
   'variant-ended': (e, { c, markdown }) => {
     const instead = e.failedAt ? `it failed at ${e.failedAt}` : 'it did not fail';
     const meant = `This variant was meant to fail at the ${e.failsAt} step, but ${instead}.`;
     const failed = e.failsAt ? meant : 'This variant failed.';
     const why = e.more ? ['', ...markdown(e.more), ''] : [];
-    return [...(e.asMeant ? [] : ['', ...wrap(failed, 0).map((l) => c.yellow(l))]), ...why];
+    return [...(e.asMeant ? [] : ['', ...prose(failed, 0).map((l) => c.yellow(l))]), ...why];
   },
   summary: (e, { c, markdown }) => [
     '',
     c.bold('What you saw'),
     ...markdown(e.text),
-    ...(e.rule ? ['', ...wrap(`Rule: ${e.rule}`, 0).map((l) => c.bold(l))] : []),
+    ...(e.rule ? ['', ...prose(`Rule: ${e.rule}`, 0).map((l) => c.bold(l))] : []),
   ],
   task: (e, { c, markdown }) => [
     '',
@@ -143,10 +149,10 @@ export const LESSON_RENDERERS: LessonRenderers = {
     const wrong = c.yellow(`Not quite: the answer is "${right}".`);
     const verdict = e.correct === undefined ? `Answer: ${right}` : e.correct ? c.green('Right.') : wrong;
     // In a terminal the question was asked on the screen (ui.ask); elsewhere it is written here.
-    const choices = e.choices.flatMap((ch, i) => wrap(`${i + 1}. ${ch}`, 2));
-    const question = [...wrap(`Quiz: ${e.question}`, 0).map((l) => c.bold(l)), ...choices];
+    const choices = e.choices.flatMap((ch, i) => prose(`${i + 1}. ${ch}`, 2, c));
+    const question = [...prose(`Quiz: ${e.question}`, 0).map((l) => c.bold(l)), ...choices];
     const shown = mode === 'interactive' ? [] : question;
-    return [...shown, ...wrap(verdict, 0), ...wrap(e.why, 2), ''];
+    return [...shown, ...prose(verdict, 0), ...prose(e.why, 2, c), ''];
   },
   'variant-offered': (e, { c }) =>
     wrap(`Another way: nsx lesson ${e.lesson} --variant ${e.name} (${e.title})`, 0).map((l) => c.dim(l)),
@@ -160,12 +166,24 @@ export const LESSON_RENDERERS: LessonRenderers = {
     return [c.dim(`[${e.index + 1}/${total}] ${e.step.title}`)];
   },
   'step-skipped': (e, { c, container }) =>
-    wrap(`[${e.index + 1}/${container?.total ?? 0}] ${e.step.title}: skipped (${e.reason})`, 0).map((l) => c.dim(l)),
-  'step-applied': (e, { c, container }) =>
-    container?.focus.includes(e.step.id) && e.evidence ? [...evidenceTable(e.evidence, e.changed, c), ''] : [],
+    prose(`[${e.index + 1}/${container?.total ?? 0}] ${e.step.title}: skipped (${e.reason})`, 0).map((l) => c.dim(l)),
+  // The rows the step changed and the key ones; the whole table on "t" at the next prompt.
+  'step-applied': (e, { c, container, mode }) =>
+    container?.focus.includes(e.step.id) && e.evidence
+      ? [
+          ...evidenceTable(e.evidence, e.changed, c, {
+            short: true,
+            more:
+              mode === 'interactive'
+                ? 't at the next prompt shows them'
+                : 'played in a terminal, t at a prompt shows them',
+          }),
+          '',
+        ]
+      : [],
   'step-failed': (e, { c }) => [
-    ...wrap(`failed: ${e.error.message}`, 2).map((l) => c.red(l)),
-    ...(e.error.hint ? wrap(e.error.hint, 4).map((l) => c.yellow(l)) : []),
+    ...prose(`failed: ${e.error.message}`, 2).map((l) => c.red(l)),
+    ...(e.error.hint ? prose(e.error.hint, 4).map((l) => c.yellow(l)) : []),
     '',
   ],
   started: none,
@@ -179,6 +197,8 @@ export function lessonRenderer(base: Omit<LessonRenderContext, 'container'>): (e
   const ctx: LessonRenderContext = { ...base };
   return (e) => {
     if (e.type === 'container-planned') ctx.container = { id: e.id, total: e.total, focus: e.focus };
+    if (e.type === 'step-applied' && e.evidence && ctx.container?.focus.includes(e.step.id))
+      ctx.last = { evidence: e.evidence, changed: e.changed };
     return (LESSON_RENDERERS[e.type] as (e: PlayerEvent, ctx: LessonRenderContext) => string[])(e, ctx);
   };
 }

@@ -2,7 +2,7 @@
 // Host view = what the host sees (its own namespaces, the real PID); container view = what the
 // process sees of itself (reported by the shim from inside, and its own /proc entries).
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { decodeCapMask } from './capabilities.js';
 
@@ -59,8 +59,26 @@ export interface InsideFacts {
   links: string[];
 }
 
+/** The same facts of nsx itself, for the host column (absent in events recorded before they were
+ *  collected). */
+export interface HostFacts {
+  hostname: string;
+  ns: Partial<Record<NamespaceKind, string>>;
+  /** Interfaces in the host's network namespace, "eth0:up" as the shim writes the container's. */
+  links?: string[];
+  /** Mount points nsx can reach (as ProcessFacts.mounts counts them). */
+  mounts?: number;
+  root?: string;
+  cwd?: string;
+  capEff?: string[];
+  capBnd?: string[];
+  noNewPrivs?: boolean;
+  seccomp?: number;
+  cgroups?: string[];
+}
+
 export interface Evidence {
-  host: { hostname: string; ns: Partial<Record<NamespaceKind, string>> };
+  host: HostFacts;
   process: ProcessFacts;
   /** Present while the shim can still answer from inside (until exec). */
   inside?: InsideFacts;
@@ -166,8 +184,33 @@ export function processFacts(
   };
 }
 
+/** The network interfaces of nsx's network namespace and whether each is up (IFF_UP, bit 0 of
+ *  /sys/class/net/IF/flags: see sysfs-class-net in the kernel's Documentation/ABI). */
+function hostLinks(): string[] {
+  try {
+    return readdirSync('/sys/class/net').map(
+      (i) => `${i}:${Number(read(`/sys/class/net/${i}/flags`)) & 1 ? 'up' : 'down'}`,
+    );
+  } catch {
+    return [];
+  }
+}
+
 export function hostView(): Evidence['host'] {
-  return { hostname: osHostname(), ns: namespacesOf('self') };
+  const self = processFacts(process.pid);
+  return {
+    hostname: osHostname(),
+    ns: namespacesOf('self'),
+    links: hostLinks(),
+    mounts: self.mounts.length,
+    root: self.root,
+    cwd: process.cwd(),
+    capEff: self.capEff,
+    capBnd: self.capBnd,
+    noNewPrivs: self.noNewPrivs,
+    seccomp: self.seccomp,
+    cgroups: self.cgroups,
+  };
 }
 
 export function parseInside(fields: string[]): InsideFacts {

@@ -5,6 +5,7 @@ import { afterEach, describe, expect } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { findLesson } from '../../src/learn/course.js';
+import { countOnlyStartedSince } from '../../src/learn/kernel.js';
 import type { PlayerEvent } from '../../src/learn/player.js';
 import { UNPRIVILEGED_UID, itRoot } from '../helpers.js';
 import { commandOutput, demoOutputs, evidence, playForTest, type Played } from './play.js';
@@ -78,9 +79,15 @@ describe('lesson: user', () => {
 
   describe('nsx check user', () => {
     let solution: ChildProcess | undefined;
-    afterEach(() => {
-      solution?.kill('SIGKILL');
+    afterEach(async () => {
+      // Gone before the next test looks: a check must not find the previous test's solution.
+      const s = solution;
       solution = undefined;
+      if (s && s.exitCode === null && s.signalCode === null) {
+        const gone = new Promise((res) => s.once('exit', res));
+        s.kill('SIGKILL');
+        await gone;
+      }
     });
 
     itRoot('fails before the task is done and passes after a correct solution', async () => {
@@ -97,6 +104,26 @@ describe('lesson: user', () => {
       expect(r.message).toContain(
         `Process ${solution.pid} (sleep) is root in its own user namespace and uid ${U} outside (uid_map: 0 ${U} 1)`,
       );
+    });
+
+    itRoot('passes on a root-only machine too: another uid through setpriv, as the task says', async () => {
+      const { check } = findLesson('user').lesson;
+      // A uid with no account: setpriv(1) needs none, and neither does the check.
+      const args = ['--reuid=54321', '--regid=54321', '--clear-groups', 'unshare', '--user', '--map-root-user'];
+      // As nsx check does: only what was started from now on counts (other tests' processes do not).
+      countOnlyStartedSince(Date.now() - 1000);
+      try {
+        solution = spawn('setpriv', [...args, 'sleep', '60'], { stdio: 'ignore' });
+        let r = await check();
+        for (let i = 0; i < 50 && !r.ok; i++) {
+          await new Promise((res) => setTimeout(res, 100));
+          r = await check();
+        }
+        expect(r.ok).toBe(true);
+        expect(r.message).toContain('uid 54321 outside (uid_map: 0 54321 1)');
+      } finally {
+        countOnlyStartedSince(undefined);
+      }
     });
 
     itRoot('names the near misses: no mapping, or root mapped to root', async () => {

@@ -120,3 +120,19 @@ describe('lesson.md format', () => {
     );
   });
 });
+
+describe('a mistyped lesson id', () => {
+  it('suggests the lesson it is one or two edits from', async () => {
+    const { findLesson, suggestLessons } = await import('../../src/learn/course.js');
+    expect(suggestLessons('pdi')).toEqual(['pid']);
+    expect(suggestLessons('cgroup')).toEqual(['cgroups']);
+    expect(suggestLessons('zzzzzz')).toEqual([]);
+    let hint = '';
+    try {
+      findLesson('pdi');
+    } catch (e) {
+      hint = (e as { describe(): string }).describe();
+    }
+    expect(hint).toContain('did you mean "pid"?');
+  });
+});

@@ -1,7 +1,8 @@
 // The docs name real files: every path in backticks in docs/*.md that starts with one of the tree's
 // folders (src/, lessons/, test/, shim/, docs/, scripts/, bench/) or ends in .ts, .c, .md or .json
 // must exist, from the repository's root (so a bare `rules.ts` fails: write the whole path), and one
-// ending in / must be a directory. A renamed or removed file fails here instead of leaving the docs
+// ending in / must be a directory. Machine paths (/etc/…) and bare .json/.md names (data files such
+// as containers.json) are not the repository's and are left out. A renamed or removed file fails here instead of leaving the docs
 // wrong. A placeholder such as <id> or <nn-slug> stands for any name: at least one file must fit.
 import { describe, expect, it } from '@jest/globals';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -18,6 +19,9 @@ export function namedPaths(md: string): string[] {
   for (const [, code] of text.matchAll(/`([^`\n]+)`/g)) {
     if (/\s/.test(code)) continue; // a command or an expression, not a path
     const path = code.replace(/[:#].*$/, ''); // file.ts:12, file.md#anchor
+    // A path on the machine (/etc/…, ~/…) is not the repository's; nor is a bare data file name
+    // (containers.json, an OCI config.json): those are checked only when they name a folder.
+    if (/^[/~]/.test(path) || (/\.(json|md)$/.test(path) && !path.includes('/'))) continue;
     if (TREE.test(path) || (FILE.test(path) && /^[\w.<>/-]+$/.test(path))) found.add(path);
   }
   return [...found];

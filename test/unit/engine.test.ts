@@ -116,6 +116,16 @@ describe('docker ps shapes', () => {
       'ffffffffffff   busybox   "/bin/sh -c echo hel…"   5 seconds ago   Up 4 seconds             web',
     );
   });
+  it('shortens a rootfs path as IMAGE from the left, an image name never', () => {
+    const row = { Id: 'f'.repeat(64), Names: ['/x'], Command: 'sh', Created: 0, Status: 'Created', Ports: [] };
+    const rootfs = '/work/namespace-explorer/sandbox/rootfs/busybox';
+    const out = psTable([{ ...row, Image: rootfs }], 0).split('\n')[1];
+    expect(out).toContain('…plorer/sandbox/rootfs/busybox ');
+    expect(out).not.toContain('/work/');
+    expect(psTable([{ ...row, Image: rootfs }], 0, false)).toContain(rootfs);
+    const name = 'registry.example.com/some/long/repository/name:tag';
+    expect(psTable([{ ...row, Image: name }], 0)).toContain(name);
+  });
   it('pads columns three spaces past the widest cell, ten at least (tabwriter)', () => {
     expect(table(['A', 'B'], [['xyz', 'q']])).toBe('A         B\nxyz       q\n');
     expect(table(['A', 'B'], [['a-rather-long-cell', 'q']]).split('\n')[1]).toBe('a-rather-long-cell   q');

@@ -68,3 +68,24 @@ describe('processes', () => {
     }
   });
 });
+
+describe('what nsx check counts', () => {
+  it("knows when a process started (proc(5) starttime + btime), within the boot time's second", async () => {
+    const { startedAt } = await import('../../src/learn/kernel.js');
+    const started = Date.now() - process.uptime() * 1000;
+    expect(Math.abs(startedAt(process.pid)! - started)).toBeLessThan(1500);
+    expect(startedAt(2 ** 22 + 1)).toBeUndefined(); // above pid_max's ceiling: no such process
+  });
+  it('counts only processes started after the task was shown, once told when that was', async () => {
+    const { countOnlyStartedSince, processes } = await import('../../src/learn/kernel.js');
+    try {
+      expect(processes().map((p) => p.pid)).toContain(process.pid);
+      countOnlyStartedSince(Date.now() + 60_000);
+      expect(processes().map((p) => p.pid)).not.toContain(process.pid);
+      countOnlyStartedSince(Date.now() - process.uptime() * 1000 - 5_000);
+      expect(processes().map((p) => p.pid)).toContain(process.pid);
+    } finally {
+      countOnlyStartedSince(undefined);
+    }
+  });
+});

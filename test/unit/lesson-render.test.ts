@@ -36,6 +36,7 @@ const SAMPLES: { [K in PlayerEvent['type']]: Extract<PlayerEvent, { type: K }> }
   'container-planned': { type: 'container-planned', id: 'f'.repeat(64), total: 18, focus: ['hostname'] },
   explained: { type: 'explained', step: 'hostname', more: false, text: 'Names the box.' },
   'stop-reached': { type: 'stop-reached', index: 0, total: 2, id: 'one', title: 'First' },
+  'table-asked': { type: 'table-asked' },
   'stop-running': { type: 'stop-running', id: 'one' },
   demo,
   'demo-shown': { type: 'demo-shown', demo: { ...demo, held: true } },

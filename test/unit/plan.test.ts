@@ -521,7 +521,9 @@ describe('shellQuote', () => {
     const { shellQuote } = await import('../../src/shellwords.js');
     expect(shellQuote('/bin/sh')).toBe('/bin/sh');
     expect(shellQuote('echo $HOME; ls')).toBe("'echo $HOME; ls'");
-    expect(shellQuote("it's")).toBe("'it'\\''s'");
+    expect(shellQuote("it's")).toBe(`"it's"`);
+    // Double quotes only where nothing inside them would expand.
+    expect(shellQuote("it's $HOME")).toBe("'it'\\''s $HOME'");
   });
 });
 

@@ -131,3 +131,50 @@ describe('summarizeRemoved', () => {
     expect(summarizeRemoved([`/sys/fs/cgroup/nsx/${id}`])).toBe('cgroup nsx/abababababab… (cgroup)');
   });
 });
+
+describe('the evidence table, short and whole', () => {
+  const plain = new Chalk({ level: 0 });
+  const withHost: Evidence = {
+    ...evidence,
+    host: {
+      ...evidence.host,
+      links: ['lo:up', 'eth0:up'],
+      mounts: 31,
+      root: '/',
+      cwd: '/root',
+      capEff: evidence.process.capEff,
+      capBnd: [],
+      noNewPrivs: false,
+      seccomp: 0,
+      cgroups: ['4:memory:/user.slice'],
+    },
+  };
+  it('short: the rows the step changed and the key rows, and how many more there are', () => {
+    const short = evidenceTable(withHost, ['capEff'], plain, { width: 80, short: true, more: 'press t' });
+    const labels = short.slice(1).map((l) => l.slice(2, 14).trim());
+    expect(labels).toEqual(expect.arrayContaining(['PID', 'hostname', 'ns uts', 'CapEff']));
+    expect(labels).not.toContain('NoNewPrivs');
+    const whole = evidenceTable(withHost, ['capEff'], plain, { width: 80 });
+    const left = whole.length - short.length;
+    expect(short[short.length - 1]).toBe(`  * changed by this step; ${left} more rows: press t`);
+  });
+  it('fills the host column wherever the host has a value, with paths a learner can paste', () => {
+    const rows = evidenceTable(withHost, [], plain, { width: 120 });
+    const row = (label: string) => rows.find((r) => r.slice(2, 14).trim() === label)!;
+    expect(row('network')).toMatch(/lo:up eth0:up +lo:up$/);
+    expect(row('mount points')).toMatch(/ 31 +20$/);
+    expect(row('cwd')).toMatch(/\/root +\/$/);
+    expect(row('NoNewPrivs')).toMatch(/ 0 +1$/);
+    // cgroups(7): v1's line "4:memory:/nsx/ID" is the directory /sys/fs/cgroup/memory/nsx/ID.
+    expect(row('cgroup')).toMatch(/\/sys\/fs\/cgroup\/memory\/user\.slice +…f+$/);
+    // Changed, it is shown whole on the line below.
+    const changed = evidenceTable(withHost, ['cgroups'], plain, { width: 120 });
+    const at = changed.findIndex((r) => r.slice(2, 14).trim() === 'cgroup');
+    expect(changed[at]).toMatch(/\(below\)$/);
+    expect(changed[at + 1]).toBe(`    /sys/fs/cgroup/memory/nsx/${'f'.repeat(64)}`);
+  });
+  it('shortens a long path from the left, where it says least', () => {
+    const rows = evidenceTable(evidence, [], plain, { width: 80 });
+    expect(rows.find((r) => r.includes(' root '))).toMatch(/…\S*\/busybox$/);
+  });
+});

@@ -38,7 +38,8 @@ export function psTable(rows: PsRow[], now = Date.now(), trunc = true): string {
     PS_HEADER,
     rows.map((r) => [
       trunc ? r.Id.slice(0, 12) : r.Id,
-      r.Image,
+      // An image by name stays whole; a rootfs path is shortened from the left, where paths say least.
+      trunc && r.Image.startsWith('/') && r.Image.length > 30 ? '…' + r.Image.slice(r.Image.length - 29) : r.Image,
       JSON.stringify(trunc ? ellipsis(r.Command, 20) : r.Command),
       `${humanDuration(now - r.Created * 1000)} ago`,
       r.Status,

@@ -49,15 +49,15 @@ export function checkCommand(exit: ExitHolder) {
   return lazyCommand(
     exit,
     {
-      command: 'check <lesson>',
-      describe: "Check the lesson's try-it-yourself task against the live kernel",
+      command: 'check [lesson]',
+      describe: "Check the lesson's try-it-yourself task against the live kernel (no lesson: list them)",
       builder: (y) =>
         y
-          .positional('lesson', { type: 'string', demandOption: true })
+          .positional('lesson', { type: 'string', describe: 'Lesson id (nsx lesson --list)' })
           .option('hint', { type: 'boolean', describe: 'Show the next hint instead' }),
     },
     load,
-    (m) => (a) => m.check(a.lesson, !!a.hint),
+    (m) => (a) => (a.lesson ? m.check(a.lesson, !!a.hint) : m.checkList()),
   );
 }
 
