@@ -7,6 +7,7 @@ import { createBody } from '../../engine/body.js';
 import type { CreateBody } from '../../engine/validate.js';
 import type { HostConfig } from '../../engine/state.js';
 import { NsxError } from '../../runtime/errors.js';
+import { checkContainerName, checkHostname, checkPidsLimit } from '../../runtime/validate.js';
 import { lines } from '../../engine/remote.js';
 import type { RuntimeEvent } from '../../runtime/events.js';
 import { consoleSize, runSession } from '../engine/session.js';
@@ -52,6 +53,10 @@ export function createRequest(a: RunArgs, command: string[], creating = false): 
         hint: `--${k} follows the container's steps from this command: ${creating ? 'use nsx run' : 'leave out -d'} (or --${k})`,
       });
   }
+  // What the engine would refuse in its own words, refused here in the runtime's (as nsx runtime run does).
+  if (a.name !== undefined) checkContainerName(a.name);
+  if (a.hostname !== undefined) checkHostname(a.hostname);
+  if (a['pids-limit'] !== undefined) checkPidsLimit(a['pids-limit']);
   if (a.rm && a.restart && a.restart !== 'no')
     throw new NsxError('conflicting options: cannot specify both --restart and --rm', {
       hint: 'a container removed when it exits cannot be restarted: choose one',
