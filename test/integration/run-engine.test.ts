@@ -88,6 +88,15 @@ describe('nsx run through the engine', () => {
     });
   });
 
+  itRoot('an OOM kill: 137, in ps -a and as the status, and nsx says the OOM killer did it', async () => {
+    const n = nameOf('oom');
+    const r = await runEngine(['--name', n, '-m', '32m'], ['/probe', 'memhog', '100']);
+    expect(r.code).toBe(137);
+    expect(r.stderr).toMatch(/killed by the kernel's OOM killer \(memory limit 33554432 bytes\)/);
+    expect(r.events.find((e) => e.type === 'exited')).toMatchObject({ exitCode: 137, oomKilled: true });
+    expect(await psRow(n)).toMatch(/Exited \(137\)/);
+  });
+
   itRoot('bad input is refused before anything is made: 125, two lines, no container', async () => {
     const n = nameOf('refused');
     const r = await runEngine(['--name', n, '--cap-add', 'NOPE'], ['/bin/true']);

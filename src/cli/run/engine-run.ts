@@ -240,11 +240,24 @@ async function attachedRun(
     if (pending) proxy(pending);
     const [w] = await Promise.all([waited, session, followed]);
     if (w?.Error?.Message) process.stderr.write(`nsx: ${w.Error.Message}\n`);
+    if (w?.StatusCode === 137 && !a.rm) await sayOomKilled(client, c);
     return w?.StatusCode ?? 0;
   } finally {
     clearTimeout(grace);
     for (const s of signals) process.off(s, onSignal);
   }
+}
+
+/** A SIGKILL the kernel's OOM killer sent (State.OOMKilled) is said, as nsx runtime run says it. */
+async function sayOomKilled(client: EngineClient, c: string): Promise<void> {
+  const info = await client
+    .call<{ State: { OOMKilled: boolean }; HostConfig: { Memory?: number } }>('GET', `/containers/${c}/json`)
+    .catch(() => undefined);
+  if (!info?.State.OOMKilled) return;
+  const limit = info.HostConfig.Memory;
+  process.stderr.write(
+    `nsx: the container was killed by the kernel's OOM killer${limit ? ` (memory limit ${limit} bytes)` : ''}\n`,
+  );
 }
 
 /** --trace and --events: the runtime's events of the run as the engine streams them (GET …/steps,
