@@ -5,12 +5,12 @@
 // commands take turns, run by run, so that others using the machine slow them all alike:
 //   1. `node -e 0`, the floor: Node's own start-up;
 //   2. `nsx --version`: yargs and the command modules, nothing else;
-//   3. `nsx run --rm --rootfs sandbox/rootfs/busybox /bin/true` (as root; npm run sandbox builds the
-//      rootfs when it is missing): a whole container, in-process;
+//   3. `nsx runtime run --rm --rootfs sandbox/rootfs/busybox /bin/true` (as root; npm run sandbox
+//      builds the rootfs when it is missing): a whole container, in-process (no engine);
 //   4. where /usr/local/bin/docker exists (as root): `nsx run --rm busybox true` against
 //      `docker run --rm busybox true`, docker's CLI driving a private nsxd (DOCKER_HOST=unix://…) on a
 //      private store holding the sandbox images (scripts/build-sandbox-images.mjs --load): the same
-//      image, the same kernel work; nsx runs it in-process, docker through the engine.
+//      image, the same kernel work, both clients of the same engine (nsx run is docker run).
 // Goals (issue "nsx run is docker run"): --version <= 1.3x node -e 0; run --rootfs <= 1.5x node -e 0.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -78,12 +78,12 @@ const node = { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] };
 const version = { name: 'nsx --version', cmd: process.execPath, args: [nsx, '--version'] };
 const cases = [node, version];
 const rootfs = join(root, 'sandbox', 'rootfs', 'busybox');
-const runRootfs = 'nsx run --rm --rootfs R /bin/true';
+const runRootfs = 'nsx runtime run --rm --rootfs R /bin/true';
 if (isRoot) {
   if (!existsSync(join(rootfs, 'bin', 'true'))) {
     execFileSync('bash', [join(root, 'sandbox', 'build-busybox-rootfs.sh')], { stdio: 'inherit' });
   }
-  const args = [nsx, 'run', '--rm', '--rootfs', rootfs, '/bin/true'];
+  const args = [nsx, 'runtime', 'run', '--rm', '--rootfs', rootfs, '/bin/true'];
   cases.push({ name: runRootfs, cmd: process.execPath, args });
 }
 const start = measure(cases);

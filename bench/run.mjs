@@ -2,7 +2,7 @@
 // Benchmarks, run by hand (sudo npm run bench), never by the tests. Everything is measured in this
 // one invocation and printed as ratios against a baseline measured alongside it:
 //   1. starting /bin/true in a container: nsx's runtime (in-process: Node's own start-up excluded;
-//      as `nsx run` does it: the shim started before the plan is built, instructions pipelined)
+//      as `nsx runtime run` does it: the shim started before the plan is built, instructions pipelined)
 //      vs `unshare … chroot … /bin/true` vs `runc run` (when installed) on the same rootfs, taking
 //      turns in rounds (BENCH_ROUNDS, default 5; BENCH_N runs each in all, default 20) so that the
 //      spread of the per-round ratios shows how much others using the machine disturbed them;

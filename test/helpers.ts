@@ -30,7 +30,7 @@ export interface NsxResult {
   events: RuntimeEvent[];
 }
 
-/** Runs `nsx ARGS` (adds --events to a temp file for run) and collects everything it said. */
+/** Runs `nsx ARGS` (adds --events to a temp file for `run` and `runtime run`) and collects everything it said. */
 export async function nsx(
   args: string[],
   opts: {
@@ -45,7 +45,9 @@ export async function nsx(
   const dir = mkdtempSync(join(tmpdir(), 'nsx-test-'));
   if (opts.uid !== undefined) chmodSync(dir, 0o777); // nsx runs as that user and writes its events here
   const eventsFile = join(dir, 'events.jsonl');
-  const full = args[0] === 'run' && opts.events !== false ? ['run', '--events', eventsFile, ...args.slice(1)] : args;
+  const verb = args[0] === 'run' ? 1 : args[0] === 'runtime' && args[1] === 'run' ? 2 : 0;
+  const full =
+    verb && opts.events !== false ? [...args.slice(0, verb), '--events', eventsFile, ...args.slice(verb)] : args;
   const child = spawn(process.execPath, [NSX, ...full], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
@@ -76,9 +78,11 @@ export async function nsx(
   return { code, signal, stdout, stderr: stripAnsi(stderr), events };
 }
 
-/** `nsx run --rm --rootfs TEST_ROOTFS [options] -- command...` */
+/** `nsx runtime run --rm --rootfs TEST_ROOTFS [options] -- command...`: the runtime in nsx's own process
+ *  (what the kernel-effect tests test; the container is nsx's child). `nsx run` goes through the
+ *  engine: test/integration/run-engine.test.ts. */
 export function run(options: string[], command: string[], extra: Parameters<typeof nsx>[1] = {}): Promise<NsxResult> {
-  return nsx(['run', '--rm', '--rootfs', TEST_ROOTFS, ...options, ...command], extra);
+  return nsx(['runtime', 'run', '--rm', '--rootfs', TEST_ROOTFS, ...options, ...command], extra);
 }
 
 export function eventsOf<T extends RuntimeEvent['type']>(r: NsxResult, type: T): Extract<RuntimeEvent, { type: T }>[] {

@@ -73,7 +73,9 @@ export async function live<T>(
   rootfs = TEST_ROOTFS,
 ) {
   let nsxPid = 0;
-  const running = nsx(['run', '--rm', '--rootfs', rootfs, ...options, ...command], { onSpawn: (p) => (nsxPid = p) });
+  const running = nsx(['runtime', 'run', '--rm', '--rootfs', rootfs, ...options, ...command], {
+    onSpawn: (p) => (nsxPid = p),
+  });
   let init = 0;
   let value: T | undefined;
   let failure: unknown;

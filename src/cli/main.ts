@@ -1,7 +1,7 @@
 // nsx: the command line. An explicit list of yargs command modules; handlers import their heavy
 // modules lazily so `nsx --help` stays fast.
 import type { Argv } from 'yargs';
-import { createCommand, markCommandStart, runCommand } from './run/index.js';
+import { createCommand, markCommandStart, runCommand, runtimeCommand } from './run/index.js';
 import { doctorCommand } from './doctor/index.js';
 import { pullCommand } from './pull/index.js';
 import { pushCommand } from './push/index.js';
@@ -22,6 +22,7 @@ export const commands = (exit: ExitHolder): AnyCommand[] => [
   progressCommand(exit),
   runCommand(exit),
   createCommand(exit),
+  runtimeCommand(exit),
   doctorCommand(exit),
   pullCommand(exit),
   pushCommand(exit),

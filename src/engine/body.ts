@@ -1,6 +1,6 @@
 // The client's side of POST /containers/create: nsx run's options (src/runtime/options.ts), and a
 // lesson's, as the engine's create request — intent, never a spec or a plan (the engine builds those,
-// src/runtime/make.ts). Used by nsx run -d/-i/-t/--step, nsx create and the lesson player.
+// src/runtime/make.ts). Used by nsx run, nsx create and the lesson player.
 import { NsxError } from '../runtime/errors.js';
 import { parseSize, type RunOptions } from '../runtime/options.js';
 import type { StepId } from '../runtime/steps.js';
@@ -23,6 +23,8 @@ export interface BodyOptions extends Options {
   consoleSize?: [number, number];
   /** nsx's own: stepped over the API, a pause after the exit, a lesson's swapped steps, the host user. */
   step?: boolean;
+  /** Evidence after every step, the events followed over GET …/steps (nsx run --trace, --events). */
+  observe?: boolean;
   pauseAtExit?: boolean;
   swap?: [StepId, StepId];
   runAs?: { uid: number; gid: number };
@@ -56,6 +58,7 @@ export function createBody(o: BodyOptions): CreateBody {
   };
   const nsx: NsxOptions = {
     ...(o.step ? { Step: true } : {}),
+    ...(o.observe ? { Observe: true } : {}),
     ...(o.pauseAtExit ? { PauseAtExit: true } : {}),
     ...(o.unsafeChroot ? { UnsafeChroot: true } : {}),
     ...(o.runAs ? { RunAs: { uid: o.runAs.uid, gid: o.runAs.gid } } : {}),

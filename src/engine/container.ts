@@ -13,15 +13,23 @@ import { Hub } from './hub.js';
 import { can, nextState, type Transition } from './lifecycle.js';
 import type { ContainerRecord } from './state.js';
 
-/** Where a stepped container stands: the runtime's events so far, and the step it is paused before. */
+/** The runtime's events of one run of a stepped (Nsx.Step) or observed (Nsx.Observe) container, for
+ *  GET …/steps: those so far and a feed of the next; a stepped one's step it is paused before. */
 export interface Stepping {
   events: RuntimeEvent[];
   feed: EventEmitter;
   total: number;
+  /** Stepped: it pauses before every step, and the client that follows it owns it. Observed: it
+   *  runs straight through, evidence read after every step, and outlives any follower. */
+  pauses: boolean;
   paused?: { index: number; step: { id: string; title: string }; answer: (choice: 'apply' | 'quit') => void };
-  /** A client follows the events (GET …/steps): when it goes before the run ends, so does the container. */
-  followed: boolean;
+  /** A start has taken it (a client may follow before the start, as docker run attaches first). */
+  begun: boolean;
   ended: boolean;
+}
+
+function newStepping(pauses: boolean): Stepping {
+  return { events: [], feed: new EventEmitter(), total: 0, pauses, begun: false, ended: false };
 }
 
 /** A run of the container: from start until the runtime has cleaned up. */
@@ -59,6 +67,9 @@ export class EngineContainer {
   /** The spec and plan made at create, for its first start (the plan a stepping client was told). */
   planned?: { spec: ContainerSpec; plan: PlannedStep[] };
   readonly execs = new Map<string, Exec>();
+  /** The runtime's events (Nsx.Step or Nsx.Observe) of its current run, or its last one, or — when
+   *  a client follows before any start — of its next one. */
+  steps?: Stepping;
   private hubOf?: Hub;
   /** Waiters for it to stop for good (no restart coming), and for its next exit, restart or not. */
   private settledWaiter?: { promise: Promise<void>; resolve: () => void };
@@ -102,9 +113,21 @@ export class EngineContainer {
 
   /** Running (paused too), or stepped and not yet running: what docker ps lists without -a. */
   get live(): boolean {
-    return (
-      this.status === 'running' || this.status === 'paused' || this.status === 'restarting' || !!this.run?.stepping
-    );
+    const s = this.status;
+    return s === 'running' || s === 'paused' || s === 'restarting' || !!this.run?.stepping?.pauses;
+  }
+
+  /** The events a client follows now: the current or last run's; before any run, the next one's. */
+  stepLog(): Stepping {
+    return (this.steps ??= newStepping(!!this.record.Nsx?.Step));
+  }
+
+  /** The events of a run beginning now: those a client already follows if no run has taken them, else new ones. */
+  beginSteps(total: number): Stepping {
+    const s = this.steps && !this.steps.begun ? this.steps : newStepping(!!this.record.Nsx?.Step);
+    s.begun = true;
+    s.total = total;
+    return (this.steps = s);
   }
 
   /** Its output and input, across its runs (made at its first attach or start). */

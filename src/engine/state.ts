@@ -67,6 +67,9 @@ export interface SecurityRecord {
 export interface NsxOptions {
   /** Built one step at a time, each applied when its client says so (nsx run --step, the lessons). */
   Step?: boolean;
+  /** Evidence read after every step, the runtime's events followed over GET …/steps, without a
+   *  pause (nsx run --trace and --events: what `observing` is in src/runtime/runtime.ts). */
+  Observe?: boolean;
   /** chroot(2) instead of pivot_root(2) (the chroot lesson's). */
   UnsafeChroot?: boolean;
   /** Run the container's processes as this host user (a lesson run on the invoking user's behalf). */

@@ -119,7 +119,7 @@ function swap(v: unknown, name: string): [StepId, StepId] {
 /** What nsx's own options were: refused, with what to send instead. */
 const INSTEAD =
   "send intent instead: Docker's fields (Hostname, HostConfig.Memory, PidsLimit, NanoCpus, CapAdd, CapDrop, " +
-  'SecurityOpt, Privileged, NetworkMode, UsernsMode) and Nsx {Step, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, ' +
+  'SecurityOpt, Privileged, NetworkMode, UsernsMode) and Nsx {Step, Observe, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, ' +
   "TimeOffsets, Swap}; src/engine/body.ts makes such a body from nsx run's options";
 const NOT_ACCEPTED = {
   Spec: 'the engine builds the spec from the request itself',
@@ -135,6 +135,7 @@ function nsx(v: unknown, name: string): NsxOptions {
   }
   return fields(o, `${name}.`, {
     Step: bool,
+    Observe: bool,
     PauseAtExit: bool,
     UnsafeChroot: bool,
     TimeNamespace: bool,

@@ -9,7 +9,7 @@ import { NsxError } from './errors.js';
 import { secureJoin } from './securejoin.js';
 import { DEFAULT_DEVICE_RULES } from './devices/rules.js';
 import { DEFAULT_PROFILE as DEFAULT_APPARMOR_PROFILE } from './lsm/apparmor.js';
-import { checkContainerName, checkCpus, checkHostname, checkId, shown } from './validate.js';
+import { checkContainerName, checkCpus, checkHostname, checkId, checkPidsLimit, shown } from './validate.js';
 import {
   DEFAULT_PATH,
   DOCKER_MASKED_PATHS,
@@ -384,10 +384,7 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
     });
   const memoryBytes = o.memory !== undefined ? parseMemory(o.memory) : undefined;
   const cpus = parseCpus(o.cpus);
-  if (o.pidsLimit !== undefined && (!Number.isInteger(o.pidsLimit) || o.pidsLimit < 1))
-    throw new NsxError(`--pids-limit ${shown(o.pidsLimit)}: not a positive whole number`, {
-      hint: 'e.g. --pids-limit 64',
-    });
+  if (o.pidsLimit !== undefined) checkPidsLimit(o.pidsLimit);
   const limits = memoryBytes !== undefined || o.pidsLimit !== undefined || cpus !== undefined;
   if (!o.root && limits)
     throw new NsxError('resource limits (--memory, --pids-limit, --cpus) need root', {

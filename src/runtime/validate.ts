@@ -29,6 +29,13 @@ export function checkContainerName(name: string): string {
   return bare;
 }
 
+/** docker's --pids-limit: a positive whole number (pids.max, cgroup-v2.rst "PID"). */
+export function checkPidsLimit(v: number): number {
+  if (!Number.isInteger(v) || v < 1)
+    throw new NsxError(`--pids-limit ${shown(v)}: not a positive whole number`, { hint: 'e.g. --pids-limit 64' });
+  return v;
+}
+
 /** sethostname(2) takes at most HOST_NAME_MAX (64) bytes; docker checks RFC 1123 (each label 1-63
  *  letters, digits and inner hyphens, labels joined by dots). */
 export const HOST_NAME_MAX = 64;

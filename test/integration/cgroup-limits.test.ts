@@ -59,7 +59,7 @@ function startRun(options: string[], command: string[]) {
   const file = join(dir, 'events.jsonl');
   const child = spawn(
     process.execPath,
-    [NSX, 'run', '--rm', '--events', file, '--rootfs', TEST_ROOTFS, ...options, ...command],
+    [NSX, 'runtime', 'run', '--rm', '--events', file, '--rootfs', TEST_ROOTFS, ...options, ...command],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },

@@ -388,7 +388,7 @@ describe('nsxd, the engine', () => {
           /^Nsx\.Plan is not accepted: the engine builds the plan from the request itself$/,
         );
         expect(plan.body.hint).toMatch(
-          /^send intent instead: Docker's fields .* and Nsx \{Step, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, TimeOffsets, Swap\}/,
+          /^send intent instead: Docker's fields .* and Nsx \{Step, Observe, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, TimeOffsets, Swap\}/,
         );
         const spec = await engine.api('POST', '/containers/create', {
           Rootfs: TEST_ROOTFS,

@@ -58,7 +58,7 @@ function run(
   args: string[],
   extra: { env?: Record<string, string>; uid?: number; timeoutMs?: number; onSpawn?: (pid: number) => void } = {},
 ): Promise<NsxResult> {
-  return nsx(['run', '--pull', 'never', ...args], { ...extra, env: { ...ENV, ...extra.env } });
+  return nsx(['runtime', 'run', '--pull', 'never', ...args], { ...extra, env: { ...ENV, ...extra.env } });
 }
 
 /** Every path of the unpacked layers (or another part of the store) with its type, size, mode, owner
@@ -375,7 +375,7 @@ describe('nsx run IMAGE from a registry', () => {
   const pullEnv = () => ({ NSX_ROOT: store, NSX_REGISTRIES_CONFIG: join(store, 'registries.json') });
 
   itReg("pulls what it does not have, in docker's words, then runs it; a second run pulls nothing", async () => {
-    const first = await nsx(['run', 'dockerinaction/hello_world'], { env: pullEnv() });
+    const first = await nsx(['runtime', 'run', 'dockerinaction/hello_world'], { env: pullEnv() });
     expect(first.code).toBe(0);
     expect(first.stdout).toBe('hello world\n');
     const err = stripAnsi(first.stderr);
@@ -383,7 +383,7 @@ describe('nsx run IMAGE from a registry', () => {
     expect(err).toMatch(/latest: Pulling from dockerinaction\/hello_world/);
     expect(err).toMatch(/Digest: sha256:[0-9a-f]{64}/);
     expect(err).toMatch(/Status: Downloaded newer image for /);
-    const second = await nsx(['run', 'dockerinaction/hello_world'], { env: pullEnv() });
+    const second = await nsx(['runtime', 'run', 'dockerinaction/hello_world'], { env: pullEnv() });
     expect(second.stderr).toBe('');
     expect(second.stdout).toBe('hello world\n');
   });
@@ -415,7 +415,7 @@ describe('nsx run IMAGE from a registry', () => {
       const images = (await nsx(['images', '-q'], { env: pullEnv() })).stdout;
       for (const argv of [
         ['pull', `${reg!.host}/evil/layer:1`],
-        ['run', `${reg!.host}/evil/layer:1`],
+        ['runtime', 'run', `${reg!.host}/evil/layer:1`],
       ]) {
         const r = await nsx(argv, { env: pullEnv() });
         expect(r.code).toBe(argv[0] === 'pull' ? 1 : 125);
@@ -438,16 +438,16 @@ describe('nsx run IMAGE from a registry', () => {
         `oci:${join(OCI, layoutName('nsx-sandbox/server:2'))}:2`,
         `docker://${reg!.host}/copied/server:2`,
       ]);
-      const r = await nsx(['run', `${reg!.host}/copied/server:2`], { env: pullEnv() });
+      const r = await nsx(['runtime', 'run', `${reg!.host}/copied/server:2`], { env: pullEnv() });
       expect(r.stdout).toBe('server 2.0 (/usr/lib/server/VERSION)\n');
       expect(r.code).toBe(0);
     },
   );
 
   itReg('shares layers: server:2 after server:1 downloads only its own layer', async () => {
-    const one = await nsx(['run', 'nsx-sandbox/server:1'], { env: pullEnv() });
+    const one = await nsx(['runtime', 'run', 'nsx-sandbox/server:1'], { env: pullEnv() });
     expect(one.stdout).toBe('server 1.0 (/usr/lib/server/VERSION)\n');
-    const two = await nsx(['run', '--pull', 'always', 'nsx-sandbox/server:2'], { env: pullEnv() });
+    const two = await nsx(['runtime', 'run', '--pull', 'always', 'nsx-sandbox/server:2'], { env: pullEnv() });
     expect(two.stdout).toBe('server 2.0 (/usr/lib/server/VERSION)\n');
     expect(stripAnsi(two.stderr)).toMatch(/Already exists/);
     expect(readdirSync(join(store, 'layers', 'sha256')).filter((n) => !n.startsWith('.')).length).toBe(3); // busybox, server-1, server-2

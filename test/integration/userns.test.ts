@@ -33,7 +33,7 @@ const SUBUID = subordinateStart('/etc/subuid');
 const SUBGID = subordinateStart('/etc/subgid');
 
 /** nsx run as another user, with a HOME it can write. */
-const nsxAs = (uid: number, args: string[]) => nsx(['run', ...args], { uid, env: { HOME: '/tmp' } });
+const nsxAs = (uid: number, args: string[]) => nsx(['runtime', 'run', ...args], { uid, env: { HOME: '/tmp' } });
 
 const uidMapLine = (text: string) => text.trim().split(/\s+/).join(' ');
 
@@ -138,5 +138,5 @@ describe('user namespace', () => {
 
 /** nsx run on another rootfs (the helpers' run() always uses the shared test rootfs). */
 function nsxRun(rootfs: string, options: string[], command: string[]): Promise<NsxResult> {
-  return nsx(['run', '--rm', '--rootfs', rootfs, ...options, ...command]);
+  return nsx(['runtime', 'run', '--rm', '--rootfs', rootfs, ...options, ...command]);
 }

@@ -104,7 +104,7 @@ describe('lesson: pid', () => {
 
     itRoot("does not count an nsx container's PID 1", async () => {
       let nsxPid = 0;
-      const running = nsx(['run', '--rm', '--rootfs', TEST_ROOTFS, '/bin/sh', '-c', HOLD], {
+      const running = nsx(['runtime', 'run', '--rm', '--rootfs', TEST_ROOTFS, '/bin/sh', '-c', HOLD], {
         onSpawn: (q) => (nsxPid = q),
       });
       const init = await containerInit(nsxPid);

@@ -158,7 +158,7 @@ describe('create and exec bodies, checked at the HTTP boundary', () => {
       hint = (e as ApiError).hint;
     }
     expect(hint).toMatch(
-      /send intent instead: .*Nsx \{Step, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, TimeOffsets, Swap\}/,
+      /send intent instead: .*Nsx \{Step, Observe, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, TimeOffsets, Swap\}/,
     );
   });
 

@@ -101,12 +101,21 @@ describe('nsx run through the engine: options → create request', () => {
     );
   });
 
-  it("takes the first word as the image without --rootfs, and refuses what only runs in nsx's own process", () => {
+  it('takes the first word as the image without --rootfs; --trace and --events observe, except with -d or create', () => {
     expect(createRequest({ command: [], detach: true } as RunArgs, ['busybox', 'ls']).body).toEqual(
       expect.objectContaining({ Image: 'busybox', Cmd: ['ls'], StdinOnce: false }),
     );
-    expect(() => createRequest({ command: [], trace: true } as RunArgs, ['busybox'])).toThrow(
+    expect(createRequest({ command: [], trace: true } as RunArgs, ['busybox']).body.Nsx).toEqual({ Observe: true });
+    expect(createRequest({ command: [], events: '-' } as RunArgs, ['busybox']).body.Nsx).toEqual({ Observe: true });
+    expect(createRequest({ command: [] } as RunArgs, ['busybox']).body.Nsx).toBeUndefined();
+    expect(() => createRequest({ command: [], trace: true, detach: true } as RunArgs, ['busybox'])).toThrow(
       /--trace cannot be used with -d/,
+    );
+    expect(() => createRequest({ command: [], events: 'f' } as RunArgs, ['busybox'], true)).toThrow(
+      /--events cannot be used with nsx create/,
+    );
+    expect(() => createRequest({ command: [], step: true, interactive: true } as RunArgs, ['busybox'])).toThrow(
+      /--step cannot be used with -d, -i, -t, --restart or nsx create/,
     );
     expect(() =>
       createRequest({ command: [], rm: true, detach: true, restart: 'always' } as RunArgs, ['busybox']),

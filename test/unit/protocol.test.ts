@@ -42,6 +42,21 @@ describe('markCommandStart', () => {
     expect(markCommandStart(['run', '--rootfs', 'r', '--', 'ps'])).toEqual(['run', '--rootfs', 'r', '--', 'ps']);
     expect(markCommandStart(['doctor', '--json'])).toEqual(['doctor', '--json']);
   });
+
+  it('does the same for nsx runtime run (the in-process runtime)', () => {
+    expect(markCommandStart(['runtime', 'run', '--rootfs', 'r', '-m', '64m', 'sh', '-c', 'ls -l'])).toEqual([
+      'runtime',
+      'run',
+      '--rootfs',
+      'r',
+      '-m',
+      '64m',
+      '--',
+      'sh',
+      '-c',
+      'ls -l',
+    ]);
+  });
 });
 
 describe('evidence', () => {

@@ -10,7 +10,7 @@ import { NsxError } from '../../runtime/errors.js';
 import type { RuntimeEvent } from '../../runtime/events.js';
 import { runSession } from '../engine/session.js';
 import { createRequest } from './engine-run.js';
-import { eventWriter } from './handler.js';
+import { eventWriter } from './events.js';
 import type { RunArgs } from './index.js';
 import { Stepper } from './stepper.js';
 

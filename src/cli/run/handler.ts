@@ -1,47 +1,49 @@
-// nsx run's work: options → spec → plan → a container in this process, with renderers attached and
-// signals handled. With -d, -i, -t or --restart (engine-run.ts) and with --step (engine-step.ts) the
-// container is the engine's instead.
-import { closeSync, openSync, writeSync } from 'node:fs';
+// nsx run goes to the engine (engine-run.ts; --step: engine-step.ts). nsx runtime run's work is
+// here: options → spec → plan → a container in this process, with renderers attached and signals
+// handled, removed when it exits (as runc runs one under docker, without the engine's record).
 import { NsxError } from '../../runtime/errors.js';
-import type { RuntimeEvent } from '../../runtime/events.js';
 import { isRealRoot } from '../../runtime/host.js';
 import type { ContainerSpec } from '../../runtime/spec.js';
 import { planContainer } from '../../runtime/make.js';
 import { Container } from '../../runtime/runtime.js';
 import { startShimEarly, type Shim } from '../../runtime/shim.js';
 import { loadSeccomp } from '../../runtime/seccomp-host.js';
+import { eventWriter } from './events.js';
 import type { RunImage } from './image.js';
 import type { RunArgs } from './index.js';
 
-/** --events FILE|-: one JSON object per line, written synchronously so none is lost at exit.
- *  The file is opened before anything is created, so a bad path changes nothing. */
-export function eventWriter(target: string): { write: (e: RuntimeEvent) => void; close: () => void } {
-  let fd: number;
-  try {
-    fd = target === '-' ? 1 : openSync(target, 'w');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new NsxError(`--events ${target}: cannot write there (${code})`, {
-      hint: 'give a file in a directory you can write to, or - for standard output',
-    });
-  }
-  return {
-    write: (e) => writeSync(fd, JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n'),
-    close: () => {
-      if (fd !== 1) closeSync(fd);
-    },
-  };
-}
-
+/** nsx run: through the engine (engine-run.ts), or with --step one step at a time over its API
+ *  (engine-step.ts). */
 export async function runContainer(a: RunArgs): Promise<number> {
   const root = isRealRoot();
-  if (a.detach || a.interactive || a.tty || a.restart !== undefined) {
-    const { runThroughEngine } = await import('./engine-run.js');
-    return runThroughEngine(a, (a.command ?? []).map(String), root);
-  }
-  if (a.step) {
+  if (a.step && !(a.detach || a.interactive || a.tty || a.restart !== undefined)) {
     const { stepThroughEngine } = await import('./engine-step.js');
     return stepThroughEngine(a, (a.command ?? []).map(String), root);
+  }
+  const { runThroughEngine } = await import('./engine-run.js');
+  return runThroughEngine(a, (a.command ?? []).map(String), root);
+}
+
+/** What only the engine does: a container that outlives this command, its input, a terminal, a policy. */
+const ENGINE_ONLY = ['detach', 'interactive', 'tty', 'restart', 'step'] as const;
+const FLAG: Record<(typeof ENGINE_ONLY)[number], string> = {
+  detach: '-d',
+  interactive: '-i',
+  tty: '-t',
+  restart: '--restart',
+  step: '--step',
+};
+
+/** nsx runtime run: the runtime alone, in this process (runc's place under docker): no engine, no
+ *  record, the container removed when it exits (--rm always). For the runtime's own tests, the
+ *  benchmark (bench/run.mjs), and a machine without an engine. */
+export async function runInProcess(a: RunArgs): Promise<number> {
+  const root = isRealRoot();
+  for (const k of ENGINE_ONLY) {
+    if (a[k] !== undefined && a[k] !== false)
+      throw new NsxError(`${FLAG[k]} cannot be used with nsx runtime run`, {
+        hint: `${FLAG[k]} needs the engine: use nsx run ${FLAG[k]} … (nsx runtime run runs the container in this process only)`,
+      });
   }
   const signalExit: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
   let container: Container | undefined;

@@ -1,6 +1,7 @@
 // nsx run: docker run's options and meaning: nsx run [OPTIONS] IMAGE [COMMAND…], or on a root
-// filesystem directory with --rootfs DIR (then every word after the options is the command).
-import type { Argv } from 'yargs';
+// filesystem directory with --rootfs DIR (then every word after the options is the command). The
+// engine makes and keeps the container; nsx runtime run runs one in this process (runc's place).
+import type { Argv, CommandModule } from 'yargs';
 import { lazyCommand, type ExitHolder } from '../types.js';
 
 export interface RunArgs {
@@ -67,7 +68,8 @@ const COMMAND_VERBS = new Set(['run', 'create', 'exec']);
  *  command); the rest is the command, verbatim (so `nsx run busybox sh -c 'ls -l'` passes -c and -l
  *  to sh). Inserts "--" there for yargs. */
 export function markCommandStart(argv: string[]): string[] {
-  const at = argv.findIndex((w) => !w.startsWith('-'));
+  let at = argv.findIndex((w) => !w.startsWith('-'));
+  if (argv[at] === 'runtime' && argv[at + 1] === 'run') at++; // nsx runtime run: run's words
   if (at < 0 || !COMMAND_VERBS.has(argv[at])) return argv;
   for (let i = at + 1; i < argv.length; i++) {
     const t = argv[i];
@@ -112,16 +114,16 @@ const runOptions = (y: Argv) =>
       hostname: { alias: 'h', type: 'string', describe: 'Container host name (default: the short id)' },
       rm: {
         type: 'boolean',
-        describe: 'Remove the container when it exits (without -d, -i, -t, --restart: always done)',
+        describe: 'Remove the container when it exits (otherwise nsx ps -a keeps it, with its exit code and logs)',
       },
       detach: {
         alias: 'd',
         type: 'boolean',
-        describe: 'Through the engine: start it in the background and print its id',
+        describe: 'Start it in the background and print its id',
       },
-      interactive: { alias: 'i', type: 'boolean', describe: 'Through the engine: keep its stdin open and send yours' },
-      tty: { alias: 't', type: 'boolean', describe: 'Through the engine: a pseudo-terminal for the command' },
-      restart: { type: 'string', describe: 'Through the engine: no | always | unless-stopped | on-failure[:N]' },
+      interactive: { alias: 'i', type: 'boolean', describe: 'Keep its stdin open and send yours' },
+      tty: { alias: 't', type: 'boolean', describe: 'A pseudo-terminal for the command' },
+      restart: { type: 'string', describe: 'no | always | unless-stopped | on-failure[:N]' },
       env: {
         alias: 'e',
         type: 'string',
@@ -146,7 +148,7 @@ const runOptions = (y: Argv) =>
       step: {
         type: 'boolean',
         describe:
-          'Through the engine, pause before every step (nsx ps shows it): Enter applies, s opens a shell inside, c continues, q quits',
+          'Pause before every step (nsx ps shows it): Enter applies, s opens a shell inside, c continues, q quits',
       },
       trace: { type: 'boolean', describe: 'Print every step and its evidence without pausing' },
       events: { type: 'string', describe: "Write the runtime's events as JSON lines to FILE (- for stdout)" },
@@ -159,23 +161,47 @@ const runOptions = (y: Argv) =>
     .example('nsx run dockerinaction/hello_world', 'Pull the image if needed and run its default command')
     .example('sudo nsx run --step --rootfs sandbox/rootfs/busybox /bin/sh', 'Build a container step by step')
     .example('sudo nsx run --rm -m 64m --pids-limit 32 --rootfs sandbox/rootfs/busybox ps', 'Limits and ps inside')
-    .example('sudo nsx run -it busybox sh', 'A shell in a terminal, through the engine (nsx ps shows it)')
-    .example(
-      'sudo nsx run -d --name web --restart on-failure:3 busybox httpd -f',
-      'In the background, through the engine',
-    );
+    .example('sudo nsx run -it busybox sh', 'A shell in a terminal (nsx ps shows it while it runs)')
+    .example('sudo nsx run -d --name web --restart on-failure:3 busybox httpd -f', 'In the background');
 
 export function runCommand(exit: ExitHolder) {
   return lazyCommand(
     exit,
     {
       command: 'run [options] [image] [command..]',
-      describe: 'Run a command in a new container, one kernel feature at a time',
-      builder: runOptions,
+      describe: 'Run a command in a new container (docker run: the engine makes it and keeps it until nsx rm)',
+      builder: (y) =>
+        runOptions(y).epilogue(
+          'The engine (nsxd) makes the container, as dockerd does; one is started if none runs. The container stays in nsx ps -a with its exit code and logs until nsx rm (or --rm). nsx runtime run runs one without the engine, in this process.',
+        ),
     },
     () => import('./handler.js'),
     (h) => (a) => h.runContainer({ ...a, command: commandWords(a) }),
   );
+}
+
+/** nsx runtime run: the runtime alone, in this process, as runc runs a container under docker: no
+ *  engine, no record; removed when it exits. Takes nsx run's options but -d, -i, -t, --restart, --step. */
+export function runtimeCommand(exit: ExitHolder): CommandModule<object, object> {
+  const run = lazyCommand(
+    exit,
+    {
+      command: 'run [options] [image] [command..]',
+      describe: 'Run a container in this process, without the engine (removed when it exits)',
+      builder: (y: Argv) =>
+        runOptions(y).epilogue(
+          "The runtime alone, as runc is under docker: no engine, nothing kept (as --rm), no -d, -i, -t, --restart or --step. For the runtime's own tests, bench/run.mjs, and a machine without the engine; nsx run is docker run.",
+        ),
+    },
+    () => import('./handler.js'),
+    (h) => (a) => h.runInProcess({ ...a, command: commandWords(a) }),
+  );
+  return {
+    command: 'runtime <command>',
+    describe: "The runtime under the engine (runc's place): nsx runtime run",
+    builder: (y) => y.command(run).demandCommand(1, 'Name a runtime command: nsx runtime run'),
+    handler: () => undefined,
+  };
 }
 
 /** nsx create: docker create — the container made by the engine, not started (nsx start starts it). */

@@ -9,7 +9,7 @@ import { openShell } from '../../ui/shell.js';
 
 /** What the stepper needs of the container: in this process (Container), or the engine's. */
 export interface StepTarget {
-  /** How many steps the plan has (for "[5/18]"). */
+  /** How many steps the plan has (for "[6/20]"). */
   readonly total: number;
   /** The process to enter now (the shim, then PID 1 once forked). */
   pid(): Promise<number | undefined>;

@@ -1,6 +1,5 @@
 // docker start (and the restart policy's): the runtime runs the plan, the engine's Hub carries the
 // output to the log and to attached clients, and the run's end says how the container exited.
-import { EventEmitter } from 'node:events';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { NsxError } from '../../runtime/errors.js';
 import { planContainer } from '../../runtime/make.js';
@@ -52,13 +51,11 @@ export async function start(engine: Engine, c: EngineContainer, byPolicy = false
     spec,
     plan,
     [r.Config.OpenStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    !!n.Step,
+    !!(n.Step || n.Observe), // evidence after every step, for the client that follows the events
     n.RunAs,
   );
   const hub = c.hub();
-  const s: Stepping | undefined = n.Step
-    ? { events: [], feed: new EventEmitter(), total: plan.length, followed: false, ended: false }
-    : undefined;
+  const s: Stepping | undefined = n.Step || n.Observe ? c.beginSteps(plan.length) : undefined;
   container.on((e) => {
     if (s) {
       s.events.push(e);
@@ -76,12 +73,12 @@ export async function start(engine: Engine, c: EngineContainer, byPolicy = false
     if (size && size[0] > 0 && size[1] > 0) x.resize(size[0], size[1]); // applied as the terminal is made
   };
   const beforeStep =
-    s &&
+    s?.pauses &&
     ((step: PlannedStep, index: number) =>
       new Promise<'apply' | 'quit'>((answer) => (s.paused = { index, step, answer })));
   // After the command's exit, before the cleanup: one more pause, for a client that asked for it.
   const afterExit =
-    s && n.PauseAtExit
+    s?.pauses && n.PauseAtExit
       ? () =>
           new Promise<void>(
             (go) =>
@@ -99,7 +96,7 @@ export async function start(engine: Engine, c: EngineContainer, byPolicy = false
       return exited(engine, c, result);
     });
   c.run = { container, done, logFd, ...(s ? { stepping: s } : {}) };
-  if (s) return 'started';
+  if (s?.pauses) return 'started';
   const started = new Promise<void>((resolve) => container.on((e) => e.type === 'started' && resolve()));
   const first = await Promise.race([started.then(() => undefined), done]);
   if (first !== undefined) {

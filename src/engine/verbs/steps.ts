@@ -9,7 +9,7 @@ import type { StepView } from '../shapes.js';
 /** A stepped container's step, for ps and inspect: 1-based, of the plan's steps. */
 export function stepOf(c: EngineContainer): StepView | undefined {
   const s = c.run?.stepping;
-  if (!s || s.ended || !c.run) return undefined;
+  if (!s || !s.pauses || s.ended || !c.run) return undefined;
   const last = [...s.events].reverse().find((e) => e.type === 'step-started');
   const current = s.paused ?? (last?.type === 'step-started' ? { index: last.index, step: last.step } : undefined);
   if (!current) return undefined;
@@ -34,27 +34,34 @@ export interface StepFollower {
   leave: () => void;
 }
 
-/** GET /containers/{id}/steps: the runtime's events so far, then as they come, until the run ends. */
+/** GET /containers/{id}/steps: the runtime's events so far, then as they come, until the run ends.
+ *  Followed before the start (docker run's order: attach, then start), the events of the next run. */
 export function followSteps(c: EngineContainer): StepFollower {
-  const run = c.run;
-  const s = run?.stepping;
-  if (!run || !s)
+  const n = c.record.Nsx;
+  if (!n?.Step && !n?.Observe)
     throw new ApiError(
       409,
-      `container ${c.id} is not being stepped`,
-      'create it with {"Nsx": {"Step": true}} (nsx run --step) and start it',
+      `container ${c.id} is not being stepped or observed`,
+      'create it with {"Nsx": {"Step": true}} (nsx run --step) or {"Nsx": {"Observe": true}} (nsx run --trace)',
     );
-  s.followed = true;
-  // The stepping client owns the half-built container: when it goes (q, Ctrl-C, even kill -9), so does the container.
-  return { events: [...s.events], feed: s.feed, ended: s.ended, leave: () => !s.ended && run.container.abort() };
+  const s = c.stepLog();
+  // The stepping client owns the half-built container: when it goes (q, Ctrl-C, even kill -9), so
+  // does the container. An observed one outlives its follower, as a docker container its client.
+  const leave = () => {
+    const run = c.run;
+    if (s.pauses && !s.ended && run?.stepping === s) run.container.abort();
+  };
+  return { events: [...s.events], feed: s.feed, ended: s.ended, leave };
 }
 
 /** POST /containers/{id}/step?action=apply|quit: answers the step it is paused before; abort (with
- *  exit=N) ends it wherever it is, as Ctrl-C does in nsx run. */
+ *  exit=N) ends it wherever it is, stepped or not, as Ctrl-C does in nsx run: SIGKILL, and N (the
+ *  128 + signal a shell reports) as its exit code. */
 export function step(c: EngineContainer, action: string, exit?: number): void {
+  // abort: any running container (nsx run's second Ctrl-C, or a command that ignored the first).
+  if (action === 'abort' && c.run) return void c.run.container.abort(exit);
   const s = c.run?.stepping;
-  if (!s || s.ended) throw new ApiError(409, `container ${c.id} is not being stepped`);
-  if (action === 'abort') return void c.run?.container.abort(exit);
+  if (!s || !s.pauses || s.ended) throw new ApiError(409, `container ${c.id} is not being stepped`);
   if (action !== 'apply' && action !== 'quit')
     throw new ApiError(400, `invalid action: ${action}`, 'use apply, quit or abort');
   if (!s.paused)
