@@ -5,6 +5,7 @@
 import { describe, expect } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
+import { UNSAFE_CHROOT_WARNING } from '../../src/runtime/steps/pivot-root.js';
 import { TEST_ROOTFS, evidenceAfter, eventsOf, itRoot, run } from '../helpers.js';
 import { HOLD, live } from '../live.js';
 
@@ -32,7 +33,7 @@ const hostOnly = readFileSync('/proc/self/mountinfo', 'utf8')
 describe('--unsafe-chroot', () => {
   itRoot('runs the command, in a step titled UNSAFE that uses chroot(2)', async () => {
     const r = await run(['--unsafe-chroot'], ['/probe', 'whoami']);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toBe(`nsx: ${UNSAFE_CHROOT_WARNING}\n`); // one line, why it is unsafe
     expect(r.code).toBe(0);
     expect(r.stdout.split(' ')[0]).toBe('1');
     const step = eventsOf(r, 'step-applied').find((e) => e.step.id === 'pivot-root')!.step;

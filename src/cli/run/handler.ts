@@ -9,6 +9,7 @@ import type { ContainerSpec } from '../../runtime/spec.js';
 import { planContainer } from '../../runtime/make.js';
 import { Container } from '../../runtime/runtime.js';
 import { startShimEarly, type Shim } from '../../runtime/shim.js';
+import { UNSAFE_CHROOT_WARNING } from '../../runtime/steps/pivot-root.js';
 import { loadSeccomp } from '../../runtime/seccomp-host.js';
 import type { RunImage } from './image.js';
 import type { RunArgs } from './index.js';
@@ -35,6 +36,7 @@ export function eventWriter(target: string): { write: (e: RuntimeEvent) => void;
 
 export async function runContainer(a: RunArgs): Promise<number> {
   const root = isRealRoot();
+  if (a['unsafe-chroot']) process.stderr.write(`nsx: ${UNSAFE_CHROOT_WARNING}\n`); // in process or through the engine
   if (a.detach || a.interactive || a.tty || a.restart !== undefined) {
     const { runThroughEngine } = await import('./engine-run.js');
     return runThroughEngine(a, (a.command ?? []).map(String), root);
