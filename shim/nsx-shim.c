@@ -12,7 +12,8 @@
  * seccomp program. This file only executes instructions and says exactly which syscall failed.
  *
  * Wire format, both directions: "<decimal length>\n" then that many bytes of NUL-separated fields.
- * Replies: "ok" [fields...] or "err" <errno> <syscall> <detail> <stage>; exactly one per instruction.
+ * Replies: "ok" [fields...] or "err" <errno> <syscall> <detail> <stage>; exactly one per instruction
+ * (a message over MAX_MSG too: "err" EMSGSIZE "recv"). Buffers are the message's own size.
  *
  * Three processes, like runc's stages:
  *   supervisor  the process nsx starts. It forks the worker at once and stays behind in the host's
@@ -67,8 +68,10 @@
 
 #define CMD_FD 3
 #define SUP_FD 4
-#define MAX_MSG (1 << 20)
-#define MAX_FIELDS 4096
+/* The largest message taken. The kernel refuses far less itself: execve(2)'s strings may use at most a
+ * quarter of the stack limit and never more than 3/4 of _STK_LIM (6 MiB; fs/exec.c), so a command
+ * the kernel would run always fits; a bigger message is answered EMSGSIZE, never taken for EOF. */
+#define MAX_MSG ((size_t)256 << 20)
 #define MAX_CLEANUP 16
 
 static const char *stage = "setup";
@@ -102,20 +105,23 @@ static int read_all(int fd, char *buf, size_t len) {
   return 0;
 }
 
-/* Send fields joined by NUL, prefixed by their total length. */
+/* Send fields joined by NUL, prefixed by their total length. Nothing is cut: the buffer is the message's size. */
 static void send_fields(int fd, int n, const char **fields) {
-  static char buf[MAX_MSG];
   size_t len = 0;
+  for (int i = 0; i < n; i++) len += strlen(fields[i]) + (i + 1 < n);
+  char *buf = malloc(len + 1);
+  if (!buf) _exit(125);
+  size_t at = 0;
   for (int i = 0; i < n; i++) {
     size_t l = strlen(fields[i]);
-    if (len + l + 1 > sizeof buf) break;
-    memcpy(buf + len, fields[i], l);
-    len += l;
-    if (i + 1 < n) buf[len++] = '\0';
+    memcpy(buf + at, fields[i], l);
+    at += l;
+    if (i + 1 < n) buf[at++] = '\0';
   }
   char head[32];
   int h = snprintf(head, sizeof head, "%zu\n", len);
   if (write_all(fd, head, (size_t)h) < 0 || write_all(fd, buf, len) < 0) _exit(125);
+  free(buf);
 }
 
 static void reply_ok(int n, const char **fields) {
@@ -132,9 +138,16 @@ static void reply_err(const char *syscall_name, const char *detail) {
   send_fields(CMD_FD, 5, f);
 }
 
-/* Read one message; returns number of fields, 0 on EOF. Fields point into a static buffer. */
-static int recv_fields(int fd, char **fields) {
-  static char buf[MAX_MSG + 1];
+/* Read one message: its number of fields, 0 at EOF, -1 with errno EMSGSIZE for a message over MAX_MSG
+ * (read off and dropped, so the next message is read whole) or ENOMEM. The fields point into a buffer
+ * of the message's own size, valid until the next call. */
+static int recv_fields(int fd, char ***fields) {
+  static char *buf;
+  static char **f;
+  free(buf);
+  free(f);
+  buf = NULL;
+  f = NULL;
   char head[32];
   size_t h = 0;
   for (;;) {
@@ -142,16 +155,37 @@ static int recv_fields(int fd, char **fields) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return 0;
     if (head[h] == '\n') break;
-    if (++h >= sizeof head - 1) return 0;
+    if (++h >= sizeof head - 1) return 0; /* not this protocol: nothing more can be read in step */
   }
   head[h] = '\0';
   size_t len = strtoul(head, NULL, 10);
-  if (len > MAX_MSG || read_all(fd, buf, len) < 0) return 0;
+  buf = len > MAX_MSG ? NULL : malloc(len + 1);
+  if (!buf) {
+    int why = len > MAX_MSG ? EMSGSIZE : ENOMEM;
+    char skip[65536];
+    for (size_t left = len; left > 0;) {
+      size_t k = left < sizeof skip ? left : sizeof skip;
+      if (read_all(fd, skip, k) < 0) return 0;
+      left -= k;
+    }
+    errno = why;
+    return -1;
+  }
+  if (read_all(fd, buf, len) < 0) return 0;
   buf[len] = '\0';
-  int n = 0;
-  fields[n++] = buf;
-  for (size_t i = 0; i < len && n < MAX_FIELDS; i++)
-    if (buf[i] == '\0') fields[n++] = buf + i + 1;
+  int n = 1;
+  for (size_t i = 0; i < len; i++) n += buf[i] == '\0';
+  f = malloc(((size_t)n + 1) * sizeof *f);
+  if (!f) {
+    errno = ENOMEM;
+    return -1;
+  }
+  n = 0;
+  f[n++] = buf;
+  for (size_t i = 0; i < len; i++)
+    if (buf[i] == '\0') f[n++] = buf + i + 1;
+  f[n] = NULL;
+  *fields = f;
   return n;
 }
 
@@ -501,8 +535,8 @@ static int report_exit(int status) {
  * directories would otherwise stay behind. */
 static void finish_after_report(int reported) {
   if (reported == 0) {
-    char *f[MAX_FIELDS];
-    while (recv_fields(SUP_FD, f) > 0) {}
+    char **f;
+    while (recv_fields(SUP_FD, &f) != 0) {}
   }
   remove_cleanup_dirs();
   _exit(0);
@@ -561,9 +595,10 @@ static void supervise(pid_t worker, int from_worker) {
     /* The runtime's messages first, all of them, then its EOF: when nsx dies, the worker sees EOF on
      * fd 3 and exits too, and the "cleanup_dir"s still queued here must not be lost to that exit. */
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      char *f[MAX_FIELDS];
-      int n = recv_fields(SUP_FD, f);
+      char **f;
+      int n = recv_fields(SUP_FD, &f);
       if (n == 0) break; /* the runtime is gone: take the container with us */
+      if (n < 0) continue; /* nothing nsx sends here is that big: ignore it */
       if (strcmp(f[0], "kill") == 0 && n > 1) kill(init ? init : worker, (int)num(f[1]));
       else if (strcmp(f[0], "cleanup_dir") == 0 && n > 1 && n_cleanup < MAX_CLEANUP) cleanup_dirs[n_cleanup++] = strdup(f[1]);
       else if (strcmp(f[0], "resize") == 0 && n > 2) set_winsize(master, rows = (unsigned)num(f[1]), cols = (unsigned)num(f[2]));
@@ -736,13 +771,18 @@ int main(void) {
   to_supervisor = pipefd[1];
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != supervisor) _exit(125); /* the supervisor died before PDEATHSIG was armed */
-  char *f[MAX_FIELDS];
+  char **f;
   int n;
   /* Instructions may arrive pipelined (non-stepped runs send many at once). After the first failure
    * nothing more is executed: every later instruction is answered ECANCELED, so a failed pivot_root
    * can never be followed by operations meant for the container's root. */
   int failed = 0;
-  while ((n = recv_fields(CMD_FD, f)) > 0) {
+  while ((n = recv_fields(CMD_FD, &f)) != 0) {
+    if (n < 0) { /* too big to take: answered like any failed instruction, never read as EOF */
+      reply_err("recv", errno == EMSGSIZE ? "message over the shim's 256 MiB limit" : "message");
+      failed = 1;
+      continue;
+    }
     if (failed) {
       errno = ECANCELED;
       reply_err(f[0], "not run: an earlier instruction failed");
@@ -750,5 +790,7 @@ int main(void) {
     }
     if (run(f, n) == 1) failed = 1;
   }
-  _exit(0); /* EOF: the runtime is gone or done; the supervisor cleans up */
+  /* EOF: the runtime is gone (or closed the channel) before an exec. The command did not run, so
+   * this is never status 0 (docker's 125: the runtime failed); the supervisor cleans up. */
+  _exit(125);
 }

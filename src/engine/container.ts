@@ -88,10 +88,20 @@ export class EngineContainer {
     return this.record.State.Status;
   }
 
-  /** The one place State changes: the transition's fields, then the state file. */
-  transition(t: Transition): void {
-    this.record.State = nextState(this.record.State, t, this.id);
-    this.save();
+  /** The one place State changes: the transition's fields, then the state file. When the file cannot
+   *  be written, a change a request asked for is undone and the error thrown (memory and disk agree);
+   *  a fact ('fact': the command started or ended) stays in memory, since it happened, and the error is
+   *  told on the engine's stderr: the next save that succeeds writes it. */
+  transition(t: Transition, kind: 'request' | 'fact' = 'request'): void {
+    const before = this.record.State;
+    this.record.State = nextState(before, t, this.id);
+    try {
+      this.save();
+    } catch (e) {
+      if (kind === 'fact') return void process.stderr.write(`nsxd: ${(e as Error).message}\n`);
+      this.record.State = before;
+      throw e;
+    }
   }
 
   canStart(): boolean {

@@ -110,18 +110,30 @@ export class Engine {
     return this.containers.get(id);
   }
 
+  /** A new container, in the table and the state file; when the file cannot be written, in neither. */
   add(r: ContainerRecord): EngineContainer {
     const c = new EngineContainer(r, () => this.save());
     this.containers.set(r.Id, c);
-    this.save();
+    try {
+      this.save();
+    } catch (e) {
+      this.containers.delete(r.Id);
+      throw e;
+    }
     return c;
   }
 
-  /** Everything of a container, gone: from the table, the state file and the disk. */
+  /** Everything of a container, gone: from the table, the state file and the disk. When the state
+   *  file cannot be written it stays, whole, in both. */
   forget(c: EngineContainer): void {
     this.containers.delete(c.id);
+    try {
+      this.save();
+    } catch (e) {
+      this.containers.set(c.id, c);
+      throw e;
+    }
     this.event(c, 'destroy');
-    this.save();
     c.dispose(join(this.dir, 'containers', c.id));
   }
 

@@ -36,10 +36,40 @@ function send(res: ServerResponse, status: number, body?: unknown): void {
     .end(text);
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+/** The largest JSON request body taken (413 over it). Not docker's (it sets none): big enough for any
+ *  command execve(2) would run — its strings are at most 6 MiB in all (3/4 of _STK_LIM, fs/exec.c),
+ *  and JSON's escapes can double them — and small enough that no client fills the engine's memory. */
+export const MAX_BODY = 16 << 20;
+
+function tooLarge(): ApiError {
+  return new ApiError(
+    413,
+    `request body too large: the engine takes at most ${MAX_BODY >> 20} MiB of JSON`,
+    'a create body that big holds a command execve(2) would refuse anyway (E2BIG)',
+  );
+}
+
+/** The request's body, up to MAX_BODY: a bigger one (by its Content-Length, or as it comes) is
+ *  refused with 413 and no more of it is read (the connection is then closed: see createApiServer). */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const data = (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY) return void chunks.push(c);
+      req.off('data', data);
+      req.pause();
+      reject(tooLarge());
+    };
+    req.on('data', data);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+function parseJson(text: string): unknown {
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text);
@@ -50,6 +80,43 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
       'send a JSON object, e.g. {"Rootfs": "/srv/rootfs", "Cmd": ["echo", "hi"]}',
     );
   }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  return parseJson((await readBody(req)).toString('utf8'));
+}
+
+/** A request that cannot be read as one (its target): answered 400, and the connection closed. */
+class MalformedRequest extends ApiError {
+  constructor(message: string, hint?: string) {
+    super(400, message, hint);
+  }
+}
+
+/** RFC 3986's characters of a path (pchar and "/"), with "%" only as the start of "%HH". */
+const PATH_CHARS = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/;
+
+/** A request's target (RFC 9112 3.2.1, origin-form: "/path?query"): the path as sent, /v1.NN/ taken
+ *  off, and the query. Anything else, or a percent-encoding that does not decode (a "%" without two
+ *  hex digits, bytes that are not UTF-8), is a 400: decodeURIComponent would otherwise throw later. */
+export function parseTarget(raw: string | undefined): { path: string; query: URLSearchParams } {
+  const target = raw ?? '';
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  const query = q < 0 ? '' : target.slice(q + 1);
+  const bad = (what: string) =>
+    new MalformedRequest(
+      `malformed request target ${JSON.stringify(target.slice(0, 200))}: ${what}`,
+      'encode a path or query value with encodeURIComponent (RFC 3986)',
+    );
+  if (!path.startsWith('/') || !PATH_CHARS.test(path)) throw bad('not a path (RFC 3986: /segment/...)');
+  try {
+    decodeURIComponent(path);
+    for (const part of query.split(/[&=]/)) decodeURIComponent(part.replace(/\+/g, ' '));
+  } catch {
+    throw bad('invalid percent-encoding');
+  }
+  return { path: path.replace(/^\/v1\.\d+(?=\/)/, ''), query: new URLSearchParams(query) };
 }
 
 export function routes(engine: Engine): [method: string, path: RegExp, handler: Handler][] {
@@ -309,9 +376,6 @@ function follow(hub: Hub, socket: Duplex, write: (d: Buffer) => void, end: () =>
  *  tcp" is answered 101, then the connection carries the container's output one way and the
  *  client's input the other (stdin=1). The client half-closing ends the input. */
 export async function upgrade(engine: Engine, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://nsxd');
-  const path = url.pathname.replace(/^\/v1\.\d+(?=\/)/, '');
-  const q = url.searchParams;
   const fail = (e: unknown) => {
     const { status, body: shape } = errorShape(e);
     const body = JSON.stringify(shape) + '\n';
@@ -320,6 +384,7 @@ export async function upgrade(engine: Engine, req: IncomingMessage, socket: Dupl
     );
   };
   try {
+    const { path, query: q } = parseTarget(req.url);
     const attach = /^\/containers\/([^/]+)\/attach$/.exec(path);
     const exec = /^\/exec\/([^/]+)\/start$/.exec(path);
     if (req.method !== 'POST' || (!attach && !exec))
@@ -330,6 +395,7 @@ export async function upgrade(engine: Engine, req: IncomingMessage, socket: Dupl
       );
     // The request's own body (exec start's JSON) comes first on the connection: read it off.
     const length = Number(req.headers['content-length'] ?? 0);
+    if (length > MAX_BODY) throw tooLarge();
     let buf = head;
     while (buf.length < length) {
       const chunk = await new Promise<Buffer | null>((r) => {
@@ -340,13 +406,7 @@ export async function upgrade(engine: Engine, req: IncomingMessage, socket: Dupl
       buf = Buffer.concat([buf, chunk]);
     }
     const rest = buf.subarray(length);
-    let parsed: unknown;
-    try {
-      parsed = length ? JSON.parse(buf.subarray(0, length).toString('utf8')) : {};
-    } catch (e) {
-      throw new ApiError(400, `invalid JSON in the request body: ${(e as Error).message}`);
-    }
-    const body = validate.execStartBody(parsed);
+    const body = validate.execStartBody(parseJson(buf.subarray(0, length).toString('utf8')));
     if (attach) {
       const { hub } = engine.attach(decodeURIComponent(attach[1]));
       socket.write(upgradeHead(hub.tty));
@@ -479,20 +539,34 @@ export function createApiServer(engine: Engine): Server {
   // be taken for a container's or an image's own path.
   const table = [...systemRoutes(engine, http), ...routes(engine), ...imageRoutes(http)];
   const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://nsxd');
-    const path = url.pathname.replace(/^\/v1\.\d+(?=\/)/, '');
     try {
+      const { path, query } = parseTarget(req.url);
       const match = table.map(([m, re, h]) => [m, re.exec(path), h] as const).filter(([, m]) => m);
       if (!match.length) throw noSuchEndpoint(req.method ?? 'GET', path);
       const hit = match.find(([m]) => m === req.method);
       if (!hit) throw new ApiError(405, `${req.method} is not allowed on ${path}`);
       const [, m, handler] = hit;
-      await handler(req, res, url.searchParams, decodeURIComponent(m![1] ?? ''));
+      await handler(req, res, query, decodeURIComponent(m![1] ?? ''));
     } catch (e) {
       if (res.headersSent) return void res.end();
       const { status, body } = errorShape(e);
+      // A body not read to its end (413, or refused before it was read) leaves the connection out of
+      // step: the answer closes it (RFC 9110 15.5.14: the server "MAY close the connection").
+      if (!req.complete || status === 413 || e instanceof MalformedRequest) res.setHeader('Connection', 'close');
       send(res, status, body);
     }
+  });
+  // What Node's HTTP parser cannot read (a malformed request line or header, headers over its
+  // limit) is answered here, in docker's error shape, and the connection closed; without this
+  // listener Node answers a bare 400.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    const [status, text] =
+      err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+    const body = JSON.stringify({ message: `malformed HTTP request: ${err.message}` }) + '\n';
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nApi-Version: ${API_VERSION}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(engine, req, socket, head));
   return server;

@@ -3,7 +3,7 @@
 import { ApiError } from './errors.js';
 import type { ExecRecord } from './container.js';
 import { humanDuration } from './humanize.js';
-import type { ContainerRecord, SecurityRecord } from './state.js';
+import { StateWriteError, type ContainerRecord, type SecurityRecord } from './state.js';
 import { formatRule } from '../runtime/devices/rules.js';
 import type { PlannedStep } from '../runtime/plan.js';
 import type { ContainerSpec } from '../runtime/spec.js';
@@ -155,6 +155,15 @@ export function eventShape(
 export function errorShape(e: unknown): { status: number; body: { message: string; hint?: string } } {
   if (e instanceof ApiError)
     return { status: e.status, body: { message: e.message, ...(e.hint ? { hint: e.hint } : {}) } };
+  // The engine's own write failed (a read-only or full disk): a 500, as docker's, but no bug.
+  if (e instanceof StateWriteError)
+    return {
+      status: 500,
+      body: {
+        message: e.message,
+        hint: `the engine keeps its containers in ${e.file}: make its filesystem writable (or free space on it) and try again`,
+      },
+    };
   return {
     status: 500,
     body: { message: `the engine failed (a bug in namespace-explorer): ${(e as Error)?.stack ?? e}` },

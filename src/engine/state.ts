@@ -1,7 +1,7 @@
 // The engine's memory across restarts: every container it knows, in one JSON file, replaced
 // atomically (write a temporary file, fsync it, rename(2) it over the old one) so a reader — or an
 // engine starting after a crash — sees the old version or the new one, never half of one.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** A container as the engine keeps it; the API's shapes are made from this (docker's names). */
@@ -129,17 +129,37 @@ export function loadState(dir: string): StateFile {
   }
 }
 
-/** Replaces the state file atomically: temp file, fsync, rename(2) (same directory, same filesystem). */
-export function saveState(dir: string, state: StateFile): void {
-  mkdirSync(dirname(dir), { recursive: true });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${STATE_FILE}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, JSON.stringify(state, null, 2) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+/** The state file could not be written: which file, and the errno (EROFS, ENOSPC, EACCES...). */
+export class StateWriteError extends Error {
+  constructor(
+    readonly file: string,
+    readonly code: string,
+    cause: Error,
+  ) {
+    super(`cannot write the engine's state file ${file}: ${code} (${cause.message})`);
+    this.name = 'StateWriteError';
   }
-  renameSync(tmp, join(dir, STATE_FILE));
+}
+
+/** Replaces the state file atomically: temp file, fsync, rename(2) (same directory, same filesystem).
+ *  On failure the old file is left as it was, the temporary file removed, and a StateWriteError thrown. */
+export function saveState(dir: string, state: StateFile): void {
+  const file = join(dir, STATE_FILE);
+  const tmp = join(dir, `.${STATE_FILE}.${process.pid}.tmp`);
+  try {
+    mkdirSync(dirname(dir), { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(state, null, 2) + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    const err = e as NodeJS.ErrnoException;
+    throw new StateWriteError(file, err.code ?? 'EIO', err);
+  }
 }

@@ -58,6 +58,8 @@ const errnoText: Record<string, string> = {
   EUSERS: 'Too many users',
   ENOEXEC: 'Exec format error',
   EROFS: 'Read-only file system',
+  E2BIG: 'Argument list too long',
+  EMSGSIZE: 'Message too long',
 };
 
 /** "Operation not permitted" for 1. */

@@ -402,7 +402,12 @@ export class Container {
         this.spec,
       );
       const exitCode = step.startsCommand ? (f.errno === 2 || f.errno === 20 ? 127 : 126) : 125;
-      return new NsxError(`${step.id}: ${e.message}`, { ...e.info, hint, exitCode });
+      // docker's (runc's) words for a command the kernel refuses to take: "exec /bin/echo: argument list too long".
+      const message =
+        step.startsCommand && errnoName(f.errno) === 'E2BIG'
+          ? `exec ${f.detail}: argument list too long (E2BIG)`
+          : `${step.id}: ${e.message}`;
+      return new NsxError(message, { ...e.info, hint, exitCode });
     }
     if (e instanceof NsxError) return e;
     return new NsxError(`${step.id}: ${(e as Error)?.message ?? e}`);

@@ -323,9 +323,13 @@ export function startShimEarly(stdio: StdioOptions = 'inherit', as?: HostUser): 
   };
 }
 
+/** The supervisor ended without reporting the container's end. Killed by a signal, it took the
+ *  container with it (PR_SET_PDEATHSIG): that signal. Exited on its own (its channel closed, a start-up
+ *  failure), its code is its own, never the container's: 125, docker's "the runtime failed", and never
+ *  0 for a command that may not have run. */
 function childStatus(p: ChildProcess): ExitStatus {
   if (p.signalCode) return { signal: signalNumber(p.signalCode) };
-  return { code: p.exitCode ?? 0 };
+  return { code: 125 };
 }
 
 export function signalNumber(name: string): number {

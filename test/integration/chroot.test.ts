@@ -5,7 +5,9 @@
 import { describe, expect } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
-import { TEST_ROOTFS, evidenceAfter, eventsOf, itRoot, run } from '../helpers.js';
+import { UNSAFE_CHROOT_WARNING } from '../../src/runtime/steps/pivot-root.js';
+import { useTestEngine } from '../engine.js';
+import { TEST_ROOTFS, evidenceAfter, eventsOf, itRoot, nsx, run, stripAnsi } from '../helpers.js';
 import { HOLD, live } from '../live.js';
 
 const ROOTFS = realpathSync(TEST_ROOTFS);
@@ -32,7 +34,7 @@ const hostOnly = readFileSync('/proc/self/mountinfo', 'utf8')
 describe('--unsafe-chroot', () => {
   itRoot('runs the command, in a step titled UNSAFE that uses chroot(2)', async () => {
     const r = await run(['--unsafe-chroot'], ['/probe', 'whoami']);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toBe(`nsx: ${UNSAFE_CHROOT_WARNING}\n`); // one line, why it is unsafe
     expect(r.code).toBe(0);
     expect(r.stdout.split(' ')[0]).toBe('1');
     const step = eventsOf(r, 'step-applied').find((e) => e.step.id === 'pivot-root')!.step;
@@ -79,4 +81,20 @@ describe('chroot evidence', () => {
       expect(pivot.process.mounts).not.toContain('/work');
     },
   );
+});
+
+describe('--unsafe-chroot through the engine', () => {
+  const engine = useTestEngine();
+  itRoot('nsx run --step --unsafe-chroot warns on stderr too, once, before the first step', async () => {
+    // Enter applies a step; enough of them for every step (the input's end quits what is left).
+    const r = await nsx(['run', '--step', '--unsafe-chroot', '--rootfs', TEST_ROOTFS, '/bin/true'], {
+      input: '\n'.repeat(40),
+      env: engine.env,
+      events: false,
+    });
+    const lines = stripAnsi(r.stderr).split('\n');
+    expect(lines[0]).toBe(`nsx: ${UNSAFE_CHROOT_WARNING}`);
+    expect(lines.filter((l) => l.includes('WARNING: --unsafe-chroot'))).toHaveLength(1);
+    expect(r.code).toBe(0);
+  });
 });

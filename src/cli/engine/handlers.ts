@@ -267,7 +267,7 @@ export async function exec(a: {
     // docker's exit codes for a command that cannot run: 127 not found, 126 not executable.
     if (e instanceof NsxError && /executable file not found|no such file/i.test(e.message))
       throw new NsxError(e.message, { ...e.info, exitCode: 127 });
-    if (e instanceof NsxError && /permission denied|not executable/i.test(e.message))
+    if (e instanceof NsxError && /permission denied|not executable|argument list too long/i.test(e.message))
       throw new NsxError(e.message, { ...e.info, exitCode: 126 });
     throw e;
   }

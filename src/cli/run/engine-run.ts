@@ -135,7 +135,7 @@ export function runError(e: unknown): unknown {
   if (!(e instanceof NsxError)) return e;
   const code = /executable file not found/.test(e.message)
     ? 127
-    : /permission denied|not executable/i.test(e.message)
+    : /permission denied|not executable|argument list too long/i.test(e.message)
       ? 126
       : 125;
   return new NsxError(e.message, { ...e.info, exitCode: code });

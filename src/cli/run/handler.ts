@@ -7,6 +7,7 @@ import type { ContainerSpec } from '../../runtime/spec.js';
 import { planContainer } from '../../runtime/make.js';
 import { Container } from '../../runtime/runtime.js';
 import { startShimEarly, type Shim } from '../../runtime/shim.js';
+import { UNSAFE_CHROOT_WARNING } from '../../runtime/steps/pivot-root.js';
 import { loadSeccomp } from '../../runtime/seccomp-host.js';
 import { eventWriter } from './events.js';
 import type { RunImage } from './image.js';
@@ -16,6 +17,7 @@ import type { RunArgs } from './index.js';
  *  (engine-step.ts). */
 export async function runContainer(a: RunArgs): Promise<number> {
   const root = isRealRoot();
+  if (a['unsafe-chroot']) process.stderr.write(`nsx: ${UNSAFE_CHROOT_WARNING}\n`);
   if (a.step && !(a.detach || a.interactive || a.tty || a.restart !== undefined)) {
     const { stepThroughEngine } = await import('./engine-step.js');
     return stepThroughEngine(a, (a.command ?? []).map(String), root);
@@ -39,6 +41,7 @@ const FLAG: Record<(typeof ENGINE_ONLY)[number], string> = {
  *  benchmark (bench/run.mjs), and a machine without an engine. */
 export async function runInProcess(a: RunArgs): Promise<number> {
   const root = isRealRoot();
+  if (a['unsafe-chroot']) process.stderr.write(`nsx: ${UNSAFE_CHROOT_WARNING}\n`);
   for (const k of ENGINE_ONLY) {
     if (a[k] !== undefined && a[k] !== false)
       throw new NsxError(`${FLAG[k]} cannot be used with nsx runtime run`, {

@@ -1,7 +1,7 @@
 // docker create: a record and its directory, nothing running. Every option is checked before anything
 // exists: the spec and plan are built here (planContainer), an image's root filesystem made last.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { StepSummary } from '../../runtime/events.js';
 import { NsxError } from '../../runtime/errors.js';
 import { planContainer } from '../../runtime/make.js';
@@ -13,7 +13,7 @@ import type { Engine } from '../engine.js';
 import { ApiError, nameInUse } from '../errors.js';
 import { initialState } from '../lifecycle.js';
 import { randomName, VALID_NAME } from '../names.js';
-import type { ContainerRecord, HostConfig } from '../state.js';
+import { StateWriteError, type ContainerRecord, type HostConfig } from '../state.js';
 import type { CreateBody } from '../validate.js';
 import { checkRestartPolicy } from './restart.js';
 import { imageRun, makeOptions, type ImageForRun } from './make.js';
@@ -107,8 +107,22 @@ export async function create(engine: Engine, body: CreateBody, name?: string): P
     LogPath: join(engine.dir, 'containers', spec.id, 'container.log'),
     Security: securityOf(planned.plan, spec, apparmorEnabled()),
   };
-  mkdirSync(join(engine.dir, 'containers', r.Id), { recursive: true, mode: 0o700 });
-  const c = engine.add(r);
+  // Its directory and its record; when either cannot be written (a read-only or full disk), nothing
+  // of it stays: not the directory, not an image's writable layer (which would later block nsx rmi
+  // with a container that does not exist), not the record (Engine.add takes it back).
+  const dir = join(engine.dir, 'containers', r.Id);
+  let c: ReturnType<Engine['add']>;
+  try {
+    mkdirSync(dirname(dir), { recursive: true, mode: 0o700 }); // made at the engine's start; gone since?
+    mkdirSync(dir, { mode: 0o700 }); // alone: a recursive mkdir reports EROFS as ENOENT (Node 20)
+    c = engine.add(r);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    removeRoot(spec.root);
+    if (e instanceof StateWriteError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new ApiError(500, `cannot make the container's directory ${dir}: ${code} (${(e as Error).message})`);
+  }
   c.planned = planned;
   engine.event(c, 'create');
   return {

@@ -45,7 +45,7 @@ export function scheduleRestart(engine: Engine, c: EngineContainer): void {
     () => {
       c.restartTimer = undefined;
       start(engine, c, true).catch((e: Error) => {
-        c.transition({ to: 'exited', error: `restart ${count} failed: ${e.message}` });
+        c.transition({ to: 'exited', error: `restart ${count} failed: ${e.message}` }, 'fact');
         c.settle();
       });
     },
@@ -65,7 +65,7 @@ export function restartRecovered(engine: Engine): string[] {
     c.record.RestartCount = (c.record.RestartCount ?? 0) + 1;
     start(engine, c, true).catch((e: Error) => {
       if (c.status === 'exited')
-        c.transition({ to: 'exited', error: `restart after the engine's start failed: ${e.message}` });
+        c.transition({ to: 'exited', error: `restart after the engine's start failed: ${e.message}` }, 'fact');
     });
   }
   return again.map((c) => c.id);

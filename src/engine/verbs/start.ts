@@ -63,7 +63,7 @@ export async function start(engine: Engine, c: EngineContainer, byPolicy = false
       s.feed.emit('event', e);
     }
     if (e.type !== 'started') return;
-    c.transition({ to: 'running', pid: e.pid });
+    c.transition({ to: 'running', pid: e.pid }, 'fact');
     engine.event(c, byPolicy ? 'restart' : 'start');
   });
   let drained: Promise<void> = Promise.resolve();
@@ -119,7 +119,7 @@ function exited(engine: Engine, c: EngineContainer, result: RunResult): RunResul
   const again = engine.has(r.Id) && restartWanted(engine, c, result);
   if (again) r.RestartCount = (r.RestartCount ?? 0) + 1;
   const ending = { exitCode: result.exitCode, oomKilled: result.oomKilled, error: result.error?.message ?? '' };
-  c.transition({ to: again ? 'restarting' : 'exited', ending });
+  c.transition({ to: again ? 'restarting' : 'exited', ending }, 'fact');
   c.exitedOnce();
   if (!engine.has(r.Id)) return result; // removed meanwhile (rm -f)
   if (result.oomKilled) engine.event(c, 'oom');

@@ -19,6 +19,13 @@ export function execHint(f: FailureFacts, spec: ContainerSpec): string | undefin
   if (e === 'ENOEXEC') return `"${f.detail}" is not a program for this machine (wrong architecture or missing #! line)`;
   if (e === 'EPERM')
     return 'execve was refused: a seccomp profile or an LSM forbids it, or the file has file capabilities the bounding set no longer allows (capabilities(7))';
+  if (e === 'E2BIG') {
+    const { args, env } = spec.process;
+    const bytes = [...args, ...env].reduce((n, s) => n + Buffer.byteLength(s) + 1, 0);
+    return `the arguments and environment (${args.length + env.length} strings, ${bytes} bytes) are more than execve takes: in all at most a quarter of the stack limit (ulimit -s; 8 MiB gives 2 MiB), and 128 KiB for any one string (execve(2), "Limits on size of arguments and environment")`;
+  }
+  if (e === 'EMSGSIZE')
+    return "the command's arguments and environment are bigger than the shim takes in one message (256 MiB), far more than execve would take anyway (execve(2))";
   return undefined;
 }
 

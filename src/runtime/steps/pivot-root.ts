@@ -6,6 +6,12 @@ import { shim } from '../actions.js';
 import { has } from './common.js';
 import type { Step } from './step.js';
 
+/** What `nsx run --unsafe-chroot` prints on stderr as it starts (one line): why it is unsafe, after
+ *  chroot(2)'s own NOTES ("This call does not change the current working directory ... a process
+ *  with CAP_SYS_CHROOT" can escape) and mount_namespaces(7). */
+export const UNSAFE_CHROOT_WARNING =
+  "WARNING: --unsafe-chroot: chroot(2) instead of pivot_root(2): the host's mounts stay in the container's mount namespace, and a process with CAP_SYS_CHROOT can chroot its way out to the host's root";
+
 export const pivotRoot: Step<'pivot-root'> = {
   id: 'pivot-root',
   title: 'Switch to the new root and detach the old one',
