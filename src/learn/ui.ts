@@ -1,5 +1,6 @@
 // The three ways a lesson is shown: interactive (keys at each focus step), auto (a projector: a
-// readable pause, no keys) and print (a transcript: no prompts, no colour; any non-terminal output).
+// readable pause after each thing worth reading, a key holds it) and print (a transcript: no
+// prompts, no colour; any non-terminal output).
 import { Chalk, type ChalkInstance } from 'chalk';
 import { marked } from 'marked';
 import { markedTerminal } from 'marked-terminal';
