@@ -113,6 +113,8 @@ export async function playContainer(
 
   // A focus step was applied: its evidence and demos are on the screen (a projector pauses on them).
   let readingDue = false;
+  // The steps this container skips: the shell's banner says it will not have them.
+  const skipped = new Set<string>();
   // The lesson's demos, read once (a lesson may compute them for this machine).
   const demos = lesson.demos;
   const demosAfter = (step: string) => demos.filter((d) => d.after === step);
@@ -139,6 +141,7 @@ export async function playContainer(
     emit(e);
     if (e.type === 'started') limit = setTimeout(() => container.abort(), (o.commandSeconds ?? 15) * 1000);
     if (e.type === 'step-applied' && lesson.focus.includes(e.step.id)) readingDue = true;
+    if (e.type === 'step-skipped') skipped.add(e.step.id);
     if (e.type === 'step-applied') {
       // Only when every hierarchy nsx placed it in still names the container's cgroup: for a process
       // caught exiting the kernel shows "/" on v1 hierarchies (proc_cgroup_show) but not on v2.
@@ -160,7 +163,7 @@ export async function playContainer(
   // A shell in the container as it stands: an exec of the engine's into what it has applied so far.
   const shell = () =>
     ui.shell({
-      has: shellHas({ applied: container.applied, rootChanged: lc.rootChanged, pid: lc.pid }),
+      has: shellHas({ applied: container.applied, skipped, rootChanged: lc.rootChanged, pid: lc.pid }),
       open: () => engineShell(container.client, container.id),
     });
   const run = container.run({

@@ -23,6 +23,8 @@ export function nsenterArgs(pid: number, pivoted: boolean, command: string[]): s
  *  container process's effective capabilities (counted from /proc/PID/status, as the table shows). */
 export interface ShellState {
   applied: ReadonlySet<string>;
+  /** The steps this container skips (e.g. seccomp=unconfined): it will never have them. */
+  skipped?: ReadonlySet<string>;
   rootChanged: boolean;
   /** The container's process now (the shim, or PID 1 once forked). */
   pid?: number;
@@ -42,7 +44,9 @@ export function shellHas(s: ShellState, capCount = capsOf(s.pid)): string {
       ? `capabilities${capCount === undefined ? '' : ` (${capCount})`}`
       : 'all capabilities (none dropped yet)',
   );
-  parts.push(has('seccomp') ? 'seccomp' : 'no seccomp yet');
+  parts.push(
+    has('seccomp') ? 'seccomp' : s.skipped?.has('seccomp') ? 'no seccomp (none for this container)' : 'no seccomp yet',
+  );
   return parts.join(', ');
 }
 

@@ -25,6 +25,7 @@ export class Stepper {
   private rootChanged = false;
   /** The steps applied so far (from the events), for what the shell has. */
   private readonly applied = new Set<string>();
+  private readonly skipped = new Set<string>();
   private keys = new KeyReader(process.stdin);
 
   constructor(
@@ -40,6 +41,7 @@ export class Stepper {
   onEvent(e: RuntimeEvent): void {
     if (e.type === 'step-applied' && e.step.changesRoot) this.rootChanged = true;
     if (e.type === 'step-applied') this.applied.add(e.step.id);
+    if (e.type === 'step-skipped') this.skipped.add(e.step.id);
     this.print(renderEvent(e, this.container.total, this.c));
   }
 
@@ -73,7 +75,7 @@ export class Stepper {
   /** A shell in the container as it stands: what it has applied so far (src/ui/shell.ts). */
   private async shell(): Promise<void> {
     const pid = await this.container.pid();
-    const has = shellHas({ applied: this.applied, rootChanged: this.rootChanged, pid });
+    const has = shellHas({ applied: this.applied, skipped: this.skipped, rootChanged: this.rootChanged, pid });
     this.print([this.c.dim(`  a shell inside the container as it stands: ${has}. exit or Ctrl-D comes back.`)]);
     this.keys.release();
     this.shellOpen = true;
