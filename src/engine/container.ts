@@ -113,7 +113,16 @@ export class EngineContainer {
   }
 
   canExec(): boolean {
-    return can.exec(this.status) && !!this.run && !!this.record.State.Pid;
+    return (can.exec(this.status) && !!this.run && !!this.record.State.Pid) || !!this.halfBuilt();
+  }
+
+  /** A stepped container paused before a step (a lesson's, nsx run --step's): an exec joins it as it
+   *  stands (buildExecPlan's `applied`), entering the process the runtime reports (the shim, then PID 1). */
+  halfBuilt(): { pid: number; applied: ReadonlySet<string> } | undefined {
+    const s = this.run?.stepping;
+    const x = this.run?.container;
+    if (!s || s.ended || !s.paused || !x?.pid || x.commandStarted) return undefined;
+    return { pid: x.pid, applied: x.applied };
   }
 
   /** Without force, not while it runs (a stepped container runs before it is 'running'). */

@@ -35,7 +35,8 @@ export class RemoteContainer {
   private readonly overPromise = new Promise<'over'>((r) => (this.over = () => r('over')));
 
   private constructor(
-    private readonly client: EngineClient,
+    /** The engine it lives in (a shell inside it is an exec there: src/ui/shell.ts). */
+    readonly client: EngineClient,
     readonly id: string,
     /** The plan's steps, as the engine made it at create. */
     readonly plan: StepSummary[],

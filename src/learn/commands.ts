@@ -1,8 +1,8 @@
 // The handlers of nsx learn, nsx lesson, nsx check and nsx progress.
 import type { Container } from '../runtime/runtime.js';
-import { course, findLesson, listing, mark, resumeIndex, textOf } from './course.js';
+import { course, findLesson, listing, mark, MARK_LEGEND, resumeIndex, textOf } from './course.js';
 import { playLesson, type PlayerEvent } from './player.js';
-import { progressPath, readProgress, resetProgress, updateLesson } from './progress.js';
+import { progressPath, readProgress, recordPlay, resetProgress, updateLesson } from './progress.js';
 import { makeUI } from './ui.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { NsxError } from '../runtime/errors.js';
@@ -22,10 +22,25 @@ function mode(a: PlayArgs): 'interactive' | 'auto' | 'print' {
   return 'interactive';
 }
 
-/** Plays one lesson with Ctrl-C wired to the container, and records progress. Returns the exit status. */
+/** Plays one lesson with Ctrl-C wired to the container, and records progress; at its end, in a
+ *  terminal, offers the next lesson or the menu. Returns the exit status. */
 export async function play(id: string, a: PlayArgs): Promise<number> {
+  let next = id;
+  for (;;) {
+    const r = await playOne(next, a);
+    if (r.then === 'menu') return learn(a);
+    if (r.then !== 'next' || !r.next) return r.status;
+    next = r.next;
+  }
+}
+
+async function playOne(
+  id: string,
+  a: PlayArgs,
+): Promise<{ status: number; then?: 'next' | 'menu' | 'quit'; next?: string }> {
   const entry = findLesson(id);
-  const ui = makeUI({ mode: mode(a), delaySeconds: a.delay });
+  const how = mode(a);
+  const ui = makeUI({ mode: how, delaySeconds: a.delay });
   let fd: number | undefined;
   if (a.events) {
     try {
@@ -55,8 +70,14 @@ export async function play(id: string, a: PlayArgs): Promise<number> {
       onTour: (t) => (current = t),
       variant: a.variant,
     });
-    if (r.completed && a.variant === undefined) updateLesson(entry.lesson.id, { status: 'done' });
-    return r.completed ? 0 : r.exitCode || 1;
+    recordPlay(entry.lesson.id, { mode: how, completed: r.completed, variant: a.variant });
+    const status = r.completed ? 0 : r.exitCode || 1;
+    if (!r.completed || how !== 'interactive') return { status };
+    // The end screen's choice: the next lesson of the course, the menu, or the shell.
+    const entries = course();
+    const after = entries[entries.findIndex((e) => e.lesson.id === entry.lesson.id) + 1]?.lesson;
+    const then = await ui.afterLesson(after && { title: after.title });
+    return { status, then, next: after?.id };
   } finally {
     ui.close();
     for (const s of signals) process.off(s, onSignal);
@@ -75,19 +96,31 @@ export async function learn(a: PlayArgs): Promise<number> {
     message: `${mark(progress, lesson.id)} ${String(i + 1).padStart(2)}. ${lesson.title}`,
     hint: `${lesson.minutes} min${lesson.needsRoot ? ', root' : ''}`,
   }));
+  // Enquirer's Select, with q as a key of its own: it quits the menu as Esc and Ctrl-C do.
+  const { Select } = Enquirer as unknown as { Select: new (o: object) => MenuPrompt };
+  const menu = new Select({
+    name: 'id',
+    message: 'Pick a lesson  (↑↓ move  ⏎ start  q quit)',
+    choices,
+    initial: resumeIndex(progress),
+    footer: () => `\n${MARK_LEGEND}\nprogress: ${progressPath()}`,
+  });
+  menu.on('keypress', (input: string) => {
+    if (input === 'q') void menu.cancel();
+  });
   let id: string;
   try {
-    ({ id } = (await Enquirer.prompt({
-      type: 'select',
-      name: 'id',
-      message: `Pick a lesson (progress: ${progressPath()})`,
-      choices,
-      initial: resumeIndex(progress),
-    } as never)) as { id: string });
+    id = await menu.run();
   } catch {
-    return 0; // Ctrl-C or Esc at the menu
+    return 0; // q, Esc or Ctrl-C at the menu
   }
   return play(id, a);
+}
+
+interface MenuPrompt {
+  on(event: 'keypress', f: (input: string) => void): void;
+  cancel(): Promise<void>;
+  run(): Promise<string>;
 }
 
 export function printList(): number {

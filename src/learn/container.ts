@@ -2,7 +2,7 @@
 // player so that the engine's version can replace it whole), and what the session may ask of it
 // (LessonContainer): questions about where it stands, never the ids of the runtime's steps.
 import { createBody } from '../engine/body.js';
-import { engineClient } from '../engine/client.js';
+import { EngineClient, startEngine } from '../engine/client.js';
 import { RemoteContainer } from '../engine/remote.js';
 import type { DemoSource } from './demo.js';
 import type { Lesson, LessonVariant } from './lesson.js';
@@ -14,7 +14,13 @@ export type LessonWithRun = Lesson & { run: NonNullable<Lesson['run']> };
  *  instructions), not started yet, and its number of steps. */
 export async function makeLessonContainer(
   lesson: LessonWithRun,
-  o: { rootfs: string; root: boolean; variant?: LessonVariant },
+  o: {
+    rootfs: string;
+    root: boolean;
+    variant?: LessonVariant;
+    /** Called when no engine answered and this started one (its pid, its socket). */
+    engineStarted?: (pid: number, socket: string) => void;
+  },
   who: ContainerUser,
 ): Promise<{ container: RemoteContainer; total: number }> {
   const { rootfs, variant } = o;
@@ -24,8 +30,10 @@ export async function makeLessonContainer(
   const asked = { ...options, rootfs, command: lesson.run.command, ...(swap ? { swap } : {}) };
   const body = createBody({ ...asked, ...(who.runAs ? { runAs: who.runAs } : {}) });
   // The engine runs it, one step at a time as the player answers: `nsx ps` in a second terminal
-  // shows it half built (the engine started here if none runs, and says so).
-  const container = await RemoteContainer.create(await engineClient(), body);
+  // shows it half built (the engine started here if none runs: the player says so).
+  const client = new EngineClient();
+  if (!(await client.ping())) o.engineStarted?.(await startEngine(client), client.socket);
+  const container = await RemoteContainer.create(client, body);
   return { container, total: container.plan.length };
 }
 

@@ -49,18 +49,31 @@ export function textOf(entry: CourseEntry): LessonText {
   return loadLessonText(entry.dir);
 }
 
-/** "✓" done, "…" started, " " not yet. */
+/** The marks before a lesson's name, and what they mean (the menu and --list show the legend). */
+export const MARKS = { checked: '✓', done: '●', watched: '○', started: '…' } as const;
+export const MARK_LEGEND = `${MARKS.checked} checked (nsx check passed)  ${MARKS.done} played  ${MARKS.watched} watched (--auto, --print)  ${MARKS.started} started`;
+
+/** "✓" checked (its task passed nsx check), "●" played to its end, "○" watched (shown by --auto or
+ *  --print), "…" started, " " not yet. */
 export function mark(progress: Progress, id: string): string {
   const p = progress.lessons[id];
-  return p?.status === 'done' ? '✓' : p ? '…' : ' ';
+  if (!p) return ' ';
+  if (p.checked) return MARKS.checked;
+  if (p.status === 'done') return MARKS.done;
+  if (p.watched) return MARKS.watched;
+  return MARKS.started;
 }
 
 /** The lines of `nsx lesson --list`. */
 export function listing(progress = readProgress()): string[] {
-  return COURSE.flatMap(({ lesson }, i) => [
-    `${mark(progress, lesson.id)} ${String(i + 1).padStart(2)}. ${lesson.id.padEnd(14)} ${lesson.title} (${lesson.minutes} min)${lesson.needsRoot ? ' [root]' : ''}`,
-    ...Object.entries(lesson.variants ?? {}).map(([name, v]) => `       --variant ${name}: ${v.title}`),
-  ]);
+  return [
+    ...COURSE.flatMap(({ lesson }, i) => [
+      `${mark(progress, lesson.id)} ${String(i + 1).padStart(2)}. ${lesson.id.padEnd(14)} ${lesson.title} (${lesson.minutes} min)${lesson.needsRoot ? ' [root]' : ''}`,
+      ...Object.entries(lesson.variants ?? {}).map(([name, v]) => `       --variant ${name}: ${v.title}`),
+    ]),
+    '',
+    MARK_LEGEND,
+  ];
 }
 
 /** Where to resume: the first lesson started but not done, else the first not done. */

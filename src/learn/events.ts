@@ -51,8 +51,9 @@ export type LessonEvent =
   | { type: 'stopped'; what: 'container' | 'tour' }
   /** A variant is over: whether it ended as meant (failsAt: the step it should fail at), and its "### more". */
   | { type: 'variant-ended'; name: string; asMeant: boolean; failsAt?: string; failedAt?: string; more: string }
-  /** "## summary" and its "Rule:" line. */
-  | { type: 'summary'; text: string; rule: string }
+  /** "## summary" and its "Rule:" line; seen: false when the lesson showed nothing to sum up (the
+   *  welcome: no container, no tour). */
+  | { type: 'summary'; text: string; rule: string; seen?: false }
   /** "## task", checked by nsx check <lesson>. */
   | { type: 'task'; lesson: string; text: string }
   /** A quiz question (as in the lesson's data), the index chosen (none: nobody answers) and the verdict. */
@@ -65,6 +66,13 @@ export type LessonEvent =
       chosen?: number;
       correct: Verdict;
     }
+  /** The learner left the quiz (Ctrl-C), with this many questions not answered. */
+  | { type: 'quiz-left'; unanswered: number }
+  /** The lesson was played to its end: the quiz's score, when questions were answered. */
+  | { type: 'lesson-complete'; id: string; title: string; score?: { right: number; of: number } }
+  /** The lesson started the engine (none was running): it stays running after the lesson; `stop`
+   *  is the command that stops it (sudo nsx engine stop for root's engine started through sudo). */
+  | { type: 'engine-started'; pid: number; socket: string; stop: string }
   /** Another way to play the lesson (nsx lesson <id> --variant <name>). */
   | { type: 'variant-offered'; lesson: string; name: string; title: string }
   | { type: 'lesson-finished'; id: string; completed: boolean; exitCode: number };

@@ -5,7 +5,10 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 export interface LessonProgress {
+  /** done: played to its end interactively (--auto and --print do not count: nobody answered). */
   status: 'started' | 'done';
+  /** Shown to its end without a learner at the keys (--auto, --print). */
+  watched?: boolean;
   /** Whether `nsx check` passed. */
   checked?: boolean;
   /** How many hints `nsx check --hint` has shown. */
@@ -92,4 +95,23 @@ export function updateLesson(id: string, change: Partial<LessonProgress>, path =
 
 export function resetProgress(path = progressPath()): void {
   writeProgress({ version: 1, lessons: {} }, path);
+}
+
+/** How a lesson was played: in a terminal with a learner (interactive), or shown (auto, print). */
+export interface PlayOutcome {
+  mode: 'interactive' | 'auto' | 'print';
+  completed: boolean;
+  /** A variant of it: not the lesson itself, so nothing is marked. */
+  variant?: string;
+}
+
+/** What a play changes in the lesson's progress: done only when a learner played it to its end;
+ *  watched when it was shown to its end (projector, transcript); otherwise nothing (it is started). */
+export function progressAfterPlay(o: PlayOutcome): Partial<LessonProgress> {
+  if (!o.completed || o.variant !== undefined) return {};
+  return o.mode === 'interactive' ? { status: 'done' } : { watched: true };
+}
+
+export function recordPlay(id: string, o: PlayOutcome, path = progressPath()): Progress {
+  return updateLesson(id, progressAfterPlay(o), path);
 }

@@ -3,7 +3,7 @@
 // they made on the host is undone however the lesson ends. Everything shown is an event.
 import { spawnSync } from 'node:child_process';
 import { isRealRoot } from '../runtime/host.js';
-import { runInside } from '../ui/shell.js';
+import { engineShell, runInside, shellHas } from '../ui/shell.js';
 import { asLessonContainer, makeLessonContainer, type LessonContainer, type LessonWithRun } from './container.js';
 import { demoVars, fillPlaceholders, type DemoSeen } from './demo.js';
 import type { DemoEvent, Emit } from './events.js';
@@ -88,7 +88,14 @@ export async function playContainer(
   });
   emit({ type: 'run-as', how: who.how, ...(who.runAs ?? {}), ...(who.note ? { note: who.note } : {}) });
   if (who.runAs) checkRootfsFor(who.runAs, rootfs);
-  const { container, total } = await makeLessonContainer(lesson, { rootfs, root, variant: variant?.plan }, who);
+  // Root's engine, started through sudo, is stopped through sudo too.
+  const stop = root && (o.env ?? process.env).SUDO_UID ? 'sudo nsx engine stop' : 'nsx engine stop';
+  const engineStarted = (pid: number, socket: string) => emit({ type: 'engine-started', pid, socket, stop });
+  const { container, total } = await makeLessonContainer(
+    lesson,
+    { rootfs, root, variant: variant?.plan, engineStarted },
+    who,
+  );
   const lc = asLessonContainer(container);
   o.onContainer?.(container);
   emit({ type: 'container-planned', id: container.id, total, focus: lesson.focus });
@@ -104,6 +111,10 @@ export async function playContainer(
     attached = true;
   };
 
+  // A focus step was applied: its evidence and demos are on the screen (a projector pauses on them).
+  let readingDue = false;
+  // The steps this container skips: the shell's banner says it will not have them.
+  const skipped = new Set<string>();
   // The lesson's demos, read once (a lesson may compute them for this machine).
   const demos = lesson.demos;
   const demosAfter = (step: string) => demos.filter((d) => d.after === step);
@@ -129,6 +140,8 @@ export async function playContainer(
   container.on((e) => {
     emit(e);
     if (e.type === 'started') limit = setTimeout(() => container.abort(), (o.commandSeconds ?? 15) * 1000);
+    if (e.type === 'step-applied' && lesson.focus.includes(e.step.id)) readingDue = true;
+    if (e.type === 'step-skipped') skipped.add(e.step.id);
     if (e.type === 'step-applied') {
       // Only when every hierarchy nsx placed it in still names the container's cgroup: for a process
       // caught exiting the kernel shows "/" on v1 hierarchies (proc_cgroup_show) but not on v2.
@@ -147,12 +160,20 @@ export async function playContainer(
   const undoDemos = () => {
     for (const argv of cleanups.splice(0).reverse()) emit({ type: 'demo-cleanup', command: argv, ...runOnHost(argv) });
   };
-  const shell = async () => {
-    if (lc.pid !== undefined) await ui.shell(lc.pid, lc.rootChanged);
-  };
+  // A shell in the container as it stands: an exec of the engine's into what it has applied so far.
+  const shell = () =>
+    ui.shell({
+      has: shellHas({ applied: container.applied, skipped, rootChanged: lc.rootChanged, pid: lc.pid }),
+      open: () => engineShell(container.client, container.id),
+    });
   const run = container.run({
     beforeStep: async (step) => {
       attach();
+      // A projector: time to read a focus step's evidence and demos before the next step goes by.
+      if (ui.mode === 'auto' && readingDue) {
+        readingDue = false;
+        await ui.pause();
+      }
       if (!lesson.focus.includes(step.id)) return 'apply';
       return promptAtStop(ui, emit, { id: step.id, words: text.steps[step.id], noMore: `See ${step.manPage}.`, shell });
     },

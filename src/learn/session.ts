@@ -63,15 +63,33 @@ export async function playSession(lesson: Lesson, text: LessonText, opts: Sessio
     if (r.end) return finish(r.end.completed, exitCode);
   }
 
-  emit({ type: 'summary', text: text.summary, rule: text.rule });
+  // A lesson that showed nothing (no container, no tour: the welcome) sums up without "What you saw".
+  const showed = !!(lesson.run || lesson.tour);
+  if (!showed && ui.mode !== 'print' && (await ui.proceed()) === 'quit') return finish(false, exitCode);
+  if (showed && ui.mode === 'auto') await ui.pause(); // a projector: time to read the command's output
+  emit({ type: 'summary', text: text.summary, rule: text.rule, ...(showed ? {} : { seen: false }) });
   emit({ type: 'task', lesson: lesson.id, text: text.task });
+  let right = 0;
+  let answered = 0;
   for (const q of lesson.quiz) {
     const chosen = await ui.ask(q);
+    if (chosen === 'left') {
+      emit({ type: 'quiz-left', unanswered: lesson.quiz.length - answered });
+      break;
+    }
     const correct = chosen === undefined ? undefined : chosen === q.answer;
+    if (chosen !== undefined) answered++;
+    if (correct) right++;
     emit({ type: 'quiz', question: q.question, choices: q.choices, answer: q.answer, why: q.why, chosen, correct });
   }
   for (const [name, v] of Object.entries(lesson.variants ?? {})) {
     emit({ type: 'variant-offered', lesson: lesson.id, name, title: v.title });
   }
+  emit({
+    type: 'lesson-complete',
+    id: lesson.id,
+    title: lesson.title,
+    ...(answered ? { score: { right, of: answered } } : {}),
+  });
   return finish(true, exitCode);
 }

@@ -126,6 +126,9 @@ export async function playTour(
         if (aborted !== undefined) break;
         await runCommand(stop.id, cmd);
       }
+      // A projector: time to read the output before the next stop's words (the last one's: the
+      // session's pause before the summary).
+      if (ui.mode === 'auto' && i < total - 1 && aborted === undefined) await ui.pause();
     }
     completed = aborted === undefined;
   } finally {

@@ -1,10 +1,11 @@
 // The three ways a lesson is shown: interactive (keys at each focus step), auto (a projector: a
-// readable pause, no keys) and print (a transcript: no prompts, no colour; any non-terminal output).
+// readable pause after each thing worth reading, a key holds it) and print (a transcript: no
+// prompts, no colour; any non-terminal output).
 import { Chalk, type ChalkInstance } from 'chalk';
 import { marked } from 'marked';
 import { markedTerminal } from 'marked-terminal';
 import { KeyReader } from '../ui/keys.js';
-import { openShell } from '../ui/shell.js';
+import { Projector } from '../ui/projector.js';
 import { proseWidth, visibleLength, wrap } from '../render/terminal.js';
 import type { QuizQuestion } from './lesson.js';
 
@@ -84,12 +85,19 @@ export interface LessonUI {
   /** Before a focus step: apply it, explain more, open a shell inside, or quit. Before a tour's
    *  stop (o.stop): run its commands, explain more, or quit (there is no container to open). */
   choose(step: { id: string }, o?: { stop?: boolean }): Promise<'apply' | 'more' | 'shell' | 'table' | 'quit'>;
-  /** A shell inside the container as it stands (interactive only). */
-  shell(pid: number, pivoted: boolean): Promise<void>;
-  /** A quiz question: the index chosen, or undefined when nobody answers (auto, print). */
-  ask(q: QuizQuestion): Promise<number | undefined>;
-  /** The pace in auto mode. */
+  /** A shell inside the container as it stands (interactive only): `has` says what it has of the
+   *  container (shellHas), `open` runs it until the learner leaves it (exit, Ctrl-D). */
+  shell(o: { has: string; open: () => Promise<unknown> }): Promise<void>;
+  /** A quiz question: the index chosen, undefined when nobody answers (auto, print), 'left' when
+   *  the learner left the quiz (Ctrl-C). */
+  ask(q: QuizQuestion): Promise<number | 'left' | undefined>;
+  /** The pace in auto mode (a key holds it, another goes on). */
   pause(): Promise<void>;
+  /** A lesson with nothing to show (the welcome): a stop before its summary, so that its "try it
+   *  now" can be tried (interactive: Enter goes on, q quits; auto: a pause). */
+  proceed(): Promise<'go' | 'quit'>;
+  /** The end of a lesson played to its end: the next lesson (its title), the menu, or quit. */
+  afterLesson(next?: { title: string }): Promise<'next' | 'menu' | 'quit'>;
   /** Gives the terminal back (stops reading keys), so nsx can exit. */
   close(): void;
 }
@@ -106,6 +114,7 @@ export function makeUI(o: UIOptions): LessonUI {
   const c = new Chalk({ level: color ? 1 : 0 });
   const keys = o.mode === 'interactive' ? new KeyReader(process.stdin) : undefined;
   const write = (lines: string[]) => out.write(lines.map((l) => l + '\n').join(''));
+  const projector = o.mode === 'auto' ? new Projector(o.delaySeconds ?? 3, (l) => write([c.dim(l)])) : undefined;
   return {
     mode: o.mode,
     c,
@@ -130,37 +139,68 @@ export function makeUI(o: UIOptions): LessonUI {
         if (k === '\r' || k === '\n' || k === ' ') return 'apply';
       }
     },
-    async shell(pid, pivoted) {
+    async shell({ has, open }) {
       if (!keys) return;
-      write([
-        c.dim(
-          `  a shell inside the container as it stands (nsenter -t ${pid} --all${pivoted ? ' -r -w' : ''}); exit to come back`,
-        ),
-      ]);
+      write(
+        wrap(
+          `a shell inside the container as it stands: ${has}. Ctrl-C reaches only the shell; exit or Ctrl-D comes back.`,
+          2,
+        ).map((l) => c.dim(l)),
+      );
       keys.release();
       try {
-        await openShell(pid, pivoted, (m) => write([c.red(`  ${m}`)]));
+        await open();
+      } catch (e) {
+        write(wrap(`no shell: ${(e as Error).message}`, 2).map((l) => c.red(l)));
       } finally {
         keys.resume();
       }
+      write([c.dim('  back in the lesson')]);
     },
     async ask(q) {
       if (!keys) return undefined;
       keys.release();
       const { default: Enquirer } = await import('enquirer');
       try {
+        // The choices' text as their names: the submitted line echoes the answer, not its number.
         const { answer } = (await Enquirer.prompt({
           type: 'select',
           name: 'answer',
           message: q.question,
-          choices: q.choices.map((name, i) => ({ name: String(i), message: name })),
+          choices: q.choices.map((text) => ({ name: text, message: text })),
         })) as { answer: string };
-        return Number(answer);
+        return q.choices.indexOf(answer);
       } catch {
-        return undefined; // Ctrl-C at the quiz: no answer
+        return 'left'; // Ctrl-C (or Esc) at the quiz: the learner leaves the quiz
       }
     },
-    pause: () => new Promise((r) => setTimeout(r, (o.delaySeconds ?? 3) * 1000)),
-    close: () => keys?.release(),
+    pause: () => projector?.pause() ?? Promise.resolve(),
+    async proceed() {
+      if (projector) await projector.pause();
+      if (!keys) return 'go';
+      for (;;) {
+        out.write(c.bold('  ⏎ go on  q quit > '));
+        const k = await keys.next();
+        out.write('\n');
+        if (k === null || k === 'q') return 'quit';
+        if (k === '\r' || k === '\n' || k === ' ') return 'go';
+      }
+    },
+    async afterLesson(next) {
+      if (!keys) return 'quit';
+      const offer = next ? `⏎ next: ${next.title}  m menu  q quit > ` : 'm menu  q quit > ';
+      for (;;) {
+        out.write(c.bold(`  ${offer}`));
+        const k = await keys.next();
+        out.write('\n');
+        if (k === null || k === 'q') return 'quit';
+        if (k === 'm') return 'menu';
+        if (next && (k === '\r' || k === '\n' || k === ' ')) return 'next';
+      }
+    },
+    close: () => {
+      keys?.release();
+      projector?.close();
+    },
   };
 }

@@ -133,7 +133,7 @@ export const LESSON_RENDERERS: LessonRenderers = {
   },
   summary: (e, { c, markdown }) => [
     '',
-    c.bold('What you saw'),
+    c.bold(e.seen === false ? 'In short' : 'What you saw'),
     ...markdown(e.text),
     ...(e.rule ? ['', ...prose(`Rule: ${e.rule}`, 0).map((l) => c.bold(l))] : []),
   ],
@@ -156,6 +156,22 @@ export const LESSON_RENDERERS: LessonRenderers = {
   },
   'variant-offered': (e, { c }) =>
     wrap(`Another way: nsx lesson ${e.lesson} --variant ${e.name} (${e.title})`, 0).map((l) => c.dim(l)),
+  'quiz-left': (e, { c }) => [
+    ...wrap(
+      `You left the quiz${e.unanswered ? ` (${e.unanswered} question${e.unanswered > 1 ? 's' : ''} not answered)` : ''}.`,
+      0,
+    ).map((l) => c.dim(l)),
+    '',
+  ],
+  'lesson-complete': (e, { c }) => {
+    const score = e.score ? ` Quiz: ${e.score.right} of ${e.score.of} right.` : '';
+    return ['', ...wrap(`Lesson complete: ${e.title}.${score}`, 0).map((l) => c.bold(c.green(l)))];
+  },
+  'engine-started': (e, { c }) =>
+    wrap(
+      `This lesson started the nsx engine (nsxd, pid ${e.pid}, unix://${e.socket}): its containers are the engine's. It stays running after the lesson, for the next ones; stop it with: ${e.stop}`,
+      0,
+    ).map((l) => c.dim(l)),
   'lesson-finished': none,
 
   // The runtime's events, as a lesson shows them: the steps it stops at in full, the others in a line.

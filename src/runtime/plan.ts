@@ -2,7 +2,7 @@
 // Pure: everything it needs to know about the host comes in HostFacts, so tests can build plans for
 // machines they are not running on, and lessons can show (or reorder) a plan before running it.
 // What each step does is in its own file, src/runtime/steps/<id>.ts.
-import type { Action } from './actions.js';
+import { shim, type Action } from './actions.js';
 import type { CapabilityName } from './capabilities.js';
 import { NsxError } from './errors.js';
 import type { ContainerSpec } from './spec.js';
@@ -56,11 +56,51 @@ export function buildPlan(spec: ContainerSpec, host: HostFacts): PlannedStep[] {
 
 /** docker exec: a new process in a running container, with the container's cgroup, namespaces and
  *  security settings (the spec's: its user, capabilities, no_new_privs, seccomp filter), in
- *  EXEC_ORDER. `pid` is the container's PID 1 on the host. */
-export function buildExecPlan(spec: ContainerSpec, host: HostFacts, pid: number): PlannedStep[] {
+ *  EXEC_ORDER. `pid` is the container's PID 1 on the host.
+ *
+ *  `applied`: the container is still being built (stepped, paused before a step), and these are the
+ *  steps it has so far. The new process then joins the container as it stands: its cgroup once it
+ *  has one, its namespaces and root as they are, and no_new_privs, the user switch with the
+ *  capabilities, and the seccomp filter only once the container has them. `pid` is then the
+ *  process the runtime reports (the shim, or PID 1 once forked). */
+export function buildExecPlan(
+  spec: ContainerSpec,
+  host: HostFacts,
+  pid: number,
+  applied?: ReadonlySet<string>,
+): PlannedStep[] {
   if (spec.process.args.length === 0)
     throw new NsxError('no command to run', { hint: 'give the command after the container, e.g. nsx exec web ps' });
-  return EXEC_ORDER.map((s) => ({ ...describeStep(s), actions: [], notes: [], ...s.build(spec, host, pid) }));
+  const plan = EXEC_ORDER.map((s) => ({ ...describeStep(s), actions: [], notes: [], ...s.build(spec, host, pid) }));
+  return applied ? asItStands(plan, applied) : plan;
+}
+
+/** The steps an exec into a half-built container leaves out: those the container has not applied. */
+const NOT_YET: readonly StepId[] = ['cgroup', 'no-new-privs', 'capabilities', 'seccomp'];
+
+function asItStands(plan: PlannedStep[], applied: ReadonlySet<string>): PlannedStep[] {
+  const notYet = (s: PlannedStep): PlannedStep => ({
+    ...s,
+    actions: [],
+    skip: `the container has not applied its ${s.id} step yet`,
+  });
+  return plan.map((s) => {
+    if (NOT_YET.includes(s.id) && !applied.has(s.id)) return notYet(s);
+    // Before the container's capabilities step it is root in its user namespace (the userns step's
+    // setresuid(0)): so is the shell, instead of the unmapped host root that setns(2) leaves.
+    if (s.id === 'namespaces' && !applied.has('capabilities'))
+      return { ...s, actions: [...s.actions, shim({ op: 'setresgid', gid: 0 }), shim({ op: 'setresuid', uid: 0 })] };
+    // Before the dev step the root has no devpts of the container's: the host's /dev/ptmx opens a pty
+    // of the devpts mounted at /dev/pts next to it (pts(4)); TIOCGPTPEER gives its slave.
+    if (s.id === 'fork' && !applied.has('dev'))
+      return {
+        ...s,
+        actions: s.actions.map((a) =>
+          a.kind === 'shim' && a.op === 'console' ? shim({ op: 'console', ptmx: '/dev/ptmx' }) : a,
+        ),
+      };
+    return s;
+  });
 }
 
 /** A copy of the plan with two steps swapped: for the kernel-order lesson's "break it". */

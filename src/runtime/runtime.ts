@@ -427,6 +427,7 @@ export class Container {
       this.removed.push(`veth ${this.veth.hostIf}`);
     }
     if (this.cgroup) {
+      this.cgroup.killAll(); // what joined it and outlived PID 1 (an exec's shell): cgroups(7) removes only an empty one
       await this.cgroup.remove();
       this.removed.push(...this.cgroup.paths);
       this.cgroup = undefined;

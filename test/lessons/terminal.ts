@@ -1,14 +1,17 @@
 // nsx lesson <id> in a real pseudo-terminal (util-linux script(1) gives the player a terminal), for
 // the tests of the interactive path: what it puts on the screen, and keys typed at it.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PlayerEvent } from '../../src/learn/events.js';
 import { NSX, stripAnsi } from '../helpers.js';
 
 export interface LessonTerminal {
   /** Everything on the screen so far, escape codes removed. */
   readonly screen: string;
+  /** The lesson's events so far (nsx lesson --events, written to a file of the terminal's). */
+  events(): PlayerEvent[];
   /** Its exit status (script's, which is nsx's). */
   exited: Promise<number | null>;
   /** Waits for text to appear after what was already consumed, then moves past it. */
@@ -23,7 +26,9 @@ export interface LessonTerminal {
  *  waitFor waits by default. */
 export function lessonInTerminal(id: string, waitMs: number): LessonTerminal {
   const dir = mkdtempSync(join(tmpdir(), 'nsx-pty-'));
-  const child = spawn('script', ['-qfec', `${process.execPath} ${NSX} lesson ${id}`, '/dev/null'], {
+  const events = join(dir, 'events.jsonl');
+  const command = `${process.execPath} ${NSX} lesson ${id} --events ${events}`;
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true, // its own process group: a failed test kills script, nsx and all below
     env: { ...process.env, NO_COLOR: '1', TERM: 'xterm', NSX_PROGRESS: join(dir, 'progress.json') },
@@ -37,6 +42,16 @@ export function lessonInTerminal(id: string, waitMs: number): LessonTerminal {
       return screen;
     },
     exited,
+    events() {
+      try {
+        return readFileSync(events, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as PlayerEvent);
+      } catch {
+        return [];
+      }
+    },
     async waitFor(text, ms = waitMs) {
       for (const end = Date.now() + ms; Date.now() < end;) {
         const rest = screen.slice(seen);

@@ -54,6 +54,14 @@ const SAMPLES: { [K in PlayerEvent['type']]: Extract<PlayerEvent, { type: K }> }
   summary: { type: 'summary', text: 'What happened.', rule: 'one line' },
   task: { type: 'task', lesson: 't', text: 'Do it.' },
   quiz: { type: 'quiz', question: 'Which?', choices: ['a', 'b'], answer: 1, why: 'b, see b(1)', correct: undefined },
+  'quiz-left': { type: 'quiz-left', unanswered: 2 },
+  'lesson-complete': { type: 'lesson-complete', id: 't', title: 'A test', score: { right: 1, of: 2 } },
+  'engine-started': {
+    type: 'engine-started',
+    pid: 4243,
+    socket: '/run/nsx/nsxd.sock',
+    stop: 'sudo nsx engine stop',
+  },
   'variant-offered': { type: 'variant-offered', lesson: 't', name: 'break', title: 'swapped' },
   'lesson-finished': { type: 'lesson-finished', id: 't', completed: true, exitCode: 0 },
   created: { type: 'created', id: 'f'.repeat(64), rootfs: '/r', command: ['/bin/sh'], steps: [step] },
@@ -84,6 +92,17 @@ describe('lesson renderer', () => {
     expect(text).toMatch(/inside\$ hostname\n {4}box\n {2}→ its own name/);
     expect(text).toContain('This variant was meant to fail at the rootfs step, but it did not fail.');
     expect(text).toMatch(/Quiz: Which\?\n {2}1\. a\n {2}2\. b\nAnswer: b\n {2}b, see b\(1\)/);
+    expect(text).toContain('You left the quiz (2 questions not answered).');
+    expect(text).toContain('Lesson complete: A test. Quiz: 1 of 2 right.');
+    expect(text.replace(/\n/g, ' ')).toMatch(/It stays running after the lesson, .*stop it with: sudo nsx engine stop/);
+  });
+
+  it('sums up a lesson that showed nothing without "What you saw"', () => {
+    const summary = { type: 'summary', text: 'In a line.', rule: 'one' } as const;
+    expect(LESSON_RENDERERS.summary(summary, plain)).toContain('What you saw');
+    const none = LESSON_RENDERERS.summary({ ...summary, seen: false }, plain);
+    expect(none).not.toContain('What you saw');
+    expect(none).toContain('In short');
   });
 
   it('shows a held demo only when it is shown', () => {
@@ -167,6 +186,7 @@ describe("a session's transcript", () => {
       'task',
       'quiz',
       'variant-offered',
+      'lesson-complete',
       'lesson-finished',
     ]);
     expect(p.events).toContainEqual({ type: 'explained', step: 'one', more: true, text: 'More, see echo(1).' });

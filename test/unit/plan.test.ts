@@ -588,4 +588,48 @@ describe('buildExecPlan (docker exec)', () => {
     expect(p[2].actions.map((a) => (a.kind === 'shim' ? a.op : a.op))).toEqual(['fork', 'console']);
     expect(p[2].actions[1]).toEqual({ kind: 'shim', op: 'console', ptmx: '/dev/pts/ptmx' });
   });
+
+  describe('into a container still being built (applied: its steps so far)', () => {
+    const half = (applied: string[], over: Partial<ContainerSpec['process']> = {}) => {
+      const s = spec();
+      const proc = { ...s.process, args: ['/bin/sh'], terminal: true, ...over };
+      return buildExecPlan({ ...s, process: proc }, host(), 4242, new Set(applied));
+    };
+    const full = exec({ terminal: true });
+    const byId = (p: PlannedStep[], id: string) => p.find((s) => s.id === id)!;
+
+    it('leaves out no_new_privs, the user switch with the capabilities, and seccomp until applied', () => {
+      const p = half(['cgroup', 'namespaces', 'fork', 'dev', 'pivot-root']);
+      for (const id of ['no-new-privs', 'capabilities', 'seccomp']) {
+        expect(byId(p, id).actions).toEqual([]);
+        expect(byId(p, id).skip).toMatch(`has not applied its ${id} step yet`);
+      }
+      // Root in the container's user namespace, as the userns step left it (not the unmapped host root).
+      expect(byId(p, 'namespaces').actions).toEqual([
+        { kind: 'shim', op: 'setns', pid: 4242 },
+        { kind: 'shim', op: 'setresgid', gid: 0 },
+        { kind: 'shim', op: 'setresuid', uid: 0 },
+      ]);
+      expect(byId(p, 'cgroup').actions).toEqual(byId(full, 'cgroup').actions);
+    });
+
+    it('takes each once the container has it, as a running container would', () => {
+      const all = ['cgroup', 'namespaces', 'fork', 'dev', 'pivot-root', 'no-new-privs', 'capabilities', 'seccomp'];
+      const p = half(all);
+      for (const id of ['no-new-privs', 'capabilities', 'seccomp', 'namespaces', 'fork'])
+        expect(byId(p, id).actions).toEqual(byId(full, id).actions);
+      const caps = half(['cgroup', 'namespaces', 'fork', 'dev', 'capabilities']);
+      expect(byId(caps, 'capabilities').actions).toEqual(byId(full, 'capabilities').actions);
+      expect(byId(caps, 'no-new-privs').actions).toEqual([]);
+    });
+
+    it("joins no cgroup before the container has one, and takes a pty from the host's /dev/ptmx before /dev", () => {
+      const p = half(['devices']);
+      expect(byId(p, 'cgroup').actions).toEqual([]);
+      expect(byId(p, 'fork').actions).toEqual([
+        { kind: 'shim', op: 'fork' },
+        { kind: 'shim', op: 'console', ptmx: '/dev/ptmx' },
+      ]);
+    });
+  });
 });

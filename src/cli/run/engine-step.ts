@@ -9,6 +9,7 @@ import { lines } from '../../engine/remote.js';
 import { NsxError } from '../../runtime/errors.js';
 import type { RuntimeEvent } from '../../runtime/events.js';
 import { runSession } from '../engine/session.js';
+import { engineShell } from '../../ui/shell.js';
 import { createRequest } from './engine-run.js';
 import { eventWriter } from './events.js';
 import type { RunArgs } from './index.js';
@@ -54,6 +55,7 @@ export async function stepThroughEngine(a: RunArgs, command: string[], root: boo
         return total;
       },
       pid: () => pidOf(client, c),
+      shell: () => engineShell(client, id),
     },
     chalk,
   );

@@ -1,11 +1,12 @@
 // --step: pause before every step. Enter applies it, s opens a shell inside the half-built container
-// (nsenter into its namespaces), c continues without pausing, q quits (and cleans up).
+// (an exec of the engine's into what it has applied so far, src/ui/shell.ts), c continues without
+// pausing, q quits (and cleans up).
 import type { ChalkInstance } from 'chalk';
 import type { RuntimeEvent } from '../../runtime/events.js';
 import type { PlannedStep } from '../../runtime/plan.js';
 import { renderEvent } from '../../render/terminal.js';
 import { KeyReader } from '../../ui/keys.js';
-import { openShell } from '../../ui/shell.js';
+import { shellHas } from '../../ui/shell.js';
 
 /** What the stepper needs of the container: in this process (Container), or the engine's. */
 export interface StepTarget {
@@ -13,6 +14,8 @@ export interface StepTarget {
   readonly total: number;
   /** The process to enter now (the shim, then PID 1 once forked). */
   pid(): Promise<number | undefined>;
+  /** A shell in the container as it stands, until it exits. */
+  shell(): Promise<unknown>;
 }
 
 export class Stepper {
@@ -20,6 +23,9 @@ export class Stepper {
   private continuing = false;
   /** A step that changes the root is applied (from the events): a shell must enter /proc/PID/root. */
   private rootChanged = false;
+  /** The steps applied so far (from the events), for what the shell has. */
+  private readonly applied = new Set<string>();
+  private readonly skipped = new Set<string>();
   private keys = new KeyReader(process.stdin);
 
   constructor(
@@ -34,6 +40,8 @@ export class Stepper {
 
   onEvent(e: RuntimeEvent): void {
     if (e.type === 'step-applied' && e.step.changesRoot) this.rootChanged = true;
+    if (e.type === 'step-applied') this.applied.add(e.step.id);
+    if (e.type === 'step-skipped') this.skipped.add(e.step.id);
     this.print(renderEvent(e, this.container.total, this.c));
   }
 
@@ -64,16 +72,17 @@ export class Stepper {
     }
   }
 
-  /** A shell in the container as it stands: its namespaces, and its root once pivot_root is done. */
+  /** A shell in the container as it stands: what it has applied so far (src/ui/shell.ts). */
   private async shell(): Promise<void> {
     const pid = await this.container.pid();
-    if (pid === undefined) return;
-    const pivoted = this.rootChanged;
-    this.print([this.c.dim(`  nsenter -t ${pid} --all${pivoted ? ' -r -w' : ''} /bin/sh   (type exit to come back)`)]);
+    const has = shellHas({ applied: this.applied, skipped: this.skipped, rootChanged: this.rootChanged, pid });
+    this.print([this.c.dim(`  a shell inside the container as it stands: ${has}. exit or Ctrl-D comes back.`)]);
     this.keys.release();
     this.shellOpen = true;
     try {
-      await openShell(pid, pivoted, (m) => this.print([this.c.red(`  ${m}`)]));
+      await this.container.shell();
+    } catch (e) {
+      this.print([this.c.red(`  no shell: ${(e as Error).message}`)]);
     } finally {
       this.shellOpen = false;
       this.keys.resume();

@@ -1,6 +1,7 @@
 // docker exec: a process started in a running container. It joins the container's cgroup, namespaces
 // and security settings (buildExecPlan: runc exec's order); its streams have a Hub of their own.
 import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import type { LayeredView } from '../../image/rootfs.js';
 import { NsxError } from '../../runtime/errors.js';
 import { hostFacts } from '../../runtime/host.js';
@@ -85,10 +86,13 @@ export async function startExec(
     }
     throw err;
   }
+  // A container still being built is joined as it stands: what it has applied so far, no more.
+  const half = c.halfBuilt();
   const plan = buildExecPlan(
     spec,
     hostFacts(spec.root.path, compileForHost, spec.root.overlay ? view : undefined),
-    r.State.Pid,
+    half?.pid ?? r.State.Pid,
+    half?.applied,
   );
   const container = new Container(spec, plan, [b.AttachStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], false);
   e.container = container;
@@ -131,4 +135,34 @@ export async function startExec(
 export function resizeExec(e: Exec, rows: number, cols: number): void {
   if (!e.container || !e.record.Running) throw new ApiError(409, `Exec ${e.record.ID} is not running`);
   e.container.resize(rows, cols);
+}
+
+/** The container's run is over: its execs go with it. An exec made while it was being built, before
+ *  its fork, lives in the host's PID namespace (not killed with PID 1, pid_namespaces(7)); so are
+ *  the processes its shell started. All of them share the session its pty made (setsid(2) in the
+ *  shim's init), so every process of that session is killed (SIGKILL), the leader included. */
+export function endExecs(c: EngineContainer): void {
+  for (const e of c.execs.values()) {
+    e.container?.abort();
+    if (e.record.Pid) killSession(e.record.Pid);
+  }
+}
+
+function killSession(sid: number): void {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return;
+  }
+  for (const p of pids) {
+    try {
+      // /proc/PID/stat: "pid (comm) state ppid pgrp session …", comm may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[3]) === sid) process.kill(Number(p), 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
+  }
 }

@@ -1,5 +1,6 @@
 // docker start (and the restart policy's): the runtime runs the plan, the engine's Hub carries the
 // output to the log and to attached clients, and the run's end says how the container exited.
+import { endExecs } from './exec.js';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { NsxError } from '../../runtime/errors.js';
 import { planContainer } from '../../runtime/make.js';
@@ -114,6 +115,7 @@ export async function start(engine: Engine, c: EngineContainer, byPolicy = false
 function exited(engine: Engine, c: EngineContainer, result: RunResult): RunResult {
   const r = c.record;
   if (c.run) closeSync(c.run.logFd);
+  endExecs(c); // a shell opened in it while it was built is not left behind
   c.run = undefined;
   c.hub().emit('end');
   const again = engine.has(r.Id) && restartWanted(engine, c, result);

@@ -399,6 +399,29 @@ export class ContainerCgroup {
   }
 
   /**
+   * SIGKILL every process still in the container's cgroup: what joined it besides PID 1's tree (a
+   * docker exec made while the container was being built, before its fork, lives in the host's PID
+   * namespace and does not die with PID 1, pid_namespaces(7)). runc does the same before it
+   * removes a container's cgroup (libcontainer signalAllProcesses). Each hierarchy's cgroup.procs
+   * is read, so the v1 hierarchies that a process joined one by one are all covered.
+   */
+  killAll(): void {
+    const pids = new Set<number>();
+    for (const h of this.hierarchies) {
+      for (const line of (readOptional(join(h.dir, 'cgroup.procs')) ?? '').split('\n')) {
+        if (/^\d+$/.test(line)) pids.add(Number(line));
+      }
+    }
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+  }
+
+  /**
    * rmdir every path (retry EBUSY for up to ~1 s: processes of a dying PID namespace take a
    * moment to be reaped, and cgroups(7) only lets an empty cgroup go); then remove the nsx parent
    * dir if empty. Never throws for ENOENT.
