@@ -12,6 +12,7 @@ import { lines } from '../../engine/remote.js';
 import type { RuntimeEvent } from '../../runtime/events.js';
 import { consoleSize, runSession } from '../engine/session.js';
 import { eventWriter } from './events.js';
+import { containerFlags } from './flags.js';
 import type { RunArgs } from './index.js';
 
 const enc = encodeURIComponent;
@@ -82,21 +83,7 @@ export function createRequest(a: RunArgs, command: string[], creating = false): 
     image,
     rootfs: a.rootfs,
     command: cmd,
-    entrypoint: a.entrypoint,
-    env: a.env,
-    hostname: a.hostname,
-    workdir: a.workdir,
-    user: a.user,
-    memory: a.memory,
-    pidsLimit: a['pids-limit'],
-    cpus: a.cpus,
-    capAdd: a['cap-add'],
-    capDrop: a['cap-drop'],
-    privileged: a.privileged,
-    securityOpt: a['security-opt'],
-    network: a.network,
-    userns: a.userns,
-    unsafeChroot: a['unsafe-chroot'],
+    ...containerFlags(a),
     rm: a.rm,
     restart: parseRestart(a.restart),
     tty: a.tty,

@@ -11,6 +11,7 @@ import { UNSAFE_CHROOT_WARNING } from '../../runtime/steps/pivot-root.js';
 import { loadSeccomp } from '../../runtime/seccomp-host.js';
 import { eventWriter } from './events.js';
 import type { RunImage } from './image.js';
+import { containerFlags } from './flags.js';
 import type { RunArgs } from './index.js';
 
 /** nsx run: through the engine (engine-run.ts), or with --step one step at a time over its API
@@ -148,23 +149,9 @@ function prepare(
     {
       rootfs: a.rootfs,
       image: image?.run,
-      entrypoint: a.entrypoint,
       command,
       name: a.name,
-      hostname: a.hostname,
-      env: a.env,
-      workdir: a.workdir,
-      user: a.user,
-      memory: a.memory,
-      pidsLimit: a['pids-limit'],
-      cpus: a.cpus,
-      capAdd: a['cap-add'],
-      capDrop: a['cap-drop'],
-      privileged: a.privileged,
-      securityOpt: a['security-opt'],
-      network: a.network,
-      userns: a.userns,
-      unsafeChroot: a['unsafe-chroot'],
+      ...containerFlags(a),
       loadSeccomp,
       root,
     },
