@@ -38,3 +38,11 @@ export function lazyCommand<U, M>(
     },
   };
 }
+
+/** The positional of docker's verbs that take one or more containers (ps's ids, names, prefixes). */
+export const containers = {
+  type: 'string',
+  array: true,
+  demandOption: true,
+  describe: 'Container names or ids (or unique id prefixes)',
+} as const;

@@ -1,15 +1,9 @@
 // The engine and the verbs that talk to it: nsx engine start|stop|status, and docker's ps, logs,
 // wait, inspect, stop, kill, rm. Every verb is a client of nsxd; one finding no engine starts it.
-import { lazyCommand, type AnyCommand, type ExitHolder } from '../types.js';
+import { containers, lazyCommand, type AnyCommand, type ExitHolder } from '../types.js';
 import { lifecycleCommands } from './lifecycle.js';
 
 const load = () => import('./handlers.js');
-const containers = {
-  type: 'string',
-  array: true,
-  demandOption: true,
-  describe: 'Container names or ids (or unique id prefixes)',
-} as const;
 
 export function engineCommands(exit: ExitHolder): AnyCommand[] {
   return [

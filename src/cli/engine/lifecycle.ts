@@ -1,14 +1,8 @@
 // nsx pause, unpause, restart, rename, update and container prune: docker's verbs of the same names,
 // through nsxd (the work in lifecycle-handlers.ts, loaded only when one of them runs).
-import { lazyCommand, type AnyCommand, type ExitHolder } from '../types.js';
+import { containers, lazyCommand, type AnyCommand, type ExitHolder } from '../types.js';
 
 const load = () => import('./lifecycle-handlers.js');
-const containers = {
-  type: 'string',
-  array: true,
-  demandOption: true,
-  describe: 'Container names or ids (or unique id prefixes)',
-} as const;
 
 export function lifecycleCommands(exit: ExitHolder): AnyCommand[] {
   return [
