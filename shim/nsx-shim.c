@@ -248,20 +248,30 @@ static int do_capset(unsigned long long eff, unsigned long long perm, unsigned l
   return 0;
 }
 
-/* The filter arrives as hex of struct sock_filter[] in host byte order, compiled in TypeScript. */
-static int load_seccomp(unsigned flags, const char *hex) {
-  size_t len = strlen(hex) / 2;
-  if (len == 0 || len % sizeof(struct sock_filter) != 0) {
+/* A program compiled in TypeScript arrives as hex: decoded into a malloc'd buffer of whole `unit`-
+ * sized instructions. NULL (the error replied, naming `syscall_name` and `what`) when it is empty,
+ * not whole instructions, or memory runs out. */
+static unsigned char *from_hex(const char *hex, size_t unit, size_t *len, const char *syscall_name, const char *what) {
+  *len = strlen(hex) / 2;
+  if (*len == 0 || *len % unit != 0) {
     errno = EINVAL;
-    return reply_err("seccomp", "malformed filter"), -1;
+    return reply_err(syscall_name, what), NULL;
   }
-  unsigned char *bytes = malloc(len);
-  if (!bytes) return reply_err("malloc", NULL), -1;
-  for (size_t i = 0; i < len; i++) {
+  unsigned char *bytes = malloc(*len);
+  if (!bytes) return reply_err("malloc", NULL), NULL;
+  for (size_t i = 0; i < *len; i++) {
     unsigned v;
     sscanf(hex + 2 * i, "%2x", &v);
     bytes[i] = (unsigned char)v;
   }
+  return bytes;
+}
+
+/* The filter arrives as hex of struct sock_filter[] in host byte order, compiled in TypeScript. */
+static int load_seccomp(unsigned flags, const char *hex) {
+  size_t len;
+  unsigned char *bytes = from_hex(hex, sizeof(struct sock_filter), &len, "seccomp", "malformed filter");
+  if (!bytes) return -1;
   struct sock_fprog prog = {(unsigned short)(len / sizeof(struct sock_filter)), (struct sock_filter *)bytes};
   long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
   int saved = errno;
@@ -282,18 +292,9 @@ static int load_seccomp(unsigned flags, const char *hex) {
  * lives with the cgroup (the kernel detaches it when the cgroup is removed), so both fds are closed
  * here. Replies the instruction count. */
 static int cgroup_device_filter(const char *dir, const char *hex) {
-  size_t len = strlen(hex) / 2;
-  if (len == 0 || len % sizeof(struct bpf_insn) != 0) {
-    errno = EINVAL;
-    return reply_err("bpf", "malformed program"), -1;
-  }
-  unsigned char *insns = malloc(len);
-  if (!insns) return reply_err("malloc", NULL), -1;
-  for (size_t i = 0; i < len; i++) {
-    unsigned v;
-    sscanf(hex + 2 * i, "%2x", &v);
-    insns[i] = (unsigned char)v;
-  }
+  size_t len;
+  unsigned char *insns = from_hex(hex, sizeof(struct bpf_insn), &len, "bpf", "malformed program");
+  if (!insns) return -1;
   int cg = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (cg < 0) return free(insns), reply_err("open", dir), -1;
   union bpf_attr load;
