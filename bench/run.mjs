@@ -17,11 +17,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => join(root, 'dist', 'src', p);
-const { specFromRunOptions } = await import(dist('runtime/options.js'));
-const { buildPlan } = await import(dist('runtime/plan.js'));
+const { planContainer } = await import(dist('runtime/make.js'));
 const { Container } = await import(dist('runtime/runtime.js'));
-const { hostFacts, isRealRoot } = await import(dist('runtime/host.js'));
-const { loadSeccomp, compileForHost } = await import(dist('runtime/seccomp-host.js'));
+const { isRealRoot } = await import(dist('runtime/host.js'));
+const { loadSeccomp } = await import(dist('runtime/seccomp-host.js'));
 const { startShimEarly } = await import(dist('runtime/shim.js'));
 
 const N = Number(process.env.BENCH_N ?? 20);
@@ -34,18 +33,11 @@ if (!existsSync(join(rootfs, 'bin', 'true')))
   execFileSync('bash', [join(root, 'sandbox', 'build-busybox-rootfs.sh')], { stdio: 'inherit' });
 
 function container(command, extra = {}) {
-  // As plain `nsx run` does: the shim started before the plan is built, no evidence collected
-  // (nobody shows it), instructions pipelined.
+  // As `nsx runtime run` does: the shim started before the plan is built (by the one plan builder,
+  // planContainer), no evidence collected (nobody shows it), instructions pipelined.
   const early = startShimEarly('ignore');
-  const spec = specFromRunOptions({ rootfs, command, loadSeccomp, root: true, ...extra });
-  return new Container(
-    spec,
-    buildPlan(spec, hostFacts(spec.root.path, compileForHost)),
-    'ignore',
-    extra.observing ?? false,
-    undefined,
-    early.shim,
-  );
+  const { spec, plan } = planContainer({ rootfs, command, loadSeccomp, root: true, ...extra });
+  return new Container(spec, plan, 'ignore', extra.observing ?? false, undefined, early.shim);
 }
 
 function check(r, what) {
