@@ -218,8 +218,14 @@ function osName(): string {
 
 /** A sentence for an endpoint nsx does not implement: 501, docker's shape, and why. */
 const no = (verb: string, why: string, hint?: string): Handler => {
-  return (req) => {
-    req.resume(); // a build's context or a load's tar: read off, not answered mid-upload
+  return async (req) => {
+    // A build's context or a load's tar is read off (and dropped) before the answer: answered
+    // mid-upload, the connection would be closed under a client still writing (EPIPE, not the sentence).
+    if (!req.complete)
+      await new Promise<void>((done) => {
+        req.once('end', done).once('error', done).once('close', done);
+        req.resume();
+      });
     // The docker CLI prints only the message: what to do instead belongs in it.
     throw new ApiError(501, `nsx does not implement ${verb}: ${why}${hint ? `; ${hint}` : ''}`);
   };
