@@ -53,7 +53,11 @@ export function renderTrace(filter: Buffer, trace: Trace, opts: RenderTraceOptio
   const program = decodeFilter(filter);
   const text = disassemble(filter);
   const keep = opts.keep ?? 3;
-  const width = Math.max(...trace.steps.map((s) => text[s.pc].length));
+  // The notes line up after the longest instruction that gets one (a RET's line has none).
+  const width = Math.max(
+    0,
+    ...trace.steps.filter((s) => program[s.pc].code !== OP.RET_K).map((s) => text[s.pc].length),
+  );
   const lines: string[] = [];
   let loaded: number | undefined; // the offset A was last loaded from
   let run: string[] = [];
