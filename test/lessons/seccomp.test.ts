@@ -25,7 +25,7 @@ import { DENY_HELPER } from '../../lessons/20-seccomp/index.js';
 import { useTestEngine } from '../engine.js';
 import { NSX, itRoot } from '../helpers.js';
 import { leftovers } from '../leaks.js';
-import { checkUntil, commandOutput, demoOutputs, evidence, killTree, playForTest } from './play.js';
+import { checkUntil, commandOutput, evidence, killTree, playForTest } from './play.js';
 
 useTestEngine(); // the lesson's container, its execs and its second containers: the engine's
 
