@@ -4,9 +4,10 @@
 // behind; and the check before and after a filter of the learner's own (deny.pl).
 import { afterEach, describe, expect } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { countOnlyStartedSince } from '../../src/learn/kernel.js';
 import type { PlayerEvent } from '../../src/learn/player.js';
 import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities.js';
@@ -26,6 +27,7 @@ import { useTestEngine } from '../engine.js';
 import { NSX, itRoot } from '../helpers.js';
 import { leftovers } from '../leaks.js';
 import { checkUntil, commandOutput, evidence, killTree, playForTest } from './play.js';
+import { lessonInTerminal, type LessonTerminal } from './terminal.js';
 
 useTestEngine(); // the lesson's container, its execs and its second containers: the engine's
 
@@ -42,6 +44,26 @@ function block(output: string, name: string): string[] {
   expect(start).toBeGreaterThan(-1);
   const end = lines.indexOf('', start);
   return lines.slice(start, end === -1 ? undefined : end);
+}
+
+/** What the lesson's own container left (its cgroups, mounts, directories, by its id; this
+ *  checkout's shim processes), waited for a moment: as interactive.test.ts asks it. */
+async function noneLeftBy(id: string): Promise<void> {
+  const left = () => {
+    const l = leftovers();
+    const ours = (xs: string[]) => xs.filter((x) => x.includes(id));
+    return { cgroups: ours(l.cgroups), mounts: ours(l.mounts), containers: ours(l.containers), processes: l.processes };
+  };
+  const none = { cgroups: [], mounts: [], containers: [], processes: [] };
+  for (let i = 0; i < 30 && JSON.stringify(left()) !== JSON.stringify(none); i++) await sleep(100);
+  expect(left()).toEqual(none);
+}
+
+/** The lesson's container's id, from its events. */
+function containerOf(term: LessonTerminal): string {
+  const planned = term.events().find((e) => e.type === 'container-planned');
+  expect(planned).toBeDefined();
+  return (planned as { id: string }).id;
 }
 
 describe('lesson: seccomp', () => {
@@ -181,5 +203,79 @@ describe('lesson: seccomp', () => {
       );
       expect(readFileSync(`/proc/${solution.pid}/status`, 'utf8')).toMatch(/^NoNewPrivs:\s+1$/m);
     });
+  });
+
+  describe('in a terminal', () => {
+    /** Plays to the prompt before the seccomp step, trying unshare in the `s` shell on the way. */
+    async function toSeccomp(term: LessonTerminal): Promise<void> {
+      const { waitFor, key } = term;
+      await waitFor('⏎ apply'); // at no-new-privs
+      key('\r');
+      await waitFor('⏎ apply'); // at capabilities
+      key('\r');
+      await waitFor('mount, in a user namespace of its own: ok'); // the demo after the capabilities step
+      await waitFor('⏎ apply'); // at seccomp
+      key('s');
+      await waitFor('no seccomp yet');
+      await waitFor('inside# ');
+      key('unshare -U true; echo BEFORE-rc=$?\r');
+      await waitFor('BEFORE-rc=0');
+      key('exit\r');
+      await waitFor('back in the lesson');
+      await waitFor('⏎ apply');
+    }
+
+    itRoot(
+      'the s shell: unshare works before the filter and fails with EPERM after; q leaves nothing',
+      async () => {
+        const term = lessonInTerminal('seccomp', 20000);
+        const { waitFor, key } = term;
+        let id = '';
+        try {
+          await toSeccomp(term);
+          key('\r'); // apply the filter
+          await waitFor('Seccomp_filters:\t1');
+          await waitFor('⏎ apply'); // at exec
+          key('s');
+          await waitFor(/capabilities \(14\), seccomp/);
+          await waitFor('inside# ');
+          key('grep "^Seccomp:" /proc/self/status; unshare -U true; echo AFTER-rc=$?\r');
+          await waitFor('AFTER-rc=1');
+          const shell = term.screen.slice(term.screen.lastIndexOf('capabilities (14), seccomp'));
+          expect(shell).toMatch(/^Seccomp:\s+2/m);
+          expect(shell).toContain(UNSHARE_EPERM);
+          key('exit\r');
+          await waitFor('⏎ apply');
+          key('q');
+          await waitFor('Stopped.');
+          expect(await term.exited).toBe(130);
+          id = containerOf(term);
+        } finally {
+          term.close();
+        }
+        await noneLeftBy(id);
+      },
+      120000,
+    );
+
+    itRoot(
+      'Ctrl-C at the prompt before the filter stops the lesson and leaves nothing',
+      async () => {
+        const term = lessonInTerminal('seccomp', 20000);
+        let id = '';
+        try {
+          await toSeccomp(term);
+          term.key('\x03');
+          await term.waitFor('Stopped.');
+          expect(await term.exited).toBe(130);
+          id = containerOf(term);
+        } finally {
+          term.close();
+        }
+        await noneLeftBy(id);
+        expect(readdirSync(tmpdir()).filter((f) => f.startsWith('nsx-seccomp-lab.'))).toEqual([]);
+      },
+      120000,
+    );
   });
 });
