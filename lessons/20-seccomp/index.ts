@@ -23,6 +23,9 @@ const TRIES = [
 const LAB_PROFILE = join(tmpdir(), `nsx-seccomp-lab.${process.pid}.json`);
 const DEFAULT = defaultProfilePath();
 
+/** The call busybox's and coreutils' mkdir make: aarch64 has no mkdir(2), only mkdirat (asm-generic/unistd.h). */
+const MKDIR = process.arch === 'arm64' ? 'mkdirat' : 'mkdir';
+
 /** The task's helper, shipped in this folder (lesson.md explains it). */
 export const DENY_HELPER = join(packageRoot(), 'lessons', '20-seccomp', 'deny.pl');
 
@@ -133,7 +136,7 @@ const seccomp: Lesson = {
     'seccomp(2): a process installs a filter on itself, and it stays across execve(2); so you need a small program that installs one and then executes your command.',
     `Perl is on every Debian system: ${DENY_HELPER} is such a program, seven BPF instructions. Read it first.`,
     'Keep the process running (sleep will do) while you check, and try the denied call under the same filter first, to see its EPERM.',
-    `For example: perl ${DENY_HELPER} mkdir sh -c 'mkdir /tmp/x; exec sleep 600', then nsx check seccomp from a second terminal.`,
+    `For example: perl ${DENY_HELPER} ${MKDIR} sh -c 'mkdir /tmp/x; exec sleep 600', then nsx check seccomp from a second terminal.`,
   ],
   quiz: [
     {
