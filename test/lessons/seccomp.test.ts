@@ -37,6 +37,13 @@ const demos = (events: PlayerEvent[], after: string): Demo[] =>
 const field = (text: string, name: string) => new RegExp(`^${name}:\\s*(\\S+)$`, 'm').exec(text)?.[1];
 const UNSHARE_EPERM = 'unshare: unshare(0x10000000): Operation not permitted';
 
+/** Why this kernel refuses a user namespace to a process without CAP_SYS_ADMIN even with no filter
+ *  (Debian's kernel.unprivileged_userns_clone at 0), or '' when it does not. */
+function usernsClosed(): string {
+  const f = '/proc/sys/kernel/unprivileged_userns_clone';
+  return existsSync(f) && readFileSync(f, 'utf8').trim() === '0' ? `${f} is 0` : '';
+}
+
 /** One traced call's block of `nsx seccomp --trace` output: its header line to the next blank line. */
 function block(output: string, name: string): string[] {
   const lines = output.split('\n').map((l) => l.trim());
@@ -88,9 +95,13 @@ describe('lesson: seccomp', () => {
     expect(field(insideBefore, 'CapEff')).toBe(field(hostBefore, 'CapEff'));
     expect(field(insideAfter, 'CapEff')).toBe(field(hostBefore, 'CapEff'));
     expect(field(insideBefore, 'Seccomp')).toBe('0');
-    expect(insideBefore).toContain('unshare -U: ok');
-    expect(insideBefore).toContain('mount, in a user namespace of its own: ok');
-    expect(insideBefore).not.toContain('Operation not permitted');
+    if (usernsClosed()) {
+      console.warn(`not asserting that unshare -U works before the filter: ${usernsClosed()}`);
+    } else {
+      expect(insideBefore).toContain('unshare -U: ok');
+      expect(insideBefore).toContain('mount, in a user namespace of its own: ok');
+      expect(insideBefore).not.toContain('Operation not permitted');
+    }
     expect(field(insideAfter, 'Seccomp')).toBe('2');
     expect(insideAfter).toContain(UNSHARE_EPERM);
     expect(insideAfter).toContain('unshare: unshare(0x10020000): Operation not permitted'); // -Urm: NEWUSER|NEWNS
