@@ -148,7 +148,7 @@ const seccomp: Lesson = {
         'The user namespace limit in /proc/sys/user/max_user_namespaces',
       ],
       answer: 1,
-      why: 'user_namespaces(7): since Linux 3.8 creating a user namespace needs no privilege, which is why it worked before. Docker\'s profile lists unshare in a rule with "includes": {"caps": ["CAP_SYS_ADMIN"]}; without that capability the call matches no rule and gets the default action, SCMP_ACT_ERRNO with errno 1. seccomp(2): with SECCOMP_RET_ERRNO the errno is returned "without executing the system call".',
+      why: 'user_namespaces(7): "Starting in Linux 3.8, unprivileged processes can create user namespaces", which is why it worked before. Docker\'s profile lists unshare in a rule with "includes": {"caps": ["CAP_SYS_ADMIN"]}; without that capability the call matches no rule and gets the default action, SCMP_ACT_ERRNO with errno 1. seccomp(2): with SECCOMP_RET_ERRNO the errno is returned "without executing the system call".',
     },
     {
       question: 'Why must a process set no_new_privs (or hold CAP_SYS_ADMIN) before it may install a filter?',
