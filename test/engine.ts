@@ -83,7 +83,13 @@ export class TestEngine {
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
       const req = request(
-        { socketPath: this.socket, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} },
+        {
+          socketPath: this.socket,
+          agent: false,
+          method,
+          path,
+          headers: data ? { 'Content-Type': 'application/json' } : {},
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (d: Buffer) => chunks.push(d));

@@ -25,6 +25,10 @@ export class EngineClient {
       const req = httpRequest(
         {
           socketPath: this.socket,
+          // A connection of its own per request: Node's global agent keeps idle connections alive
+          // (Node 19+), and one reused just as the engine closes it after its keep-alive timeout
+          // (5 s) fails with EPIPE or ECONNRESET — seen under load. A unix connect costs microseconds.
+          agent: false,
           method,
           path,
           headers:
@@ -52,6 +56,7 @@ export class EngineClient {
       const data = body === undefined ? '' : JSON.stringify(body);
       const req = httpRequest({
         socketPath: this.socket,
+        agent: false,
         method: 'POST',
         path,
         headers: {

@@ -57,7 +57,7 @@ function api(method: string, path: string, body?: unknown): Promise<{ status: nu
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
-      { socketPath: socket(), method, path, headers: data ? { 'Content-Type': 'application/json' } : {} },
+      { socketPath: socket(), agent: false, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} },
       (res) => {
         let text = '';
         res.on('data', (d) => (text += d));
