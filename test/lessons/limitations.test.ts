@@ -5,7 +5,7 @@
 // removes it. Afterwards, and after a Ctrl-C in the middle, nothing of the lab is left: its loop
 // device, marker files, host sleep, cgroup, engine and directory.
 import { describe, expect } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,9 +22,10 @@ import {
   windowsPe,
 } from '../../lessons/41-limitations/formats.js';
 import { alive, until, useCheckEngine } from '../engine.js';
-import { TEST_ROOTFS, itRoot } from '../helpers.js';
+import { NSX, TEST_ROOTFS, itRoot } from '../helpers.js';
 import { leftovers } from '../leaks.js';
 import { playForTest } from './play.js';
+import { lessonInTerminal } from './terminal.js';
 
 type Demo = Extract<PlayerEvent, { type: 'demo' }>;
 const demosOf = (events: PlayerEvent[]) => events.filter((e): e is Demo => e.type === 'demo');
@@ -168,6 +169,75 @@ describe('lesson: limitations', () => {
       });
     },
     240000,
+  );
+
+  /** What the cleanup lines of a transcript or screen name: the lab, the sleep, its cgroup, the loop device. */
+  function cleanedUp(text: string) {
+    const flat = text.replace(/\n\s*/g, ' ');
+    const dir = /removed (\/tmp\/nsx-lab-[A-Za-z0-9]+)/.exec(flat)?.[1];
+    const sleep = /killed the host's sleep \(pid (\d+)\)/.exec(flat)?.[1];
+    const cgroupDir = /removed the cgroup (\S+nsx-limits-[0-9a-f]+)/.exec(flat)?.[1];
+    const device = /detached (\/dev\/loop\d+)/.exec(flat)?.[1];
+    expect([dir, sleep, cgroupDir, device]).toEqual([
+      expect.any(String),
+      expect.any(String),
+      expect.any(String),
+      expect.any(String),
+    ]);
+    return { dir: dir!, sleep: Number(sleep), cgroupDir, device };
+  }
+
+  itRoot(
+    'in a terminal: Enter runs a stop, q at the next prompt stops and removes the whole lab',
+    async () => {
+      const term = lessonInTerminal('limitations', 60000);
+      const { waitFor, key } = term;
+      try {
+        await waitFor('[1/5]');
+        await waitFor('⏎ run  e explain more  q quit');
+        key('\r');
+        await waitFor('exec /hello.exe: exec format error');
+        await waitFor('[2/5]');
+        await waitFor('⏎ run  e explain more  q quit');
+        key('q');
+        await waitFor('Stopped.');
+        await term.exited;
+      } finally {
+        term.close();
+      }
+      await expectGone(cleanedUp(term.screen));
+    },
+    120000,
+  );
+
+  itRoot(
+    'nsx lesson limitations --print and SIGINT to its process group during the disk stop: nothing left',
+    async () => {
+      const progress = join(tmpdir(), `nsx-progress-limits-${process.pid}.json`);
+      const child = spawn(process.execPath, [NSX, 'lesson', 'limitations', '--print'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+        env: { ...process.env, NSX_PROGRESS: progress },
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+      try {
+        expect(await until(() => out.includes('host$ losetup'), 90000)).toBe(true);
+        process.kill(-child.pid!, 'SIGINT');
+        expect(await exited).toBe(130);
+        await expectGone(cleanedUp(out));
+      } finally {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+        rmSync(progress, { force: true });
+      }
+    },
+    120000,
   );
 
   describe('nsx check limitations', () => {
