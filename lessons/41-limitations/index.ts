@@ -101,7 +101,7 @@ const limitations: Lesson = {
           inContainer(
             ['--privileged'],
             ['/limits-probe', 'module'],
-            "With --privileged both walls are gone: the kernel judged the bytes and refused them as no module (ENOEXEC and the like; ENOSYS without module support), not EPERM. A real module would now be in the host's kernel, under every container.",
+            "With --privileged both walls are gone: the kernel judged the bytes and refused them as no module (ENOEXEC and the like; ENOSYS without module support), not EPERM (but on a locked-down kernel). A real module would now be in the host's kernel, under every container.",
           ),
         ],
       },
