@@ -9,7 +9,7 @@
 //     unified hierarchy (v2's cgroup.freeze).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { TourLab } from '../../src/learn/lesson.js';
 import { sandboxRootfs } from '../../src/learn/sandbox.js';
@@ -19,7 +19,7 @@ import { packageRoot } from '../../src/paths.js';
 import { startLab } from '../engine-lab.js';
 import { binfmtHandlerFor, foreignArch, linuxElf, macosMachO, windowsPe } from './formats.js';
 
-/** Every name the lab gives the host's kernel starts with this (cgroups, markers): the tests look for it. */
+/** Every name the lab gives the host (its cgroup, its marker file) starts with this. */
 export const LAB_PREFIX = 'nsx-limits-';
 
 /** How the lab's host process is frozen: the hierarchy a container mounts, the file it writes. */
@@ -206,9 +206,4 @@ export async function startLimitsLab(): Promise<TourLab> {
     await teardown();
     throw e;
   }
-}
-
-/** The marker's first line as the lab wrote it, for the tests. */
-export function markerOf(path: string): string {
-  return readFileSync(path, 'utf8').split('\n')[0];
 }
