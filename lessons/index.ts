@@ -17,6 +17,7 @@ import capabilities from './18-capabilities/index.js';
 import cgroupnsTimens from './19-cgroupns-timens/index.js';
 import seccomp from './20-seccomp/index.js';
 import kernelOrder from './30-kernel-order/index.js';
+import limitations from './41-limitations/index.js';
 
 export interface CourseEntry {
   /** The folder under lessons/. */
@@ -40,4 +41,5 @@ export const COURSE: CourseEntry[] = [
   { dir: '19-cgroupns-timens', lesson: cgroupnsTimens },
   { dir: '20-seccomp', lesson: seccomp },
   { dir: '30-kernel-order', lesson: kernelOrder },
+  { dir: '41-limitations', lesson: limitations },
 ];

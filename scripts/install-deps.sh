@@ -11,6 +11,7 @@ packages=(
   build-essential   # cc and libc headers: npm ci compiles the shim (shim/nsx-shim.c)
   busybox-static    # the sandbox root filesystem (npm run sandbox)
   util-linux        # nsenter (the shell inside a half-built container), unshare, ipcmk
+  mount             # losetup: the limitations lesson's "host disk" (a loop device)
   iproute2          # ip: --network veth
   iputils-ping      # ping across the veth pair
   procps            # ps, pgrep

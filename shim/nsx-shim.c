@@ -387,6 +387,16 @@ static void do_exec(char **f, int n) {
       p = *end ? end + 1 : end;
     }
   }
+  /* A file the kernel has no loader for (ENOEXEC: another architecture's ELF, a PE, a Mach-O) passes
+   * runc's checks before start (exec.LookPath sees only a regular file with an x bit), so docker
+   * reports it from inside the started container: runc's init prints "exec PATH: exec format error"
+   * on the container's stderr and exits 255 (runc >= 1.2, libcontainer/init_linux.go Init(); 1
+   * before). The same here: PID 1 closes the instruction socket as an exec would (the runtime sees
+   * the command started), says so on fd 2 and exits 255. */
+  if (err == ENOEXEC) {
+    dprintf(2, "exec %s: exec format error\n", argv[0]);
+    _exit(255);
+  }
   errno = err;
   reply_err("execve", argv[0]);
   _exit(err == ENOENT || err == ENOTDIR ? 127 : 126);

@@ -52,6 +52,7 @@ export function createBody(o: BodyOptions): CreateBody {
     ...(o.securityOpt ? { SecurityOpt: o.securityOpt } : {}),
     ...(o.network ? { NetworkMode: o.network } : {}),
     ...(o.userns ? { UsernsMode: o.userns } : {}),
+    ...(o.cgroupns ? { CgroupnsMode: o.cgroupns } : {}),
     ...(o.rm ? { AutoRemove: true } : {}),
     ...(o.restart ? { RestartPolicy: o.restart } : {}),
     ...(o.consoleSize ? { ConsoleSize: o.consoleSize } : {}),

@@ -107,6 +107,8 @@ export interface HostConfig {
   RestartPolicy?: { Name: string; MaximumRetryCount?: number };
   /** docker's --userns=host; nsx also takes "private" (a user namespace of the container's own). */
   UsernsMode?: string;
+  /** docker's --cgroupns: "private" (nsx's default) or "host". */
+  CgroupnsMode?: string;
   /** The terminal's size at start, [rows, columns] (docker API 1.42+), for -t. */
   ConsoleSize?: [number, number];
 }

@@ -102,6 +102,7 @@ function hostConfig(v: unknown, name: string): HostConfig {
     AutoRemove: bool,
     RestartPolicy: restartPolicy,
     UsernsMode: str,
+    CgroupnsMode: str,
     ConsoleSize: pair,
   }) as HostConfig;
 }
@@ -119,7 +120,7 @@ function swap(v: unknown, name: string): [StepId, StepId] {
 /** What nsx's own options were: refused, with what to send instead. */
 const INSTEAD =
   "send intent instead: Docker's fields (Hostname, HostConfig.Memory, PidsLimit, NanoCpus, CapAdd, CapDrop, " +
-  'SecurityOpt, Privileged, NetworkMode, UsernsMode) and Nsx {Step, Observe, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, ' +
+  'SecurityOpt, Privileged, NetworkMode, UsernsMode, CgroupnsMode) and Nsx {Step, Observe, PauseAtExit, UnsafeChroot, RunAs, TimeNamespace, ' +
   "TimeOffsets, Swap}; src/engine/body.ts makes such a body from nsx run's options";
 const NOT_ACCEPTED = {
   Spec: 'the engine builds the spec from the request itself',

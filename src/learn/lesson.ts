@@ -96,7 +96,7 @@ export interface Lesson {
 export interface TourCommand {
   /** argv; {name} is a value the tour's lab or an earlier command gave (see gives). */
   command: string[];
-  /** One sentence: what to notice in the output. */
+  /** One sentence: what to notice in the output; it may name {name} values as the command does. */
   notice: string;
   /** A program the command runs that may not be installed: then it is not run, and the transcript
    *  says why (e.g. { program: 'strace', why: "Debian's strace package: apt-get install strace" }). */

@@ -100,7 +100,9 @@ export async function playTour(
         }
       }
     }
-    emit({ type: 'demo', after: stop, command, onHost: true, ...r, notice: cmd.notice, stop: true });
+    const said = fillFrom([cmd.notice], vars); // a notice may name the lab's values too
+    const notice = 'missing' in said ? cmd.notice : said.argv[0];
+    emit({ type: 'demo', after: stop, command, onHost: true, ...r, notice, stop: true });
   };
 
   let completed = false;

@@ -87,6 +87,8 @@ export interface RunOptions {
   securityOpt?: string[];
   network?: string;
   userns?: string;
+  /** docker's --cgroupns: private (a cgroup namespace of its own, docker's default on cgroup v2) or host. */
+  cgroupns?: string;
   unsafeChroot?: boolean;
   /** docker's -t: a pseudo-terminal for the command. */
   tty?: boolean;
@@ -382,6 +384,9 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
     throw new NsxError('--userns host needs root', {
       hint: 'as a normal user nsx works through a user namespace: leave out --userns, or use sudo',
     });
+  const cgroupns = o.cgroupns ?? 'private';
+  if (!['host', 'private'].includes(cgroupns))
+    throw new NsxError(`--cgroupns ${cgroupns}: unknown mode`, { hint: 'use host or private' });
   const memoryBytes = o.memory !== undefined ? parseMemory(o.memory) : undefined;
   const cpus = parseCpus(o.cpus);
   if (o.pidsLimit !== undefined) checkPidsLimit(o.pidsLimit);
@@ -412,7 +417,15 @@ export function specFromRunOptions(o: RunOptions): ContainerSpec {
   const imageDir = image?.config.WorkingDir;
   const cwd = o.workdir ?? (imageDir ? posix.resolve('/', imageDir) : '/');
 
-  const namespaces: NamespaceType[] = ['pid', 'ipc', 'uts', 'mount', 'cgroup'];
+  // --cgroupns host: the host's cgroup namespace, so /proc/self/cgroup and a cgroupfs mounted inside
+  // show the whole hierarchy (cgroup_namespaces(7)); docker's default on cgroup v1.
+  const namespaces: NamespaceType[] = [
+    'pid',
+    'ipc',
+    'uts',
+    'mount',
+    ...(cgroupns === 'private' ? ['cgroup' as const] : []),
+  ];
   if (network !== 'host') namespaces.push('network');
   if (userns === 'private') namespaces.unshift('user');
   if (o.timeNamespace) namespaces.push('time');

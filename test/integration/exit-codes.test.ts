@@ -1,8 +1,12 @@
 // Exit codes, docker's way (docker run reference, "Exit status"): the command's own code; 127 when
 // the command is not found; 126 when it cannot be executed; 128+N when signal N killed it. The
-// `exited` event carries the code or the signal.
+// `exited` event carries the code or the signal. A file the kernel has no loader for is docker's
+// (runc's) case apart: the container starts, PID 1 says "exec PATH: exec format error", exits 255.
 import { describe, expect } from '@jest/globals';
-import { eventsOf, itRoot, run } from '../helpers.js';
+import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TEST_ROOTFS, eventsOf, itRoot, nsx, run } from '../helpers.js';
 import { exeOf, nsPidsOf, live } from '../live.js';
 
 describe('exit codes', () => {
@@ -44,6 +48,22 @@ describe('exit codes', () => {
     expect(failed[0].error.errnoName).toBe('EACCES');
     expect(eventsOf(r, 'exited')).toEqual([]); // the command never ran
     expect(eventsOf(r, 'cleaned-up')).toHaveLength(1);
+  });
+
+  itRoot('a file of no format this kernel loads (ENOEXEC): started, "exec format error" on stderr, 255', async () => {
+    const rootfs = mkdtempSync(join(tmpdir(), 'nsx-enoexec-'));
+    try {
+      cpSync(TEST_ROOTFS, rootfs, { recursive: true, verbatimSymlinks: true });
+      writeFileSync(join(rootfs, 'app.exe'), Buffer.from('MZ\x90\x00', 'latin1')); // a PE's first bytes
+      chmodSync(join(rootfs, 'app.exe'), 0o755);
+      const r = await nsx(['runtime', 'run', '--rm', '--rootfs', rootfs, '/app.exe']);
+      expect([r.code, r.stdout, r.stderr]).toEqual([255, '', 'exec /app.exe: exec format error\n']);
+      expect(eventsOf(r, 'step-failed')).toEqual([]);
+      expect(eventsOf(r, 'started')).toHaveLength(1);
+      expect(eventsOf(r, 'exited')).toEqual([expect.objectContaining({ exitCode: 255, code: 255 })]);
+    } finally {
+      rmSync(rootfs, { recursive: true, force: true });
+    }
   });
 
   itRoot('exits 137 when SIGKILL from the host kills PID 1, and the exited event names the signal', async () => {

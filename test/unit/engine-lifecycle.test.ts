@@ -203,6 +203,7 @@ describe("the client's create body (body.ts): nsx run's and the lessons' options
       timeNamespace: true,
       timeOffsets: { boottime: 604800 },
       userns: 'private',
+      cgroupns: 'host',
       runAs: { uid: 1000, gid: 1000 },
       swap: ['capabilities', 'mount-private'],
       step: true,
@@ -223,6 +224,7 @@ describe("the client's create body (body.ts): nsx run's and the lessons' options
         SecurityOpt: ['no-new-privileges'],
         NetworkMode: 'veth',
         UsernsMode: 'private',
+        CgroupnsMode: 'host',
       },
       Nsx: {
         Step: true,

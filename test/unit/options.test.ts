@@ -77,6 +77,14 @@ describe('specFromRunOptions', () => {
     expect(s.linux.uidMappings![0].hostID).toBeGreaterThan(0);
   });
 
+  it("has a cgroup namespace of its own, or with --cgroupns host the host's", () => {
+    const types = (o: Partial<RunOptions>) => specFromRunOptions(opts(o)).linux.namespaces.map((n) => n.type);
+    expect(types({})).toContain('cgroup');
+    expect(types({ cgroupns: 'private' })).toContain('cgroup');
+    expect(types({ cgroupns: 'host' })).not.toContain('cgroup');
+    expect(types({ cgroupns: 'host' })).toEqual(types({}).filter((t) => t !== 'cgroup'));
+  });
+
   it('turns limits into resources', () => {
     const s = specFromRunOptions(opts({ memory: '64m', pidsLimit: 20, cpus: '0.5' }));
     expect(s.linux.resources).toEqual({
@@ -128,6 +136,7 @@ describe('specFromRunOptions', () => {
     [{ command: ['nosuch'] }, /"nosuch": executable file not found/, /ls /],
     [{ network: 'bridge' }, /--network bridge: unknown mode/, /none, host, veth/],
     [{ userns: 'maybe' }, /--userns maybe: unknown mode/, /host or private/],
+    [{ cgroupns: 'shared' }, /--cgroupns shared: unknown mode/, /host or private/],
     [{ root: false, userns: 'host' }, /--userns host needs root/, /sudo/],
     [{ root: false, memory: '64m' }, /need root/, /sudo/],
     [{ memory: '12x' }, /--memory 12x: not a size/, /256m/],

@@ -18,6 +18,7 @@ export function containerFlags(a: RunArgs) {
     securityOpt: a['security-opt'],
     network: a.network,
     userns: a.userns,
+    cgroupns: a.cgroupns,
     unsafeChroot: a['unsafe-chroot'],
   };
 }

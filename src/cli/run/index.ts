@@ -24,6 +24,7 @@ export interface RunArgs {
   'security-opt'?: string[];
   network?: string;
   userns?: string;
+  cgroupns?: string;
   step?: boolean;
   trace?: boolean;
   events?: string;
@@ -57,6 +58,7 @@ const VALUE_OPTIONS = new Set([
   'security-opt',
   'network',
   'userns',
+  'cgroupns',
   'events',
   'restart',
 ]);
@@ -145,6 +147,7 @@ const runOptions = (y: Argv) =>
       },
       network: { type: 'string', describe: 'none (only lo) | host | veth (a pair to the host)', default: 'none' },
       userns: { type: 'string', describe: 'host | private (default: host as root, private otherwise)' },
+      cgroupns: { type: 'string', describe: 'private (default: a cgroup namespace of its own) | host' },
       step: {
         type: 'boolean',
         describe:

@@ -25,6 +25,7 @@ export function makeOptions(root: boolean, r: ContainerRecord, name?: string, im
     user: r.Config.User || undefined,
     tty: r.Config.Tty,
     userns: h.UsernsMode || undefined,
+    cgroupns: h.CgroupnsMode || undefined,
     unsafeChroot: n.UnsafeChroot,
     memory: h.Memory ? String(h.Memory) : undefined,
     pidsLimit: h.PidsLimit || undefined,
