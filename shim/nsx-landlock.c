@@ -20,7 +20,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/landlock.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,7 +32,18 @@
 #define SYS_landlock_add_rule 445
 #define SYS_landlock_restrict_self 446
 #endif
-#define FS(bit) (1ULL << (bit)) /* LANDLOCK_ACCESS_FS_*: bits 0..15 (landlock.h) */
+#define FS(bit) (1ULL << (bit)) /* LANDLOCK_ACCESS_FS_*: bits 0..15 (linux/landlock.h) */
+
+/* linux/landlock.h's ABI, spelled out so that older kernel headers build it too. */
+#define LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
+#define LANDLOCK_RULE_PATH_BENEATH 1
+struct ruleset_attr {
+  uint64_t handled_access_fs;
+};
+struct path_beneath_attr {
+  uint64_t allowed_access;
+  int32_t parent_fd;
+} __attribute__((packed));
 
 static int usage(void) {
   fprintf(stderr, "usage: nsx-landlock --abi | nsx-landlock [-w DIR]... -- COMMAND [ARG]...\n");
@@ -66,14 +76,14 @@ int main(int argc, char **argv) {
   if (abi >= 2) write |= FS(13);
   if (abi >= 3) write |= FS(14);
   if (abi >= 5) write |= FS(15);
-  struct landlock_ruleset_attr attr = {.handled_access_fs = write};
+  struct ruleset_attr attr = {.handled_access_fs = write};
   int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr.handled_access_fs, 0);
   if (ruleset < 0) {
     perror("nsx-landlock: landlock_create_ruleset");
     return 1;
   }
   for (int j = 1; j < i; j += 2) {
-    struct landlock_path_beneath_attr beneath = {.allowed_access = write};
+    struct path_beneath_attr beneath = {.allowed_access = write};
     beneath.parent_fd = open(argv[j + 1], O_PATH | O_CLOEXEC);
     if (beneath.parent_fd < 0) {
       fprintf(stderr, "nsx-landlock: %s: %s\n", argv[j + 1], strerror(errno));

@@ -28,6 +28,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(__aarch64__) && !defined(NT_ARM_SYSTEM_CALL)
+#define NT_ARM_SYSTEM_CALL 0x404 /* elf.h: the syscall number at a syscall stop */
+#endif
 #if defined(__x86_64__)
 typedef struct user_regs_struct regs_t;
 #define SP(r) ((r).rsp)
@@ -70,8 +73,10 @@ static const char *errname(int e) {
   case EROFS: return "EROFS";
   case EEXIST: return "EEXIST";
   case ENOENT: return "ENOENT";
-  default: return strerrorname_np(e) ? strerrorname_np(e) : "EUNKNOWN";
   }
+  static char other[16];
+  snprintf(other, sizeof other, "errno %d", e);
+  return other;
 }
 
 static void timeout(int s) {
