@@ -42,8 +42,9 @@ export function whoRefused(label: string | undefined, lsms: string[] | undefined
 
 /** Processes worth asking: the learner's (started after the task was shown, or with a terminal when
  *  no time is known), outside nsx's containers, and able to be in a Landlock domain or an AppArmor
- *  profile: landlock_restrict_self(2) needs no_new_privs unless the caller has CAP_SYS_ADMIN, and
- *  every Landlock tool sets it (landlock(7)). */
+ *  profile: landlock_restrict_self(2) requires no_new_privs unless the caller has CAP_SYS_ADMIN in
+ *  its user namespace, so a Landlock sandbox is a no_new_privs process unless root made it without
+ *  (nsx-landlock sets it). Only these are asked: the check stops each one it asks for a moment. */
 function candidates(): { pid: number; comm: string }[] {
   const self = process.pid;
   return newestFirst(
@@ -82,7 +83,7 @@ export async function checkTask(): Promise<CheckResult> {
     return {
       ok: false,
       message:
-        'No process of yours is under a security module yet: none started since the task was shown has no_new_privs set (as a Landlock tool leaves it) or an AppArmor profile.',
+        'No process of yours is under a security module yet: none started since the task was shown has no_new_privs set (landlock_restrict_self(2) requires it unless the caller has CAP_SYS_ADMIN) or an AppArmor profile.',
     };
   }
   const allowed: string[] = [];

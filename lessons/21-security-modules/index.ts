@@ -91,10 +91,10 @@ const securityModules: Lesson = {
   ],
   check: () => checkTask(),
   hints: [
-    'A security module decides on its own, after the permission bits and capabilities: for the check, a process of yours must be refused a write that its user could otherwise make.',
-    "Landlock needs no root: the lesson's tool is shim/nsx-landlock in nsx's folder (`nsx-landlock -w DIR -- COMMAND` leaves only DIR writable). In the VM, an AppArmor profile and aa-exec(1) work too.",
-    'Keep the process running (a shell, or sleep), started after the lesson showed the task: the check makes a directory in /var/tmp as that process, and /var/tmp is writable for everyone.',
-    'For example: `sudo nsx-landlock -w /tmp -- sleep 300 &` (from shim/ in the nsx folder), then `sudo nsx check security-modules`.',
+    'A security module decides after the permission bits and capabilities: for the check, a process of yours must be refused a write that its user could otherwise make. The check tries a new directory in /var/tmp, which every user may write.',
+    "Landlock needs no root: the lesson's tool is shim/nsx-landlock in nsx's folder (`nsx-landlock -w DIR -- COMMAND` leaves only DIR writable). In the VM, an AppArmor profile of your own works too: apparmor_parser(8) loads it, aa-exec(1) runs a command under it.",
+    'Keep the process running (a shell, or sleep), started after the lesson showed the task, and run the check from another terminal.',
+    'Under the tool, a `sleep` with /tmp as its one writable directory leaves /var/tmp read-only to it; run as root, it also shows that CAP_DAC_OVERRIDE does not help. With AppArmor: `file,` allows everything, one `deny` rule for /var/tmp takes it back.',
   ],
   quiz: [
     {

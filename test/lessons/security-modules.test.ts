@@ -123,6 +123,25 @@ describe('lesson: security-modules', () => {
     expect(leftovers(idOf(events))).toEqual([]);
   });
 
+  itRoot('leaves nothing behind after Ctrl-C once the tool was copied in', async () => {
+    const entry = findLesson('security-modules');
+    const events: PlayerEvent[] = [];
+    let container: { abort: (code?: number) => void } | undefined;
+    const r = await playLesson(entry.lesson, textOf(entry), {
+      ui: makeUI({ mode: 'print', out: new Writable({ write: (_c, _e, cb) => cb() }) }),
+      onContainer: (c) => (container = c),
+      // As nsx lesson does on SIGINT: abort the lesson's container, right after the copy.
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'demo' && e.command[0] === 'cp') container?.abort(130);
+      },
+      rootfs: TEST_ROOTFS,
+    });
+    expect([r.completed, r.exitCode]).toEqual([false, 130]);
+    expect(events.some((e) => e.type === 'demo' && e.command[0] === 'cp')).toBe(true);
+    expect(leftovers(idOf(events))).toEqual([]);
+  });
+
   describe('nsx check security-modules', () => {
     let solution: ChildProcess | undefined;
     afterEach(() => {
