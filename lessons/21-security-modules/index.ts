@@ -61,6 +61,14 @@ const securityModules: Lesson = {
         "The lesson's Landlock tool, copied into the container's own /tmp (a tmpfs that goes with it): busybox has no Landlock command.",
     },
     {
+      // Only where the lsm step is applied (AppArmor enabled, as root): a skipped step runs no demos.
+      after: 'lsm',
+      onHost: true,
+      command: ['sed', '-n', '/^profile/,$p', labProfileFile()],
+      notice:
+        "nsx-default's rules as text, in the lab's copy of them: the same rules under the name nsx-lab, plus one deny rule at the end, used after the command.",
+    },
+    {
       after: 'exec',
       onHost: true,
       command: [

@@ -86,6 +86,9 @@ describe('lesson: security-modules', () => {
     const [lab] = demoOutputs(p, 'exit', 'host');
     if (APPARMOR) {
       expect(lsmStep?.type).toBe('step-applied');
+      expect(demoOutputs(p, 'lsm', 'host')[0]).toMatch(
+        /^profile nsx-lab flags=\(attach_disconnected,mediate_deleted\) \{\n/,
+      );
       expect(label).toBe('nsx-default (enforce)');
       expect(lines[1]).toBe('AppArmor: nsx-default (enforce)');
       expect(lab).toContain(`${LAB_PROFILE} loaded`);
@@ -99,6 +102,7 @@ describe('lesson: security-modules', () => {
     } else {
       console.log(`security-modules: AppArmor parts skipped here: ${APPARMOR_OFF_WHY}`);
       expect(lsmStep?.type).toBe('step-skipped');
+      expect(demoOutputs(p, 'lsm', 'host')).toEqual([]);
       expect(lines[1]).toBe('AppArmor: none, no label to read');
       expect([label, lab]).toEqual([APPARMOR_OFF_WHY, APPARMOR_OFF_WHY]);
       expect(p.events.some((e) => e.type === 'demo-cleanup')).toBe(false);
