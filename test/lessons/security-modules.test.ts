@@ -19,6 +19,7 @@ import { pids, readOr } from '../live.js';
 /** The lesson's container id, from the player's events. */
 const idOf = (events: PlayerEvent[]) => events.flatMap((e) => (e.type === 'container-planned' ? [e.id] : []))[0];
 import { commandOutput, demoOutputs, playForTest } from './play.js';
+import { lessonInTerminal } from './terminal.js';
 
 /** The kernel's Landlock ABI, or why there is none (the lesson's tool asks: landlock_create_ruleset(2)). */
 function landlockAbi(): { abi?: number; why: string } {
@@ -144,6 +145,28 @@ describe('lesson: security-modules', () => {
     expect([r.completed, r.exitCode]).toEqual([false, 130]);
     expect(events.some((e) => e.type === 'demo' && e.command[0] === 'cp')).toBe(true);
     expect(leftovers(idOf(events))).toEqual([]);
+  });
+
+  itRoot('in a terminal: Enter at the devices stop, Ctrl-C at the next one, nothing left behind', async () => {
+    const term = lessonInTerminal('security-modules', 20000);
+    const { waitFor, key } = term;
+    let id: string | undefined;
+    try {
+      await waitFor('[2/20]');
+      await waitFor('⏎ apply'); // at the devices step
+      key('\r');
+      await waitFor(/c \*:\* m|cgroup v2: no rule files/); // its rules, from the host (v1), or the eBPF program's cgroup (v2)
+      await waitFor("copied into the container's own /tmp");
+      await waitFor('⏎ apply'); // at the lsm step (AppArmor enabled) or the exec step
+      key('\x03');
+      await waitFor('Stopped.');
+      expect(await term.exited).toBe(130);
+      id = idOf(term.events());
+    } finally {
+      term.close();
+    }
+    expect(id).toMatch(/^[0-9a-f]+$/);
+    expect(leftovers(id)).toEqual([]);
   });
 
   describe('nsx check security-modules', () => {
