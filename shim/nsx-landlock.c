@@ -14,7 +14,8 @@
  *
  * The write rights handled depend on the ABI (landlock.rst, "Backward and forward compatibility"):
  * ABI 1 (Linux 5.13) has WRITE_FILE, REMOVE_*, MAKE_*; ABI 2 (5.19) adds REFER; ABI 3 (6.2) adds
- * TRUNCATE; ABI 5 (6.10) adds IOCTL_DEV. Reading and executing are not handled: they stay allowed.
+ * TRUNCATE. Reading, executing and ABI 5's IOCTL_DEV (ioctl on devices, not a write) are not handled:
+ * they stay allowed.
  * Debian 12's setpriv (util-linux 2.38) has no --landlock-access, busybox has no Landlock applet, and
  * Node.js cannot make these system calls: hence this tool. */
 #define _GNU_SOURCE
@@ -71,11 +72,10 @@ int main(int argc, char **argv) {
     perror("nsx-landlock: landlock_create_ruleset (is Landlock enabled? cat /sys/kernel/security/lsm)");
     return 1;
   }
-  /* Every write right this ABI knows: bits 1 and 4-12 (ABI 1), 13 REFER (2), 14 TRUNCATE (3), 15 IOCTL_DEV (5). */
+  /* Every write right this ABI knows: bits 1 and 4-12 (ABI 1), 13 REFER (2), 14 TRUNCATE (3). */
   uint64_t write = FS(1) | FS(4) | FS(5) | FS(6) | FS(7) | FS(8) | FS(9) | FS(10) | FS(11) | FS(12);
   if (abi >= 2) write |= FS(13);
   if (abi >= 3) write |= FS(14);
-  if (abi >= 5) write |= FS(15);
   struct ruleset_attr attr = {.handled_access_fs = write};
   int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr.handled_access_fs, 0);
   if (ruleset < 0) {

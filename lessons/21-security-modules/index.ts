@@ -99,7 +99,7 @@ const securityModules: Lesson = {
   ],
   check: () => checkTask(),
   hints: [
-    'A security module decides after the permission bits and capabilities: for the check, a process of yours must be refused a write that its user could otherwise make. The check tries a new directory in /var/tmp, which every user may write.',
+    'A security module decides in addition to the permission bits and capabilities: for the check, a process of yours must be refused a write that its user could otherwise make. The check tries a new directory in /var/tmp, which every user may write.',
     "Landlock needs no root: the lesson's tool is shim/nsx-landlock in nsx's folder (`nsx-landlock -w DIR -- COMMAND` leaves only DIR writable). In the VM, an AppArmor profile of your own works too: apparmor_parser(8) loads it, aa-exec(1) runs a command under it.",
     'Keep the process running (a shell, or sleep), started after the lesson showed the task, and run the check from another terminal.',
     'Under the tool, a `sleep` with /tmp as its one writable directory leaves /var/tmp read-only to it; run as root, it also shows that CAP_DAC_OVERRIDE does not help. With AppArmor: `file,` allows everything, one `deny` rule for /var/tmp takes it back.',
@@ -110,11 +110,11 @@ const securityModules: Lesson = {
         'Inside the container, root with CAP_DAC_OVERRIDE is refused a write to /dev/shm/note after the Landlock ruleset. Which check refused it?',
       choices: [
         'The file mode bits: root is not the owner',
-        'Landlock: a mandatory check made after the permission bits and capabilities, which CAP_DAC_OVERRIDE does not bypass',
+        'Landlock: a mandatory check of its own, beside the permission bits, which CAP_DAC_OVERRIDE does not bypass',
         'The seccomp filter',
       ],
       answer: 1,
-      why: 'landlock(7): Landlock is a stackable LSM, "new security layers in addition to the existing system-wide access-controls": the kernel asks it after the permission bits, which CAP_DAC_OVERRIDE lets root bypass, and no capability bypasses it. A ruleset restricts "the thread enforcing it, and its future children".',
+      why: 'landlock(7): Landlock is a stackable LSM, "new security layers in addition to the existing system-wide access-controls": the kernel asks it as well as the permission bits (which CAP_DAC_OVERRIDE lets root bypass), and no capability bypasses it. A ruleset restricts "the thread enforcing it, and its future children".',
     },
     {
       question: 'mknod /dev/sda succeeds in the container, but opening it fails with EPERM. Why?',
