@@ -4,7 +4,7 @@
 // its check before and after a solution, and nothing left behind (no lab profile, no lab files).
 import { afterEach, describe, expect } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { findLesson, textOf } from '../../src/learn/course.js';
 import { countOnlyStartedSince } from '../../src/learn/kernel.js';
@@ -12,7 +12,7 @@ import { playLesson, type PlayerEvent } from '../../src/learn/player.js';
 import { makeUI } from '../../src/learn/ui.js';
 import { apparmorEnabled, loadedProfiles } from '../../src/runtime/lsm/apparmor.js';
 import { APPARMOR_OFF_WHY, LAB_PROFILE, landlockTool } from '../../lessons/21-security-modules/lab.js';
-import { PROBE_DIR } from '../../lessons/21-security-modules/check.js';
+import { PROBE_DIR, tryWriteAs } from '../../lessons/21-security-modules/check.js';
 import { TEST_ROOTFS, itRoot } from '../helpers.js';
 import { pids, readOr } from '../live.js';
 
@@ -175,6 +175,28 @@ describe('lesson: security-modules', () => {
       solution?.kill('SIGKILL');
       solution = undefined;
       countOnlyStartedSince(undefined);
+    });
+
+    itRoot('asks a process without changing it: its interrupted call is made again, once', async () => {
+      // A sleep in nanosleep (restarted through restart_syscall) and a shell blocked in read(2).
+      const started = Date.now();
+      const sleeper = spawn('sleep', ['1.5'], { stdio: 'ignore' });
+      const reader = spawn('sh', ['-c', 'read line; echo "got $line"'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      let out = '';
+      reader.stdout!.on('data', (d) => (out += d.toString()));
+      await new Promise((res) => setTimeout(res, 300));
+      for (const child of [sleeper, reader]) {
+        const path = `${PROBE_DIR}/nsx-check-test-${child.pid}`;
+        expect(tryWriteAs(child.pid!, path)).toEqual({ result: 'ok', why: '' });
+        expect(existsSync(path)).toBe(true); // made by that process, with its credentials
+        rmdirSync(path);
+      }
+      reader.stdin!.end('one\n');
+      const [sleepCode, readCode] = await Promise.all(
+        [sleeper, reader].map((c) => new Promise((res) => c.on('close', res))),
+      );
+      expect([sleepCode, readCode, out]).toEqual([0, 0, 'got one\n']);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1500); // it slept the whole time it asked for
     });
 
     itRoot('fails before the task is done, and passes for a process a Landlock ruleset confines', async () => {
