@@ -16,6 +16,7 @@ import cgroups from './17-cgroups/index.js';
 import capabilities from './18-capabilities/index.js';
 import cgroupnsTimens from './19-cgroupns-timens/index.js';
 import seccomp from './20-seccomp/index.js';
+import securityModules from './21-security-modules/index.js';
 import kernelOrder from './30-kernel-order/index.js';
 import limitations from './41-limitations/index.js';
 
@@ -40,6 +41,7 @@ export const COURSE: CourseEntry[] = [
   { dir: '18-capabilities', lesson: capabilities },
   { dir: '19-cgroupns-timens', lesson: cgroupnsTimens },
   { dir: '20-seccomp', lesson: seccomp },
+  { dir: '21-security-modules', lesson: securityModules },
   { dir: '30-kernel-order', lesson: kernelOrder },
   { dir: '41-limitations', lesson: limitations },
 ];

@@ -32,6 +32,11 @@ export function countOnlyStartedSince(ms: number | undefined): void {
   countSince = ms;
 }
 
+/** The time countOnlyStartedSince set (epoch milliseconds), or undefined when every process counts. */
+export function countingSince(): number | undefined {
+  return countSince;
+}
+
 let clockTicks: number | undefined;
 
 /** When pid started, in epoch milliseconds: field 22 of /proc/PID/stat (starttime, in clock ticks

@@ -11,7 +11,8 @@ function copyTree(): string {
   mkdirSync(join(dir, 'scripts'));
   mkdirSync(join(dir, 'shim'));
   copyFileSync(join(ROOT, 'scripts', 'build-shim.mjs'), join(dir, 'scripts', 'build-shim.mjs'));
-  copyFileSync(join(ROOT, 'shim', 'nsx-shim.c'), join(dir, 'shim', 'nsx-shim.c'));
+  for (const c of ['nsx-shim.c', 'nsx-landlock.c', 'nsx-tryas.c'])
+    copyFileSync(join(ROOT, 'shim', c), join(dir, 'shim', c));
   return dir;
 }
 
@@ -37,7 +38,7 @@ describe('building the shim', () => {
     try {
       const r = spawnSync(process.execPath, [join(dir, 'scripts', 'build-shim.mjs')], { encoding: 'utf8' });
       expect(r.status).toBe(0);
-      expect(existsSync(join(dir, 'shim', 'nsx-shim'))).toBe(true);
+      for (const b of ['nsx-shim', 'nsx-landlock', 'nsx-tryas']) expect(existsSync(join(dir, 'shim', b))).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -42,7 +42,7 @@ export function checkLandlock(env: DoctorEnv): Check {
   }
   if (active.includes('landlock')) return c.ok(`active (LSMs: ${active.join(',')})`);
   return c.warn(
-    `not active (LSMs: ${active.join(',') || 'none'}); nsx runs without it`,
+    `not active (LSMs: ${active.join(',') || 'none'}); nsx runs without it, and the security-modules lesson skips its Landlock part`,
     `Linux 5.13+ with CONFIG_SECURITY_LANDLOCK=y, and lsm=landlock,${active.join(',') || 'capability'} on the kernel command line`,
   );
 }
@@ -53,7 +53,7 @@ export function checkApparmor(env: DoctorEnv): Check {
   if (apparmorEnabled(env)) return c.ok('active (/sys/module/apparmor/parameters/enabled is Y)');
   const why = env.exists('/sys/module/apparmor') ? 'disabled at boot' : 'not in this kernel';
   return c.warn(
-    `not active (${why}): fine, nsx runs without it`,
+    `not active (${why}): fine, nsx runs without it, and the security-modules lesson skips its AppArmor parts`,
     'sudo apt-get install apparmor, and boot with apparmor=1 security=apparmor on the kernel command line',
   );
 }
