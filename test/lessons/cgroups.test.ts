@@ -77,9 +77,7 @@ describe('lesson: cgroups', () => {
     const memFile = memV1 ? 'memory.limit_in_bytes' : 'memory.max';
     expect(shown).toContain(`syscall: write("${memDir}/${memFile}", "16777216")`);
     expect(shown).toContain(`host$ cat ${memDir}/${memFile}`);
-    expect(shown).toContain(
-      cpuV1 ? `write("${cpuDir}/cpu.cfs_quota_us", "20000")` : `write("${cpuDir}/cpu.max"`,
-    );
+    expect(shown).toContain(cpuV1 ? `write("${cpuDir}/cpu.cfs_quota_us", "20000")` : `write("${cpuDir}/cpu.max"`);
     expect(lesson.quiz[0].why).toContain(memV1 ? 'memory.limit_in_bytes (v1, as here)' : 'memory.max (v2, as here)');
     expect(lesson.hints.join('\n')).toMatch(layout.v1.pids ? /Here pids .*v1/ : /Here pids .*v2 hierarchy/);
     // The other version's files appear only where the words name both, saying which is which.
