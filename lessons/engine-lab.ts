@@ -164,12 +164,13 @@ export async function startLab(opts: { registry: boolean }): Promise<TourLab> {
 
   try {
     mkdirSync(bin);
-    // `nsx` and `engine-api` on the commands' PATH, run by this very node (sudo's PATH may have none).
+    // `nsx`, `engine-api` and `docker-log` on the commands' PATH, run by this very node (sudo's PATH may have none).
     const wrapper = (name: string, script: string) => {
       writeFileSync(join(bin, name), `#!/bin/sh\nexec '${process.execPath}' '${script}' "$@"\n`, { mode: 0o755 });
     };
     wrapper('nsx', join(packageRoot(), 'bin', 'nsx.js'));
     wrapper('engine-api', join(packageRoot(), 'dist', 'lessons', 'engine-api.js'));
+    wrapper('docker-log', join(packageRoot(), 'dist', 'lessons', 'docker-log.js'));
     const env: Record<string, string> = {
       PATH: `${bin}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
       NSX_ROOT: store,

@@ -20,6 +20,9 @@
 #                     started for this step only)
 #   engine            nsxd.service: the engine (nsxd) always running, as dockerd.service is (the unit
 #                     is written everywhere; enabled and started only with systemd)
+#   docker context    Docker's real CLI (Debian's docker-cli) talks to nsxd: a docker context "nsx"
+#                     (unix:///run/nsx/nsxd.sock), made current for root and for NSX_USER, so that
+#                     `sudo docker ps` asks nsx's engine
 #   boot time         /var/lib/nsx/vm-boot-time.json, written once (format below)
 #   login message     /etc/motd.d/namespace-explorer: the one command to start with
 #   nsx doctor        must not report a critical failure (on a booted machine: with systemd)
@@ -68,6 +71,7 @@ VM_PACKAGES=(
   strace            # watch the syscalls a runtime makes
   rsync             # the project copy below
   ca-certificates   # npm ci over TLS
+  docker-cli        # Docker's own client (Debian's build of docker/cli): a client of nsxd, see docker_context
 )
 
 started=$(date +%s)
@@ -557,6 +561,39 @@ UNIT
   say "engine: ok (nsxd.service, pid $main, answers on $ENGINE_SOCKET)"
 }
 
+# docker CMD... as USER (first argument), with that user's HOME: where the CLI keeps its contexts
+# (~/.docker/contexts, and currentContext in ~/.docker/config.json).
+docker_as() {
+  local user=$1 home
+  shift
+  home=$(getent passwd "$user" | cut -d: -f6)
+  if [ "$user" = root ]; then HOME=$home docker "$@"; else runuser -u "$user" -- env HOME="$home" docker "$@"; fi
+}
+
+docker_context() {
+  # Docker's CLI is a client of an engine's HTTP API on a Unix socket (docker context create(1):
+  # "--docker host=unix://..."); nsxd answers that API (docs/engine-api.md). A context rather than
+  # DOCKER_HOST: sudo's env_reset drops DOCKER_HOST, and a context is kept in the user's own
+  # ~/.docker. For root (`sudo docker ps`: the socket is root's alone, mode 0600, as dockerd's is
+  # root's and the docker group's) and for the project's user (whose `docker ps` then says it may
+  # not open that socket, naming it). The CLI starts no engine: nsxd.service is the one it finds.
+  command -v docker >/dev/null || die "docker context: no docker command (the docker-cli package)"
+  local user users=(root)
+  [ "$OWNER" = root ] || users+=("$OWNER")
+  for user in "${users[@]}"; do
+    if ! docker_as "$user" context inspect nsx >/dev/null 2>&1; then
+      docker_as "$user" context create nsx --description "namespace-explorer's engine (nsxd)" \
+        --docker "host=unix://$ENGINE_SOCKET" >/dev/null
+      changed "docker context: created nsx (unix://$ENGINE_SOCKET) for $user"
+    fi
+    if [ "$(docker_as "$user" context show 2>/dev/null)" != nsx ]; then
+      docker_as "$user" context use nsx >/dev/null
+      changed "docker context: nsx is $user's current docker context"
+    fi
+  done
+  say "docker context: ok ($(docker --version): docker ps asks nsxd on unix://$ENGINE_SOCKET, as ${users[*]})"
+}
+
 boot_time() {
   local file=/var/lib/nsx/vm-boot-time.json
   if [ -f "$file" ]; then
@@ -609,6 +646,7 @@ namespace-explorer (nsx): watch a real container being built, one kernel feature
   This VM:     nsx doctor        The project: $DIR
   Tests:       cd $DIR && sudo npm test
   The engine:  sudo nsx engine status   (nsxd.service; its log: journalctl -u nsxd)
+  Docker's CLI: sudo docker ps         (Docker's real client, talking to nsx's engine)
   $PROGRESS_NOTE
 
 MOTD
@@ -638,6 +676,7 @@ sandbox_rootfs
 registry_service
 sandbox_images
 engine_service
+docker_context
 boot_time
 login_message
 doctor

@@ -8,9 +8,10 @@
 #    (nsx run --privileged --network host), with this checkout bound read-only at /vagrant as Vagrant
 #    syncs it. There is no systemd in there: the registry's and the engine's services are skipped
 #    (nsxd.service is written, not started), with a message.
-# 3. nsx doctor there, the lessons' list, a container, and dockerinaction/hello_world pulled from
-#    the VM's registry, in a chroot with the host's /proc, /sys and /dev (a container hides the
-#    cgroups), with no network.
+# 3. nsx doctor there, the lessons' list, a container, Docker's CLI (docker-cli) asking nsxd through
+#    the docker context provision.sh made, and dockerinaction/hello_world pulled from the VM's
+#    registry, in a chroot with the host's /proc, /sys and /dev (a container hides the cgroups),
+#    with no network.
 # 4. provision.sh again, with no network: it must say "nothing to do", and no file (type, mode,
 #    owner, size, mtime) nor package may have changed.
 # Downloads: Debian 13's packages and the npm dependencies, both cached. Environment:
@@ -66,6 +67,18 @@ chroot_checks() {
     -- /bin/sh -c 'echo "pid $$"') || die "nsx run failed in the provisioned root: $out"
   [ "$out" = "pid 1" ] || die "nsx run in the provisioned root printed \"$out\", not \"pid 1\""
   say "nsx run in the provisioned root: the container's shell is $out"
+  # Docker's real CLI (Debian's docker-cli) is set to ask nsxd, for root and for vagrant; with no
+  # systemd here the engine is started by hand for it, then stopped.
+  out=$(in_root docker context inspect --format '{{.Endpoints.docker.Host}}' nsx) ||
+    die "root has no docker context nsx: $out"
+  [ "$out" = unix:///run/nsx/nsxd.sock ] || die "root's docker context nsx points at $out, not nsxd's socket"
+  out=$(in_root runuser -u vagrant -- env HOME=/home/vagrant docker context show) || die "docker context show as vagrant: $out"
+  [ "$out" = nsx ] || die "vagrant's current docker context is $out, not nsx"
+  # shellcheck disable=SC2016 # $? is the inner shell's
+  out=$(in_root sh -c 'nsx engine start >/dev/null && docker ps -a --format "{{.ID}}" && docker version --format "{{.Server.Os}}"; rc=$?; nsx engine stop >/dev/null; exit $rc' 2>&1) ||
+    { printf '%s\n' "$out"; die "docker ps / docker version against nsxd failed in the provisioned root"; }
+  grep -qx linux <<<"$out" || { printf '%s\n' "$out"; die "docker version did not get nsxd's answer (Server.Os linux)"; }
+  say "docker ps and docker version (Docker's CLI, context nsx) answered by nsxd"
   # The VM's registry serves the sandbox images with no network, and an unqualified name resolves
   # there first (/etc/nsx/registries.json). Its own PID namespace: the registry goes when sh does.
   out=$(unshare --net --pid --fork chroot "$root" /bin/sh -c '

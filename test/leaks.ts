@@ -74,3 +74,35 @@ export function leftovers(): Leftovers {
     containers: containerDirs(),
   };
 }
+
+/** Waits (up to 3 s) until the container `id` has left nothing: no cgroup, mount or directory
+ *  naming its id, and no process of this checkout's shim. Immune to containers other programs run
+ *  on the machine meanwhile. Returns what was left (all empty when nothing was). */
+export async function leftBy(id: string): Promise<Pick<Leftovers, 'cgroups' | 'mounts' | 'containers' | 'processes'>> {
+  const left = () => {
+    const l = leftovers();
+    const ours = (xs: string[]) => xs.filter((x) => x.includes(id));
+    return { cgroups: ours(l.cgroups), mounts: ours(l.mounts), containers: ours(l.containers), processes: l.processes };
+  };
+  let now = left();
+  for (let i = 0; i < 30 && Object.values(now).some((x) => x.length); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    now = left();
+  }
+  return now;
+}
+
+/** Host processes whose command line is exactly `argv` (a probe a test's shell started). */
+export function processesRunning(argv: string[]): number[] {
+  const want = argv.join('\0');
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0$/, '') === want;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}

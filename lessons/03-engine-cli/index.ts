@@ -5,6 +5,10 @@ import { reachEngine, startLab } from '../engine-lab.js';
 import { readFileSync } from 'node:fs';
 
 const STRACE = { program: 'strace', why: "Debian's strace package (apt-get install strace)" };
+const DOCKER = {
+  program: 'docker',
+  why: "Docker's own CLI, not part of nsx: on Debian 13 the docker-cli package (sudo apt-get install docker-cli; the VM has it), on Debian 12 docker.io (which also brings dockerd), elsewhere docker-ce-cli from Docker's apt repository (docs.docker.com/engine/install)",
+};
 const NAMESPACES = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup', 'user'];
 
 /** A process's parent (proc(5): /proc/PID/stat, the field after the parenthesised name and state). */
@@ -75,6 +79,18 @@ const engineCli: Lesson = {
             needs: STRACE,
             notice:
               "The CLI does the same: one connect(2) to the engine's socket (then the request), and prints the answer as a table.",
+          },
+        ],
+      },
+      {
+        id: 'docker',
+        title: "Docker's own CLI, asking nsx's engine",
+        commands: [
+          {
+            command: ['docker-log', 'docker', 'ps', '-a'],
+            needs: DOCKER,
+            notice:
+              "Docker's real CLI, pointed at the lab's engine (DOCKER_HOST) through a proxy that logs the bytes: first HEAD /_ping (the engine's API version, in its reply's headers), then GET /v<version>/containers/json?all=1, the list engine-api asked for by hand, in the API version both know. Same table, same HTTP: nsxd is the engine it asks.",
           },
         ],
       },

@@ -61,7 +61,8 @@ const net: Lesson = {
     if (!closest)
       return {
         ok: false,
-        message: 'No network namespace of your own exists yet (no process runs in one, and /run/netns names none).',
+        message:
+          'No network namespace of your own exists yet (no process started since the task was shown runs in one, and /run/netns names none made since).',
       };
     return {
       ok: false,

@@ -3,7 +3,12 @@
 // their interfaces, read with iproute2's JSON output. Needs root for other processes' namespaces.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { hostNamespaces, inNewNamespace } from '../../src/learn/kernel.js';
+import {
+  hostNamespaces,
+  inNewNamespace,
+  namespaceMadeSinceTask,
+  namespacesBeforeTask,
+} from '../../src/learn/kernel.js';
 
 export interface NetLink {
   ifindex: number;
@@ -59,11 +64,14 @@ function ipRun(argv: string[]): string {
   }
 }
 
-/** Every network namespace but the host's, once each: named ones first, then those of processes. */
+/** Every network namespace but the host's, once each: named ones first, then those of processes.
+ *  Only the learner's count (kernel.ts): those of processes started since the task was shown and
+ *  named ones bound since, and of either none that a process older than the task is in, so another
+ *  container's or a service's namespace never passes, not even when a new process enters it. */
 export function networkNamespaces(): NetnsCandidate[] {
   const host = hostNamespaces().net;
   const out: NetnsCandidate[] = [];
-  const seen = new Set<string>(host ? [host] : []);
+  const seen = new Set<string>([...(host ? [host] : []), ...namespacesBeforeTask('net')]);
   let names: string[] = [];
   try {
     names = readdirSync('/run/netns');
@@ -77,7 +85,7 @@ export function networkNamespaces(): NetnsCandidate[] {
     } catch {
       continue;
     }
-    if (seen.has(ns)) continue;
+    if (seen.has(ns) || !namespaceMadeSinceTask(`/run/netns/${name}`)) continue;
     seen.add(ns);
     out.push({
       label: `network namespace ${name} (/run/netns/${name})`,
@@ -87,7 +95,7 @@ export function networkNamespaces(): NetnsCandidate[] {
   }
   for (const p of inNewNamespace('net')) {
     const ns = p.ns.net!;
-    if (seen.has(ns)) continue;
+    if (seen.has(ns) || !namespaceMadeSinceTask(`/proc/${p.pid}/ns/net`)) continue;
     seen.add(ns);
     out.push({
       label: `the network namespace of process ${p.pid} (${p.comm})`,

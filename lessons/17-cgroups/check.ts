@@ -1,9 +1,11 @@
 // The cgroups lesson's task, checked against the live cgroup filesystems: a cgroup named
 // `mylimits` that the learner made (not one of nsx's), with a pids or memory limit written in it and
-// at least one process in it. The hierarchies are read from the machine's layout (v1, v2 or
+// at least one process of the learner's in it (one started since the task was shown, kernel.ts
+// startedSinceTask: a service or another container in a cgroup of that name does not count). The hierarchies are read from the machine's layout (v1, v2 or
 // hybrid), never assumed (cgroups(7)).
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { countingSince, startedSinceTask } from '../../src/learn/kernel.js';
 import type { CheckResult } from '../../src/learn/lesson.js';
 import { detectLayout, type CgroupLayout } from '../../src/runtime/cgroups/index.js';
 
@@ -79,14 +81,22 @@ export async function checkTask(layout: CgroupLayout = detectLayout()): Promise<
   let best: CheckResult | undefined;
   for (const dir of found) {
     const limits = limitsIn(dir);
-    const procs = (read(join(dir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean);
+    const all = (read(join(dir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean);
+    const procs = all.filter((pid) => startedSinceTask(Number(pid)));
     if (limits.length && procs.length) {
       return {
         ok: true,
         message: `${dir} allows ${limits.join(' and ')}, and process ${procs[0]} (${comm(procs[0])}) is in it.`,
       };
     }
-    if (limits.length)
+    const since = countingSince();
+    const older = since === undefined ? [] : all.filter((pid) => existsSync(`/proc/${pid}`));
+    if (limits.length && older.length) {
+      best = {
+        ok: false,
+        message: `${dir} allows ${limits.join(' and ')}, but the only processes in it, ${older.map((p) => `${p} (${comm(p)})`).join(', ')}, started before the task was shown (${new Date(since!).toLocaleTimeString()}), so they may not be yours: start a new one (a new sh will do) and move that one in.`,
+      };
+    } else if (limits.length)
       best = { ok: false, message: `${dir} allows ${limits.join(' and ')}, but no process is in it yet.` };
     else {
       const hasFiles =

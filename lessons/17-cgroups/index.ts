@@ -122,7 +122,35 @@ function demos(): Demo[] {
   ];
 }
 
+/** The hints, the third naming where this machine keeps the pids and memory controllers. */
+function hints(): string[] {
+  const v1 = (['pids', 'memory'] as const).filter((c) => versionOf(c) === 1);
+  const here =
+    v1.length === 2
+      ? 'Here pids and memory are v1 controllers, in v1 hierarchies (findmnt -t cgroup): a new directory there gets pids.max, or memory.limit_in_bytes, at once. (On cgroup v2 its parent would first have to enable the controller in cgroup.subtree_control.)'
+      : v1.length === 1
+        ? `Here ${v1[0]} is a v1 controller (a new directory in its hierarchy gets its files at once) and ${v1[0] === 'pids' ? 'memory' : 'pids'} is in the v2 hierarchy, where a new cgroup only gets a controller's files if its parent enables it in cgroup.subtree_control.`
+        : "Here pids and memory are in the v2 hierarchy: a new cgroup only gets a controller's files (pids.max, memory.max) if its parent enables that controller in cgroup.subtree_control.";
+  return [
+    'cgroups(7), "Creating cgroups and moving processes": a cgroup is a directory, and the kernel fills it with files.',
+    "Which hierarchy holds the pids (or memory) controller here? The lesson's first demo listed them: findmnt -t cgroup,cgroup2.",
+    here,
+    `Keep a process in ${TASK_CGROUP} while you check: the check counts the PIDs listed in its cgroup.procs that started after the task was shown.`,
+  ];
+}
+
+/** Quiz 1's explanation, with the memory limit's file of this machine's layout. */
+function oomWhy(): string {
+  const file =
+    versionOf('memory') === 1
+      ? 'cgroup-v1/memory.rst, memory.limit_in_bytes (v1, as here): when the usage reaches the limit and reclaim fails, "an OOM routine is invoked to select and kill the bulkiest task in the cgroup"'
+      : 'cgroup-v2.rst, memory.max (v2, as here): when the usage reaches the limit and cannot be reduced, "the OOM killer is invoked in the cgroup"';
+  return `${file}. It picked dd, which held the memory, and killed it with SIGKILL (status 137 = 128 + 9); oom_kill counted it. The container ends only when its PID 1 does. No swap: nsx allows none. Under docker -m 16m without --memory-swap, on a host with swap, dd could first be swapped out up to 16 MiB more.`;
+}
+
 let machineDemos: Demo[] | undefined;
+let machineHints: string[] | undefined;
+let machineOomWhy: string | undefined;
 
 const cgroups: Lesson = {
   id: 'cgroups',
@@ -137,35 +165,36 @@ const cgroups: Lesson = {
     return (machineDemos ??= demos());
   },
   check: () => checkTask(),
-  hints: [
-    'cgroups(7), "Creating cgroups and moving processes": a cgroup is a directory, and the kernel fills it with files.',
-    "Which hierarchy holds the pids (or memory) controller here? The lesson's first demo listed them: findmnt -t cgroup,cgroup2.",
-    "On cgroup v2 a new cgroup only gets a controller's files if its parent enables that controller in cgroup.subtree_control.",
-    `Keep a process in ${TASK_CGROUP} while you check: the check counts the PIDs listed in its cgroup.procs.`,
-  ],
-  quiz: [
-    {
-      question: "Under -m 16m, the container's shell ran `dd if=/dev/zero of=/dev/null bs=64M count=1`. What happened?",
-      choices: [
-        'dd got ENOMEM from the kernel',
-        "The OOM killer killed a process in the container's cgroup (dd) and the shell carried on",
-        'The whole container was stopped',
-        'dd was moved to swap and ran on slowly',
-      ],
-      answer: 1,
-      why: 'cgroup-v2.rst, memory.max: when the usage reaches the limit and cannot be reduced, "the OOM killer is invoked in the cgroup". It picked dd, which held the memory, and killed it with SIGKILL (status 137 = 128 + 9); oom_kill counted it. The container ends only when its PID 1 does. No swap: nsx allows none. Under docker -m 16m without --memory-swap, on a host with swap, dd could first be swapped out up to 16 MiB more.',
-    },
-    {
-      question: "The baseline loop, run with nsenter into all of the container's namespaces, was not throttled. Why?",
-      choices: [
-        'nsenter does not enter the PID namespace',
-        'A cgroup is not a namespace: nsenter only called setns, so its process stayed in the cgroup it was born in',
-        'The CPU limit applies to PID 1 only',
-      ],
-      answer: 1,
-      why: "cgroups(7): a child created by fork(2) inherits its parent's cgroup memberships; a write to cgroup.procs moves a process, and since Linux 5.7 clone3(2) with CLONE_INTO_CGROUP can create a child in another v2 cgroup. setns(2) does neither; cgroup_namespaces(7): a cgroup namespace only changes the view of /proc/PID/cgroup. nsenter was forked from nsx, outside the container's cgroup. (docker exec, via runc, also writes the new process into the container's cgroup.)",
-    },
-  ],
+  get hints() {
+    return (machineHints ??= hints());
+  },
+  get quiz() {
+    return QUIZ.map((q, i) => (i === 0 ? { ...q, why: (machineOomWhy ??= oomWhy()) } : q));
+  },
 };
+
+const QUIZ: Lesson['quiz'] = [
+  {
+    question: "Under -m 16m, the container's shell ran `dd if=/dev/zero of=/dev/null bs=64M count=1`. What happened?",
+    choices: [
+      'dd got ENOMEM from the kernel',
+      "The OOM killer killed a process in the container's cgroup (dd) and the shell carried on",
+      'The whole container was stopped',
+      'dd was moved to swap and ran on slowly',
+    ],
+    answer: 1,
+    why: '', // oomWhy(): the file of this machine's layout
+  },
+  {
+    question: "The baseline loop, run with nsenter into all of the container's namespaces, was not throttled. Why?",
+    choices: [
+      'nsenter does not enter the PID namespace',
+      'A cgroup is not a namespace: nsenter only called setns, so its process stayed in the cgroup it was born in',
+      'The CPU limit applies to PID 1 only',
+    ],
+    answer: 1,
+    why: "cgroups(7): a child created by fork(2) inherits its parent's cgroup memberships; a write to cgroup.procs moves a process, and since Linux 5.7 clone3(2) with CLONE_INTO_CGROUP can create a child in another v2 cgroup. setns(2) does neither; cgroup_namespaces(7): a cgroup namespace only changes the view of /proc/PID/cgroup. nsenter was forked from nsx, outside the container's cgroup. (docker exec, via runc, also writes the new process into the container's cgroup.)",
+  },
+];
 
 export default cgroups;

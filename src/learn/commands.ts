@@ -153,7 +153,7 @@ export async function check(id: string, hint: boolean): Promise<number> {
   const r = await lesson.check();
   const { prose } = await import('../render/terminal.js');
   const window = since
-    ? `(counting only processes started after the task was shown, ${new Date(since).toLocaleTimeString()})`
+    ? `(counting only processes and namespaces made after the task was shown, ${new Date(since).toLocaleTimeString()})`
     : `(the task has not been shown here yet, so every process on this machine counts: nsx lesson ${lesson.id} shows it)`;
   process.stdout.write(prose(`${r.ok ? '✓' : '✗'} ${r.message}`, 0).join('\n') + '\n');
   process.stdout.write(prose(window, 2).join('\n') + '\n');

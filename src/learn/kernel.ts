@@ -1,7 +1,7 @@
 // Read-only views of the live kernel state that `nsx check` verifies lessons' tasks against. Generic:
 // which processes exist, in which namespaces, with what hostname, uid map, limits... (proc(5)).
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectLayout, parseProcCgroup, type CgroupLayout } from '../runtime/cgroups/index.js';
 import { NAMESPACE_KINDS, type NamespaceKind } from '../runtime/observe.js';
@@ -56,6 +56,53 @@ export function startedAt(pid: number): number | undefined {
   return btime * 1000 + (startTime(pid) * 1000) / clockTicks;
 }
 
+/** When the task was shown (countOnlyStartedSince's time), or undefined when everything counts. */
+export function countingSince(): number | undefined {
+  return countSince;
+}
+
+/** Whether pid counts as the learner's: it started at or after countOnlyStartedSince's time (or no
+ *  time was set). A process that is gone does not count. */
+export function startedSinceTask(pid: number): boolean {
+  if (countSince === undefined) return read(`/proc/${pid}/stat`) !== '';
+  return (startedAt(pid) ?? 0) >= countSince;
+}
+
+/** Whether the namespace bound at path (a bind mount of /proc/PID/ns/KIND, as ip-netns(8) makes
+ *  under /run/netns) was made since countOnlyStartedSince's time. stat(2) on it reaches the nsfs
+ *  inode, whose times the kernel sets when it makes that inode (fs/nsfs.c, on the first open of
+ *  the namespace's /proc/PID/ns file); the bind mount then keeps it, so an older namespace shows
+ *  an older time. Unreadable paths do not count. */
+export function namespaceMadeSinceTask(path: string): boolean {
+  let mtimeMs: number;
+  try {
+    mtimeMs = statSync(path).mtimeMs;
+  } catch {
+    return false;
+  }
+  // The kernel stamps it with its coarse clock, up to a tick (at most 10 ms) behind the fine one.
+  return countSince === undefined || mtimeMs >= countSince - 10;
+}
+
+/** The namespaces of this kind that a process started before countOnlyStartedSince's time is in:
+ *  they were made before the task was shown, so they are not the learner's work even when a new
+ *  process enters one (docker exec, a health check). Empty when no time was set. */
+export function namespacesBeforeTask(kind: NamespaceKind): Set<string> {
+  const out = new Set<string>();
+  if (countSince === undefined) return out;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const at = startedAt(Number(d));
+    if (at === undefined || at >= countSince) continue;
+    try {
+      out.add(readlinkSync(`/proc/${d}/ns/${kind}`));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return out;
+}
+
 /** Every process whose details this user may read (started since countOnlyStartedSince's time,
  *  when it was set). */
 export function processes(): ProcessInfo[] {
@@ -63,7 +110,7 @@ export function processes(): ProcessInfo[] {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     const pid = Number(d);
-    if (countSince !== undefined && (startedAt(pid) ?? 0) < countSince) continue;
+    if (countSince !== undefined && !startedSinceTask(pid)) continue;
     const ns: ProcessInfo['ns'] = {};
     for (const k of NAMESPACE_KINDS) {
       try {

@@ -66,6 +66,15 @@ export function apparmorFacts(): HostFacts['apparmor'] {
   return { execAttr: execAttrPath(), ...(profiles ? { profiles } : {}) };
 }
 
+/** The cgroup layout, or undefined where no cgroup filesystem is mounted. */
+function cgroupLayout(): HostFacts['cgroups'] {
+  try {
+    return detectLayout();
+  } catch {
+    return undefined;
+  }
+}
+
 export function hostFacts(
   rootfs: string,
   compileSeccomp?: HostFacts['compileSeccomp'],
@@ -76,6 +85,7 @@ export function hostFacts(
     kernel: release(),
     root: isRealRoot(),
     deviceCgroup: deviceCgroup(),
+    cgroups: cgroupLayout(),
     apparmor: apparmorFacts(),
     lastCap: lastCap(() => readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
     bounding: ownBoundingSet(),

@@ -4,6 +4,7 @@
 // What each step does is in its own file, src/runtime/steps/<id>.ts.
 import { shim, type Action } from './actions.js';
 import type { CapabilityName } from './capabilities.js';
+import type { CgroupLayout } from './cgroups/index.js';
 import { NsxError } from './errors.js';
 import type { ContainerSpec } from './spec.js';
 import { EXEC_ORDER, STEP_ORDER, type StepId } from './steps.js';
@@ -27,6 +28,9 @@ export interface HostFacts {
   /** How this machine's device cgroup is set: v1's devices controller (devices.allow/deny), or, on
    *  a cgroup2-only machine, an eBPF program attached to the container's cgroup; absent: neither. */
   deviceCgroup?: 'v1' | 'bpf';
+  /** This machine's cgroup layout (cgroups/layout.ts), for the file names a learner is shown;
+   *  absent: not known (no cgroup filesystem), and v2's names are shown. */
+  cgroups?: CgroupLayout;
   /** AppArmor, where it is enabled (/sys/module/apparmor/parameters/enabled is Y): the profiles the
    *  kernel has loaded (absent when securityfs cannot be read) and the attr file a process writes
    *  "exec PROFILE" to (lsm/apparmor.ts execAttrPath). Absent: not enabled. */

@@ -119,3 +119,44 @@ describe('the login message', () => {
     expect(r.status).toBe(0);
   });
 });
+
+describe("provision.sh's docker context", () => {
+  const itDocker = itWhen(which('docker'), 'no docker command (Docker CLI) on this machine');
+  // Its two functions, run as root with a home of the test's (getent answers for it): the real
+  // docker CLI makes the context, and a second run changes nothing.
+  itDocker("makes nsx the current context, at nsxd's socket, once", () => {
+    const script = readFileSync(join(ROOT, 'scripts', 'provision.sh'), 'utf8');
+    const fn = (name: string) => new RegExp(`^${name}\\(\\) \\{\\n[\\s\\S]*?\\n\\}$`, 'm').exec(script)![0];
+    const home = mkdtempSync(join(tmpdir(), 'nsx-docker-context-'));
+    try {
+      const step = [
+        'set -euo pipefail',
+        'say() { echo "say: $*"; }; changed() { echo "changed: $*"; }; die() { echo "die: $*"; exit 1; }',
+        `getent() { echo "root:x:0:0::${home}:/bin/sh"; }`,
+        'OWNER=root; ENGINE_SOCKET=/run/nsx/nsxd.sock',
+        fn('docker_as'),
+        fn('docker_context'),
+        'docker_context',
+      ].join('\n');
+      const env = { ...process.env };
+      delete env.DOCKER_HOST; // it would win over any context (docker context(1))
+      delete env.DOCKER_CONTEXT;
+      const runStep = () => spawnSync('bash', ['-c', step], { encoding: 'utf8', env });
+      const first = runStep();
+      expect(first.status).toBe(0);
+      expect(first.stdout).toContain('changed: docker context: created nsx (unix:///run/nsx/nsxd.sock) for root');
+      expect(first.stdout).toContain("changed: docker context: nsx is root's current docker context");
+      const second = runStep();
+      expect(second.status).toBe(0);
+      expect(second.stdout).not.toContain('changed:');
+      const show = spawnSync('docker', ['context', 'inspect', '--format', '{{.Endpoints.docker.Host}}'], {
+        encoding: 'utf8',
+        env: { ...env, HOME: home },
+      });
+      expect(show.stdout.trim()).toBe('unix:///run/nsx/nsxd.sock');
+      expect(JSON.parse(readFileSync(join(home, '.docker', 'config.json'), 'utf8')).currentContext).toBe('nsx');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

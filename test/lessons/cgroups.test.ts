@@ -64,6 +64,29 @@ describe('lesson: cgroups', () => {
     for (const line of p.transcript.split('\n').filter((l) => l.includes('$ ')))
       expect(line.length).toBeLessThanOrEqual(80);
     expect(p.transcript).toContain('Rule: a cgroup limits what its processes use');
+
+    // Every file the lesson names is one this machine has: v1's where a v1 hierarchy holds the
+    // controller, v2's where the unified one does (the step's syscalls, the demos, hints, quiz).
+    const { lesson } = findLesson('cgroups');
+    const shown = p.transcript.replace(/\n +/g, ' '); // the text as it reads, unwrapped
+    const said = [shown, ...lesson.hints, ...lesson.quiz.map((q) => q.why)].join('\n');
+    const memV1 = layout.v1.memory !== undefined;
+    const cpuV1 = layout.v1.cpu !== undefined;
+    const memDir = join(layout.v1.memory ?? layout.unified!, 'nsx/<id>');
+    const cpuDir = join(layout.v1.cpu ?? layout.unified!, 'nsx/<id>');
+    const memFile = memV1 ? 'memory.limit_in_bytes' : 'memory.max';
+    expect(shown).toContain(`syscall: write("${memDir}/${memFile}", "16777216")`);
+    expect(shown).toContain(`host$ cat ${memDir}/${memFile}`);
+    expect(shown).toContain(cpuV1 ? `write("${cpuDir}/cpu.cfs_quota_us", "20000")` : `write("${cpuDir}/cpu.max"`);
+    expect(lesson.quiz[0].why).toContain(memV1 ? 'memory.limit_in_bytes (v1, as here)' : 'memory.max (v2, as here)');
+    expect(lesson.hints.join('\n')).toMatch(layout.v1.pids ? /Here pids .*v1/ : /Here pids .*v2 hierarchy/);
+    // The other version's files appear only where the words name both, saying which is which.
+    const other = memV1 ? /memory\.max/g : /memory\.limit_in_bytes/g;
+    for (const m of said.matchAll(other)) {
+      const around = said.slice(Math.max(0, m.index! - 80), m.index! + 80);
+      expect(around).toMatch(memV1 ? /v2/ : /v1/);
+    }
+    if (cpuV1) expect(shown).not.toMatch(/cpu\.max"/);
   });
 
   describe('nsx check cgroups', () => {

@@ -1,5 +1,6 @@
 // The engine-cli lesson end to end on the real kernel: hostname's system calls (where strace is
-// installed), the engine's socket and one HTTP exchange on it, the CLI's connect(2), the process
+// installed), the engine's socket and one HTTP exchange on it, the CLI's connect(2), Docker's own CLI
+// asking the same engine (where installed), the process
 // tree nsxd → nsx-shim → the container's PID 1, the container's namespaces and cgroup against the
 // engine's — and nothing of its lab left after it.
 import { describe, expect } from '@jest/globals';
@@ -44,6 +45,23 @@ describe('lesson: engine-cli', () => {
       if (installed('strace'))
         expect(by('strace -f').output).toMatch(
           new RegExp(`connect\\(\\d+, \\{sa_family=AF_UNIX, sun_path="${quoted}"\\}, \\d+\\) = 0`),
+        );
+
+      // Docker's own CLI asked the same engine (through docker-log's proxy): its table, then what it
+      // sent — the ping, then the versioned list — each answered 200 by nsxd; or how to install it.
+      const docker = by('docker-log docker ps -a');
+      if (installed('docker')) {
+        expect(docker.status).toBe(0);
+        expect(docker.output).toMatch(/^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$/m);
+        expect(docker.output).toContain(
+          `-- sent by docker (2 requests, 1 connection), via the proxy, to\n-- unix:${socket}\n`,
+        );
+        expect(docker.output).toMatch(
+          /\n> HEAD \/_ping HTTP\/1\.1\n> Host: api\.moby\.localhost\n> User-Agent: Docker-Client\/\S+ \(linux\)\n(> .*\n)*< HTTP\/1\.1 200 OK\n> GET \/v1\.\d+\/containers\/json\?all=1 HTTP\/1\.1\n(> .*\n)*< HTTP\/1\.1 200 OK\n?$/,
+        );
+      } else
+        expect(docker.output).toMatch(
+          /not run: docker is not installed here; it is Docker's own CLI, not part of nsx: on Debian 13 the docker-cli package/,
         );
 
       // The tree: nsxd → nsx-shim → sleep 300.

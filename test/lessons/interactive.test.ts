@@ -2,39 +2,16 @@
 // terminal): Enter, e (explain more), s (a shell inside: Ctrl-C reaches only its job, exit comes
 // back), the quiz (the answer's text echoed, Ctrl-C leaves it), the end screen — and nothing left.
 import { describe, expect } from '@jest/globals';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { itRoot } from '../helpers.js';
-import { leftovers } from '../leaks.js';
+import { leftBy, processesRunning } from '../leaks.js';
 import { lessonInTerminal, type LessonTerminal } from './terminal.js';
-
-/** Host processes whose command line is exactly `argv` (a probe the shell started). */
-function processesRunning(argv: string[]): number[] {
-  const want = argv.join('\0');
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0$/, '') === want;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 /** What the lesson's own container left (its cgroups, mounts, directories, by its id; this
  *  checkout's shim processes): immune to containers other programs run on the machine meanwhile. */
 async function noneLeftBy(id: string): Promise<void> {
-  const left = () => {
-    const l = leftovers();
-    const ours = (xs: string[]) => xs.filter((x) => x.includes(id));
-    return { cgroups: ours(l.cgroups), mounts: ours(l.mounts), containers: ours(l.containers), processes: l.processes };
-  };
-  for (let i = 0; i < 30 && JSON.stringify(left()) !== JSON.stringify(EMPTY); i++)
-    await new Promise((r) => setTimeout(r, 100));
-  expect(left()).toEqual(EMPTY);
+  expect(await leftBy(id)).toEqual({ cgroups: [], mounts: [], containers: [], processes: [] });
 }
-const EMPTY = { cgroups: [], mounts: [], containers: [], processes: [] };
 
 /** The lesson's container's id, from its events. */
 function containerOf(term: LessonTerminal): string {

@@ -6,6 +6,7 @@ import { afterEach, describe, expect } from '@jest/globals';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { findLesson } from '../../src/learn/course.js';
+import { countOnlyStartedSince } from '../../src/learn/kernel.js';
 import type { PlayerEvent } from '../../src/learn/player.js';
 import { itRoot } from '../helpers.js';
 import { waitFor } from '../live.js';
@@ -60,6 +61,7 @@ describe('lesson: net', () => {
   describe('nsx check net', () => {
     const cleanups: (() => void)[] = [];
     afterEach(() => {
+      countOnlyStartedSince(undefined);
       for (const c of cleanups.splice(0).reverse()) c();
     });
     const check = () => findLesson('net').lesson.check();
@@ -88,10 +90,51 @@ describe('lesson: net', () => {
       );
     });
 
+    itRoot('a connected namespace made before the task was shown does not pass, not even entered anew', async () => {
+      // Someone else's: a named namespace with a working pair, as a container engine would leave.
+      const tag = randomBytes(3).toString('hex');
+      const [name, hostIf, inIf] = [`nsxt-${tag}`, `nsxt${tag}`, `eth-${tag}`];
+      const [a, b] = freeSubnet();
+      sh(['ip', 'netns', 'add', name]);
+      cleanups.push(() => void trySh(['ip', 'netns', 'del', name]));
+      sh(['ip', 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', inIf, 'netns', name]);
+      cleanups.push(() => void trySh(['ip', 'link', 'del', hostIf]));
+      sh(['ip', 'addr', 'add', `${a}/30`, 'dev', hostIf]);
+      sh(['ip', 'link', 'set', hostIf, 'up']);
+      sh(['ip', '-n', name, 'addr', 'add', `${b}/30`, 'dev', inIf]);
+      sh(['ip', '-n', name, 'link', 'set', inIf, 'up']);
+      expect((await check()).ok).toBe(true); // no task shown: everything counts
+      // A process that stays in it from before the task (the engine's container).
+      const old: ChildProcess = spawn('ip', ['netns', 'exec', name, 'sleep', '60'], { stdio: 'ignore' });
+      cleanups.push(() => old.kill('SIGKILL'));
+      await waitFor(() => trySh(['ip', 'netns', 'pids', name]).trim() !== '');
+      await new Promise((r) => setTimeout(r, 1_100)); // proc(5)'s start times are as coarse as btime's second
+      countOnlyStartedSince(Date.now() + 1_000); // the task is shown after all that
+      await new Promise((r) => setTimeout(r, 1_100));
+      let r = await check();
+      expect(r.ok).toBe(false);
+      expect(r.message).not.toContain(name);
+      // A new process in that old namespace (docker exec, a health check) does not make it the learner's.
+      const entered: ChildProcess = spawn('ip', ['netns', 'exec', name, 'sleep', '60'], { stdio: 'ignore' });
+      cleanups.push(() => entered.kill('SIGKILL'));
+      await waitFor(() => trySh(['ip', 'netns', 'pids', name]).trim().split('\n').length === 2);
+      r = await check();
+      expect(r.ok).toBe(false);
+      expect(r.message).not.toContain(name);
+      // The same, bound under /run/netns while no old process is in it: the bind's time tells.
+      old.kill('SIGKILL');
+      entered.kill('SIGKILL');
+      await waitFor(() => trySh(['ip', 'netns', 'pids', name]).trim() === '');
+      r = await check();
+      expect(r.ok).toBe(false);
+      expect(r.message).not.toContain(name);
+    });
+
     itRoot("passes with a process's own namespace (unshare --net)", async () => {
       const tag = randomBytes(3).toString('hex');
       const [hostIf, inIf] = [`nsxt${tag}`, `eth-${tag}`];
       const [a, b] = freeSubnet();
+      const shown = Date.now() - 1_000; // proc(5) start times are as coarse as btime's second, hence the margin
       const proc: ChildProcess = spawn('unshare', ['--net', 'sleep', '60'], { stdio: 'ignore' });
       cleanups.push(() => proc.kill('SIGKILL'));
       cleanups.push(() => void trySh(['ip', 'link', 'del', hostIf])); // the kernel also removes it with the namespace
@@ -107,9 +150,14 @@ describe('lesson: net', () => {
       sh(['ip', 'link', 'set', hostIf, 'up']);
       sh(['nsenter', '-t', String(proc.pid), '-n', 'ip', 'addr', 'add', `${b}/30`, 'dev', inIf]);
       sh(['nsenter', '-t', String(proc.pid), '-n', 'ip', 'link', 'set', inIf, 'up']);
-      const r = await check();
+      let r = await check();
       expect(r.ok).toBe(true);
       expect(r.message).toContain(`the network namespace of process ${proc.pid} (sleep), ${inIf} is up with ${b}/30`);
+      // Still the learner's with the task shown before it started.
+      countOnlyStartedSince(shown);
+      r = await check();
+      expect(r.ok).toBe(true);
+      expect(r.message).toContain(`the network namespace of process ${proc.pid} (sleep)`);
     });
   });
 });

@@ -25,9 +25,16 @@ export interface LessonTerminal {
 /** Starts nsx lesson <id> in a terminal (its own progress file; NO_COLOR, TERM=xterm). waitMs: how long
  *  waitFor waits by default. */
 export function lessonInTerminal(id: string, waitMs: number): LessonTerminal {
+  return nsxInTerminal(['lesson', id], waitMs);
+}
+
+/** Starts `nsx ARGS --events FILE` in a terminal, as lessonInTerminal does (nsx run --step too:
+ *  its events are the runtime's, read with events() and cast). ARGS are words without spaces. */
+export function nsxInTerminal(args: string[], waitMs: number): LessonTerminal {
   const dir = mkdtempSync(join(tmpdir(), 'nsx-pty-'));
   const events = join(dir, 'events.jsonl');
-  const command = `${process.execPath} ${NSX} lesson ${id} --events ${events}`;
+  const [verb, ...rest] = args;
+  const command = `${process.execPath} ${NSX} ${verb} --events ${events} ${rest.join(' ')}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true, // its own process group: a failed test kills script, nsx and all below

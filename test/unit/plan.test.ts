@@ -332,14 +332,26 @@ describe('whole plans: every action of every step', () => {
     const plan = buildPlan(spec({}, { resources }), host());
     const limits = { memoryBytes: 64 << 20, pidsMax: 20, cpuQuotaUs: 50000, cpuPeriodUs: 100000 };
     expect(actionsOf(plan)).toEqual({ ...defaults(), cgroup: [{ kind: 'host', op: 'cgroup', limits }] });
+    // No layout known: v2's names (a machine's own layout: test/unit/cgroup-words.test.ts).
     expect(step(plan, 'cgroup').syscalls).toEqual([
-      'mkdir("/sys/fs/cgroup/…/nsx/<id>")',
-      'write("memory.max", "67108864")',
-      'write("memory.swap.max", "0") (if the file exists)',
-      'write("pids.max", "20")',
-      'write("cpu.max", "50000 100000")',
-      'write("cgroup.procs", pid)',
+      'mkdir("/sys/fs/cgroup/nsx/<id>")',
+      'write("/sys/fs/cgroup/nsx/<id>/memory.max", "67108864")',
+      'write("/sys/fs/cgroup/nsx/<id>/memory.swap.max", "0") (if the file exists)',
+      'write("/sys/fs/cgroup/nsx/<id>/pids.max", "20")',
+      'write("/sys/fs/cgroup/nsx/<id>/cpu.max", "50000 100000")',
+      'write("/sys/fs/cgroup/nsx/<id>/cgroup.procs", pid)',
     ]);
+    // On a v1 machine, v1's files in each controller's hierarchy, in the syscalls and by hand.
+    const v1 = {
+      version: 'v1' as const,
+      unifiedControllers: [],
+      v1: { memory: '/cg/memory', pids: '/cg/pids', cpu: '/cg/cpu' },
+    };
+    const onV1 = step(buildPlan(spec({}, { resources }), host({ cgroups: v1 })), 'cgroup');
+    expect(onV1.syscalls).toContain('write("/cg/memory/nsx/<id>/memory.limit_in_bytes", "67108864")');
+    expect(onV1.syscalls).toContain('write("/cg/cpu/nsx/<id>/cpu.cfs_quota_us", "50000")');
+    expect(onV1.shell).toContain('echo 67108864 > /cg/memory/nsx/<id>/memory.limit_in_bytes');
+    expect([...onV1.syscalls, onV1.shell].join('\n')).not.toMatch(/memory\.max|cpu\.max/);
   });
 
   it('rootless: no cgroup, a user namespace with its maps, no supplementary groups', () => {

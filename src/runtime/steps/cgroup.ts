@@ -1,7 +1,8 @@
 // cgroup: a control group limits and accounts the resources of the processes in it (cgroups(7);
-// the kernel's Documentation/admin-guide/cgroup-v2.rst). nsx (on the host) creates the container's
+// the kernel's Documentation/admin-guide/cgroup-v2.rst and cgroup-v1/). nsx (on the host) creates the container's
 // cgroup, writes the limits and moves the shim in; every process the container makes inherits it.
 import type { CgroupLimits } from '../actions.js';
+import { cgroupByHand, cgroupSyscalls } from '../cgroups/words.js';
 import type { ContainerSpec } from '../spec.js';
 import type { Step } from './step.js';
 
@@ -15,21 +16,16 @@ function limitsOf(spec: ContainerSpec): CgroupLimits {
   };
 }
 
-/** The cgroup v2 files the limits are written to, with their values, for the step's syscalls. As
- *  docker, 0 means no limit, and so does a pids limit of -1: nothing is written for them. */
-function writes(l: CgroupLimits): string[] {
-  const swap = 'write("memory.swap.max", "0") (if the file exists)';
-  const memory = l.memoryBytes ? [`write("memory.max", "${l.memoryBytes}")`, swap] : [];
-  const pids = l.pidsMax && l.pidsMax > 0 ? [`write("pids.max", "${l.pidsMax}")`] : [];
-  const cpu = l.cpuQuotaUs ? [`write("cpu.max", "${l.cpuQuotaUs} ${l.cpuPeriodUs}")`] : [];
-  return [...memory, ...pids, ...cpu];
-}
-
 export const cgroup: Step<'cgroup'> = {
   id: 'cgroup',
   title: 'Join a new cgroup with the limits',
-  syscalls: ['mkdir("/sys/fs/cgroup/…/nsx/<id>")', 'write("memory.max"…)', 'write("cgroup.procs", pid)'],
-  shell: 'mkdir /sys/fs/cgroup/nsx/<id> && echo $$ > /sys/fs/cgroup/nsx/<id>/cgroup.procs',
+  // Without a spec and a machine: the v2 names and v1's. A built step names this machine's own.
+  syscalls: [
+    'mkdir("/sys/fs/cgroup/…/nsx/<id>")',
+    'write("memory.max" (v2) or "memory.limit_in_bytes" (v1), …)',
+    'write("cgroup.procs", pid)',
+  ],
+  shell: 'mkdir /sys/fs/cgroup/…/nsx/<id> && echo $$ > /sys/fs/cgroup/…/nsx/<id>/cgroup.procs',
   manPage: 'cgroups(7)',
   why: "Children inherit their parent's cgroup, so joining it first puts every later process under the limits.",
 
@@ -42,7 +38,9 @@ export const cgroup: Step<'cgroup'> = {
     const limits = limitsOf(spec);
     return {
       actions: [{ kind: 'host', op: 'cgroup', limits }],
-      syscalls: ['mkdir("/sys/fs/cgroup/…/nsx/<id>")', ...writes(limits), 'write("cgroup.procs", pid)'],
+      // The directories and file names of this machine's layout (v1, v2 or hybrid: cgroups/words.ts).
+      syscalls: cgroupSyscalls(host.cgroups, limits),
+      shell: cgroupByHand(host.cgroups, limits),
     };
   },
 
