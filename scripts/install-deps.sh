@@ -24,6 +24,16 @@ test_packages=(
   vagrant           # test/integration/vagrant.test.ts: vagrant validate (no provider needed)
   apparmor          # apparmor_parser: test/integration/apparmor-profile.test.ts compiles nsx-default
 )
+# The vm-vs-container lesson boots a VM: the emulator for this machine's architecture, and a kernel
+# image to boot when /boot has none (a machine started with a kernel from elsewhere, e.g. a container).
+case $(uname -m) in
+  x86_64) test_packages+=(qemu-system-x86); kernel_package=linux-image-amd64 ;;
+  aarch64) test_packages+=(qemu-system-arm); kernel_package=linux-image-arm64 ;;
+  *) kernel_package= ;;
+esac
+if [ -n "$kernel_package" ] && ! compgen -G '/boot/vmlinuz-*' >/dev/null; then
+  test_packages+=("$kernel_package")
+fi
 case ${1:-} in
   --list) printf '%s\n' "${packages[@]}"; exit 0 ;;
   --tests) packages+=("${test_packages[@]}") ;;

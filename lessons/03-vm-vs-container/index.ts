@@ -129,7 +129,7 @@ const vmVsContainer: Lesson = {
         'The runtime copies the host kernel into the container',
       ],
       answer: 1,
-      why: "uname(2) returns the running kernel's release; a container's processes are ordinary processes of the host's kernel (in namespaces of their own), so the host's kernel answers. The lesson's boot ids agree: /proc/sys/kernel/random/boot_id is made once per boot (proc(5)), and the container's equals the host's while the VM's does not.",
+      why: "uname(2) returns the running kernel's release; a container's processes are ordinary processes of the host's kernel (in namespaces of their own), so the host's kernel answers. The lesson's boot ids agree: /proc/sys/kernel/random/boot_id is generated once per boot (random(4)), and the container's equals the host's while the VM's does not.",
     },
     {
       question: 'A container is started with -m 256m. What does free (MemTotal in /proc/meminfo) show inside it?',

@@ -10,15 +10,18 @@ import { installed } from '../../src/learn/tour.js';
 export type Found<T> = ({ ok: true } & T) | { ok: false; why: string };
 
 /** The emulator, its Debian package and its machine options for the architecture nsx runs on. */
-export function emulator(arch = process.arch): Found<{ program: string; package: string; console: string }> {
+export function emulator(
+  arch: string = process.arch,
+  path = process.env.PATH,
+): Found<{ program: string; package: string; console: string }> {
   if (arch === 'x64') {
     const program = 'qemu-system-x86_64';
-    if (installed(program)) return { ok: true, program, package: 'qemu-system-x86', console: 'ttyS0' };
+    if (installed(program, path)) return { ok: true, program, package: 'qemu-system-x86', console: 'ttyS0' };
     return { ok: false, why: `${program} is not installed: it is Debian's qemu-system-x86 package` };
   }
   if (arch === 'arm64') {
     const program = 'qemu-system-aarch64';
-    if (installed(program)) return { ok: true, program, package: 'qemu-system-arm', console: 'ttyAMA0' };
+    if (installed(program, path)) return { ok: true, program, package: 'qemu-system-arm', console: 'ttyAMA0' };
     return { ok: false, why: `${program} is not installed: it is Debian's qemu-system-arm package` };
   }
   return { ok: false, why: `this lesson boots VMs on x86_64 and arm64 only, and this machine is ${arch}` };

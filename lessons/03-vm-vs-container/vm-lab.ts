@@ -316,7 +316,7 @@ export function comparison(host: Facts, vmr: VmResult | undefined, c: ContainerR
         ? "the host's: the same kernel answered"
         : 'another boot: another kernel';
   block('boot id', 'boot id', { vm: bootNote(vmFacts?.['boot id']), container: bootNote(cf?.['boot id']) });
-  block('memory the kernel it asked manages (MemTotal)', 'memory seen', {
+  block('memory the answering kernel manages (MemTotal)', 'memory seen', {
     vm: vmr?.ran ? `of the ${vmr.memoryMiB} MiB qemu gave it` : undefined,
     container: same(cf?.['memory seen'], host['memory seen'])
       ? "the host's: a cgroup limit does not show here"
