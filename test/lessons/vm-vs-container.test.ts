@@ -16,6 +16,7 @@ import { emulator, kernelImage } from '../../lessons/03-vm-vs-container/machine.
 import { NSX, TEST_ROOTFS, itRoot } from '../helpers.js';
 import { sleep, waitFor } from '../live.js';
 import { playForTest } from './play.js';
+import { lessonInTerminal } from './terminal.js';
 
 type Demo = Extract<PlayerEvent, { type: 'demo' }>;
 
@@ -136,6 +137,42 @@ describe('lesson: vm-vs-container', () => {
       }
     },
     60_000,
+  );
+
+  // In a terminal, Ctrl-C reaches the foreground process group: nsx and vm-lab (which ends qemu's
+  // group), and nsx tears the lab down. A boot cut short, not a second one.
+  (noVm ? itRoot.skip : itRoot)(
+    `in a terminal, Ctrl-C while the VM boots leaves no qemu and no lab${noVm ? ` [skipped: ${noVm}]` : ''}`,
+    async () => {
+      const term = lessonInTerminal('vm-vs-container', 30000);
+      const { waitFor, key } = term;
+      let lab = '';
+      try {
+        for (const stop of ['[1/6]', '[2/6]', '[3/6]']) {
+          await waitFor(stop);
+          await waitFor('⏎ run');
+          key('\r');
+        }
+        // The stops' output shows when each command ends: the lab's directory is in the first's.
+        lab = /\/tmp\/nsx-vm-[A-Za-z0-9]+/.exec(term.screen)![0];
+        for (let i = 0; i < 300 && !existsSync(join(lab, 'qemu.pid')); i++) await sleep(100);
+        const qemu = Number(readFileSync(join(lab, 'qemu.pid'), 'utf8'));
+        expect(gone(qemu)).toBe(false);
+        const t0 = Date.now();
+        key('\x03');
+        expect(await term.exited).toBe(130);
+        // At once, not when the boot would have ended: the VM's command was stopped, not waited for.
+        expect(Date.now() - t0).toBeLessThan(20000);
+        expect(term.screen).not.toContain('the VM powered itself off');
+        expect(term.screen).toContain(`removed ${lab}`);
+        expect(gone(qemu)).toBe(true);
+        expect(existsSync(lab)).toBe(false);
+        expect(processesNaming(lab)).toEqual([]);
+      } finally {
+        term.close();
+      }
+    },
+    120_000,
   );
 
   describe('nsx check vm-vs-container', () => {
