@@ -23,8 +23,10 @@ export function optionOf(cmdline: string, option: string): string | undefined {
   return i >= 0 ? words[i + 1] : undefined;
 }
 
+/** The memory charged to the container's own cgroup now (not a parent's: nsx's are nsx/<id>). */
 function memoryCurrent(pid: number): number | undefined {
   const dir = cgroupDirOf(pid, 'memory');
+  if (!dir?.includes('/nsx/')) return undefined;
   for (const f of ['memory.current', 'memory.usage_in_bytes']) {
     try {
       return Number(readFileSync(`${dir}/${f}`, 'utf8').trim());
@@ -50,7 +52,8 @@ export function checkSideBySide(): CheckResult {
   };
   const ofContainer = () => {
     const used = memoryCurrent(program!.pid);
-    return `the container's ${program!.comm} is host process ${program!.pid}, scheduled by the host's kernel like any other${used !== undefined ? ` (its cgroup: ${mib(used / 1024)} in use)` : ''}`;
+    const inUse = used !== undefined ? ` (its cgroup: ${(used / 1048576).toFixed(1)} MiB in use)` : '';
+    return `the container's ${program!.comm} is host process ${program!.pid}, scheduled by the host's kernel like any other${inUse}`;
   };
   if (vm && program)
     return {
