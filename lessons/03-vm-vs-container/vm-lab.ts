@@ -269,7 +269,7 @@ async function container(): Promise<number> {
 
 /** The host's own answers: the same script, run by the host's sh. */
 export function hostFacts(dir: string): Facts {
-  const text = execFileSync('sh', [join(dir, 'rootfs', 'facts.sh')], { encoding: 'utf8' });
+  const text = execFileSync('/bin/sh', [join(dir, 'rootfs', 'facts.sh')], { encoding: 'utf8' });
   return plain(factsOf(text.split('\n').map((t) => ({ t: 0, text: t }))));
 }
 
