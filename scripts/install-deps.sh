@@ -24,11 +24,20 @@ test_packages=(
   shellcheck        # test/integration/vagrant.test.ts: the shell scripts
   vagrant           # test/integration/vagrant.test.ts: vagrant validate (no provider needed)
   apparmor          # apparmor_parser: test/integration/apparmor-profile.test.ts compiles nsx-default
-  qemu-system-x86   # test/integration/apparmor-vm.test.ts boots a kernel that has AppArmor (kernel-vm.sh)
   cpio              # scripts/kernel-vm.sh packs the guest's initramfs
 )
-# The kernel that test boots: Debian's, whose CONFIG_LSM enables AppArmor (only amd64 is booted).
-[ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] && test_packages+=(linux-image-amd64)
+# The vm-vs-container lesson boots a VM: the emulator for this machine's architecture, and a kernel
+# image to boot when /boot has none (a machine started with a kernel from elsewhere, e.g. a container).
+case $(uname -m) in
+  x86_64) test_packages+=(qemu-system-x86); kernel_package=linux-image-amd64 ;;
+  aarch64) test_packages+=(qemu-system-arm); kernel_package=linux-image-arm64 ;;
+  *) kernel_package= ;;
+esac
+# Debian's kernel is also the one test/integration/apparmor-vm.test.ts boots (kernel-vm.sh) to see
+# AppArmor enforce where this machine's kernel has none: its CONFIG_LSM enables AppArmor.
+if [ -n "$kernel_package" ] && { [ "$kernel_package" = linux-image-amd64 ] || ! compgen -G '/boot/vmlinuz-*' >/dev/null; }; then
+  test_packages+=("$kernel_package")
+fi
 case ${1:-} in
   --list) printf '%s\n' "${packages[@]}"; exit 0 ;;
   --tests) packages+=("${test_packages[@]}") ;;

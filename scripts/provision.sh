@@ -9,7 +9,8 @@
 #   registry config   /etc/nsx/registry.yml + a systemd drop-in (written before the package is
 #                     installed, so the registry never listens anywhere but 127.0.0.1:5000)
 #   image names       /etc/nsx/registries.json: unqualified names look in localhost:5000, then Docker Hub
-#   packages          Debian 13's: what nsx needs (scripts/install-deps.sh --list), nodejs (20.19), npm, ...
+#   packages          Debian 13's: what nsx needs (scripts/install-deps.sh --list), nodejs (20.19), npm,
+#                     qemu-system-x86 or -arm (the vm-vs-container lesson's VM), ...
 #   extra CA          a TLS-intercepting proxy's CA, when NSX_EXTRA_CA_CERTS names one
 #   project copy      NSX_SRC (the synced folder) -> NSX_DIR on the VM's own disk, owned by NSX_USER
 #   build             npm ci (compiles the shim and the TypeScript), as the owner of NSX_DIR
@@ -73,6 +74,11 @@ VM_PACKAGES=(
   ca-certificates   # npm ci over TLS
   docker-cli        # Docker's own client (Debian's build of docker/cli): a client of nsxd, see docker_context
 )
+# The vm-vs-container lesson boots a VM with qemu and the VM's own kernel from /boot.
+case $(uname -m) in
+  x86_64) VM_PACKAGES+=(qemu-system-x86) ;;
+  aarch64) VM_PACKAGES+=(qemu-system-arm) ;;
+esac
 
 started=$(date +%s)
 uptime_at_start=$(cut -d' ' -f1 /proc/uptime)

@@ -7,7 +7,8 @@ import type { Emit } from './events.js';
 import type { LessonUI } from './ui.js';
 
 /** What the session asks the learner through (the rest of LessonUI is the renderer's). */
-export type Prompts = Pick<LessonUI, 'mode' | 'choose' | 'shell' | 'ask' | 'pause' | 'proceed'>;
+export type Prompts = Pick<LessonUI, 'mode' | 'choose' | 'shell' | 'ask' | 'pause' | 'proceed'> &
+  Partial<Pick<LessonUI, 'busy'>>;
 
 export interface Stop {
   /** The step's (or tour stop's) id, as lesson.md names it. */

@@ -72,12 +72,11 @@ export async function playTour(
 ): Promise<{ completed: boolean; exitCode: number }> {
   let aborted: number | undefined;
   let current: ChildProcess | undefined;
-  onRun?.({
-    abort(exitCode = 130) {
-      aborted ??= exitCode;
-      current?.kill('SIGKILL');
-    },
-  });
+  const abort = (exitCode = 130) => {
+    aborted ??= exitCode;
+    current?.kill('SIGKILL');
+  };
+  onRun?.({ abort });
   let lab: TourLab | undefined;
   const vars: Record<string, string> = {};
   const runCommand = async (stop: string, cmd: TourCommand) => {
@@ -91,7 +90,13 @@ export async function playTour(
       r = { output: `(not run: ${cmd.needs.program} is not installed here; it is ${cmd.needs.why})`, status: null };
     } else {
       command = filled.argv;
-      r = await runAsync(command, env, cmd.seconds ?? 30, (ch) => (current = ch));
+      // q or Ctrl-C while it runs (a VM's boot takes a while) stops it now, not at the next prompt.
+      const watched = ui.busy?.(() => abort(130));
+      try {
+        r = await runAsync(command, env, cmd.seconds ?? 30, (ch) => (current = ch));
+      } finally {
+        watched?.();
+      }
       if (cmd.gives && r.status === 0) {
         try {
           Object.assign(vars, cmd.gives(r.output));

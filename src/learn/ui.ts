@@ -93,6 +93,9 @@ export interface LessonUI {
   ask(q: QuizQuestion): Promise<number | 'left' | undefined>;
   /** The pace in auto mode (a key holds it, another goes on). */
   pause(): Promise<void>;
+  /** While something runs between prompts (a tour's command): q or Ctrl-C calls stop (in a raw
+   *  terminal Ctrl-C is a key, not SIGINT). Returns the function that ends the watch. */
+  busy(stop: () => void): () => void;
   /** A lesson with nothing to show (the welcome): a stop before its summary, so that its "try it
    *  now" can be tried (interactive: Enter goes on, q quits; auto: a pause). */
   proceed(): Promise<'go' | 'quit'>;
@@ -175,6 +178,14 @@ export function makeUI(o: UIOptions): LessonUI {
       }
     },
     pause: () => projector?.pause() ?? Promise.resolve(),
+    busy(stop) {
+      if (!keys) return () => undefined; // no raw terminal: Ctrl-C is SIGINT, which the CLI handles
+      keys.interrupt = stop;
+      keys.resume();
+      return () => {
+        if (keys.interrupt === stop) keys.interrupt = undefined;
+      };
+    },
     async proceed() {
       if (projector) await projector.pause();
       if (!keys) return 'go';

@@ -18,11 +18,16 @@ export class KeyReader {
     for (const w of this.waiters.splice(0)) w(null);
   };
 
+  /** Called instead of queueing q (or Ctrl-C) when nobody is asking for a key: set while the
+   *  lesson runs something long (a tour's command), so that q and Ctrl-C stop it there and then. */
+  interrupt?: () => void;
+
   constructor(private readonly stream: NodeJS.ReadStream) {}
 
   private push(k: string) {
     const w = this.waiters.shift();
     if (w) w(k);
+    else if (k === 'q' && this.interrupt) this.interrupt();
     else this.queue.push(k);
   }
 

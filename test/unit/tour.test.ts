@@ -160,6 +160,36 @@ describe('lesson player: tours', () => {
     expect(log).toEqual(['teardown']);
   });
 
+  it('on q or Ctrl-C typed while a command runs (the UI says so through busy) kills it at once', async () => {
+    const log: string[] = [];
+    const events: PlayerEvent[] = [];
+    const ui = makeUI({ mode: 'print', out: new Writable({ write: (_c, _e, cb) => cb() }) });
+    let stop: (() => void) | undefined;
+    const watching: boolean[] = [];
+    ui.busy = (s) => {
+      stop = s;
+      watching.push(true);
+      return () => watching.push(false);
+    };
+    const t0 = Date.now();
+    const playing = playLesson(
+      lessonWith({
+        setup: lab(log),
+        stops: [{ id: 'one', title: 'First', commands: [{ command: ['sleep', '30'], notice: 'n' }] }],
+      }),
+      TEXT,
+      { ui, onEvent: (e) => events.push(e) },
+    );
+    for (let i = 0; i < 50 && !stop; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 200));
+    stop!();
+    const r = await playing;
+    expect(Date.now() - t0).toBeLessThan(10000);
+    expect([r.completed, r.exitCode]).toEqual([false, 130]);
+    expect(watching).toEqual([true, false]); // watched only while the command ran
+    expect(log).toEqual(['teardown']);
+  });
+
   it('lets a failed setup through as the error it is (the setup undoes its own half)', async () => {
     await expect(
       play({
