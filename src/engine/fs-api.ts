@@ -61,7 +61,9 @@ const pathOf = (q: URLSearchParams) => q.get('path') ?? '';
 function imageError(e: unknown): unknown {
   if (e instanceof ApiError || !(e instanceof NsxError)) return e;
   const message = e.message.replace(/^Error response from daemon: /, '');
-  return new ApiError(/^No such image/.test(message) ? 404 : 400, message, e.info.hint);
+  // The docker CLI prints the message only: the way out goes into it.
+  const hint = e.info.hint;
+  return new ApiError(/^No such image/.test(message) ? 404 : 400, hint ? `${message}; ${hint}` : message);
 }
 
 export function fsRoutes(engine: Engine, http: Http): Route[] {

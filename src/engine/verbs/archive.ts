@@ -127,9 +127,14 @@ export async function putArchive(
     const st = lstatQuiet(a.fs.host(parts));
     if (!st) throw notFound(path, c);
     if (!st.isDirectory()) throw new ApiError(400, 'extraction point is not a directory');
-    await untarInto(a.fs, '/' + parts.join('/'), input, {
-      noOverwriteDirNonDir: o.noOverwriteDirNonDir,
-      chown: engine.root,
-    });
+    try {
+      await untarInto(a.fs, '/' + parts.join('/'), input, {
+        noOverwriteDirNonDir: o.noOverwriteDirNonDir,
+        chown: engine.root,
+      });
+    } catch (e) {
+      if (e instanceof ApiError || (e as NodeJS.ErrnoException).code) throw e; // ours, or the filesystem's
+      throw new ApiError(400, `the request body is not a readable tar archive: ${(e as Error).message}`);
+    }
   });
 }
