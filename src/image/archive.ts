@@ -7,7 +7,8 @@
 // the store's own, byte for byte: the digests stay the same.
 //
 // load reads either: an OCI layout (index.json; the names from the annotations
-// io.containerd.image.name, or org.opencontainers.image.ref.name when it is a full reference, or
+// io.containerd.image.name, nsx's io.github.nsx.image.name (build.ts's sandbox layouts), or
+// org.opencontainers.image.ref.name when it is a full reference, or
 // manifest.json's RepoTags for that config) or docker's format (manifest.json: config and layers by
 // path, the layers uncompressed or gzipped tars). Every blob goes through the store's ingest, which
 // hashes it as written: a file under blobs/sha256/<hex> whose bytes are not that digest is refused,
@@ -19,6 +20,7 @@ import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:
 import { PassThrough, type Readable } from 'node:stream';
 import { pack, extract, type Pack } from 'tar-stream';
 import { NsxError } from '../runtime/errors.js';
+import { IMAGE_NAME_ANNOTATION } from './build.js';
 import { compressionOf, decompressor } from './compression.js';
 import { checkImageManifest } from './manifest-check.js';
 import { familiarName, formatReference, parseReference, withDefaultTag } from './reference.js';
@@ -295,7 +297,9 @@ export async function loadTar(store: ImageStore, input: Readable): Promise<LoadR
           throw new ArchiveError(`index.json names an image index (${d.digest}): nsx loads single-platform images`);
         const names = byManifest.get(d.digest) ?? [];
         const name =
-          refOf(d.annotations?.[CONTAINERD_NAME_ANNOTATION]) ?? fullRef(d.annotations?.[REF_NAME_ANNOTATION]);
+          refOf(d.annotations?.[CONTAINERD_NAME_ANNOTATION]) ??
+          refOf(d.annotations?.[IMAGE_NAME_ANNOTATION]) ??
+          fullRef(d.annotations?.[REF_NAME_ANNOTATION]);
         if (name && !names.includes(name)) names.push(name);
         byManifest.set(d.digest, names);
       }

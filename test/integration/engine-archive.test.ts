@@ -3,9 +3,10 @@
 // paths resolved inside the container's root), GET /containers/{id}/export, GET /images/get and POST
 // /images/load (docker save and load). Real containers of the sandbox images on a real overlay.
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { buildAll, layoutName, loadLayout, writeLayout } from '../../src/image/build.js';
 import { ImageStore } from '../../src/image/store.js';
@@ -282,4 +283,60 @@ describe('file and archive endpoints', () => {
     expect(garbage.status).toBe(400);
     expect(garbage.json.message).toContain('docker load reads what docker save writes');
   });
+
+  itImages(
+    "POST /images/load: docker's older tar and a bare OCI layout; a layer writing outside itself is refused",
+    async () => {
+      const saved = await entriesOf((await raw('GET', '/images/get?names=busybox')).data);
+      const blob = (path: string) => saved.find((e) => e.name === path)!.body;
+      const [m] = JSON.parse(blob('manifest.json').toString());
+      // docker before 25: <id>.json, <id>/layer.tar (uncompressed), manifest.json; no index.json.
+      const legacy = (layer: Buffer, tag: string) =>
+        makeTar([
+          { name: 'cfg.json', body: blob(m.Config) },
+          { name: 'l0/', type: 'directory' },
+          { name: 'l0/layer.tar', body: layer },
+          {
+            name: 'manifest.json',
+            body: JSON.stringify([{ Config: 'cfg.json', RepoTags: [tag], Layers: ['l0/layer.tar'] }]),
+          },
+        ]);
+      const old = await raw('POST', '/images/load', await legacy(gunzipSync(blob(m.Layers[0])), 'legacy/app:1'));
+      expect([old.status, old.data.toString()]).toEqual([
+        200,
+        JSON.stringify({ stream: 'Loaded image: legacy/app:1\n' }) + '\r\n',
+      ]);
+      expect((await engine.api('GET', '/images/legacy/app:1/json')).body.RootFS.Layers).toEqual(
+        (await engine.api('GET', '/images/busybox/json')).body.RootFS.Layers,
+      );
+
+      // A bare OCI image layout, as build.ts writes the sandbox's (its name in nsx's annotation).
+      const dir = join(engine.dir, 'oci', layoutName('dockerinaction/hello_world'));
+      const layout = await makeTar(
+        ['oci-layout', 'index.json', ...readdirSync(join(dir, 'blobs', 'sha256')).map((h) => `blobs/sha256/${h}`)].map(
+          (name) => ({ name, body: readFileSync(join(dir, name)) }),
+        ),
+      );
+      const oci = await raw('POST', '/images/load', layout);
+      expect(oci.data.toString()).toContain('Loaded image: dockerinaction/hello_world:latest');
+
+      // A layer whose entry climbs out: refused as a pull refuses it, and no image of that name.
+      const evil = await makeTar([{ name: '../../escaped', body: 'x' }]);
+      const cfg = JSON.parse(blob(m.Config).toString());
+      cfg.rootfs.diff_ids = [sha256(evil)];
+      const bad = await makeTar([
+        { name: 'cfg.json', body: JSON.stringify(cfg) },
+        { name: 'evil.tar', body: evil },
+        {
+          name: 'manifest.json',
+          body: JSON.stringify([{ Config: 'cfg.json', RepoTags: ['evil/app:1'], Layers: ['evil.tar'] }]),
+        },
+      ]);
+      const refused = await raw('POST', '/images/load', bad);
+      expect(refused.status).toBe(400);
+      expect(refused.json.message).toMatch(/\.\./);
+      expect((await engine.api('GET', '/images/evil/app:1/json')).status).toBe(404);
+      expect(existsSync(join(store, 'escaped'))).toBe(false);
+    },
+  );
 });
