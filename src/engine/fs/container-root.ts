@@ -10,7 +10,7 @@
 //     read-write for docker cp into it), unmounted after. Its runtime mounts it only inside the
 //     container's mount namespace (steps/rootfs.ts), so the host has no mount of it otherwise.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ContainerCgroup, detectLayout } from '../../runtime/cgroups/index.js';
 import { runTool } from '../../image/tree.js';
@@ -48,12 +48,14 @@ export async function openRoot(engine: Engine, c: EngineContainer, write: boolea
   const o = root.overlay;
   const target = join(dirname(o.upper), `copy-${randomBytes(4).toString('hex')}`);
   mkdirSync(target, { mode: 0o700 });
+  c.hostMounts++;
   // overlayfs.rst: without upperdir the mount is read-only, and every layer, the upper one too, a lower one.
   const data = write
     ? `lowerdir=${o.lowerdirs.join(':')},upperdir=${o.upper},workdir=${o.work}`
     : `lowerdir=${[o.upper, ...o.lowerdirs].join(':')}`;
   const err = runTool('mount', ['-t', 'overlay', 'overlay', '-o', data, target]);
   if (err) {
+    c.hostMounts--;
     rmdirSync(target);
     throw new ApiError(500, `cannot mount container ${c.id}'s overlay to copy: ${err}`);
   }
@@ -67,8 +69,30 @@ export async function openRoot(engine: Engine, c: EngineContainer, write: boolea
       } catch {
         /* still busy: the lazy unmount detaches it when the last file is closed */
       }
+      c.hostMounts--;
     },
   };
+}
+
+/** The copy mounts an engine that died mid-copy left under a container's directory, unmounted (the
+ *  container's removal would otherwise descend into them). */
+export function unmountStaleCopies(upper: string | undefined): void {
+  if (!upper) return;
+  const dir = dirname(upper);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => /^copy-[0-9a-f]{8}$/.test(n));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    runTool('umount', ['-l', join(dir, n)]); // not mounted: umount says so, and nothing changes
+    try {
+      rmdirSync(join(dir, n));
+    } catch {
+      /* left for the directory's removal to report */
+    }
+  }
 }
 
 /** Freezes a running container (not one paused already, nor one without a cgroup of its own);
