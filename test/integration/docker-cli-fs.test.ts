@@ -159,6 +159,13 @@ describe('the docker CLI: diff, cp, export, save and load through nsxd', () => {
     expect((await nsx(['cp', join(work, name), 'fs-cp:/root/evil/nsx-in'], { env: engine.env })).code).toBe(0);
     expect(existsSync('/nsx-in')).toBe(false);
     expect((await docker(['exec', 'fs-cp', 'cat', '/nsx-in'])).stdout).toBe('from the host\n');
+    // "-": a tar on stdin into the container, a tar to stdout out of it.
+    const nsxBin = `node ${join(ROOT, 'bin', 'nsx.js')}`;
+    const piped = await sh(
+      `tar cf - -C ${work} ${name} | ${nsxBin} cp - fs-cp:/tmp && ${nsxBin} cp fs-cp:/tmp/${name} - | tar t`,
+    );
+    expect(piped).toEqual(expect.objectContaining({ code: 0, stdout: `${name}\n` }));
+    expect((await sh(`${DOCKER} cp fs-cp:/tmp/${name} - | tar t`)).stdout).toBe(`${name}\n`);
     const bad = await nsx(['cp', 'a', 'b'], { env: engine.env });
     expect(bad.code).toBe(125);
     expect(bad.stderr).toContain('must specify at least one container source');

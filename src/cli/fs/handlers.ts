@@ -75,8 +75,14 @@ export function splitCpArg(arg: string): [string | undefined, string] {
 }
 
 export async function cp(a: { src: string; dest: string; followLink?: boolean; archive?: boolean }): Promise<number> {
-  const [sc, sp] = splitCpArg(a.src);
-  const [dc, dp] = splitCpArg(a.dest);
+  // yargs hands a positional "-" over as "" (it reads it as an empty option): "-" it was.
+  const dash = (v: string) => (v === '' && process.argv.includes('-') ? '-' : v);
+  const [sc, sp] = splitCpArg(dash(a.src));
+  const [dc, dp] = splitCpArg(dash(a.dest));
+  if (!sc && !sp)
+    throw new UsageError('the source path is empty: give a host path, CONTAINER:PATH, or - for a tar on stdin');
+  if (!dc && !dp)
+    throw new UsageError('the destination path is empty: give a host path, CONTAINER:PATH, or - for stdout');
   if (sc && dc)
     throw new UsageError('copying between containers is not supported: copy to the host first, then into the other');
   if (!sc && !dc)
