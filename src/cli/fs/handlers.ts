@@ -137,7 +137,7 @@ async function copyOut(client: EngineClient, c: string, src: string, dest: strin
     rebase = { from: top, to: basename(target) };
   }
   await untarInto(new InRoot('/'), dir, r, { noOverwriteDirNonDir: true, chown: process.getuid?.() === 0, rebase });
-  done(r, `${c}:${path}`, dest);
+  done(dest);
   return 0;
 }
 
@@ -189,12 +189,12 @@ async function copyIn(client: EngineClient, c: string, src: string, dest: string
   const r = await raw(client, 'PUT', `/containers/${enc(c)}/archive?path=${enc(into)}&noOverwriteDirNonDir=true`, body);
   if ((r.statusCode ?? 0) >= 400) throw await failed(r);
   r.resume();
-  done(r, src, `${c}:${dest}`);
+  done(`${c}:${dest}`);
   return 0;
 }
 
 /** docker cp's last line, shown on a terminal only (as docker's, which draws it as progress). */
-function done(_r: IncomingMessage, _from: string, to: string): void {
+function done(to: string): void {
   if ((process.stderr as NodeJS.WriteStream).isTTY) process.stderr.write(`Successfully copied to ${to}\n`);
 }
 
