@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { entryParts, InRoot } from '../../src/engine/fs/inroot.js';
+import { absolutePath } from '../../src/engine/verbs/archive.js';
 import { goFileMode, GO_MODE } from '../../src/engine/fs/stat.js';
 import { rebaseName, untarInto } from '../../src/engine/fs/tar-in.js';
 import { tarStream, tarTree } from '../../src/engine/fs/tar-out.js';
@@ -213,5 +214,16 @@ describe('tarTree: a tree out as a tar, symlinks as symlinks', () => {
     expect(goFileMode(lstatSync(join(root, 'etc')))).toBe(GO_MODE.dir + 0o755);
     symlinkSync('x', join(root, 'tmp', 's'));
     expect(goFileMode(lstatSync(join(root, 'tmp', 's')))).toBe(GO_MODE.symlink + 0o777);
+  });
+});
+
+describe("absolutePath: docker's container paths, their trailing / and /. kept", () => {
+  it('makes paths absolute and clean, keeping what decides directory semantics', () => {
+    expect(absolutePath('etc/passwd')).toBe('/etc/passwd');
+    expect(absolutePath('/etc/')).toBe('/etc/');
+    expect(absolutePath('/etc/.')).toBe('/etc/.');
+    expect(absolutePath('/a/../etc//x/')).toBe('/etc/x/');
+    expect(absolutePath('/')).toBe('/');
+    expect(() => absolutePath('')).toThrow('Path cannot be empty');
   });
 });
