@@ -15,6 +15,7 @@ import chroot from './16-chroot/index.js';
 import cgroups from './17-cgroups/index.js';
 import capabilities from './18-capabilities/index.js';
 import cgroupnsTimens from './19-cgroupns-timens/index.js';
+import seccomp from './20-seccomp/index.js';
 import kernelOrder from './30-kernel-order/index.js';
 
 export interface CourseEntry {
@@ -37,5 +38,6 @@ export const COURSE: CourseEntry[] = [
   { dir: '17-cgroups', lesson: cgroups },
   { dir: '18-capabilities', lesson: capabilities },
   { dir: '19-cgroupns-timens', lesson: cgroupnsTimens },
+  { dir: '20-seccomp', lesson: seccomp },
   { dir: '30-kernel-order', lesson: kernelOrder },
 ];

@@ -23,7 +23,11 @@ test_packages=(
   shellcheck        # test/integration/vagrant.test.ts: the shell scripts
   vagrant           # test/integration/vagrant.test.ts: vagrant validate (no provider needed)
   apparmor          # apparmor_parser: test/integration/apparmor-profile.test.ts compiles nsx-default
+  qemu-system-x86   # test/integration/apparmor-vm.test.ts boots a kernel that has AppArmor (kernel-vm.sh)
+  cpio              # scripts/kernel-vm.sh packs the guest's initramfs
 )
+# The kernel that test boots: Debian's, whose CONFIG_LSM enables AppArmor (only amd64 is booted).
+[ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] && test_packages+=(linux-image-amd64)
 case ${1:-} in
   --list) printf '%s\n' "${packages[@]}"; exit 0 ;;
   --tests) packages+=("${test_packages[@]}") ;;

@@ -12,6 +12,7 @@ import { imageCommand } from './image/index.js';
 import { checkCommand, learnCommand, lessonCommand, progressCommand } from './learn/index.js';
 import { engineCommands } from './engine/index.js';
 import { fsCommands } from './fs/index.js';
+import { seccompCommand } from './seccomp/index.js';
 import { versionCommand } from './version/index.js';
 import { UsageError, type AnyCommand, type ExitHolder } from './types.js';
 import { loadYargs, withoutHelpCache } from './yargs.js';
@@ -33,6 +34,7 @@ export const commands = (exit: ExitHolder): AnyCommand[] => [
   imageCommand(exit),
   ...engineCommands(exit),
   ...fsCommands(exit),
+  seccompCommand(exit),
   versionCommand(exit),
 ];
 

@@ -35,7 +35,8 @@ export interface ContainerEnding {
 }
 
 function runOnHost(argv: string[]): { output: string; status: number | null } {
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 10000 });
+  // env: this process's as it is now (a test's engine socket, NSX_ENGINE_SOCKET, reaches {nsx} demos).
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 10000, env: process.env });
   return {
     output: (r.stdout ?? '') + (r.stderr ?? '') + (r.error ? `${argv[0]}: ${r.error.message}\n` : ''),
     status: r.status,

@@ -135,9 +135,10 @@ function seccompDataBytes(data: SeccompData): Buffer {
  * Runs a seccomp filter the way the kernel would and returns its 32-bit result. Supports exactly
  * the opcodes compile.ts emits; anything else throws, as do the programs the kernel's checker
  * (seccomp_check_filter / bpf_check_classic) would reject: unaligned or out-of-range loads,
- * jumps past the end, falling off the end without RET.
+ * jumps past the end, falling off the end without RET. visit, when given, is called with each
+ * instruction's index before it runs and the accumulator A as it stands (trace.ts draws the path).
  */
-export function runFilter(filter: Buffer, data: SeccompData): number {
+export function runFilter(filter: Buffer, data: SeccompData, visit?: (pc: number, a: number) => void): number {
   const program = decodeFilter(filter);
   if (program.length > BPF_MAXINSNS)
     throw bad(`seccomp filter: ${program.length} instructions, more than BPF_MAXINSNS (${BPF_MAXINSNS})`);
@@ -147,6 +148,7 @@ export function runFilter(filter: Buffer, data: SeccompData): number {
   // Classic BPF only jumps forward, so this loop ends within program.length steps.
   while (pc < program.length) {
     const { code, jt, jf, k } = program[pc];
+    visit?.(pc, a);
     const jump = (taken: boolean): number => pc + 1 + (taken ? jt : jf);
     switch (code) {
       case OP.LD_W_ABS:

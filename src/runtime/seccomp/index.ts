@@ -15,6 +15,7 @@ export * from './compile.js';
 export * from './profile.js';
 export * from './runtime-needs.js';
 export * from './syscalls.js';
+export * from './trace.js';
 export { parseJson, type JsonObject, type JsonValue } from './json.js';
 
 /** The largest profile nsx reads: Docker's default is about 20 KiB; a bigger file is not a profile
