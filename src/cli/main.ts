@@ -11,6 +11,7 @@ import { tagCommand } from './tag/index.js';
 import { imageCommand } from './image/index.js';
 import { checkCommand, learnCommand, lessonCommand, progressCommand } from './learn/index.js';
 import { engineCommands } from './engine/index.js';
+import { fsCommands } from './fs/index.js';
 import { seccompCommand } from './seccomp/index.js';
 import { versionCommand } from './version/index.js';
 import { UsageError, type AnyCommand, type ExitHolder } from './types.js';
@@ -32,6 +33,7 @@ export const commands = (exit: ExitHolder): AnyCommand[] => [
   tagCommand(exit),
   imageCommand(exit),
   ...engineCommands(exit),
+  ...fsCommands(exit),
   seccompCommand(exit),
   versionCommand(exit),
 ];

@@ -9,6 +9,7 @@ import type { PlannedStep } from '../runtime/plan.js';
 import type { RuntimeEvent } from '../runtime/events.js';
 import type { Container, RunResult } from '../runtime/runtime.js';
 import type { ContainerSpec } from '../runtime/spec.js';
+import { unmountStaleCopies } from './fs/container-root.js';
 import { Hub } from './hub.js';
 import { can, nextState, type Transition } from './lifecycle.js';
 import type { ContainerRecord } from './state.js';
@@ -67,6 +68,9 @@ export class EngineContainer {
   /** The spec and plan made at create, for its first start (the plan a stepping client was told). */
   planned?: { spec: ContainerSpec; plan: PlannedStep[] };
   readonly execs = new Map<string, Exec>();
+  /** Copies (docker cp, export) using its overlay mounted on the host while it is stopped
+   *  (fs/container-root.ts): it neither starts nor goes until they end. */
+  hostMounts = 0;
   /** The runtime's events (Nsx.Step or Nsx.Observe) of its current run, or its last one, or — when
    *  a client follows before any start — of its next one. */
   steps?: Stepping;
@@ -199,6 +203,7 @@ export class EngineContainer {
     this.exitedOnce();
     this.settle();
     rmSync(dir, { recursive: true, force: true });
+    unmountStaleCopies(this.record.Root?.overlay?.upper);
     removeRoot(this.record.Root);
   }
 }

@@ -148,6 +148,11 @@ export const refusal = {
   restarting: (id: string) => new ApiError(409, `Container ${id} is restarting, wait until the container is running`),
   startPaused: () => new ApiError(409, 'cannot start a paused container, try unpause instead'),
   execPaused: (id: string) => new ApiError(409, `Container ${id} is paused, unpause the container before exec`),
+  copying: (id: string, verb: string) =>
+    new ApiError(
+      409,
+      `cannot ${verb} container ${id}: a copy (docker cp, export) is using its files; try again when it ends`,
+    ),
 };
 
 const cannotRemove = (what: string, id: string) =>

@@ -231,32 +231,9 @@ const no = (verb: string, why: string, hint?: string): Handler => {
   };
 };
 
-const ROOTFS_HINT =
-  "nsx inspect CONTAINER shows the container's root filesystem on the host (GraphDriver.Data.MergedDir, " +
-  'UpperDir for its changes, or Rootfs): read and copy files there with the usual tools';
-
 /** Every endpoint the docker CLI's other verbs reach, with the reason nsx leaves it out. */
 function unsupported(): Route[] {
   return [
-    [
-      'GET',
-      /^\/containers\/([^/]+)\/changes$/,
-      no(
-        'docker diff',
-        "its changes are the files in the container's writable overlay layer, which nsx leaves to you to list",
-        ROOTFS_HINT,
-      ),
-    ],
-    ...(['HEAD', 'GET', 'PUT'] as const).map((m): Route => [
-      m,
-      /^\/containers\/([^/]+)\/archive$/,
-      no('docker cp', "the container's files are a directory on the host, so cp(1) does it", ROOTFS_HINT),
-    ]),
-    [
-      'GET',
-      /^\/containers\/([^/]+)\/export$/,
-      no('docker export', "the container's root filesystem is a directory on the host: tar(1) it", ROOTFS_HINT),
-    ],
     [
       'POST',
       /^\/commit$/,
@@ -273,16 +250,6 @@ function unsupported(): Route[] {
         "nsx keeps an image's layers and config, not the build history docker shows",
         'nsx image inspect NAME shows its layers and config',
       ),
-    ],
-    ...[/^\/images\/get$/, /^\/images\/(.+)\/get$/].map((re): Route => [
-      'GET',
-      re,
-      no('docker save', 'nsx moves images through registries only (nsx pull, nsx push), not tar archives'),
-    ]),
-    [
-      'POST',
-      /^\/images\/load$/,
-      no('docker load', 'nsx moves images through registries only (nsx pull, nsx push), not tar archives'),
     ],
     [
       'POST',

@@ -13,6 +13,7 @@ export async function remove(engine: Engine, c: EngineContainer, force: boolean)
       : c.status === 'paused'
         ? refusal.removePaused(c.id)
         : refusal.removeRunning(c.id);
+  if (c.hostMounts) throw refusal.copying(c.id, 'remove');
   cancelRestart(c);
   const run = c.run;
   if (run) {

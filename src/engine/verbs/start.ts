@@ -19,6 +19,7 @@ export async function start(engine: Engine, c: EngineContainer, byPolicy = false
   const r = c.record;
   if (c.status === 'paused') throw refusal.startPaused();
   if (!c.canStart()) return 'already';
+  if (c.hostMounts) throw refusal.copying(c.id, 'start'); // its overlay may be mounted once only
   if (!byPolicy) {
     r.ManuallyStopped = false;
     c.clearRestart();
