@@ -56,11 +56,6 @@ export function startedAt(pid: number): number | undefined {
   return btime * 1000 + (startTime(pid) * 1000) / clockTicks;
 }
 
-/** When the task was shown (countOnlyStartedSince's time), or undefined when everything counts. */
-export function countingSince(): number | undefined {
-  return countSince;
-}
-
 /** Whether pid counts as the learner's: it started at or after countOnlyStartedSince's time (or no
  *  time was set). A process that is gone does not count. */
 export function startedSinceTask(pid: number): boolean {
