@@ -1,7 +1,7 @@
 // A client of nsxd: HTTP over its Unix socket (what the docker CLI does with /var/run/docker.sock).
 // Errors become NsxErrors in the engine's words; an engine that is not there can be started.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -124,9 +124,11 @@ function connectError(socket: string, e: NodeJS.ErrnoException): NsxError {
   return new NsxError(`cannot talk to the nsx engine at unix://${socket}: ${e.message}`, { exitCode: 1 });
 }
 
-/** The engine's program (compiled). */
+/** The engine's program: the bundle (scripts/build-cli.mjs: one file and the chunks it shares with
+ *  the CLI, faster to start), or tsc's dist/ where no bundle was built. */
 export function nsxdPath(): string {
-  return join(packageRoot(), 'dist', 'src', 'engine', 'nsxd.js');
+  const bundle = join(packageRoot(), 'dist', 'bundle', 'nsxd.mjs');
+  return existsSync(bundle) ? bundle : join(packageRoot(), 'dist', 'src', 'engine', 'nsxd.js');
 }
 
 /** Starts nsxd in the background (its own session, output to nsxd.log in the state dir) and waits
