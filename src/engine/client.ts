@@ -150,11 +150,13 @@ export async function startEngine(client = new EngineClient(), env: NodeJS.Proce
   let exited: number | null = null;
   child.once('exit', (code) => (exited = code ?? 1));
   child.unref();
-  for (let i = 0; i < 100; i++) {
+  // Asked every 20 ms for up to 10 s: the bundled nsxd answers within some tens of ms, and the run
+  // that started it waits for the first answer only.
+  for (let i = 0; i < 500; i++) {
     if (exited !== null)
       throw new NsxError(`the engine exited at once (code ${exited})`, { hint: `see ${join(dir, 'nsxd.log')}` });
     if (await client.ping()) return child.pid!;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 20));
   }
   throw new NsxError('the engine did not answer within 10 seconds', { hint: `see ${join(dir, 'nsxd.log')}` });
 }
