@@ -6,7 +6,7 @@
 //                          off by esbuild (https://esbuild.github.io/api/#splitting) so that a command
 //                          loads only its own.
 // Why: Node's ES module loader resolves, reads, compiles and links file by file; `nsx --version` from
-// dist/ loads about 40 files (yargs' 25, the CLI's 14), the bundle loads two. tsc's dist/ stays: the
+// dist/ loads about 40 files (yargs' 25, the CLI's 14), the bundle four. tsc's dist/ stays: the
 // tests import dist/ modules and spawn dist/src/engine/nsxd.js and dist/lessons/engine-api.js.
 //
 // Files found from import.meta.url keep working: every bundle file lies in dist/bundle/, and
