@@ -4,11 +4,13 @@
 // median of BENCH_N runs (default 20) after BENCH_WARMUP runs that are not counted (default 3); the
 // commands take turns, run by run, so that others using the machine slow them all alike:
 //   1. `node -e 0`, the floor: Node's own start-up;
-//   2. `nsx --version`: yargs and the command modules, nothing else;
-//   3. `nsx runtime run --rm --rootfs sandbox/rootfs/busybox /bin/true` (as root; npm run sandbox
-//      builds the rootfs when it is missing): a whole container, in-process (no engine);
-//   4. where /usr/local/bin/docker exists (as root): `nsx run --rm busybox true` against
-//      `docker run --rm busybox true`, docker's CLI driving a private nsxd (DOCKER_HOST=unix://…) on a
+//   2. `nsx --version`: yargs and the command table, nothing else;
+//   3. (as root; npm run sandbox builds the rootfs when it is missing) `nsx run --rm --rootfs
+//      sandbox/rootfs/busybox /bin/true` through a private nsxd (started first, as test/global-setup.ts
+//      starts the suite's): the client's start-up and the engine's create, attach, start, wait, remove;
+//   4. (as root) `nsx runtime run --rm --rootfs … /bin/true`: a whole container, in-process (no engine);
+//   5. where /usr/local/bin/docker exists (as root): `nsx run --rm busybox true` against
+//      `docker run --rm busybox true`, docker's CLI driving the same nsxd (DOCKER_HOST=unix://…) on a
 //      private store holding the sandbox images (scripts/build-sandbox-images.mjs --load): the same
 //      image, the same kernel work, both clients of the same engine (nsx run is docker run).
 // Goals (issue "nsx run is docker run"): --version <= 1.3x node -e 0; run --rootfs <= 1.5x node -e 0.
@@ -21,12 +23,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nsx = join(root, 'bin', 'nsx.js');
+const nsxd = join(root, 'dist', 'bundle', 'nsxd.mjs');
 const N = Number(process.env.BENCH_N ?? 20);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const DOCKER = '/usr/local/bin/docker';
 const isRoot = process.getuid?.() === 0;
 
-if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) {
+if (!existsSync(join(root, 'dist', 'bundle', 'nsx.mjs'))) {
   console.error('bench: not built yet: run `npm run build` first');
   process.exit(1);
 }
@@ -78,68 +81,70 @@ const node = { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] };
 const version = { name: 'nsx --version', cmd: process.execPath, args: [nsx, '--version'] };
 const cases = [node, version];
 const rootfs = join(root, 'sandbox', 'rootfs', 'busybox');
-const runRootfs = 'nsx runtime run --rm --rootfs R /bin/true';
-if (isRoot) {
-  if (!existsSync(join(rootfs, 'bin', 'true'))) {
-    execFileSync('bash', [join(root, 'sandbox', 'build-busybox-rootfs.sh')], { stdio: 'inherit' });
-  }
-  const args = [nsx, 'runtime', 'run', '--rm', '--rootfs', rootfs, '/bin/true'];
-  cases.push({ name: runRootfs, cmd: process.execPath, args });
-}
-const start = measure(cases);
-report('Start-up', start, node.name);
-goal(start, version.name, node.name, 1.3);
-if (isRoot) goal(start, runRootfs, node.name, 1.5);
-else console.log(`  skipped: ${runRootfs} (it makes namespaces and cgroups: run the bench as root)`);
-
-if (!isRoot) console.log(`\nskipped: nsx run against docker run (root only: it starts a private engine)`);
-else if (!existsSync(DOCKER)) console.log(`\nskipped: nsx run against docker run (${DOCKER} is not installed)`);
-else await againstDocker();
-
-/** A private store with the sandbox images and a private nsxd on it, as test/global-setup.ts starts the suite's. */
-async function againstDocker() {
-  const dir = mkdtempSync(join(tmpdir(), 'nsx-bench-'));
-  const env = {
-    NSX_ROOT: join(dir, 'root'),
-    NSX_ENGINE_SOCKET: join(dir, 'engine', 'nsxd.sock'),
-    NSX_ENGINE_STATE: join(dir, 'engine', 'state'),
-  };
-  let engine;
-  try {
-    const images = join(root, 'scripts', 'build-sandbox-images.mjs');
-    execFileSync(process.execPath, [images, '--out', join(dir, 'oci'), '--load'], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+const runRootfs = 'nsx run --rm --rootfs R /bin/true';
+const runtimeRootfs = 'nsx runtime run --rm --rootfs R /bin/true';
+const dir = mkdtempSync(join(tmpdir(), 'nsx-bench-'));
+/** The private engine's socket and state, and the private image store (NSX_ROOT). */
+const env = {
+  NSX_ROOT: join(dir, 'root'),
+  NSX_ENGINE_SOCKET: join(dir, 'engine', 'nsxd.sock'),
+  NSX_ENGINE_STATE: join(dir, 'engine', 'state'),
+};
+let engine;
+try {
+  if (isRoot) {
+    if (!existsSync(join(rootfs, 'bin', 'true'))) {
+      execFileSync('bash', [join(root, 'sandbox', 'build-busybox-rootfs.sh')], { stdio: 'inherit' });
+    }
     mkdirSync(join(dir, 'engine'), { mode: 0o711 });
-    const nsxd = join(root, 'dist', 'src', 'engine', 'nsxd.js');
     engine = spawn(process.execPath, [nsxd], { env: { ...process.env, ...env }, stdio: 'ignore' });
     await untilAnswers(env.NSX_ENGINE_SOCKET);
-    const viaNsx = {
-      name: 'nsx run --rm busybox true',
-      cmd: process.execPath,
-      args: [nsx, 'run', '--rm', 'busybox', 'true'],
-      env,
-    };
-    const viaDocker = {
-      name: 'docker run --rm busybox true',
-      cmd: DOCKER,
-      args: ['run', '--rm', 'busybox', 'true'],
-      env: { DOCKER_HOST: `unix://${env.NSX_ENGINE_SOCKET}`, DOCKER_CONFIG: join(dir, 'docker') },
-    };
-    const results = measure([viaDocker, viaNsx]);
-    report('nsx run against docker run, on one private engine and store', results, viaDocker.name);
-  } finally {
-    if (engine && engine.exitCode === null) {
-      // SIGTERM: nsxd stops what it still runs and removes its socket (src/engine/nsxd.ts).
-      engine.kill('SIGTERM');
-      await new Promise((r) => {
-        const t = setTimeout(() => (engine.kill('SIGKILL'), r()), 10_000);
-        engine.once('exit', () => (clearTimeout(t), r()));
-      });
-    }
-    rmSync(dir, { recursive: true, force: true });
+    const args = ['run', '--rm', '--rootfs', rootfs, '/bin/true'];
+    cases.push({ name: runRootfs, cmd: process.execPath, args: [nsx, ...args], env });
+    cases.push({ name: runtimeRootfs, cmd: process.execPath, args: [nsx, 'runtime', ...args] });
   }
+  const start = measure(cases);
+  report('Start-up', start, node.name);
+  goal(start, version.name, node.name, 1.3);
+  if (isRoot) goal(start, runRootfs, node.name, 1.5);
+  else console.log(`  skipped: ${runRootfs} (it makes namespaces and cgroups: run the bench as root)`);
+
+  if (!isRoot) console.log(`\nskipped: nsx run against docker run (root only: it starts a private engine)`);
+  else if (!existsSync(DOCKER)) console.log(`\nskipped: nsx run against docker run (${DOCKER} is not installed)`);
+  else await againstDocker();
+} finally {
+  if (engine && engine.exitCode === null) {
+    // SIGTERM: nsxd stops what it still runs and removes its socket (src/engine/nsxd.ts).
+    engine.kill('SIGTERM');
+    await new Promise((r) => {
+      const t = setTimeout(() => (engine.kill('SIGKILL'), r()), 10_000);
+      engine.once('exit', () => (clearTimeout(t), r()));
+    });
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** The sandbox images loaded into the private store, then docker's CLI and nsx's on the private engine. */
+async function againstDocker() {
+  const images = join(root, 'scripts', 'build-sandbox-images.mjs');
+  execFileSync(process.execPath, [images, '--out', join(dir, 'oci'), '--load'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const viaNsx = {
+    name: 'nsx run --rm busybox true',
+    cmd: process.execPath,
+    args: [nsx, 'run', '--rm', 'busybox', 'true'],
+    env,
+  };
+  const viaDocker = {
+    name: 'docker run --rm busybox true',
+    cmd: DOCKER,
+    args: ['run', '--rm', 'busybox', 'true'],
+    env: { DOCKER_HOST: `unix://${env.NSX_ENGINE_SOCKET}`, DOCKER_CONFIG: join(dir, 'docker') },
+  };
+  const results = measure([viaDocker, viaNsx]);
+  report('nsx run against docker run, on one private engine and store', results, viaDocker.name);
 }
 
 async function untilAnswers(socketPath) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The engine's benchmark (issue 5), run by hand (sudo node bench/engine.mjs), never by the tests:
-//   1. containers started per second through the engine (create + start + wait of /bin/true, in turn);
+//   1. containers started per second through the engine (create + start + wait + rm of /bin/true, in
+//      turn), and for scale plain /bin/true processes spawned in turn in the same run;
 //   2. the engine's resident memory with 1, 10 and 100 idle containers (sleep), and per container.
 // Goal: per-container overhead in the engine at most 1 MiB. An engine of its own, on a temp socket.
 import { spawn } from 'node:child_process';
@@ -23,7 +24,8 @@ if (!existsSync(join(rootfs, 'bin', 'true'))) {
 }
 const dir = mkdtempSync(join(tmpdir(), 'nsx-bench-engine-'));
 const socket = join(dir, 'nsxd.sock');
-const engine = spawn(process.execPath, [join(root, 'dist', 'src', 'engine', 'nsxd.js')], {
+// The bundled nsxd (dist/bundle/, npm run build), as nsx engine start runs it.
+const engine = spawn(process.execPath, [join(root, 'dist', 'bundle', 'nsxd.mjs')], {
   env: { ...process.env, NSX_ENGINE_SOCKET: socket, NSX_ENGINE_STATE: join(dir, 'state') },
   stdio: 'ignore',
 });
@@ -70,6 +72,14 @@ try {
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   console.log(
     `containers through the engine: ${(N / secs).toFixed(1)}/s (create + start + wait + rm of /bin/true, ${N} in turn; ${((secs / N) * 1000).toFixed(1)} ms each)`,
+  );
+  // For scale, on this machine now: plain processes (no container), started by Node in turn. A
+  // loaded machine slows both; their ratio says more than either rate alone.
+  const t1 = process.hrtime.bigint();
+  for (let i = 0; i < N; i++) await new Promise((r) => spawn('/bin/true', { stdio: 'ignore' }).once('exit', r));
+  const plain = Number(process.hrtime.bigint() - t1) / 1e9;
+  console.log(
+    `  for scale: /bin/true without a container, spawned by node in turn: ${(N / plain).toFixed(1)}/s (a container costs ${(secs / plain).toFixed(1)}x a plain process)`,
   );
 
   global.gc?.();

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// namespace-explorer's command line. The TypeScript is compiled to dist/ by `npm ci` / `npm run build`.
+// namespace-explorer's command line. `npm ci` / `npm run build` compiles the TypeScript to dist/ (tsc)
+// and bundles the command line into dist/bundle/ (scripts/build-cli.mjs): this runs the bundle.
 import { existsSync } from 'node:fs';
 
-const main = new URL('../dist/src/cli/main.js', import.meta.url);
-if (!existsSync(main)) {
+const bundle = new URL('../dist/bundle/nsx.mjs', import.meta.url);
+if (!existsSync(bundle)) {
   console.error(
-    'nsx: not built yet (dist/ is missing).\n  Fix: run `npm ci` (or `npm run build`) in the namespace-explorer folder.',
+    'nsx: not built yet (dist/bundle/ is missing).\n  Fix: run `npm ci` (or `npm run build`) in the namespace-explorer folder.',
   );
   process.exit(125);
 }
-const { runCli } = await import(main.href);
-process.exitCode = await runCli(process.argv.slice(2));
+await import(bundle.href);

@@ -8,26 +8,36 @@
 // So this file gives yargs' factory (yargs/build/lib/yargs-factory.js, what index.mjs calls) the same
 // shim as esm.mjs, member for member, except that cliui and string-width are loaded when yargs first
 // calls them (the help layout, usage.js), synchronously with require() of an ES module (Node >= 20.19,
-// package.json's engines). test/unit/cli-yargs.test.ts checks that the shim has every member of
+// package.json's engines). The rest of yargs comes from yargs-parts.ts (or, in the bundle, from
+// scripts/bundle/yargs-parts.mjs). test/unit/cli-yargs.test.ts checks that the shim has every member of
 // yargs' own, so a yargs upgrade that adds one fails there instead of at run time.
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type yargs from 'yargs';
 import type { Argv } from 'yargs';
+import { loadYargsParts } from './yargs-parts.js';
 
 /** yargs' default export: makes a parser for the given arguments. */
 export type YargsFactory = typeof yargs;
 
-/** yargs' own modules and dependencies, resolved from yargs' directory as its own imports are:
- *  `load` imports an ES module, `require` loads a CommonJS one (escalade/sync and y18n have both
- *  builds; their CommonJS one spares Node the CommonJS export scan of an import()). */
-function yargsResolver() {
-  const entry = createRequire(import.meta.url).resolve('yargs'); // …/node_modules/yargs/index.mjs
-  const require = createRequire(entry);
-  const load = (name: string): Promise<unknown> => import(pathToFileURL(require.resolve(name)).href);
-  return { dir: dirname(entry), require, load };
+/** What yargs is made of: the modules yargs/lib/platform-shims/esm.mjs and index.mjs import, but for
+ *  the help layout's (loaded by yargs-parts.ts at run time, or bundled: scripts/build-cli.mjs). */
+export interface YargsParts {
+  /** yargs/build/lib/yargs-factory.js */
+  YargsFactory: (shim: object) => YargsFactory;
+  /** yargs-parser's default export */
+  Parser: unknown;
+  /** yargs/build/lib/utils/process-argv.js */
+  getProcessArgvBin: () => string;
+  /** escalade/sync */
+  findUp: unknown;
+  /** y18n's default export */
+  y18n: unknown;
+  /** yargs' package directory (…/node_modules/yargs) */
+  dir: string;
+  /** require() from yargs' directory: what yargs needs only sometimes (cliui, string-width, get-caller-file) */
+  require: NodeJS.Require;
 }
 
 /** The member that holds a module's export, whether loaded by import() or require() (an ES module
@@ -36,29 +46,39 @@ const main = <T>(m: unknown): T => ((m as { default?: T }).default ?? m) as T;
 
 /** The platform shim of yargs/lib/platform-shims/esm.mjs (yargs 18), with cliui and string-width
  *  loaded on first use. */
-export async function platformShim(): Promise<Record<string, unknown>> {
-  const { dir, require, load } = yargsResolver();
-  const [parser, argvBin] = await Promise.all([load('yargs-parser'), load('./build/lib/utils/process-argv.js')]);
+export async function platformShim(parts?: YargsParts): Promise<Record<string, unknown>> {
+  const { dir, require, ...p } = parts ?? (await loadYargsParts());
   // esm.mjs: the directory above node_modules, where yargs looks for the package.json it takes
   // --version from.
   const mainFilename = dir.substring(0, dir.lastIndexOf('node_modules'));
   let cliui: ((opts: unknown) => unknown) | undefined;
   let stringWidth: ((s: string) => number) | undefined;
-  // node:assert and node:util's inspect load a dozen of Node's own modules: yargs calls them only
-  // to check its own calls and in a few error messages.
-  const assert = (): typeof import('node:assert') => require('node:assert');
+  // node:assert and node:util's inspect load a dozen of Node's own modules (10-20 ms): yargs calls
+  // assert to check its own calls (.version() does, on every run) and inspect in a few error
+  // messages. The checks pass as node:assert's own would (its strict comparisons are Object.is,
+  // https://nodejs.org/api/assert.html#assertstrictequalactual-expected-message); a failing one is
+  // handed to node:assert, which throws its AssertionError.
+  const fail = (): typeof import('node:assert') => require('node:assert');
   return {
     assert: {
-      notStrictEqual: (...a: [unknown, unknown, string?]) => assert().notStrictEqual(...a),
-      strictEqual: (...a: [unknown, unknown, string?]) => assert().strictEqual(...a),
+      notStrictEqual: (a: unknown, b: unknown, message?: string) => {
+        if (!Object.is(a, b)) return;
+        const assert: typeof import('node:assert') = fail();
+        assert.notStrictEqual(a, b, message);
+      },
+      strictEqual: (a: unknown, b: unknown, message?: string) => {
+        if (Object.is(a, b)) return;
+        const assert: typeof import('node:assert') = fail();
+        assert.strictEqual(a, b, message);
+      },
     },
     cliui: (opts: unknown) => (cliui ??= main<(opts: unknown) => unknown>(require('cliui')))(opts),
-    findUp: main(require('escalade/sync')),
+    findUp: main(p.findUp),
     getEnv: (key: string) => process.env[key],
     inspect: (value: unknown) => (require('node:util') as typeof import('node:util')).inspect(value),
-    getProcessArgvBin: (argvBin as { getProcessArgvBin: () => string }).getProcessArgvBin,
+    getProcessArgvBin: p.getProcessArgvBin,
     mainFilename: mainFilename || process.cwd(),
-    Parser: main(parser),
+    Parser: main(p.Parser),
     path: { basename, dirname, extname, relative, resolve, join },
     process: {
       argv: () => process.argv,
@@ -79,15 +99,14 @@ export async function platformShim(): Promise<Record<string, unknown>> {
       return file.startsWith('file://') ? fileURLToPath(file) : file;
     },
     stringWidth: (s: string) => (stringWidth ??= main<(s: string) => number>(require('string-width')))(s),
-    y18n: main<(o: object) => unknown>(require('y18n'))({ directory: resolve(dir, 'locales'), updateFiles: false }),
+    y18n: main<(o: object) => unknown>(p.y18n)({ directory: resolve(dir, 'locales'), updateFiles: false }),
   };
 }
 
 /** yargs, as `import yargs from 'yargs'` gives it, without the help layout's modules loaded. */
 export async function loadYargs(): Promise<YargsFactory> {
-  const { load } = yargsResolver();
-  const [factory, shim] = await Promise.all([load('./build/lib/yargs-factory.js'), platformShim()]);
-  return (factory as { YargsFactory: (shim: object) => YargsFactory }).YargsFactory(shim);
+  const parts = await loadYargsParts();
+  return parts.YargsFactory(await platformShim(parts));
 }
 
 /**

@@ -2,7 +2,8 @@
 // lesson's, as the engine's create request — intent, never a spec or a plan (the engine builds those,
 // src/runtime/make.ts). Used by nsx run, nsx create and the lesson player.
 import { NsxError } from '../runtime/errors.js';
-import { parseSize, type RunOptions } from '../runtime/options.js';
+import type { RunOptions } from '../runtime/options.js';
+import { parseSize } from '../runtime/validate.js';
 import type { StepId } from '../runtime/steps.js';
 import type { HostConfig, NsxOptions } from './state.js';
 import type { CreateBody } from './validate.js';

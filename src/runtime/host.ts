@@ -7,6 +7,7 @@ import { detectLayout } from './cgroups/index.js';
 import { NsxError } from './errors.js';
 import { apparmorEnabled, execAttrPath, loadedProfiles } from './lsm/apparmor.js';
 import type { HostFacts } from './plan.js';
+import { isRealRoot } from './real-root.js';
 import { secureJoin } from './securejoin.js';
 
 export function hostArch(): 'x86_64' | 'aarch64' {
@@ -17,12 +18,7 @@ export function hostArch(): 'x86_64' | 'aarch64' {
   });
 }
 
-/** Root in the initial user namespace (not merely uid 0 inside some container). */
-export function isRealRoot(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  const map = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
-  return map[0] === '0' && map[1] === '0' && map[2] === '4294967295';
-}
+export { isRealRoot };
 
 /** CapBnd of nsx itself, decoded (proc(5)). */
 export function ownBoundingSet(): string[] {

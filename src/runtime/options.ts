@@ -9,7 +9,7 @@ import { NsxError } from './errors.js';
 import { secureJoin } from './securejoin.js';
 import { DEFAULT_DEVICE_RULES } from './devices/rules.js';
 import { DEFAULT_PROFILE as DEFAULT_APPARMOR_PROFILE } from './lsm/apparmor.js';
-import { checkContainerName, checkCpus, checkHostname, checkId, checkPidsLimit, shown } from './validate.js';
+import { checkContainerName, checkCpus, checkHostname, checkId, checkPidsLimit, parseSize, shown } from './validate.js';
 import {
   DEFAULT_PATH,
   DOCKER_MASKED_PATHS,
@@ -221,33 +221,7 @@ function parseTimeOffsets(o: RunOptions['timeOffsets'], timeNamespace: boolean):
   return Object.fromEntries(clocks.map((k) => [k, { secs: o![k]!, nanosecs: 0 }]));
 }
 
-const sizeUnits: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1024,
-  m: 1024 ** 2,
-  g: 1024 ** 3,
-  t: 1024 ** 4,
-  p: 1024 ** 5,
-};
-
-/**
- * Parse docker-style sizes: "512m", "1g", "100k", "1048576", "1.5g" — binary multiples, like
- * Docker's RAMInBytes; "kb"/"KiB"/"MB" spellings are accepted too. Fractions of a byte are dropped.
- * NsxError for malformed input, naming the option it came from (e.g. '--memory' or 'memory').
- */
-export function parseSize(text: string, option?: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(?:([kmgtp])(?:i?b)?|(b))?$/i.exec(text.trim());
-  const bytes = m ? Math.floor(Number(m[1]) * sizeUnits[(m[2] ?? m[3] ?? '').toLowerCase()]) : NaN;
-  if (!m || !Number.isSafeInteger(bytes)) {
-    const name = option === undefined ? '' : option.startsWith('-') ? `${option} ` : `--${option} `;
-    throw new NsxError(`${name}${text}: not a size`, {
-      detail: text,
-      hint: 'use a number with an optional b, k, m or g suffix, e.g. 256m',
-    });
-  }
-  return bytes;
-}
+export { parseSize }; // in validate.ts (no cgroup or LSM modules): the engine's client imports it
 
 /** -m/--memory: a size, 0 for no limit, else at least Docker's 6MB (moby's linuxMinMemory). */
 function parseMemory(text: string): number {

@@ -92,3 +92,31 @@ export function checkCpus(v: string | number, cpus = availableParallelism()): nu
   }
   return n;
 }
+
+const sizeUnits: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+  p: 1024 ** 5,
+};
+
+/**
+ * Parse docker-style sizes: "512m", "1g", "100k", "1048576", "1.5g" — binary multiples, like
+ * Docker's RAMInBytes; "kb"/"KiB"/"MB" spellings are accepted too. Fractions of a byte are dropped.
+ * NsxError for malformed input, naming the option it came from (e.g. '--memory' or 'memory').
+ */
+export function parseSize(text: string, option?: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(?:([kmgtp])(?:i?b)?|(b))?$/i.exec(text.trim());
+  const bytes = m ? Math.floor(Number(m[1]) * sizeUnits[(m[2] ?? m[3] ?? '').toLowerCase()]) : NaN;
+  if (!m || !Number.isSafeInteger(bytes)) {
+    const name = option === undefined ? '' : option.startsWith('-') ? `${option} ` : `--${option} `;
+    throw new NsxError(`${name}${text}: not a size`, {
+      detail: text,
+      hint: 'use a number with an optional b, k, m or g suffix, e.g. 256m',
+    });
+  }
+  return bytes;
+}

@@ -2,6 +2,7 @@
 // only when help is printed. It must stay yargs' own shim in everything else.
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -66,5 +67,36 @@ describe('the yargs platform shim', () => {
     const [ours, own] = JSON.parse(r.stdout) as [string, string];
     expect(ours).toContain('Memory limit');
     expect(ours).toBe(own);
+  });
+});
+
+// The bundle (scripts/build-cli.mjs, dist/bundle/) swaps yargs-parts.ts for static imports of the
+// same modules (scripts/bundle/yargs-parts.mjs): what it prints must be what tsc's dist/ prints, in
+// yargs' own locales too (found in yargs' directory at run time).
+describe('the bundled command line', () => {
+  const bundle = join(root, 'dist', 'bundle', 'nsx.mjs');
+  const fromDist = (args: string[]) =>
+    `const { runCli } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'src', 'cli', 'main.js')).href)});
+     process.exitCode = await runCli(${JSON.stringify(args)});`;
+  const run = (argv: string[], env: Record<string, string>) =>
+    spawnSync(process.execPath, argv, { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } });
+
+  it.each([
+    [['--version'], {}, /^\d+\.\d+\.\d+\n$/],
+    [['--help'], {}, /Commands:/],
+    [['run', '--help'], { LANG: 'de_DE.UTF-8', LC_ALL: '' }, /Optionen:/], // yargs' locales/de.json
+    [['no-such-verb'], {}, /See 'nsx --help'/],
+  ])('nsx %j says what dist/ says', (args: string[], env: Record<string, string>, says: RegExp) => {
+    if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first (npm test does)`);
+    const ours = run([bundle, ...args], env);
+    const dist = run(['--input-type=module', '-e', fromDist(args)], env);
+    expect(ours.stdout + ours.stderr).toMatch(says);
+    expect(ours.stdout + ours.stderr).toBe(dist.stdout + dist.stderr);
+    expect(ours.status).toBe(dist.status);
+  });
+
+  it("answers --version with package.json's version", () => {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(run([bundle, '--version'], {}).stdout).toBe(`${version}\n`);
   });
 });

@@ -1,7 +1,7 @@
 // The work of nsx pause, unpause, restart, rename, update and container prune: clients of nsxd,
 // printing what docker's CLI prints for each (the container as it was named; nothing for rename).
 import { createInterface } from 'node:readline';
-import { parseSize } from '../../runtime/options.js';
+import { parseSize } from '../../runtime/validate.js';
 import { engineClient } from '../../engine/client.js';
 import { UsageError } from '../types.js';
 import { each } from './handlers.js';

@@ -1,5 +1,4 @@
-// nsx run goes to the engine (engine-run.ts; --step: engine-step.ts). nsx runtime run's work is
-// here: options → spec → plan → a container in this process, with renderers attached and signals
+// nsx run goes to the engine (run.ts). nsx runtime run's work is here: options → spec → plan → a container in this process, with renderers attached and signals
 // handled, removed when it exits (as runc runs one under docker, without the engine's record).
 import { NsxError } from '../../runtime/errors.js';
 import { isRealRoot } from '../../runtime/host.js';
@@ -13,19 +12,6 @@ import { eventWriter } from './events.js';
 import type { RunImage } from './image.js';
 import { containerFlags } from './flags.js';
 import type { RunArgs } from './index.js';
-
-/** nsx run: through the engine (engine-run.ts), or with --step one step at a time over its API
- *  (engine-step.ts). */
-export async function runContainer(a: RunArgs): Promise<number> {
-  const root = isRealRoot();
-  if (a['unsafe-chroot']) process.stderr.write(`nsx: ${UNSAFE_CHROOT_WARNING}\n`);
-  if (a.step && !(a.detach || a.interactive || a.tty || a.restart !== undefined)) {
-    const { stepThroughEngine } = await import('./engine-step.js');
-    return stepThroughEngine(a, (a.command ?? []).map(String), root);
-  }
-  const { runThroughEngine } = await import('./engine-run.js');
-  return runThroughEngine(a, (a.command ?? []).map(String), root);
-}
 
 /** What only the engine does: a container that outlives this command, its input, a terminal, a policy. */
 const ENGINE_ONLY = ['detach', 'interactive', 'tty', 'restart', 'step'] as const;

@@ -178,7 +178,7 @@ export function runCommand(exit: ExitHolder) {
           'The engine (nsxd) makes the container, as dockerd does; one is started if none runs. The container stays in nsx ps -a with its exit code and logs until nsx rm (or --rm). nsx runtime run runs one without the engine, in this process.',
         ),
     },
-    () => import('./handler.js'),
+    () => import('./run.js'),
     (h) => (a) => h.runContainer({ ...a, command: commandWords(a) }),
   );
 }
@@ -216,7 +216,7 @@ export function createCommand(exit: ExitHolder) {
       describe: 'Create a container through the engine without starting it (nsx start starts it)',
       builder: runOptions,
     },
-    () => Promise.all([import('../../runtime/host.js'), import('./engine-run.js')]),
+    () => Promise.all([import('../../runtime/real-root.js'), import('./engine-run.js')]),
     ([host, m]) =>
       (a) =>
         m.createContainer(a, commandWords(a), host.isRealRoot()),
