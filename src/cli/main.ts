@@ -11,6 +11,7 @@ import { tagCommand } from './tag/index.js';
 import { imageCommand } from './image/index.js';
 import { checkCommand, learnCommand, lessonCommand, progressCommand } from './learn/index.js';
 import { engineCommands } from './engine/index.js';
+import { buildCommands } from './build/index.js';
 import { versionCommand } from './version/index.js';
 import { UsageError, type AnyCommand, type ExitHolder } from './types.js';
 import { loadYargs, withoutHelpCache } from './yargs.js';
@@ -31,6 +32,7 @@ export const commands = (exit: ExitHolder): AnyCommand[] => [
   tagCommand(exit),
   imageCommand(exit),
   ...engineCommands(exit),
+  ...buildCommands(exit),
   versionCommand(exit),
 ];
 

@@ -1,0 +1,93 @@
+// docker commit: the container's writable layer — its overlay upper directory — becomes one more
+// layer of its image, and a new image in the store: the container's config (its command, env,
+// workdir, user) with --change's instructions applied, the image's history with one entry more
+// (CREATED BY the container's command, COMMENT the message). While the layer is read the container
+// is frozen (docker's --pause, default on: the cgroup freezer, as docker pause), so no file changes
+// under the tar writer.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { NsxError } from '../../runtime/errors.js';
+import type { EngineContainer } from '../container.js';
+import type { Engine } from '../engine.js';
+import { ApiError } from '../errors.js';
+
+export interface CommitOptions {
+  repo?: string;
+  tag?: string;
+  comment?: string;
+  author?: string;
+  changes?: string[];
+  pause?: boolean;
+}
+
+/** The image (manifest digest) a container's root was made from: its directory's container.json
+ *  (rootfs.ts), which names the image by digest, not by a name that may have moved since. */
+function manifestOf(upper: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(dirname(upper), 'container.json'), 'utf8')) as { manifestDigest: string })
+      .manifestDigest;
+  } catch (e) {
+    throw new ApiError(500, `the container's root has no record (${(e as Error).message})`);
+  }
+}
+
+export async function commit(engine: Engine, c: EngineContainer, o: CommitOptions): Promise<{ Id: string }> {
+  const r = c.record;
+  const overlay = r.Root?.overlay;
+  if (!r.Root)
+    throw new ApiError(
+      400,
+      `container ${c.id.slice(0, 12)} runs a root filesystem directory (${r.Rootfs}), not an image: there is no image to add a layer to`,
+    );
+  if (!overlay)
+    throw new ApiError(
+      501,
+      `nsx commits only overlay containers: ${c.id.slice(0, 12)}'s layers were copied (${r.Root.copied?.reason ?? 'copy mode'}), so its own changes are not apart from the image's`,
+    );
+  const [{ ImageStore }, { writeLayer, writeImage }, { upperTar }, { applyChanges }] = await Promise.all([
+    import('../../image/store.js'),
+    import('../../image/commit.js'),
+    import('../../image/upper.js'),
+    import('../../image/dockerfile.js'),
+  ]);
+  const store = new ImageStore();
+  const parent = store.resolve(manifestOf(overlay.upper));
+  if (!parent) throw new ApiError(404, `the image of container ${c.id.slice(0, 12)} is no longer in the store`);
+  let ref: string | undefined;
+  if (o.repo) ref = o.tag ? `${o.repo}:${o.tag}` : o.repo;
+  let config: NonNullable<typeof parent.config.config>;
+  try {
+    config = applyChanges(o.changes ?? [], {
+      ...parent.config.config,
+      Env: r.Config.Env,
+      Cmd: r.Config.Cmd,
+      Entrypoint: r.Config.Entrypoint ?? parent.config.config?.Entrypoint ?? null,
+      WorkingDir: r.Config.WorkingDir ?? parent.config.config?.WorkingDir ?? '',
+      User: r.Config.User ?? parent.config.config?.User ?? '',
+    });
+    if (ref) (await import('../../image/reference.js')).parseReference(ref);
+  } catch (e) {
+    if (e instanceof NsxError) throw new ApiError(400, e.message, e.info.hint);
+    throw e;
+  }
+  const freeze = o.pause !== false && c.status === 'running' && engine.root;
+  if (freeze) await engine.pause(c.id);
+  try {
+    const layer = await writeLayer(store, upperTar(overlay.upper));
+    const made = await writeImage(store, {
+      parent,
+      layer,
+      config,
+      createdBy: [r.Path, ...r.Args].join(' '),
+      comment: o.comment,
+      author: o.author,
+      ref,
+    });
+    return { Id: made.id };
+  } catch (e) {
+    if (e instanceof NsxError) throw new ApiError(500, e.message, e.info.hint);
+    throw e;
+  } finally {
+    if (freeze) engine.unpause(c.id);
+  }
+}
