@@ -4,14 +4,25 @@
 // built twice, the second from the cache; an instruction outside nsx's subset refused by name and
 // line), docker image prune. The engine has a store of its own, loaded with the sandbox images.
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildAll, layoutName, loadLayout, writeLayout } from '../../src/image/build.js';
 import { ImageStore } from '../../src/image/store.js';
 import { TestEngine, demux } from '../engine.js';
 import { ROOT, isRoot, nsx } from '../helpers.js';
+import { haveRegistry, startRegistry, type RunningRegistry } from '../registry.js';
 
 const DOCKER = '/usr/local/bin/docker';
 const why = !isRoot
@@ -83,32 +94,33 @@ async function runOut(image: string, cmd: string[]): Promise<string> {
 
 const containersDir = () => (existsSync(join(store, 'containers')) ? readdirSync(join(store, 'containers')) : []);
 
-describe('images made by nsxd', () => {
-  beforeAll(async () => {
-    if (why) return;
-    mkdirSync(store, { recursive: true });
-    chmodSync(store, 0o755);
-    writeFileSync(
-      env.NSX_REGISTRIES_CONFIG,
-      JSON.stringify({ unqualifiedSearchRegistries: ['docker.io'], insecure: [] }),
-    );
-    const s = new ImageStore(store, { searchRegistries: ['docker.io'] });
-    for (const img of await buildAll(join(ROOT, 'sandbox', 'images', 'images.json'))) {
-      const dir = join(engine.dir, 'oci', layoutName(img.ref));
-      writeLayout(dir, img);
-      await loadLayout(s, dir);
-    }
-    Object.assign(process.env, env); // the engine (and nsx) inherit them
-    await engine.start();
-  }, 120000);
-  afterAll(async () => {
-    await engine.stop();
-    delete process.env.NSX_ROOT;
-    delete process.env.NSX_REGISTRIES_CONFIG;
-    rmSync(engine.dir, { recursive: true, force: true });
-    rmSync(config, { recursive: true, force: true });
-  });
+// One engine and store for the whole file (both describes).
+beforeAll(async () => {
+  if (why) return;
+  mkdirSync(store, { recursive: true });
+  chmodSync(store, 0o755);
+  writeFileSync(
+    env.NSX_REGISTRIES_CONFIG,
+    JSON.stringify({ unqualifiedSearchRegistries: ['docker.io'], insecure: [] }),
+  );
+  const s = new ImageStore(store, { searchRegistries: ['docker.io'] });
+  for (const img of await buildAll(join(ROOT, 'sandbox', 'images', 'images.json'))) {
+    const dir = join(engine.dir, 'oci', layoutName(img.ref));
+    writeLayout(dir, img);
+    await loadLayout(s, dir);
+  }
+  Object.assign(process.env, env); // the engine (and nsx) inherit them
+  await engine.start();
+}, 120000);
+afterAll(async () => {
+  await engine.stop();
+  delete process.env.NSX_ROOT;
+  delete process.env.NSX_REGISTRIES_CONFIG;
+  rmSync(engine.dir, { recursive: true, force: true });
+  rmSync(config, { recursive: true, force: true });
+});
 
+describe('images made by nsxd', () => {
   itApi(
     'POST /commit: the upper directory is a new layer; the image runs with the file, and its history says how',
     async () => {
@@ -272,5 +284,90 @@ describe('images made by nsxd', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** A bcrypt hash for an htpasswd file (libcrypt's, through Python's crypt module), or undefined. */
+function bcrypt(password: string): string | undefined {
+  const r = spawnSync(
+    'python3',
+    [
+      '-W',
+      'ignore',
+      '-c',
+      'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))',
+      password,
+    ],
+    { encoding: 'utf8' },
+  );
+  return r.status === 0 && r.stdout.startsWith('$2') ? r.stdout.trim() : undefined;
+}
+
+describe('login against a registry that asks for a password', () => {
+  const hash = why ? undefined : bcrypt('s3cret');
+  const whyLogin =
+    why ||
+    (!haveRegistry ? 'needs docker-registry (apt-get install docker-registry)' : '') ||
+    (!hash ? "needs python3's crypt module to make the htpasswd file" : '');
+  const itLogin: typeof it = ((n: string, fn: any, t?: number) =>
+    whyLogin ? it.skip(`${n} [skipped: ${whyLogin}]`, fn, t) : it(n, fn, t)) as any;
+  let registry: RunningRegistry | undefined;
+  const clientConfig = mkdtempSync(join(tmpdir(), 'nsx-login-config-'));
+  beforeAll(async () => {
+    if (whyLogin) return;
+    registry = await startRegistry({ htpasswd: `learner:${hash}\n` });
+  }, 30000);
+  afterAll(async () => {
+    await registry?.stop();
+    rmSync(clientConfig, { recursive: true, force: true });
+  });
+
+  itLogin('POST /auth checks the password at the registry: 200 Login Succeeded, or 401', async () => {
+    const ok = await engine.api('POST', '/auth', {
+      username: 'learner',
+      password: 's3cret',
+      serveraddress: registry!.host,
+    });
+    expect([ok.status, ok.body.Status]).toEqual([200, 'Login Succeeded']);
+    const bad = await engine.api('POST', '/auth', {
+      username: 'learner',
+      password: 'wrong',
+      serveraddress: registry!.host,
+    });
+    expect(bad.status).toBe(401);
+    expect(bad.body.message).toContain(`login attempt to ${registry!.host} failed with status: 401 Unauthorized`);
+  });
+
+  itLogin('docker login asks the engine: a good password logs in, a bad one is refused', async () => {
+    const ok = await docker(['login', '-u', 'learner', '--password-stdin', registry!.host], { input: 's3cret' });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('Login Succeeded');
+    const bad = await docker(['login', '-u', 'learner', '--password-stdin', registry!.host], { input: 'wrong' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('401 Unauthorized');
+  });
+
+  itLogin("nsx login stores docker's config.json (0600, base64 user:password), and pulls use it", async () => {
+    const e = { ...engine.env, ...env, DOCKER_CONFIG: clientConfig };
+    const bad = await nsx(['login', '-u', 'learner', '--password-stdin', registry!.host], { env: e, input: 'nope' });
+    expect(bad.code).toBe(1);
+    const ok = await nsx(['login', '-u', 'learner', '--password-stdin', registry!.host], { env: e, input: 's3cret\n' });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe('Login Succeeded\n');
+    const file = join(clientConfig, 'config.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, 'utf8')).auths[registry!.host]).toEqual({
+      auth: Buffer.from('learner:s3cret').toString('base64'),
+    });
+    const name = `${registry!.host}/learner/bb:1`;
+    expect((await nsx(['tag', 'busybox', name], { env: e })).code).toBe(0);
+    const push = await nsx(['push', name], { env: e });
+    expect(push.code).toBe(0);
+    expect((await nsx(['rmi', name], { env: e })).code).toBe(0);
+    const anonymous = await nsx(['pull', name], { env: { ...e, DOCKER_CONFIG: join(clientConfig, 'none') } });
+    expect(anonymous.code).not.toBe(0);
+    const pull = await nsx(['pull', name], { env: e });
+    expect(pull.code).toBe(0);
+    expect((await nsx(['rmi', name], { env: e })).code).toBe(0);
   });
 });
