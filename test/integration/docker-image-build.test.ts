@@ -22,6 +22,8 @@ import { buildAll, layoutName, loadLayout, writeLayout } from '../../src/image/b
 import { ImageStore } from '../../src/image/store.js';
 import { TestEngine, demux } from '../engine.js';
 import { ROOT, isRoot, nsx } from '../helpers.js';
+import { makeTar } from '../tars.js';
+import { request } from 'node:http';
 import { haveRegistry, startRegistry, type RunningRegistry } from '../registry.js';
 
 const DOCKER = '/usr/local/bin/docker';
@@ -264,6 +266,48 @@ describe('images made by nsxd', () => {
       for (const d of [dir, bad, escape]) rmSync(d, { recursive: true, force: true });
     }
   });
+
+  itApi(
+    'POST /build: a context tar that climbs out is refused (the layer checks); COPY through a symlink stays inside',
+    async () => {
+      const post = (body: Buffer) =>
+        new Promise<{ status: number; text: string }>((resolve, reject) => {
+          const req = request(
+            {
+              socketPath: engine.socket,
+              method: 'POST',
+              path: '/build',
+              headers: { 'Content-Type': 'application/x-tar' },
+            },
+            (res) => {
+              let text = '';
+              res.on('data', (d) => (text += d));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+            },
+          );
+          req.on('error', reject);
+          req.end(body);
+        });
+      const climbing = await post(
+        await makeTar([
+          { name: 'Dockerfile', body: 'FROM scratch\nCOPY x /x\n' },
+          { name: '../x', body: 'out' },
+        ]),
+      );
+      expect(climbing.status).toBe(400);
+      expect(climbing.text).toContain('would climb out');
+      const linked = await post(
+        await makeTar([
+          { name: 'Dockerfile', body: 'FROM busybox\nCOPY etc/passwd /stolen\n' },
+          { name: 'etc', type: 'symlink', linkname: '/etc' },
+        ]),
+      );
+      expect(linked.status).toBe(200);
+      // etc -> /etc is resolved inside the context: etc is the link itself again, never the host's /etc.
+      expect(linked.text).toContain('"error":"too many levels of symbolic links in etc/passwd"');
+      expect(linked.text).not.toContain('Successfully built');
+    },
+  );
 
   itDocker('docker image prune -f removes the dangling images and says what it reclaimed', async () => {
     const dir = context({ Dockerfile: 'FROM busybox\nRUN echo one > /v\n' });
