@@ -243,7 +243,8 @@ describe('images made by nsxd', () => {
 
   itApi('nsx build: COPY from the context, ENV, WORKDIR; a failing RUN names its exit code', async () => {
     const dir = context({
-      Dockerfile: 'FROM busybox\nENV GREETING=hello\nWORKDIR /app\nCOPY msg.txt ./\nRUN cat msg.txt > copied\n',
+      Dockerfile:
+        'FROM busybox\nENV GREETING=hello\nWORKDIR /app\nCOPY msg.txt ./\nWORKDIR deeper/still\nRUN cat ../../msg.txt > copied\n',
       'msg.txt': 'from the context\n',
     });
     const bad = context({ Dockerfile: 'FROM busybox\nRUN exit 3\n' });
@@ -251,10 +252,10 @@ describe('images made by nsxd', () => {
     try {
       const b = await nsx(['build', '-t', 'nsx-built:1', dir], { env: { ...engine.env, ...env } });
       expect(b.code).toBe(0);
-      expect(b.stdout).toContain('Step 4/5 : COPY msg.txt ./\n');
+      expect(b.stdout).toContain('Step 4/6 : COPY msg.txt ./\n');
       expect(b.stdout).toContain('Successfully tagged nsx-built:1\n');
       expect(await runOut('nsx-built:1', ['sh', '-c', 'echo $GREETING; pwd; cat copied'])).toBe(
-        'hello\n/app\nfrom the context\n',
+        'hello\n/app/deeper/still\nfrom the context\n',
       );
       const f = await nsx(['build', bad], { env: { ...engine.env, ...env } });
       expect(f.code).toBe(1);

@@ -9,6 +9,7 @@
 // "Successfully built <id>", "Successfully tagged <name>".
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import { NsxError } from '../../runtime/errors.js';
 import { secureJoin } from '../../runtime/securejoin.js';
 import { BUILD_CACHE_ANNOTATION, writeImage, writeLayer } from '../../image/commit.js';
@@ -27,6 +28,7 @@ import type { OciImageConfig } from '../../image/types.js';
 import type { Engine } from '../engine.js';
 import { FrameDecoder } from '../stream.js';
 import { copyTar, planCopy } from './copy.js';
+import { containerOwner } from '../verbs/commit.js';
 
 export interface BuildOptions {
   /** The Dockerfile's path inside the context (docker build -f). */
@@ -99,6 +101,8 @@ export class Builder {
       case 'COPY':
       case 'ADD':
         return this.copy(i);
+      case 'WORKDIR':
+        return this.workdir(i);
       default:
         return this.commitConfig(i, applyToConfig(i, this.config, this.vars), i.original);
     }
@@ -211,13 +215,29 @@ export class Builder {
           `RUN's container had its layers copied (${c.record.Root?.copied?.reason ?? 'copy mode'}): nsx builds only on overlayfs`,
         );
       const { upperTar } = await import('../../image/upper.js');
-      const layer = await writeLayer(this.store, upperTar(upper));
+      const layer = await writeLayer(this.store, upperTar(upper, { owner: containerOwner(this.engine.root) }));
       await this.engine.remove(id, true);
       this.say(` ---> Removed intermediate container ${short(id)}\n`);
       await this.made(key, this.config, createdBy, layer);
     } finally {
       if (this.engine.has(id)) await this.engine.remove(id, true);
     }
+  }
+
+  /** WORKDIR: the config's, and the directory made (docker makes it, with its missing parents, as
+   *  a layer of the step) when the image does not have it. */
+  private async workdir(i: Instruction): Promise<void> {
+    const config = applyToConfig(i, this.config, this.vars);
+    const dir = config.WorkingDir ?? '/';
+    const { imageView } = await import('../../image/rootfs.js');
+    const view = this.image?.config.rootfs.diff_ids.length ? await imageView(this.store, this.image) : undefined;
+    const missing: string[] = [];
+    for (let p = dir; p !== '/' && !view?.isDirectory(p); p = posix.dirname(p)) missing.unshift(p);
+    if (!missing.length) return this.commitConfig(i, config, i.original);
+    const key = this.key({ step: i.original, config, vars: this.vars, mkdir: missing });
+    if (this.cached(key)) return;
+    const layer = await writeLayer(this.store, copyTar({ entries: [], parents: missing, checksum: '', dest: dir }));
+    await this.made(key, config, `/bin/sh -c #(nop) WORKDIR ${dir}`, layer);
   }
 
   private async copy(i: Instruction): Promise<void> {

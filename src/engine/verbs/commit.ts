@@ -31,6 +31,15 @@ function manifestOf(upper: string): string {
   }
 }
 
+/** Owners as the image records them. A rootless engine's container writes its files as the engine's
+ *  user, whom its user namespace maps to root: in the layer they are root's again (uid 0 inside is the
+ *  invoking uid outside, user_namespaces(7)). As root, owners are what they are. */
+export function containerOwner(root: boolean): ((uid: number, gid: number) => [number, number]) | undefined {
+  if (root) return undefined;
+  const [u, g] = [process.getuid?.() ?? 0, process.getgid?.() ?? 0];
+  return (uid, gid) => [uid === u ? 0 : uid, gid === g ? 0 : gid];
+}
+
 export async function commit(engine: Engine, c: EngineContainer, o: CommitOptions): Promise<{ Id: string }> {
   const r = c.record;
   const overlay = r.Root?.overlay;
@@ -73,7 +82,7 @@ export async function commit(engine: Engine, c: EngineContainer, o: CommitOption
   const freeze = o.pause !== false && c.status === 'running' && engine.root;
   if (freeze) await engine.pause(c.id);
   try {
-    const layer = await writeLayer(store, upperTar(overlay.upper));
+    const layer = await writeLayer(store, upperTar(overlay.upper, { owner: containerOwner(engine.root) }));
     const made = await writeImage(store, {
       parent,
       layer,
