@@ -142,6 +142,7 @@ describe('images made by nsxd', () => {
       const inspect = (await engine.api('GET', '/images/committed:v1/json')).body;
       expect(inspect.Id).toBe(commit.body.Id);
       expect(inspect.Config.Cmd).toEqual(['cat', '/greeting']);
+    expect(inspect.Config.Env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
       const base = (await engine.api('GET', '/images/busybox/json')).body;
       expect(inspect.RootFS.Layers.slice(0, -1)).toEqual(base.RootFS.Layers);
       expect(inspect.RootFS.Layers).toHaveLength(base.RootFS.Layers.length + 1);

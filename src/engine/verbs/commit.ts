@@ -66,10 +66,17 @@ export async function commit(engine: Engine, c: EngineContainer, o: CommitOption
   if (o.repo) ref = o.tag ? `${o.repo}:${o.tag}` : o.repo;
   let config: NonNullable<typeof parent.config.config>;
   try {
+    // The container's config as docker's commit takes it: its env less what the runtime adds for the
+    // run only (HOSTNAME, and TERM for a terminal: src/runtime/options.ts), its command (the image's
+    // when it was run without one).
+    const own = parent.config.config?.Env ?? [];
+    const env = r.Config.Env.filter(
+      (e) => own.includes(e) || !(e.startsWith('HOSTNAME=') || (e.startsWith('TERM=') && r.Config.Tty)),
+    );
     config = applyChanges(o.changes ?? [], {
       ...parent.config.config,
-      Env: r.Config.Env,
-      Cmd: r.Config.Cmd,
+      Env: env,
+      Cmd: r.Config.Cmd.length ? r.Config.Cmd : (parent.config.config?.Cmd ?? null),
       Entrypoint: r.Config.Entrypoint ?? parent.config.config?.Entrypoint ?? null,
       WorkingDir: r.Config.WorkingDir ?? parent.config.config?.WorkingDir ?? '',
       User: r.Config.User ?? parent.config.config?.User ?? '',
