@@ -17,6 +17,7 @@ import capabilities from './18-capabilities/index.js';
 import cgroupnsTimens from './19-cgroupns-timens/index.js';
 import seccomp from './20-seccomp/index.js';
 import kernelOrder from './30-kernel-order/index.js';
+import problemsSolved from './40-problems-solved/index.js';
 
 export interface CourseEntry {
   /** The folder under lessons/. */
@@ -40,4 +41,5 @@ export const COURSE: CourseEntry[] = [
   { dir: '19-cgroupns-timens', lesson: cgroupnsTimens },
   { dir: '20-seccomp', lesson: seccomp },
   { dir: '30-kernel-order', lesson: kernelOrder },
+  { dir: '40-problems-solved', lesson: problemsSolved },
 ];
