@@ -14,6 +14,8 @@ const digestAs = (name: string) => (out: string) => {
 };
 
 const SERVER1 = 'nsx-sandbox/server:1';
+// Machine A's digest, read back from its pull's output (a digest is too long for an 80-column line).
+const DIGEST = `D=$(sed -n 's/^Digest: //p' {dir}/pull-a)`;
 // The engine was started before the lab's registry, so it does not search it: runs name it in full.
 const RUN1 = '{registry}/nsx-sandbox/server:1';
 const CONF = `/etc/${LAB_PACKAGE}.conf`;
@@ -105,20 +107,20 @@ const problemsSolved: Lesson = {
         title: 'Consistency: one digest, the same tree everywhere',
         commands: [
           {
-            command: ['env', 'NSX_ROOT={dir}/machine-a', 'nsx', 'pull', SERVER1],
+            command: ['sh', '-c', `NSX_ROOT={dir}/machine-a nsx pull ${SERVER1} | tee {dir}/pull-a`],
             notice: 'Machine A (a store of its own) pulls version 1: its digest names exactly these bytes.',
             gives: digestAs('digest'),
           },
           {
-            command: ['env', 'NSX_ROOT={dir}/machine-b', 'nsx', 'pull', 'nsx-sandbox/server@{digest}'],
+            command: ['sh', '-c', `${DIGEST}; NSX_ROOT={dir}/machine-b nsx pull nsx-sandbox/server@$D`],
             notice: 'Machine B, another empty store, pulls by that digest.',
           },
           {
-            command: ['lab-tool', 'tree', '{dir}/machine-a', '{registry}/nsx-sandbox/server@{digest}'],
+            command: ['sh', '-c', `${DIGEST}; lab-tool tree {dir}/machine-a {registry}/nsx-sandbox/server@$D`],
             notice: "Machine A's root filesystem, unpacked from its store, hashed: every path, mode, owner and byte.",
           },
           {
-            command: ['lab-tool', 'tree', '{dir}/machine-b', '{registry}/nsx-sandbox/server@{digest}'],
+            command: ['sh', '-c', `${DIGEST}; lab-tool tree {dir}/machine-b {registry}/nsx-sandbox/server@$D`],
             notice: "Machine B's: the same hash. The same digest gives the same tree, byte for byte.",
           },
           {
