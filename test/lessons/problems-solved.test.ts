@@ -22,6 +22,7 @@ import { TEST_ROOTFS, itRoot, stripAnsi } from '../helpers.js';
 import { checkTask } from '../../lessons/40-problems-solved/check.js';
 import { LAB_PACKAGE } from '../../lessons/40-problems-solved/lab.js';
 import { demoOutputs, killTree, playForTest } from './play.js';
+import { lessonInTerminal } from './terminal.js';
 
 type Demo = Extract<PlayerEvent, { type: 'demo' }>;
 const demos = (events: PlayerEvent[]) => events.filter((e): e is Demo => e.type === 'demo');
@@ -116,7 +117,7 @@ describe('lesson: problems-solved', () => {
       await expect(fetch(`http://${lab.registry}/v2/`)).rejects.toThrow();
       expect(packageKnown()).toBe(false);
     },
-    240000,
+    400000,
   );
 
   itRoot(
@@ -151,7 +152,34 @@ describe('lesson: problems-solved', () => {
       expect(alive(lab.engine)).toBe(false);
       expect(stripAnsi(transcript)).toContain(`purged the package ${LAB_PACKAGE}`);
     },
-    240000,
+    400000,
+  );
+
+  itRoot(
+    'in a terminal: Enter runs the first stop, q at the second removes the lab',
+    async () => {
+      const term = lessonInTerminal('problems-solved', 60000);
+      const { waitFor, key } = term;
+      try {
+        await waitFor('[1/5]');
+        await waitFor('⏎ run  e explain more  q quit');
+        key('\r');
+        await waitFor('<h1>server 2.0</h1>');
+        await waitFor('[2/5]');
+        await waitFor('⏎ run  e explain more  q quit');
+        key('q');
+        await waitFor('Stopped.');
+        expect(await term.exited).toBe(130);
+      } finally {
+        term.close();
+      }
+      const labDir = /\/tmp\/nsx-lab-[A-Za-z0-9]+/.exec(term.screen)![0];
+      expect(term.screen).toContain(`cleaning up: removed ${labDir}`);
+      expect(existsSync(labDir)).toBe(false);
+      expect(alive(Number(/nsxd, pid (\d+)/.exec(term.screen)![1]))).toBe(false);
+      expect(alive(Number(/"victim" process \(pid (\d+)\)/.exec(term.screen)![1]))).toBe(false);
+    },
+    120000,
   );
 
   itRoot(
