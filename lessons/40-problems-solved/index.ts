@@ -281,7 +281,7 @@ const problemsSolved: Lesson = {
           {
             command: ['uname', '-sm'],
             notice:
-              "The boundary: the image is linux/amd64 (or this machine's arch) and needs a Linux kernel of that architecture.",
+              "The boundary: the image's config says linux and one architecture (lab-tool's line above); only a kernel of that kind runs it.'s arch) and needs a Linux kernel of that architecture.",
           },
         ],
       },
