@@ -19,6 +19,7 @@ import cgroupnsTimens from './19-cgroupns-timens/index.js';
 import seccomp from './20-seccomp/index.js';
 import securityModules from './21-security-modules/index.js';
 import kernelOrder from './30-kernel-order/index.js';
+import problemsSolved from './40-problems-solved/index.js';
 import limitations from './41-limitations/index.js';
 
 export interface CourseEntry {
@@ -45,5 +46,6 @@ export const COURSE: CourseEntry[] = [
   { dir: '20-seccomp', lesson: seccomp },
   { dir: '21-security-modules', lesson: securityModules },
   { dir: '30-kernel-order', lesson: kernelOrder },
+  { dir: '40-problems-solved', lesson: problemsSolved },
   { dir: '41-limitations', lesson: limitations },
 ];
