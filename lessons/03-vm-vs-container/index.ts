@@ -135,7 +135,7 @@ const vmVsContainer: Lesson = {
       question: 'A container is started with -m 256m. What does free (MemTotal in /proc/meminfo) show inside it?',
       choices: ['256 MiB', "The host's whole memory", 'Whatever the container has used so far'],
       answer: 1,
-      why: "/proc/meminfo describes the kernel's memory, and the kernel is the host's: the limit is a cgroup's (memory.max, or memory.limit_in_bytes in v1; cgroups(7)), enforced when memory is charged, not a smaller machine. The VM's MemTotal was its own: qemu gave its kernel that much RAM.",
+      why: "/proc/meminfo describes the kernel's memory, and the kernel is the host's: the limit is a cgroup's (memory.max, or memory.limit_in_bytes in v1; cgroups(7), Documentation/admin-guide/cgroup-v2.rst), enforced when memory is charged, not a smaller machine. (Tools like LXCFS mount a file of their own over /proc/meminfo to show the limit; nsx, like runc, does not.) The VM's MemTotal was its own: qemu gave its kernel that much RAM.",
     },
     {
       question: 'Why do VMs and containers complement each other rather than compete?',

@@ -134,7 +134,7 @@ const securityModules: Lesson = {
         'At the next fork(2)',
       ],
       answer: 1,
-      why: 'proc(5), /proc/PID/attr/exec: "This file represents the attributes to assign to the process upon a subsequent execve(2)". The kernel\'s Documentation/admin-guide/LSM/apparmor.rst; runc applies the profile the same way (libcontainer/apparmor).',
+      why: 'proc(5), /proc/PID/attr/exec: "This file represents the attributes to assign to the process upon a subsequent execve(2)"; since Linux 5.8 AppArmor also has its own copy, /proc/PID/attr/apparmor/exec. runc applies the profile the same way, writing "exec PROFILE" there (libcontainer/apparmor).',
     },
   ],
 };
