@@ -174,7 +174,9 @@ export async function startLimitsLab(): Promise<TourLab> {
     freezer = freezerFor(cgroup);
     if (!freezer) throw new NsxError('no freezer: neither a v1 freezer hierarchy nor a cgroup v2 one is mounted');
     mkdirSync(freezer.hostDir);
-    const child = spawn('sleep', ['3600'], { detached: true, stdio: 'ignore' });
+    // setpriv(1) --pdeathsig: the kernel kills the sleep when this process dies, even by SIGKILL
+    // (prctl(2) PR_SET_PDEATHSIG, kept across its execve of sleep), so no kill of nsx leaves it behind.
+    const child = spawn('setpriv', ['--pdeathsig', 'KILL', 'sleep', '3600'], { detached: true, stdio: 'ignore' });
     child.unref();
     sleeper = child.pid!;
     writeFileSync(join(freezer.hostDir, 'cgroup.procs'), String(sleeper));
