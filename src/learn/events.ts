@@ -21,6 +21,9 @@ export interface DemoEvent {
   stop?: boolean;
   /** Run now, shown later by a 'demo-shown' event (an 'exit' demo run before the cleanup). */
   held?: boolean;
+  /** Its command and output were shown as they came ('demo-started', then 'demo-output' chunks):
+   *  this event ends them (output is still the whole of it, for the tests and --events). */
+  streamed?: true;
 }
 
 /** What the player reports, besides the runtime's own events (which it passes through). */
@@ -40,6 +43,12 @@ export type LessonEvent =
   /** A tour's stop is reached (index from 0), and, once the learner goes on, its commands run. */
   | { type: 'stop-reached'; index: number; total: number; id: string; title: string }
   | { type: 'stop-running'; id: string }
+  /** A tour stop's command starts (argv as run): its output follows as 'demo-output' chunks, as the
+   *  command writes them, and a 'demo' event (streamed: true) ends it. */
+  | { type: 'demo-started'; after: string; command: string[] }
+  /** What the running command wrote since the last chunk, stdout and stderr interleaved; a chunk may
+   *  end in the middle of a line. */
+  | { type: 'demo-output'; after: string; text: string }
   | DemoEvent
   | { type: 'demo-shown'; demo: DemoEvent }
   | { type: 'demo-cleanup'; command: string[]; output: string; status: number | null }

@@ -35,24 +35,31 @@ export function installed(program: string, path = process.env.PATH ?? ''): boole
   });
 }
 
-/** Runs argv on the host, output and errors interleaved as written; killed after `seconds`. */
+/** Runs argv on the host, output and errors interleaved as written and passed to `onOutput` as
+ *  they come (a VM's boot is seconds of console lines); killed after `seconds`. */
 function runAsync(
   argv: string[],
   env: NodeJS.ProcessEnv,
   seconds: number,
   onChild: (c: ChildProcess | undefined) => void,
+  onOutput: (text: string) => void,
 ): Promise<{ output: string; status: number | null }> {
   return new Promise((resolve) => {
     let output = '';
+    const add = (text: string) => {
+      output += text;
+      onOutput(text);
+    };
     const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     onChild(child);
     const timer = setTimeout(() => {
-      output += `(killed after ${seconds} s)\n`;
+      add(`(killed after ${seconds} s)\n`);
       child.kill('SIGKILL');
     }, seconds * 1000);
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', (e) => (output += `${argv[0]}: ${e.message}\n`));
+    // Decoded as UTF-8 across chunks: a character split between two reads is not mangled.
+    child.stdout.setEncoding('utf8').on('data', add);
+    child.stderr.setEncoding('utf8').on('data', add);
+    child.on('error', (e) => add(`${argv[0]}: ${e.message}\n`));
     child.on('close', (code) => {
       clearTimeout(timer);
       onChild(undefined);
@@ -84,6 +91,7 @@ export async function playTour(
     const env = { ...process.env, ...lab?.env };
     let command = cmd.command;
     let r: { output: string; status: number | null };
+    let streamed = false;
     if ('missing' in filled) r = { output: `(not run: {${filled.missing}} is not known at this point)`, status: null };
     else if (cmd.needs && !installed(cmd.needs.program, env.PATH)) {
       command = filled.argv;
@@ -92,8 +100,12 @@ export async function playTour(
       command = filled.argv;
       // q or Ctrl-C while it runs (a VM's boot takes a while) stops it now, not at the next prompt.
       const watched = ui.busy?.(() => abort(130));
+      // Its output is shown as it comes, not when it ends (a VM's boot would be a blank screen).
+      emit({ type: 'demo-started', after: stop, command });
+      streamed = true;
+      const chunk = (text: string) => emit({ type: 'demo-output', after: stop, text });
       try {
-        r = await runAsync(command, env, cmd.seconds ?? 30, (ch) => (current = ch));
+        r = await runAsync(command, env, cmd.seconds ?? 30, (ch) => (current = ch), chunk);
       } finally {
         watched?.();
       }
@@ -107,7 +119,8 @@ export async function playTour(
     }
     const said = fillFrom([cmd.notice], vars); // a notice may name the lab's values too
     const notice = 'missing' in said ? cmd.notice : said.argv[0];
-    emit({ type: 'demo', after: stop, command, onHost: true, ...r, notice, stop: true });
+    const shown = streamed ? { streamed: true as const } : {};
+    emit({ type: 'demo', after: stop, command, onHost: true, ...r, notice, stop: true, ...shown });
   };
 
   let completed = false;

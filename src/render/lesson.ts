@@ -17,6 +17,9 @@ export interface LessonRenderContext {
   container?: { id: string; total: number; focus: string[] };
   /** The last focus step's evidence, for 't' (the whole table). */
   last?: { evidence: Evidence; changed: string[] };
+  /** A tour command's output while it streams in: the line not ended yet, and the blank lines held
+   *  back (shown only when a line with text follows, as the whole output's trimEnd() drops them). */
+  stream?: { partial: string; blanks: number };
 }
 
 type Renderer<K extends PlayerEvent['type']> = (
@@ -68,8 +71,36 @@ export function fold(line: string, width = screenWidth()): string[] {
   return out.map((l) => l.trimEnd());
 }
 
-function demoLines(e: DemoEvent, { c, container }: LessonRenderContext): string[] {
+/** A tour's command line as shown (host$, cyan). */
+function tourCommand(command: string[], c: ChalkInstance): string[] {
+  return commandLines('host', shellLine(command)).map((l) => c.cyan(l));
+}
+
+/** Complete lines of a streaming output as shown: each folded as outputLines folds it, blank lines
+ *  held until text follows them; `end`: the output is over, its unended last line is shown too. The
+ *  lines, chunk by chunk, are the lines the whole output gives at once. */
+function streamLines(text: string, ctx: LessonRenderContext, end = false): string[] {
+  const s = (ctx.stream ??= { partial: '', blanks: 0 });
+  const lines = (s.partial + text).split('\n');
+  s.partial = end ? '' : lines.pop()!;
+  const out: string[] = [];
+  for (const line of lines) {
+    if (!line.trimEnd()) {
+      s.blanks++;
+      continue;
+    }
+    for (; s.blanks; s.blanks--) out.push('');
+    out.push(...fold(line));
+  }
+  if (end) ctx.stream = undefined;
+  return out;
+}
+
+function demoLines(e: DemoEvent, ctx: LessonRenderContext): string[] {
+  const { c, container } = ctx;
   const notice = prose(`→ ${e.notice}`, 2).map((l) => c.yellow(l));
+  // Shown as it came ('demo-started', 'demo-output'): what is left is its last line and the notice.
+  if (e.streamed) return [...streamLines('', ctx, true), ...notice, ''];
   if (e.stop) {
     // Folded, not cut: a tour's outputs are tables and traces whose right-hand end matters (a STATUS
     // column, a system call's result).
@@ -79,8 +110,7 @@ function demoLines(e: DemoEvent, { c, container }: LessonRenderContext): string[
           .split('\n')
           .flatMap((l) => fold(l))
       : [];
-    const command = commandLines('host', shellLine(e.command)).map((l) => c.cyan(l));
-    return [...command, ...output, ...notice, ''];
+    return [...tourCommand(e.command, c), ...output, ...notice, ''];
   }
   // The container's long id is shown as <id>.
   const shown = (t: string) => shownText(t, container?.id ?? '');
@@ -106,6 +136,11 @@ export const LESSON_RENDERERS: LessonRenderers = {
   'table-asked': (_e, { c, last }) =>
     last ? ['', ...evidenceTable(last.evidence, last.changed, c, { short: false }), ''] : [],
   'stop-running': () => [''],
+  'demo-started': (e, ctx) => {
+    ctx.stream = { partial: '', blanks: 0 };
+    return tourCommand(e.command, ctx.c);
+  },
+  'demo-output': (e, ctx) => streamLines(e.text, ctx),
   demo: (e, ctx) => (e.held ? [] : demoLines(e, ctx)),
   'demo-shown': (e, ctx) => demoLines(e.demo, ctx),
   'demo-cleanup': (e, { c }) => [

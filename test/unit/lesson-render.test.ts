@@ -8,7 +8,7 @@ import type { DemoEvent, PlayerEvent } from '../../src/learn/events.js';
 import type { Lesson, LessonText } from '../../src/learn/lesson.js';
 import { playLesson } from '../../src/learn/player.js';
 import { makeUI, renderMarkdown } from '../../src/learn/ui.js';
-import { LESSON_RENDERERS, renderLesson, type LessonRenderContext } from '../../src/render/lesson.js';
+import { LESSON_RENDERERS, lessonRenderer, renderLesson, type LessonRenderContext } from '../../src/render/lesson.js';
 import { STEP_INFO } from '../../src/runtime/steps.js';
 
 const plain: Omit<LessonRenderContext, 'container'> = {
@@ -38,6 +38,8 @@ const SAMPLES: { [K in PlayerEvent['type']]: Extract<PlayerEvent, { type: K }> }
   'stop-reached': { type: 'stop-reached', index: 0, total: 2, id: 'one', title: 'First' },
   'table-asked': { type: 'table-asked' },
   'stop-running': { type: 'stop-running', id: 'one' },
+  'demo-started': { type: 'demo-started', after: 'one', command: ['echo', 'hi'] },
+  'demo-output': { type: 'demo-output', after: 'one', text: 'hi\n' },
   demo,
   'demo-shown': { type: 'demo-shown', demo: { ...demo, held: true } },
   'demo-cleanup': { type: 'demo-cleanup', command: ['rm', '/tmp/x'], output: 'rm: no such file\n', status: 1 },
@@ -103,6 +105,30 @@ describe('lesson renderer', () => {
     const none = LESSON_RENDERERS.summary({ ...summary, seen: false }, plain);
     expect(none).not.toContain('What you saw');
     expect(none).toContain('In short');
+  });
+
+  it("shows a tour command's output as it streams in: chunk by chunk, the lines the whole output gives", () => {
+    const output = '\n\nfirst line\n\n  second ' + 'x'.repeat(100) + '\n\n   \nthird ünï\n\n  \n';
+    const whole: DemoEvent = { ...demo, after: 'one', command: ['sh', '-c', 'boot'], onHost: true, output, stop: true };
+    const once = renderLesson([whole], plain);
+    for (const size of [1, 3, 7, output.length]) {
+      const chunks: PlayerEvent[] = [];
+      for (let i = 0; i < output.length; i += size)
+        chunks.push({ type: 'demo-output', after: 'one', text: output.slice(i, i + size) });
+      const started: PlayerEvent = { type: 'demo-started', after: 'one', command: whole.command };
+      const events = [started, ...chunks, { ...whole, streamed: true as const }];
+      expect(renderLesson(events, plain)).toEqual(once);
+    }
+    // A line is shown once it is ended, the blank lines before it with it, none after the last.
+    const render = lessonRenderer(plain);
+    expect(render({ type: 'demo-started', after: 'one', command: ['sh'] })).toEqual(['  host$ sh']);
+    expect(render({ type: 'demo-output', after: 'one', text: 'booting' })).toEqual([]);
+    expect(render({ type: 'demo-output', after: 'one', text: '...\n\n' })).toEqual(['    booting...']);
+    expect(render({ type: 'demo-output', after: 'one', text: 'login: ' })).toEqual([]);
+    expect(render({ ...whole, output: '', streamed: true })).toEqual(['', '    login:', '  → its own name', '']);
+    expect(render({ type: 'demo-started', after: 'one', command: ['true'] })).toEqual(['  host$ true']);
+    expect(render({ type: 'demo-output', after: 'one', text: '\n \n' })).toEqual([]);
+    expect(render({ ...whole, output: '', streamed: true })).toEqual(['  → its own name', '']);
   });
 
   it('shows a held demo only when it is shown', () => {
@@ -180,6 +206,8 @@ describe("a session's transcript", () => {
       'explained',
       'explained',
       'stop-running',
+      'demo-started',
+      'demo-output',
       'demo',
       'lab-removed',
       'summary',

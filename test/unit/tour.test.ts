@@ -2,6 +2,9 @@
 // gives the next, a program that is not installed skipped with its reason, and the lab's teardown
 // run however the tour ends — finished, q at a stop, or aborted (Ctrl-C) in the middle of a command.
 import { describe, expect, it } from '@jest/globals';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Lesson, LessonText, Tour } from '../../src/learn/lesson.js';
 import { playLesson, type PlayerEvent } from '../../src/learn/player.js';
@@ -189,6 +192,50 @@ describe('lesson player: tours', () => {
     expect(watching).toEqual([true, false]); // watched only while the command ran
     expect(log).toEqual(['teardown']);
   });
+
+  for (const mode of ['print', 'auto'] as const) {
+    it(`shows a command's output as it comes, not when it ends (--${mode})`, async () => {
+      // The command prints a line, then waits until that line is on the screen before its second:
+      // were the output shown only at the end, it would wait until killed, and "second" never come.
+      const seen = join(mkdtempSync(join(tmpdir(), 'nsx-tour-')), 'seen');
+      let screen = '';
+      const ui = makeUI({
+        mode,
+        delaySeconds: 0,
+        out: new Writable({
+          write: (c, _e, cb) => {
+            screen += c.toString();
+            if (screen.includes('    first\n') && !existsSync(seen)) writeFileSync(seen, screen);
+            cb();
+          },
+        }),
+      });
+      const events: PlayerEvent[] = [];
+      const wait = 'echo first; while [ ! -e "$1" ]; do sleep 0.05; done; echo second';
+      const r = await playLesson(
+        lessonWith({
+          stops: [
+            {
+              id: 'one',
+              title: 'First',
+              commands: [{ command: ['sh', '-c', wait, 'sh', seen], notice: 'n', seconds: 10 }],
+            },
+          ],
+        }),
+        TEXT,
+        { ui, onEvent: (e) => events.push(e) },
+      );
+      expect(r.completed).toBe(true);
+      const shownFirst = readFileSync(seen, 'utf8'); // the screen when "first" was on it
+      expect(shownFirst).toMatch(/ {2}host\$ sh -c [^]*\n {4}first\n$/);
+      expect(shownFirst).not.toMatch(/\n {4}second/); // the line, not the command's words
+      const demo = events.find((e): e is Extract<PlayerEvent, { type: 'demo' }> => e.type === 'demo')!;
+      expect([demo.output, demo.status, demo.streamed]).toEqual(['first\nsecond\n', 0, true]);
+      expect(screen).toMatch(/ {4}first\n {4}second\n {2}→ n\n/);
+      const kinds = events.map((e) => e.type).filter((k) => k.startsWith('demo'));
+      expect(kinds).toEqual(['demo-started', 'demo-output', 'demo-output', 'demo']);
+    });
+  }
 
   it('lets a failed setup through as the error it is (the setup undoes its own half)', async () => {
     await expect(
