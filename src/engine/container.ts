@@ -9,6 +9,7 @@ import type { PlannedStep } from '../runtime/plan.js';
 import type { RuntimeEvent } from '../runtime/events.js';
 import type { Container, RunResult } from '../runtime/runtime.js';
 import type { ContainerSpec } from '../runtime/spec.js';
+import { stopHealth } from './health.js';
 import { Hub } from './hub.js';
 import { can, nextState, type Transition } from './lifecycle.js';
 import type { ContainerRecord } from './state.js';
@@ -67,6 +68,8 @@ export class EngineContainer {
   /** The spec and plan made at create, for its first start (the plan a stepping client was told). */
   planned?: { spec: ContainerSpec; plan: PlannedStep[] };
   readonly execs = new Map<string, Exec>();
+  /** Its health check's timer while it runs (health.ts). */
+  healthMonitor?: { timer: NodeJS.Timeout | undefined; stopped: boolean };
   /** The runtime's events (Nsx.Step or Nsx.Observe) of its current run, or its last one, or — when
    *  a client follows before any start — of its next one. */
   steps?: Stepping;
@@ -101,6 +104,16 @@ export class EngineContainer {
       if (kind === 'fact') return void process.stderr.write(`nsxd: ${(e as Error).message}\n`);
       this.record.State = before;
       throw e;
+    }
+  }
+
+  /** State.Health after a probe (health.ts): kept in the state file; a failed write is told on stderr. */
+  setHealth(h: NonNullable<ContainerRecord['State']['Health']>): void {
+    this.record.State = { ...this.record.State, Health: h };
+    try {
+      this.save();
+    } catch (e) {
+      process.stderr.write(`nsxd: ${(e as Error).message}\n`);
     }
   }
 
@@ -194,6 +207,7 @@ export class EngineContainer {
    *  execs, its hub, its directory (the log) and an image's writable layer. Waiters are answered. */
   dispose(dir: string): void {
     this.clearRestart();
+    stopHealth(this);
     this.execs.clear();
     this.hubOf = undefined;
     this.exitedOnce();
