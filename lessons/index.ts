@@ -19,6 +19,7 @@ import seccomp from './20-seccomp/index.js';
 import securityModules from './21-security-modules/index.js';
 import kernelOrder from './30-kernel-order/index.js';
 import limitations from './41-limitations/index.js';
+import biggerPicture from './42-bigger-picture/index.js';
 
 export interface CourseEntry {
   /** The folder under lessons/. */
@@ -44,4 +45,5 @@ export const COURSE: CourseEntry[] = [
   { dir: '21-security-modules', lesson: securityModules },
   { dir: '30-kernel-order', lesson: kernelOrder },
   { dir: '41-limitations', lesson: limitations },
+  { dir: '42-bigger-picture', lesson: biggerPicture },
 ];
