@@ -2,11 +2,16 @@
 // running container every Interval; State.Health goes starting → unhealthy after Retries failures in a
 // row → healthy at the first success, docker ps says so, and each change is a "health_status: …"
 // event. The same from nsx run's --health-* flags; bad values refused at create in docker's words.
-import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
-import { rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildAll, loadLayout, writeLayout } from '../../src/image/build.js';
+import { ImageStore } from '../../src/image/store.js';
 import { TestEngine } from '../engine.js';
-import { TEST_ROOTFS, itRoot, nsx } from '../helpers.js';
+import { NSX, ROOT, TEST_ROOTFS, itRoot, nsx } from '../helpers.js';
 
 const MS = 1e6;
 
@@ -165,4 +170,71 @@ describe('health checks', () => {
     expect(info.State.Health).toBeUndefined();
     await engine.api('DELETE', `/containers/${r.body.Id}`);
   });
+});
+
+// The real docker CLI (v28) against an engine of this test's own, with busybox in its store.
+const DOCKER = '/usr/local/bin/docker';
+const noDocker = !existsSync(DOCKER) ? `needs the docker CLI at ${DOCKER}` : '';
+if (noDocker) console.log(`engine-health.test.ts: docker CLI test skipped: ${noDocker}`);
+
+describe('health checks through the docker CLI', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nsx-health-docker-'));
+  const env = {
+    ...process.env,
+    NSX_ROOT: join(dir, 'store'),
+    NSX_ENGINE_SOCKET: join(dir, 'nsxd.sock'),
+    NSX_ENGINE_STATE: join(dir, 'state'),
+    DOCKER_HOST: `unix://${join(dir, 'nsxd.sock')}`,
+    DOCKER_CONFIG: join(dir, 'docker-config'),
+  };
+  const docker = (args: string[]) => spawnSync(DOCKER, args, { env, encoding: 'utf8', timeout: 30000 });
+  afterAll(() => {
+    try {
+      process.kill(Number(readFileSync(join(dir, 'state', 'nsxd.pid'), 'utf8')), 'SIGTERM');
+    } catch {
+      /* not started */
+    }
+    spawnSync('sleep', ['1']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  (noDocker ? it.skip : itRoot)(
+    'docker run --health-cmd …, docker inspect --format {{.State.Health.Status}}, docker ps',
+    async () => {
+      const images = await buildAll(join(ROOT, 'sandbox', 'images', 'images.json'));
+      const busybox = images.find((i) => i.ref === 'docker.io/library/busybox:latest')!;
+      writeLayout(join(dir, 'busybox'), busybox);
+      await loadLayout(new ImageStore(env.NSX_ROOT), join(dir, 'busybox'));
+      expect(spawnSync(process.execPath, [NSX, 'engine', 'start'], { env }).status).toBe(0);
+      const run = docker([
+        'run',
+        '-d',
+        '--name',
+        'hc',
+        '--health-cmd',
+        'test -e /tmp/ok',
+        '--health-interval',
+        '300ms',
+        '--health-retries',
+        '2',
+        'busybox',
+        'sh',
+        '-c',
+        'sleep 3; touch /tmp/ok; sleep 60',
+      ]);
+      expect([run.status, run.stderr]).toEqual([0, '']);
+      const status = () => docker(['inspect', '--format', '{{.State.Health.Status}}', 'hc']).stdout.trim();
+      let s = status();
+      for (let i = 0; i < 50 && s !== 'unhealthy'; i++) s = (spawnSync('sleep', ['0.1']), status());
+      expect(s).toBe('unhealthy');
+      expect(docker(['ps', '--format', '{{.Status}}']).stdout).toMatch(/^Up .* \(unhealthy\)\n$/);
+      for (let i = 0; i < 100 && s !== 'healthy'; i++) s = (spawnSync('sleep', ['0.1']), status());
+      expect(s).toBe('healthy');
+      expect(docker(['inspect', '--format', '{{json .Config.Healthcheck}}', 'hc']).stdout.trim()).toBe(
+        '{"Test":["CMD-SHELL","test -e /tmp/ok"],"Interval":300000000,"Retries":2}',
+      );
+      expect(docker(['rm', '-f', 'hc']).status).toBe(0);
+    },
+    60000,
+  );
 });
