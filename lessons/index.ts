@@ -21,6 +21,7 @@ import securityModules from './21-security-modules/index.js';
 import kernelOrder from './30-kernel-order/index.js';
 import problemsSolved from './40-problems-solved/index.js';
 import limitations from './41-limitations/index.js';
+import biggerPicture from './42-bigger-picture/index.js';
 
 export interface CourseEntry {
   /** The folder under lessons/. */
@@ -48,4 +49,5 @@ export const COURSE: CourseEntry[] = [
   { dir: '30-kernel-order', lesson: kernelOrder },
   { dir: '40-problems-solved', lesson: problemsSolved },
   { dir: '41-limitations', lesson: limitations },
+  { dir: '42-bigger-picture', lesson: biggerPicture },
 ];

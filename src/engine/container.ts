@@ -10,6 +10,7 @@ import type { RuntimeEvent } from '../runtime/events.js';
 import type { Container, RunResult } from '../runtime/runtime.js';
 import type { ContainerSpec } from '../runtime/spec.js';
 import { unmountStaleCopies } from './fs/container-root.js';
+import { stopHealth } from './health.js';
 import { Hub } from './hub.js';
 import { can, nextState, type Transition } from './lifecycle.js';
 import type { ContainerRecord } from './state.js';
@@ -71,6 +72,8 @@ export class EngineContainer {
   /** Copies (docker cp, export) using its overlay mounted on the host while it is stopped
    *  (fs/container-root.ts): it neither starts nor goes until they end. */
   hostMounts = 0;
+  /** Its health check's timer while it runs (health.ts). */
+  healthMonitor?: { timer: NodeJS.Timeout | undefined; stopped: boolean };
   /** The runtime's events (Nsx.Step or Nsx.Observe) of its current run, or its last one, or — when
    *  a client follows before any start — of its next one. */
   steps?: Stepping;
@@ -105,6 +108,16 @@ export class EngineContainer {
       if (kind === 'fact') return void process.stderr.write(`nsxd: ${(e as Error).message}\n`);
       this.record.State = before;
       throw e;
+    }
+  }
+
+  /** State.Health after a probe (health.ts): kept in the state file; a failed write is told on stderr. */
+  setHealth(h: NonNullable<ContainerRecord['State']['Health']>): void {
+    this.record.State = { ...this.record.State, Health: h };
+    try {
+      this.save();
+    } catch (e) {
+      process.stderr.write(`nsxd: ${(e as Error).message}\n`);
     }
   }
 
@@ -198,6 +211,7 @@ export class EngineContainer {
    *  execs, its hub, its directory (the log) and an image's writable layer. Waiters are answered. */
   dispose(dir: string): void {
     this.clearRestart();
+    stopHealth(this);
     this.execs.clear();
     this.hubOf = undefined;
     this.exitedOnce();

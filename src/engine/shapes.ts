@@ -47,6 +47,7 @@ export function inspectShape(
       Error: s.Error,
       StartedAt: s.StartedAt,
       FinishedAt: s.FinishedAt,
+      ...(s.Health ? { Health: s.Health } : {}),
     },
     Image: r.Image,
     LogPath: r.LogPath,
@@ -115,13 +116,20 @@ export function statusText(
   const s = r.State;
   if (step && s.Status === 'created')
     return `Created, ${step.Paused ? 'paused before' : 'applying'} step ${step.Index}/${step.Total} (${step.Id})`;
-  if (s.Status === 'running') return `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
+  if (s.Status === 'running') return `Up ${humanDuration(now - Date.parse(s.StartedAt))}${healthText(r)}`;
   if (s.Status === 'paused') return `Up ${humanDuration(now - Date.parse(s.StartedAt))} (Paused)`;
   if (s.Status === 'exited') return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
   if (s.Status === 'restarting')
     return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
   if (s.Status === 'removing') return 'Removal In Progress';
   return 'Created';
+}
+
+/** docker ps's health suffix of a running container with a check: " (health: starting)", " (healthy)". */
+function healthText(r: ContainerRecord): string {
+  const h = r.State.Health;
+  if (!h || !r.Config.Healthcheck) return '';
+  return h.Status === 'starting' ? ' (health: starting)' : ` (${h.Status})`;
 }
 
 /** GET /exec/{id}/json. */

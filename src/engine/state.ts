@@ -30,6 +30,8 @@ export interface ContainerRecord {
     OpenStdin?: boolean;
     /** Close its stdin when the first attached client ends its input (docker run -i). */
     StdinOnce?: boolean;
+    /** docker run --health-cmd …: a probe run inside it every Interval (health.ts). */
+    Healthcheck?: import('./health.js').Healthcheck;
   };
   /** An image's container: its root filesystem as made at create (the writable layer under the
    *  image store's containers/<id>/), reused by every start. */
@@ -92,6 +94,8 @@ export interface ContainerStateRecord {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Its health check's status, streak and last probes (only with Config.Healthcheck). */
+  Health?: import('./health.js').HealthState;
 }
 
 export interface HostConfig {

@@ -6,6 +6,7 @@
 // ignored, as dockerd ignores them.
 import { STEP_IDS, type StepId } from '../runtime/steps.js';
 import { ApiError } from './errors.js';
+import type { Healthcheck } from './health.js';
 import type { HostConfig, NsxOptions } from './state.js';
 
 /** The body of POST /containers/create (docker's ContainerCreateRequest, the part nsx has). */
@@ -24,6 +25,8 @@ export interface CreateBody {
   OpenStdin?: boolean;
   StdinOnce?: boolean;
   HostConfig?: HostConfig;
+  /** docker's HEALTHCHECK: Test ["CMD-SHELL", "cmd"] | ["CMD", …] | ["NONE"], durations in ns. */
+  Healthcheck?: Healthcheck;
   /** nsx's own options: stepping over the API, chroot, who it runs as, a time namespace, a lesson's swap. */
   Nsx?: NsxOptions;
 }
@@ -162,6 +165,8 @@ export function createBody(v: unknown): CreateBody {
     OpenStdin: bool,
     StdinOnce: bool,
     HostConfig: hostConfig,
+    Healthcheck: (x, n) =>
+      fields(object(x, n), `${n}.`, { Test: strings, Interval: int, Timeout: int, StartPeriod: int, Retries: int }),
     Nsx: nsx,
   }) as CreateBody;
   const runAs = body.Nsx?.RunAs;

@@ -13,6 +13,7 @@ import type { RuntimeEvent } from '../../runtime/events.js';
 import { consoleSize, runSession } from '../engine/session.js';
 import { eventWriter } from './events.js';
 import { containerFlags } from './flags.js';
+import { healthcheck } from './health.js';
 import type { RunArgs } from './index.js';
 
 const enc = encodeURIComponent;
@@ -92,7 +93,8 @@ export function createRequest(a: RunArgs, command: string[], creating = false): 
     observe: !!(a.trace || a.events),
     ...(a.tty && consoleSize() ? { consoleSize: consoleSize() } : {}),
   });
-  return { body, name: a.name };
+  const health = healthcheck(a);
+  return { body: health ? { ...body, Healthcheck: health } : body, name: a.name };
 }
 
 /** The image, into the store now (docker's --pull rules), so the engine finds it there. */

@@ -14,13 +14,14 @@ import { containerFlags } from './flags.js';
 import type { RunArgs } from './index.js';
 
 /** What only the engine does: a container that outlives this command, its input, a terminal, a policy. */
-const ENGINE_ONLY = ['detach', 'interactive', 'tty', 'restart', 'step'] as const;
+const ENGINE_ONLY = ['detach', 'interactive', 'tty', 'restart', 'step', 'health-cmd'] as const;
 const FLAG: Record<(typeof ENGINE_ONLY)[number], string> = {
   detach: '-d',
   interactive: '-i',
   tty: '-t',
   restart: '--restart',
   step: '--step',
+  'health-cmd': '--health-cmd',
 };
 
 /** nsx runtime run: the runtime alone, in this process (runc's place under docker): no engine, no

@@ -3,6 +3,7 @@
 // engine makes and keeps the container; nsx runtime run runs one in this process (runc's place).
 import type { Argv, CommandModule } from 'yargs';
 import { lazyCommand, type ExitHolder } from '../types.js';
+import { HEALTH_OPTIONS, HEALTH_VALUE_OPTIONS } from './health.js';
 
 export interface RunArgs {
   rootfs?: string;
@@ -33,6 +34,12 @@ export interface RunArgs {
   interactive?: boolean;
   tty?: boolean;
   restart?: string;
+  'health-cmd'?: string;
+  'health-interval'?: string;
+  'health-timeout'?: string;
+  'health-start-period'?: string;
+  'health-retries'?: number;
+  'no-healthcheck'?: boolean;
 }
 
 /** The options that take a value (the rest are flags): needed to find where the command starts. */
@@ -61,6 +68,7 @@ const VALUE_OPTIONS = new Set([
   'cgroupns',
   'events',
   'restart',
+  ...HEALTH_VALUE_OPTIONS,
 ]);
 
 /** The verbs whose words after the options are IMAGE [COMMAND…] (run, create) or CONTAINER COMMAND… (exec). */
@@ -159,6 +167,7 @@ const runOptions = (y: Argv) =>
         type: 'boolean',
         describe: 'Use chroot instead of pivot_root (UNSAFE: for the chroot lesson)',
       },
+      ...HEALTH_OPTIONS,
     })
     .parserConfiguration({ 'populate--': true })
     .example('nsx run dockerinaction/hello_world', 'Pull the image if needed and run its default command')

@@ -16,6 +16,7 @@ import { randomName, VALID_NAME } from '../names.js';
 import { StateWriteError, type ContainerRecord, type HostConfig } from '../state.js';
 import type { CreateBody } from '../validate.js';
 import { checkRestartPolicy } from './restart.js';
+import { checkHealthcheck, probeCommand } from '../health.js';
 import { imageRun, makeOptions, type ImageForRun } from './make.js';
 
 /** What create answers: docker's {Id, Warnings}; a stepped container's plan too (nsx's Nsx.Steps),
@@ -48,6 +49,7 @@ export async function create(engine: Engine, body: CreateBody, name?: string): P
     throw new ApiError(400, "Entrypoint must be one program (an array of one string), or [] to clear the image's");
   const h: HostConfig = body.HostConfig ?? {};
   checkRestartPolicy(h);
+  checkHealthcheck(body.Healthcheck);
   const draft: ContainerRecord = {
     Id: '',
     Name: name,
@@ -68,6 +70,7 @@ export async function create(engine: Engine, body: CreateBody, name?: string): P
       Tty: !!body.Tty,
       OpenStdin: !!body.OpenStdin,
       StdinOnce: !!body.StdinOnce,
+      ...(probeCommand(body.Healthcheck) ? { Healthcheck: body.Healthcheck } : {}),
     },
     HostConfig: h,
     State: initialState(),

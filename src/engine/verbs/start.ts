@@ -1,6 +1,7 @@
 // docker start (and the restart policy's): the runtime runs the plan, the engine's Hub carries the
 // output to the log and to attached clients, and the run's end says how the container exited.
 import { endExecs } from './exec.js';
+import { startHealth, stopHealth } from '../health.js';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { NsxError } from '../../runtime/errors.js';
 import { planContainer } from '../../runtime/make.js';
@@ -67,6 +68,7 @@ export async function start(engine: Engine, c: EngineContainer, byPolicy = false
     if (e.type !== 'started') return;
     c.transition({ to: 'running', pid: e.pid }, 'fact');
     engine.event(c, byPolicy ? 'restart' : 'start');
+    startHealth(engine, c);
   });
   let drained: Promise<void> = Promise.resolve();
   const size = r.HostConfig.ConsoleSize;
@@ -116,6 +118,7 @@ export async function start(engine: Engine, c: EngineContainer, byPolicy = false
 function exited(engine: Engine, c: EngineContainer, result: RunResult): RunResult {
   const r = c.record;
   if (c.run) closeSync(c.run.logFd);
+  stopHealth(c);
   endExecs(c); // a shell opened in it while it was built is not left behind
   c.run = undefined;
   c.hub().emit('end');
