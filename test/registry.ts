@@ -37,7 +37,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitReady(port: number, child: ChildProcess, log: string, deadlineMs: number): Promise<void> {
+async function waitReady(
+  port: number,
+  child: ChildProcess,
+  log: string,
+  deadlineMs: number,
+  ready = [200],
+): Promise<void> {
   const until = Date.now() + deadlineMs;
   while (Date.now() < until) {
     if (child.exitCode !== null || child.signalCode !== null)
@@ -45,7 +51,7 @@ async function waitReady(port: number, child: ChildProcess, log: string, deadlin
     try {
       const r = await fetch(`http://127.0.0.1:${port}/v2/`);
       await r.body?.cancel();
-      if (r.status === 200) return;
+      if (ready.includes(r.status)) return;
     } catch {
       /* not listening yet */
     }
@@ -56,8 +62,9 @@ async function waitReady(port: number, child: ChildProcess, log: string, deadlin
   );
 }
 
-/** Starts docker-registry serve CONFIG on 127.0.0.1:<random port>. */
-export async function startRegistry(): Promise<RunningRegistry> {
+/** Starts docker-registry serve CONFIG on 127.0.0.1:<random port>; with HTPASSWD (an htpasswd file's
+ *  text, bcrypt hashes) it asks for those users' passwords (distribution's htpasswd auth). */
+export async function startRegistry(opts: { htpasswd?: string } = {}): Promise<RunningRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'nsx-registry-'));
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
@@ -77,9 +84,13 @@ export async function startRegistry(): Promise<RunningRegistry> {
         '    enabled: true',
         'http:',
         `  addr: 127.0.0.1:${port}`,
+        ...(opts.htpasswd !== undefined
+          ? ['auth:', '  htpasswd:', '    realm: nsx-test', `    path: ${join(dir, 'htpasswd')}`]
+          : []),
         '',
       ].join('\n'),
     );
+    if (opts.htpasswd !== undefined) writeFileSync(join(dir, 'htpasswd'), opts.htpasswd);
     const log = join(dir, 'registry.log');
     const fd = openSync(log, 'a');
     const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', fd, fd] });
@@ -101,7 +112,7 @@ export async function startRegistry(): Promise<RunningRegistry> {
       rmSync(dir, { recursive: true, force: true });
     };
     try {
-      await waitReady(port, child, log, 10000);
+      await waitReady(port, child, log, 10000, opts.htpasswd !== undefined ? [401] : [200]);
       return { host: `127.0.0.1:${port}`, port, dir, stop };
     } catch (e) {
       child.kill('SIGKILL');

@@ -13,6 +13,7 @@ import { checkCommand, learnCommand, lessonCommand, progressCommand } from './le
 import { engineCommands } from './engine/index.js';
 import { fsCommands } from './fs/index.js';
 import { seccompCommand } from './seccomp/index.js';
+import { buildCommands } from './build/index.js';
 import { versionCommand } from './version/index.js';
 import { UsageError, type AnyCommand, type ExitHolder } from './types.js';
 import { loadYargs, withoutHelpCache } from './yargs.js';
@@ -35,6 +36,7 @@ export const commands = (exit: ExitHolder): AnyCommand[] => [
   ...engineCommands(exit),
   ...fsCommands(exit),
   seccompCommand(exit),
+  ...buildCommands(exit),
   versionCommand(exit),
 ];
 

@@ -30,14 +30,19 @@ export function imageRoutes(
     [
       'GET',
       /^\/images\/json$/,
-      async (_req, res) => {
+      async (_req, res, q) => {
         const store = await openStore();
+        // docker's intermediate images (a build's steps: nameless, and the parent of another image)
+        // are listed with all=1 only.
+        const { parentIds } = await import('../image/prune.js');
+        const parents = http.flag(q, 'all') ? new Set<string>() : parentIds(store);
         http.send(
           res,
           200,
           imageSummaries(
             store
               .list()
+              .filter((row) => row.ref !== undefined || !parents.has(row.id))
               .map((row) => ({ row, names: store.namesOf(row.manifestDigest), labels: labelsOf(store, row.id) })),
           ),
         );

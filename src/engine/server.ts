@@ -9,6 +9,7 @@ import type { Engine } from './engine.js';
 import type { Hub } from './hub.js';
 import { errorShape } from './shapes.js';
 import * as validate from './validate.js';
+import { buildRoutes } from './build-api.js';
 import { imageRoutes } from './images-api.js';
 import { fsRoutes } from './fs-api.js';
 import { noSuchEndpoint, systemRoutes } from './system-api.js';
@@ -538,7 +539,13 @@ export function createApiServer(engine: Engine): Server {
   const http = { send, flag, version: API_VERSION };
   // The system routes first: their POST /containers/prune and /images/{name}/tag would otherwise
   // be taken for a container's or an image's own path.
-  const table = [...systemRoutes(engine, http), ...fsRoutes(engine, http), ...routes(engine), ...imageRoutes(http)];
+  const table = [
+    ...buildRoutes(engine, http),
+    ...systemRoutes(engine, http),
+    ...fsRoutes(engine, http),
+    ...routes(engine),
+    ...imageRoutes(http),
+  ];
   const server = createServer(async (req, res) => {
     try {
       const { path, query } = parseTarget(req.url);

@@ -236,47 +236,12 @@ function unsupported(): Route[] {
   return [
     [
       'POST',
-      /^\/commit$/,
+      /^\/session$/,
       no(
-        'docker commit',
-        'nsx does not make images: its store holds the images it pulls (nsx pull), not new ones built from containers',
+        'docker build with BuildKit',
+        "nsx's builder is the legacy one (no BuildKit session): DOCKER_BUILDKIT=0 docker build",
       ),
     ],
-    [
-      'GET',
-      /^\/images\/(.+)\/history$/,
-      no(
-        'docker history',
-        "nsx keeps an image's layers and config, not the build history docker shows",
-        'nsx image inspect NAME shows its layers and config',
-      ),
-    ],
-    [
-      'POST',
-      /^\/images\/prune$/,
-      no(
-        'docker image prune',
-        'nsx does not track which images are dangling; remove the ones you do not want',
-        'nsx images lists them, nsx rmi NAME removes one',
-      ),
-    ],
-    [
-      'POST',
-      /^\/auth$/,
-      no(
-        'docker login',
-        'the engine keeps no registry credentials: nsx pull and push talk to a registry themselves, anonymously or with a token the registry hands out',
-      ),
-    ],
-    [
-      'POST',
-      /^\/build$/,
-      no(
-        'docker build',
-        'nsx runs images, it does not build them: a Dockerfile needs a builder (docker buildx, buildah)',
-      ),
-    ],
-    ['POST', /^\/session$/, no('docker build', 'nsx runs images, it does not build them (no BuildKit session)')],
     [
       'POST',
       /^\/volumes\/create$/,
@@ -298,7 +263,7 @@ export function noSuchEndpoint(method: string, path: string): ApiError {
   return new ApiError(
     404,
     `nsx's engine has no ${method} ${path}: it implements the Docker Engine API's containers, exec, images ` +
-      '(list, pull, inspect, remove, tag), info, events and version, and answers the rest of what the docker CLI asks with why not',
+      '(list, pull, inspect, remove, tag, history, prune, commit, build), login, info, events and version, and answers the rest of what the docker CLI asks with why not',
     'docs.docker.com/reference/api/engine/ describes the whole API; nsx --help lists what nsx does',
   );
 }

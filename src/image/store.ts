@@ -227,8 +227,12 @@ export class ImageStore {
   }
 
   /** Records REF (any form; normalized, ":latest" when it has no tag or digest) → the manifest
-   *  MANIFESTDIGEST in index.json. */
-  addImage(ref: string, manifestDigest: string, opts: { repoDigest?: string } = {}): void {
+   *  MANIFESTDIGEST in index.json; ANNOTATIONS are kept on its entry (commit.ts's parent, build cache). */
+  addImage(
+    ref: string,
+    manifestDigest: string,
+    opts: { repoDigest?: string; annotations?: Record<string, string> } = {},
+  ): void {
     const name = formatReference(withDefaultTag(parseReference(ref)));
     const manifestBytes = readFileSync(this.blobPath(manifestDigest));
     if (sha256(manifestBytes) !== manifestDigest)
@@ -243,11 +247,19 @@ export class ImageStore {
       digest: manifestDigest,
       size: manifestBytes.length,
       annotations: {
+        ...opts.annotations,
         [REF_NAME_ANNOTATION]: name,
         ...(opts.repoDigest ? { [REPO_DIGEST_ANNOTATION]: opts.repoDigest } : {}),
       },
     };
     this.updateIndex((index) => {
+      // What the store knew of the image before it had this name (commit.ts's parent and build
+      // cache) stays with it.
+      const carried: Record<string, string> = {};
+      for (const m of index.manifests.filter((x) => x.digest === manifestDigest))
+        for (const [k, v] of Object.entries(m.annotations ?? {}))
+          if (k !== REF_NAME_ANNOTATION && k !== REPO_DIGEST_ANNOTATION) carried[k] = v;
+      descriptor.annotations = { ...carried, ...descriptor.annotations };
       const previous = index.manifests.find((m) => m.annotations?.[REF_NAME_ANNOTATION] === name);
       index.manifests = index.manifests.filter(
         (m) =>

@@ -316,23 +316,13 @@ describe('the docker CLI drives nsxd', () => {
     await running('dc-unsupported', ['/bin/sleep', '1000']);
     const build = mkdtempSync(join(tmpdir(), 'nsx-build-'));
     writeFileSync(join(build, 'Dockerfile'), 'FROM busybox\n');
-    const verbs: [string[], string][] = [
-      [['commit', 'dc-unsupported', 'nsx-test-commit'], 'docker commit'],
-      [['history', 'busybox'], 'docker history'],
-      [['image', 'prune', '-f'], 'docker image prune'],
-      [['build', '.'], 'docker build'],
-    ];
+    const verbs: [string[], string][] = [[['volume', 'create', 'nsx-test-volume'], 'docker volume create']];
     try {
       for (const [args, verb] of verbs) {
         const r = await docker(args, { cwd: build, input: 'p\n' });
         expect({ args, code: r.code }).toEqual({ args, code: 1 });
         expect(r.stderr).toContain(`Error response from daemon: nsx does not implement ${verb}: `);
       }
-      // docker login: the CLI asks the engine (POST /auth), and when the engine does not do it, logs in
-      // to the registry itself (client side), so the engine's sentence is checked at the API.
-      const auth = await api('POST', '/v1.43/auth', { username: 'u', password: 'p', serveraddress: 'localhost:1' });
-      expect(auth.status).toBe(501);
-      expect(JSON.stringify(auth.body)).toContain('nsx does not implement docker login');
     } finally {
       rmSync(build, { recursive: true, force: true });
     }

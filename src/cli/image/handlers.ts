@@ -2,6 +2,7 @@
 // exit 1 on failure (nsx run exits 125 when its pull fails, as docker run does).
 import { NsxError } from '../../runtime/errors.js';
 import { familiarName, parseReference } from '../../image/reference.js';
+import { parentIds } from '../../image/prune.js';
 import { ImageStore } from '../../image/store.js';
 import { inspectImage, pullImage, removeImage } from '../../image/verbs.js';
 import { pullRenderer, pushRenderer } from '../../render/pull.js';
@@ -56,6 +57,11 @@ export async function pushHandler(args: PushArgs): Promise<number> {
 export function imagesHandler(args: ImagesArgs): number {
   const store = new ImageStore();
   let rows = store.list();
+  if (!args.all) {
+    // docker's intermediate images (a build's steps: nameless, and the parent of another image).
+    const parents = parentIds(store);
+    rows = rows.filter((r) => r.ref !== undefined || !parents.has(r.id));
+  }
   if (args.repository) {
     let wanted: { repo: string; tag?: string };
     try {

@@ -6,6 +6,7 @@ import { pullCommand } from '../pull/index.js';
 import { pushCommand } from '../push/index.js';
 import { rmiCommand } from '../rmi/index.js';
 import { tagCommand } from '../tag/index.js';
+import { historyCommand, imagePruneCommand } from '../build/index.js';
 
 export interface InspectArgs {
   images: string[];
@@ -33,7 +34,7 @@ export function imageInspectCommand(exit: ExitHolder) {
 export function imageCommand(exit: ExitHolder): CommandModule<object, object> {
   return {
     command: 'image <command>',
-    describe: 'Manage images: inspect, ls, pull, push, rm, tag',
+    describe: 'Manage images: inspect, ls, pull, push, rm, tag, history, prune',
     builder: (y) =>
       y
         .command(imageInspectCommand(exit))
@@ -42,7 +43,9 @@ export function imageCommand(exit: ExitHolder): CommandModule<object, object> {
         .command(pushCommand(exit))
         .command(rmiCommand(exit, 'rm <images..>'))
         .command(tagCommand(exit))
-        .demandCommand(1, 'Name an image command: nsx image inspect|ls|pull|push|rm|tag'),
+        .command(historyCommand(exit, 'history <image>'))
+        .command(imagePruneCommand(exit))
+        .demandCommand(1, 'Name an image command: nsx image inspect|ls|pull|push|rm|tag|history|prune'),
     handler: () => undefined,
   };
 }

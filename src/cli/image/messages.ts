@@ -26,9 +26,10 @@ export function created(iso: string | undefined, now = Date.now()): string {
   return Number.isFinite(t) ? `${humanDuration(now - t)} ago` : 'N/A';
 }
 
-/** Columns padded as Go's tabwriter does for docker (3 spaces between columns). */
-export function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+/** Columns padded as Go's tabwriter does for docker (3 spaces between columns; MINWIDTH: a column's
+ *  least width with its padding, 10 in docker's tables that set it: tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)). */
+export function table(rows: string[][], minWidth = 0): string {
+  const widths = rows[0].map((_, i) => Math.max(minWidth - 3, ...rows.map((r) => r[i].length)));
   return (
     rows
       .map((r) =>

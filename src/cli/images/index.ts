@@ -20,7 +20,7 @@ export function imagesCommand(exit: ExitHolder, command: string | readonly strin
           all: {
             alias: 'a',
             type: 'boolean',
-            describe: 'Show all images (there are no hidden intermediate images in nsx)',
+            describe: 'Show all images (default hides intermediate images: the steps of a build)',
           },
           quiet: { alias: 'q', type: 'boolean', describe: 'Only image IDs' },
           digests: { type: 'boolean', describe: 'Show digests' },
