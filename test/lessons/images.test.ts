@@ -18,6 +18,7 @@ import { checkImages } from '../../lessons/05-images/check.js';
 import { itRoot } from '../helpers.js';
 import { leftovers } from '../leaks.js';
 import { playForTest } from './play.js';
+import { lessonInTerminal } from './terminal.js';
 
 type Demo = Extract<PlayerEvent, { type: 'demo' }>;
 
@@ -96,6 +97,44 @@ describe('lesson: images', () => {
       expect(p.transcript).toContain('Rule: an image is read-only layers');
     },
     240000,
+  );
+
+  itRoot(
+    'in a terminal: Enter runs a stop, e explains more, Ctrl-C at a prompt stops and removes the lab',
+    async () => {
+      const term = lessonInTerminal('images', 30000);
+      const { waitFor, key } = term;
+      try {
+        await waitFor('[1/5]');
+        await waitFor('⏎ run  e explain more  q quit');
+        key('\r');
+        await waitFor('Pull complete');
+        await waitFor('[2/5]');
+        await waitFor('⏎ run  e explain more  q quit');
+        key('e');
+        await waitFor('Mount options for overlay'); // the deeper paragraph
+        await waitFor('⏎ run  e explain more  q quit');
+        key('\r');
+        await waitFor('RootFS');
+        await waitFor('[3/5]');
+        await waitFor('⏎ run  e explain more  q quit');
+        key('\r');
+        await waitFor('A /home/note');
+        await waitFor('[4/5]');
+        await waitFor('⏎ run  e explain more  q quit');
+        key('\x03');
+        await waitFor('Stopped.');
+        expect(await term.exited).toBe(130);
+      } finally {
+        term.close();
+      }
+      const labDir = /\/tmp\/nsx-lab-[A-Za-z0-9]+/.exec(term.screen)?.[0];
+      expect(labDir).toBeDefined();
+      expect(existsSync(labDir!)).toBe(false);
+      const l = leftovers();
+      expect([...l.cgroups, ...l.mounts, ...l.containers].filter((x) => x.includes(labDir!))).toEqual([]);
+    },
+    120000,
   );
 
   itRoot(
