@@ -6,6 +6,7 @@ import welcome from './01-welcome/index.js';
 import runFlow from './02-run-flow/index.js';
 import vmVsContainer from './03-vm-vs-container/index.js';
 import engineCli from './04-engine-cli/index.js';
+import images from './05-images/index.js';
 import pid from './10-pid/index.js';
 import uts from './11-uts/index.js';
 import mnt from './12-mnt/index.js';
@@ -34,6 +35,7 @@ export const COURSE: CourseEntry[] = [
   { dir: '02-run-flow', lesson: runFlow },
   { dir: '03-vm-vs-container', lesson: vmVsContainer },
   { dir: '04-engine-cli', lesson: engineCli },
+  { dir: '05-images', lesson: images },
   { dir: '10-pid', lesson: pid },
   { dir: '11-uts', lesson: uts },
   { dir: '12-mnt', lesson: mnt },
