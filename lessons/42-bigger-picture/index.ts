@@ -12,7 +12,7 @@ const WATCHING = (then: string, seconds: number) =>
 
 const biggerPicture: Lesson = {
   id: 'bigger-picture',
-  title: 'The bigger picture: restarts, replicas, desired state, visibility',
+  title: 'The bigger picture: restarts, replicas, desired state',
   minutes: 12,
   needsRoot: true,
   manPages: ['systemd.service(5)', 'veth(4)', 'network_namespaces(7)', 'cgroups(7)', 'kill(1)'],
