@@ -62,13 +62,14 @@ for m in $mods; do cp "$m" "$lab/init/modules/"; done
 chmod +x "$lab/init/init"
 
 # inner, on the new root: the mounts a runtime expects (securityfs for AppArmor, cgroup2, devpts), a
-# tmpfs where it writes, then CMD.
+# tmpfs where it and its tests write (a tmpfs's root has mode 1777 unless told, as /tmp and /var/tmp
+# need: tmpfs(5)), then CMD.
 {
   echo 'PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root; export PATH HOME'
   echo 'mount -t securityfs securityfs /sys/kernel/security 2>/dev/null'
   echo 'mount -t cgroup2 cgroup2 /sys/fs/cgroup'
   echo 'mkdir -p /dev/pts; mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts'
-  echo 'for d in /tmp /var/lib/nsx /var/cache/apparmor /root; do [ -d $d ] && mount -t tmpfs tmpfs $d; done'
+  echo 'for d in /tmp /var/tmp /var/lib/nsx /var/cache/apparmor /root; do [ -d $d ] && mount -t tmpfs tmpfs $d; done'
   echo 'echo "kernel-vm: up $(uname -r)"'
   printf 'cd %q && {\n%s\n}\n' "$PWD" "$cmd"
   echo 'echo "kernel-vm: exit $?"'

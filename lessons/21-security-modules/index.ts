@@ -95,6 +95,9 @@ const securityModules: Lesson = {
         'Where AppArmor is enabled: a second container under the lab profile, denied a write to /tmp, and the kernel\'s audit line for it (apparmor="DENIED").',
       cleanup: (output) =>
         output.includes(`${LAB_PROFILE} loaded`) ? ['apparmor_parser', '-R', labProfileFile()] : undefined,
+      // A second container (and its nsx, and the engine's autostart where it is not running): a
+      // second or two on a real machine, over a minute in an emulated VM (scripts/kernel-vm.sh).
+      timeoutSeconds: 180,
     },
   ],
   check: () => checkTask(),

@@ -17,8 +17,10 @@ export const LAB_PROFILE = 'nsx-lab';
  *  checks that it is labProfileText()): loading it makes nothing on the host but the kernel's policy. */
 export const labProfileFile = (): string => join(packageRoot(), 'lessons', '21-security-modules', 'nsx-lab.apparmor');
 
-/** The rule nsx-lab adds to nsx-default: no writing under /tmp (w: write, create, delete). */
-export const LAB_RULE = '  deny /tmp/** w,';
+/** The rule nsx-lab adds to nsx-default: no writing under /tmp (w: write, create, delete). audit:
+ *  apparmor.d(5), a deny rule's requests are "denied without logging" unless combined with audit, and
+ *  the lesson shows the kernel's apparmor="DENIED" line (without it, none came, under Debian's 6.1). */
+export const LAB_RULE = '  audit deny /tmp/** w,';
 
 /** nsx-lab's text: nsx-default's, renamed, with LAB_RULE before its closing brace. */
 export function labProfileText(): string {

@@ -24,6 +24,9 @@ export interface Demo {
    *  it ends (a failed step, q, Ctrl-C). Placeholders as in command; or a function of what the demo
    *  printed (e.g. to take the id it reported), returning nothing when there is nothing to remove. */
   cleanup?: string[] | ((output: string) => string[] | undefined);
+  /** How long a host demo may take before it is killed, in seconds (default 10): more for one that
+   *  starts a second container, which a slow machine (an emulated VM) needs tens of seconds for. */
+  timeoutSeconds?: number;
 }
 
 export interface QuizQuestion {

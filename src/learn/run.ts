@@ -34,9 +34,9 @@ export interface ContainerEnding {
   end?: { completed: boolean };
 }
 
-function runOnHost(argv: string[]): { output: string; status: number | null } {
+function runOnHost(argv: string[], timeoutSeconds = 10): { output: string; status: number | null } {
   // env: this process's as it is now (a test's engine socket, NSX_ENGINE_SOCKET, reaches {nsx} demos).
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 10000, env: process.env });
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: timeoutSeconds * 1000, env: process.env });
   return {
     output: (r.stdout ?? '') + (r.stderr ?? '') + (r.error ? `${argv[0]}: ${r.error.message}\n` : ''),
     status: r.status,
@@ -54,7 +54,7 @@ function runDemo(
   if ('missing' in filled)
     return { command: d.command, output: `(not run: {${filled.missing}} is not known at this point)`, status: null };
   const command = filled.argv;
-  if (d.onHost) return { command, ...runOnHost(command) };
+  if (d.onHost) return { command, ...runOnHost(command, d.timeoutSeconds) };
   const pid = container.pid;
   if (pid === undefined) return { command, output: '(the container is gone)', status: null };
   return { command, ...runInside(pid, container.rootChanged, command) };
