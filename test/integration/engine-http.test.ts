@@ -95,16 +95,16 @@ describe('the engine refuses malformed HTTP cleanly', () => {
   });
 
   itRoot('an upload to an endpoint nsx does not implement is read to its end, then answered 501', async () => {
-    // docker build sends its context while the engine answers: answered mid-upload, with the
-    // connection closed, the CLI would print EPIPE instead of the engine's sentence.
+    // A client may still be sending its body when the engine knows it will refuse it: answered
+    // mid-upload, with the connection closed, the CLI would print EPIPE instead of the sentence.
     const body = Buffer.alloc(4 << 20, 'x');
     const r = await raw(
       engine.socket,
-      `POST /build HTTP/1.1\r\nHost: nsxd\r\nContent-Type: application/x-tar\r\nContent-Length: ${body.length}\r\n\r\n`,
+      `POST /volumes/create HTTP/1.1\r\nHost: nsxd\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
       [body],
     );
     expect(r.statusLine).toMatch(/^HTTP\/1\.1 501 /);
-    expect(message(r)).toMatch(/^nsx does not implement docker build/);
+    expect(message(r)).toMatch(/^nsx does not implement docker volume create/);
     expect(r.closed).toBe(false);
     await stillAnswers();
   });

@@ -77,7 +77,7 @@ describe('lesson: engine-cli', () => {
         [supervisor, engine],
         [program, supervisor],
       ]);
-      expect(tree[0].slice(2).join(' ')).toMatch(/node .*nsxd\.js$/);
+      expect(tree[0].slice(2).join(' ')).toMatch(/node .*nsxd\.m?js$/);
       expect(tree[1].slice(2).join(' ')).toMatch(/nsx-shim$/);
       expect(tree[2].slice(2).join(' ')).toMatch(/\\_ sleep 300$/);
 
