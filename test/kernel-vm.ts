@@ -31,6 +31,10 @@ export function kernelWithAppArmor(): string | undefined {
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 export const release = kernelWithAppArmor();
 
+/** What scripts/kernel-vm.sh gives a tmpfs in the guest (its "for d in" line): a checkout under one
+ *  of them is not there for the guest to run. */
+const GUEST_TMPFS = ['/tmp', '/var/tmp', '/var/lib/nsx', '/var/cache/apparmor', '/root', '/run'];
+
 /** Why an AppArmor test in the VM cannot run here, or undefined when it can. */
 export const vmSkipReason: string | undefined = !isRoot
   ? 'needs root (qemu, mounts in the guest)'
@@ -44,7 +48,9 @@ export const vmSkipReason: string | undefined = !isRoot
           ? 'no apparmor_parser (apt-get install apparmor)'
           : !release
             ? 'no kernel with AppArmor in /boot with its modules (apt-get install linux-image-amd64)'
-            : undefined;
+            : GUEST_TMPFS.some((d) => ROOT === d || ROOT.startsWith(`${d}/`))
+              ? `this checkout (${ROOT}) is under a directory the guest covers with a tmpfs (${GUEST_TMPFS.join(' ')})`
+              : undefined;
 
 /** it, or a skip that prints its reason. */
 export const itVm =
