@@ -4,12 +4,10 @@
 // printing what docker prints. An engine of this file's own, with the sandbox images in its store.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildAll, layoutName, loadLayout, writeLayout } from '../../src/image/build.js';
-import { ImageStore } from '../../src/image/store.js';
-import { TestEngine } from '../engine.js';
+import { ImageTestEngine } from '../image-engine.js';
 import { ROOT, TEST_ROOTFS, isRoot, nsx } from '../helpers.js';
 
 const DOCKER = '/usr/local/bin/docker';
@@ -24,9 +22,7 @@ if (why) console.log(`docker-cli-fs.test.ts: skipped: ${why}`);
 const itDocker: typeof it = ((name: string, fn: any, t?: number) =>
   why ? it.skip(`${name} [skipped: ${why}]`, fn, t) : it(name, fn, t)) as any;
 
-const engine = new TestEngine();
-const store = join(engine.dir, 'nsx-root');
-const env = { NSX_ROOT: store, NSX_REGISTRIES_CONFIG: join(store, 'registries.json') };
+const engine = new ImageTestEngine();
 const work = mkdtempSync(join(tmpdir(), 'nsx-docker-fs-'));
 const config = join(work, 'docker-config');
 
@@ -80,26 +76,10 @@ async function changed(name: string, script: string): Promise<string> {
 describe('the docker CLI: diff, cp, export, save and load through nsxd', () => {
   beforeAll(async () => {
     if (why) return;
-    mkdirSync(store, { recursive: true });
-    chmodSync(store, 0o755);
-    writeFileSync(
-      env.NSX_REGISTRIES_CONFIG,
-      JSON.stringify({ unqualifiedSearchRegistries: ['docker.io'], insecure: [] }),
-    );
-    const s = new ImageStore(store, { searchRegistries: ['docker.io'] });
-    for (const img of await buildAll(join(ROOT, 'sandbox', 'images', 'images.json'))) {
-      const dir = join(engine.dir, 'oci', layoutName(img.ref));
-      writeLayout(dir, img);
-      await loadLayout(s, dir);
-    }
-    Object.assign(process.env, env);
-    await engine.start();
+    await engine.startWithImages(); // the engine (and nsx) inherit NSX_ROOT and the registries
   }, 120000);
   afterAll(async () => {
-    await engine.stop();
-    delete process.env.NSX_ROOT;
-    delete process.env.NSX_REGISTRIES_CONFIG;
-    rmSync(engine.dir, { recursive: true, force: true });
+    await engine.stopAndRemove();
     rmSync(work, { recursive: true, force: true });
   });
 

@@ -5,23 +5,12 @@
 // line), docker image prune. The engine has a store of its own, loaded with the sandbox images.
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildAll, layoutName, loadLayout, writeLayout } from '../../src/image/build.js';
-import { ImageStore } from '../../src/image/store.js';
-import { TestEngine, demux } from '../engine.js';
-import { ROOT, isRoot, nsx } from '../helpers.js';
+import { demux } from '../engine.js';
+import { ImageTestEngine } from '../image-engine.js';
+import { isRoot, nsx } from '../helpers.js';
 import { makeTar } from '../tars.js';
 import { request } from 'node:http';
 import { haveRegistry, startRegistry, type RunningRegistry } from '../registry.js';
@@ -39,9 +28,9 @@ const itApi: typeof it = ((n: string, fn: any, t?: number) =>
 const itDocker: typeof it = ((n: string, fn: any, t?: number) =>
   whyDocker ? it.skip(`${n} [skipped: ${whyDocker}]`, fn, t) : it(n, fn, t)) as any;
 
-const engine = new TestEngine();
-const store = join(engine.dir, 'nsx-root');
-const env = { NSX_ROOT: store, NSX_REGISTRIES_CONFIG: join(store, 'registries.json') };
+const engine = new ImageTestEngine();
+const store = engine.store;
+const env = engine.images;
 const config = mkdtempSync(join(tmpdir(), 'nsx-docker-config-'));
 
 interface Result {
@@ -99,26 +88,10 @@ const containersDir = () => (existsSync(join(store, 'containers')) ? readdirSync
 // One engine and store for the whole file (both describes).
 beforeAll(async () => {
   if (why) return;
-  mkdirSync(store, { recursive: true });
-  chmodSync(store, 0o755);
-  writeFileSync(
-    env.NSX_REGISTRIES_CONFIG,
-    JSON.stringify({ unqualifiedSearchRegistries: ['docker.io'], insecure: [] }),
-  );
-  const s = new ImageStore(store, { searchRegistries: ['docker.io'] });
-  for (const img of await buildAll(join(ROOT, 'sandbox', 'images', 'images.json'))) {
-    const dir = join(engine.dir, 'oci', layoutName(img.ref));
-    writeLayout(dir, img);
-    await loadLayout(s, dir);
-  }
-  Object.assign(process.env, env); // the engine (and nsx) inherit them
-  await engine.start();
+  await engine.startWithImages(); // the engine (and nsx) inherit NSX_ROOT and the registries
 }, 120000);
 afterAll(async () => {
-  await engine.stop();
-  delete process.env.NSX_ROOT;
-  delete process.env.NSX_REGISTRIES_CONFIG;
-  rmSync(engine.dir, { recursive: true, force: true });
+  await engine.stopAndRemove();
   rmSync(config, { recursive: true, force: true });
 });
 
@@ -142,7 +115,7 @@ describe('images made by nsxd', () => {
       const inspect = (await engine.api('GET', '/images/committed:v1/json')).body;
       expect(inspect.Id).toBe(commit.body.Id);
       expect(inspect.Config.Cmd).toEqual(['cat', '/greeting']);
-    expect(inspect.Config.Env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+      expect(inspect.Config.Env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
       const base = (await engine.api('GET', '/images/busybox/json')).body;
       expect(inspect.RootFS.Layers.slice(0, -1)).toEqual(base.RootFS.Layers);
       expect(inspect.RootFS.Layers).toHaveLength(base.RootFS.Layers.length + 1);

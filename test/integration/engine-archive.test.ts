@@ -3,24 +3,22 @@
 // paths resolved inside the container's root), GET /containers/{id}/export, GET /images/get and POST
 // /images/load (docker save and load). Real containers of the sandbox images on a real overlay.
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
-import { buildAll, layoutName, loadLayout, writeLayout } from '../../src/image/build.js';
-import { ImageStore } from '../../src/image/store.js';
-import { TestEngine } from '../engine.js';
-import { ROOT, TEST_ROOTFS, isRoot, itRoot } from '../helpers.js';
+import { layoutName } from '../../src/image/build.js';
+import { ImageTestEngine } from '../image-engine.js';
+import { TEST_ROOTFS, isRoot, itRoot } from '../helpers.js';
 import { makeTar, sha256, type TarEntry } from '../tars.js';
 
 const haveBusybox = existsSync('/bin/busybox');
 const itImages = (haveBusybox ? itRoot : it.skip) as typeof it;
 if (!haveBusybox) console.log('engine-archive.test.ts: skipped: no /bin/busybox to build the sandbox images from');
 
-const engine = new TestEngine();
-const store = join(engine.dir, 'nsx-root');
-const env = { NSX_ROOT: store, NSX_REGISTRIES_CONFIG: join(store, 'registries.json') };
+const engine = new ImageTestEngine();
+const store = engine.store;
 
 /** A request with a raw body; the raw answer and its headers. */
 function raw(
@@ -94,26 +92,10 @@ const mounted = () => readFileSync('/proc/mounts', 'utf8').includes(join(store, 
 describe('file and archive endpoints', () => {
   beforeAll(async () => {
     if (!isRoot || !haveBusybox) return;
-    mkdirSync(store, { recursive: true });
-    chmodSync(store, 0o755);
-    writeFileSync(
-      env.NSX_REGISTRIES_CONFIG,
-      JSON.stringify({ unqualifiedSearchRegistries: ['docker.io'], insecure: [] }),
-    );
-    const s = new ImageStore(store, { searchRegistries: ['docker.io'] });
-    for (const img of await buildAll(join(ROOT, 'sandbox', 'images', 'images.json'))) {
-      const dir = join(engine.dir, 'oci', layoutName(img.ref));
-      writeLayout(dir, img);
-      await loadLayout(s, dir);
-    }
-    Object.assign(process.env, env);
-    await engine.start();
+    await engine.startWithImages(); // the engine (and nsx) inherit NSX_ROOT and the registries
   }, 120000);
   afterAll(async () => {
-    await engine.stop();
-    delete process.env.NSX_ROOT;
-    delete process.env.NSX_REGISTRIES_CONFIG;
-    rmSync(engine.dir, { recursive: true, force: true });
+    await engine.stopAndRemove();
   });
 
   itImages('GET …/changes: the upper directory as A/C/D, whiteouts and opaque directories included', async () => {

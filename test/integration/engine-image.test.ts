@@ -2,12 +2,11 @@
 // (docker's create does not pull either: 404 "No such image"), its Cmd and Env as docker applies
 // them; the container's writable layer lives as long as the container and goes with nsx rm.
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildAll, layoutName, loadLayout, writeLayout } from '../../src/image/build.js';
-import { ImageStore } from '../../src/image/store.js';
-import { TestEngine, demux } from '../engine.js';
-import { ROOT, isRoot, itRoot, nsx } from '../helpers.js';
+import { demux } from '../engine.js';
+import { ImageTestEngine } from '../image-engine.js';
+import { isRoot, itRoot, nsx } from '../helpers.js';
 
 const haveBusybox = existsSync('/bin/busybox');
 const itImages = (haveBusybox ? itRoot : it.skip) as typeof it;
@@ -16,33 +15,16 @@ describe('images through the engine', () => {
   if (!haveBusybox)
     it.skip('[skipped: no /bin/busybox to build the sandbox images from; sudo apt-get install busybox-static]', () =>
       undefined);
-  const engine = new TestEngine();
-  const store = join(engine.dir, 'nsx-root');
-  const env = { NSX_ROOT: store, NSX_REGISTRIES_CONFIG: join(store, 'registries.json') };
+  const engine = new ImageTestEngine();
+  const store = engine.store;
   const containers = () => (existsSync(join(store, 'containers')) ? readdirSync(join(store, 'containers')) : []);
 
   beforeAll(async () => {
     if (!isRoot || !haveBusybox) return;
-    mkdirSync(store, { recursive: true });
-    chmodSync(store, 0o755);
-    writeFileSync(
-      env.NSX_REGISTRIES_CONFIG,
-      JSON.stringify({ unqualifiedSearchRegistries: ['docker.io'], insecure: [] }),
-    );
-    const s = new ImageStore(store, { searchRegistries: ['docker.io'] });
-    for (const img of await buildAll(join(ROOT, 'sandbox', 'images', 'images.json'))) {
-      const dir = join(engine.dir, 'oci', layoutName(img.ref));
-      writeLayout(dir, img);
-      await loadLayout(s, dir);
-    }
-    Object.assign(process.env, env); // the engine inherits them
-    await engine.start();
+    await engine.startWithImages(); // the engine (and nsx) inherit NSX_ROOT and the registries
   }, 120000);
   afterAll(async () => {
-    await engine.stop();
-    delete process.env.NSX_ROOT;
-    delete process.env.NSX_REGISTRIES_CONFIG;
-    rmSync(engine.dir, { recursive: true, force: true });
+    await engine.stopAndRemove();
   });
 
   itImages("runs the image's default command; its writable layer lasts until rm", async () => {

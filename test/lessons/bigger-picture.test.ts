@@ -7,14 +7,11 @@
 import { describe, expect } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import { findLesson, textOf } from '../../src/learn/course.js';
-import { playLesson, type PlayerEvent } from '../../src/learn/player.js';
-import type { TourRun } from '../../src/learn/tour.js';
-import { makeUI } from '../../src/learn/ui.js';
+import { findLesson } from '../../src/learn/course.js';
+import type { PlayerEvent } from '../../src/learn/player.js';
 import { alive, until, useCheckEngine } from '../engine.js';
 import { TEST_ROOTFS, itRoot } from '../helpers.js';
-import { playForTest } from './play.js';
+import { playForTest, playTourUntil } from './play.js';
 
 type Demo = Extract<PlayerEvent, { type: 'demo' }>;
 const demosOf = (events: PlayerEvent[]) => events.filter((e): e is Demo => e.type === 'demo');
@@ -101,19 +98,8 @@ describe('lesson: bigger-picture', () => {
   itRoot(
     'Ctrl-C with three replicas running: the engine, replicas, veth pairs and lab are gone all the same',
     async () => {
-      const events: PlayerEvent[] = [];
-      let tour: TourRun | undefined;
-      const ui = makeUI({ mode: 'print', out: new Writable({ write: (_c, _e, cb) => cb() }) });
-      const entry = findLesson('bigger-picture');
-      const r = await playLesson(entry.lesson, textOf(entry), {
-        ui,
-        rootfs: TEST_ROOTFS,
-        onTour: (t) => (tour = t),
-        onEvent: (e) => {
-          events.push(e);
-          if (e.type === 'demo' && e.command[0] === 'reconcile') tour!.abort(130);
-        },
-      });
+      const r = await playTourUntil('bigger-picture', (e) => e.type === 'demo' && e.command[0] === 'reconcile');
+      const events = r.events;
       expect([r.completed, r.exitCode]).toEqual([false, 130]);
       expect(demosOf(events).at(-1)!.command[0]).toBe('reconcile'); // nothing ran after Ctrl-C
       await expectGone(events);

@@ -9,11 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { findLesson, textOf } from '../../src/learn/course.js';
-import { playLesson, type PlayerEvent } from '../../src/learn/player.js';
-import type { TourRun } from '../../src/learn/tour.js';
-import { makeUI } from '../../src/learn/ui.js';
+import { findLesson } from '../../src/learn/course.js';
+import type { PlayerEvent } from '../../src/learn/player.js';
 import {
   binfmtHandlerFor,
   foreignArch,
@@ -24,7 +21,7 @@ import {
 import { alive, until, useCheckEngine } from '../engine.js';
 import { NSX, TEST_ROOTFS, itRoot } from '../helpers.js';
 import { leftovers } from '../leaks.js';
-import { playForTest } from './play.js';
+import { playForTest, playTourUntil } from './play.js';
 import { lessonInTerminal } from './terminal.js';
 
 type Demo = Extract<PlayerEvent, { type: 'demo' }>;
@@ -152,19 +149,8 @@ describe('lesson: limitations', () => {
   itRoot(
     'Ctrl-C in the middle (the disk attached, the sleep running): the lab is gone all the same',
     async () => {
-      const events: PlayerEvent[] = [];
-      let tour: TourRun | undefined;
-      const ui = makeUI({ mode: 'print', out: new Writable({ write: (_c, _e, cb) => cb() }) });
-      const entry = findLesson('limitations');
-      const r = await playLesson(entry.lesson, textOf(entry), {
-        ui,
-        rootfs: TEST_ROOTFS,
-        onTour: (t) => (tour = t),
-        onEvent: (e) => {
-          events.push(e);
-          if (e.type === 'demo' && e.command[0] === 'losetup') tour!.abort(130);
-        },
-      });
+      const r = await playTourUntil('limitations', (e) => e.type === 'demo' && e.command[0] === 'losetup');
+      const events = r.events;
       expect([r.completed, r.exitCode]).toEqual([false, 130]);
       const demos = demosOf(events);
       expect(demos.at(-1)!.command[0]).toBe('losetup'); // nothing ran after Ctrl-C

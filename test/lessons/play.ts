@@ -6,6 +6,7 @@ import type { CheckResult } from '../../src/learn/lesson.js';
 import { descendantsOf } from '../live.js';
 import { findLesson, textOf } from '../../src/learn/course.js';
 import { playLesson, type PlayerEvent } from '../../src/learn/player.js';
+import type { TourRun } from '../../src/learn/tour.js';
 import { makeUI } from '../../src/learn/ui.js';
 import type { Evidence } from '../../src/runtime/observe.js';
 import { TEST_ROOTFS, stripAnsi } from '../helpers.js';
@@ -94,4 +95,23 @@ export function killTree(child: ChildProcess | undefined): void {
     }
   }
   child.kill('SIGKILL');
+}
+
+/** A tour lesson played as playForTest plays it, interrupted as `nsx lesson` is on SIGINT (the tour
+ *  aborted with 130) at the first event `when` says yes to; `when` may note what it sees then. */
+export async function playTourUntil(id: string, when: (e: PlayerEvent) => boolean): Promise<Played> {
+  let transcript = '';
+  const events: PlayerEvent[] = [];
+  let tour: TourRun | undefined;
+  const entry = findLesson(id);
+  const r = await playLesson(entry.lesson, textOf(entry), {
+    ui: makeUI({ mode: 'print', out: new Writable({ write: (c, _e, cb) => ((transcript += c.toString()), cb()) }) }),
+    rootfs: TEST_ROOTFS,
+    onTour: (t) => (tour = t),
+    onEvent: (e) => {
+      events.push(e);
+      if (when(e)) tour!.abort(130);
+    },
+  });
+  return { ...r, events, transcript: stripAnsi(transcript) };
 }

@@ -10,18 +10,14 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { buildAll } from '../../src/image/build.js';
-import { findLesson, textOf } from '../../src/learn/course.js';
-import { playLesson, type PlayerEvent } from '../../src/learn/player.js';
-import type { TourRun } from '../../src/learn/tour.js';
-import { makeUI } from '../../src/learn/ui.js';
+import type { PlayerEvent } from '../../src/learn/player.js';
 import { packageRoot } from '../../src/paths.js';
 import { alive, until } from '../engine.js';
-import { TEST_ROOTFS, itRoot, stripAnsi } from '../helpers.js';
+import { itRoot, stripAnsi } from '../helpers.js';
 import { checkTask } from '../../lessons/40-problems-solved/check.js';
 import { LAB_PACKAGE } from '../../lessons/40-problems-solved/lab.js';
-import { demoOutputs, killTree, playForTest } from './play.js';
+import { demoOutputs, killTree, playForTest, playTourUntil } from './play.js';
 import { lessonInTerminal } from './terminal.js';
 
 type Demo = Extract<PlayerEvent, { type: 'demo' }>;
@@ -123,27 +119,14 @@ describe('lesson: problems-solved', () => {
   itRoot(
     'Ctrl-C right after the package was installed: it is purged, and the lab is gone',
     async () => {
-      let transcript = '';
-      const events: PlayerEvent[] = [];
-      let tour: TourRun | undefined;
-      const ui = makeUI({
-        mode: 'print',
-        out: new Writable({ write: (c, _e, cb) => ((transcript += c.toString()), cb()) }),
-      });
-      const entry = findLesson('problems-solved');
       let installed = false;
-      const r = await playLesson(entry.lesson, textOf(entry), {
-        ui,
-        rootfs: TEST_ROOTFS,
-        onTour: (t) => (tour = t),
-        onEvent: (e) => {
-          events.push(e);
-          if (e.type === 'demo' && e.command[0] === 'dpkg' && e.command[1] === '-i') {
-            installed = packageKnown();
-            tour!.abort(130);
-          }
-        },
+      const r = await playTourUntil('problems-solved', (e) => {
+        if (!(e.type === 'demo' && e.command[0] === 'dpkg' && e.command[1] === '-i')) return false;
+        installed = packageKnown();
+        return true;
       });
+      const events = r.events;
+      const transcript = r.transcript;
       expect([r.completed, r.exitCode]).toEqual([false, 130]);
       expect(installed).toBe(true);
       expect(packageKnown()).toBe(false);

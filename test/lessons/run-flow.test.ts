@@ -7,15 +7,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { findLesson, textOf } from '../../src/learn/course.js';
-import { playLesson, type PlayerEvent } from '../../src/learn/player.js';
-import type { TourRun } from '../../src/learn/tour.js';
-import { makeUI } from '../../src/learn/ui.js';
+import { findLesson } from '../../src/learn/course.js';
+import type { PlayerEvent } from '../../src/learn/player.js';
 import { alive, until, useCheckEngine } from '../engine.js';
 import { NSX, TEST_ROOTFS, itRoot, stripAnsi } from '../helpers.js';
 import { leftovers } from '../leaks.js';
-import { demoOutputs, playForTest, type Played } from './play.js';
+import { demoOutputs, playForTest, type Played, playTourUntil } from './play.js';
 import { lessonInTerminal } from './terminal.js';
 
 type Demo = Extract<PlayerEvent, { type: 'demo' }>;
@@ -128,28 +125,15 @@ describe('lesson: run-flow', () => {
   itRoot(
     'Ctrl-C with a container running: the container, its engine, registry and lab are all gone',
     async () => {
-      let transcript = '';
-      const events: PlayerEvent[] = [];
-      let tour: TourRun | undefined;
-      const ui = makeUI({
-        mode: 'print',
-        out: new Writable({ write: (c, _e, cb) => ((transcript += c.toString()), cb()) }),
-      });
-      const entry = findLesson('run-flow');
       let program = 0;
-      const r = await playLesson(entry.lesson, textOf(entry), {
-        ui,
-        rootfs: TEST_ROOTFS,
-        onTour: (t) => (tour = t),
-        onEvent: (e) => {
-          events.push(e);
-          // The moment the lasting container's program is known: Ctrl-C, as nsx lesson does on SIGINT.
-          if (e.type === 'demo' && e.command.join(' ') === 'nsx top lasting') {
-            program = Number(e.output.split('\n')[1]?.trim().split(/\s+/)[1]);
-            tour!.abort(130);
-          }
-        },
+      const r = await playTourUntil('run-flow', (e) => {
+        // The moment the lasting container's program is known: Ctrl-C, as nsx lesson does on SIGINT.
+        if (!(e.type === 'demo' && e.command.join(' ') === 'nsx top lasting')) return false;
+        program = Number(e.output.split('\n')[1]?.trim().split(/\s+/)[1]);
+        return true;
       });
+      const events = r.events;
+      const transcript = r.transcript;
       expect([r.completed, r.exitCode]).toEqual([false, 130]);
       expect(program).toBeGreaterThan(0);
       expect(demos({ events }).some((d) => d.command[0] === 'kill')).toBe(false); // nothing ran after Ctrl-C
