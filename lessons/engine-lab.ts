@@ -6,7 +6,7 @@
 // it), the registry, and the one temporary directory everything else lives in.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,26 @@ export interface LabRegistry {
   close(): Promise<void>;
 }
 
+/** A lab registry's two ways to answer a request: `answer` (the Distribution API's version header,
+ *  no body for HEAD) and `notFound` (its error shape: {"errors": [{code, message}]}), each appending
+ *  "METHOD PATH STATUS" to `log`. */
+export function registryReplies(req: IncomingMessage, res: ServerResponse, path: string, log: string) {
+  const answer = (status: number, body: Buffer | string = '', headers: Record<string, string> = {}) => {
+    writeFileSync(log, `${req.method} ${path} ${status}\n`, { flag: 'a' });
+    res.writeHead(status, {
+      'Docker-Distribution-API-Version': 'registry/2.0',
+      'Content-Length': String(Buffer.byteLength(body)),
+      ...headers,
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+  const notFound = (code: string) =>
+    answer(404, JSON.stringify({ errors: [{ code, message: code.toLowerCase().replace(/_/g, ' ') }] }), {
+      'Content-Type': 'application/json',
+    });
+  return { answer, notFound };
+}
+
 /** A registry in a few lines, read-only: the Distribution API's GET /v2/, manifests by tag or
  *  digest and blobs by digest (the OCI distribution spec's pull endpoints), every request appended
  *  to `log` as "METHOD PATH STATUS". Enough for `nsx pull`; nothing is downloaded from anywhere. */
@@ -31,19 +51,7 @@ export async function serveImage(repo: string, image: BuiltImage, log: string): 
   const blobs = new Map([image.manifestBlob, image.configBlob, ...image.layers].map((b) => [b.digest, b.bytes]));
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    const answer = (status: number, body: Buffer | string, headers: Record<string, string> = {}) => {
-      writeFileSync(log, `${req.method} ${path} ${status}\n`, { flag: 'a' });
-      res.writeHead(status, {
-        'Docker-Distribution-API-Version': 'registry/2.0',
-        'Content-Length': String(Buffer.byteLength(body)),
-        ...headers,
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    };
-    const notFound = (code: string) =>
-      answer(404, JSON.stringify({ errors: [{ code, message: `${code.toLowerCase().replace(/_/g, ' ')}` }] }), {
-        'Content-Type': 'application/json',
-      });
+    const { answer, notFound } = registryReplies(req, res, path, log);
     if (req.method !== 'GET' && req.method !== 'HEAD') return answer(405, '');
     if (path === '/v2/' || path === '/v2') return answer(200, '{}', { 'Content-Type': 'application/json' });
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path);

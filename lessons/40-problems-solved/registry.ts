@@ -6,11 +6,10 @@
 //   PUT /v2/<repo>/manifests/<tag>                                                 (publish: moves the tag)
 // Every request is appended to `log` as "METHOD PATH STATUS". Nothing is downloaded from anywhere.
 import { createHash, randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BuiltImage } from '../../src/image/build.js';
-import type { LabRegistry } from '../engine-lab.js';
+import { registryReplies, type LabRegistry } from '../engine-lab.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -46,19 +45,7 @@ export async function serveWritable(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const answer = (status: number, out: Buffer | string = '', headers: Record<string, string> = {}) => {
-        writeFileSync(log, `${req.method} ${path} ${status}\n`, { flag: 'a' });
-        res.writeHead(status, {
-          'Docker-Distribution-API-Version': 'registry/2.0',
-          'Content-Length': String(Buffer.byteLength(out)),
-          ...headers,
-        });
-        res.end(req.method === 'HEAD' ? undefined : out);
-      };
-      const notFound = (code: string) =>
-        answer(404, JSON.stringify({ errors: [{ code, message: code.toLowerCase().replace(/_/g, ' ') }] }), {
-          'Content-Type': 'application/json',
-        });
+      const { answer, notFound } = registryReplies(req, res, path, log);
       if (path === '/v2/' || path === '/v2') return answer(200, '{}', { 'Content-Type': 'application/json' });
       const upload = /^\/v2\/(.+)\/blobs\/uploads\/([^/]*)$/.exec(path);
       if (upload) {
