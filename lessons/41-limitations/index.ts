@@ -9,11 +9,14 @@ const inContainer = (options: string[], command: string[], notice: string): Tour
 });
 
 // The "host disk" attempt: mknod a node for the loop device, read its first line, write its second
-// block. Each line says what happened: "ok" or the shell's error.
+// block. Each line says what happened: "ok" or the shell's error. conv=fsync: a write to a block
+// device stays in the device's page cache until it is flushed (fsync(2), or at its last close:
+// block/bdev.c), and the lab holds the device open (lab.ts), so the container's close is not the
+// last; the host then reads the disk's file.
 const DISK = [
   'mknod /dev/hostdisk b {major} {minor} && echo "mknod: ok"',
   'echo "read: $(head -n 1 /dev/hostdisk 2>&1)"',
-  'echo "written by a container" | dd of=/dev/hostdisk bs=512 seek=1 conv=notrunc 2>/tmp/e && echo "write: ok" || echo "write: $(tail -n 1 /tmp/e)"',
+  'echo "written by a container" | dd of=/dev/hostdisk bs=512 seek=1 conv=notrunc,fsync 2>/tmp/e && echo "write: ok" || echo "write: $(tail -n 1 /tmp/e)"',
 ].join('; ');
 
 // The host process: mount the cgroup hierarchy that holds it, and freeze its cgroup.

@@ -2,14 +2,15 @@
 // attempts aim at, all of it harmless and undone by the teardown however the lesson ends:
 //   - a root filesystem of its own (a copy of the sandbox's busybox) holding three foreign
 //     executables (formats.ts) and limits-probe (probe.c, built here with cc -static);
-//   - a "host disk": a 1 MiB file with a marker in its first block, attached to a loop device;
+//   - a "host disk": a 1 MiB file with a marker in its first block, attached to a loop device that
+//     this process holds open, marked to detach at its last close (so even a SIGKILL leaves none);
 //   - a marker file of the host, outside every container's root, and the file handle of the top
 //     directory of its filesystem (name_to_handle_at(2)), for open_by_handle_at;
 //   - a host process: `sleep` in a cgroup of its own, in the freezer hierarchy (cgroup v1) or in the
 //     unified hierarchy (v2's cgroup.freeze).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { TourLab } from '../../src/learn/lesson.js';
 import { sandboxRootfs } from '../../src/learn/sandbox.js';
@@ -96,6 +97,7 @@ export async function startLimitsLab(): Promise<TourLab> {
   const dir = lab.vars.dir;
   const tag = randomBytes(4).toString('hex');
   let device: string | undefined;
+  let holder: number | undefined; // this process's fd on the device: its last holder
   let sleeper: number | undefined;
   let freezer: Freezer | undefined;
 
@@ -130,7 +132,11 @@ export async function startLimitsLab(): Promise<TourLab> {
       removed.push(`removed the cgroup ${freezer.hostDir}`);
     }
     if (device) {
+      // While the fd is open the device is still the lab's (no one else can have been given its
+      // number): LOOP_CLR_FD then only marks it for autoclear, and the close below detaches it.
       spawnSync('losetup', ['-d', device]);
+      if (holder !== undefined) closeSync(holder);
+      holder = undefined;
       removed.push(`detached ${device}`);
       device = undefined;
     }
@@ -165,6 +171,14 @@ export async function startLimitsLab(): Promise<TourLab> {
     disk.write(`${LAB_PREFIX}disk ${tag}: the host's data\n`, 0, 'latin1');
     writeFileSync(image, disk);
     device = run(['losetup', '-f', '--show', image]).trim();
+    // A SIGKILL runs no teardown: the kernel must detach the device itself. LO_FLAGS_AUTOCLEAR does,
+    // at the device's last close (loop(4); drivers/block/loop.c, lo_release), so this process holds
+    // it open (O_CLOEXEC: no child inherits it) and the probe sets the flag; when this process dies,
+    // however it dies, its close is the last one and the device is detached. (A container that opens
+    // the device holds it only as long as its command runs.) Only a kill between losetup and the
+    // probe, a few milliseconds, could still leave it attached.
+    holder = openSync(device, 'r');
+    run([probe, 'autoclear', device]);
     const rdev = statSync(device).rdev;
     const major = Math.floor(rdev / 256) & 0xfff;
     const minor = (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);

@@ -13,6 +13,10 @@
  *   limits-probe shocker TYPE:HEX PATH open_by_handle_at(2) with that handle, on the filesystem of
  *                                      this process's "/" (the "shocker" technique of 2014), then
  *                                      openat(2) PATH below the directory it gave, and print the file
+ *   limits-probe autoclear DEVICE      (on the host) set LO_FLAGS_AUTOCLEAR on the loop DEVICE
+ *                                      (LOOP_GET_STATUS64, then LOOP_SET_STATUS64 with the flag added:
+ *                                      loop(4)): the kernel detaches it at its last close. losetup(8)
+ *                                      has no option for it (only mount -o loop sets it).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -108,12 +114,29 @@ static int do_shocker(const char *spec, const char *path) {
   return 0;
 }
 
+static int do_autoclear(const char *device) {
+  struct loop_info64 info;
+  int fd = open(device, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ioctl(fd, LOOP_GET_STATUS64, &info) < 0) {
+    printf("%s: %s\n", device, ename(errno));
+    return 1;
+  }
+  info.lo_flags |= LO_FLAGS_AUTOCLEAR;
+  if (ioctl(fd, LOOP_SET_STATUS64, &info) < 0) {
+    printf("LOOP_SET_STATUS64: %s\n", ename(errno));
+    return 1;
+  }
+  printf("autoclear: ok\n");
+  return 0; /* this close is not the last one: the caller holds the device open */
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc >= 3 && strcmp(argv[1], "exec") == 0) return do_exec(argc - 2, argv + 2);
   if (argc == 2 && strcmp(argv[1], "module") == 0) return do_module();
   if (argc == 3 && strcmp(argv[1], "handle") == 0) return do_handle(argv[2]);
   if (argc == 4 && strcmp(argv[1], "shocker") == 0) return do_shocker(argv[2], argv[3]);
-  fprintf(stderr, "usage: limits-probe exec FILE... | module | handle DIR | shocker TYPE:HEX PATH\n");
+  if (argc == 3 && strcmp(argv[1], "autoclear") == 0) return do_autoclear(argv[2]);
+  fprintf(stderr, "usage: limits-probe exec FILE... | module | handle DIR | shocker TYPE:HEX PATH | autoclear DEVICE\n");
   return 2;
 }

@@ -3,10 +3,21 @@
 // and every attempt at the host — module loading, the "host disk", open_by_handle_at, freezing a host
 // process — refused in a default container, by the wall the lesson names, and done once the flag
 // removes it. Afterwards, and after a Ctrl-C in the middle, nothing of the lab is left: its loop
-// device, marker files, host sleep, cgroup, engine and directory.
+// device, marker files, host sleep, cgroup, engine and directory. After a SIGKILL (no teardown runs)
+// the kernel still detaches the loop device (autoclear) and kills the sleep (pdeathsig).
 import { describe, expect } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findLesson } from '../../src/learn/course.js';
@@ -18,6 +29,7 @@ import {
   macosMachO,
   windowsPe,
 } from '../../lessons/41-limitations/formats.js';
+import { LAB_PREFIX, freezerFor } from '../../lessons/41-limitations/lab.js';
 import { alive, until, useCheckEngine } from '../engine.js';
 import { NSX, TEST_ROOTFS, itRoot } from '../helpers.js';
 import { leftovers } from '../leaks.js';
@@ -52,9 +64,19 @@ function labOf(demos: Demo[]) {
   };
 }
 
+/** The loop devices whose backing file is below dir (the kernel's own list: /sys/block/loopN/loop/
+ *  backing_file, there while the device is attached; Documentation/ABI/testing/sysfs-block-loop). */
+function loopsBelow(dir: string): string[] {
+  return readdirSync('/sys/block')
+    .filter((d) => d.startsWith('loop'))
+    .filter((d) => readIfThere(`/sys/block/${d}/loop/backing_file`).startsWith(`${dir}/`))
+    .map((d) => `/dev/${d}`);
+}
+
 /** Nothing of the lab left on the host. */
 async function expectGone(lab: ReturnType<typeof labOf>) {
   expect(existsSync(lab.dir)).toBe(false); // markers, disk image, root filesystem, engine state
+  if (lab.device) expect(await until(() => loopsBelow(lab.dir).length === 0, 3000)).toBe(true);
   if (lab.device) expect(spawnSync('losetup', ['-a'], { encoding: 'utf8' }).stdout).not.toContain(lab.dir);
   if (lab.sleep) expect(await until(() => !alive(lab.sleep!), 5000)).toBe(true);
   if (lab.cgroupDir) expect(existsSync(lab.cgroupDir)).toBe(false);
@@ -238,6 +260,68 @@ describe('lesson: limitations', () => {
     },
     120000,
   );
+
+  itRoot(
+    'nsx lesson limitations --print SIGKILLed during the disk stop: the kernel detaches the loop device',
+    async () => {
+      const progress = join(tmpdir(), `nsx-progress-limits-kill-${process.pid}.json`);
+      const child = spawn(process.execPath, [NSX, 'lesson', 'limitations', '--print'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+        env: { ...process.env, NSX_PROGRESS: progress },
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      const exited = new Promise<NodeJS.Signals | null>((r) => child.on('close', (_code, signal) => r(signal)));
+      let dir: string | undefined;
+      try {
+        expect(await until(() => /host\$ losetup \/dev\/loop\d+\n/.test(out), 90000)).toBe(true);
+        dir = /(\/tmp\/nsx-lab-[A-Za-z0-9]+)\/rootfs/.exec(out)![1];
+        const device = /host\$ losetup (\/dev\/loop\d+)/.exec(out)![1];
+        expect(loopsBelow(dir)).toEqual([device]); // attached, over the lab's disk.img, before the kill
+        process.kill(child.pid!, 'SIGKILL'); // the lesson's process only: no teardown, no handler runs
+        expect(await exited).toBe('SIGKILL');
+        expect(await until(() => loopsBelow(dir!).length === 0, 3000)).toBe(true);
+        expect(spawnSync('losetup', ['-a'], { encoding: 'utf8' }).stdout).not.toContain(dir);
+      } finally {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+        rmSync(progress, { force: true });
+        if (dir) await removeKilledLab(dir);
+      }
+    },
+    120000,
+  );
+
+  /** What a SIGKILLed lesson leaves besides the loop device (no teardown ran): the lab's engine (a
+   *  daemon of its own; SIGTERM stops its containers), the sleep's cgroup, the directory. The loop
+   *  device too, if the test failed. */
+  async function removeKilledLab(dir: string) {
+    for (const device of loopsBelow(dir)) spawnSync('losetup', ['-d', device]); // only if the test failed
+    const engine = Number(readIfThere(join(dir, 'engine', 'nsxd.pid')).trim());
+    if (engine > 0 && alive(engine)) {
+      process.kill(engine, 'SIGTERM');
+      expect(await until(() => !alive(engine), 20000)).toBe(true);
+    }
+    // The cgroup's name: the tag the lab wrote in the disk's marker ("nsx-limits-disk TAG: ...").
+    const tag = /^nsx-limits-disk ([0-9a-f]+):/.exec(readIfThere(join(dir, 'disk.img')))?.[1];
+    const cgroupDir = tag ? freezerFor(`${LAB_PREFIX}${tag}`)?.hostDir : undefined;
+    if (cgroupDir)
+      await until(() => {
+        try {
+          rmdirSync(cgroupDir); // EBUSY until the sleep, killed by its pdeathsig, has left it
+        } catch {
+          /* not yet, or gone */
+        }
+        return !existsSync(cgroupDir);
+      }, 5000);
+    rmSync(dir, { recursive: true, force: true });
+    await expectGone({ dir, device: undefined, sleep: undefined, cgroupDir });
+  }
 
   describe('nsx check limitations', () => {
     const engine = useCheckEngine();
