@@ -316,15 +316,18 @@ build() {
   # sources did. The stamp lives in node_modules, so it goes when npm ci replaces node_modules.
   local stamp=$DIR/node_modules/.nsx-provision deps src p inputs=()
   deps=$(cd "$DIR" && { cat package.json package-lock.json; node --version; } | sha256sum | cut -c1-64)
-  # What `npm run build` reads: the shim's source and what tsconfig.build.json includes.
-  for p in bin src lessons shim scripts/build-shim.mjs tsconfig.json tsconfig.build.json package.json; do
+  # What `npm run build` reads: the shim's source, what tsconfig.build.json includes, and the
+  # bundler's script (scripts/build-cli.mjs and scripts/bundle/).
+  for p in bin src lessons shim scripts/build-shim.mjs scripts/build-cli.mjs scripts/bundle tsconfig.json \
+    tsconfig.build.json package.json; do
     [ ! -e "$DIR/$p" ] || inputs+=("$p")
   done
   src=$(cd "$DIR" && find "${inputs[@]}" -type f ! -path shim/nsx-shim -print0 | sort -z | xargs -0 sha256sum |
     sha256sum | cut -c1-64)
   local want
   want=$(printf 'deps %s\nbuild %s\n' "$deps" "$src")
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$DIR/shim/nsx-shim" ] && [ -f "$DIR/dist/src/cli/main.js" ]; then
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$DIR/shim/nsx-shim" ] &&
+    [ -f "$DIR/dist/src/cli/main.js" ] && [ -f "$DIR/dist/bundle/nsx.mjs" ] && [ -f "$DIR/dist/bundle/nsxd.mjs" ]; then
     say "build: ok (nothing changed since the last build)"
     return
   fi
@@ -502,6 +505,8 @@ engine_service() {
   # case, README "The engine"). moby's docker.service also uses KillMode=process.
   # Restart=on-failure: nsxd exits 0 after SIGTERM (`nsx engine stop`, systemctl stop), which is not
   # restarted; a crash is, and the new engine starts again the containers whose policy says so.
+  # ExecStart: the engine's bundle (scripts/build-cli.mjs), the program `nsx engine start` runs too
+  # (nsxdPath() in src/engine/client.ts): one engine build, whichever way it is started.
   local unit=/etc/systemd/system/nsxd.service
   if write_file "$unit" 644 <<UNIT
 # namespace-explorer's engine (written by scripts/provision.sh; why KillMode=process: see there).
@@ -514,7 +519,7 @@ After=network.target
 
 [Service]
 Type=simple
-ExecStart=/usr/bin/node "$DIR/dist/src/engine/nsxd.js"
+ExecStart=/usr/bin/node "$DIR/dist/bundle/nsxd.mjs"
 KillMode=process
 Restart=on-failure
 RestartSec=2
