@@ -146,7 +146,7 @@ async function build(
       'nsx does not implement BuildKit (version=2): its builder is the legacy one; run DOCKER_BUILDKIT=0 docker build',
     );
   const { receiveContext } = await import('./build/context.js');
-  const { Builder, readDockerfile } = await import('./build/builder.js');
+  const { Builder, RunFailed, readDockerfile } = await import('./build/builder.js');
   const { parseReference, familiarName, withDefaultTag } = await import('../image/reference.js');
   let buildArgs: Record<string, string> = {};
   try {
@@ -180,7 +180,7 @@ async function build(
     } catch (e) {
       const err = e instanceof NsxError || e instanceof ApiError ? toApiError(e) : undefined;
       if (!err) throw e;
-      line(errorLine(err.message));
+      line(errorLine(err.message, e instanceof RunFailed ? e.status : undefined));
     }
     res.end();
   } finally {

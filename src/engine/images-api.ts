@@ -219,9 +219,14 @@ export function progressLine(e: PullEvent): Record<string, unknown> | undefined 
   }
 }
 
-/** docker's error line in a stream that has begun (streamformatter.FormatError). */
-export function errorLine(message: string): { errorDetail: { message: string }; error: string } {
-  return { errorDetail: { message }, error: message };
+/** docker's error line in a stream that has begun (streamformatter.FormatError): its errorDetail is a
+ *  jsonmessage.JSONError, whose code (omitted when 0) docker's CLI exits with (`docker build`: a
+ *  failing RUN's exit status). */
+export function errorLine(
+  message: string,
+  code?: number,
+): { errorDetail: { code?: number; message: string }; error: string } {
+  return { errorDetail: code ? { code, message } : { message }, error: message };
 }
 
 /** DELETE /images/{name}'s body from the store's lines: [{"Untagged": …}, {"Deleted": …}]. */

@@ -206,12 +206,27 @@ describe('images made by nsxd', () => {
       const u = await docker(['build', '.'], { cwd: unknown, env: legacy });
       expect(u.code).toBe(1);
       expect(u.stderr).toContain('dockerfile parse error on line 2: unknown instruction: FOO');
+      // nsx build exits as docker's CLI does: 1 for any error of the daemon's.
       const n = await nsx(['build', dir], { env: { ...engine.env, ...env } });
-      expect(n.code).toBe(125);
-      expect(n.stderr).toContain('HEALTHCHECK');
+      expect(n.code).toBe(1);
+      expect(n.stderr).toContain("Dockerfile line 3: nsx's builder does not support HEALTHCHECK");
+      const nu = await nsx(['build', unknown], { env: { ...engine.env, ...env } });
+      expect(nu.code).toBe(1);
+      expect(nu.stderr).toContain('dockerfile parse error on line 2: unknown instruction: FOO');
     } finally {
       rmSync(dir, { recursive: true, force: true });
       rmSync(unknown, { recursive: true, force: true });
+    }
+  });
+
+  itDocker("docker build of a failing RUN: the error line carries RUN's status, docker exits with it", async () => {
+    const bad = context({ Dockerfile: 'FROM busybox\nRUN exit 3\n' });
+    try {
+      const r = await docker(['build', '.'], { cwd: bad, env: legacy });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain("The command '/bin/sh -c exit 3' returned a non-zero code: 3");
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
     }
   });
 
@@ -231,12 +246,16 @@ describe('images made by nsxd', () => {
       expect(await runOut('nsx-built:1', ['sh', '-c', 'echo $GREETING; pwd; cat copied'])).toBe(
         'hello\n/app/deeper/still\nfrom the context\n',
       );
+      // A failing RUN: its exit status, as docker's CLI exits with the error's code (moby: RUN's).
       const f = await nsx(['build', bad], { env: { ...engine.env, ...env } });
-      expect(f.code).toBe(1);
+      expect(f.code).toBe(3);
       expect(f.stderr).toContain("The command '/bin/sh -c exit 3' returned a non-zero code: 3");
       const e = await nsx(['build', escape], { env: { ...engine.env, ...env } });
-      expect(e.code).not.toBe(0);
+      expect(e.code).toBe(1);
       expect(e.stderr).toContain('file not found in build context: ../../etc/passwd');
+      const none = join(tmpdir(), `nsx-no-context-${process.pid}`);
+      const n = await nsx(['build', none], { env: { ...engine.env, ...env } });
+      expect([n.code, n.stderr.trim()]).toEqual([1, `nsx: unable to prepare context: path "${none}" not found`]);
     } finally {
       for (const d of [dir, bad, escape]) rmSync(d, { recursive: true, force: true });
     }

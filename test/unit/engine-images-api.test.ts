@@ -129,6 +129,12 @@ describe('POST /images/create: what is pulled', () => {
 
   it("an error once the stream has begun is docker's errorDetail line", () => {
     expect(errorLine('blob unknown')).toEqual({ errorDetail: { message: 'blob unknown' }, error: 'blob unknown' });
+    // jsonmessage.JSONError's code, omitted when 0: what docker's CLI exits with.
+    expect(errorLine('RUN failed', 3)).toEqual({
+      errorDetail: { code: 3, message: 'RUN failed' },
+      error: 'RUN failed',
+    });
+    expect(errorLine('RUN failed', 0)).toEqual({ errorDetail: { message: 'RUN failed' }, error: 'RUN failed' });
   });
 });
 

@@ -2,7 +2,7 @@
 // build and commit are clients of nsxd (a RUN needs a container, a commit a container's layer);
 // history and prune read and change the store here, as nsx images does; login asks the registry.
 import { request } from 'node:http';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pack } from 'tar-stream';
@@ -145,6 +145,9 @@ export async function build(a: {
   quiet?: boolean;
 }): Promise<number> {
   const dir = resolve(a.path);
+  // docker's words and status (docker/cli cli/command/image/build.go, RunBuild: a plain error, 1).
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    throw new NsxError(`unable to prepare context: path "${a.path}" not found`, { exitCode: 1 });
   const q = new URLSearchParams();
   for (const t of a.tag ?? []) q.append('t', t);
   if (a.file) q.set('dockerfile', relative(dir, resolve(a.file)));
@@ -178,12 +181,18 @@ export async function build(a: {
             const line = buf.slice(0, nl).trim();
             buf = buf.slice(nl + 1);
             if (!line) continue;
-            const m = JSON.parse(line) as { stream?: string; error?: string; aux?: { ID?: string } };
+            const m = JSON.parse(line) as {
+              stream?: string;
+              error?: string;
+              errorDetail?: { code?: number };
+              aux?: { ID?: string };
+            };
             if (m.aux?.ID) id = m.aux.ID;
             if (m.stream && !a.quiet) out(m.stream);
             if (m.error) {
               process.stderr.write(`${m.error}\n`);
-              status = 1;
+              // As docker's CLI: the error's code (a failing RUN's exit status), else 1.
+              status = m.errorDetail?.code || 1;
             }
           }
         });
@@ -196,8 +205,9 @@ export async function build(a: {
               /* as it came */
             }
             process.stderr.write(`Error response from daemon: ${message}\n`);
-            // A Dockerfile refused before any step: nsx's own error (125); the engine's others 1.
-            return done(res.statusCode === 400 ? 125 : 1);
+            // Refused before the stream began (a Dockerfile nsx's builder does not take, an unknown
+            // instruction): docker's CLI exits 1 for any error of the daemon's (RunBuild returns it).
+            return done(1);
           }
           if (a.quiet && id && !status) out(`${id}\n`);
           done(status);

@@ -30,6 +30,18 @@ import { FrameDecoder } from '../stream.js';
 import { copyTar, planCopy } from './copy.js';
 import { containerOwner } from '../verbs/commit.js';
 
+/** A RUN whose command exited non-zero. moby's builder reports it as a jsonmessage.JSONError whose
+ *  Code is that exit status (builder/dockerfile/dispatchers.go, dispatchRun), so the legacy
+ *  `docker build` exits with it (docker/cli cli/command/image/build.go: the error's code, 1 if none). */
+export class RunFailed extends NsxError {
+  constructor(
+    cmd: string[],
+    readonly status: number,
+  ) {
+    super(`The command '${cmd.join(' ')}' returned a non-zero code: ${status}`);
+  }
+}
+
 export interface BuildOptions {
   /** The Dockerfile's path inside the context (docker build -f). */
   dockerfile: string;
@@ -203,8 +215,7 @@ export class Builder {
       try {
         await this.engine.start(id);
         const { StatusCode } = await this.engine.wait(id);
-        if (StatusCode !== 0)
-          throw new NsxError(`The command '${cmd.join(' ')}' returned a non-zero code: ${StatusCode}`);
+        if (StatusCode !== 0) throw new RunFailed(cmd, StatusCode);
       } finally {
         hub.off('data', out);
       }
