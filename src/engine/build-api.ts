@@ -145,7 +145,7 @@ async function build(
       501,
       'nsx does not implement BuildKit (version=2): its builder is the legacy one; run DOCKER_BUILDKIT=0 docker build',
     );
-  const { receiveContext } = await import('./build/context.js');
+  const { receiveContext, dropIgnoredBuildFiles } = await import('./build/context.js');
   const { Builder, RunFailed, readDockerfile } = await import('./build/builder.js');
   const { parseReference, familiarName, withDefaultTag } = await import('../image/reference.js');
   let buildArgs: Record<string, string> = {};
@@ -159,6 +159,7 @@ async function build(
   try {
     const dockerfile = q.get('dockerfile') || 'Dockerfile';
     const steps = asApi(() => readDockerfile(ctx.dir, dockerfile));
+    dropIgnoredBuildFiles(ctx.dir, dockerfile);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': http.version });
     const line = (doc: unknown) => void (res.destroyed || res.write(JSON.stringify(doc) + '\r\n'));
     const say = (text: string) => line({ stream: text });

@@ -5,9 +5,18 @@
 // line), docker image prune. The engine has a store of its own, loaded with the sandbox images.
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { demux } from '../engine.js';
 import { ImageTestEngine } from '../image-engine.js';
 import { isRoot, nsx } from '../helpers.js';
@@ -65,10 +74,13 @@ function docker(args: string[], opts: { cwd?: string; input?: string; env?: Reco
 }
 const legacy = { DOCKER_BUILDKIT: '0' };
 
-/** A build context directory with these files. */
+/** A build context directory with these files (names may have directories). */
 function context(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'nsx-build-ctx-'));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
   return dir;
 }
 
@@ -229,6 +241,40 @@ describe('images made by nsxd', () => {
       rmSync(bad, { recursive: true, force: true });
     }
   });
+
+  itDocker(
+    '.dockerignore: nsx build sends the context docker build sends; both builds copy the same files',
+    async () => {
+      const dir = context({
+        Dockerfile: 'FROM busybox\nCOPY . /ctx\n',
+        '.dockerignore':
+          '# what the image does not need\n*.log\n!keep.log\nsecret\ndocs\n!docs/README.md\nDockerfile\n.dockerignore\n',
+        'a.log': 'left out\n',
+        'keep.log': 'taken back by !keep.log\n',
+        'secret/key': 'left out with its directory\n',
+        'docs/README.md': 'taken back\n',
+        'docs/other.md': 'left out\n',
+        'src/main.c': 'int main(void) { return 0; }\n',
+        'src/debug.log': '*.log is for the top directory only\n',
+      });
+      try {
+        const d = await docker(['build', '-t', 'dc-ignore', '.'], { cwd: dir, env: legacy });
+        expect(d.code).toBe(0);
+        const n = await nsx(['build', '-t', 'nsx-ignore', dir], { env: { ...engine.env, ...env } });
+        expect(n.code).toBe(0);
+        const list = ['sh', '-c', 'cd /ctx && find . | sort'];
+        const want = './docs ./docs/README.md ./keep.log ./src ./src/debug.log ./src/main.c';
+        expect((await runOut('dc-ignore', list)).split('\n').join(' ').trim()).toBe(`. ${want}`);
+        expect((await runOut('nsx-ignore', list)).split('\n').join(' ').trim()).toBe(`. ${want}`);
+        // A pattern Go's filepath.Match refuses: the build does not start.
+        writeFileSync(join(dir, '.dockerignore'), 'a[\n');
+        const bad = await nsx(['build', dir], { env: { ...engine.env, ...env } });
+        expect([bad.code, bad.stderr.trim()]).toEqual([1, 'nsx: syntax error in pattern: a[']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   itApi('nsx build: COPY from the context, ENV, WORKDIR; a failing RUN names its exit code', async () => {
     const dir = context({

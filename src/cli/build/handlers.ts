@@ -9,6 +9,7 @@ import { pack } from 'tar-stream';
 import { engineClient } from '../../engine/client.js';
 import { NsxError } from '../../runtime/errors.js';
 import { created, table } from '../image/messages.js';
+import { compilePatterns, keepBuildFiles, readIgnoreFile, walkDecision } from '../../image/dockerignore.js';
 import { humanSize } from '../../render/pull.js';
 
 const out = (s: string) => process.stdout.write(s);
@@ -105,18 +106,32 @@ export async function prune(a: { all?: boolean; force?: boolean }): Promise<numb
   return 0;
 }
 
-/** The context directory as a tar (docker's client sends it so; no .dockerignore in nsx's). */
-function contextTar(dir: string): AsyncIterable<Buffer> {
+/** The context directory as a tar, less what its .dockerignore leaves out, as docker's client sends
+ *  it (docker/cli's RunBuild: ReadDockerignore, TrimBuildFilesFromExcludes, then moby's
+ *  archive.TarWithOptions with those patterns; ../../image/dockerignore.ts). */
+function contextTar(dir: string, dockerfile: string): AsyncIterable<Buffer> {
   const p = pack();
+  let ignore: string[] = [];
+  try {
+    ignore = readIgnoreFile(readFileSync(join(dir, '.dockerignore'), 'utf8'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const patterns = compilePatterns(keepBuildFiles(ignore, dockerfile));
   const walk = (d: string): string[] =>
     readdirSync(d)
       .sort()
       .flatMap((n) => {
         const full = join(d, n);
-        return lstatSync(full).isDirectory() ? [full, ...walk(full)] : [full];
+        const isDir = lstatSync(full).isDirectory();
+        const what = walkDecision(patterns, relative(dir, full), isDir);
+        if (what === 'skip') return [];
+        const below = isDir ? walk(full) : [];
+        return what === 'send' ? [full, ...below] : below;
       });
+  const entries = walk(dir); // here, so that a bad pattern is this command's error
   void (async () => {
-    for (const full of walk(dir)) {
+    for (const full of entries) {
       const st = lstatSync(full);
       const name = relative(dir, full);
       const h = { name, mode: st.mode & 0o7777, mtime: st.mtime, uid: st.uid, gid: st.gid };
@@ -159,6 +174,7 @@ export async function build(a: {
     ]),
   );
   if (Object.keys(args).length) q.set('buildargs', JSON.stringify(args));
+  const context = contextTar(dir, a.file ? relative(dir, resolve(a.file)) : 'Dockerfile');
   const client = await engineClient();
   return new Promise<number>((done, fail) => {
     const req = request(
@@ -216,7 +232,7 @@ export async function build(a: {
     );
     req.on('error', fail);
     (async () => {
-      for await (const c of contextTar(dir)) if (!req.write(c)) await new Promise((r) => req.once('drain', r));
+      for await (const c of context) if (!req.write(c)) await new Promise((r) => req.once('drain', r));
       req.end();
     })().catch((e: Error) => req.destroy(e));
   });

@@ -5,12 +5,14 @@
 // nodes, bounded size and entry count), into a private directory of the engine that goes when the
 // build does. COPY and ADD read only from there, resolving every path inside it (secureJoin).
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { ApiError } from '../errors.js';
+import { compilePatterns, excluded, readIgnoreFile, type Pattern } from '../../image/dockerignore.js';
+import { secureJoin } from '../../runtime/securejoin.js';
 
 /** The largest build context taken, uncompressed (docker sets none; nsx's builds are lessons'). */
 export const MAX_CONTEXT = 512 << 20;
@@ -77,4 +79,19 @@ export async function receiveContext(req: IncomingMessage, workdir: string): Pro
     remove();
     throw e;
   }
+}
+
+/** moby's removeDockerfile (builder/remotecontext/detect.go), once the Dockerfile is read: the
+ *  .dockerignore and the Dockerfile leave the context when the .dockerignore lists them (docker's
+ *  CLI sends them all the same, for the daemon to read), so COPY . does not copy them. A missing
+ *  .dockerignore, or one with a bad pattern, removes nothing (moby ignores the match's error). */
+export function dropIgnoredBuildFiles(dir: string, dockerfile: string): void {
+  let patterns: Pattern[];
+  try {
+    patterns = compilePatterns(readIgnoreFile(readFileSync(secureJoin(dir, '.dockerignore'), 'utf8')));
+  } catch {
+    return;
+  }
+  for (const file of ['.dockerignore', dockerfile])
+    if (excluded(patterns, file)) rmSync(secureJoin(dir, file), { recursive: true, force: true });
 }
