@@ -12,7 +12,8 @@
 // Files found from import.meta.url keep working: every bundle file lies in dist/bundle/, and
 // packageRoot() (src/paths.ts) walks up from there to package.json as it does from dist/src/…
 import * as esbuild from 'esbuild';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,4 +78,37 @@ for (const file of result.outputFiles) {
   mkdirSync(dirname(file.path), { recursive: true });
   writeFileSync(file.path, text);
 }
-if (process.argv.includes('--analyze')) console.log(await esbuild.analyzeMetafile(result.metafile));
+
+// yargs' modules, as one CommonJS file that scripts/bundle/yargs-parts.mjs runs with vm.Script and
+// V8's code cache of it (see there), and the cache, written by a representative run of the bundle:
+// `nsx run --version` registers a command, runs its builder (run's ~40 options), parses and prints
+// the version, without asking the engine anything.
+const core = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: { 'yargs-core': 'scripts/bundle/yargs-core.mjs' },
+  outdir: out,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: true,
+  // yargs-parser reads import.meta.url; the loader passes the file's URL (yargs-parts.mjs)
+  define: { 'import.meta.url': '__importMetaUrl' },
+  plugins: [yargsParts],
+});
+for (const step of ['write', 'check']) {
+  const r = spawnSync(process.execPath, [join(out, 'nsx.mjs'), 'run', '--version'], {
+    env: { ...process.env, NSX_BUILD_YARGS_CACHE: step },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0 || !existsSync(join(out, 'yargs-core.cjs.cache')))
+    throw new Error(`build-cli: yargs' code cache (${step}) failed (${r.status ?? r.signal}): ${r.stderr}`);
+}
+if (process.argv.includes('--analyze')) {
+  console.log(await esbuild.analyzeMetafile(result.metafile));
+  console.log(await esbuild.analyzeMetafile(core.metafile));
+}
