@@ -209,7 +209,8 @@ export async function startEngine(client = new EngineClient(), env: NodeJS.Proce
 }
 
 /** A client of the engine, which starts one (and says so on stderr) when its first request finds
- *  none listening: no round trip to ask first, as the docker CLI asks none before its first request. */
+ *  none listening: no round trip to ask first. (The docker CLI pings first to negotiate the API
+ *  version, moby's client/ping.go; nsx and its engine are one program's two halves, one version.) */
 export function engineClient(say: (line: string) => void = (l) => process.stderr.write(l + '\n')): EngineClient {
   return new EngineClient(socketPath(), say);
 }
