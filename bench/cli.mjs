@@ -34,6 +34,13 @@ if (!existsSync(join(root, 'dist', 'bundle', 'nsx.mjs'))) {
   process.exit(1);
 }
 
+/** The environment of the commands timed: without NODE_EXTRA_CA_CERTS, with which every node start
+ *  reads and parses those certificates before running anything (node::crypto::UseExtraCaCerts; a
+ *  system bundle of ~140 certificates took ~35 ms here, a third of `node -e 0`): both sides would pay
+ *  it, and the ratios would say less about nsx's own start-up. */
+const { NODE_EXTRA_CA_CERTS: extraCaCerts, ...timedEnv } = process.env;
+if (extraCaCerts !== undefined) console.log('bench: NODE_EXTRA_CA_CERTS is left out of the commands timed');
+
 const TIME = '/usr/bin/time'; // GNU time: the child's CPU time, which others' load inflates less than its wall time
 
 /** Milliseconds from spawn to exit, and of CPU (user + system, when GNU time is installed); a failing
@@ -41,7 +48,7 @@ const TIME = '/usr/bin/time'; // GNU time: the child's CPU time, which others' l
 function once({ name, cmd, args, env }) {
   const timed = existsSync(TIME) ? [TIME, ['-f', '%U %S', cmd, ...args]] : [cmd, args];
   const t = process.hrtime.bigint();
-  const r = spawnSync(timed[0], timed[1], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  const r = spawnSync(timed[0], timed[1], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...timedEnv, ...env } });
   const wall = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`${name}: exit ${r.status ?? r.signal}: ${r.stderr}`);
   const last = String(r.stderr).trim().split('\n').at(-1); // GNU time's "%U %S", after the command's own stderr

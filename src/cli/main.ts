@@ -40,14 +40,44 @@ export const commands = (exit: ExitHolder): AnyCommand[] => [
   versionCommand(exit),
 ];
 
-export async function buildCli(argv: string[], exit: ExitHolder): Promise<Argv> {
+/** The words a command answers to: the first word of its command string(s) and its aliases. */
+const namesOf = (c: AnyCommand): string[] =>
+  [c.command ?? [], c.aliases ?? []].flat().map((s) => String(s).split(' ')[0]);
+
+/** An option word that asks yargs for help or for shell completion, both of which list the commands. */
+const LISTS_COMMANDS = /^--?(no-)?(help|get-yargs-completions)(=|$)/;
+
+/**
+ * The commands yargs is given for these arguments. yargs parses every command module it is given
+ * (.command(): its command string, positionals and handler), ~60 of them, but it needs the whole
+ * table only to list it (--help, shell completion) or to match an unknown word against it
+ * (recommendCommands' "Did you mean"). A first word that names a command needs that command only:
+ * yargs runs it with a table of its own (reset() in yargs/build/lib/command.js, before the command's
+ * builder), so its help, its checks and its errors never see the others. Arguments that are all
+ * options, asking for neither help nor completion, need none: --version, or demandCommand's error.
+ * Anything else (a first word that is no command, an option before the command, "--") gets them all.
+ * test/unit/cli-table.test.ts checks that each choice prints what the whole table prints.
+ */
+export function commandsFor(argv: string[], table: () => AnyCommand[]): AnyCommand[] {
+  const first = argv[0];
+  if (first === undefined || first.startsWith('-')) {
+    return argv.every((w) => /^--?[A-Za-z]/.test(w) && !LISTS_COMMANDS.test(w)) ? [] : table();
+  }
+  const all = table();
+  const named = all.filter((c) => namesOf(c).includes(first));
+  return named.length === 1 ? named : all;
+}
+
+/** yargs with nsx's commands: only those these arguments need (commandsFor), or with `every` all. */
+export async function buildCli(argv: string[], exit: ExitHolder, every = false): Promise<Argv> {
   const yargs = await loadYargs();
+  const table = () => commands(exit);
   return withoutHelpCache(yargs(markCommandStart(argv)))
     .scriptName('nsx')
     .usage(
       '$0 <command> [options]\n\nnamespace-explorer: watch a real container being built, one Linux kernel feature at a time.',
     )
-    .command(commands(exit))
+    .command(every ? table() : commandsFor(argv, table))
     .demandCommand(1, 'Name a command: nsx learn, nsx run, nsx doctor (nsx --help lists them).')
     .strict()
     .recommendCommands()
@@ -62,11 +92,12 @@ export async function buildCli(argv: string[], exit: ExitHolder): Promise<Argv> 
     .help();
 }
 
-/** Runs the CLI and returns the exit status (docker's: 125 for nsx's own errors). */
-export async function runCli(argv: string[]): Promise<number> {
+/** Runs the CLI and returns the exit status (docker's: 125 for nsx's own errors). `every`: give
+ *  yargs every command whatever the arguments (the tests compare it with the table commandsFor picks). */
+export async function runCli(argv: string[], every = false): Promise<number> {
   const exit: ExitHolder = { exitCode: 0 };
   try {
-    await (await buildCli(argv, exit)).parseAsync();
+    await (await buildCli(argv, exit, every)).parseAsync();
     return exit.exitCode;
   } catch (e) {
     const { NsxError } = await import('../runtime/errors.js');

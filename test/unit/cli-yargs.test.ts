@@ -95,6 +95,22 @@ describe('the bundled command line', () => {
     expect(ours.status).toBe(dist.status);
   });
 
+  // scripts/bundle/yargs-parts.mjs: yargs runs from V8's code cache that npm run build wrote
+  // (dist/bundle/yargs-core.cjs.cache); NSX_BUILD_YARGS_CACHE=check makes the status 3 if V8 rejects it.
+  it('runs yargs from the code cache the build wrote, which V8 takes', () => {
+    if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first (npm test does)`);
+    const r = run([bundle, 'run', '--help'], { NSX_BUILD_YARGS_CACHE: 'check' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/--rootfs/);
+    expect(r.status).toBe(0);
+    const other = run(['--no-opt', bundle, '--version'], { NSX_BUILD_YARGS_CACHE: 'check' }); // other V8 flags: no cache
+    expect([other.status, other.stdout, other.stderr]).toEqual([
+      3,
+      expect.stringMatching(/^\d+\.\d+\.\d+\n$/),
+      expect.stringMatching(/V8 did not take/),
+    ]);
+  });
+
   it("answers --version with package.json's version", () => {
     const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     expect(run([bundle, '--version'], {}).stdout).toBe(`${version}\n`);

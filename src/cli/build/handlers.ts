@@ -43,7 +43,7 @@ export async function commit(a: {
   if (a.author) q.set('author', a.author);
   for (const c of a.change ?? []) q.append('changes', c);
   if (a.pause === false) q.set('pause', '0');
-  const client = await engineClient();
+  const client = engineClient();
   const r = await client.call<{ Id: string }>('POST', `/commit?${q}`);
   out(`${r?.Id}\n`);
   return 0;
@@ -175,7 +175,7 @@ export async function build(a: {
   );
   if (Object.keys(args).length) q.set('buildargs', JSON.stringify(args));
   const context = contextTar(dir, a.file ? relative(dir, resolve(a.file)) : 'Dockerfile');
-  const client = await engineClient();
+  const client = engineClient();
   return new Promise<number>((done, fail) => {
     const req = request(
       {

@@ -58,7 +58,7 @@ export async function engineStatus(): Promise<number> {
 }
 
 export async function ps(a: { all?: boolean; quiet?: boolean; 'no-trunc'?: boolean }): Promise<number> {
-  const client = await engineClient();
+  const client = engineClient();
   const rows = (await client.call<PsRow[]>('GET', `/containers/json${a.all ? '?all=1' : ''}`)) ?? [];
   if (a.quiet) out(rows.map((r) => (a['no-trunc'] ? r.Id : r.Id.slice(0, 12)) + '\n').join(''));
   else out(psTable(rows, Date.now(), !a['no-trunc']));
@@ -66,7 +66,7 @@ export async function ps(a: { all?: boolean; quiet?: boolean; 'no-trunc'?: boole
 }
 
 export async function logs(a: { container: string; follow?: boolean }): Promise<number> {
-  const client = await engineClient();
+  const client = engineClient();
   const r = await client.request(
     'GET',
     `/containers/${enc(a.container)}/logs?stdout=1&stderr=1${a.follow ? '&follow=1' : ''}`,
@@ -82,7 +82,7 @@ export async function each(
   containers: string[],
   fn: (client: EngineClient, c: string) => Promise<void>,
 ): Promise<number> {
-  const client = await engineClient();
+  const client = engineClient();
   let status = 0;
   for (const c of containers) {
     try {
@@ -131,7 +131,7 @@ export async function inspect(a: { containers: string[] }): Promise<number> {
 
 /** docker top: the container's processes with their host PIDs. */
 export async function top(a: { container: string }): Promise<number> {
-  const client = await engineClient();
+  const client = engineClient();
   const t = await client.call<{ Titles: string[]; Processes: string[][] }>(
     'GET',
     `/containers/${enc(a.container)}/top`,
@@ -143,7 +143,7 @@ export async function top(a: { container: string }): Promise<number> {
 /** docker stats: CPU, memory and pids of running containers (all of them without names), read from
  *  their cgroups; refreshed every second, or once with --no-stream. */
 export async function stats(a: { containers?: string[]; stream?: boolean }): Promise<number> {
-  const client = await engineClient();
+  const client = engineClient();
   for (;;) {
     const names = a.containers?.length
       ? a.containers
@@ -166,7 +166,7 @@ export async function stats(a: { containers?: string[]; stream?: boolean }): Pro
 
 /** docker events: what happens to containers, a line each, as it happens (until Ctrl-C). */
 export async function events(): Promise<number> {
-  const client = await engineClient();
+  const client = engineClient();
   let buf = '';
   const r = await client.request('GET', '/events', undefined, (chunk) => {
     buf += chunk.toString('utf8');
@@ -194,7 +194,7 @@ export async function start(a: { containers: string[]; attach?: boolean }): Prom
       out(`${c}\n`);
     });
   }
-  const client = await engineClient();
+  const client = engineClient();
   const c = enc(a.containers[0]);
   await client.call('POST', `/containers/${c}/start`);
   const r = await client.request(
@@ -234,7 +234,7 @@ export async function exec(a: {
       hint: 'e.g. nsx exec web ps, or nsx exec -it web sh',
       exitCode: 1,
     });
-  const client = await engineClient();
+  const client = engineClient();
   const body = {
     Cmd: a.command,
     Tty: !!a.tty,
@@ -277,7 +277,7 @@ export async function exec(a: {
 
 /** docker attach: this terminal to a running container until it exits; its exit code. */
 export async function attach(a: { container: string; 'no-stdin'?: boolean }): Promise<number> {
-  const client = await engineClient();
+  const client = engineClient();
   const c = enc(a.container);
   const info = await client.call<{ State: { Running: boolean }; Config: { Tty?: boolean; OpenStdin?: boolean } }>(
     'GET',

@@ -24,7 +24,7 @@ export const restart = (a: { containers: string[]; time?: number }) =>
   post('restart', a.time !== undefined ? `?t=${a.time}` : '')(a);
 
 export async function rename(a: { container: string; name: string }): Promise<number> {
-  const client = await engineClient();
+  const client = engineClient();
   await client.call('POST', `/containers/${enc(a.container)}/rename?name=${enc(a.name)}`);
   return 0;
 }
@@ -56,7 +56,7 @@ export async function prune(a: { force?: boolean }): Promise<number> {
     rl.close();
     if (!/^y(es)?$/i.test(answer.trim())) return 0;
   }
-  const client = await engineClient();
+  const client = engineClient();
   const r = await client.call<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>(
     'POST',
     '/containers/prune',

@@ -57,7 +57,7 @@ const isLink = (s: PathStat) => !isDir(s) && Math.floor(s.mode / GO_MODE.symlink
 // ------------------------------------------------------------------------------------------ diff
 
 export async function diff(a: { container: string }): Promise<number> {
-  const client = await engineClient();
+  const client = engineClient();
   const changes =
     (await client.call<{ Path: string; Kind: number }[]>('GET', `/containers/${enc(a.container)}/changes`)) ?? [];
   process.stdout.write(changes.map((c) => `${KIND[c.Kind] ?? '?'} ${c.Path}\n`).join(''));
@@ -91,7 +91,7 @@ export async function cp(a: { src: string; dest: string; followLink?: boolean; a
     );
   if (sc && !sp) throw new UsageError('filepath cannot be empty: give the path in the container, e.g. web:/etc/passwd');
   if (dc && !dp) throw new UsageError('filepath cannot be empty: give the path in the container, e.g. web:/tmp/');
-  const client = await engineClient();
+  const client = engineClient();
   return sc ? copyOut(client, sc, sp, dp, !!a.followLink) : copyIn(client, dc!, sp, dp);
 }
 
@@ -219,7 +219,7 @@ function outputFor(o: string | undefined): Writable {
 
 async function download(path: string, o: string | undefined): Promise<number> {
   const out = outputFor(o);
-  const client = await engineClient();
+  const client = engineClient();
   const r = await raw(client, 'GET', path);
   if ((r.statusCode ?? 0) >= 400) throw await failed(r);
   await pipeTo(r, out);
@@ -247,7 +247,7 @@ export async function load(a: { input?: string; quiet?: boolean }): Promise<numb
       );
     body = process.stdin;
   }
-  const client = await engineClient();
+  const client = engineClient();
   const pass = new PassThrough();
   body.on('error', (e) => pass.destroy(e));
   body.pipe(pass);

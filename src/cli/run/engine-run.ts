@@ -133,7 +133,7 @@ export function runError(e: unknown): unknown {
 /** nsx create: the container, not started; prints its id. */
 export async function createContainer(a: RunArgs, command: string[], root: boolean): Promise<number> {
   const request = createRequest(a, command, true);
-  const client = await engineClient();
+  const client = engineClient();
   if (request.body.Image) await ensurePulled(request.body.Image, a.pull, root);
   process.stdout.write(`${await create(client, request)}\n`);
   return 0;
@@ -182,7 +182,7 @@ async function attachedRun(
   for (const s of signals) process.on(s, onSignal);
   let grace: NodeJS.Timeout | undefined;
   try {
-    const client = await engineClient();
+    const client = engineClient();
     if (request.body.Image) await ensurePulled(request.body.Image, a.pull, root);
     phase = 'making';
     const id = await create(client, request);

@@ -19,7 +19,7 @@ const enc = encodeURIComponent;
 
 export async function stepThroughEngine(a: RunArgs, command: string[], root: boolean): Promise<number> {
   const events = a.events ? eventWriter(a.events) : undefined; // a bad path changes nothing: opened first
-  const client = await engineClient();
+  const client = engineClient();
   const terminal = !!(process.stdin.isTTY && process.stdout.isTTY);
   const { body, name } = createRequest(
     {

@@ -2,6 +2,8 @@
 // runtime run, the runtime in this process) so that a run loads the engine's client only, not the
 // runtime's modules.
 import { isRealRoot } from '../../runtime/real-root.js';
+// Imported with this module (one round of the module loader instead of two): every run but --step's needs it.
+import { runThroughEngine } from './engine-run.js';
 import type { RunArgs } from './index.js';
 
 /** nsx run: through the engine (engine-run.ts), or with --step one step at a time over its API
@@ -16,6 +18,5 @@ export async function runContainer(a: RunArgs): Promise<number> {
     const { stepThroughEngine } = await import('./engine-step.js');
     return stepThroughEngine(a, (a.command ?? []).map(String), root);
   }
-  const { runThroughEngine } = await import('./engine-run.js');
   return runThroughEngine(a, (a.command ?? []).map(String), root);
 }
