@@ -1,6 +1,8 @@
 // The engine's memory across restarts: every container it knows, in one JSON file, replaced
 // atomically (write a temporary file, fsync it, rename(2) it over the old one) so a reader — or an
 // engine starting after a crash — sees the old version or the new one, never half of one.
+// The engine writes it through a StateWriter (state-writer.ts): the same replacement, its fsync off
+// the main thread; saveState is the same in one synchronous call.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
