@@ -5,11 +5,11 @@
 //   - open(2) and write(2) of the temporary file happen at once, on the caller's turn: the errors a
 //     disk gives there (ENOSPC, EROFS, EACCES) are thrown to the change that caused them, which is
 //     undone, as before;
-//   - fsync(2), close(2) and rename(2) run on libuv's threadpool (fs's callback API), one save at a
-//     time and in the order they were made; a save made while one is in flight waits, and a newer
-//     one replaces it (each holds every container, so the newest covers the changes of all before);
+//   - fsync(2) runs on libuv's threadpool (fs.fsync), then close(2) and rename(2) in its callback,
+//     one save at a time and in the order they were made; a save made while one is in flight waits,
+//     and a newer one replaces it (each holds every container: the newest covers all before it);
 //   - flushed() is the promise that everything saved so far is in place: the engine answers a
-//     request only then (server.ts), so no reply tells of a change the disk does not hold yet.
+//     request only then (reply.ts), so no reply tells of a change the disk does not hold yet.
 // fsync(2) is what makes the file survive a power cut; it costs a millisecond or more (a journal
 // commit), which the main thread no longer spends (issue 11: four saves per container's life).
 import {
