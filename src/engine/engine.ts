@@ -3,8 +3,6 @@
 // appended to a log file; every change of state is written to the state file before it is answered.
 // This file is the table of contents: one EngineContainer per container (container.ts), its
 // lifecycle (lifecycle.ts), and one file per verb under verbs/; docker's JSON shapes in shapes.ts.
-// The state file is written through a StateWriter (state-writer.ts): a change's temporary file at
-// once, its fsync and rename off the main thread; the server answers once flushed() says it is in place.
 import { EventEmitter } from 'node:events';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,8 +12,7 @@ import { EngineContainer, type Exec, type ExecRecord } from './container.js';
 import { ApiError, noSuchContainer } from './errors.js';
 import type { Hub } from './hub.js';
 import { eventShape, execShape, inspectShape, listShape, statusText } from './shapes.js';
-import { loadState, type ContainerRecord } from './state.js';
-import { StateWriter } from './state-writer.js';
+import { loadState, saveState, type ContainerRecord } from './state.js';
 import type { CreateBody, ExecBody } from './validate.js';
 import { create, type Created } from './verbs/create.js';
 import { createExec, resizeExec, startExec } from './verbs/exec.js';
@@ -49,13 +46,11 @@ export class Engine {
   readonly recovered: string[] = [];
   /** And of those the previous engine stopped when it was stopped (SIGTERM). */
   readonly stoppedWithEngine: string[] = [];
-  private readonly writer: StateWriter;
 
   constructor(readonly dir: string) {
     mkdirSync(dirname(dir), { recursive: true }); // /var/lib/nsx stays as open as the image store wants it
     mkdirSync(join(dir, 'containers'), { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
-    this.writer = new StateWriter(dir);
     const save = () => this.save();
     for (const r of loadState(dir).containers) this.containers.set(r.Id, new EngineContainer(r, save));
     // Containers that were running when the previous engine died: their supervisors saw the engine's
@@ -95,25 +90,8 @@ export class Engine {
 
   // ---- the engine's own bookkeeping -------------------------------------------------------------
 
-  /** Writes the state file's next version: its errors (ENOSPC, EROFS...) thrown now; in place once
-   *  flushed() resolves. */
   save(): void {
-    this.writer.save({ version: 1, containers: this.all().map((c) => c.record) });
-  }
-
-  /** Once every change made so far is in the state file (undefined: nothing is outstanding). A
-   *  reply waits for it, so no client hears of a change the disk does not hold. */
-  flushed(): Promise<void> | undefined {
-    return this.writer.flushed();
-  }
-
-  /** A save whose fsync or rename failed after its write: the error told, the next save writes again. */
-  private saveOrTell(): void {
-    try {
-      this.save();
-    } catch (e) {
-      process.stderr.write(`nsxd: ${(e as Error).message}\n`);
-    }
+    saveState(this.dir, { version: 1, containers: this.all().map((c) => c.record) });
   }
 
   event(c: EngineContainer, action: string, extra: Record<string, string> = {}): void {
@@ -132,9 +110,8 @@ export class Engine {
     return this.containers.get(id);
   }
 
-  /** A new container, in the table and the state file; when the file cannot be written, in neither
-   *  (a failure after the write, of fsync or rename, takes it back out and writes the file again). */
-  async add(r: ContainerRecord): Promise<EngineContainer> {
+  /** A new container, in the table and the state file; when the file cannot be written, in neither. */
+  add(r: ContainerRecord): EngineContainer {
     const c = new EngineContainer(r, () => this.save());
     this.containers.set(r.Id, c);
     try {
@@ -143,31 +120,17 @@ export class Engine {
       this.containers.delete(r.Id);
       throw e;
     }
-    try {
-      await this.flushed();
-    } catch (e) {
-      if (this.containers.get(r.Id) === c) this.containers.delete(r.Id);
-      this.saveOrTell(); // a save made meanwhile may hold it: the newest one does not
-      throw e;
-    }
     return c;
   }
 
   /** Everything of a container, gone: from the table, the state file and the disk. When the state
    *  file cannot be written it stays, whole, in both. */
-  async forget(c: EngineContainer): Promise<void> {
+  forget(c: EngineContainer): void {
     this.containers.delete(c.id);
     try {
       this.save();
     } catch (e) {
       this.containers.set(c.id, c);
-      throw e;
-    }
-    try {
-      await this.flushed();
-    } catch (e) {
-      if (!this.containers.has(c.id)) this.containers.set(c.id, c);
-      this.saveOrTell(); // a save made meanwhile may have left it out: the newest one holds it
       throw e;
     }
     this.event(c, 'destroy');
@@ -248,6 +211,5 @@ export class Engine {
     for (const c of runs) thawAfterSignal(this, c); // a frozen one acts on the kill once thawed
     await Promise.all(all.map((run) => run.done));
     this.save();
-    await this.flushed();
   }
 }

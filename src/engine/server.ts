@@ -8,7 +8,6 @@ import { ApiError } from './errors.js';
 import type { Engine } from './engine.js';
 import type { Hub } from './hub.js';
 import { errorShape } from './shapes.js';
-import { API_VERSION, repliesAfterSaves, send } from './reply.js';
 import * as validate from './validate.js';
 import { buildRoutes } from './build-api.js';
 import { imageRoutes } from './images-api.js';
@@ -18,11 +17,26 @@ import { updateBody } from './verbs/update.js';
 import { FrameDecoder, MULTIPLEXED_STREAM, RAW_STREAM, frame, upgradeHead } from './stream.js';
 
 /** The API version nsx's shapes follow (docker 24's); a /v1.NN/ prefix on a path is accepted. */
-export { API_VERSION };
+export const API_VERSION = '1.43';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, q: URLSearchParams, id: string) => Promise<void> | void;
 
 const flag = (q: URLSearchParams, k: string) => ['1', 'true', 'True'].includes(q.get(k) ?? '');
+
+function send(res: ServerResponse, status: number, body?: unknown): void {
+  if (body === undefined) {
+    res.writeHead(status, { 'Api-Version': API_VERSION }).end();
+    return;
+  }
+  const text = JSON.stringify(body) + '\n';
+  res
+    .writeHead(status, {
+      'Content-Type': 'application/json',
+      'Api-Version': API_VERSION,
+      'Content-Length': Buffer.byteLength(text),
+    })
+    .end(text);
+}
 
 /** The largest JSON request body taken (413 over it). Not docker's (it sets none): big enough for any
  *  command execve(2) would run — its strings are at most 6 MiB in all (3/4 of _STK_LIM, fs/exec.c),
@@ -183,9 +197,7 @@ export function routes(engine: Engine): [method: string, path: RegExp, handler: 
         if (early !== 'waiting' && early !== undefined) throw early;
         res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
         res.flushHeaders();
-        const result = await waiting;
-        await engine.flushed(); // its exit in the state file before the client hears of it
-        res.end(JSON.stringify(result) + '\n');
+        res.end(JSON.stringify(await waiting) + '\n');
       },
     ],
     [
@@ -535,7 +547,6 @@ export function createApiServer(engine: Engine): Server {
     ...imageRoutes(http),
   ];
   const server = createServer(async (req, res) => {
-    repliesAfterSaves(res, engine);
     try {
       const { path, query } = parseTarget(req.url);
       const match = table.map(([m, re, h]) => [m, re.exec(path), h] as const).filter(([, m]) => m);

@@ -114,11 +114,11 @@ export async function create(engine: Engine, body: CreateBody, name?: string): P
   // of it stays: not the directory, not an image's writable layer (which would later block nsx rmi
   // with a container that does not exist), not the record (Engine.add takes it back).
   const dir = join(engine.dir, 'containers', r.Id);
-  let c: Awaited<ReturnType<Engine['add']>>;
+  let c: ReturnType<Engine['add']>;
   try {
     mkdirSync(dirname(dir), { recursive: true, mode: 0o700 }); // made at the engine's start; gone since?
     mkdirSync(dir, { mode: 0o700 }); // alone: a recursive mkdir reports EROFS as ENOENT (Node 20)
-    c = await engine.add(r);
+    c = engine.add(r);
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     removeRoot(spec.root);

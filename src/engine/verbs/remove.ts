@@ -22,5 +22,5 @@ export async function remove(engine: Engine, c: EngineContainer, force: boolean)
     thawAfterSignal(engine, c);
     await run.done;
   }
-  if (engine.has(c.id)) await engine.forget(c);
+  if (engine.has(c.id)) engine.forget(c);
 }

@@ -131,14 +131,7 @@ function exited(engine: Engine, c: EngineContainer, result: RunResult): RunResul
   if (result.oomKilled) engine.event(c, 'oom');
   engine.event(c, 'die', { exitCode: String(result.exitCode) });
   if (again) return (scheduleRestart(engine, c), result);
-  // --rm: its waiters are answered once it is gone (dispose), or, when it cannot go, at once.
-  if (r.HostConfig.AutoRemove) {
-    engine.forget(c).catch((e: unknown) => {
-      process.stderr.write(`nsxd: ${(e as Error).message}\n`);
-      c.settle();
-    });
-    return result;
-  }
+  if (r.HostConfig.AutoRemove) engine.forget(c);
   c.settle();
   return result;
 }
