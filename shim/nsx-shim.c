@@ -105,22 +105,24 @@ static int read_all(int fd, char *buf, size_t len) {
   return 0;
 }
 
-/* Send fields joined by NUL, prefixed by their total length. Nothing is cut: the buffer is the message's size. */
+/* Send fields joined by NUL, prefixed by their total length. Nothing is cut: the buffer is the message's size.
+ * Length and fields go in one write(2): nsx wakes once per message, not once for each part. */
 static void send_fields(int fd, int n, const char **fields) {
   size_t len = 0;
   for (int i = 0; i < n; i++) len += strlen(fields[i]) + (i + 1 < n);
-  char *buf = malloc(len + 1);
+  char head[32];
+  int h = snprintf(head, sizeof head, "%zu\n", len);
+  char *buf = malloc((size_t)h + len + 1);
   if (!buf) _exit(125);
-  size_t at = 0;
+  memcpy(buf, head, (size_t)h);
+  size_t at = (size_t)h;
   for (int i = 0; i < n; i++) {
     size_t l = strlen(fields[i]);
     memcpy(buf + at, fields[i], l);
     at += l;
     if (i + 1 < n) buf[at++] = '\0';
   }
-  char head[32];
-  int h = snprintf(head, sizeof head, "%zu\n", len);
-  if (write_all(fd, head, (size_t)h) < 0 || write_all(fd, buf, len) < 0) _exit(125);
+  if (write_all(fd, buf, at) < 0) _exit(125);
   free(buf);
 }
 

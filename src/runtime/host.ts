@@ -43,14 +43,10 @@ export interface LayeredRoot {
 
 /** Which device cgroup this machine has (devices.rst for v1; cgroup-v2.rst "Device controller"):
  *  v1's devices controller wherever it is mounted (hybrid too, as runc does), else cgroup2's eBPF. */
-export function deviceCgroup(): HostFacts['deviceCgroup'] {
-  try {
-    const layout = detectLayout();
-    if (layout.v1.devices) return 'v1';
-    return layout.unified !== undefined ? 'bpf' : undefined;
-  } catch {
-    return undefined; // no cgroup filesystem: the cgroup step says so
-  }
+export function deviceCgroup(layout = cgroupLayout()): HostFacts['deviceCgroup'] {
+  if (!layout) return undefined; // no cgroup filesystem: the cgroup step says so
+  if (layout.v1.devices) return 'v1';
+  return layout.unified !== undefined ? 'bpf' : undefined;
 }
 
 /** AppArmor as the lsm step needs it, where it is enabled (apparmor.rst): which profiles are loaded
@@ -76,12 +72,13 @@ export function hostFacts(
   compileSeccomp?: HostFacts['compileSeccomp'],
   layers?: LayeredRoot,
 ): HostFacts {
+  const cgroups = cgroupLayout(); // read once (/proc/self/mountinfo, cgroup.controllers): both facts come from it
   return {
     arch: hostArch(),
     kernel: release(),
     root: isRealRoot(),
-    deviceCgroup: deviceCgroup(),
-    cgroups: cgroupLayout(),
+    deviceCgroup: deviceCgroup(cgroups),
+    cgroups,
     apparmor: apparmorFacts(),
     lastCap: lastCap(() => readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
     bounding: ownBoundingSet(),

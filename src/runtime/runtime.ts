@@ -356,7 +356,7 @@ export class Container {
     removeStaleCgroups(this.layout);
     this.cgroup = ContainerCgroup.create(this.layout, this.id, limits);
     // If nsx dies, the supervisor removes these; normally finish() does, after reading OOM counts.
-    for (const p of this.cgroup.paths) this.shim!.registerCleanup(p);
+    this.shim!.registerCleanup(...this.cgroup.paths);
     this.cgroup.addProcess(this.shim!.pid);
   }
 

@@ -92,6 +92,14 @@ class Channel {
   send(fields: string[]): void {
     if (!this.socket.destroyed) this.socket.write(encodeMessage(fields));
   }
+
+  /** Several messages in one write (writev(2) of the corked socket): the shim wakes once for them all. */
+  sendMany(list: string[][]): void {
+    if (this.socket.destroyed || !list.length) return;
+    this.socket.cork();
+    for (const fields of list) this.socket.write(encodeMessage(fields));
+    this.socket.uncork();
+  }
 }
 
 export class ShimError extends NsxError {
@@ -157,9 +165,9 @@ export class Shim {
     return shim;
   }
 
-  /** Tells the supervisor to remove this directory if nsx dies before removing it itself. */
-  registerCleanup(dir: string): void {
-    this.sup.send(['cleanup_dir', dir]);
+  /** Tells the supervisor to remove these directories if nsx dies before removing them itself. */
+  registerCleanup(...dirs: string[]): void {
+    this.sup.sendMany(dirs.map((dir) => ['cleanup_dir', dir]));
   }
 
   /** A terminal's new size: the supervisor, which holds the pty's master, sets it (TIOCSWINSZ). */
@@ -187,17 +195,19 @@ export class Shim {
   /** Sends several instructions at once and then reads their replies (one each, in order). The shim
    *  executes nothing after a failure, so the first error is the one that counts. */
   async callMany(ops: ShimOp[]): Promise<void> {
+    const now: string[][] = [];
     for (const o of ops) {
       const op = o.op;
       const fields = encodeShimOp(o);
       const sent = this.ahead.shift();
-      if (sent === undefined) this.cmd.send(fields);
+      if (sent === undefined) now.push(fields);
       else if (sent.length !== fields.length || sent.some((f, i) => f !== fields[i])) {
         throw new NsxError(`internal error: ${op} is not the instruction that was sent ahead (${sent[0]})`, {
           hint: 'this is a bug in namespace-explorer',
         });
       }
     }
+    this.cmd.sendMany(now);
     let first: ShimError | undefined;
     for (const { op } of ops) {
       const reply = await this.cmd.next();
@@ -222,11 +232,16 @@ export class Shim {
    *  the same order (pipelining across steps: the shim need not wait for nsx between two steps).
    *  Never across fork or exec: their replies come from another process. */
   sendAhead(ops: ShimOp[]): void {
-    for (const o of ops) {
-      this.checkNothingAhead(o.op, o.op === 'fork' || o.op === 'exec');
-      const fields = encodeShimOp(o);
-      this.cmd.send(fields);
-      this.ahead.push(fields);
+    const now: string[][] = [];
+    try {
+      for (const o of ops) {
+        this.checkNothingAhead(o.op, o.op === 'fork' || o.op === 'exec');
+        const fields = encodeShimOp(o);
+        now.push(fields);
+        this.ahead.push(fields);
+      }
+    } finally {
+      this.cmd.sendMany(now); // those before a refused one went out, as ahead says
     }
   }
 

@@ -1,6 +1,6 @@
 // The engine's pure parts: where it lives, its state file, names, signals, and docker's ps shapes.
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { socketPath, stateDir } from '../../src/engine/config.js';
@@ -41,6 +41,18 @@ describe('the state file', () => {
       expect(readdirSync(dir)).toEqual(['containers.json']); // no temp file left
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('makes its directory (mode 0700) when it is missing, and writes the file there', () => {
+    const top = mkdtempSync(join(tmpdir(), 'nsx-state-'));
+    const dir = join(top, 'var', 'engine');
+    try {
+      saveState(dir, { version: 1, containers: [] });
+      expect(loadState(dir)).toEqual({ version: 1, containers: [] });
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      expect(readdirSync(dir)).toEqual(['containers.json']);
+    } finally {
+      rmSync(top, { recursive: true, force: true });
     }
   });
 });
