@@ -8,10 +8,10 @@
 // threads, its children not counted). On a machine others load, CPU time moves less than wall time.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { api } from './engine-api.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const rootfs = join(root, 'sandbox', 'rootfs', 'busybox');
@@ -29,21 +29,6 @@ for (const d of dirs)
     process.exit(1);
   }
 
-function api(socket, method, path, body) {
-  return new Promise((resolve, reject) => {
-    const data = body && JSON.stringify(body);
-    const req = request(
-      { socketPath: socket, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} },
-      (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode, body: /^[[{]/.test(text) ? JSON.parse(text) : text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-}
 /** utime + stime of a process, in ms (proc(5): fields 14 and 15, in clock ticks of 10 ms). */
 function cpuMs(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');

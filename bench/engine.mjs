@@ -6,10 +6,10 @@
 // Goal: per-container overhead in the engine at most 1 MiB. An engine of its own, on a temp socket.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { api as engineApi } from './engine-api.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const rootfs = join(root, 'sandbox', 'rootfs', 'busybox');
@@ -30,21 +30,7 @@ const engine = spawn(process.execPath, [join(root, 'dist', 'bundle', 'nsxd.mjs')
   stdio: 'ignore',
 });
 
-function api(method, path, body) {
-  return new Promise((resolve, reject) => {
-    const data = body && JSON.stringify(body);
-    const req = request(
-      { socketPath: socket, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} },
-      (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode, body: /^[[{]/.test(text) ? JSON.parse(text) : text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+const api = (method, path, body) => engineApi(socket, method, path, body);
 const rssKiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${engine.pid}/status`, 'utf8'))[1]);
 async function run(cmd) {
   const c = await api('POST', '/containers/create', { Rootfs: rootfs, Cmd: cmd });

@@ -234,21 +234,12 @@ describe('lesson: limitations', () => {
   itRoot(
     'nsx lesson limitations --print and SIGINT to its process group during the disk stop: nothing left',
     async () => {
-      const progress = join(tmpdir(), `nsx-progress-limits-${process.pid}.json`);
-      const child = spawn(process.execPath, [NSX, 'lesson', 'limitations', '--print'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-        env: { ...process.env, NSX_PROGRESS: progress },
-      });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+      const { child, progress, output, exited } = printedLesson('limits');
       try {
-        expect(await until(() => out.includes('host$ losetup'), 90000)).toBe(true);
+        expect(await until(() => output().includes('host$ losetup'), 90000)).toBe(true);
         process.kill(-child.pid!, 'SIGINT');
-        expect(await exited).toBe(130);
-        await expectGone(cleanedUp(out));
+        expect((await exited).code).toBe(130);
+        await expectGone(cleanedUp(output()));
       } finally {
         try {
           process.kill(-child.pid!, 'SIGKILL');
@@ -264,24 +255,16 @@ describe('lesson: limitations', () => {
   itRoot(
     'nsx lesson limitations --print SIGKILLed during the disk stop: the kernel detaches the loop device',
     async () => {
-      const progress = join(tmpdir(), `nsx-progress-limits-kill-${process.pid}.json`);
-      const child = spawn(process.execPath, [NSX, 'lesson', 'limitations', '--print'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-        env: { ...process.env, NSX_PROGRESS: progress },
-      });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      const exited = new Promise<NodeJS.Signals | null>((r) => child.on('close', (_code, signal) => r(signal)));
+      const { child, progress, output, exited } = printedLesson('limits-kill');
       let dir: string | undefined;
       try {
-        expect(await until(() => /host\$ losetup \/dev\/loop\d+\n/.test(out), 90000)).toBe(true);
+        expect(await until(() => /host\$ losetup \/dev\/loop\d+\n/.test(output()), 90000)).toBe(true);
+        const out = output();
         dir = /(\/tmp\/nsx-lab-[A-Za-z0-9]+)\/rootfs/.exec(out)![1];
         const device = /host\$ losetup (\/dev\/loop\d+)/.exec(out)![1];
         expect(loopsBelow(dir)).toEqual([device]); // attached, over the lab's disk.img, before the kill
         process.kill(child.pid!, 'SIGKILL'); // the lesson's process only: no teardown, no handler runs
-        expect(await exited).toBe('SIGKILL');
+        expect((await exited).signal).toBe('SIGKILL');
         expect(await until(() => loopsBelow(dir!).length === 0, 3000)).toBe(true);
         expect(spawnSync('losetup', ['-a'], { encoding: 'utf8' }).stdout).not.toContain(dir);
       } finally {
@@ -296,6 +279,23 @@ describe('lesson: limitations', () => {
     },
     120000,
   );
+
+  /** `nsx lesson limitations --print` in a process group of its own, its output gathered as it comes. */
+  function printedLesson(name: string) {
+    const progress = join(tmpdir(), `nsx-progress-${name}-${process.pid}.json`);
+    const child = spawn(process.execPath, [NSX, 'lesson', 'limitations', '--print'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, NSX_PROGRESS: progress },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+      child.on('close', (code, signal) => r({ code, signal })),
+    );
+    return { child, progress, output: () => out, exited };
+  }
 
   /** What a SIGKILLed lesson leaves besides the loop device (no teardown ran): the lab's engine (a
    *  daemon of its own; SIGTERM stops its containers), the sleep's cgroup, the directory. The loop
