@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { EngineClient, startEngine } from '../src/engine/client.js';
 import { buildAll, type BuiltImage } from '../src/image/build.js';
 import { packageRoot } from '../src/paths.js';
+import { processRuns } from '../src/learn/kernel.js';
 import type { CheckResult, TourLab } from '../src/learn/lesson.js';
 
 /** The image the lab's registry serves (the seed's `docker run dockerinaction/hello_world`). */
@@ -67,6 +68,12 @@ export async function serveImage(repo: string, image: BuiltImage, log: string): 
     if (!blob) return notFound('BLOB_UNKNOWN');
     return answer(200, blob, { 'Content-Type': 'application/octet-stream', 'Docker-Content-Digest': m[3] });
   });
+  return listenOnLoopback(server);
+}
+
+/** A lab registry's server, listening on a free port of 127.0.0.1 (loopback only: nothing outside
+ *  the machine can reach it), and how to close it with its connections. */
+export async function listenOnLoopback(server: Server): Promise<LabRegistry> {
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -79,25 +86,15 @@ export async function serveImage(repo: string, image: BuiltImage, log: string): 
   };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    // A zombie still answers kill 0: count it gone (its parent reaps it).
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 /** Stops an engine: SIGTERM (it stops its containers first, as dockerd does without live-restore),
  *  SIGKILL after 15 s (its supervisors then kill the containers: their socket to it closed). */
 async function stopEngine(pid: number): Promise<void> {
-  if (!alive(pid)) return;
+  if (!processRuns(pid)) return;
   process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 150 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (!alive(pid)) return;
+  for (let i = 0; i < 150 && processRuns(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!processRuns(pid)) return;
   process.kill(pid, 'SIGKILL');
-  for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && processRuns(pid); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 /** The children of process ppid (an engine's: the shim's supervisors of its running containers). */
@@ -153,11 +150,11 @@ export async function startLab(opts: { registry: boolean }): Promise<TourLab> {
       /* it removed its pid file: stopped already */
     }
     for (const pid of engines) {
-      if (!(pid > 0) || !alive(pid)) continue;
+      if (!(pid > 0) || !processRuns(pid)) continue;
       const supervisors = childrenOf(pid);
       await stopEngine(pid);
       // A supervisor outlives its engine only while it kills its container: wait for that.
-      for (let i = 0; i < 50 && supervisors.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 50 && supervisors.some(processRuns); i++) await new Promise((r) => setTimeout(r, 100));
       removed.push(`stopped the lab's engine (nsxd, pid ${pid}) and its containers`);
     }
     if (registry) {

@@ -176,16 +176,8 @@ export function parentChain(pid: number): number[] {
   return chain;
 }
 
-/** Whether the process runs. A zombie (exited, its parent has not reaped it yet: Node reaps its
- *  children asynchronously) counts as gone, as lessons/engine-lab.ts counts it. */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+/** Whether the process runs (a zombie counts as gone): the lessons' own check. */
+export { processRuns as alive } from '../src/learn/kernel.js';
 
 export async function until(cond: () => boolean, ms = 10000): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50)))

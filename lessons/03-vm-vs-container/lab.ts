@@ -17,6 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { processRuns } from '../../src/learn/kernel.js';
 import type { TourLab } from '../../src/learn/lesson.js';
 import { packageRoot } from '../../src/paths.js';
 import { newcArchive, type CpioEntry } from './cpio.js';
@@ -95,15 +96,6 @@ export function buildInitramfs(rootfs: string, busybox = BUSYBOX): Buffer {
 /** Where vm-lab keeps the PIDs of the process groups it started (one empty file per PID). */
 export const pidDir = (lab: string) => join(lab, 'pids');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 /** The PIDs the lab's commands started that still run this lab's programs (their command line
  *  names the lab's directory: a PID reused by something else since is left alone). */
 export function labProcesses(lab: string): number[] {
@@ -121,7 +113,7 @@ export function labProcesses(lab: string): number[] {
   }
   return [...pids].filter((pid) => {
     try {
-      return alive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(lab);
+      return processRuns(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(lab);
     } catch {
       return false;
     }
@@ -136,9 +128,9 @@ export async function endLabProcesses(lab: string): Promise<string[]> {
   const pids = labProcesses(lab);
   const names = new Map(pids.map((p) => [p, readComm(p)]));
   for (const p of pids) signal(p, 'SIGTERM');
-  for (let i = 0; i < 100 && pids.some(alive); i++) await sleep(100);
-  for (const p of pids.filter(alive)) if (!signal(-p, 'SIGKILL')) signal(p, 'SIGKILL');
-  for (let i = 0; i < 50 && pids.some(alive); i++) await sleep(100);
+  for (let i = 0; i < 100 && pids.some(processRuns); i++) await sleep(100);
+  for (const p of pids.filter(processRuns)) if (!signal(-p, 'SIGKILL')) signal(p, 'SIGKILL');
+  for (let i = 0; i < 50 && pids.some(processRuns); i++) await sleep(100);
   return pids.map((p) => `ended ${names.get(p)} (pid ${p}), left running by the lesson's command`);
 }
 

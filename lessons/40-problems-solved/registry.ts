@@ -7,9 +7,8 @@
 // Every request is appended to `log` as "METHOD PATH STATUS". Nothing is downloaded from anywhere.
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { BuiltImage } from '../../src/image/build.js';
-import { registryReplies, type LabRegistry } from '../engine-lab.js';
+import { listenOnLoopback, registryReplies, type LabRegistry } from '../engine-lab.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -94,14 +93,5 @@ export async function serveWritable(
       return answer(200, blob, { 'Content-Type': 'application/octet-stream', 'Docker-Content-Digest': ref });
     });
   });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    host: `127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server);
 }

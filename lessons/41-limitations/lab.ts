@@ -12,6 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { processRuns } from '../../src/learn/kernel.js';
 import type { TourLab } from '../../src/learn/lesson.js';
 import { sandboxRootfs } from '../../src/learn/sandbox.js';
 import { NsxError } from '../../src/runtime/errors.js';
@@ -82,15 +83,6 @@ function filesystemTop(path: string): string {
   return dir;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function startLimitsLab(): Promise<TourLab> {
   const busybox = sandboxRootfs(); // before the lab: if it cannot be built, there is nothing to undo
   const lab = await startLab({ registry: false });
@@ -116,7 +108,7 @@ export async function startLimitsLab(): Promise<TourLab> {
       } catch {
         /* gone already */
       }
-      for (let i = 0; i < 50 && alive(sleeper); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 50 && processRuns(sleeper); i++) await new Promise((r) => setTimeout(r, 100));
       removed.push(`killed the host's sleep (pid ${sleeper})`);
       sleeper = undefined;
     }

@@ -23,6 +23,14 @@ function read(path: string): string {
   }
 }
 
+/** Whether pid runs: /proc/PID/stat exists and its state is not Z (proc(5): a zombie has exited and
+ *  waits for its parent to reap it, which Node does asynchronously), so a killed child counts as
+ *  gone at once. */
+export function processRuns(pid: number): boolean {
+  const stat = read(`/proc/${pid}/stat`);
+  return stat !== '' && !/^\d+ \(.*\) Z /.test(stat);
+}
+
 let countSince: number | undefined;
 
 /** From now on processes() lists only processes started at or after `ms` (epoch milliseconds), or
