@@ -103,28 +103,22 @@ describe('lesson: images', () => {
     'in a terminal: Enter runs a stop, e explains more, Ctrl-C at a prompt stops and removes the lab',
     async () => {
       const term = lessonInTerminal('images', 30000);
-      const { waitFor, key } = term;
+      const { waitFor, atTourPrompt, stopped } = term;
       try {
         await waitFor('[1/5]');
-        await waitFor('⏎ run  e explain more  q quit');
-        key('\r');
+        await atTourPrompt('\r');
         await waitFor('Pull complete');
         await waitFor('[2/5]');
-        await waitFor('⏎ run  e explain more  q quit');
-        key('e');
+        await atTourPrompt('e');
         await waitFor('Mount options for overlay'); // the deeper paragraph
-        await waitFor('⏎ run  e explain more  q quit');
-        key('\r');
+        await atTourPrompt('\r');
         await waitFor('RootFS');
         await waitFor('[3/5]');
-        await waitFor('⏎ run  e explain more  q quit');
-        key('\r');
+        await atTourPrompt('\r');
         await waitFor('A /home/note');
         await waitFor('[4/5]');
-        await waitFor('⏎ run  e explain more  q quit');
-        key('\x03');
-        await waitFor('Stopped.');
-        expect(await term.exited).toBe(130);
+        await atTourPrompt('\x03');
+        expect(await stopped()).toBe(130);
       } finally {
         term.close();
       }

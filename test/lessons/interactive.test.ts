@@ -23,7 +23,7 @@ function containerOf(term: LessonTerminal): string {
 describe('the lesson player in a terminal', () => {
   itRoot('takes Enter, e, s (and exit), then q, and cleans up', async () => {
     const term = lessonInTerminal('uts', 15000);
-    const { waitFor, key } = term;
+    const { waitFor, key, stopped } = term;
     let id = '';
     try {
       await waitFor('⏎ apply'); // at the namespaces step
@@ -42,8 +42,7 @@ describe('the lesson player in a terminal', () => {
       await waitFor('back in the lesson');
       await waitFor('⏎ apply'); // back at the same prompt
       key('q');
-      await waitFor('Stopped.');
-      expect(await term.exited).toBe(130);
+      expect(await stopped()).toBe(130);
       id = containerOf(term);
     } finally {
       term.close();
@@ -128,7 +127,7 @@ describe('the lesson player in a terminal', () => {
     "gives the shell the container's capabilities as they stand, not root's",
     async () => {
       const term = lessonInTerminal('capabilities', 15000);
-      const { waitFor, key } = term;
+      const { waitFor, key, stopped } = term;
       let id = '';
       try {
         await waitFor('⏎ apply'); // at no-new-privs
@@ -157,8 +156,7 @@ describe('the lesson player in a terminal', () => {
         key('exit\r');
         await waitFor('⏎ apply');
         key('q');
-        await waitFor('Stopped.');
-        expect(await term.exited).toBe(130);
+        expect(await stopped()).toBe(130);
         id = containerOf(term);
       } finally {
         term.close();

@@ -212,15 +212,13 @@ describe('lesson: limitations', () => {
     'in a terminal: Enter runs a stop, q at the next prompt stops and removes the whole lab',
     async () => {
       const term = lessonInTerminal('limitations', 60000);
-      const { waitFor, key } = term;
+      const { waitFor, atTourPrompt } = term;
       try {
         await waitFor('[1/5]');
-        await waitFor('⏎ run  e explain more  q quit');
-        key('\r');
+        await atTourPrompt('\r');
         await waitFor('exec /hello.exe: exec format error');
         await waitFor('[2/5]');
-        await waitFor('⏎ run  e explain more  q quit');
-        key('q');
+        await atTourPrompt('q');
         await waitFor('Stopped.');
         await term.exited;
       } finally {

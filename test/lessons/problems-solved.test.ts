@@ -142,17 +142,14 @@ describe('lesson: problems-solved', () => {
     'in a terminal: Enter runs the first stop, q at the second removes the lab',
     async () => {
       const term = lessonInTerminal('problems-solved', 60000);
-      const { waitFor, key } = term;
+      const { waitFor, atTourPrompt, stopped } = term;
       try {
         await waitFor('[1/5]');
-        await waitFor('⏎ run  e explain more  q quit');
-        key('\r');
+        await atTourPrompt('\r');
         await waitFor('<h1>server 2.0</h1>');
         await waitFor('[2/5]');
-        await waitFor('⏎ run  e explain more  q quit');
-        key('q');
-        await waitFor('Stopped.');
-        expect(await term.exited).toBe(130);
+        await atTourPrompt('q');
+        expect(await stopped()).toBe(130);
       } finally {
         term.close();
       }

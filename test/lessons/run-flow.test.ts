@@ -150,24 +150,19 @@ describe('lesson: run-flow', () => {
     'in a terminal: Enter runs a stop, e explains more, Ctrl-C at a prompt stops and removes the lab',
     async () => {
       const term = lessonInTerminal('run-flow', 20000);
-      const { waitFor, key } = term;
+      const { waitFor, atTourPrompt, stopped } = term;
       try {
         await waitFor('[1/7]');
-        await waitFor('⏎ run  e explain more  q quit');
-        key('\r');
+        await atTourPrompt('\r');
         await waitFor('REPOSITORY   TAG'); // nsx images ran
         await waitFor('[2/7]');
-        await waitFor('⏎ run  e explain more  q quit');
-        key('e');
+        await atTourPrompt('e');
         await waitFor('Distribution API'); // the deeper paragraph
-        await waitFor('⏎ run  e explain more  q quit');
-        key('\r');
+        await atTourPrompt('\r');
         await waitFor('Pull complete');
         await waitFor('[3/7]');
-        await waitFor('⏎ run  e explain more  q quit');
-        key('\x03');
-        await waitFor('Stopped.');
-        expect(await term.exited).toBe(130);
+        await atTourPrompt('\x03');
+        expect(await stopped()).toBe(130);
       } finally {
         term.close();
       }

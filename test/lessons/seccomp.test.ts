@@ -240,7 +240,7 @@ describe('lesson: seccomp', () => {
       'the s shell: unshare works before the filter and fails with EPERM after; q leaves nothing',
       async () => {
         const term = lessonInTerminal('seccomp', 20000);
-        const { waitFor, key } = term;
+        const { waitFor, key, stopped } = term;
         let id = '';
         try {
           await toSeccomp(term);
@@ -258,8 +258,7 @@ describe('lesson: seccomp', () => {
           key('exit\r');
           await waitFor('⏎ apply');
           key('q');
-          await waitFor('Stopped.');
-          expect(await term.exited).toBe(130);
+          expect(await stopped()).toBe(130);
           id = containerOf(term);
         } finally {
           term.close();

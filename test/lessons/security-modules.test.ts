@@ -149,7 +149,7 @@ describe('lesson: security-modules', () => {
 
   itRoot('in a terminal: Enter at the devices stop, Ctrl-C at the next one, nothing left behind', async () => {
     const term = lessonInTerminal('security-modules', 20000);
-    const { waitFor, key } = term;
+    const { waitFor, key, stopped } = term;
     let id: string | undefined;
     try {
       await waitFor('[2/20]');
@@ -159,8 +159,7 @@ describe('lesson: security-modules', () => {
       await waitFor("copied into the container's own /tmp");
       await waitFor('⏎ apply'); // at the lsm step (AppArmor enabled) or the exec step
       key('\x03');
-      await waitFor('Stopped.');
-      expect(await term.exited).toBe(130);
+      expect(await stopped()).toBe(130);
       id = idOf(term.events());
     } finally {
       term.close();

@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import type { PlayerEvent } from '../../src/learn/events.js';
 import { NSX, stripAnsi } from '../helpers.js';
 
+/** What a tour shows when it waits at a stop. */
+export const TOUR_PROMPT = '⏎ run  e explain more  q quit';
+
 export interface LessonTerminal {
   /** Everything on the screen so far, escape codes removed. */
   readonly screen: string;
@@ -18,6 +21,10 @@ export interface LessonTerminal {
   waitFor(text: string | RegExp, ms?: number): Promise<void>;
   /** Types k at the terminal. */
   key(k: string): void;
+  /** Waits for the tour's prompt (TOUR_PROMPT), then types k. */
+  atTourPrompt(k: string): Promise<void>;
+  /** Waits for the player's "Stopped." and then for its exit status. */
+  stopped(): Promise<number | null>;
   /** Kills its process group (script, nsx and all below, if still there) and removes its progress file. */
   close(): void;
 }
@@ -44,7 +51,7 @@ export function nsxInTerminal(args: string[], waitMs: number): LessonTerminal {
   child.stdout.on('data', (d) => (screen += stripAnsi(d.toString())));
   const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   let seen = 0;
-  return {
+  const term: LessonTerminal = {
     get screen() {
       return screen;
     },
@@ -72,6 +79,14 @@ export function nsxInTerminal(args: string[], waitMs: number): LessonTerminal {
       throw new Error(`timed out waiting for ${text}; screen so far:\n${screen.slice(-2000)}`);
     },
     key: (k) => void child.stdin.write(k),
+    async atTourPrompt(k) {
+      await term.waitFor(TOUR_PROMPT);
+      term.key(k);
+    },
+    async stopped() {
+      await term.waitFor('Stopped.');
+      return exited;
+    },
     close() {
       try {
         process.kill(-child.pid!, 'SIGKILL');
@@ -81,4 +96,5 @@ export function nsxInTerminal(args: string[], waitMs: number): LessonTerminal {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return term;
 }
