@@ -179,6 +179,25 @@ export function parentChain(pid: number): number[] {
 /** Whether the process runs (a zombie counts as gone): the lessons' own check. */
 export { processRuns as alive } from '../src/learn/kernel.js';
 
+/** Follows the engine's GET /events (JSON lines): the events seen so far, and a stop. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function followEvents(socket: string): { seen: any[]; stop: () => void } {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const seen: any[] = [];
+  const req = request({ socketPath: socket, path: '/events' }, (res) => {
+    let buf = '';
+    res.on('data', (d) => {
+      buf += d;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        seen.push(JSON.parse(buf.slice(0, nl)));
+        buf = buf.slice(nl + 1);
+      }
+    });
+  });
+  req.end();
+  return { seen, stop: () => req.destroy() };
+}
+
 export async function until(cond: () => boolean, ms = 10000): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50)))
     if (cond()) return true;

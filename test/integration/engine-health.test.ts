@@ -4,13 +4,12 @@
 // event. The same from nsx run's --health-* flags; bad values refused at create in docker's words.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { request } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildAll, loadLayout, writeLayout } from '../../src/image/build.js';
 import { ImageStore } from '../../src/image/store.js';
-import { TestEngine } from '../engine.js';
+import { TestEngine, followEvents } from '../engine.js';
 import { NSX, ROOT, TEST_ROOTFS, itRoot, nsx } from '../helpers.js';
 
 const MS = 1e6;
@@ -25,29 +24,12 @@ describe('health checks', () => {
     rmSync(engine.dir, { recursive: true, force: true });
   });
 
-  /** Follows GET /events; returns the events seen so far and a stop. */
-  function follow(): { seen: any[]; stop: () => void } {
-    const seen: any[] = [];
-    const req = request({ socketPath: engine.socket, path: '/events' }, (res) => {
-      let buf = '';
-      res.on('data', (d) => {
-        buf += d;
-        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-          seen.push(JSON.parse(buf.slice(0, nl)));
-          buf = buf.slice(nl + 1);
-        }
-      });
-    });
-    req.end();
-    return { seen, stop: () => req.destroy() };
-  }
-
   const health = async (id: string) => (await engine.api('GET', `/containers/${id}/json`)).body.State.Health;
 
   itRoot(
     'starting → unhealthy after Retries failures → healthy, in inspect, ps and events',
     async () => {
-      const events = follow();
+      const events = followEvents(engine.socket);
       await new Promise((r) => setTimeout(r, 200)); // subscribed before the container exists
       // The probe fails until the container's own command makes /tmp/ok, 3 s after its start.
       const id = await engine.run(TEST_ROOTFS, ['/bin/sh', '-c', 'sleep 3; touch /tmp/ok; sleep 60'], 'probed', {

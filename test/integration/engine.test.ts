@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { STATE_FILE } from '../../src/engine/state.js';
 import { deviceCgroup } from '../../src/runtime/host.js';
 import { apparmorEnabled } from '../../src/runtime/lsm/apparmor.js';
-import { TestEngine, demux, parentChain } from '../engine.js';
+import { TestEngine, demux, followEvents, parentChain } from '../engine.js';
 import { TEST_ROOTFS, UNPRIVILEGED_UID, isRoot, itRoot, nsx } from '../helpers.js';
 
 describe('nsxd, the engine', () => {
@@ -175,19 +175,7 @@ describe('nsxd, the engine', () => {
   });
 
   itRoot("events tell what happens to containers as it happens, in docker's shape and words", async () => {
-    const { request } = await import('node:http');
-    const seen: any[] = [];
-    const req = request({ socketPath: engine.socket, path: '/events' }, (res) => {
-      let buf = '';
-      res.on('data', (d) => {
-        buf += d;
-        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-          seen.push(JSON.parse(buf.slice(0, nl)));
-          buf = buf.slice(nl + 1);
-        }
-      });
-    });
-    req.end();
+    const { seen, stop } = followEvents(engine.socket);
     // `nsx events` follows until killed. Both listeners must be subscribed before the container is
     // made: markers are created until each has seen one (on a loaded machine a CLI takes seconds).
     const { spawn } = await import('node:child_process');
@@ -209,7 +197,7 @@ describe('nsxd, the engine', () => {
     await engine.api('POST', `/containers/${id}/wait`);
     await engine.api('DELETE', `/containers/${id}`);
     await new Promise((r) => setTimeout(r, 300));
-    req.destroy();
+    stop();
     const mine = seen.filter((e) => e.id === id);
     expect(mine.map((e) => e.Action)).toEqual(['create', 'start', 'die', 'destroy']);
     expect(mine[2]).toEqual(
