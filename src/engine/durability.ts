@@ -68,6 +68,6 @@ export function renameOrder(dir: string, mountinfo?: string): RenameOrder {
 }
 
 /** What of the state must survive a power loss: every container's record without its State. */
-export function lastingPart(records: readonly { State: unknown }[]): string {
+export function lastingPart(records: readonly object[]): string {
   return JSON.stringify(records.map((r) => ({ ...r, State: undefined })));
 }
