@@ -112,6 +112,8 @@ export class Engine {
   }
 
   event(c: EngineContainer, action: string, extra: Record<string, string> = {}): void {
+    // Built only for a follower (GET /events): the engine keeps no history of them (no ?since=).
+    if (this.events.listenerCount('event') === 0) return;
     this.events.emit('event', eventShape(c.record, action, extra));
   }
 
