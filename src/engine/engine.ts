@@ -50,8 +50,6 @@ export class Engine {
   /** Whether a save of runtime state alone may skip fsync(2) here (durability.ts), decided once: the
    *  state directory's filesystem and mount options do not change under a running engine. */
   readonly renameOrder: RenameOrder;
-  /** The saves so far: fsync'd, and atomic only (runtime state alone, durability.ts). */
-  readonly saves = { synced: 0, unsynced: 0 };
   /** What of the last save that succeeded must survive a power loss (lastingPart). */
   private lasting?: string;
 
@@ -108,7 +106,6 @@ export class Engine {
     const sync = !this.renameOrder.ordered || lasting !== this.lasting;
     saveState(this.dir, { version: 1, containers }, sync);
     this.lasting = lasting;
-    this.saves[sync ? 'synced' : 'unsynced']++;
   }
 
   event(c: EngineContainer, action: string, extra: Record<string, string> = {}): void {
