@@ -9,6 +9,7 @@
 export {
   ContainerCgroup,
   removeStaleCgroups,
+  STALE_CGROUP_AGE_MS,
   type CgroupDirs,
   type CgroupFacts,
   type CgroupFsOptions,
