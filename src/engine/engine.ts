@@ -8,6 +8,8 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ContainerCgroup, detectLayout, removeStaleCgroups } from '../runtime/cgroups/index.js';
 import { isRealRoot } from '../runtime/host.js';
+import { spawnLauncher, type ShimLauncher } from '../runtime/shim.js';
+import { ZygoteLauncher } from '../runtime/zygote.js';
 import { EngineContainer, type Exec, type ExecRecord } from './container.js';
 import { ApiError, noSuchContainer } from './errors.js';
 import type { Hub } from './hub.js';
@@ -46,11 +48,15 @@ export class Engine {
   readonly recovered: string[] = [];
   /** And of those the previous engine stopped when it was stopped (SIGTERM). */
   readonly stoppedWithEngine: string[] = [];
+  /** How its shims start: forked by a resident zygote (its socket in the state directory, which only
+   *  the engine's user may enter), or with NSX_SHIM_ZYGOTE=0 spawned one by one (runtime/zygote.ts). */
+  readonly shims: ShimLauncher & { close?: () => Promise<void> };
 
   constructor(readonly dir: string) {
     mkdirSync(dirname(dir), { recursive: true }); // /var/lib/nsx stays as open as the image store wants it
     mkdirSync(join(dir, 'containers'), { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
+    this.shims = process.env.NSX_SHIM_ZYGOTE === '0' ? spawnLauncher : new ZygoteLauncher(join(dir, 'shims.sock'));
     const save = () => this.save();
     for (const r of loadState(dir).containers) this.containers.set(r.Id, new EngineContainer(r, save));
     // Containers that were running when the previous engine died: their supervisors saw the engine's
@@ -211,5 +217,6 @@ export class Engine {
     for (const c of runs) thawAfterSignal(this, c); // a frozen one acts on the kill once thawed
     await Promise.all(all.map((run) => run.done));
     this.save();
+    await this.shims.close?.();
   }
 }
