@@ -882,13 +882,15 @@ static void zygote_child(const char *path, char **f, int chan, int sfd) {
   if (f[6][0] && (setgroups(0, NULL), setgid((gid_t)num(f[6])) < 0)) dprintf(2, "nsx-shim: setgid: %s\n", strerror(errno)), _exit(125);
   if (f[5][0] && setuid((uid_t)num(f[5])) < 0) dprintf(2, "nsx-shim: setuid: %s\n", strerror(errno)), _exit(125);
   clearenv();
-  /* ps shows "nsx-shim" for a supervisor, "nsx-shim zygote …" for the zygote (/proc/PID/cmdline is
-   * this memory: proc(5)) */
+  /* ps shows "nsx-shim" for a supervisor, as when spawned: /proc/PID/cmdline is this memory, and
+   * /proc/PID/comm the name prctl(PR_SET_NAME) sets (proc(5)); the zygote's are its own. */
   for (char **a = zyg_argv + 1; *a; a++) memset(*a, 0, strlen(*a));
+  prctl(PR_SET_NAME, "nsx-shim", 0, 0, 0);
   _exit(shim_main());
 }
 
 static int zygote(const char *path) {
+  prctl(PR_SET_NAME, "nsx-shim-zygote", 0, 0, 0); /* ps -o comm, pstree: 15 characters, TASK_COMM_LEN's limit */
   signal(SIGINT, SIG_IGN); /* as the shim: nsxd decides when it stops (EOF on fd 3) */
   signal(SIGQUIT, SIG_IGN);
   signal(SIGTSTP, SIG_IGN);

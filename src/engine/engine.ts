@@ -1,6 +1,7 @@
 // The engine's containers: what `docker create/start/stop/kill/wait/rm` do, without HTTP. Each
-// running container is the engine's child (the shim's supervisor, then PID 1 under it), its output
-// appended to a log file; every change of state is written to the state file before it is answered.
+// running container is the engine's descendant (the shims' zygote, the shim's supervisor it forked,
+// then PID 1 under it), its output appended to a log file; every change of state is written to the
+// state file before it is answered.
 // This file is the table of contents: one EngineContainer per container (container.ts), its
 // lifecycle (lifecycle.ts), and one file per verb under verbs/; docker's JSON shapes in shapes.ts.
 import { EventEmitter } from 'node:events';

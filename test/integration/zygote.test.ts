@@ -56,6 +56,12 @@ describe("the shims' zygote", () => {
         expect(ppidOf(forked.process.pid)).toBe(launcher.pid);
         expect(cmdline(launcher.pid!)).toEqual([expect.stringMatching(/\/nsx-shim$/), 'zygote', launcher.socketPath]);
         expect(cmdline(forked.process.pid)).toEqual([expect.stringMatching(/\/nsx-shim$/)]);
+        const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+        expect([comm(launcher.pid!), comm(forked.process.pid), comm(forked.pid)]).toEqual([
+          'nsx-shim-zygote',
+          'nsx-shim',
+          'nsx-shim',
+        ]);
         // Spawned, a shim also inherits whatever its parent left without close-on-exec (here a pipe of
         // jest's): forked, it has the supervisor's own descriptors only.
         const ownFds = (x: ReturnType<typeof setUp>) => ({
