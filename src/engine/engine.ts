@@ -51,7 +51,7 @@ export class Engine {
   readonly stoppedWithEngine: string[] = [];
   /** How its shims start: forked by a resident zygote (its socket in the state directory, which only
    *  the engine's user may enter), or with NSX_SHIM_ZYGOTE=0 spawned one by one (runtime/zygote.ts). */
-  readonly shims: ShimLauncher & { close?: () => Promise<void> };
+  readonly shims: ShimLauncher & { prepare?: () => Promise<void>; close?: () => Promise<void> };
 
   constructor(readonly dir: string) {
     mkdirSync(dirname(dir), { recursive: true }); // /var/lib/nsx stays as open as the image store wants it

@@ -42,6 +42,7 @@ export async function main(): Promise<void> {
   chmodSync(sock, 0o600);
   writeFileSync(join(dir, 'nsxd.pid'), `${process.pid}\n`);
   process.stderr.write(`nsxd: listening on unix://${sock} (pid ${process.pid}, state in ${dir})\n`);
+  void engine.shims.prepare?.(); // its shims' zygote, before the first container needs it
   for (const id of engine.restartRecovered())
     process.stderr.write(`nsxd: container ${id.slice(0, 12)}: started again (its restart policy)\n`);
 

@@ -16,6 +16,7 @@ import { rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { StdioOptions } from 'node:child_process';
 import { NsxError } from './errors.js';
+import { shimPath } from '../paths.js';
 import {
   decodeMessages,
   encodeMessage,
@@ -70,17 +71,24 @@ export class ZygoteLauncher implements ShimLauncher {
     return this.zygote?.proc.pid;
   }
 
-  async launch(path: string, stdio: StdioOptions, as?: HostUser): Promise<ShimProcess> {
-    const modes = stdioModes(stdio);
-    if (!modes || this.broken || this.closed) return spawnLauncher.launch(path, stdio, as);
-    let z: Zygote;
+  /** Starts the zygote now rather than at the first shim (nsxd does, once it listens: the first
+   *  container then does not wait for Node's spawn of it). A failure is said in the log, once; shims
+   *  are spawned from then on. */
+  async prepare(path = shimPath()): Promise<void> {
+    if (this.broken || this.closed) return;
     try {
-      z = await this.ready(path);
+      await this.ready(path);
     } catch (e) {
       this.broken = true;
       this.log(`cannot start the shims' zygote (${(e as Error).message}): spawning each shim instead`);
-      return spawnLauncher.launch(path, stdio, as);
     }
+  }
+
+  async launch(path: string, stdio: StdioOptions, as?: HostUser): Promise<ShimProcess> {
+    const modes = stdioModes(stdio);
+    if (modes) await this.prepare(path);
+    const z = this.zygote;
+    if (!modes || !z || this.broken || this.closed) return spawnLauncher.launch(path, stdio, as);
     try {
       return await this.forkFrom(z, modes, as);
     } catch (e) {
@@ -176,6 +184,7 @@ export class ZygoteLauncher implements ShimLauncher {
     await (this.server ??= this.listen());
     if (this.zygote) return this.zygote;
     const proc = spawn(path, ['zygote', this.socketPath], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'], env: {} });
+    proc.on('error', () => {}); // a spawn that failed: no pid, said below
     if (!proc.pid) throw new Error(`cannot start ${path} zygote`);
     const channel = proc.stdio[3] as Socket;
     const z: Zygote = { proc, channel, exits: new Map(), spawns: new Map() };

@@ -62,6 +62,12 @@ describe("the shims' zygote", () => {
           'nsx-shim',
           'nsx-shim',
         ]);
+        // Settled: each worker has answered an instruction (it closed the supervisor's descriptors before
+        // reading any), each supervisor made its signalfd (after its hello).
+        for (const x of [spawned, forked]) {
+          await x.call({ op: 'observe' });
+          await until(() => setUp(x.process.pid).fds.includes('3 anon_inode:[signalfd]'), 3000);
+        }
         // Spawned, a shim also inherits whatever its parent left without close-on-exec (here a pipe of
         // jest's): forked, it has the supervisor's own descriptors only.
         const ownFds = (x: ReturnType<typeof setUp>) => ({
