@@ -864,7 +864,8 @@ static void zygote_child(const char *path, char **f, int chan, int sfd) {
   static const char *roles[5] = {"stdin", "stdout", "stderr", "cmd", "sup"};
   int fds[5];
   for (int i = 0; i < 5; i++) {
-    fds[i] = i < 3 && strcmp(f[2 + i], "null") == 0 ? open("/dev/null", O_RDWR | O_CLOEXEC)
+    /* /dev/null read-only as fd 0, read-write otherwise: libuv's modes for an ignored stdio */
+    fds[i] = i < 3 && strcmp(f[2 + i], "null") == 0 ? open("/dev/null", (i == 0 ? O_RDONLY : O_RDWR) | O_CLOEXEC)
                                                     : connect_channel(path, f[1], i);
     /* on nsxd's stderr still: nsxd sees this child exit 125 before its channels came */
     if (fds[i] < 0) dprintf(2, "nsx-shim: zygote's child: %s channel (%s): %s\n", roles[i], path, strerror(errno)), _exit(125);

@@ -139,6 +139,7 @@ export class ZygoteLauncher implements ShimLauncher {
           }
           const pid = launch.pid!;
           const [stdin, stdout, stderr, cmd, sup] = launch.got;
+          void exited!.then(() => stdin?.destroy()); // as Node's ChildProcess does at its child's exit
           resolve({
             pid,
             stdin: stdin ?? null,

@@ -29,7 +29,9 @@ function setUp(pid: number) {
     .map(Number)
     .sort((a, b) => a - b)
     .map((fd) => `${fd} ${readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/\[\d+\]$/, '')}`);
-  return { signals, environ: readFileSync(`/proc/${pid}/environ`, 'utf8'), fds };
+  // The open(2) flags of the standard streams (fdinfo: octal; /dev/null read-only as fd 0, as libuv opens it).
+  const flags = [0, 1, 2].map((fd) => /^flags:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))?.[1]);
+  return { signals, environ: readFileSync(`/proc/${pid}/environ`, 'utf8'), fds, flags };
 }
 
 describe("the shims' zygote", () => {
