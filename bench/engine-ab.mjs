@@ -5,7 +5,8 @@
 // ROUNDS times, each an engine of its own on a temporary socket running N cycles of bench/engine.mjs's
 // create + start + wait + rm of /bin/true (C clients at once, default 1), and the medians are printed:
 // the wall time per cycle and nsxd's own CPU time per cycle (user+sys from /proc/PID/stat, all its
-// threads, its children not counted). On a machine others load, CPU time moves less than wall time.
+// threads, its children not counted), and that of its shims' zygote (src/runtime/zygote.ts), whose
+// forks replaced nsxd's spawns. On a machine others load, CPU time moves less than wall time.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

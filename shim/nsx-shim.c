@@ -16,8 +16,9 @@
  * (a message over MAX_MSG too: "err" EMSGSIZE "recv"). Buffers are the message's own size.
  *
  * Three processes, like runc's stages:
- *   supervisor  the process nsx starts. It forks the worker at once and stays behind in the host's
- *               namespaces and cgroup, as a child subreaper: fd 4 is its channel ("worker PID" on
+ *   supervisor  the process nsx starts (spawned; the engine's are forked by its zygote instead, see
+ *               "the zygote" at the end of this file). It forks the worker at once and stays behind
+ *               in the host's namespaces and cgroup, as a child subreaper: fd 4 is its channel ("worker PID" on
  *               start, "exit code|signal N" at the end; it takes "kill SIG", "cleanup_dir DIR" and
  *               "resize ROWS COLS"). EOF on fd 4 means nsx died: it kills the container, removes the
  *               cleanup dirs, exits. With a terminal (the "console" instruction) it holds the pty's
