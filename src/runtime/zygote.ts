@@ -19,6 +19,7 @@ import { NsxError } from './errors.js';
 import { shimPath } from '../paths.js';
 import {
   decodeMessages,
+  describeExit,
   encodeMessage,
   spawnLauncher,
   type ExitStatus,
@@ -29,8 +30,6 @@ import {
 
 /** The longest path bind(2) takes for a Unix socket (unix(7): sun_path is 108 bytes, NUL included). */
 const MAX_SOCKET_PATH = 107;
-/** A launch that has neither its channels nor an answer by then fails (a create never hangs on it). */
-const LAUNCH_TIMEOUT_MS = 10000;
 /** "TOKEN FD\n": 32 hex digits, a space, the descriptor (0-4) the connection becomes in the child. */
 const HELLO_LENGTH = 35;
 
@@ -64,6 +63,8 @@ export class ZygoteLauncher implements ShimLauncher {
     /** The Unix socket the zygote's children connect to, in a directory only the engine's user can enter. */
     readonly socketPath: string,
     private readonly log: (line: string) => void = (line) => process.stderr.write(`nsxd: ${line}\n`),
+    /** A launch with neither its channels nor an answer by then is given up: a create never hangs on it. */
+    private readonly timeoutMs = 10000,
   ) {}
 
   /** The zygote's PID while it runs (for the lessons and tests). */
@@ -120,10 +121,13 @@ export class ZygoteLauncher implements ShimLauncher {
     const token = randomBytes(16).toString('hex');
     const want = new Set([0, 1, 2, 3, 4].filter((fd) => fd > 2 || modes[fd] === 'pipe'));
     return new Promise<ShimProcess>((resolve, reject) => {
-      const timer = setTimeout(
-        () => launch.settle(new NsxError(`the shims' zygote did not start a shim within ${LAUNCH_TIMEOUT_MS} ms`)),
-        LAUNCH_TIMEOUT_MS,
-      );
+      // A zygote that does not answer (stopped, stuck): said, killed (the next launch starts a new one),
+      // and this shim spawned instead.
+      const timer = setTimeout(() => {
+        this.log(`the shims' zygote (pid ${z.proc.pid}) started no shim within ${this.timeoutMs} ms: killing it`);
+        launch.settle(new ZygoteGone());
+        z.proc.kill('SIGKILL');
+      }, this.timeoutMs);
       let exited: Promise<ExitStatus | undefined> | undefined;
       const launch: Launch = {
         token,
@@ -163,9 +167,12 @@ export class ZygoteLauncher implements ShimLauncher {
             launch.settle(
               st === undefined
                 ? new ZygoteGone()
-                : new NsxError(`the shim forked by the zygote ended before its channels connected (${describe(st)})`, {
-                    hint: "nsxd's log has the shim's own words (its stderr is nsxd's until then)",
-                  }),
+                : new NsxError(
+                    `the shim forked by the zygote ended before its channels connected (${describeExit(st)})`,
+                    {
+                      hint: "nsxd's log has the shim's own words (its stderr is nsxd's until then)",
+                    },
+                  ),
             );
         });
         if (!want.size) launch.settle();
@@ -266,6 +273,7 @@ export class ZygoteLauncher implements ShimLauncher {
   }
 }
 
+/** The zygote ended (or was given up) during a launch: the launch spawns its shim instead. */
 class ZygoteGone extends NsxError {
   constructor() {
     super("the shims' zygote ended during a launch");
@@ -278,10 +286,6 @@ function forkFailed(errno: number): NsxError {
     errno,
     hint: 'the machine may be out of memory or processes (ulimit -u, pids.max)',
   });
-}
-
-function describe(st: ExitStatus): string {
-  return st.signal !== undefined ? `signal ${st.signal}` : `exit code ${st.code}`;
 }
 
 /** What the zygote can give each of fds 0-2: a socket to the engine ('pipe') or /dev/null ('ignore');

@@ -1,7 +1,8 @@
 // The engine's shims' zygote (src/runtime/zygote.ts, "the zygote" in shim/nsx-shim.c): a shim it
 // forks is set up as one Node spawns, runs a container with its streams over the engine's socket,
 // and has its end reported; a connection with a token it did not give is closed; its death is said
-// in the log and the next shim comes from a new one; and a SIGKILLed engine leaves nothing behind.
+// in the log and the next shim comes from a new one, as when it does not answer in time; and a
+// SIGKILLed engine leaves nothing behind.
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -179,6 +180,35 @@ describe("the shims' zygote", () => {
     }
     expect(await s.waitExit()).toEqual({ code: 125 }); // its end could no longer be told: never 0
     expect(await until(() => !alive(s.process.pid) && !alive(s.pid), 3000)).toBe(true);
+  });
+});
+
+describe("a shims' zygote that does not answer", () => {
+  itRoot('is given up after its timeout: said, killed, that shim spawned, the next from a new zygote', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsx-zygote-'));
+    chmodSync(dir, 0o700);
+    const log: string[] = [];
+    const launcher = new ZygoteLauncher(join(dir, 'shims.sock'), (line) => log.push(line), 300);
+    const shims: Shim[] = [];
+    try {
+      await launcher.prepare();
+      const stuck = launcher.pid!;
+      process.kill(stuck, 'SIGSTOP');
+      shims.push(await Shim.start('ignore', undefined, launcher));
+      expect(ppidOf(shims[0].process.pid)).toBe(process.pid); // spawned
+      expect(log).toContain(`the shims' zygote (pid ${stuck}) started no shim within 300 ms: killing it`);
+      expect(await until(() => !alive(stuck), 3000)).toBe(true);
+      shims.push(await Shim.start('ignore', undefined, launcher));
+      expect(launcher.pid).not.toBe(stuck);
+      expect(ppidOf(shims[1].process.pid)).toBe(launcher.pid);
+    } finally {
+      for (const s of shims) {
+        s.close();
+        await s.gone();
+      }
+      await launcher.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
