@@ -35,6 +35,7 @@ const HELLO_LENGTH = 35;
 
 interface Launch {
   token: string;
+  zygote: Zygote;
   /** The channels still to come, by the descriptor each becomes in the child. */
   want: Set<number>;
   got: (Socket | undefined)[];
@@ -131,6 +132,7 @@ export class ZygoteLauncher implements ShimLauncher {
       let exited: Promise<ExitStatus | undefined> | undefined;
       const launch: Launch = {
         token,
+        zygote: z,
         want,
         got: [],
         settle: (err) => {
@@ -190,7 +192,7 @@ export class ZygoteLauncher implements ShimLauncher {
   /** The running zygote, started (with the socket) when there is none. */
   private async ready(path: string): Promise<Zygote> {
     await (this.server ??= this.listen());
-    if (this.zygote) return this.zygote;
+    if (this.zygote && !this.zygote.channel.destroyed) return this.zygote;
     const proc = spawn(path, ['zygote', this.socketPath], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'], env: {} });
     proc.on('error', () => {}); // a spawn that failed: no pid, said below
     if (!proc.pid) throw new Error(`cannot start ${path} zygote`);
@@ -204,16 +206,21 @@ export class ZygoteLauncher implements ShimLauncher {
       for (const m of messages) this.heard(z, m);
     });
     channel.on('error', () => {});
-    proc.once('exit', (code, signal) => {
+    // Its channel closed: it is gone (or going), and nothing more can come from it. The next launch
+    // starts a new one; the ends it has not reported cannot be told any more; its launches fail over.
+    channel.once('close', () => {
       if (this.zygote === z) this.zygote = undefined;
+      for (const done of z.exits.values()) done(undefined);
+      z.exits.clear();
+      for (const l of [...this.launches.values()]) if (l.zygote === z && !l.pid) l.settle(new ZygoteGone());
+    });
+    proc.once('exit', (code, signal) => {
+      channel.destroy();
       if (!this.closed)
         this.log(
           `the shims' zygote (pid ${proc.pid}) ended (${signal ?? `exit code ${code}`}): ` +
             'its shims run on; the next one comes from a new zygote',
         );
-      for (const done of z.exits.values()) done(undefined);
-      z.exits.clear();
-      for (const l of [...this.launches.values()]) if (!l.pid) l.settle(new ZygoteGone());
     });
     return z;
   }

@@ -197,7 +197,8 @@ describe("a shims' zygote that does not answer", () => {
       shims.push(await Shim.start('ignore', undefined, launcher));
       expect(ppidOf(shims[0].process.pid)).toBe(process.pid); // spawned
       expect(log).toContain(`the shims' zygote (pid ${stuck}) started no shim within 300 ms: killing it`);
-      expect(await until(() => !alive(stuck), 3000)).toBe(true);
+      expect(await until(() => log.some((l) => l.includes(`zygote (pid ${stuck}) ended (SIGKILL)`)), 3000)).toBe(true);
+      expect(alive(stuck)).toBe(false);
       shims.push(await Shim.start('ignore', undefined, launcher));
       expect(launcher.pid).not.toBe(stuck);
       expect(ppidOf(shims[1].process.pid)).toBe(launcher.pid);
