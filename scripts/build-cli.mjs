@@ -61,14 +61,15 @@ const BANNER =
 const NAMES_REQUIRE = /(?<![\w$.])require(?![\w$])/;
 
 /** What import.meta.url is in a CommonJS file of the bundle: its own file: URL, from __filename
- *  (src/paths.ts, src/runtime/seccomp/index.ts and yargs' directory are found from it). The line is
- *  kept only in a file that uses it (see below). It begins with the directive: an ES module's code
- *  is strict, and the "use strict" esbuild writes into a CommonJS file would be no directive after it. */
-const IMPORT_META_URL = `"use strict"; var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;`;
+ *  (src/paths.ts, src/runtime/seccomp/index.ts and yargs' directory are found from it), worked out
+ *  when read. The line is kept only in a file that uses it (see below). It begins with the
+ *  directive: an ES module's code is strict, and the "use strict" esbuild writes into a CommonJS file
+ *  would be no directive after it. */
+const IMPORT_META_URL = `"use strict"; var __importMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };`;
 /** Takes IMPORT_META_URL off a file that does not use it; the line stays, empty, so that the source
  *  map's lines do not move. */
 const withoutUnusedUrl = (text) =>
-  text.startsWith(IMPORT_META_URL) && !text.slice(IMPORT_META_URL.length).includes('__importMetaUrl')
+  text.startsWith(IMPORT_META_URL) && !text.slice(IMPORT_META_URL.length).includes('__importMeta.url')
     ? text.slice(IMPORT_META_URL.length)
     : text;
 
@@ -138,7 +139,7 @@ const cli = await esbuild.build({
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
-  define: { 'import.meta.url': '__importMetaUrl' },
+  define: { 'import.meta.url': '__importMeta.url' },
   banner: { js: IMPORT_META_URL },
   write: false,
   // import() as Promise.resolve().then(() => require()): the loader's require, not Node's ES module
@@ -156,7 +157,7 @@ const core = await esbuild.build({
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
   // yargs-parser reads import.meta.url
-  define: { ...common.define, 'import.meta.url': '__importMetaUrl' },
+  define: { ...common.define, 'import.meta.url': '__importMeta.url' },
   banner: { js: IMPORT_META_URL },
 });
 copyFileSync(join(root, 'scripts', 'bundle', 'load.cjs'), join(out, 'load.cjs'));

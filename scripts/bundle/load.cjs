@@ -39,10 +39,18 @@ const mode = process.env.NSX_BUILD_CODE_CACHE;
 /** CommonJS' wrapper. The cache is of this text: build and load must agree. */
 const wrap = (source) => `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
 
+/** A file's cache, if it has one. */
+function cacheOf(file) {
+  try {
+    return readFileSync(`${file}.cache`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A file of the bundle compiled, from its cache when there is one and V8 takes it. */
 function compile(file, useCache) {
-  const cache = `${file}.cache`;
-  const cachedData = useCache && existsSync(cache) ? readFileSync(cache) : undefined;
+  const cachedData = useCache ? cacheOf(file) : undefined;
   return new Script(wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
 }
 
