@@ -23,7 +23,7 @@
 // packageRoot() (src/paths.ts) walks up from there to package.json as it does from dist/src/…
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -156,10 +156,13 @@ const core = await esbuild.build({
   outdir: out,
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
-  // yargs-parser reads import.meta.url
-  define: { ...common.define, 'import.meta.url': '__importMeta.url' },
-  banner: { js: IMPORT_META_URL },
+  // yargs-parser's one use of import.meta.url, at module scope, is createRequire(import.meta.url),
+  // which takes the file's path as well: that spares every start Node's URL functions
+  define: { ...common.define, 'import.meta.url': '__filename' },
 });
+// yargs' own modules name __filename nowhere: one is that use, a second one a new use of import.meta.url
+if (readFileSync(join(out, 'yargs-core.cjs'), 'utf8').split('__filename').length !== 2)
+  throw new Error('build-cli: yargs-core.cjs reads import.meta.url in a new place: check that a path does there');
 copyFileSync(join(root, 'scripts', 'bundle', 'load.cjs'), join(out, 'load.cjs'));
 
 // V8's code cache of each file, written by representative runs of the command line (load.cjs; each

@@ -13,7 +13,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 /* global NSX_YARGS_DIR */
 /** yargs' directory at run time: where its locales are, and the package.json (the one above its
@@ -22,9 +21,11 @@ import { fileURLToPath } from 'node:url';
  *  build-cli.mjs), while it is there: require.resolve('yargs') costs 15-30 ms of package.json
  *  lookups and exports matching, on every start. */
 function yargsDir() {
-  const built = fileURLToPath(new URL(NSX_YARGS_DIR, import.meta.url));
+  // __dirname and __filename: CommonJS' own, as the bundle is by the time it runs (build-cli.mjs),
+  // which spares a start Node's URL functions (compiled on first call) for import.meta.url.
+  const built = join(__dirname, NSX_YARGS_DIR);
   if (existsSync(join(built, 'index.mjs'))) return built;
-  return dirname(createRequire(import.meta.url).resolve('yargs'));
+  return dirname(createRequire(__filename).resolve('yargs'));
 }
 
 /** yargs-core.cjs, run by the bundle's loader (dist/bundle/load.cjs, from scripts/bundle/load.cjs)
