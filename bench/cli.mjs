@@ -22,14 +22,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const nsx = join(root, 'bin', 'nsx.js');
+const nsx = join(root, 'bin', 'nsx.cjs');
 const nsxd = join(root, 'dist', 'bundle', 'nsxd.mjs');
 const N = Number(process.env.BENCH_N ?? 20);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const DOCKER = '/usr/local/bin/docker';
 const isRoot = process.getuid?.() === 0;
 
-if (!existsSync(join(root, 'dist', 'bundle', 'nsx.mjs'))) {
+if (!existsSync(join(root, 'dist', 'bundle', 'nsx.cjs'))) {
   console.error('bench: not built yet: run `npm run build` first');
   process.exit(1);
 }

@@ -180,7 +180,7 @@ export async function startLab(opts: { registry: boolean }): Promise<TourLab> {
     const wrapper = (name: string, script: string) => {
       writeFileSync(join(bin, name), `#!/bin/sh\nexec '${process.execPath}' '${script}' "$@"\n`, { mode: 0o755 });
     };
-    wrapper('nsx', join(packageRoot(), 'bin', 'nsx.js'));
+    wrapper('nsx', join(packageRoot(), 'bin', 'nsx.cjs'));
     wrapper('engine-api', join(packageRoot(), 'dist', 'lessons', 'engine-api.js'));
     wrapper('docker-log', join(packageRoot(), 'dist', 'lessons', 'docker-log.js'));
     const env: Record<string, string> = {

@@ -14,7 +14,7 @@
 #   extra CA          a TLS-intercepting proxy's CA, when NSX_EXTRA_CA_CERTS names one
 #   project copy      NSX_SRC (the synced folder) -> NSX_DIR on the VM's own disk, owned by NSX_USER
 #   build             npm ci (compiles the shim and the TypeScript), as the owner of NSX_DIR
-#   nsx on PATH       /usr/local/bin/nsx -> NSX_DIR/bin/nsx.js
+#   nsx on PATH       /usr/local/bin/nsx -> NSX_DIR/bin/nsx.cjs
 #   sandbox rootfs    NSX_DIR/sandbox/rootfs/busybox (npm run sandbox)
 #   registry          docker-registry.service on 127.0.0.1:5000 (skipped, with a message, without systemd)
 #   sandbox images    npm run sandbox:images -- --push localhost:5000 (without systemd: to a registry
@@ -327,7 +327,7 @@ build() {
   local want
   want=$(printf 'deps %s\nbuild %s\n' "$deps" "$src")
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$DIR/shim/nsx-shim" ] &&
-    [ -f "$DIR/dist/src/cli/main.js" ] && [ -f "$DIR/dist/bundle/nsx.mjs" ] && [ -f "$DIR/dist/bundle/nsxd.mjs" ]; then
+    [ -f "$DIR/dist/src/cli/main.js" ] && [ -f "$DIR/dist/bundle/nsx.cjs" ] && [ -f "$DIR/dist/bundle/nsxd.mjs" ]; then
     say "build: ok (nothing changed since the last build)"
     return
   fi
@@ -343,7 +343,7 @@ build() {
 }
 
 nsx_on_path() {
-  local link=/usr/local/bin/nsx target=$DIR/bin/nsx.js
+  local link=/usr/local/bin/nsx target=$DIR/bin/nsx.cjs
   if [ "$(readlink /usr/local/bin/nsx 2>/dev/null)" = "$target" ]; then
     say "nsx on PATH: ok ($link -> $target)"
   else

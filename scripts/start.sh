@@ -18,7 +18,7 @@ fi
 
 # The lessons end with "run: nsx check <lesson>": nsx must be a command. Root: a link in
 # /usr/local/bin (as the VM has); a user: ~/.local/bin, which Debian's ~/.profile puts on the PATH.
-nsx_js="$(pwd)/bin/nsx.js"
+nsx_js="$(pwd)/bin/nsx.cjs"
 if [ "$(id -u)" -eq 0 ]; then bin_dir=/usr/local/bin; else bin_dir="$HOME/.local/bin"; fi
 mkdir -p "$bin_dir"
 if [ "$(readlink -f "$bin_dir/nsx" 2>/dev/null)" != "$nsx_js" ]; then
@@ -33,9 +33,9 @@ case ":$PATH:" in
   *":$bin_dir:"*) ;;
   *) echo "nsx: $bin_dir is not on your PATH: add it (export PATH=\"$bin_dir:\$PATH\") to call nsx by name" >&2 ;;
 esac
-node bin/nsx.js doctor
+node bin/nsx.cjs doctor
 echo
 echo "The lessons: each builds a real container one kernel feature at a time. At each prompt:"
 echo "Enter applies the step, e explains more, s opens a shell inside, q quits and cleans up."
 echo
-exec node bin/nsx.js learn "$@"
+exec node bin/nsx.cjs learn "$@"

@@ -36,7 +36,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f s", b - a }'; }
 nsx_run() {
   local network=$1
   shift
-  node "$repo/bin/nsx.js" run --privileged --network "$network" --rootfs "$root" \
+  node "$repo/bin/nsx.cjs" run --privileged --network "$network" --rootfs "$root" \
     -e NSX_SRC=/vagrant -e NSX_USER=vagrant -e LANG=C.UTF-8 "${extra_ca[@]}" -- "$@"
 }
 

@@ -9,7 +9,7 @@ import { NsxError } from '../src/runtime/errors.js';
 import type { RuntimeEvent } from '../src/runtime/events.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const NSX = join(ROOT, 'bin', 'nsx.js');
+export const NSX = join(ROOT, 'bin', 'nsx.cjs');
 /** The busybox sandbox rootfs plus /probe (test/probe/probe.c), made by test/global-setup.ts. */
 export const TEST_ROOTFS = join(ROOT, 'test', '.work', 'rootfs');
 /** The store (NSX_ROOT) the image tests run containers from; the leak check looks into it. */

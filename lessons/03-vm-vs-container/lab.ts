@@ -170,7 +170,7 @@ export async function startVmLab(): Promise<TourLab> {
     writeFileSync(initramfs, buildInitramfs(rootfs));
     const wrapper = (name: string, script: string) =>
       writeFileSync(join(bin, name), `#!/bin/sh\nexec '${process.execPath}' '${script}' "$@"\n`, { mode: 0o755 });
-    wrapper('nsx', join(packageRoot(), 'bin', 'nsx.js'));
+    wrapper('nsx', join(packageRoot(), 'bin', 'nsx.cjs'));
     wrapper('vm-lab', join(packageRoot(), 'dist', 'lessons', '03-vm-vs-container', 'vm-lab.js'));
     return {
       vars: { dir, rootfs, facts: join(rootfs, 'facts.sh'), initramfs },

@@ -1,4 +1,7 @@
-// The nsx program: bin/nsx.js runs the bundle built from this file (scripts/build-cli.mjs, dist/bundle/nsx.mjs).
+// The nsx program: bin/nsx.cjs runs the bundle built from this file (scripts/build-cli.mjs,
+// dist/bundle/nsx.cjs). No top-level await: the bundle is CommonJS.
 import { runCli } from './main.js';
 
-process.exitCode = await runCli(process.argv.slice(2));
+void runCli(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

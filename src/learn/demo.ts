@@ -61,8 +61,8 @@ export function demoVars(c: DemoSource, seen: DemoSeen = {}): DemoVars {
     hostIf: c.network?.hostIf,
     hostAddress: c.network?.hostAddress,
     containerAddress: c.network?.containerAddress,
-    // This nsx itself (bin/nsx.js, executable), for a host demo that starts a second container to compare.
-    nsx: join(packageRoot(), 'bin', 'nsx.js'),
+    // This nsx itself (bin/nsx.cjs, executable), for a host demo that starts a second container to compare.
+    nsx: join(packageRoot(), 'bin', 'nsx.cjs'),
   };
 }
 

@@ -140,7 +140,7 @@ describe('the docker CLI: diff, cp, export, save and load through nsxd', () => {
     expect(existsSync('/nsx-in')).toBe(false);
     expect((await docker(['exec', 'fs-cp', 'cat', '/nsx-in'])).stdout).toBe('from the host\n');
     // "-": a tar on stdin into the container, a tar to stdout out of it.
-    const nsxBin = `node ${join(ROOT, 'bin', 'nsx.js')}`;
+    const nsxBin = `node ${join(ROOT, 'bin', 'nsx.cjs')}`;
     const piped = await sh(
       `tar cf - -C ${work} ${name} | ${nsxBin} cp - fs-cp:/tmp && ${nsxBin} cp fs-cp:/tmp/${name} - | tar t`,
     );
@@ -157,7 +157,7 @@ describe('the docker CLI: diff, cp, export, save and load through nsxd', () => {
     expect(r.code).toBe(0);
     const names = r.stdout.split('\n');
     expect(names).toEqual(expect.arrayContaining(['bin/busybox', 'etc/passwd', 'exported', 'proc/']));
-    const mine = await sh(`nsx() { node ${join(ROOT, 'bin', 'nsx.js')} "$@"; }; nsx export fs-export | tar t`);
+    const mine = await sh(`nsx() { node ${join(ROOT, 'bin', 'nsx.cjs')} "$@"; }; nsx export fs-export | tar t`);
     expect(mine.stdout.split('\n')).toEqual(expect.arrayContaining(['bin/busybox', 'exported']));
   });
 

@@ -46,7 +46,7 @@ describe('lesson: chroot', () => {
       const [second] = demoOutputs(p, 'pivot-root', 'host');
       expect(lines(second)).toEqual(listing(ROOTFS));
       const run = p.events.find((e): e is Extract<PlayerEvent, { type: 'demo' }> => e.type === 'demo' && e.onHost)!;
-      expect(run.command[0]).toMatch(/\/bin\/nsx\.js$/);
+      expect(run.command[0]).toMatch(/\/bin\/nsx\.cjs$/);
       expect(run.command.slice(1, 4)).toEqual(['run', '--rootfs', ROOTFS]);
       expect(run.status).toBe(0);
 

@@ -138,7 +138,7 @@ describe('lesson: images', () => {
       const lab = await startLab({ registry: true });
       // Asynchronously: the lab's registry answers from this process's event loop.
       const nsx = async (...args: string[]) => {
-        const r = await promisify(execFile)(process.execPath, [join(packageRoot(), 'bin', 'nsx.js'), ...args], {
+        const r = await promisify(execFile)(process.execPath, [join(packageRoot(), 'bin', 'nsx.cjs'), ...args], {
           env: { ...process.env, ...lab.env },
         }).catch((e: { code?: number; stderr?: string }) => ({ stdout: '', failed: `${e.code}: ${e.stderr}` }));
         expect({ args, failed: (r as { failed?: string }).failed }).toEqual({ args, failed: undefined });

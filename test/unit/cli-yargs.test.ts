@@ -2,7 +2,7 @@
 // only when help is printed. It must stay yargs' own shim in everything else.
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -72,9 +72,10 @@ describe('the yargs platform shim', () => {
 
 // The bundle (scripts/build-cli.mjs, dist/bundle/) swaps yargs-parts.ts for static imports of the
 // same modules (scripts/bundle/yargs-parts.mjs): what it prints must be what tsc's dist/ prints, in
-// yargs' own locales too (found in yargs' directory at run time).
+// yargs' own locales too (found in yargs' directory at run time). bin/nsx.cjs runs it.
 describe('the bundled command line', () => {
-  const bundle = join(root, 'dist', 'bundle', 'nsx.mjs');
+  const bundle = join(root, 'bin', 'nsx.cjs');
+  const built = join(root, 'dist', 'bundle', 'nsx.cjs');
   const fromDist = (args: string[]) =>
     `const { runCli } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'src', 'cli', 'main.js')).href)});
      process.exitCode = await runCli(${JSON.stringify(args)});`;
@@ -87,7 +88,7 @@ describe('the bundled command line', () => {
     [['run', '--help'], { LANG: 'de_DE.UTF-8', LC_ALL: '' }, /Optionen:/], // yargs' locales/de.json
     [['no-such-verb'], {}, /See 'nsx --help'/],
   ])('nsx %j says what dist/ says', (args: string[], env: Record<string, string>, says: RegExp) => {
-    if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first (npm test does)`);
+    if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build first (npm test does)`);
     const ours = run([bundle, ...args], env);
     const dist = run(['--input-type=module', '-e', fromDist(args)], env);
     expect(ours.stdout + ours.stderr).toMatch(says);
@@ -95,20 +96,35 @@ describe('the bundled command line', () => {
     expect(ours.status).toBe(dist.status);
   });
 
-  // scripts/bundle/yargs-parts.mjs: yargs runs from V8's code cache that npm run build wrote
-  // (dist/bundle/yargs-core.cjs.cache); NSX_BUILD_YARGS_CACHE=check makes the status 3 if V8 rejects it.
-  it('runs yargs from the code cache the build wrote, which V8 takes', () => {
-    if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first (npm test does)`);
-    const r = run([bundle, 'run', '--help'], { NSX_BUILD_YARGS_CACHE: 'check' });
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/--rootfs/);
-    expect(r.status).toBe(0);
-    const other = run(['--no-opt', bundle, '--version'], { NSX_BUILD_YARGS_CACHE: 'check' }); // other V8 flags: no cache
+  // scripts/bundle/load.cjs: every file of the bundle runs from V8's code cache that npm run build
+  // wrote (dist/bundle/*.cjs.cache); NSX_BUILD_CODE_CACHE=check makes the status 3 if V8 rejects one.
+  it('runs every file it loads from the code cache the build wrote, which V8 takes', () => {
+    if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build first (npm test does)`);
+    for (const args of [['run', '--help'], ['--version'], ['ps', '--help'], ['--help']]) {
+      const r = run([bundle, ...args], { NSX_BUILD_CODE_CACHE: 'check' });
+      expect([args, r.stderr, r.status]).toEqual([args, '', 0]);
+    }
+    const chunks = readdirSync(join(root, 'dist', 'bundle')).filter((f) => /\.cjs$/.test(f) && f !== 'load.cjs');
+    expect(chunks).toContain('yargs-core.cjs');
+    for (const f of chunks) expect([f, existsSync(join(root, 'dist', 'bundle', `${f}.cache`))]).toEqual([f, true]);
+    const other = run(['--no-opt', bundle, '--version'], { NSX_BUILD_CODE_CACHE: 'check' }); // other V8 flags: no cache
     expect([other.status, other.stdout, other.stderr]).toEqual([
       3,
       expect.stringMatching(/^\d+\.\d+\.\d+\n$/),
-      expect.stringMatching(/V8 did not take/),
+      expect.stringMatching(/V8 did not take .*nsx\.cjs\.cache.*yargs-core\.cjs\.cache/),
     ]);
+  });
+
+  // Node maps stack traces of what its own loaders compile, not of a vm.Script's: with source maps
+  // on, load.cjs lets Node's require() load the bundle (without the cache), so a bug names src/
+  // (here yargs' own file, the source of yargs-core.cjs); without, the bundle's file and line.
+  it('names the sources in a stack trace under --enable-source-maps, its own files without', () => {
+    const script = `const { YargsFactory } = require(${JSON.stringify(join(root, 'dist', 'bundle', 'load.cjs'))}).load('yargs-core.cjs');
+      try { YargsFactory(null)(); } catch (e) { process.stdout.write(String(e.stack)); }`;
+    const mapped = run(['--enable-source-maps', '-e', script], {});
+    expect(mapped.stdout).toMatch(/node_modules\/yargs\/build\/lib\/yargs-factory\.js:\d+:\d+/);
+    expect(mapped.stdout).not.toMatch(/yargs-core\.cjs/);
+    expect(run(['-e', script], {}).stdout).toMatch(/dist\/bundle\/yargs-core\.cjs:\d+:\d+/);
   });
 
   it("answers --version with package.json's version", () => {

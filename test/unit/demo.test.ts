@@ -40,7 +40,7 @@ describe('demo placeholders', () => {
 
   it('names this nsx as {nsx}, an executable a host demo can start a second container with', () => {
     const filled = fillPlaceholders(['{nsx}', 'run', '--rootfs', '{rootfs}', '/bin/true'], demoVars(container()));
-    expect('argv' in filled && filled.argv[0]).toMatch(/\/bin\/nsx\.js$/);
+    expect('argv' in filled && filled.argv[0]).toMatch(/\/bin\/nsx\.cjs$/);
     expect(() => accessSync((filled as { argv: string[] }).argv[0], constants.X_OK)).not.toThrow();
     expect((filled as { argv: string[] }).argv.slice(1)).toEqual(['run', '--rootfs', '/srv/rootfs', '/bin/true']);
   });
