@@ -1,6 +1,5 @@
 // A client of nsxd: HTTP over its Unix socket (what the docker CLI does with /var/run/docker.sock).
 // Errors become NsxErrors in the engine's words; an engine that is not there can be started.
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
@@ -188,6 +187,9 @@ export async function startEngine(client = new EngineClient(), env: NodeJS.Proce
   mkdirSync(dirname(dir), { recursive: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const log = openSync(join(dir, 'nsxd.log'), 'a', 0o600);
+  // node:child_process (and what it loads: net's dgram and more) only here, where an engine is started,
+  // not in every command that talks to one.
+  const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, [nsxdPath()], {
     detached: true,
     stdio: ['ignore', log, log],
