@@ -109,9 +109,8 @@ export class Engine {
    *  filesystem needs it, not for runtime state alone (running, exited, health): durability.ts. */
   save(): void {
     const containers = this.all().map((c) => c.record);
-    // O(containers), as the file is: ~0.3-0.7 ms a save with 100 of them, nothing with a few.
-    const lasting = this.renameOrder.ordered ? lastingPart(containers) : undefined;
-    const sync = lasting === undefined || lasting !== this.lasting;
+    const lasting = lastingPart(containers);
+    const sync = !this.renameOrder.ordered || lasting !== this.lasting;
     saveState(this.dir, { version: 1, containers }, sync);
     this.lasting = lasting;
   }

@@ -4,13 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import type { StdioOptions } from 'node:child_process';
-import {
-  ContainerCgroup,
-  detectLayout,
-  removeStaleCgroups,
-  STALE_CGROUP_AGE_MS,
-  type CgroupLayout,
-} from './cgroups/index.js';
+import { ContainerCgroup, detectLayout, removeStaleCgroups, type CgroupLayout } from './cgroups/index.js';
 import { NsxError, errnoName } from './errors.js';
 import type { EventListener, FailureInfo, RuntimeEvent, StepSummary } from './events.js';
 import { hintFor } from './hints.js';
@@ -361,7 +355,7 @@ export class Container {
   /** cgroups(7): create the container's cgroup, write the limits, move the shim in (children follow). */
   private async joinCgroup(limits: CgroupLimits): Promise<void> {
     this.layout = detectLayout();
-    sweepStale(this.layout);
+    removeStaleCgroups(this.layout);
     this.cgroup = ContainerCgroup.create(this.layout, this.id, limits);
     // If nsx dies, the supervisor removes these; normally finish() does, after reading OOM counts.
     this.shim!.registerCleanup(...this.cgroup.paths);
@@ -450,21 +444,6 @@ export class Container {
     this.emit({ type: 'cleaned-up', removed: this.removed });
     return result;
   }
-}
-
-/** When this process last swept leftover cgroups (removeStaleCgroups) before a join. */
-let lastSweep: number | undefined;
-
-/** Leftovers of a killed nsx, swept before a cgroup is made: at the first join of a process (each
- *  `nsx runtime run`), then at most every STALE_CGROUP_AGE_MS (the engine, container after container).
- *  A sweep takes only leftovers older than that, so sweeping more often finds nothing a sweep that
- *  much later would not; and each sweep stats and reads every container cgroup of every hierarchy,
- *  the running ones' too (6 hierarchies here: 600 of each with 100 containers running). */
-function sweepStale(layout: CgroupLayout): void {
-  const now = Date.now();
-  if (lastSweep !== undefined && now - lastSweep < STALE_CGROUP_AGE_MS) return;
-  lastSweep = now;
-  removeStaleCgroups(layout, { minAgeMs: STALE_CGROUP_AGE_MS });
 }
 
 /** Waits for p, but no longer than ms; the timer is cleared so it cannot keep nsx alive afterwards. */

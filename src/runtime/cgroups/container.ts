@@ -461,9 +461,6 @@ export class ContainerCgroup {
   }
 }
 
-/** How old an empty container cgroup must be before a sweep takes it as a leftover. */
-export const STALE_CGROUP_AGE_MS = 5000;
-
 /**
  * Remove nsx/<id> cgroups left behind by a killed nsx whose cgroup.procs is empty (call at
  * start-up); returns removed paths. A cgroup that still has processes stays: its container may
@@ -476,7 +473,7 @@ export function removeStaleCgroups(
 ): string[] {
   const fsRoot = opts.fsRoot ?? '/';
   const dirs = opts.dirs ?? kernelDirs;
-  const minAgeMs = opts.minAgeMs ?? STALE_CGROUP_AGE_MS;
+  const minAgeMs = opts.minAgeMs ?? 5000;
   const mounts = new Set(Object.values(layout.v1));
   if (layout.unified !== undefined) mounts.add(layout.unified);
   const removed: string[] = [];

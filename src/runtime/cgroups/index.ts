@@ -9,7 +9,6 @@
 export {
   ContainerCgroup,
   removeStaleCgroups,
-  STALE_CGROUP_AGE_MS,
   type CgroupDirs,
   type CgroupFacts,
   type CgroupFsOptions,
