@@ -5,10 +5,9 @@
 // ROUNDS times, each an engine of its own on a temporary socket running N cycles of bench/engine.mjs's
 // create + start + wait + rm of /bin/true (C clients at once, default 1), and the medians are printed:
 // the wall time per cycle and nsxd's own CPU time per cycle (user+sys from /proc/PID/stat, all its
-// threads, its children not counted), and that of its shims' zygote (src/runtime/zygote.ts), whose
-// forks replaced nsxd's spawns. On a machine others load, CPU time moves less than wall time.
+// threads, its children not counted). On a machine others load, CPU time moves less than wall time.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,22 +33,6 @@ for (const d of dirs)
 function cpuMs(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) * 10;
-}
-
-/** The CPU time of nsxd's long-lived children: the shims' zygote (runtime/zygote.ts), when there is
- *  one. Read at the start and the end of the cycles, so a shim's supervisor that lives for one cycle
- *  is not counted (nor is it in nsxd's own: proc(5) cutime counts only children waited for). */
-function childrenCpuMs(pid) {
-  let ms = 0;
-  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      if (Number(f[1]) === pid) ms += (Number(f[11]) + Number(f[12])) * 10;
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return ms;
 }
 
 async function round(dir) {
@@ -78,15 +61,13 @@ async function round(dir) {
     };
     for (let i = 0; i < 3; i++) await cycle(); // warm-up
     const cpu0 = cpuMs(engine.pid);
-    const kids0 = childrenCpuMs(engine.pid);
     const t0 = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: C }, async () => {
         for (let i = 0; i < N / C; i++) await cycle();
       }),
     );
-    const wall = Number(process.hrtime.bigint() - t0) / 1e6 / N;
-    return { wall, cpu: (cpuMs(engine.pid) - cpu0) / N, kids: (childrenCpuMs(engine.pid) - kids0) / N };
+    return { wall: Number(process.hrtime.bigint() - t0) / 1e6 / N, cpu: (cpuMs(engine.pid) - cpu0) / N };
   } finally {
     engine.kill('SIGTERM');
     await new Promise((r) => engine.once('exit', r));
@@ -99,15 +80,13 @@ for (let r = 0; r < ROUNDS; r++)
   for (const [i, dir] of dirs.entries()) {
     const x = await round(dir);
     results[i].push(x);
-    console.log(
-      `  ${dir}: ${x.wall.toFixed(1)} ms a cycle, nsxd CPU ${x.cpu.toFixed(1)} ms, its zygote's ${x.kids.toFixed(1)} ms`,
-    );
+    console.log(`  ${dir}: ${x.wall.toFixed(1)} ms a cycle, nsxd CPU ${x.cpu.toFixed(1)} ms`);
   }
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 console.log(`medians of ${ROUNDS} rounds, ${N} cycles each, ${C} client(s):`);
 for (const [i, dir] of dirs.entries()) {
   const wall = median(results[i].map((x) => x.wall));
   console.log(
-    `${dir}: ${(1000 / wall).toFixed(1)} containers/s (${wall.toFixed(1)} ms a cycle), nsxd CPU ${median(results[i].map((x) => x.cpu)).toFixed(1)} ms a cycle, its zygote's ${median(results[i].map((x) => x.kids)).toFixed(1)} ms`,
+    `${dir}: ${(1000 / wall).toFixed(1)} containers/s (${wall.toFixed(1)} ms a cycle), nsxd CPU ${median(results[i].map((x) => x.cpu)).toFixed(1)} ms a cycle`,
   );
 }

@@ -97,20 +97,13 @@ async function stopEngine(pid: number): Promise<void> {
   for (let i = 0; i < 50 && processRuns(pid); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
-/** The children of process ppid and theirs (an engine's: its shims' zygote and the supervisors of its
- *  running containers, which the zygote forked), from one ps(1). */
-function descendantsOf(ppid: number): number[] {
-  const r = spawnSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
-  const rows = (r.stdout ?? '')
+/** The children of process ppid (an engine's: the shim's supervisors of its running containers). */
+function childrenOf(ppid: number): number[] {
+  const r = spawnSync('ps', ['-o', 'pid=', '--ppid', String(ppid)], { encoding: 'utf8' });
+  return (r.stdout ?? '')
     .split('\n')
-    .map((l) => l.trim().split(/\s+/).map(Number))
-    .filter(([pid, parent]) => pid > 0 && parent > 0);
-  const out: number[] = [];
-  for (let level = [ppid]; level.length;) {
-    level = rows.filter(([, parent]) => level.includes(parent)).map(([pid]) => pid);
-    out.push(...level);
-  }
-  return out;
+    .map((l) => Number(l.trim()))
+    .filter((n) => n > 0);
 }
 
 /** The machine's engine, for a lesson's check (run-flow, engine-cli): a client if it answers its
@@ -158,10 +151,10 @@ export async function startLab(opts: { registry: boolean }): Promise<TourLab> {
     }
     for (const pid of engines) {
       if (!(pid > 0) || !processRuns(pid)) continue;
-      const descendants = descendantsOf(pid);
+      const supervisors = childrenOf(pid);
       await stopEngine(pid);
-      // Its zygote and supervisors outlive it only while they end and kill their containers: wait for that.
-      for (let i = 0; i < 50 && descendants.some(processRuns); i++) await new Promise((r) => setTimeout(r, 100));
+      // A supervisor outlives its engine only while it kills its container: wait for that.
+      for (let i = 0; i < 50 && supervisors.some(processRuns); i++) await new Promise((r) => setTimeout(r, 100));
       removed.push(`stopped the lab's engine (nsxd, pid ${pid}) and its containers`);
     }
     if (registry) {

@@ -491,8 +491,7 @@ engine_service() {
   #
   # KillMode=process: on `systemctl stop` (and restart) systemd sends SIGTERM to nsxd alone, which
   # stops its containers itself (the same as `nsx engine stop`) and exits 0. Not control-group: the
-  # containers' supervisors (the shim, forked by nsxd's child the shims' zygote, src/runtime/zygote.ts)
-  # and that zygote are in this unit's cgroup (the containers
+  # containers' supervisors (the shim, nsxd's children) are in this unit's cgroup (the containers
   # themselves are not: nsx moves them to /sys/fs/cgroup/nsx/<id>, from the hierarchy's root, so
   # the engine's own cgroup does not matter and no Delegate= is needed). A supervisor dies of
   # SIGTERM (it does not catch it) as of SIGKILL, and its container does not die with it (PID 1 of
@@ -501,8 +500,8 @@ engine_service() {
   # own stop, and, after nsxd crashed, before they have killed their containers; mixed SIGKILLs
   # them once nsxd is gone or too slow (TimeoutStopSec). Both orphan containers (tried by hand: a
   # supervisor signalled right after its engine's kill -9 leaves its container running). With
-  # process, systemd's signals only ever reach nsxd, and when nsxd is gone the zygote sees its channel
-  # close and exits, and each supervisor sees its own close, kills its container and removes its cgroup (the engine's kill -9
+  # process, systemd's signals only ever reach nsxd, and when nsxd is gone each supervisor sees its
+  # channel to the engine close, kills its container and removes its cgroup (the engine's kill -9
   # case, README "The engine"). moby's docker.service also uses KillMode=process.
   # Restart=on-failure: nsxd exits 0 after SIGTERM (`nsx engine stop`, systemctl stop), which is not
   # restarted; a crash is, and the new engine starts again the containers whose policy says so.

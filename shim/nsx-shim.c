@@ -16,9 +16,8 @@
  * (a message over MAX_MSG too: "err" EMSGSIZE "recv"). Buffers are the message's own size.
  *
  * Three processes, like runc's stages:
- *   supervisor  the process nsx starts (spawned; the engine's are forked by its zygote instead, see
- *               "the zygote" at the end of this file). It forks the worker at once and stays behind
- *               in the host's namespaces and cgroup, as a child subreaper: fd 4 is its channel ("worker PID" on
+ *   supervisor  the process nsx starts. It forks the worker at once and stays behind in the host's
+ *               namespaces and cgroup, as a child subreaper: fd 4 is its channel ("worker PID" on
  *               start, "exit code|signal N" at the end; it takes "kill SIG", "cleanup_dir DIR" and
  *               "resize ROWS COLS"). EOF on fd 4 means nsx died: it kills the container, removes the
  *               cleanup dirs, exits. With a terminal (the "console" instruction) it holds the pty's
@@ -62,7 +61,6 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -740,8 +738,7 @@ static int run(char **f, int n) {
   return 0;
 }
 
-/* The supervisor's start: what runs when nsx starts the program, and what a zygote's child runs. */
-static int shim_main(void) {
+int main(void) {
   /* The runtime, not the terminal, decides when we stop: Ctrl-C goes to nsx, which cleans up. */
   signal(SIGINT, SIG_IGN);
   signal(SIGQUIT, SIG_IGN);
@@ -809,145 +806,4 @@ static int shim_main(void) {
   /* EOF: the runtime is gone (or closed the channel) before an exec. The command did not run, so
    * this is never status 0 (docker's 125: the runtime failed); the supervisor cleans up. */
   _exit(125);
-}
-
-/* ---------- the zygote ---------- */
-
-/* nsxd's way to start supervisors (`nsx-shim zygote SOCKET`, src/runtime/zygote.ts). Node's spawn
- * forks the whole engine (clone(2) copies the page tables of its 60-70 MiB) and waits until the child
- * has exec'd: ~7 ms of the engine's main thread per container. This process, started once, forks
- * itself instead (a ~1 MiB static program, no exec) and the child runs shim_main() as a spawned shim
- * would. It stays single-threaded and decides nothing: nsxd says what to start, it forks and reports.
- *
- * Its channel is fd 3 (the same framing as the shim's). nsxd → zygote:
- *   "spawn" TOKEN STDIN STDOUT STDERR UID GID   STDIO each "pipe" or "null"; UID, GID "" to keep ours
- *   "kill" PID SIG                            only a child it has not reaped yet: no reused PID is hit
- * zygote → nsxd: "spawned" TOKEN PID, "failed" TOKEN ERRNO (fork), "exit" PID "code"|"signal" N (each
- * child, reaped through a signalfd). EOF on fd 3 (nsxd died or closed it): it exits at once; its
- * children see EOF on their own channels and clean up as they always do.
- *
- * Node receives descriptors only on its own IPC channel, so a child cannot be handed its channels:
- * it makes them, connect(2)ing to SOCKET (nsxd's, in the engine's 0700 state directory) once per
- * channel and saying "TOKEN FD\n" first (FD: the descriptor, 0-4, it becomes there); nsxd closes
- * every connection whose token it did not give.
- * Then it sets itself up as libuv's child does before execve (uv__process_child_init): every signal
- * back to SIG_DFL and none blocked, the channels dup2'd onto fds 0-4 (AF_UNIX stream sockets, as
- * spawn's 'pipe' makes with socketpair(2)), every other descriptor closed, setgroups/setgid/setuid
- * for a run on a user's behalf, and an empty environment (spawn's env: {}). */
-#define ZYG_FD 3
-static char **zyg_argv;
-
-static int connect_channel(const char *path, const char *token, int fd) {
-  struct sockaddr_un a = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof a.sun_path) return errno = ENAMETOOLONG, -1;
-  strcpy(a.sun_path, path);
-  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return -1;
-  char hello[160];
-  int h = snprintf(hello, sizeof hello, "%s %d\n", token, fd);
-  if (connect(s, (struct sockaddr *)&a, sizeof a) < 0 || h >= (int)sizeof hello || write_all(s, hello, (size_t)h) < 0) {
-    int e = errno;
-    close(s);
-    return errno = e, -1;
-  }
-  return s;
-}
-
-/* In the forked child: becomes a freshly spawned shim, then runs it. Never returns. */
-static void zygote_child(const char *path, char **f, int chan, int sfd) {
-  struct sigaction dfl = {.sa_handler = SIG_DFL};
-  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, NULL); /* SIGKILL, SIGSTOP, 32, 33: EINVAL, fine */
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
-  close(chan);
-  close(sfd);
-  static const char *roles[5] = {"stdin", "stdout", "stderr", "cmd", "sup"};
-  int fds[5];
-  for (int i = 0; i < 5; i++) {
-    /* /dev/null read-only as fd 0, read-write otherwise: libuv's modes for an ignored stdio */
-    fds[i] = i < 3 && strcmp(f[2 + i], "null") == 0 ? open("/dev/null", (i == 0 ? O_RDONLY : O_RDWR) | O_CLOEXEC)
-                                                    : connect_channel(path, f[1], i);
-    /* on nsxd's stderr still: nsxd sees this child exit 125 before its channels came */
-    if (fds[i] < 0) dprintf(2, "nsx-shim: zygote's child: %s channel (%s): %s\n", roles[i], path, strerror(errno)), _exit(125);
-  }
-  for (int i = 0; i < 5; i++) { /* above 4 first, so no dup2 below closes one still to be placed */
-    int hi = fcntl(fds[i], F_DUPFD_CLOEXEC, 5);
-    if (hi < 0) _exit(125);
-    close(fds[i]);
-    fds[i] = hi;
-  }
-  for (int i = 0; i < 5; i++)
-    if (dup2(fds[i], i) < 0) _exit(125); /* dup2 clears close-on-exec on the copy */
-  if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0) /* Linux 5.9; before it, one close each */
-    for (int fd = 5, max = (int)sysconf(_SC_OPEN_MAX); fd < max; fd++) close(fd);
-  if (f[6][0] && (setgroups(0, NULL), setgid((gid_t)num(f[6])) < 0)) dprintf(2, "nsx-shim: setgid: %s\n", strerror(errno)), _exit(125);
-  if (f[5][0] && setuid((uid_t)num(f[5])) < 0) dprintf(2, "nsx-shim: setuid: %s\n", strerror(errno)), _exit(125);
-  clearenv();
-  /* ps shows "nsx-shim" for a supervisor, as when spawned: /proc/PID/cmdline is this memory, and
-   * /proc/PID/comm the name prctl(PR_SET_NAME) sets (proc(5)); the zygote's are its own. */
-  for (char **a = zyg_argv + 1; *a; a++) memset(*a, 0, strlen(*a));
-  prctl(PR_SET_NAME, "nsx-shim", 0, 0, 0);
-  _exit(shim_main());
-}
-
-static int zygote(const char *path) {
-  prctl(PR_SET_NAME, "nsx-shim-zygote", 0, 0, 0); /* ps -o comm, pstree: 15 characters, TASK_COMM_LEN's limit */
-  signal(SIGINT, SIG_IGN); /* as the shim: nsxd decides when it stops (EOF on fd 3) */
-  signal(SIGQUIT, SIG_IGN);
-  signal(SIGTSTP, SIG_IGN);
-  signal(SIGHUP, SIG_IGN);
-  signal(SIGPIPE, SIG_IGN);
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &mask, NULL);
-  int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-  if (sfd < 0 || fcntl(ZYG_FD, F_SETFD, FD_CLOEXEC) < 0) {
-    fprintf(stderr, "nsx-shim zygote: fd 3 must be open and signalfd(2) work; nsxd starts this, not a person\n");
-    return 125;
-  }
-  for (;;) {
-    struct pollfd p[2] = {{ZYG_FD, POLLIN, 0}, {sfd, POLLIN, 0}};
-    if (poll(p, 2, -1) < 0 && errno != EINTR) return 125;
-    if (p[1].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      if (read(sfd, &si, sizeof si) < 0) { /* drained; waitpid decides */ }
-      int status;
-      pid_t w;
-      while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
-        char pid[16], val[16];
-        snprintf(pid, sizeof pid, "%d", w);
-        snprintf(val, sizeof val, "%d", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-        const char *m[] = {"exit", pid, WIFSIGNALED(status) ? "signal" : "code", val};
-        send_fields(ZYG_FD, 4, m);
-      }
-    }
-    if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-    char **f;
-    int n = recv_fields(ZYG_FD, &f);
-    if (n == 0) _exit(0); /* nsxd is gone */
-    if (n < 0) continue;
-    if (strcmp(f[0], "spawn") == 0 && n >= 7) {
-      pid_t child = fork();
-      if (child == 0) zygote_child(path, f, ZYG_FD, sfd);
-      char a[16];
-      snprintf(a, sizeof a, "%d", child < 0 ? errno : child);
-      const char *m[] = {child < 0 ? "failed" : "spawned", f[1], a};
-      send_fields(ZYG_FD, 3, m);
-    } else if (strcmp(f[0], "kill") == 0 && n >= 3) {
-      siginfo_t si;
-      pid_t pid = (pid_t)num(f[1]);
-      /* still our child, reaped or not (WNOWAIT leaves it be): its PID is not anyone else's */
-      if (pid > 0 && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0) kill(pid, (int)num(f[2]));
-    }
-  }
-}
-
-int main(int argc, char **argv) {
-  if (argc == 3 && strcmp(argv[1], "zygote") == 0) {
-    zyg_argv = argv;
-    return zygote(argv[2]);
-  }
-  return shim_main();
 }

@@ -33,28 +33,17 @@ function cgroupDirs(): string[] {
   return out;
 }
 
-/** Processes running this checkout's shim (a supervisor, a worker, or PID 1 before exec), and an
- *  engine's shims' zygote (src/runtime/zygote.ts) that outlived its engine. A running engine's zygote
- *  (its parent is that nsxd) is the engine's, not a container's: it goes when the engine does. */
+/** Processes running this checkout's shim (a supervisor, a worker, or PID 1 before exec). */
 function shimProcesses(): string[] {
   const out: string[] = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      if (readlinkSync(`/proc/${pid}/exe`) !== SHIM) continue;
-      if (engineZygote(pid)) continue;
-      out.push(`${pid} nsx-shim`);
+      if (readlinkSync(`/proc/${pid}/exe`) === SHIM) out.push(`${pid} nsx-shim`);
     } catch {
       /* gone, or a kernel thread */
     }
   }
   return out;
-}
-
-function engineZygote(pid: string): boolean {
-  if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[1] !== 'zygote') return false;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
-  return /nsxd\.m?js\0/.test(readFileSync(`/proc/${ppid}/cmdline`, 'utf8'));
 }
 
 /** <root>/containers/* of the stores tests and users run containers from. */

@@ -13,11 +13,7 @@ const welcome: Lesson = {
   // The task: a container paused half-built by `nsx run --step`, seen from another terminal.
   async check() {
     const shim = shimPath();
-    // An engine's shims' zygote (`nsx-shim zygote SOCKET`, comm nsx-shim-zygote) runs the same program
-    // but builds no container.
-    const paused = processes().filter(
-      (p) => (p.cmdline.startsWith(shim) && !p.cmdline.startsWith(`${shim} zygote`)) || p.comm === 'nsx-shim',
-    );
+    const paused = processes().filter((p) => p.cmdline.startsWith(shim) || p.comm === 'nsx-shim');
     if (paused.length === 0)
       return {
         ok: false,

@@ -96,7 +96,7 @@ const engineCli: Lesson = {
       },
       {
         id: 'children',
-        title: "nsx's containers are its engine's descendants (Docker's are not dockerd's)",
+        title: "nsx's containers are its engine's children (Docker's are not dockerd's)",
         commands: [
           {
             command: [
@@ -116,7 +116,7 @@ const engineCli: Lesson = {
           {
             command: ['ps', '--forest', '-o', 'pid,ppid,args', '-s', '{engine},{program}'],
             notice:
-              "The tree: nsxd → nsx-shim zygote (started once by the engine; it forks each container's supervisor) → nsx-shim (this container's supervisor) → sleep, the container's PID 1. The CLI is in no part of it. Under Docker the same ps shows no dockerd above the container: its parent is containerd-shim-runc-v2.",
+              "The tree: nsxd → nsx-shim (the supervisor the engine started) → sleep, the container's PID 1. The CLI is in no part of it. Under Docker the same ps shows no dockerd above the container: its parent is containerd-shim-runc-v2.",
           },
         ],
       },

@@ -1,7 +1,6 @@
 // The engine's containers: what `docker create/start/stop/kill/wait/rm` do, without HTTP. Each
-// running container is the engine's descendant (the shims' zygote, the shim's supervisor it forked,
-// then PID 1 under it), its output appended to a log file; every change of state is written to the
-// state file before it is answered.
+// running container is the engine's child (the shim's supervisor, then PID 1 under it), its output
+// appended to a log file; every change of state is written to the state file before it is answered.
 // This file is the table of contents: one EngineContainer per container (container.ts), its
 // lifecycle (lifecycle.ts), and one file per verb under verbs/; docker's JSON shapes in shapes.ts.
 import { EventEmitter } from 'node:events';
@@ -9,8 +8,6 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ContainerCgroup, detectLayout, removeStaleCgroups } from '../runtime/cgroups/index.js';
 import { isRealRoot } from '../runtime/host.js';
-import { spawnLauncher, type ShimLauncher } from '../runtime/shim.js';
-import { ZygoteLauncher } from '../runtime/zygote.js';
 import { EngineContainer, type Exec, type ExecRecord } from './container.js';
 import { ApiError, noSuchContainer } from './errors.js';
 import type { Hub } from './hub.js';
@@ -55,16 +52,12 @@ export class Engine {
   readonly renameOrder: RenameOrder;
   /** What of the last save that succeeded must survive a power loss (lastingPart). */
   private lasting?: string;
-  /** How its shims start: forked by a resident zygote (its socket in the state directory, which only
-   *  the engine's user may enter), or with NSX_SHIM_ZYGOTE=0 spawned one by one (runtime/zygote.ts). */
-  readonly shims: ShimLauncher & { prepare?: () => Promise<void>; close?: () => Promise<void> };
 
   constructor(readonly dir: string) {
     mkdirSync(dirname(dir), { recursive: true }); // /var/lib/nsx stays as open as the image store wants it
     mkdirSync(join(dir, 'containers'), { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
     this.renameOrder = renameOrder(dir);
-    this.shims = process.env.NSX_SHIM_ZYGOTE === '0' ? spawnLauncher : new ZygoteLauncher(join(dir, 'shims.sock'));
     const save = () => this.save();
     for (const r of loadState(dir).containers) this.containers.set(r.Id, new EngineContainer(r, save));
     // Containers that were running when the previous engine died: their supervisors saw the engine's
@@ -234,6 +227,5 @@ export class Engine {
     for (const c of runs) thawAfterSignal(this, c); // a frozen one acts on the kill once thawed
     await Promise.all(all.map((run) => run.done));
     this.save();
-    await this.shims.close?.();
   }
 }

@@ -1,6 +1,5 @@
-// nsxd: the engine. A long-running process that owns the containers (they are its descendants,
-// through the shims' zygote and the shim) and answers the CLI on a Unix socket that only its owner
-// can open (mode 0600).
+// nsxd: the engine. A long-running process that owns the containers (they are its children, through
+// the shim) and answers the CLI on a Unix socket that only its owner can open (mode 0600).
 //   node dist/bundle/nsxd.mjs               (its bundle: nsx engine start and the VM's nsxd.service run it)
 //   node dist/src/engine/nsxd.js            (tsc's build of the same source: what the tests start)
 // Env: NSX_ENGINE_SOCKET, NSX_ENGINE_STATE (see config.ts).
@@ -42,7 +41,6 @@ export async function main(): Promise<void> {
   chmodSync(sock, 0o600);
   writeFileSync(join(dir, 'nsxd.pid'), `${process.pid}\n`);
   process.stderr.write(`nsxd: listening on unix://${sock} (pid ${process.pid}, state in ${dir})\n`);
-  void engine.shims.prepare?.(); // its shims' zygote, before the first container needs it
   for (const id of engine.restartRecovered())
     process.stderr.write(`nsxd: container ${id.slice(0, 12)}: started again (its restart policy)\n`);
 

@@ -14,7 +14,7 @@ import { deviceFilterOp, writeV1DeviceRules, type DeviceRule } from './devices/i
 import type { PlannedStep } from './plan.js';
 import { describeStep } from './steps/step.js';
 import { removeVeth, setupVeth, type VethFacts } from './network.js';
-import { Shim, ShimError, signalName, type ExitStatus, type HostUser, type ShimLauncher } from './shim.js';
+import { Shim, ShimError, signalName, type ExitStatus, type HostUser } from './shim.js';
 import { writeFilesAs } from './as-user.js';
 import { defaultProfileText, loadProfile } from './lsm/apparmor.js';
 import type { ShimOp } from './shim-ops.js';
@@ -82,8 +82,6 @@ export class Container {
     private readonly runAs?: HostUser,
     /** A shim started while the plan was built (startShimEarly, with these stdio and runAs); run() uses it. */
     private readonly earlyShim?: Promise<Shim>,
-    /** How the shim is started when there is no early one: Node's spawn, or the engine's zygote. */
-    private readonly launcher?: ShimLauncher,
   ) {}
 
   get id(): string {
@@ -182,7 +180,7 @@ export class Container {
     // each step, those of the steps after it up to the next host action, fork or exec).
     const pipeline = !hooks.beforeStep && !this.observing;
     try {
-      this.shim = await (this.earlyShim ?? Shim.start(this.stdio, this.runAs, this.launcher));
+      this.shim = await (this.earlyShim ?? Shim.start(this.stdio, this.runAs));
       hooks.spawned?.(this);
       if (this.observing) this.lastEvidence = this.observe(await this.inside()); // the baseline the first step is compared with
       for (const [index, step] of this.plan.entries()) {

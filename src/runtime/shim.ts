@@ -1,8 +1,7 @@
 // The TypeScript side of the shim protocol (see the comment at the top of shim/nsx-shim.c).
-import { spawn, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import type { Readable, Writable } from 'node:stream';
 import { constants } from 'node:os';
 import { NsxError, errnoMessage, errnoName } from './errors.js';
 import { encodeShimOp, type ShimOp } from './shim-ops.js';
@@ -120,64 +119,10 @@ export class ShimError extends NsxError {
   }
 }
 
-/** The shim's process as whoever started it sees it: its PID, the container's standard streams (those
- *  made 'pipe'), its two channels (fd 3 to the worker, fd 4 to the supervisor) and its own end. */
-export interface ShimProcess {
-  readonly pid: number;
-  readonly stdin: Writable | null;
-  readonly stdout: Readable | null;
-  readonly stderr: Readable | null;
-  /** Our end of its fd 3 (instructions to the worker, then PID 1). */
-  readonly cmd: Socket;
-  /** Our end of its fd 4 (the supervisor's channel). */
-  readonly sup: Socket;
-  /** The process's own end (exit code or killing signal); undefined when nobody can tell any more
-   *  (the zygote that forked it died first). */
-  readonly exited: Promise<ExitStatus | undefined>;
-  /** Sends a signal to it, unless it has ended (and been reaped) already. */
-  kill(signal: number): void;
-}
-
-/** How a shim's process is started. The default spawns the program (Node's spawn: fork and exec of
- *  this process); the engine forks its shims from a resident zygote instead (zygote.ts). */
-export interface ShimLauncher {
-  /** Resolves once the process runs with its channels connected. stdio 0-2: the container's streams. */
-  launch(path: string, stdio: StdioOptions, as?: HostUser): Promise<ShimProcess>;
-}
-
-/** Node's spawn: `nsx runtime run`, the lessons and the tests start their shims this way. */
-export const spawnLauncher: ShimLauncher = {
-  launch(path, stdio, as) {
-    const base = (Array.isArray(stdio) ? stdio : [stdio, stdio, stdio]).slice(0, 3);
-    const proc = spawn(path, [], {
-      stdio: [...base, 'pipe', 'pipe'],
-      env: {},
-      ...(as ? { uid: as.uid, gid: as.gid } : {}),
-    });
-    if (!proc.pid) throw new NsxError(`cannot start ${path}`, { hint: 'is it executable? run `npm ci` again' });
-    const exited = new Promise<ExitStatus>((resolve) => {
-      const status = () =>
-        resolve(proc.signalCode ? { signal: signalNumber(proc.signalCode) } : { code: proc.exitCode! });
-      if (proc.exitCode !== null || proc.signalCode !== null) status();
-      else proc.once('exit', status);
-    });
-    return Promise.resolve({
-      pid: proc.pid,
-      stdin: proc.stdin,
-      stdout: proc.stdout,
-      stderr: proc.stderr,
-      cmd: proc.stdio[3] as Socket,
-      sup: proc.stdio[4] as Socket,
-      exited,
-      kill: (signal) => void (proc.exitCode === null && proc.signalCode === null && proc.kill(signal)),
-    });
-  },
-};
-
 /** A running shim: the supervisor (the process we start) and its worker; instructions go over fd 3
  *  to the worker (then to PID 1), supervision over fd 4. See the comment at the top of nsx-shim.c. */
 export class Shim {
-  readonly process: ShimProcess;
+  readonly process: ChildProcess;
   /** The worker: the process that unshares; after fork, initPid is the container's PID 1. */
   pid = 0;
   initPid?: number;
@@ -188,23 +133,29 @@ export class Shim {
   /** Instructions sent ahead (sendAhead) whose replies no callMany has read yet, oldest first. */
   private ahead: string[][] = [];
 
-  private constructor(proc: ShimProcess) {
+  private constructor(proc: ChildProcess) {
     this.process = proc;
-    this.cmd = new Channel(proc.cmd);
-    this.sup = new Channel(proc.sup);
+    this.cmd = new Channel(proc.stdio[3] as Socket);
+    this.sup = new Channel(proc.stdio[4] as Socket);
   }
 
   /** Starts the shim and waits for its worker. stdio 0-2 become the container's standard streams.
-   *  With `as`, the shim runs as that host user (rootless on their behalf: nsx, as root, only watches).
-   *  `launcher` starts the process (Node's spawn unless told otherwise: the engine's zygote). */
-  static async start(stdio: StdioOptions = 'inherit', as?: HostUser, launcher = spawnLauncher): Promise<Shim> {
+   *  With `as`, the shim runs as that host user (rootless on their behalf: nsx, as root, only watches). */
+  static async start(stdio: StdioOptions = 'inherit', as?: HostUser): Promise<Shim> {
     const path = shimPath();
     if (!existsSync(path)) {
       throw new NsxError(`the runtime's shim is not built (${path} is missing)`, {
         hint: 'run `npm ci` (it compiles shim/nsx-shim.c; needs a C compiler: apt-get install build-essential)',
       });
     }
-    const shim = new Shim(await launcher.launch(path, stdio, as));
+    const base = (Array.isArray(stdio) ? stdio : [stdio, stdio, stdio]).slice(0, 3);
+    const proc = spawn(path, [], {
+      stdio: [...base, 'pipe', 'pipe'],
+      env: {},
+      ...(as ? { uid: as.uid, gid: as.gid } : {}),
+    });
+    if (!proc.pid) throw new NsxError(`cannot start ${path}`, { hint: 'is it executable? run `npm ci` again' });
+    const shim = new Shim(proc);
     const hello = await shim.sup.next();
     if (!hello || hello[0] !== 'worker')
       throw new NsxError(`${path} did not start its worker`, {
@@ -331,7 +282,10 @@ export class Shim {
     this.exited = (async () => {
       const m = await this.sup.next();
       if (m && m[0] === 'exit') return m[1] === 'signal' ? { signal: Number(m[2]) } : { code: Number(m[2]) };
-      return supervisorStatus(await this.process.exited);
+      return new Promise<ExitStatus>((resolve) => {
+        if (this.process.exitCode !== null || this.process.signalCode !== null) resolve(childStatus(this.process));
+        else this.process.once('exit', () => resolve(childStatus(this.process)));
+      });
     })();
     return this.exited;
   }
@@ -340,7 +294,7 @@ export class Shim {
    *  no PID can be reused under us). */
   kill(signal = 9): void {
     if (!this.sup.socket.destroyed) this.sup.send(['kill', String(signal)]);
-    else this.process.kill(signal);
+    else if (this.process.exitCode === null) this.process.kill(signal);
   }
 
   /** Whether the command is running (exec went through). */
@@ -356,7 +310,8 @@ export class Shim {
 
   /** Waits for the shim process itself to be gone. */
   async gone(): Promise<void> {
-    await this.process.exited;
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
+    await new Promise((r) => this.process.once('exit', r));
   }
 }
 
@@ -370,8 +325,8 @@ export interface EarlyShim {
   cancel(): void;
 }
 
-export function startShimEarly(stdio: StdioOptions = 'inherit', as?: HostUser, launcher = spawnLauncher): EarlyShim {
-  const shim = Shim.start(stdio, as, launcher);
+export function startShimEarly(stdio: StdioOptions = 'inherit', as?: HostUser): EarlyShim {
+  const shim = Shim.start(stdio, as);
   shim.catch(() => {}); // not unhandled while the plan is built: run() awaits it and reports it
   return {
     shim,
@@ -386,9 +341,10 @@ export function startShimEarly(stdio: StdioOptions = 'inherit', as?: HostUser, l
 /** The supervisor ended without reporting the container's end. Killed by a signal, it took the
  *  container with it (PR_SET_PDEATHSIG): that signal. Exited on its own (its channel closed, a start-up
  *  failure), its code is its own, never the container's: 125, docker's "the runtime failed", and never
- *  0 for a command that may not have run. Unknown (the zygote that forked it died first): 125 too. */
-function supervisorStatus(st: ExitStatus | undefined): ExitStatus {
-  return st?.signal !== undefined ? { signal: st.signal } : { code: 125 };
+ *  0 for a command that may not have run. */
+function childStatus(p: ChildProcess): ExitStatus {
+  if (p.signalCode) return { signal: signalNumber(p.signalCode) };
+  return { code: 125 };
 }
 
 export function signalNumber(name: string): number {

@@ -109,7 +109,7 @@ describe('never 0 for a command that did not run', () => {
   itRoot('a worker whose instructions end before exec exits 125, and that is the status reported', async () => {
     const shim = await Shim.start('ignore');
     try {
-      shim.process.cmd.end(); // EOF on fd 3: no exec will come
+      (shim.process.stdio[3] as import('node:net').Socket).end(); // EOF on fd 3: no exec will come
       expect(await shim.waitExit()).toEqual({ code: 125 });
     } finally {
       shim.close();

@@ -1,6 +1,5 @@
 // docker exec: a process started in a running container. It joins the container's cgroup, namespaces
 // and security settings (buildExecPlan: runc exec's order); its streams have a Hub of their own.
-import type { StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import type { LayeredView } from '../../image/rootfs.js';
@@ -95,8 +94,7 @@ export async function startExec(
     half?.pid ?? r.State.Pid,
     half?.applied,
   );
-  const stdio: StdioOptions = [b.AttachStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'];
-  const container = new Container(spec, plan, stdio, false, undefined, undefined, engine.shims);
+  const container = new Container(spec, plan, [b.AttachStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], false);
   e.container = container;
   let drained: Promise<void> = Promise.resolve();
   container.on((ev) => {

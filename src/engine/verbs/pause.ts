@@ -1,6 +1,6 @@
 // docker pause and unpause: the cgroup freezer stops every process of the container where it is
 // (v1 freezer.state FROZEN, cgroup-v1/freezer-subsystem.rst; v2 cgroup.freeze, cgroup-v2.rst), and
-// thaws them. The process stays the engine's descendant, running as far as the kernel's scheduler is not
+// thaws them. The process stays the engine's child, running as far as the kernel's scheduler is not
 // concerned: docker shows it as "Up … (Paused)", State.Running and State.Paused both true.
 import { ContainerCgroup, detectLayout } from '../../runtime/cgroups/index.js';
 import { NsxError } from '../../runtime/errors.js';

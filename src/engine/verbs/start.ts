@@ -58,8 +58,6 @@ export async function start(engine: Engine, c: EngineContainer, byPolicy = false
     [r.Config.OpenStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     !!(n.Step || n.Observe), // evidence after every step, for the client that follows the events
     n.RunAs,
-    undefined,
-    engine.shims,
   );
   const hub = c.hub();
   const s: Stepping | undefined = n.Step || n.Observe ? c.beginSteps(plan.length) : undefined;
