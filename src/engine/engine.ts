@@ -12,7 +12,6 @@ import { EngineContainer, type Exec, type ExecRecord } from './container.js';
 import { ApiError, noSuchContainer } from './errors.js';
 import type { Hub } from './hub.js';
 import { eventShape, execShape, inspectShape, listShape, statusText } from './shapes.js';
-import { lastingPart, renameOrder, type RenameOrder } from './durability.js';
 import { loadState, saveState, type ContainerRecord } from './state.js';
 import type { CreateBody, ExecBody } from './validate.js';
 import { create, type Created } from './verbs/create.js';
@@ -47,17 +46,11 @@ export class Engine {
   readonly recovered: string[] = [];
   /** And of those the previous engine stopped when it was stopped (SIGTERM). */
   readonly stoppedWithEngine: string[] = [];
-  /** Whether a save of runtime state alone may skip fsync(2) here (durability.ts), decided once: the
-   *  state directory's filesystem and mount options do not change under a running engine. */
-  readonly renameOrder: RenameOrder;
-  /** What of the last save that succeeded must survive a power loss (lastingPart). */
-  private lasting?: string;
 
   constructor(readonly dir: string) {
     mkdirSync(dirname(dir), { recursive: true }); // /var/lib/nsx stays as open as the image store wants it
     mkdirSync(join(dir, 'containers'), { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
-    this.renameOrder = renameOrder(dir);
     const save = () => this.save();
     for (const r of loadState(dir).containers) this.containers.set(r.Id, new EngineContainer(r, save));
     // Containers that were running when the previous engine died: their supervisors saw the engine's
@@ -97,20 +90,11 @@ export class Engine {
 
   // ---- the engine's own bookkeeping -------------------------------------------------------------
 
-  /** The state file, replaced atomically; fsync'd when what must survive a power loss changed
-   *  (a container made or removed, its configuration, its restart bookkeeping) or where the
-   *  filesystem needs it, not for runtime state alone (running, exited, health): durability.ts. */
   save(): void {
-    const containers = this.all().map((c) => c.record);
-    const lasting = lastingPart(containers);
-    const sync = !this.renameOrder.ordered || lasting !== this.lasting;
-    saveState(this.dir, { version: 1, containers }, sync);
-    this.lasting = lasting;
+    saveState(this.dir, { version: 1, containers: this.all().map((c) => c.record) });
   }
 
   event(c: EngineContainer, action: string, extra: Record<string, string> = {}): void {
-    // Built only for a follower (GET /events): the engine keeps no history of them (no ?since=).
-    if (this.events.listenerCount('event') === 0) return;
     this.events.emit('event', eventShape(c.record, action, extra));
   }
 

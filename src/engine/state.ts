@@ -1,7 +1,6 @@
 // The engine's memory across restarts: every container it knows, in one JSON file, replaced
 // atomically (write a temporary file, fsync it, rename(2) it over the old one) so a reader — or an
-// engine starting after a crash — sees the old version or the new one, never half of one. A save of
-// runtime state alone may leave out the fsync where the filesystem allows it: durability.ts says when.
+// engine starting after a crash — sees the old version or the new one, never half of one.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -148,18 +147,18 @@ export class StateWriteError extends Error {
   }
 }
 
-/** Replaces the state file atomically: temp file, fsync (unless `sync` is false: durability.ts),
- *  rename(2) (same directory, same filesystem). On failure the old file is left as it was, the temporary file removed, and a StateWriteError thrown.
+/** Replaces the state file atomically: temp file, fsync, rename(2) (same directory, same filesystem).
+ *  On failure the old file is left as it was, the temporary file removed, and a StateWriteError thrown.
  *  The directory is made only when open(2) finds it missing (the engine makes it at its start): not
  *  two recursive mkdirs at every save, four saves in a container's life (issue 11). */
-export function saveState(dir: string, state: StateFile, sync = true): void {
+export function saveState(dir: string, state: StateFile): void {
   const file = join(dir, STATE_FILE);
   const tmp = join(dir, `.${STATE_FILE}.${process.pid}.tmp`);
   try {
     const fd = openTemporary(dir, tmp);
     try {
       writeSync(fd, JSON.stringify(state, null, 2) + '\n');
-      if (sync) fsyncSync(fd);
+      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

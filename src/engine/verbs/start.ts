@@ -22,11 +22,9 @@ export async function start(engine: Engine, c: EngineContainer, byPolicy = false
   if (!c.canStart()) return 'already';
   if (c.hostMounts) throw refusal.copying(c.id, 'start'); // its overlay may be mounted once only
   if (!byPolicy) {
-    // Changed only when set: either is kept through a power loss (an fsync'd save, durability.ts),
-    // and a first start that wrote them would make its save one of those.
-    if (r.ManuallyStopped) r.ManuallyStopped = false;
+    r.ManuallyStopped = false;
     c.clearRestart();
-    if (r.RestartCount) r.RestartCount = 0;
+    r.RestartCount = 0;
   }
   const rootDir = c.rootDir();
   if (rootDir && !existsSync(rootDir)) {

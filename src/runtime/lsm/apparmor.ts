@@ -60,13 +60,9 @@ profile ${name} flags=(attach_disconnected,mediate_deleted) {
 }
 
 /** AppArmor is enabled when its module parameter says so (apparmor.rst). */
-export function apparmorEnabled(read?: (p: string) => string | undefined): boolean {
-  if (!read) return (enabledHere ??= apparmorEnabled(readText));
+export function apparmorEnabled(read: (p: string) => string | undefined = readText): boolean {
   return read('/sys/module/apparmor/parameters/enabled')?.trim() === 'Y';
 }
-/** This kernel's answer, read once: the parameter is set at boot only (security/apparmor/lsm.c:
- *  apparmor_enabled is __ro_after_init, its module_param mode 0444), and a plan asks at every create. */
-let enabledHere: boolean | undefined;
 
 /** The profiles loaded in the kernel, from securityfs (`NAME (MODE)` per line), or undefined when
  *  securityfs is not mounted. */

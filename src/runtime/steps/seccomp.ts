@@ -6,16 +6,6 @@ import { shim, type Action } from '../actions.js';
 import { finalCaps, needsAdminForSeccomp } from './common.js';
 import type { Step } from './step.js';
 
-/** The filter as the shim's instruction carries it (hex), made once per compiled filter: the compiler
- *  hands out the same Buffer for the same profile and capabilities (seccomp-host.ts), and every
- *  container's plan would otherwise encode its ~10 KB again. */
-const hexOf = new WeakMap<Buffer, string>();
-function hex(filter: Buffer): string {
-  let h = hexOf.get(filter);
-  if (h === undefined) hexOf.set(filter, (h = filter.toString('hex')));
-  return h;
-}
-
 export const seccomp: Step<'seccomp'> = {
   id: 'seccomp',
   title: 'Install the seccomp filter',
@@ -33,7 +23,7 @@ export const seccomp: Step<'seccomp'> = {
         hint: 'seccomp profiles compile for x86_64 and aarch64',
       });
     const filter = host.compileSeccomp(sc.profile, sc.source, spec.process.capabilities);
-    const actions: Action[] = [shim({ op: 'seccomp', flags: 0, filter: hex(filter) })];
+    const actions: Action[] = [shim({ op: 'seccomp', flags: 0, filter: filter.toString('hex') })];
     if (needsAdminForSeccomp(spec)) {
       // The filter is in: CAP_SYS_ADMIN, kept for it by the capabilities step, goes now.
       const final = finalCaps(spec, host);
