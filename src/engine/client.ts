@@ -1,5 +1,6 @@
 // A client of nsxd: HTTP over its Unix socket (what the docker CLI does with /var/run/docker.sock).
 // Errors become NsxErrors in the engine's words; an engine that is not there can be started.
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
@@ -20,17 +21,6 @@ export interface Reply {
   json<T = unknown>(): T;
 }
 
-export interface RequestOptions {
-  /** A successful answer's body as it comes (a stream's); then Reply.body is empty. */
-  onData?: (chunk: Buffer) => void;
-  /** The status as soon as the answer's head arrives (http.ClientRequest's 'response' event): the
-   *  engine's wait sends its head once the waiter is registered (server.ts), as docker's does. */
-  onHead?: (status: number) => void;
-  /** Gives the request up (node:http's own `signal` option destroys it, connection and all), before
-   *  or after its head: the promise rejects with the signal's reason. */
-  signal?: AbortSignal;
-}
-
 export class EngineClient {
   /** The engine this client started (engineClient's), once: requests that found none wait for it. */
   #started?: Promise<void>;
@@ -41,16 +31,9 @@ export class EngineClient {
     private readonly autostart?: (line: string) => void,
   ) {}
 
-  /** One request; rejects with a clear NsxError when the socket cannot be reached. `options` may be
-   *  the onData function alone (RequestOptions' onData: a successful answer's body as it comes). */
-  request(
-    method: string,
-    path: string,
-    body?: unknown,
-    options?: ((chunk: Buffer) => void) | RequestOptions,
-  ): Promise<Reply> {
-    const o = typeof options === 'function' ? { onData: options } : (options ?? {});
-    return this.#whenUp(() => this.#request(method, path, body, o));
+  /** One request; rejects with a clear NsxError when the socket cannot be reached. */
+  request(method: string, path: string, body?: unknown, onData?: (chunk: Buffer) => void): Promise<Reply> {
+    return this.#whenUp(() => this.#request(method, path, body, onData));
   }
 
   /** Sends; where no engine listens (nothing was sent, so sending again is safe) and this client may
@@ -72,13 +55,8 @@ export class EngineClient {
     say(`nsx: started the engine (nsxd, pid ${pid}${process.getuid?.() === 0 ? '' : `, on unix://${this.socket}`})`);
   }
 
-  #request(method: string, path: string, body: unknown, { onData, onHead, signal }: RequestOptions): Promise<Reply> {
+  #request(method: string, path: string, body?: unknown, onData?: (chunk: Buffer) => void): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      // Given up: the signal's reason, whichever error node:http reports it with (an AbortError on the
-      // request before the head, "aborted" on the response after it). Else the request's errors are
-      // the engine's connection's (connectError), the response's as they are.
-      const fail = (e: NodeJS.ErrnoException, onRequest: boolean) =>
-        reject(signal?.aborted ? signal.reason : onRequest ? connectError(this.socket, e) : e);
       const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
       const req = httpRequest(
         {
@@ -92,20 +70,18 @@ export class EngineClient {
           path,
           headers:
             data !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {},
-          signal,
         },
         (res) => {
-          onHead?.(res.statusCode ?? 0);
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => (onData && (res.statusCode ?? 0) < 400 ? onData(c) : chunks.push(c)));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             resolve({ status: res.statusCode ?? 0, body: text, json: <T>() => JSON.parse(text) as T });
           });
-          res.on('error', (e) => fail(e, false));
+          res.on('error', reject);
         },
       );
-      req.on('error', (e) => fail(e, true));
+      req.on('error', (e) => reject(connectError(this.socket, e as NodeJS.ErrnoException)));
       req.end(data);
     });
   }
@@ -147,13 +123,8 @@ export class EngineClient {
   }
 
   /** A request whose answer must be a success: anything else throws the engine's message. */
-  async call<T = unknown>(
-    method: string,
-    path: string,
-    body?: unknown,
-    options?: Omit<RequestOptions, 'onData'>,
-  ): Promise<T | undefined> {
-    const r = await this.request(method, path, body, options);
+  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T | undefined> {
+    const r = await this.request(method, path, body);
     if (r.status >= 400) throw apiError(r);
     return r.body ? r.json<T>() : undefined;
   }
@@ -161,7 +132,7 @@ export class EngineClient {
   /** Whether an engine answers on the socket. */
   async ping(): Promise<boolean> {
     try {
-      return (await this.#request('GET', '/_ping', undefined, {})).status === 200; // never starts one
+      return (await this.#request('GET', '/_ping')).status === 200; // never starts one
     } catch (e) {
       if (e instanceof NsxError && e.info.errno === -1) return false; // not there
       throw e; // there, but not ours to talk to (permission)
@@ -217,9 +188,6 @@ export async function startEngine(client = new EngineClient(), env: NodeJS.Proce
   mkdirSync(dirname(dir), { recursive: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const log = openSync(join(dir, 'nsxd.log'), 'a', 0o600);
-  // node:child_process (and what it loads: net's dgram and more) only here, where an engine is started,
-  // not in every command that talks to one.
-  const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, [nsxdPath()], {
     detached: true,
     stdio: ['ignore', log, log],

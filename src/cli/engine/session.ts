@@ -30,16 +30,14 @@ export function consoleSize(): [number, number] | undefined {
 export function runSession(socket: Socket, head: Buffer, o: SessionOptions): Promise<void> {
   const out = o.out ?? process.stdout;
   const err = o.err ?? process.stderr;
-  // Only an input that is sent is touched: process.stdin is made on first use (a stream over fd 0,
-  // for a terminal a tty.ReadStream that sets it non-blocking).
-  const local = o.stdin && (o.input === undefined || o.input === process.stdin) ? process.stdin : undefined;
-  const input = o.stdin ? (o.input ?? local) : undefined;
+  const input = o.input ?? process.stdin;
   const decoder = o.tty ? undefined : new FrameDecoder((s, d) => (s === 1 ? out : err).write(d));
   const take = (d: Buffer) => (decoder ? decoder.push(d) : out.write(d));
   if (head.length) take(head);
   socket.on('data', take);
 
-  const raw = o.tty && !!local?.isTTY;
+  const local = process.stdin as NodeJS.ReadStream;
+  const raw = o.tty && o.stdin && input === process.stdin && local.isTTY;
   let sending = false;
   const resize = () => {
     const { rows, columns } = process.stdout as NodeJS.WriteStream;
@@ -50,9 +48,9 @@ export function runSession(socket: Socket, head: Buffer, o: SessionOptions): Pro
   const inputEnd = () => socket.end(); // a half-close: the input ended, the output goes on
   let closed = false;
   const startInput = () => {
-    if (!input || closed) return;
+    if (!o.stdin || closed) return;
     sending = true;
-    if (raw) local!.setRawMode(true);
+    if (raw) local.setRawMode(true);
     input.on('data', send);
     input.once('end', inputEnd);
     input.resume();
@@ -64,12 +62,12 @@ export function runSession(socket: Socket, head: Buffer, o: SessionOptions): Pro
       closed = true;
       socket.off('data', take);
       if (sending) {
-        input!.off('data', send);
-        input!.off('end', inputEnd);
-        input!.pause();
+        input.off('data', send);
+        input.off('end', inputEnd);
+        input.pause();
       }
       process.off('SIGWINCH', resize);
-      if (raw && sending) local!.setRawMode(false);
+      if (raw && sending) local.setRawMode(false);
       resolve();
     };
     socket.once('close', done);

@@ -196,39 +196,20 @@ async function attachedRun(
       process.stdout.write(`${id}\n`);
       return 0;
     }
-    // Attached, docker's order (cli/command/container/run.go: attach, wait, start): the stream and the
-    // wait are asked together, and the start only once the engine has taken both on (the 101, and the
-    // wait's head, which it sends once the waiter is registered), so that nothing the container writes
-    // and no quick exit is missed. The steps (--trace, --events) need no such wait: a follower gets the
-    // run's events so far, then the rest (src/engine/verbs/steps.ts).
-    let waitTaken!: () => void;
-    const taken = new Promise<void>((r) => (waitTaken = r));
-    const giveUp = new AbortController();
+    // Attached: the stream, the wait and the steps first, so nothing it writes and no quick exit is missed.
+    const { socket, head } = await client.hijack(
+      `/containers/${c}/attach?stream=1&stdout=1&stderr=1${a.interactive ? '&stdin=1' : ''}`,
+    );
     const waited = client.call<{ StatusCode: number; Error?: { Message: string } | null }>(
       'POST',
       `/containers/${c}/wait?condition=${a.rm ? 'removed' : 'next-exit'}`,
-      undefined,
-      { onHead: waitTaken, signal: giveUp.signal },
     );
-    waited.catch(waitTaken); // a wait that failed before its head: the start goes on, its error is thrown below
-    const { socket, session } = await client
-      .hijack(`/containers/${c}/attach?stream=1&stdout=1&stderr=1${a.interactive ? '&stdin=1' : ''}`)
-      // the stream read from the moment it is handed over (a 'data' listener before the loop turns)
-      .then(({ socket, head }) => ({
-        socket,
-        session: runSession(socket, head, {
-          tty: !!a.tty,
-          stdin: !!a.interactive,
-          resize: (h, w) => client.call('POST', `/containers/${c}/resize?h=${h}&w=${w}`),
-        }),
-      }))
-      .catch((e) => {
-        giveUp.abort(); // the container is left created, as docker leaves it; nothing waits for it
-        waited.catch(() => {});
-        throw e;
-      });
     const followed = events || render ? followSteps(client, c, events, render) : Promise.resolve();
-    await taken;
+    const session = runSession(socket, head, {
+      tty: !!a.tty,
+      stdin: !!a.interactive,
+      resize: (h, w) => client.call('POST', `/containers/${c}/resize?h=${h}&w=${w}`),
+    });
     const abort = (sig: NodeJS.Signals) =>
       void client.call('POST', `/containers/${c}/step?action=abort&exit=${SIGNAL_EXIT[sig]}`).catch(() => {});
     proxy = (sig) => {
